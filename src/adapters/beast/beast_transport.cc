@@ -1,0 +1,386 @@
+// Boost.Beast implementation of the gateway transport: one io_context and
+// thread per I/O thread, WebSocket sessions pinned to one of them, and a
+// small HTTP server for health and metrics. This is one of the few
+// translation units that include Beast (it is slow to compile).
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "services/signaling/gateway/transport.h"
+
+namespace flare {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+std::string TokenFromRequest(const http::request<http::string_body>& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  if (auto q = target.find('?'); q != std::string_view::npos) {
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      auto amp = query.find('&');
+      std::string_view pair = query.substr(0, amp);
+      if (pair.substr(0, 6) == "token=") return std::string(pair.substr(6));
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+  }
+  auto auth = req[http::field::authorization];
+  std::string_view header(auth.data(), auth.size());
+  if (header.substr(0, 7) == "Bearer ") return std::string(header.substr(7));
+  return {};
+}
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(tcp::socket socket, uint64_t id, ConnectionHandler* handler, size_t max_frame,
+            bool echo)
+      : ws_(std::move(socket)), id_(id), handler_(handler), echo_(echo) {
+    beast::error_code ec;
+    auto ep = ws_.next_layer().socket().remote_endpoint(ec);
+    remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    ws_.read_message_max(max_frame);
+  }
+
+  void Start() {
+    ws_.next_layer().expires_after(std::chrono::seconds(30));
+    http::async_read(ws_.next_layer(), buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnHttpRequest(ec);
+                     });
+  }
+
+  uint64_t id() const override { return id_; }
+  std::string RemoteAddress() const override { return remote_; }
+
+  size_t Send(std::shared_ptr<const std::string> bytes, bool binary) override {
+    size_t queued;
+    bool start = false;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return queued_bytes_;
+      queued_bytes_ += bytes->size();
+      queue_.push_back({std::move(bytes), binary});
+      queued = queued_bytes_;
+      start = !writing_ && open_;
+      writing_ = writing_ || start;
+    }
+    if (start) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+    return queued;
+  }
+
+  void Close(uint16_t code, std::string reason) override {
+    bool start = false;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      closing_ = true;
+      close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+      start = !writing_ && open_;
+      writing_ = writing_ || start;
+    }
+    if (start) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+  }
+
+ private:
+  struct Outgoing {
+    std::shared_ptr<const std::string> bytes;
+    bool binary;
+  };
+
+  void OnHttpRequest(beast::error_code ec) {
+    if (ec) return;
+    std::string_view target(request_.target().data(), request_.target().size());
+    if (PathOf(target) != "/ws" || !websocket::is_upgrade(request_)) {
+      auto res = std::make_shared<http::response<http::string_body>>(http::status::not_found,
+                                                                     request_.version());
+      res->set(http::field::content_type, "text/plain");
+      res->body() = "WebSocket endpoint is /ws\n";
+      res->prepare_payload();
+      http::async_write(ws_.next_layer(), *res,
+                        [self = shared_from_this(), res](beast::error_code, size_t) {
+                          beast::error_code ignored;
+                          self->ws_.next_layer().socket().shutdown(tcp::socket::shutdown_both,
+                                                                   ignored);
+                        });
+      return;
+    }
+    ws_.next_layer().expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(30);
+    timeouts.idle_timeout = websocket::stream_base::none();  // the gateway enforces idleness
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
+      self->OnAccepted(ec);
+    });
+  }
+
+  void OnAccepted(beast::error_code ec) {
+    if (ec) return;
+    std::string token = TokenFromRequest(request_);
+    request_ = {};
+    buffer_.clear();
+    bool start;
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+      start = (!queue_.empty() || closing_) && !writing_;
+      writing_ = writing_ || start;
+    }
+    if (!echo_) handler_->OnOpen(shared_from_this(), std::move(token));
+    if (start) WriteNext();
+    Read();
+  }
+
+  void Read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnRead(ec);
+    });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) {
+      if (ec == websocket::error::message_too_big) {
+        spdlog::debug("connection {}: frame over the size limit, closing", id_);
+      }
+      Finish();
+      return;
+    }
+    auto data = buffer_.cdata();
+    std::string_view view(static_cast<const char*>(data.data()), data.size());
+    if (echo_) {
+      Send(std::make_shared<const std::string>(view), ws_.got_binary());
+    } else {
+      handler_->OnFrame(shared_from_this(), view, ws_.got_binary());
+    }
+    buffer_.consume(buffer_.size());
+    Read();
+  }
+
+  // Runs on the session's I/O thread; one write in flight at a time.
+  void WriteNext() {
+    Outgoing next;
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        if (closing_ && !close_sent_) {
+          close_sent_ = true;
+          ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+            self->Finish();
+          });
+        }
+        writing_ = false;
+        return;
+      }
+      next = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    ws_.binary(next.binary);
+    ws_.async_write(asio::buffer(*next.bytes),
+                    [self = shared_from_this(), next](beast::error_code ec, size_t n) {
+                      {
+                        std::lock_guard lock(self->mu_);
+                        self->queued_bytes_ -= next.bytes->size();
+                      }
+                      if (ec) {
+                        self->Finish();
+                        return;
+                      }
+                      self->WriteNext();
+                    });
+  }
+
+  void Finish() {
+    if (finished_.exchange(true)) return;
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
+    beast::error_code ignored;
+    ws_.next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().socket().close(ignored);
+    if (open_ && !echo_) handler_->OnClose(shared_from_this());
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  const uint64_t id_;
+  ConnectionHandler* handler_;
+  const bool echo_;
+  std::string remote_;
+  std::atomic<bool> finished_{false};
+
+  std::mutex mu_;  // guards the fields below
+  std::deque<Outgoing> queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool open_ = false;
+  bool closing_ = false;
+  bool close_sent_ = false;
+  websocket::close_reason close_reason_;
+};
+
+class HttpSession final : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, const HttpHandler& handler)
+      : stream_(std::move(socket)), handler_(handler) {}
+
+  void Read() {
+    request_ = {};
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (!ec) self->Respond();
+                     });
+  }
+
+ private:
+  void Respond() {
+    std::string_view method(request_.method_string().data(), request_.method_string().size());
+    std::string_view target(request_.target().data(), request_.target().size());
+    HttpResponse r = handler_(method, PathOf(target));
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), request_.version());
+    res->set(http::field::content_type, r.content_type);
+    res->keep_alive(request_.keep_alive());
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      if (!ec && res->keep_alive()) self->Read();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  const HttpHandler& handler_;
+};
+
+class BeastTransport final : public Transport {
+ public:
+  BeastTransport(const TransportOptions& options, ConnectionHandler* ws_handler,
+                 HttpHandler http_handler)
+      : options_(options), ws_handler_(ws_handler), http_handler_(std::move(http_handler)) {
+    int n = std::max(1, options.io_threads);
+    for (int i = 0; i < n; ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
+    }
+  }
+
+  ~BeastTransport() override { Stop(); }
+
+  Status Start() override {
+    auto ws = Listen(ws_acceptor_, options_.ws_port);
+    if (!ws.ok()) return ws.status();
+    ws_port_ = *ws;
+    auto http = Listen(http_acceptor_, options_.http_port);
+    if (!http.ok()) return http.status();
+    http_port_ = *http;
+    AcceptWs();
+    AcceptHttp();
+    for (auto& ctx : contexts_) {
+      threads_.emplace_back([ctx = ctx.get()] { ctx->run(); });
+    }
+    return Status::Ok();
+  }
+
+  uint16_t ws_port() const override { return ws_port_; }
+  uint16_t http_port() const override { return http_port_; }
+
+  void StopAccepting() override {
+    asio::post(*contexts_[0], [this] {
+      beast::error_code ignored;
+      if (ws_acceptor_) ws_acceptor_->close(ignored);
+      if (http_acceptor_) http_acceptor_->close(ignored);
+    });
+  }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    for (auto& ctx : contexts_) ctx->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  Result<uint16_t> Listen(std::optional<tcp::acceptor>& acceptor, uint16_t port) {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(options_.bind_address, ec);
+    if (ec) return InvalidArgument("server.bind_address '" + options_.bind_address + "' is invalid");
+    acceptor.emplace(*contexts_[0]);
+    tcp::endpoint endpoint(address, port);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return IoError("cannot listen on " + options_.bind_address + ":" + std::to_string(port) +
+                     ": " + ec.message());
+    }
+    return acceptor->local_endpoint().port();
+  }
+
+  asio::io_context& NextContext() { return *contexts_[next_context_++ % contexts_.size()]; }
+
+  void AcceptWs() {
+    ws_acceptor_->async_accept(NextContext(), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<WsSession>(std::move(socket), ++next_id_, ws_handler_,
+                                    options_.max_frame_bytes, options_.echo)
+            ->Start();
+      } else {
+        spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
+      }
+      AcceptWs();
+    });
+  }
+
+  void AcceptHttp() {
+    http_acceptor_->async_accept(NextContext(), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<HttpSession>(std::move(socket), http_handler_)->Read();
+      AcceptHttp();
+    });
+  }
+
+  TransportOptions options_;
+  ConnectionHandler* ws_handler_;
+  HttpHandler http_handler_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::optional<tcp::acceptor> ws_acceptor_, http_acceptor_;
+  uint16_t ws_port_ = 0, http_port_ = 0;
+  size_t next_context_ = 0;
+  std::atomic<uint64_t> next_id_{0};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> MakeBeastTransport(const TransportOptions& options,
+                                              ConnectionHandler* ws_handler,
+                                              HttpHandler http_handler) {
+  return std::make_unique<BeastTransport>(options, ws_handler, std::move(http_handler));
+}
+
+}  // namespace flare

@@ -1,0 +1,126 @@
+#include "adapters/memory/memory_store.h"
+
+#include <set>
+
+namespace flare {
+
+Status MemoryStore::Write(const WriteBatch& batch) {
+  std::lock_guard lock(mu_);
+  // Check every constraint first so that a failing batch writes nothing.
+  std::set<std::pair<ConvKey, int64_t>> new_seqs;
+  std::set<IdemKey> new_ids;
+  for (const auto& sm : batch.messages) {
+    const Message& m = sm.message;
+    ConvKey ck{sm.tenant, m.conversation_id()};
+    auto it = messages_.find(ck);
+    bool seq_taken = it != messages_.end() && it->second.count(m.seq()) > 0;
+    IdemKey ik{sm.tenant, m.sender(), m.client_msg_id()};
+    if (seq_taken || !new_seqs.insert({ck, m.seq()}).second) {
+      return {Code::kAlreadyExists, "seq " + std::to_string(m.seq()) + " already stored in " +
+                                        m.conversation_id()};
+    }
+    if (by_client_id_.count(ik) > 0 || !new_ids.insert(ik).second) {
+      return {Code::kAlreadyExists, "client_msg_id " + m.client_msg_id() + " already stored"};
+    }
+  }
+  for (const auto& r : batch.memberships) {
+    MemberKey key{r.tenant, r.user_id, r.conversation_id};
+    if (members_.count(key) == 0) {
+      members_[key] = MemberConversation{r.conversation_id, r.conversation_type, 0, 0};
+    }
+  }
+  for (const auto& sm : batch.messages) {
+    const Message& m = sm.message;
+    ConvKey ck{sm.tenant, m.conversation_id()};
+    messages_[ck][m.seq()] = m;
+    by_client_id_[{sm.tenant, m.sender(), m.client_msg_id()}] = {ck, m.seq()};
+  }
+  for (const auto& c : batch.cursors) {
+    auto it = members_.find({c.tenant, c.user_id, c.conversation_id});
+    if (it == members_.end()) continue;
+    it->second.delivered_seq = std::max(it->second.delivered_seq, c.delivered_seq);
+    it->second.read_seq = std::max(it->second.read_seq, c.read_seq);
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> MemoryStore::MaxSeq(const std::string& tenant, const std::string& conv) {
+  std::lock_guard lock(mu_);
+  auto it = messages_.find({tenant, conv});
+  if (it == messages_.end() || it->second.empty()) return int64_t{0};
+  return it->second.rbegin()->first;
+}
+
+Result<std::optional<Message>> MemoryStore::FindByClientMsgId(const std::string& tenant,
+                                                              const std::string& sender,
+                                                              const std::string& client_msg_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_client_id_.find({tenant, sender, client_msg_id});
+  if (it == by_client_id_.end()) return std::optional<Message>();
+  return std::optional<Message>(messages_[it->second.first][it->second.second]);
+}
+
+Result<std::vector<Message>> MemoryStore::ReadAfter(const std::string& tenant,
+                                                    const std::string& conv, int64_t after_seq,
+                                                    int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<Message> out;
+  auto it = messages_.find({tenant, conv});
+  if (it == messages_.end()) return out;
+  for (auto m = it->second.upper_bound(after_seq);
+       m != it->second.end() && static_cast<int>(out.size()) < limit; ++m) {
+    out.push_back(m->second);
+  }
+  return out;
+}
+
+Result<int64_t> MemoryStore::CountAfter(const std::string& tenant, const std::string& conv,
+                                        int64_t after_seq, const std::string& exclude_sender) {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  auto it = messages_.find({tenant, conv});
+  if (it == messages_.end()) return n;
+  for (auto m = it->second.upper_bound(after_seq); m != it->second.end(); ++m) {
+    if (m->second.sender() != exclude_sender) ++n;
+  }
+  return n;
+}
+
+Result<std::optional<Message>> MemoryStore::Last(const std::string& tenant,
+                                                 const std::string& conv) {
+  std::lock_guard lock(mu_);
+  auto it = messages_.find({tenant, conv});
+  if (it == messages_.end() || it->second.empty()) return std::optional<Message>();
+  return std::optional<Message>(it->second.rbegin()->second);
+}
+
+Result<bool> MemoryStore::IsMember(const std::string& tenant, const std::string& conv,
+                                   const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  return members_.count({tenant, user_id, conv}) > 0;
+}
+
+Result<std::vector<std::string>> MemoryStore::Members(const std::string& tenant,
+                                                      const std::string& conv) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [key, mc] : members_) {
+    if (std::get<0>(key) == tenant && std::get<2>(key) == conv) out.push_back(std::get<1>(key));
+  }
+  return out;
+}
+
+Result<std::vector<MemberConversation>> MemoryStore::ListForUser(const std::string& tenant,
+                                                                 const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  std::vector<MemberConversation> out;
+  for (auto it = members_.lower_bound({tenant, user_id, ""});
+       it != members_.end() && std::get<0>(it->first) == tenant &&
+       std::get<1>(it->first) == user_id;
+       ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+}  // namespace flare

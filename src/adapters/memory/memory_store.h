@@ -1,0 +1,50 @@
+// In-memory MessageStore + ConversationStore: the reference implementation
+// of the storage ports, used by unit tests and by `storage.backend = "memory"`.
+// Nothing survives the process.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "ports/conversation_store.h"
+#include "ports/message_store.h"
+
+namespace flare {
+
+class MemoryStore final : public MessageStore, public ConversationStore {
+ public:
+  Status Write(const WriteBatch& batch) override;
+  Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
+  Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,
+                                                   const std::string& sender,
+                                                   const std::string& client_msg_id) override;
+  Result<std::vector<Message>> ReadAfter(const std::string& tenant,
+                                         const std::string& conversation_id, int64_t after_seq,
+                                         int limit) override;
+  Result<int64_t> CountAfter(const std::string& tenant, const std::string& conversation_id,
+                             int64_t after_seq, const std::string& exclude_sender) override;
+  Result<std::optional<Message>> Last(const std::string& tenant,
+                                      const std::string& conversation_id) override;
+
+  Result<bool> IsMember(const std::string& tenant, const std::string& conversation_id,
+                        const std::string& user_id) override;
+  Result<std::vector<std::string>> Members(const std::string& tenant,
+                                           const std::string& conversation_id) override;
+  Result<std::vector<MemberConversation>> ListForUser(const std::string& tenant,
+                                                      const std::string& user_id) override;
+
+ private:
+  using ConvKey = std::pair<std::string, std::string>;                  // tenant, conversation
+  using IdemKey = std::tuple<std::string, std::string, std::string>;    // tenant, sender, cmid
+  using MemberKey = std::tuple<std::string, std::string, std::string>;  // tenant, user, conv
+
+  std::mutex mu_;
+  std::map<ConvKey, std::map<int64_t, Message>> messages_;
+  std::map<IdemKey, std::pair<ConvKey, int64_t>> by_client_id_;
+  std::map<MemberKey, MemberConversation> members_;
+};
+
+}  // namespace flare

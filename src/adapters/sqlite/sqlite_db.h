@@ -1,0 +1,58 @@
+// A thin RAII layer over one sqlite3 connection with a prepared-statement
+// cache. Not thread-safe: each thread uses its own connection.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/result.h"
+
+namespace flare::sqlite {
+
+class Db;
+
+// A prepared statement borrowed from the cache; reset when it goes away.
+class Stmt {
+ public:
+  Stmt(Db& db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Stmt();
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int index, std::string_view text);
+  Stmt& Bind(int index, int64_t value);
+  Stmt& BindBlob(int index, std::string_view bytes);
+
+  // SQLITE_ROW -> true, SQLITE_DONE -> false, else an error.
+  Result<bool> Step();
+  Status Run();  // Step until done
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const;
+  std::string_view Blob(int col) const;
+
+ private:
+  Db& db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Db {
+ public:
+  ~Db();
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, bool readonly);
+  Status Exec(const std::string& sql);
+  Result<std::unique_ptr<Stmt>> Prepare(const char* sql);  // cached by pointer
+  std::string Error() const { return sqlite3_errmsg(db_); }
+
+ private:
+  explicit Db(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+}  // namespace flare::sqlite

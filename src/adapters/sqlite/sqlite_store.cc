@@ -1,0 +1,262 @@
+#include "adapters/sqlite/sqlite_store.h"
+
+namespace flare {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS messages(
+  tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  server_msg_id TEXT NOT NULL, sender TEXT NOT NULL, client_msg_id TEXT NOT NULL,
+  server_time_ms INTEGER NOT NULL, body BLOB NOT NULL,
+  PRIMARY KEY(tenant, conversation_id, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_idempotency
+  ON messages(tenant, sender, client_msg_id);
+CREATE TABLE IF NOT EXISTS members(
+  tenant TEXT NOT NULL, user_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
+  conversation_type INTEGER NOT NULL, joined_ms INTEGER NOT NULL,
+  read_seq INTEGER NOT NULL DEFAULT 0, delivered_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(tenant, user_id, conversation_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_conversation ON members(tenant, conversation_id);
+)sql";
+
+constexpr const char* kInsertMessage =
+    "INSERT INTO messages(tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, "
+    "server_time_ms, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kInsertMember =
+    "INSERT OR IGNORE INTO members(tenant, user_id, conversation_id, conversation_type, "
+    "joined_ms) VALUES(?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kAdvanceCursor =
+    "UPDATE members SET delivered_seq = max(delivered_seq, ?4), read_seq = max(read_seq, ?5) "
+    "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
+constexpr const char* kMaxSeq =
+    "SELECT max(seq) FROM messages WHERE tenant = ?1 AND conversation_id = ?2";
+constexpr const char* kFindByClientId =
+    "SELECT body FROM messages WHERE tenant = ?1 AND sender = ?2 AND client_msg_id = ?3";
+constexpr const char* kReadAfter =
+    "SELECT body FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq > ?3 "
+    "ORDER BY seq LIMIT ?4";
+constexpr const char* kCountAfter =
+    "SELECT count(*) FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq > ?3 "
+    "AND sender <> ?4";
+constexpr const char* kLast =
+    "SELECT body FROM messages WHERE tenant = ?1 AND conversation_id = ?2 "
+    "ORDER BY seq DESC LIMIT 1";
+constexpr const char* kIsMember =
+    "SELECT 1 FROM members WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
+constexpr const char* kMembers =
+    "SELECT user_id FROM members WHERE tenant = ?1 AND conversation_id = ?2 ORDER BY user_id";
+constexpr const char* kListForUser =
+    "SELECT conversation_id, conversation_type, read_seq, delivered_seq FROM members "
+    "WHERE tenant = ?1 AND user_id = ?2 ORDER BY conversation_id";
+
+Result<Message> ParseBody(std::string_view body) {
+  Message m;
+  if (!m.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return Internal("stored message body does not parse");
+  }
+  return m;
+}
+
+}  // namespace
+
+class SqliteStore::Reader {
+ public:
+  Reader(SqliteStore* store, std::unique_ptr<sqlite::Db> db) : store_(store), db_(std::move(db)) {}
+  Reader(Reader&&) = default;
+  ~Reader() {
+    if (db_) store_->ReleaseReader(std::move(db_));
+  }
+  sqlite::Db* operator->() { return db_.get(); }
+
+ private:
+  SqliteStore* store_;
+  std::unique_ptr<sqlite::Db> db_;
+};
+
+Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       const std::string& durability) {
+  auto db = sqlite::Db::Open(path, false);
+  if (!db.ok()) return db.status();
+  std::string sync = durability == "normal" ? "NORMAL" : "FULL";
+  FLARE_RETURN_IF_ERROR((*db)->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync +
+                                    "; PRAGMA wal_autocheckpoint=10000;"));
+  FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
+  return std::shared_ptr<SqliteStore>(new SqliteStore(path, std::move(db).value()));
+}
+
+Result<SqliteStore::Reader> SqliteStore::AcquireReader() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!readers_.empty()) {
+      auto db = std::move(readers_.back());
+      readers_.pop_back();
+      return Reader(this, std::move(db));
+    }
+  }
+  auto db = sqlite::Db::Open(path_, true);
+  if (!db.ok()) return db.status();
+  return Reader(this, std::move(db).value());
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<sqlite::Db> db) {
+  std::lock_guard lock(pool_mu_);
+  readers_.push_back(std::move(db));
+}
+
+Status SqliteStore::Write(const WriteBatch& batch) {
+  if (batch.empty()) return Status::Ok();
+  std::lock_guard lock(write_mu_);
+  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  Status st = WriteInTransaction(batch);
+  if (!st.ok()) {
+    writer_->Exec("ROLLBACK");
+    return st;
+  }
+  st = writer_->Exec("COMMIT");
+  if (!st.ok()) writer_->Exec("ROLLBACK");
+  return st;
+}
+
+Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
+  for (const auto& r : batch.memberships) {
+    auto stmt = writer_->Prepare(kInsertMember);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, r.tenant).Bind(2, r.user_id).Bind(3, r.conversation_id)
+                              .Bind(4, int64_t{r.conversation_type}).Bind(5, r.joined_ms).Run());
+  }
+  std::string body;
+  for (const auto& sm : batch.messages) {
+    const Message& m = sm.message;
+    m.SerializeToString(&body);
+    auto stmt = writer_->Prepare(kInsertMessage);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, sm.tenant).Bind(2, m.conversation_id())
+                              .Bind(3, m.seq()).Bind(4, m.server_msg_id()).Bind(5, m.sender())
+                              .Bind(6, m.client_msg_id()).Bind(7, m.server_time_ms())
+                              .BindBlob(8, body).Run());
+  }
+  for (const auto& c : batch.cursors) {
+    auto stmt = writer_->Prepare(kAdvanceCursor);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, c.tenant).Bind(2, c.user_id).Bind(3, c.conversation_id)
+                              .Bind(4, c.delivered_seq).Bind(5, c.read_seq).Run());
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStore::MaxSeq(const std::string& tenant, const std::string& conv) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kMaxSeq);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Step();
+  if (!row.ok()) return row.status();
+  return *row ? (*stmt)->Int(0) : int64_t{0};
+}
+
+Result<std::optional<Message>> SqliteStore::FindByClientMsgId(const std::string& tenant,
+                                                              const std::string& sender,
+                                                              const std::string& client_msg_id) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kFindByClientId);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, sender).Bind(3, client_msg_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Message>();
+  auto m = ParseBody((*stmt)->Blob(0));
+  if (!m.ok()) return m.status();
+  return std::optional<Message>(std::move(m).value());
+}
+
+Result<std::vector<Message>> SqliteStore::ReadAfter(const std::string& tenant,
+                                                    const std::string& conv, int64_t after_seq,
+                                                    int limit) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kReadAfter);
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, after_seq).Bind(4, int64_t{limit});
+  std::vector<Message> out;
+  for (;;) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto m = ParseBody((*stmt)->Blob(0));
+    if (!m.ok()) return m.status();
+    out.push_back(std::move(m).value());
+  }
+  return out;
+}
+
+Result<int64_t> SqliteStore::CountAfter(const std::string& tenant, const std::string& conv,
+                                        int64_t after_seq, const std::string& exclude_sender) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kCountAfter);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, after_seq).Bind(4, exclude_sender)
+                 .Step();
+  if (!row.ok()) return row.status();
+  return *row ? (*stmt)->Int(0) : int64_t{0};
+}
+
+Result<std::optional<Message>> SqliteStore::Last(const std::string& tenant,
+                                                 const std::string& conv) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kLast);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Message>();
+  auto m = ParseBody((*stmt)->Blob(0));
+  if (!m.ok()) return m.status();
+  return std::optional<Message>(std::move(m).value());
+}
+
+Result<bool> SqliteStore::IsMember(const std::string& tenant, const std::string& conv,
+                                   const std::string& user_id) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kIsMember);
+  if (!stmt.ok()) return stmt.status();
+  return (*stmt)->Bind(1, tenant).Bind(2, user_id).Bind(3, conv).Step();
+}
+
+Result<std::vector<std::string>> SqliteStore::Members(const std::string& tenant,
+                                                      const std::string& conv) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kMembers);
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, tenant).Bind(2, conv);
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back((*stmt)->Text(0));
+  }
+  return out;
+}
+
+Result<std::vector<MemberConversation>> SqliteStore::ListForUser(const std::string& tenant,
+                                                                 const std::string& user_id) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kListForUser);
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, tenant).Bind(2, user_id);
+  std::vector<MemberConversation> out;
+  for (;;) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back({(*stmt)->Text(0), static_cast<int>((*stmt)->Int(1)), (*stmt)->Int(2),
+                   (*stmt)->Int(3)});
+  }
+  return out;
+}
+
+}  // namespace flare

@@ -1,0 +1,48 @@
+// Storage backends registered by name; `storage.backend` picks one.
+#include "ports/store_factory.h"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include "adapters/memory/memory_store.h"
+#include "adapters/sqlite/sqlite_store.h"
+
+namespace flare {
+namespace {
+
+using StoreFactory = std::function<Result<Stores>(const Config&)>;
+
+Result<Stores> OpenSqlite(const Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return IoError("cannot create data dir '" + config.data_dir + "': " + ec.message());
+  auto store = SqliteStore::Open(config.data_dir + "/flare.db", config.durability);
+  if (!store.ok()) return store.status();
+  return Stores{*store, *store};
+}
+
+Result<Stores> OpenMemory(const Config&) {
+  auto store = std::make_shared<MemoryStore>();
+  return Stores{store, store};
+}
+
+const std::map<std::string, StoreFactory>& Registry() {
+  static const std::map<std::string, StoreFactory> registry = {
+      {"sqlite", OpenSqlite},
+      {"memory", OpenMemory},
+  };
+  return registry;
+}
+
+}  // namespace
+
+Result<Stores> OpenStores(const Config& config) {
+  auto it = Registry().find(config.storage_backend);
+  if (it == Registry().end()) {
+    return InvalidArgument("storage.backend: unknown backend '" + config.storage_backend + "'");
+  }
+  return it->second(config);
+}
+
+}  // namespace flare

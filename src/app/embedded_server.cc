@@ -1,0 +1,152 @@
+#include "app/embedded_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "ports/route_table.h"
+#include "ports/store_factory.h"
+#include "services/conversation_access.h"
+#include "services/message_orchestrator/message_orchestrator.h"
+#include "services/push/server/push_server.h"
+#include "services/session/session_service.h"
+#include "services/signaling/gateway/gateway.h"
+#include "services/signaling/gateway/transport.h"
+#include "services/storage/reader/storage_reader.h"
+#include "services/storage/writer/storage_writer.h"
+
+namespace flare {
+namespace {
+
+class Embedded final : public EmbeddedServer {
+ public:
+  Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
+           std::string secret)
+      : config_(config),
+        stores_(std::move(stores)),
+        routes_(std::move(routes)),
+        tokens_(std::move(secret)),
+        server_metrics_(metrics_),
+        blocking_(static_cast<int>(config.reader_threads), 100'000),
+        access_(*stores_.conversations),
+        writer_(*stores_.messages, clock_,
+                {static_cast<size_t>(config.max_batch),
+                 static_cast<size_t>(config.max_pending_writes)},
+                &server_metrics_),
+        orchestrator_(access_, writer_, clock_,
+                      {static_cast<size_t>(config.max_message_bytes), 128}),
+        reader_(*stores_.messages, access_,
+                {static_cast<int>(config.sync_default_limit),
+                 static_cast<int>(config.sync_max_limit)}),
+        sessions_(*stores_.messages, *stores_.conversations),
+        gateway_(GatewayOptionsFrom(config),
+                 GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, writer_,
+                             blocking_, clock_, server_metrics_}),
+        push_(*routes_, *stores_.conversations, gateway_) {
+    writer_.SetListener(&push_);
+    TransportOptions topts;
+    topts.bind_address = config.bind_address;
+    topts.ws_port = static_cast<uint16_t>(config.ws_port);
+    topts.http_port = static_cast<uint16_t>(config.http_port);
+    topts.io_threads = config.io_threads > 0 ? static_cast<int>(config.io_threads)
+                                             : std::max(1u, std::thread::hardware_concurrency());
+    topts.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
+    topts.echo = config.echo_mode == "on";
+    transport_ = MakeBeastTransport(topts, &gateway_, [this](std::string_view method,
+                                                             std::string_view path) {
+      return HandleHttp(method, path);
+    });
+  }
+
+  ~Embedded() override { Shutdown(); }
+
+  Status Start() override {
+    writer_.Start();
+    FLARE_RETURN_IF_ERROR(transport_->Start());
+    gateway_.StartTimer();
+    started_ = true;
+    return Status::Ok();
+  }
+
+  uint16_t ws_port() const override { return transport_->ws_port(); }
+  uint16_t http_port() const override { return transport_->http_port(); }
+
+  void Shutdown() override {
+    if (!started_ || draining_.exchange(true)) return;
+    spdlog::info("draining: stop accepting, flush the writer, close connections");
+    transport_->StopAccepting();
+    writer_.Stop();  // commits and acks everything already queued
+    gateway_.DrainAll("server shutting down; reconnect");
+    // Give close frames a moment to reach clients; bounded so shutdown never hangs.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (gateway_.SessionCount() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    gateway_.StopTimer();
+    transport_->Stop();
+    blocking_.Stop();
+    spdlog::info("stopped");
+  }
+
+ private:
+  static GatewayOptions GatewayOptionsFrom(const Config& c) {
+    GatewayOptions o;
+    o.auth_timeout_ms = c.auth_timeout_ms;
+    o.idle_timeout_ms = c.idle_timeout_ms;
+    o.resend_timeout_ms = c.resend_timeout_ms;
+    o.timer_interval_ms = c.timer_interval_ms;
+    o.session_limits.max_unacked_pushes = static_cast<size_t>(c.max_unacked_pushes);
+    o.session_limits.max_send_queue_bytes = static_cast<size_t>(c.max_send_queue_bytes);
+    return o;
+  }
+
+  HttpResponse HandleHttp(std::string_view method, std::string_view path) {
+    if (method != "GET") return {405, "text/plain", "only GET\n"};
+    if (path == "/healthz") return {200, "text/plain", "ok\n"};
+    if (path == "/readyz") {
+      return draining_ ? HttpResponse{503, "text/plain", "draining\n"}
+                       : HttpResponse{200, "text/plain", "ready\n"};
+    }
+    if (path == "/metrics") {
+      return {200, "text/plain; version=0.0.4", metrics_.Render()};
+    }
+    return {404, "text/plain", "not found\n"};
+  }
+
+  Config config_;
+  Stores stores_;
+  std::shared_ptr<RouteTable> routes_;
+  TokenSigner tokens_;
+  Metrics metrics_;
+  ServerMetrics server_metrics_;
+  const Clock& clock_ = SystemClock::Instance();
+  ThreadPool blocking_;
+  ConversationAccess access_;
+  StorageWriter writer_;
+  MessageOrchestrator orchestrator_;
+  StorageReader reader_;
+  SessionService sessions_;
+  Gateway gateway_;
+  PushServer push_;
+  std::unique_ptr<Transport> transport_;
+  bool started_ = false;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& config) {
+  auto secret = ResolveJwtSecret(config);
+  if (!secret.ok()) return secret.status();
+  auto stores = OpenStores(config);
+  if (!stores.ok()) return stores.status();
+  auto routes = OpenRouteTable(config);
+  if (!routes.ok()) return routes.status();
+  return std::unique_ptr<EmbeddedServer>(
+      new Embedded(config, std::move(stores).value(), std::move(routes).value(), *secret));
+}
+
+}  // namespace flare

@@ -1,0 +1,27 @@
+// Wires every role of Flare into one process: SQLite (or memory) storage,
+// the in-process ingest queue, the in-memory route table, the WebSocket
+// gateway and the HTTP health/metrics endpoint.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "common/config.h"
+#include "common/result.h"
+
+namespace flare {
+
+class EmbeddedServer {
+ public:
+  static Result<std::unique_ptr<EmbeddedServer>> Create(const Config& config);
+  virtual ~EmbeddedServer() = default;
+
+  virtual Status Start() = 0;
+  virtual uint16_t ws_port() const = 0;
+  virtual uint16_t http_port() const = 0;
+  // Graceful drain: stop accepting, flush the writer, tell clients to go
+  // away and close their connections, stop.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace flare

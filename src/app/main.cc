@@ -1,0 +1,44 @@
+// flare: one executable for every role. This file only parses flags.
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Flare instant-messaging core"};
+  app.set_version_flag("--version", std::string("flare ") + FLARE_VERSION);
+  app.require_subcommand(1);
+
+  auto add_common = [](CLI::App* cmd, flare::CommonFlags& f) {
+    cmd->add_option("--config", f.config_path, "TOML config file")->check(CLI::ExistingFile);
+    cmd->add_option("--data-dir", f.data_dir, "data directory (overrides server.data_dir)");
+  };
+
+  flare::ServeFlags serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run every service in one process (embedded)");
+  add_common(serve_cmd, serve.common);
+  serve_cmd->add_option("--http-port", serve.http_port, "HTTP port")->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--ws-port", serve.ws_port, "WebSocket port")->check(CLI::Range(0, 65535));
+
+  flare::TokenFlags token;
+  auto* token_cmd = app.add_subcommand("token", "print a signed login token (JWT)");
+  add_common(token_cmd, token.common);
+  token_cmd->add_option("--user", token.user, "user id")->required();
+  token_cmd->add_option("--tenant", token.tenant, "tenant id");
+  token_cmd->add_option("--device", token.device, "device id");
+  token_cmd->add_option("--platform", token.platform, "platform (ios, android, web, ...)");
+  token_cmd->add_option("--ttl", token.ttl_s, "lifetime in seconds")->check(CLI::PositiveNumber);
+
+  flare::ChatFlags chat;
+  auto* chat_cmd = app.add_subcommand("chat", "interactive terminal client");
+  add_common(chat_cmd, chat.common);
+  chat_cmd->add_option("--user", chat.user, "your user id")->required();
+  chat_cmd->add_option("--device", chat.device, "your device id");
+  chat_cmd->add_option("--tenant", chat.tenant, "tenant id");
+  chat_cmd->add_option("--server", chat.server, "HOST:PORT of the WebSocket gateway");
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return flare::RunServe(serve);
+  if (token_cmd->parsed()) return flare::RunToken(token);
+  if (chat_cmd->parsed()) return flare::RunChat(chat);
+  return 2;
+}

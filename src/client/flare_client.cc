@@ -1,0 +1,398 @@
+#include "client/flare_client.h"
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "client/client_transport.h"
+#include "services/signaling/gateway/frame_codec.h"
+
+namespace flare {
+
+std::string NewClientMsgId() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (auto& c : id) c = kHex[rng() & 15];
+  return id;
+}
+
+Status StatusFromReply(const pb::ServerFrame& reply) {
+  if (!reply.has_error()) return Internal("unexpected reply frame");
+  const std::string& text = reply.error().message();
+  switch (reply.error().code()) {
+    case pb::ERROR_CODE_INVALID_ARGUMENT: return InvalidArgument(text);
+    case pb::ERROR_CODE_FORBIDDEN: return PermissionDenied(text);
+    case pb::ERROR_CODE_NOT_FOUND: return NotFound(text);
+    case pb::ERROR_CODE_UNAUTHENTICATED:
+    case pb::ERROR_CODE_AUTH_FAILED: return Unauthenticated(text);
+    case pb::ERROR_CODE_UNAVAILABLE:
+    case pb::ERROR_CODE_RATE_LIMITED: return Unavailable(text);
+    case pb::ERROR_CODE_MESSAGE_TOO_LARGE:
+    case pb::ERROR_CODE_FRAME_TOO_LARGE: return Status(Code::kResourceExhausted, text);
+    default: return Internal(text);
+  }
+}
+
+class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  explicit Impl(ClientOptions options) : opt_(std::move(options)), backoff_ms_(opt_.backoff_min_ms) {}
+
+  void Init() {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    transport_ = MakeBeastClientTransport(ClientTransportCallbacks{
+        [weak](std::string_view data, bool binary) {
+          if (auto self = weak.lock()) self->OnData(data, binary);
+        },
+        [weak](uint16_t code, const std::string& reason) {
+          if (auto self = weak.lock()) self->OnClosed(code, reason);
+        }});
+  }
+
+  ~Impl() { transport_->Shutdown(); }
+
+  Status Connect() {
+    auto ready = std::make_shared<std::promise<Status>>();
+    auto result = ready->get_future();
+    transport_->Post([this, ready] {
+      first_connect_ = ready;
+      StartConnect();
+    });
+    if (result.wait_for(std::chrono::milliseconds(opt_.request_timeout_ms)) !=
+        std::future_status::ready) {
+      return Unavailable("connect timed out");
+    }
+    return result.get();
+  }
+
+  void Close() {
+    std::promise<void> done;
+    transport_->Post([this, &done] {
+      closing_ = true;
+      transport_->Close();
+      FailPending(Unavailable("client closed"), true);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  Result<pb::ServerFrame> Call(pb::ClientFrame frame) {
+    std::string rid = "r" + std::to_string(++next_rid_);
+    frame.set_request_id(rid);
+    auto reply = std::make_shared<std::promise<Result<pb::ServerFrame>>>();
+    auto future = reply->get_future();
+    transport_->Post([this, rid, frame = std::move(frame), reply]() mutable {
+      StartRequest(rid, std::move(frame), [reply](Result<pb::ServerFrame> r) {
+        reply->set_value(std::move(r));
+      }, /*resend_on_reconnect=*/true);
+    });
+    if (future.wait_for(std::chrono::milliseconds(opt_.request_timeout_ms)) ==
+        std::future_status::ready) {
+      return future.get();
+    }
+    transport_->Post([this, rid] { pending_.erase(rid); });
+    return Unavailable("request timed out");
+  }
+
+  void SetHandlers(MessageHandler m, FrameHandler f) {
+    if (m) on_message_ = std::move(m);
+    if (f) on_frame_ = std::move(f);
+  }
+
+  int64_t DeliveredSeq(const std::string& conv) const {
+    std::lock_guard lock(mu_);
+    auto it = convs_.find(conv);
+    return it == convs_.end() ? 0 : it->second.delivered;
+  }
+  bool authenticated() const { return authenticated_; }
+  int reconnects() const { return reconnects_; }
+  const ClientOptions& options() const { return opt_; }
+
+ private:
+  struct Pending {
+    pb::ClientFrame frame;
+    std::function<void(Result<pb::ServerFrame>)> done;
+    bool resend_on_reconnect;
+  };
+  struct Conv {
+    int64_t delivered = 0;
+    std::map<int64_t, pb::Message> ahead;  // received beyond a gap
+    bool syncing = false;
+  };
+
+  Encoding encoding() const { return opt_.json ? Encoding::kJson : Encoding::kBinary; }
+
+  void SendFrame(const pb::ClientFrame& frame) {
+    transport_->Send(std::make_shared<const std::string>(EncodeFrame(frame, encoding())),
+                     !opt_.json);
+  }
+
+  void StartConnect() {
+    transport_->Connect(opt_.host, opt_.port, "/ws", [this](Status st) {
+      if (!st.ok()) return ConnectionLost(st.message());
+      pb::ClientFrame auth;
+      auth.set_request_id("auth");
+      auth.mutable_auth()->set_token(opt_.token);
+      SendFrame(auth);
+    });
+  }
+
+  void ConnectionLost(const std::string& why) {
+    bool was_ready = ready_;
+    ready_ = false;
+    authenticated_ = false;
+    FailPending(Unavailable("connection lost: " + why), false);
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, c] : convs_) c.syncing = false;
+    }
+    if (closing_) return;
+    if (was_ready) ++reconnects_;
+    int64_t delay = backoff_ms_;
+    backoff_ms_ = std::min(backoff_ms_ * 2, opt_.backoff_max_ms);
+    transport_->After(delay, [this] {
+      if (!closing_) StartConnect();
+    });
+  }
+
+  void OnClosed(uint16_t code, const std::string& reason) { ConnectionLost(reason); }
+
+  // Fails requests that cannot survive a reconnect (or all, when closing).
+  void FailPending(const Status& why, bool all) {
+    std::vector<std::function<void(Result<pb::ServerFrame>)>> failed;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (all || !it->second.resend_on_reconnect) {
+        failed.push_back(std::move(it->second.done));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& done : failed) done(why);
+  }
+
+  void StartRequest(const std::string& rid, pb::ClientFrame frame,
+                    std::function<void(Result<pb::ServerFrame>)> done, bool resend) {
+    if (closing_) return done(Unavailable("client closed"));
+    if (ready_) SendFrame(frame);
+    pending_[rid] = Pending{std::move(frame), std::move(done), resend};
+  }
+
+  void OnData(std::string_view data, bool binary) {
+    auto frame = DecodeServerFrame(data, binary ? Encoding::kBinary : Encoding::kJson);
+    if (!frame.ok()) return;
+    if (frame->request_id() == "auth") return OnAuthReply(*frame);
+    if (frame->has_push()) return OnPush(frame->push());
+    auto it = frame->request_id().empty() ? pending_.end() : pending_.find(frame->request_id());
+    if (it == pending_.end()) {
+      if (on_frame_) on_frame_(*frame);
+      return;
+    }
+    auto done = std::move(it->second.done);
+    pending_.erase(it);
+    done(std::move(frame).value());
+  }
+
+  void OnAuthReply(const pb::ServerFrame& frame) {
+    if (!frame.has_auth_result()) {
+      // A rejected token will not get better by retrying.
+      closing_ = true;
+      transport_->Close();
+      Status st = Unauthenticated(frame.error().message());
+      FailPending(st, true);
+      if (first_connect_) first_connect_->set_value(st), first_connect_.reset();
+      return;
+    }
+    ready_ = true;
+    authenticated_ = true;
+    backoff_ms_ = opt_.backoff_min_ms;
+    for (auto& [rid, p] : pending_) SendFrame(p.frame);
+    if (first_connect_) first_connect_->set_value(Status::Ok()), first_connect_.reset();
+    CatchUp();
+  }
+
+  // After every (re)connect: learn every conversation's max seq and sync
+  // the ones this client is behind in.
+  void CatchUp() {
+    pb::ClientFrame frame;
+    frame.mutable_bootstrap();
+    std::string rid = "b" + std::to_string(++next_rid_);
+    frame.set_request_id(rid);
+    StartRequest(rid, std::move(frame), [this](Result<pb::ServerFrame> r) {
+      if (!r.ok() || !r->has_bootstrap_result()) return;
+      for (const auto& s : r->bootstrap_result().conversations()) {
+        bool behind;
+        {
+          std::lock_guard lock(mu_);
+          auto [it, fresh] = convs_.try_emplace(s.conversation_id());
+          if (fresh && !opt_.fetch_history) it->second.delivered = s.max_seq();
+          behind = s.max_seq() > it->second.delivered;
+        }
+        if (behind) StartSync(s.conversation_id());
+      }
+    }, false);
+  }
+
+  void StartSync(const std::string& conv_id) {
+    int64_t after;
+    {
+      std::lock_guard lock(mu_);
+      Conv& c = convs_[conv_id];
+      if (c.syncing) return;
+      c.syncing = true;
+      after = c.delivered;
+    }
+    pb::ClientFrame frame;
+    frame.mutable_sync()->set_conversation_id(conv_id);
+    frame.mutable_sync()->set_after_seq(after);
+    frame.mutable_sync()->set_limit(opt_.sync_page);
+    std::string rid = "s" + std::to_string(++next_rid_);
+    frame.set_request_id(rid);
+    StartRequest(rid, std::move(frame), [this, conv_id](Result<pb::ServerFrame> r) {
+      bool again = false;
+      {
+        std::lock_guard lock(mu_);
+        convs_[conv_id].syncing = false;
+      }
+      if (r.ok() && r->has_sync_result()) {
+        for (const auto& m : r->sync_result().messages()) again |= Accept(m);
+        again |= r->sync_result().has_more();
+        Ack(conv_id);
+      }
+      if (again) StartSync(conv_id);
+    }, false);
+  }
+
+  void OnPush(const pb::Push& push) {
+    std::set<std::string> touched, gaps;
+    for (const auto& m : push.messages()) {
+      if (Accept(m)) gaps.insert(m.conversation_id());
+      touched.insert(m.conversation_id());
+    }
+    for (const auto& conv : touched) Ack(conv);
+    for (const auto& conv : gaps) StartSync(conv);
+  }
+
+  // Takes a message from a push or a sync; delivers every message that is
+  // now contiguous. Returns true when a gap remains (a sync is needed).
+  bool Accept(const pb::Message& m) {
+    std::vector<pb::Message> ready;
+    bool gap;
+    {
+      std::lock_guard lock(mu_);
+      auto [it, fresh] = convs_.try_emplace(m.conversation_id());
+      Conv& c = it->second;
+      if (fresh && !opt_.fetch_history) c.delivered = m.seq() - 1;
+      if (m.seq() <= c.delivered) return false;  // duplicate
+      c.ahead.emplace(m.seq(), m);
+      while (!c.ahead.empty() && c.ahead.begin()->first == c.delivered + 1) {
+        ready.push_back(std::move(c.ahead.begin()->second));
+        c.ahead.erase(c.ahead.begin());
+        ++c.delivered;
+      }
+      gap = !c.ahead.empty();
+    }
+    for (const auto& msg : ready) {
+      if (on_message_) on_message_(msg);
+    }
+    return gap;
+  }
+
+  void Ack(const std::string& conv_id) {
+    if (!opt_.auto_ack || !ready_) return;
+    int64_t seq = DeliveredSeq(conv_id);
+    if (seq <= 0) return;
+    pb::ClientFrame frame;
+    frame.mutable_push_ack()->set_conversation_id(conv_id);
+    frame.mutable_push_ack()->set_seq(seq);
+    SendFrame(frame);
+  }
+
+  ClientOptions opt_;
+  std::unique_ptr<ClientTransport> transport_;
+  MessageHandler on_message_;
+  FrameHandler on_frame_;
+  std::atomic<uint64_t> next_rid_{0};
+  std::atomic<bool> authenticated_{false};
+  std::atomic<int> reconnects_{0};
+
+  // I/O-thread state.
+  std::map<std::string, Pending> pending_;
+  std::shared_ptr<std::promise<Status>> first_connect_;
+  bool ready_ = false;
+  bool closing_ = false;
+  int64_t backoff_ms_;
+
+  mutable std::mutex mu_;  // conversation state, also read by other threads
+  std::map<std::string, Conv> convs_;
+};
+
+FlareClient::FlareClient(ClientOptions options)
+    : impl_(std::make_shared<Impl>(std::move(options))) {
+  impl_->Init();
+}
+
+FlareClient::~FlareClient() = default;
+
+void FlareClient::OnMessage(MessageHandler handler) { impl_->SetHandlers(std::move(handler), {}); }
+void FlareClient::OnFrame(FrameHandler handler) { impl_->SetHandlers({}, std::move(handler)); }
+Status FlareClient::Connect() { return impl_->Connect(); }
+void FlareClient::Close() { impl_->Close(); }
+Result<pb::ServerFrame> FlareClient::Call(pb::ClientFrame frame) {
+  return impl_->Call(std::move(frame));
+}
+int64_t FlareClient::DeliveredSeq(const std::string& c) const { return impl_->DeliveredSeq(c); }
+bool FlareClient::authenticated() const { return impl_->authenticated(); }
+int FlareClient::reconnects() const { return impl_->reconnects(); }
+
+Result<pb::SendAck> FlareClient::Send(pb::SendRequest request) {
+  if (request.client_msg_id().empty()) request.set_client_msg_id(NewClientMsgId());
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(impl_->options().request_timeout_ms);
+  for (;;) {
+    pb::ClientFrame frame;
+    *frame.mutable_send() = request;
+    auto reply = Call(std::move(frame));
+    if (!reply.ok()) return reply.status();
+    if (reply->has_send_ack()) return reply->send_ack();
+    Status error = StatusFromReply(*reply);
+    if (error.code() != Code::kUnavailable || std::chrono::steady_clock::now() > deadline) {
+      return error;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(impl_->options().backoff_min_ms));
+  }
+}
+
+Result<pb::SendAck> FlareClient::SendText(const std::string& peer, const std::string& text) {
+  pb::SendRequest request;
+  request.set_peer_user_id(peer);
+  request.set_type(pb::MESSAGE_TYPE_TEXT);
+  request.mutable_content()->set_text(text);
+  return Send(std::move(request));
+}
+
+Result<pb::SyncResult> FlareClient::Sync(const std::string& conv, int64_t after, int limit) {
+  pb::ClientFrame frame;
+  frame.mutable_sync()->set_conversation_id(conv);
+  frame.mutable_sync()->set_after_seq(after);
+  frame.mutable_sync()->set_limit(limit);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_sync_result()) return StatusFromReply(*reply);
+  return reply->sync_result();
+}
+
+Result<pb::BootstrapResult> FlareClient::Bootstrap() {
+  pb::ClientFrame frame;
+  frame.mutable_bootstrap();
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_bootstrap_result()) return StatusFromReply(*reply);
+  return reply->bootstrap_result();
+}
+
+}  // namespace flare

@@ -1,0 +1,81 @@
+// The Flare C++ client library: authenticates, sends with retry (the same
+// client_msg_id across reconnects, so a retry never makes a second message),
+// acks pushes, reconnects with backoff and keeps every conversation gap- and
+// duplicate-free by syncing whenever a seq is missing — also when a live
+// push overtakes a sync in flight.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/result.h"
+#include "flare/client/v1/client.pb.h"
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+struct ClientOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8081;
+  std::string token;
+  bool json = false;             // text frames with proto3 JSON instead of protobuf
+  bool fetch_history = true;     // sync conversations from seq 0 on first sight
+  bool auto_ack = true;          // ack pushes as they are delivered to the application
+  int64_t request_timeout_ms = 15'000;
+  int64_t backoff_min_ms = 50;
+  int64_t backoff_max_ms = 3'000;
+  int sync_page = 200;
+};
+
+class FlareClient {
+ public:
+  // Called on the client's I/O thread, once per (conversation, seq), in seq
+  // order within a conversation.
+  using MessageHandler = std::function<void(const pb::Message&)>;
+  // Server-initiated frames other than pushes (going_away, errors without a
+  // request id).
+  using FrameHandler = std::function<void(const pb::ServerFrame&)>;
+
+  explicit FlareClient(ClientOptions options);
+  ~FlareClient();
+  FlareClient(const FlareClient&) = delete;
+  FlareClient& operator=(const FlareClient&) = delete;
+
+  void OnMessage(MessageHandler handler);
+  void OnFrame(FrameHandler handler);
+
+  // Connects and authenticates; afterwards the client reconnects by itself.
+  Status Connect();
+  void Close();
+
+  // Sends and waits for the SendAck, retrying across reconnects until the
+  // request timeout. A missing client_msg_id is generated.
+  Result<pb::SendAck> Send(pb::SendRequest request);
+  Result<pb::SendAck> SendText(const std::string& peer_user_id, const std::string& text);
+  Result<pb::SyncResult> Sync(const std::string& conversation_id, int64_t after_seq, int limit);
+  Result<pb::BootstrapResult> Bootstrap();
+  // Any request frame; returns the reply (which may be an error frame).
+  Result<pb::ServerFrame> Call(pb::ClientFrame frame);
+
+  // Highest seq delivered contiguously to the application.
+  int64_t DeliveredSeq(const std::string& conversation_id) const;
+  bool authenticated() const;
+  int reconnects() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// The Status an error reply stands for.
+Status StatusFromReply(const pb::ServerFrame& reply);
+
+// A new random client_msg_id.
+std::string NewClientMsgId();
+
+}  // namespace flare

@@ -1,0 +1,216 @@
+#include "common/config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+
+extern char** environ;
+
+namespace flare {
+namespace {
+
+struct KeyDef {
+  const char* key;
+  const char* description;
+  // Exactly one of these is set.
+  int64_t Config::*int_field = nullptr;
+  std::string Config::*string_field = nullptr;
+  int64_t min = 0;
+  int64_t max = 0;
+  std::vector<std::string> choices = {};  // empty: any string
+};
+
+const std::vector<KeyDef>& Keys() {
+  static const std::vector<KeyDef> keys = {
+      {"server.data_dir", "directory for the SQLite store and the generated secret", nullptr,
+       &Config::data_dir},
+      {"server.bind_address", "address the HTTP and WebSocket listeners bind", nullptr,
+       &Config::bind_address},
+      {"server.http_port", "HTTP port (/healthz, /readyz, /metrics); 0 picks a free port",
+       &Config::http_port, nullptr, 0, 65535},
+      {"server.ws_port", "WebSocket port (/ws); 0 picks a free port", &Config::ws_port, nullptr, 0,
+       65535},
+      {"server.io_threads", "network I/O threads; 0 = one per core", &Config::io_threads, nullptr,
+       0, 256},
+      {"auth.jwt_secret", "HS256 secret; empty = generated once into <data_dir>/jwt.secret",
+       nullptr, &Config::jwt_secret},
+      {"auth.auth_timeout_ms", "close a connection that has not authenticated within this time",
+       &Config::auth_timeout_ms, nullptr, 1, 3'600'000},
+      {"auth.token_ttl_s", "default lifetime of tokens printed by `flare token`",
+       &Config::token_ttl_s, nullptr, 1, 31'536'000},
+      {"gateway.idle_timeout_ms", "close a connection that sent nothing for this long",
+       &Config::idle_timeout_ms, nullptr, 100, 86'400'000},
+      {"gateway.max_frame_bytes", "largest WebSocket frame accepted",
+       &Config::max_frame_bytes, nullptr, 1024, 64 * 1024 * 1024},
+      {"gateway.max_message_bytes", "largest message content + attachments accepted",
+       &Config::max_message_bytes, nullptr, 64, 64 * 1024 * 1024},
+      {"gateway.resend_timeout_ms", "resend a push that has not been acked within this time",
+       &Config::resend_timeout_ms, nullptr, 10, 3'600'000},
+      {"gateway.max_unacked_pushes", "unacked pushes per connection before it is closed as slow",
+       &Config::max_unacked_pushes, nullptr, 1, 10'000'000},
+      {"gateway.max_send_queue_bytes", "bytes queued per connection before it is closed as slow",
+       &Config::max_send_queue_bytes, nullptr, 4096, int64_t{1} << 34},
+      {"gateway.timer_interval_ms", "how often timeouts and resends are checked",
+       &Config::timer_interval_ms, nullptr, 5, 60'000},
+      {"gateway.echo_mode", "\"on\" makes /ws echo every frame (transport benchmark only)",
+       nullptr, &Config::echo_mode, 0, 0, {"off", "on"}},
+      {"storage.backend", "message and conversation store: sqlite | memory", nullptr,
+       &Config::storage_backend, 0, 0, {"sqlite", "memory"}},
+      {"storage.durability",
+       "full: each batch fsync'd before acks (survives power loss); normal: survives a process "
+       "crash, the last batches may be lost on power loss",
+       nullptr, &Config::durability, 0, 0, {"full", "normal"}},
+      {"storage.max_batch", "most messages committed in one transaction", &Config::max_batch,
+       nullptr, 1, 1'000'000},
+      {"storage.max_pending_writes", "writes queued before senders get UNAVAILABLE",
+       &Config::max_pending_writes, nullptr, 1, 100'000'000},
+      {"storage.reader_threads", "threads serving sync and bootstrap reads",
+       &Config::reader_threads, nullptr, 1, 64},
+      {"sync.default_limit", "messages per sync page when the client gives no limit",
+       &Config::sync_default_limit, nullptr, 1, 100'000},
+      {"sync.max_limit", "largest sync page", &Config::sync_max_limit, nullptr, 1, 100'000},
+      {"presence.backend", "presence and route table: memory", nullptr,
+       &Config::presence_backend, 0, 0, {"memory"}},
+      {"log.level", "trace | debug | info | warn | error", nullptr, &Config::log_level, 0, 0,
+       {"trace", "debug", "info", "warn", "error"}},
+      {"log.format", "text | json", nullptr, &Config::log_format, 0, 0, {"text", "json"}},
+  };
+  return keys;
+}
+
+const KeyDef* FindKey(const std::string& key) {
+  for (const auto& def : Keys()) {
+    if (key == def.key) return &def;
+  }
+  return nullptr;
+}
+
+Status SetInt(Config& config, const KeyDef& def, int64_t value) {
+  if (value < def.min || value > def.max) {
+    return InvalidArgument("config key '" + std::string(def.key) + "': " + std::to_string(value) +
+                           " is outside [" + std::to_string(def.min) + ", " +
+                           std::to_string(def.max) + "]");
+  }
+  config.*def.int_field = value;
+  return Status::Ok();
+}
+
+Status SetString(Config& config, const KeyDef& def, const std::string& value) {
+  if (!def.choices.empty()) {
+    bool found = false;
+    std::string allowed;
+    for (const auto& c : def.choices) {
+      found |= c == value;
+      allowed += (allowed.empty() ? "" : ", ") + c;
+    }
+    if (!found) {
+      return InvalidArgument("config key '" + std::string(def.key) + "': '" + value +
+                             "' is not one of " + allowed);
+    }
+  }
+  config.*def.string_field = value;
+  return Status::Ok();
+}
+
+Status ApplyTomlNode(Config& config, const std::string& key, const toml::node& node) {
+  const KeyDef* def = FindKey(key);
+  if (def == nullptr) return InvalidArgument("unknown config key '" + key + "'");
+  if (def->int_field != nullptr) {
+    auto v = node.value<int64_t>();
+    if (!node.is_integer() || !v) return InvalidArgument("config key '" + key + "' must be an integer");
+    return SetInt(config, *def, *v);
+  }
+  auto v = node.value<std::string>();
+  if (!node.is_string() || !v) return InvalidArgument("config key '" + key + "' must be a string");
+  return SetString(config, *def, *v);
+}
+
+Status ApplyTable(Config& config, const toml::table& table, const std::string& prefix) {
+  for (const auto& [name, node] : table) {
+    std::string key = prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
+    if (const auto* sub = node.as_table()) {
+      FLARE_RETURN_IF_ERROR(ApplyTable(config, *sub, key));
+    } else {
+      FLARE_RETURN_IF_ERROR(ApplyTomlNode(config, key, node));
+    }
+  }
+  return Status::Ok();
+}
+
+// FLARE_SERVER_HTTP_PORT -> server.http_port: the first '_' after the
+// prefix separates section from key.
+std::string EnvToKey(const std::string& env_name) {
+  std::string rest = env_name.substr(6);
+  std::string key;
+  bool dotted = false;
+  for (char c : rest) {
+    if (c == '_' && !dotted) {
+      key += '.';
+      dotted = true;
+    } else {
+      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
+std::vector<ConfigKeyInfo> ListConfigKeys() {
+  std::vector<ConfigKeyInfo> out;
+  for (const auto& def : Keys()) {
+    out.push_back({def.key, def.int_field ? "int" : "string", def.description});
+  }
+  return out;
+}
+
+Status SetConfigValue(Config& config, const std::string& key, const std::string& value) {
+  const KeyDef* def = FindKey(key);
+  if (def == nullptr) return InvalidArgument("unknown config key '" + key + "'");
+  if (def->string_field != nullptr) return SetString(config, *def, value);
+  int64_t parsed = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || ptr != value.data() + value.size()) {
+    return InvalidArgument("config key '" + key + "': '" + value + "' is not an integer");
+  }
+  return SetInt(config, *def, parsed);
+}
+
+Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
+  Config config;
+  if (!path.empty()) {
+    toml::table parsed;
+    try {  // Debian builds toml++ with exceptions; keep them inside this function
+      parsed = toml::parse_file(path);
+    } catch (const toml::parse_error& err) {
+      return InvalidArgument("config file '" + path + "' line " +
+                             std::to_string(err.source().begin.line) + ": " +
+                             std::string(err.description()));
+    }
+    FLARE_RETURN_IF_ERROR(ApplyTable(config, parsed, ""));
+  }
+  for (const auto& [name, value] : env) {
+    if (name.rfind("FLARE_", 0) != 0) continue;
+    Status st = SetConfigValue(config, EnvToKey(name), value);
+    if (!st.ok()) return Status(st.code(), "environment " + name + ": " + st.message());
+  }
+  if (config.sync_default_limit > config.sync_max_limit) {
+    return InvalidArgument("config key 'sync.default_limit' exceeds 'sync.max_limit'");
+  }
+  return config;
+}
+
+std::map<std::string, std::string> FlareEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || entry.rfind("FLARE_", 0) != 0) continue;
+    env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
+}  // namespace flare

@@ -1,0 +1,77 @@
+// Flare's configuration: TOML file, then FLARE_* environment overrides,
+// then command-line flags. Every key is declared once in config.cc with its
+// type, default and bounds; an unknown key or a bad value is an error that
+// names the key.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace flare {
+
+struct Config {
+  // [server]
+  std::string data_dir = "./data";
+  std::string bind_address = "0.0.0.0";
+  int64_t http_port = 8080;
+  int64_t ws_port = 8081;
+  int64_t io_threads = 0;  // 0 = one per core
+
+  // [auth]
+  std::string jwt_secret;  // empty: generated once into <data_dir>/jwt.secret
+  int64_t auth_timeout_ms = 10'000;
+  int64_t token_ttl_s = 86'400;
+
+  // [gateway]
+  int64_t idle_timeout_ms = 90'000;
+  int64_t max_frame_bytes = 64 * 1024;
+  int64_t max_message_bytes = 32 * 1024;
+  int64_t resend_timeout_ms = 5'000;
+  int64_t max_unacked_pushes = 10'000;
+  int64_t max_send_queue_bytes = 8 * 1024 * 1024;
+  int64_t timer_interval_ms = 250;
+  std::string echo_mode = "off";  // "on": /ws echoes frames (transport benchmark)
+
+  // [storage]
+  std::string storage_backend = "sqlite";
+  std::string durability = "full";  // full | normal
+  int64_t max_batch = 4096;
+  int64_t max_pending_writes = 200'000;
+  int64_t reader_threads = 2;
+
+  // [sync]
+  int64_t sync_default_limit = 100;
+  int64_t sync_max_limit = 500;
+
+  // [presence]
+  std::string presence_backend = "memory";
+
+  // [log]
+  std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+};
+
+struct ConfigKeyInfo {
+  std::string key;          // "server.http_port"
+  std::string type;         // "int" | "string"
+  std::string description;
+};
+
+// Every key Flare understands, for documentation and tests.
+std::vector<ConfigKeyInfo> ListConfigKeys();
+
+// Loads `path` (may be empty for defaults only) and applies `env`
+// (FLARE_SECTION_KEY=value, e.g. FLARE_SERVER_HTTP_PORT=9000).
+Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env);
+
+// Sets one key from its string form, with the same checks as the file.
+Status SetConfigValue(Config& config, const std::string& key, const std::string& value);
+
+// The process environment, FLARE_* variables only.
+std::map<std::string, std::string> FlareEnvironment();
+
+}  // namespace flare

@@ -1,0 +1,21 @@
+// Builds the configured storage backend by name ("sqlite", "memory").
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/result.h"
+#include "ports/conversation_store.h"
+#include "ports/message_store.h"
+
+namespace flare {
+
+struct Stores {
+  std::shared_ptr<MessageStore> messages;
+  std::shared_ptr<ConversationStore> conversations;
+};
+
+Result<Stores> OpenStores(const Config& config);
+
+}  // namespace flare

@@ -1,0 +1,35 @@
+#include "services/session/session_service.h"
+
+#include "common/ids.h"
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who) {
+  auto list = conversations_.ListForUser(who.tenant, who.user_id);
+  if (!list.ok()) return list.status();
+  pb::BootstrapResult result;
+  for (const auto& mc : *list) {
+    pb::ConversationSummary* s = result.add_conversations();
+    s->set_conversation_id(mc.conversation_id);
+    s->set_type(static_cast<pb::ConversationType>(mc.conversation_type));
+    if (auto pair = ParseSingleConversationId(mc.conversation_id)) {
+      s->set_peer_user_id(pair->first == who.user_id ? pair->second : pair->first);
+    }
+    s->set_read_seq(mc.read_seq);
+    s->set_delivered_seq(mc.delivered_seq);
+    auto last = messages_.Last(who.tenant, mc.conversation_id);
+    if (!last.ok()) return last.status();
+    if (last->has_value()) {
+      s->set_max_seq((*last)->seq());
+      *s->mutable_last_message() = std::move(**last);
+    }
+    auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, mc.read_seq, who.user_id);
+    if (!unread.ok()) return unread.status();
+    s->set_unread(*unread);
+  }
+  return result;
+}
+
+}  // namespace flare

@@ -1,0 +1,176 @@
+#include "services/signaling/gateway/client_session.h"
+
+#include <spdlog/spdlog.h>
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+namespace {
+constexpr uint16_t kCloseGoingAway = 1001;
+constexpr uint16_t kClosePolicy = 1008;
+}  // namespace
+
+void ClientSession::OnFrameReceived(Encoding encoding, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  encoding_ = encoding;
+  last_activity_ms_ = now_ms;
+}
+
+std::optional<Principal> ClientSession::principal() const {
+  std::lock_guard lock(mu_);
+  return principal_;
+}
+
+bool ClientSession::SetPrincipal(Principal who) {
+  std::lock_guard lock(mu_);
+  if (principal_) return false;
+  principal_ = std::move(who);
+  return true;
+}
+
+void ClientSession::Write(std::shared_ptr<const std::string> bytes, Encoding encoding) {
+  size_t queued = conn_->Send(std::move(bytes), encoding == Encoding::kBinary);
+  if (queued > limits_.max_send_queue_bytes) CloseSlowConsumer("send queue is full");
+}
+
+void ClientSession::Reply(const std::string& request_id, pb::ServerFrame& frame) {
+  Encoding encoding;
+  {
+    std::lock_guard lock(mu_);
+    encoding = encoding_;
+  }
+  frame.set_request_id(request_id);
+  Write(std::make_shared<const std::string>(EncodeFrame(frame, encoding)), encoding);
+}
+
+void ClientSession::ReplyError(const std::string& request_id, pb::ErrorCode code,
+                               const std::string& text) {
+  pb::ServerFrame frame;
+  frame.mutable_error()->set_code(code);
+  frame.mutable_error()->set_message(text);
+  Reply(request_id, frame);
+}
+
+void ClientSession::ReplyStatus(const std::string& request_id, const Status& status) {
+  pb::ErrorCode code = pb::ERROR_CODE_INTERNAL;
+  switch (status.code()) {
+    case Code::kInvalidArgument: code = pb::ERROR_CODE_INVALID_ARGUMENT; break;
+    case Code::kPermissionDenied: code = pb::ERROR_CODE_FORBIDDEN; break;
+    case Code::kNotFound: code = pb::ERROR_CODE_NOT_FOUND; break;
+    case Code::kUnauthenticated: code = pb::ERROR_CODE_AUTH_FAILED; break;
+    case Code::kResourceExhausted: code = pb::ERROR_CODE_MESSAGE_TOO_LARGE; break;
+    case Code::kUnavailable: code = pb::ERROR_CODE_UNAVAILABLE; break;
+    default: break;
+  }
+  ReplyError(request_id, code, status.message());
+}
+
+void ClientSession::OnSendDone(const std::string& request_id, const SendOutcome& outcome) {
+  if (!outcome.status.ok()) {
+    ReplyStatus(request_id, outcome.status);
+    return;
+  }
+  pb::ServerFrame frame;
+  pb::SendAck* ack = frame.mutable_send_ack();
+  ack->set_client_msg_id(outcome.message.client_msg_id());
+  ack->set_server_msg_id(outcome.message.server_msg_id());
+  ack->set_conversation_id(outcome.message.conversation_id());
+  ack->set_seq(outcome.message.seq());
+  ack->set_server_time_ms(outcome.message.server_time_ms());
+  ack->set_duplicate(outcome.duplicate);
+  Reply(request_id, frame);
+}
+
+void ClientSession::Push(const std::shared_ptr<const PushItem>& item, int64_t now_ms) {
+  Encoding encoding;
+  bool overflow = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    overflow = unacked_count_ >= limits_.max_unacked_pushes;
+    if (!overflow) {
+      unacked_[item->conversation_id].push_back({item->seq, item, now_ms});
+      ++unacked_count_;
+    }
+    encoding = encoding_;
+  }
+  if (overflow) {
+    // The device syncs what it missed when it reconnects.
+    CloseSlowConsumer("too many unacked pushes");
+    return;
+  }
+  if (metrics_) metrics_->pushes_sent.Add();
+  Write(item->frame.Bytes(encoding), encoding);
+}
+
+size_t ClientSession::Ack(const std::string& conversation_id, int64_t seq) {
+  std::lock_guard lock(mu_);
+  auto it = unacked_.find(conversation_id);
+  if (it == unacked_.end()) return 0;
+  auto& pending = it->second;
+  size_t settled = std::erase_if(pending, [&](const Unacked& u) { return u.seq <= seq; });
+  unacked_count_ -= settled;
+  if (pending.empty()) unacked_.erase(it);
+  return settled;
+}
+
+size_t ClientSession::ResendDue(int64_t now_ms, int64_t timeout_ms) {
+  std::vector<std::shared_ptr<const PushItem>> due;
+  Encoding encoding;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return 0;
+    encoding = encoding_;
+    for (auto& [conv, pending] : unacked_) {
+      for (auto& u : pending) {
+        if (now_ms - u.sent_ms < timeout_ms) continue;
+        u.sent_ms = now_ms;
+        due.push_back(u.item);
+      }
+    }
+  }
+  for (const auto& item : due) Write(item->frame.Bytes(encoding), encoding);
+  return due.size();
+}
+
+size_t ClientSession::UnackedCount() const {
+  std::lock_guard lock(mu_);
+  return unacked_count_;
+}
+
+SessionCheck ClientSession::Check(int64_t now_ms, int64_t auth_timeout_ms,
+                                  int64_t idle_timeout_ms) const {
+  std::lock_guard lock(mu_);
+  if (!principal_ && now_ms - opened_ms_ >= auth_timeout_ms) return SessionCheck::kAuthTimeout;
+  if (now_ms - last_activity_ms_ >= idle_timeout_ms) return SessionCheck::kIdleTimeout;
+  return SessionCheck::kOk;
+}
+
+void ClientSession::Close(uint16_t code, const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  conn_->Close(code, reason);
+}
+
+void ClientSession::SendGoingAway(const std::string& reason) {
+  pb::ServerFrame frame;
+  frame.mutable_going_away()->set_reason(reason);
+  Reply("", frame);
+  Close(kCloseGoingAway, reason);
+}
+
+void ClientSession::CloseSlowConsumer(const char* why) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+  }
+  if (metrics_) metrics_->slow_consumers_closed.Add();
+  spdlog::info("connection {}: closed as slow consumer ({})", id(), why);
+  conn_->Close(kClosePolicy, std::string("slow consumer: ") + why);
+}
+
+}  // namespace flare

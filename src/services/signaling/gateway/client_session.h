@@ -1,0 +1,90 @@
+// The gateway's state for one connection: who it is, which encoding it
+// speaks, and which pushes it has not acked yet. Thread-safe: I/O, writer,
+// reader and timer threads all touch it, each under its own short lock.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "services/push/server/push_server.h"
+#include "services/signaling/gateway/frame_codec.h"
+#include "services/signaling/gateway/transport.h"
+#include "services/signaling/online/token.h"
+#include "services/storage/writer/storage_writer.h"
+
+namespace flare {
+
+struct SessionLimits {
+  size_t max_unacked_pushes = 10'000;
+  size_t max_send_queue_bytes = 8 * 1024 * 1024;
+};
+
+// What a periodic check found a session must do.
+enum class SessionCheck { kOk, kAuthTimeout, kIdleTimeout };
+
+class ClientSession final : public SendCompletion,
+                            public std::enable_shared_from_this<ClientSession> {
+ public:
+  ClientSession(std::shared_ptr<Connection> conn, int64_t now_ms, SessionLimits limits,
+                ServerMetrics* metrics)
+      : conn_(std::move(conn)), opened_ms_(now_ms), last_activity_ms_(now_ms),
+        limits_(limits), metrics_(metrics) {}
+
+  uint64_t id() const { return conn_->id(); }
+  Connection& connection() { return *conn_; }
+
+  // Records a received frame: its encoding becomes the reply encoding.
+  void OnFrameReceived(Encoding encoding, int64_t now_ms);
+  std::optional<Principal> principal() const;
+  // False if the session was already authenticated.
+  bool SetPrincipal(Principal who);
+
+  void Reply(const std::string& request_id, ::flare::client::v1::ServerFrame& frame);
+  void ReplyError(const std::string& request_id, ::flare::client::v1::ErrorCode code,
+                  const std::string& text);
+  void ReplyStatus(const std::string& request_id, const Status& status);
+  void OnSendDone(const std::string& request_id, const SendOutcome& outcome) override;
+
+  // Sends a push and remembers it until acked.
+  void Push(const std::shared_ptr<const PushItem>& item, int64_t now_ms);
+  // Cumulative ack; returns how many pushes it settled.
+  size_t Ack(const std::string& conversation_id, int64_t seq);
+  // Resends pushes unacked for longer than `timeout_ms`; returns how many.
+  size_t ResendDue(int64_t now_ms, int64_t timeout_ms);
+  size_t UnackedCount() const;
+
+  SessionCheck Check(int64_t now_ms, int64_t auth_timeout_ms, int64_t idle_timeout_ms) const;
+  void Close(uint16_t code, const std::string& reason);
+  void SendGoingAway(const std::string& reason);
+
+ private:
+  struct Unacked {
+    int64_t seq;
+    std::shared_ptr<const PushItem> item;
+    int64_t sent_ms;
+  };
+  // Sends bytes; closes the connection as a slow consumer if its queue is full.
+  void Write(std::shared_ptr<const std::string> bytes, Encoding encoding);
+  void CloseSlowConsumer(const char* why);
+
+  std::shared_ptr<Connection> conn_;
+  const int64_t opened_ms_;
+  SessionLimits limits_;
+  ServerMetrics* metrics_;
+
+  mutable std::mutex mu_;
+  Encoding encoding_ = Encoding::kBinary;
+  int64_t last_activity_ms_;
+  std::optional<Principal> principal_;
+  std::unordered_map<std::string, std::deque<Unacked>> unacked_;  // by conversation
+  size_t unacked_count_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace flare

@@ -1,0 +1,60 @@
+#include "services/signaling/gateway/frame_codec.h"
+
+#include <google/protobuf/util/json_util.h>
+
+namespace flare {
+namespace {
+
+template <typename Frame>
+Result<Frame> Decode(std::string_view data, Encoding encoding) {
+  Frame frame;
+  if (encoding == Encoding::kBinary) {
+    if (!frame.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+      return InvalidArgument("frame is not a valid protobuf message");
+    }
+    return frame;
+  }
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // newer clients may send fields we do not know
+  auto st = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(data.data(), data.size()), &frame, options);
+  if (!st.ok()) return InvalidArgument("frame is not valid JSON: " + std::string(st.message()));
+  return frame;
+}
+
+}  // namespace
+
+Result<pb::ClientFrame> DecodeClientFrame(std::string_view data, Encoding encoding) {
+  return Decode<pb::ClientFrame>(data, encoding);
+}
+
+Result<pb::ServerFrame> DecodeServerFrame(std::string_view data, Encoding encoding) {
+  return Decode<pb::ServerFrame>(data, encoding);
+}
+
+std::string EncodeFrame(const google::protobuf::Message& frame, Encoding encoding) {
+  std::string out;
+  if (encoding == Encoding::kBinary) {
+    frame.SerializeToString(&out);
+  } else {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = false;  // lowerCamelCase, the proto3 JSON default
+    (void)google::protobuf::util::MessageToJsonString(frame, &out, options);
+  }
+  return out;
+}
+
+std::shared_ptr<const std::string> SharedFrame::Bytes(Encoding encoding) const {
+  if (encoding == Encoding::kBinary) {
+    std::call_once(binary_once_, [this] {
+      binary_ = std::make_shared<const std::string>(EncodeFrame(frame_, Encoding::kBinary));
+    });
+    return binary_;
+  }
+  std::call_once(json_once_, [this] {
+    json_ = std::make_shared<const std::string>(EncodeFrame(frame_, Encoding::kJson));
+  });
+  return json_;
+}
+
+}  // namespace flare

@@ -1,0 +1,38 @@
+// Encoding of client-protocol frames: protobuf in binary WebSocket
+// messages, proto3 JSON in text messages.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "flare/client/v1/client.pb.h"
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+enum class Encoding { kBinary, kJson };
+
+Result<pb::ClientFrame> DecodeClientFrame(std::string_view data, Encoding encoding);
+Result<pb::ServerFrame> DecodeServerFrame(std::string_view data, Encoding encoding);
+std::string EncodeFrame(const google::protobuf::Message& frame, Encoding encoding);
+
+// A server frame serialized at most once per encoding, shared by every
+// connection it is sent to.
+class SharedFrame {
+ public:
+  explicit SharedFrame(pb::ServerFrame frame) : frame_(std::move(frame)) {}
+  const pb::ServerFrame& frame() const { return frame_; }
+  // Thread-safe; the bytes live as long as any holder of the pointer.
+  std::shared_ptr<const std::string> Bytes(Encoding encoding) const;
+
+ private:
+  pb::ServerFrame frame_;
+  mutable std::once_flag binary_once_, json_once_;
+  mutable std::shared_ptr<const std::string> binary_, json_;
+};
+
+}  // namespace flare

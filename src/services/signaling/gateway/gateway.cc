@@ -1,0 +1,251 @@
+#include "services/signaling/gateway/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+namespace {
+constexpr uint16_t kCloseAuthFailed = 4001;
+constexpr uint16_t kCloseAuthTimeout = 4002;
+constexpr uint16_t kCloseIdle = 4003;
+}  // namespace
+
+Gateway::~Gateway() { StopTimer(); }
+
+Gateway::SessionPtr Gateway::Find(uint64_t id) {
+  Shard& shard = ShardFor(id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.sessions.find(id);
+  return it == shard.sessions.end() ? nullptr : it->second;
+}
+
+std::vector<Gateway::SessionPtr> Gateway::Snapshot() const {
+  std::vector<SessionPtr> out;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [id, s] : shard.sessions) out.push_back(s);
+  }
+  return out;
+}
+
+size_t Gateway::SessionCount() const {
+  size_t n = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    n += shard.sessions.size();
+  }
+  return n;
+}
+
+void Gateway::OnOpen(const std::shared_ptr<Connection>& conn, std::string handshake_token) {
+  auto session = std::make_shared<ClientSession>(conn, deps_.clock.MonotonicMs(),
+                                                 options_.session_limits, &deps_.metrics);
+  conn->set_attachment(session);
+  {
+    Shard& shard = ShardFor(conn->id());
+    std::lock_guard lock(shard.mu);
+    shard.sessions.emplace(conn->id(), session);
+  }
+  deps_.metrics.connections.Add(1);
+  deps_.metrics.connections_total.Add();
+  if (!handshake_token.empty()) Authenticate(session, "", handshake_token);
+}
+
+void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
+  conn->set_attachment(nullptr);  // the session holds the connection: break the cycle
+  SessionPtr session;
+  {
+    Shard& shard = ShardFor(conn->id());
+    std::lock_guard lock(shard.mu);
+    auto it = shard.sessions.find(conn->id());
+    if (it == shard.sessions.end()) return;
+    session = std::move(it->second);
+    shard.sessions.erase(it);
+  }
+  deps_.metrics.connections.Add(-1);
+  if (auto who = session->principal()) {
+    deps_.routes.Unregister(who->tenant, who->user_id, session->id());
+    deps_.metrics.authenticated.Add(-1);
+  }
+}
+
+void Gateway::OnFrame(const std::shared_ptr<Connection>& conn, std::string_view data,
+                      bool binary) {
+  // OnOpen, OnFrame and OnClose of one connection run on its I/O thread, so
+  // the attachment is set and alive here without a map lookup.
+  auto* raw = static_cast<ClientSession*>(conn->attachment());
+  if (raw == nullptr) return;
+  SessionPtr owned = raw->shared_from_this();
+  deps_.metrics.frames_in.Add();
+  Encoding encoding = binary ? Encoding::kBinary : Encoding::kJson;
+  owned->OnFrameReceived(encoding, deps_.clock.MonotonicMs());
+  auto frame = DecodeClientFrame(data, encoding);
+  if (!frame.ok()) {
+    deps_.metrics.frames_bad.Add();
+    owned->ReplyError("", pb::ERROR_CODE_BAD_FRAME, frame.status().message());
+    return;
+  }
+  HandleFrame(owned, *frame);
+}
+
+void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
+  const std::string& rid = frame.request_id();
+  switch (frame.body_case()) {
+    case pb::ClientFrame::kAuth:
+      Authenticate(s, rid, frame.auth().token());
+      return;
+    case pb::ClientFrame::kPing: {
+      pb::ServerFrame reply;
+      reply.mutable_pong()->set_client_time_ms(frame.ping().client_time_ms());
+      reply.mutable_pong()->set_server_time_ms(deps_.clock.NowMs());
+      s->Reply(rid, reply);
+      return;
+    }
+    case pb::ClientFrame::BODY_NOT_SET:
+      deps_.metrics.frames_bad.Add();
+      s->ReplyError(rid, pb::ERROR_CODE_BAD_FRAME, "unknown or empty frame type");
+      return;
+    default:
+      break;
+  }
+  auto who = s->principal();
+  if (!who) {
+    s->ReplyError(rid, pb::ERROR_CODE_UNAUTHENTICATED, "authenticate first");
+    return;
+  }
+  switch (frame.body_case()) {
+    case pb::ClientFrame::kSend: HandleSend(s, *who, frame); return;
+    case pb::ClientFrame::kPushAck: HandlePushAck(s, *who, frame); return;
+    case pb::ClientFrame::kSync: HandleSync(s, *who, frame); return;
+    case pb::ClientFrame::kBootstrap: HandleBootstrap(s, *who, rid); return;
+    default: return;
+  }
+}
+
+void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
+                           const std::string& token) {
+  if (s->principal()) {
+    s->ReplyError(request_id, pb::ERROR_CODE_ALREADY_AUTHENTICATED, "already authenticated");
+    return;
+  }
+  auto who = deps_.tokens.Verify(token, deps_.clock.NowMs() / 1000);
+  if (!who.ok() || !s->SetPrincipal(*who)) {
+    deps_.metrics.auth_failures.Add();
+    s->ReplyError(request_id, pb::ERROR_CODE_AUTH_FAILED,
+                  who.ok() ? "already authenticated" : who.status().message());
+    s->Close(kCloseAuthFailed, "authentication failed");
+    return;
+  }
+  deps_.routes.Register(who->tenant, who->user_id,
+                        DeviceRoute{options_.gateway_id, s->id(), who->device, who->platform});
+  deps_.metrics.authenticated.Add(1);
+  pb::ServerFrame reply;
+  auto* result = reply.mutable_auth_result();
+  result->set_user_id(who->user_id);
+  result->set_tenant(who->tenant);
+  result->set_device(who->device);
+  result->set_session_id(std::to_string(s->id()));
+  result->set_server_time_ms(deps_.clock.NowMs());
+  s->Reply(request_id, reply);
+}
+
+void Gateway::HandleSend(const SessionPtr& s, const Principal& who, pb::ClientFrame& frame) {
+  Status st = deps_.messages.Send(who, *frame.mutable_send(), frame.request_id(), s);
+  if (!st.ok()) {
+    deps_.metrics.send_rejected.Add();
+    s->ReplyStatus(frame.request_id(), st);
+  }
+}
+
+void Gateway::HandlePushAck(const SessionPtr& s, const Principal& who,
+                            const pb::ClientFrame& frame) {
+  const auto& ack = frame.push_ack();
+  if (ack.conversation_id().empty() || ack.seq() <= 0) {
+    s->ReplyError(frame.request_id(), pb::ERROR_CODE_INVALID_ARGUMENT,
+                  "push_ack needs conversation_id and a positive seq");
+    return;
+  }
+  deps_.metrics.push_acks.Add();
+  if (s->Ack(ack.conversation_id(), ack.seq()) == 0) return;  // nothing new: no cursor write
+  deps_.ingest.SubmitCursor({who.tenant, ack.conversation_id(), who.user_id, ack.seq(), 0});
+}
+
+void Gateway::HandleSync(const SessionPtr& s, const Principal& who, const pb::ClientFrame& frame) {
+  bool queued = deps_.blocking.Submit([this, s, who, request = frame.sync(),
+                                       rid = frame.request_id()] {
+    auto result = deps_.reader.Sync(who, request);
+    if (!result.ok()) return s->ReplyStatus(rid, result.status());
+    pb::ServerFrame reply;
+    reply.mutable_sync_result()->Swap(&*result);
+    s->Reply(rid, reply);
+  });
+  if (!queued) s->ReplyError(frame.request_id(), pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
+}
+
+void Gateway::HandleBootstrap(const SessionPtr& s, const Principal& who,
+                              const std::string& request_id) {
+  bool queued = deps_.blocking.Submit([this, s, who, request_id] {
+    auto result = deps_.sessions.Bootstrap(who);
+    if (!result.ok()) return s->ReplyStatus(request_id, result.status());
+    pb::ServerFrame reply;
+    reply.mutable_bootstrap_result()->Swap(&*result);
+    s->Reply(request_id, reply);
+  });
+  if (!queued) s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
+}
+
+void Gateway::Deliver(const std::vector<uint64_t>& session_ids,
+                      const std::shared_ptr<const PushItem>& item) {
+  int64_t now = deps_.clock.MonotonicMs();
+  for (uint64_t id : session_ids) {
+    if (SessionPtr s = Find(id)) s->Push(item, now);
+  }
+}
+
+void Gateway::Tick() {
+  int64_t now = deps_.clock.MonotonicMs();
+  for (const auto& s : Snapshot()) {
+    switch (s->Check(now, options_.auth_timeout_ms, options_.idle_timeout_ms)) {
+      case SessionCheck::kAuthTimeout:
+        s->ReplyError("", pb::ERROR_CODE_UNAUTHENTICATED, "authentication timed out");
+        s->Close(kCloseAuthTimeout, "authentication timed out");
+        continue;
+      case SessionCheck::kIdleTimeout:
+        s->Close(kCloseIdle, "idle timeout");
+        continue;
+      case SessionCheck::kOk:
+        break;
+    }
+    size_t resent = s->ResendDue(now, options_.resend_timeout_ms);
+    if (resent > 0) deps_.metrics.pushes_resent.Add(static_cast<int64_t>(resent));
+  }
+}
+
+void Gateway::StartTimer() {
+  timer_ = std::thread([this] {
+    std::unique_lock lock(timer_mu_);
+    while (!timer_cv_.wait_for(lock, std::chrono::milliseconds(options_.timer_interval_ms),
+                               [this] { return timer_stop_; })) {
+      lock.unlock();
+      Tick();
+      lock.lock();
+    }
+  });
+}
+
+void Gateway::StopTimer() {
+  {
+    std::lock_guard lock(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+}
+
+void Gateway::DrainAll(const std::string& reason) {
+  for (const auto& s : Snapshot()) s->SendGoingAway(reason);
+}
+
+}  // namespace flare

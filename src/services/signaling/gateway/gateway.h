@@ -1,0 +1,98 @@
+// signaling-gateway: turns WebSocket frames into calls on the domain
+// services and delivers pushes to the connections it holds. Periodic checks
+// (auth and idle timeouts, push resends) run from Tick(), driven by a timer
+// thread in production and called directly by tests with a manual clock.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "ports/route_table.h"
+#include "services/message_orchestrator/message_orchestrator.h"
+#include "services/session/session_service.h"
+#include "services/signaling/gateway/client_session.h"
+#include "services/storage/reader/storage_reader.h"
+
+namespace flare {
+
+struct GatewayOptions {
+  std::string gateway_id = "local";
+  int64_t auth_timeout_ms = 10'000;
+  int64_t idle_timeout_ms = 90'000;
+  int64_t resend_timeout_ms = 5'000;
+  int64_t timer_interval_ms = 250;
+  SessionLimits session_limits;
+};
+
+struct GatewayDeps {
+  const TokenSigner& tokens;
+  MessageService& messages;
+  StorageReader& reader;
+  SessionService& sessions;
+  RouteTable& routes;
+  MessageIngest& ingest;  // cursor updates from push acks
+  ThreadPool& blocking;   // storage reads run here, never on an I/O thread
+  const Clock& clock;
+  ServerMetrics& metrics;
+};
+
+class Gateway final : public ConnectionHandler, public PushDelivery {
+ public:
+  Gateway(GatewayOptions options, GatewayDeps deps) : options_(std::move(options)), deps_(deps) {}
+  ~Gateway() override;
+
+  void OnOpen(const std::shared_ptr<Connection>& conn, std::string handshake_token) override;
+  void OnFrame(const std::shared_ptr<Connection>& conn, std::string_view data,
+               bool binary) override;
+  void OnClose(const std::shared_ptr<Connection>& conn) override;
+
+  void Deliver(const std::vector<uint64_t>& session_ids,
+               const std::shared_ptr<const PushItem>& item) override;
+
+  void Tick();
+  void StartTimer();
+  void StopTimer();
+  // Tells every client to reconnect elsewhere and closes its connection.
+  void DrainAll(const std::string& reason);
+  size_t SessionCount() const;
+
+ private:
+  using SessionPtr = std::shared_ptr<ClientSession>;
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<uint64_t, SessionPtr> sessions;
+  };
+  Shard& ShardFor(uint64_t id) { return shards_[id % kShards]; }
+  SessionPtr Find(uint64_t id);
+  std::vector<SessionPtr> Snapshot() const;
+
+  void Authenticate(const SessionPtr& s, const std::string& request_id, const std::string& token);
+  void HandleFrame(const SessionPtr& s, ::flare::client::v1::ClientFrame& frame);
+  void HandleSend(const SessionPtr& s, const Principal& who,
+                  ::flare::client::v1::ClientFrame& frame);
+  void HandlePushAck(const SessionPtr& s, const Principal& who,
+                     const ::flare::client::v1::ClientFrame& frame);
+  void HandleSync(const SessionPtr& s, const Principal& who,
+                  const ::flare::client::v1::ClientFrame& frame);
+  void HandleBootstrap(const SessionPtr& s, const Principal& who, const std::string& request_id);
+
+  GatewayOptions options_;
+  GatewayDeps deps_;
+  std::array<Shard, kShards> shards_;
+
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  bool timer_stop_ = false;
+  std::thread timer_;
+};
+
+}  // namespace flare

@@ -1,0 +1,32 @@
+#include "services/storage/reader/storage_reader.h"
+
+#include <algorithm>
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncRequest& request) {
+  if (request.after_seq() < 0) return InvalidArgument("after_seq must not be negative");
+  if (request.limit() < 0) return InvalidArgument("limit must not be negative");
+  auto conv = access_.Resolve(who, request.peer_user_id(), request.conversation_id());
+  if (!conv.ok()) return conv.status();
+  int limit = request.limit() == 0 ? limits_.default_limit
+                                   : std::min<int>(request.limit(), limits_.max_limit);
+  // One row more than asked tells whether another page exists.
+  auto messages = store_.ReadAfter(who.tenant, conv->conversation_id, request.after_seq(),
+                                   limit + 1);
+  if (!messages.ok()) return messages.status();
+  auto max_seq = store_.MaxSeq(who.tenant, conv->conversation_id);
+  if (!max_seq.ok()) return max_seq.status();
+
+  pb::SyncResult result;
+  result.set_conversation_id(conv->conversation_id);
+  result.set_has_more(static_cast<int>(messages->size()) > limit);
+  result.set_max_seq(*max_seq);
+  int n = std::min<int>(limit, static_cast<int>(messages->size()));
+  for (int i = 0; i < n; ++i) result.add_messages()->Swap(&(*messages)[i]);
+  return result;
+}
+
+}  // namespace flare

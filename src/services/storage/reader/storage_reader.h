@@ -1,0 +1,30 @@
+// storage-reader: history for a device that was away. Pages through a
+// conversation after a seq, checking membership first.
+#pragma once
+
+#include "flare/client/v1/client.pb.h"
+#include "ports/message_store.h"
+#include "services/conversation_access.h"
+
+namespace flare {
+
+struct SyncLimits {
+  int default_limit = 100;
+  int max_limit = 500;
+};
+
+class StorageReader {
+ public:
+  StorageReader(MessageStore& store, ConversationAccess& access, SyncLimits limits)
+      : store_(store), access_(access), limits_(limits) {}
+
+  Result<::flare::client::v1::SyncResult> Sync(const Principal& who,
+                                               const ::flare::client::v1::SyncRequest& request);
+
+ private:
+  MessageStore& store_;
+  ConversationAccess& access_;
+  SyncLimits limits_;
+};
+
+}  // namespace flare
