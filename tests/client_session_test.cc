@@ -1,1 +1,116 @@
+#include "services/signaling/gateway/client_session.h"
+
 #include <gtest/gtest.h>
+
+#include "common/clock.h"
+
+namespace flare {
+namespace {
+
+namespace pb = ::flare::client::v1;
+
+// A Connection that records what the session sends.
+class RecordingConnection final : public Connection {
+ public:
+  uint64_t id() const override { return 7; }
+  size_t Send(std::shared_ptr<const std::string> bytes, bool binary) override {
+    queued_ += bytes->size();
+    frames.push_back(*bytes);
+    return queued_;
+  }
+  void Close(uint16_t code, std::string reason) override {
+    close_code = code;
+    close_reason = reason;
+  }
+  std::string RemoteAddress() const override { return "test"; }
+
+  std::vector<std::string> frames;
+  uint16_t close_code = 0;
+  std::string close_reason;
+
+ private:
+  size_t queued_ = 0;
+};
+
+std::shared_ptr<const PushItem> Item(const std::string& conv, int64_t seq) {
+  pb::ServerFrame frame;
+  auto* m = frame.mutable_push()->add_messages();
+  m->set_conversation_id(conv);
+  m->set_seq(seq);
+  return std::make_shared<const PushItem>(conv, seq, frame);
+}
+
+class ClientSessionTest : public ::testing::Test {
+ protected:
+  ManualClock clock_;
+  std::shared_ptr<RecordingConnection> conn_ = std::make_shared<RecordingConnection>();
+  SessionLimits limits_{3, 1 << 20};
+  std::shared_ptr<ClientSession> session_ =
+      std::make_shared<ClientSession>(conn_, clock_.MonotonicMs(), limits_, nullptr);
+};
+
+TEST_F(ClientSessionTest, CumulativeAckSettlesEverythingUpToTheSeq) {
+  session_->Push(Item("c1", 1), clock_.MonotonicMs());
+  session_->Push(Item("c1", 2), clock_.MonotonicMs());
+  session_->Push(Item("c2", 1), clock_.MonotonicMs());
+  EXPECT_EQ(conn_->frames.size(), 3u);
+  EXPECT_EQ(session_->Ack("c1", 2), 2u);
+  EXPECT_EQ(session_->Ack("c1", 2), 0u);
+  EXPECT_EQ(session_->UnackedCount(), 1u);
+}
+
+TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {
+  session_->Push(Item("c1", 1), clock_.MonotonicMs());
+  clock_.Advance(999);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
+  clock_.Advance(1);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 1u);
+  EXPECT_EQ(conn_->frames.size(), 2u);
+  EXPECT_EQ(conn_->frames[0], conn_->frames[1]);  // the same bytes again
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);  // timer restarted
+  session_->Ack("c1", 1);
+  clock_.Advance(5000);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
+}
+
+TEST_F(ClientSessionTest, TooManyUnackedPushesCloseTheConnection) {
+  for (int seq = 1; seq <= 3; ++seq) session_->Push(Item("c1", seq), clock_.MonotonicMs());
+  EXPECT_EQ(conn_->close_code, 0);
+  session_->Push(Item("c1", 4), clock_.MonotonicMs());
+  EXPECT_EQ(conn_->close_code, 1008);
+  EXPECT_NE(conn_->close_reason.find("slow consumer"), std::string::npos);
+  EXPECT_EQ(conn_->frames.size(), 3u);
+}
+
+TEST_F(ClientSessionTest, UnauthenticatedSessionTimesOut) {
+  clock_.Advance(499);
+  EXPECT_EQ(session_->Check(clock_.MonotonicMs(), 500, 10'000), SessionCheck::kOk);
+  clock_.Advance(1);
+  EXPECT_EQ(session_->Check(clock_.MonotonicMs(), 500, 10'000), SessionCheck::kAuthTimeout);
+  EXPECT_TRUE(session_->SetPrincipal({"t", "alice", "d", "web", 0}));
+  EXPECT_FALSE(session_->SetPrincipal({"t", "mallory", "d", "web", 0}));
+  EXPECT_EQ(session_->Check(clock_.MonotonicMs(), 500, 10'000), SessionCheck::kOk);
+}
+
+TEST_F(ClientSessionTest, IdleSessionTimesOutUnlessItSendsSomething) {
+  session_->SetPrincipal({"t", "alice", "d", "web", 0});
+  clock_.Advance(900);
+  session_->OnFrameReceived(Encoding::kBinary, clock_.MonotonicMs());
+  clock_.Advance(900);
+  EXPECT_EQ(session_->Check(clock_.MonotonicMs(), 500, 1000), SessionCheck::kOk);
+  clock_.Advance(100);
+  EXPECT_EQ(session_->Check(clock_.MonotonicMs(), 500, 1000), SessionCheck::kIdleTimeout);
+}
+
+TEST_F(ClientSessionTest, RepliesInTheEncodingOfTheLastFrame) {
+  session_->OnFrameReceived(Encoding::kJson, clock_.MonotonicMs());
+  pb::ServerFrame pong;
+  pong.mutable_pong()->set_server_time_ms(5);
+  session_->Reply("r1", pong);
+  ASSERT_EQ(conn_->frames.size(), 1u);
+  EXPECT_EQ(conn_->frames[0].front(), '{');
+  EXPECT_NE(conn_->frames[0].find("\"requestId\":\"r1\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flare

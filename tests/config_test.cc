@@ -1,1 +1,79 @@
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "common/config.h"
+
+namespace flare {
+namespace {
+
+std::string WriteFile(const std::string& text) {
+  std::string path = ::testing::TempDir() + "/flare_config_" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, DefaultsWithoutAFile) {
+  auto config = LoadConfig("", {});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->http_port, 8080);
+  EXPECT_EQ(config->ws_port, 8081);
+  EXPECT_EQ(config->durability, "full");
+  EXPECT_EQ(config->data_dir, "./data");
+}
+
+TEST(Config, ReadsTomlAndEnvironmentOverridesIt) {
+  auto path = WriteFile("[server]\nhttp_port = 9000\n[storage]\ndurability = \"normal\"\n");
+  auto config = LoadConfig(path, {{"FLARE_SERVER_HTTP_PORT", "9100"}, {"HOME", "/root"}});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->http_port, 9100);
+  EXPECT_EQ(config->durability, "normal");
+}
+
+TEST(Config, UnknownKeyIsNamedInTheError) {
+  auto config = LoadConfig(WriteFile("[server]\nhttp_prot = 1\n"), {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("server.http_prot"), std::string::npos);
+}
+
+TEST(Config, BadValuesAreNamedInTheError) {
+  auto out_of_range = LoadConfig(WriteFile("[server]\nws_port = 70000\n"), {});
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_NE(out_of_range.status().message().find("server.ws_port"), std::string::npos);
+
+  auto wrong_type = LoadConfig(WriteFile("[server]\nws_port = \"x\"\n"), {});
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_NE(wrong_type.status().message().find("must be an integer"), std::string::npos);
+
+  auto bad_choice = LoadConfig("", {{"FLARE_STORAGE_DURABILITY", "sometimes"}});
+  ASSERT_FALSE(bad_choice.ok());
+  EXPECT_NE(bad_choice.status().message().find("FLARE_STORAGE_DURABILITY"), std::string::npos);
+
+  auto unknown_env = LoadConfig("", {{"FLARE_SERVER_NOPE", "1"}});
+  EXPECT_FALSE(unknown_env.ok());
+}
+
+TEST(Config, SyntaxErrorsGiveTheLine) {
+  auto config = LoadConfig(WriteFile("[server]\nhttp_port = = 3\n"), {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("line 2"), std::string::npos);
+}
+
+TEST(Config, BaseTomlDocumentsEveryKeyAndLoads) {
+  std::string path = std::string(FLARE_SOURCE_DIR) + "/config/base.toml";
+  auto config = LoadConfig(path, {});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& key : ListConfigKeys()) {
+    std::string leaf = key.key.substr(key.key.find('.') + 1);
+    std::string section = "[" + key.key.substr(0, key.key.find('.')) + "]";
+    EXPECT_NE(text.find(section), std::string::npos) << section;
+    EXPECT_NE(text.find("\n" + leaf + " ="), std::string::npos) << key.key << " not in base.toml";
+  }
+}
+
+}  // namespace
+}  // namespace flare

@@ -1,1 +1,145 @@
+#include "services/storage/writer/storage_writer.h"
+
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+
+#include "adapters/memory/memory_store.h"
+#include "support/faulty_store.h"
+
+namespace flare {
+namespace {
+
+// Collects outcomes; Wait blocks until `n` have arrived (or fails the test).
+class Outcomes final : public SendCompletion, public StoredListener {
+ public:
+  void OnSendDone(const std::string& request_id, const SendOutcome& outcome) override {
+    std::lock_guard lock(mu_);
+    outcomes_[request_id] = outcome;
+    cv_.notify_all();
+  }
+  void OnStored(const std::vector<StoredMessage>& messages) override {
+    std::lock_guard lock(mu_);
+    for (const auto& m : messages) stored_.push_back(m.message.seq());
+  }
+  std::map<std::string, SendOutcome> Wait(size_t n) {
+    std::unique_lock lock(mu_);
+    bool done = cv_.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes_.size() >= n; });
+    EXPECT_TRUE(done) << "only " << outcomes_.size() << " of " << n << " outcomes arrived";
+    return outcomes_;
+  }
+  std::vector<int64_t> stored() {
+    std::lock_guard lock(mu_);
+    return stored_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, SendOutcome> outcomes_;
+  std::vector<int64_t> stored_;
+};
+
+class StorageWriterTest : public ::testing::Test {
+ protected:
+  StorageWriterTest() : faulty_(memory_), writer_(faulty_, clock_, {64, 1000}, nullptr) {
+    writer_.SetListener(outcomes_.get());
+  }
+  IngestMessage Send(const std::string& rid, const std::string& conv, const std::string& cmid) {
+    IngestMessage in;
+    in.tenant = "t";
+    in.message.set_conversation_id(conv);
+    in.message.set_sender("alice");
+    in.message.set_client_msg_id(cmid);
+    in.members = {"alice", "bob"};
+    in.request_id = rid;
+    in.origin = outcomes_;
+    return in;
+  }
+
+  ManualClock clock_;
+  MemoryStore memory_;
+  testing::FaultyStore faulty_;
+  std::shared_ptr<Outcomes> outcomes_ = std::make_shared<Outcomes>();
+  StorageWriter writer_;
+};
+
+TEST_F(StorageWriterTest, AssignsContiguousSeqPerConversation) {
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(writer_.Submit(Send("a" + std::to_string(i), "c1", "ka" + std::to_string(i))).ok());
+    ASSERT_TRUE(writer_.Submit(Send("b" + std::to_string(i), "c2", "kb" + std::to_string(i))).ok());
+  }
+  writer_.Start();
+  auto out = outcomes_->Wait(20);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(out["a" + std::to_string(i)].message.seq(), i + 1);
+    EXPECT_EQ(out["b" + std::to_string(i)].message.seq(), i + 1);
+    EXPECT_EQ(out["a" + std::to_string(i)].message.server_msg_id().size(), 26u);
+  }
+  writer_.Stop();
+  EXPECT_EQ(*memory_.MaxSeq("t", "c1"), 10);
+  EXPECT_EQ(*memory_.Members("t", "c1"), (std::vector<std::string>{"alice", "bob"}));
+}
+
+TEST_F(StorageWriterTest, RetryWithTheSameClientMsgIdIsOneMessage) {
+  writer_.Start();
+  ASSERT_TRUE(writer_.Submit(Send("first", "c1", "same")).ok());
+  ASSERT_TRUE(writer_.Submit(Send("retry-in-batch", "c1", "same")).ok());
+  outcomes_->Wait(2);
+  ASSERT_TRUE(writer_.Submit(Send("retry-later", "c1", "same")).ok());
+  auto out = outcomes_->Wait(3);
+  EXPECT_FALSE(out["first"].duplicate);
+  EXPECT_TRUE(out["retry-in-batch"].duplicate);
+  EXPECT_TRUE(out["retry-later"].duplicate);
+  for (const auto& [rid, o] : out) {
+    EXPECT_TRUE(o.status.ok());
+    EXPECT_EQ(o.message.seq(), 1) << rid;
+    EXPECT_EQ(o.message.server_msg_id(), out["first"].message.server_msg_id());
+  }
+  writer_.Stop();
+  EXPECT_EQ(*memory_.MaxSeq("t", "c1"), 1);
+  EXPECT_EQ(outcomes_->stored(), std::vector<int64_t>{1});  // pushed once
+}
+
+TEST_F(StorageWriterTest, FailedCommitReportsUnavailableAndLeavesNoGap) {
+  faulty_.FailNextWrites(1);
+  writer_.Start();
+  ASSERT_TRUE(writer_.Submit(Send("lost", "c1", "k1")).ok());
+  auto out = outcomes_->Wait(1);
+  EXPECT_EQ(out["lost"].status.code(), Code::kUnavailable);
+  EXPECT_TRUE(outcomes_->stored().empty());  // nothing pushed that is not stored
+
+  ASSERT_TRUE(writer_.Submit(Send("retried", "c1", "k1")).ok());
+  out = outcomes_->Wait(2);
+  EXPECT_TRUE(out["retried"].status.ok());
+  EXPECT_EQ(out["retried"].message.seq(), 1);  // the failed batch did not use up seq 1
+  writer_.Stop();
+}
+
+TEST_F(StorageWriterTest, StopCommitsWhatIsQueuedAndRefusesNewWork) {
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(writer_.Submit(Send(std::to_string(i), "c1", "k" + std::to_string(i))).ok());
+  }
+  writer_.Start();
+  writer_.Stop();
+  EXPECT_EQ(outcomes_->Wait(100).size(), 100u);
+  EXPECT_EQ(*memory_.MaxSeq("t", "c1"), 100);
+  EXPECT_EQ(writer_.Submit(Send("late", "c1", "late")).code(), Code::kUnavailable);
+}
+
+TEST(StorageWriterLimits, FullQueueRefusesWithUnavailable) {
+  ManualClock clock;
+  MemoryStore store;
+  StorageWriter writer(store, clock, {8, 2}, nullptr);  // not started: nothing drains
+  IngestMessage m;
+  m.tenant = "t";
+  m.message.set_conversation_id("c");
+  EXPECT_TRUE(writer.Submit(m).ok());
+  EXPECT_TRUE(writer.Submit(m).ok());
+  EXPECT_EQ(writer.Submit(m).code(), Code::kUnavailable);
+}
+
+}  // namespace
+}  // namespace flare

@@ -1,1 +1,173 @@
+// The contract every MessageStore/ConversationStore adapter passes.
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "adapters/memory/memory_store.h"
+#include "adapters/sqlite/sqlite_store.h"
+
+namespace flare {
+namespace {
+
+namespace pb = ::flare::client::v1;
+
+struct StoreUnderTest {
+  std::shared_ptr<MessageStore> messages;
+  std::shared_ptr<ConversationStore> conversations;
+};
+
+struct Backend {
+  std::string name;
+  std::function<StoreUnderTest(const std::string& dir)> open;
+  bool durable;
+};
+
+StoredMessage Msg(const std::string& conv, int64_t seq, const std::string& sender,
+                  const std::string& cmid, const std::string& text = "hi") {
+  StoredMessage sm;
+  sm.tenant = "t1";
+  sm.message.set_conversation_id(conv);
+  sm.message.set_seq(seq);
+  sm.message.set_sender(sender);
+  sm.message.set_client_msg_id(cmid);
+  sm.message.set_server_msg_id("srv-" + cmid);
+  sm.message.set_server_time_ms(1000 + seq);
+  sm.message.mutable_content()->set_text(text);
+  return sm;
+}
+
+class StoreContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/flare_store_" + GetParam().name + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = GetParam().open(dir_);
+  }
+  void TearDown() override {
+    store_ = {};
+    std::filesystem::remove_all(dir_);
+  }
+  MessageStore& messages() { return *store_.messages; }
+  ConversationStore& conversations() { return *store_.conversations; }
+
+  std::string dir_;
+  StoreUnderTest store_;
+};
+
+TEST_P(StoreContract, WritesAndReadsInSeqOrder) {
+  WriteBatch batch;
+  batch.memberships = {{"t1", "c1", 1, "alice", 1}, {"t1", "c1", 1, "bob", 1}};
+  for (int i = 1; i <= 5; ++i) batch.messages.push_back(Msg("c1", i, "alice", "m" + std::to_string(i)));
+  ASSERT_TRUE(messages().Write(batch).ok());
+
+  EXPECT_EQ(*messages().MaxSeq("t1", "c1"), 5);
+  EXPECT_EQ(*messages().MaxSeq("t1", "other"), 0);
+  EXPECT_EQ(*messages().MaxSeq("t2", "c1"), 0);  // tenants are separate
+  auto page = messages().ReadAfter("t1", "c1", 2, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].seq(), 3);
+  EXPECT_EQ((*page)[1].seq(), 4);
+  EXPECT_EQ((*page)[1].content().text(), "hi");
+  auto last = messages().Last("t1", "c1");
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->seq(), 5);
+}
+
+TEST_P(StoreContract, FindsMessagesByIdempotencyKey) {
+  WriteBatch batch;
+  batch.messages.push_back(Msg("c1", 1, "alice", "k1"));
+  ASSERT_TRUE(messages().Write(batch).ok());
+  auto found = messages().FindByClientMsgId("t1", "alice", "k1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->seq(), 1);
+  EXPECT_FALSE(messages().FindByClientMsgId("t1", "bob", "k1")->has_value());
+  EXPECT_FALSE(messages().FindByClientMsgId("t2", "alice", "k1")->has_value());
+}
+
+TEST_P(StoreContract, ConflictingBatchWritesNothing) {
+  WriteBatch first;
+  first.messages.push_back(Msg("c1", 1, "alice", "k1"));
+  ASSERT_TRUE(messages().Write(first).ok());
+
+  WriteBatch seq_conflict;
+  seq_conflict.messages = {Msg("c1", 2, "alice", "k2"), Msg("c1", 1, "alice", "k3")};
+  Status st = messages().Write(seq_conflict);
+  EXPECT_EQ(st.code(), Code::kAlreadyExists) << st.ToString();
+
+  WriteBatch id_conflict;
+  id_conflict.messages = {Msg("c1", 2, "alice", "k1")};
+  EXPECT_EQ(messages().Write(id_conflict).code(), Code::kAlreadyExists);
+
+  EXPECT_EQ(*messages().MaxSeq("t1", "c1"), 1);
+  EXPECT_FALSE(messages().FindByClientMsgId("t1", "alice", "k2")->has_value());
+}
+
+TEST_P(StoreContract, CursorsOnlyMoveForward) {
+  WriteBatch batch;
+  batch.memberships = {{"t1", "c1", 1, "alice", 1}};
+  batch.cursors = {{"t1", "c1", "alice", 4, 2}};
+  ASSERT_TRUE(messages().Write(batch).ok());
+  WriteBatch back;
+  back.cursors = {{"t1", "c1", "alice", 3, 1}, {"t1", "c1", "nobody", 9, 9}};
+  ASSERT_TRUE(messages().Write(back).ok());
+  auto list = conversations().ListForUser("t1", "alice");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].delivered_seq, 4);
+  EXPECT_EQ((*list)[0].read_seq, 2);
+  EXPECT_EQ((*list)[0].conversation_type, 1);
+}
+
+TEST_P(StoreContract, MembershipAndUnreadCounts) {
+  WriteBatch batch;
+  batch.memberships = {{"t1", "c1", 1, "alice", 1}, {"t1", "c1", 1, "bob", 1},
+                       {"t1", "c2", 1, "alice", 1}};
+  batch.messages = {Msg("c1", 1, "alice", "a1"), Msg("c1", 2, "bob", "b1"),
+                    Msg("c1", 3, "bob", "b2")};
+  ASSERT_TRUE(messages().Write(batch).ok());
+  EXPECT_TRUE(*conversations().IsMember("t1", "c1", "bob"));
+  EXPECT_FALSE(*conversations().IsMember("t1", "c2", "bob"));
+  EXPECT_FALSE(*conversations().IsMember("t2", "c1", "bob"));
+  EXPECT_EQ(*conversations().Members("t1", "c1"), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(conversations().ListForUser("t1", "alice")->size(), 2u);
+  EXPECT_EQ(*messages().CountAfter("t1", "c1", 0, "alice"), 2);  // own messages never unread
+  EXPECT_EQ(*messages().CountAfter("t1", "c1", 2, "alice"), 1);
+}
+
+TEST_P(StoreContract, DurableBackendsKeepDataAcrossReopen) {
+  if (!GetParam().durable) GTEST_SKIP() << "not a durable backend";
+  WriteBatch batch;
+  batch.messages.push_back(Msg("c1", 1, "alice", "k1", "persisted"));
+  ASSERT_TRUE(messages().Write(batch).ok());
+  store_ = {};
+  store_ = GetParam().open(dir_);
+  auto page = messages().ReadAfter("t1", "c1", 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].content().text(), "persisted");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Adapters, StoreContract,
+    ::testing::Values(
+        Backend{"memory",
+                [](const std::string&) {
+                  auto s = std::make_shared<MemoryStore>();
+                  return StoreUnderTest{s, s};
+                },
+                false},
+        Backend{"sqlite",
+                [](const std::string& dir) {
+                  auto s = SqliteStore::Open(dir + "/flare.db", "full");
+                  EXPECT_TRUE(s.ok()) << s.status().ToString();
+                  return StoreUnderTest{*s, *s};
+                },
+                true}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace flare
