@@ -64,7 +64,11 @@ int RunChat(const ChatFlags& flags) {
     if (colon != std::string::npos) options.port = std::stoi(flags.server.substr(colon + 1));
   }
   FlareClient client(options);
-  client.OnMessage([&](const pb::Message& m) { PrintMessage(flags.user, m); });
+  client.OnMessage([&](const pb::Message& m) {
+    // This device's own sends are printed when acked.
+    if (m.sender() == flags.user && m.sender_device() == flags.device) return;
+    PrintMessage(flags.user, m);
+  });
   client.OnFrame([](const pb::ServerFrame& f) {
     std::lock_guard lock(g_print_mu);
     if (f.has_going_away()) std::printf("* server going away: %s\n", f.going_away().reason().c_str());

@@ -119,7 +119,9 @@ class BeastClientTransport final : public ClientTransport {
   void Lost(beast::error_code ec) {
     uint16_t code = 0;
     std::string reason = ec.message();
-    if (ec == websocket::error::closed) {
+    // The peer's close frame may have arrived even when the read then failed
+    // on the torn-down socket.
+    if (ws_->reason().code != websocket::close_code::none) {
       code = ws_->reason().code;
       reason = std::string(ws_->reason().reason.c_str());
     }

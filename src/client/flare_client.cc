@@ -54,6 +54,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   ~Impl() { transport_->Shutdown(); }
+  void Shutdown() { transport_->Shutdown(); }
 
   Status Connect() {
     auto ready = std::make_shared<std::promise<Status>>();
@@ -192,6 +193,9 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
       if (on_frame_) on_frame_(*frame);
       return;
     }
+    if (frame->has_send_ack() && it->second.frame.has_send()) {
+      AcceptOwn(it->second.frame.send(), frame->send_ack());
+    }
     auto done = std::move(it->second.done);
     pending_.erase(it);
     done(std::move(frame).value());
@@ -209,6 +213,8 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     ready_ = true;
     authenticated_ = true;
+    user_id_ = frame.auth_result().user_id();
+    device_ = frame.auth_result().device();
     backoff_ms_ = opt_.backoff_min_ms;
     for (auto& [rid, p] : pending_) SendFrame(p.frame);
     if (first_connect_) first_connect_->set_value(Status::Ok()), first_connect_.reset();
@@ -302,6 +308,26 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     return gap;
   }
 
+  // The application sees its own sent messages in the conversation stream
+  // too, and this device need not sync them back.
+  void AcceptOwn(const pb::SendRequest& sent, const pb::SendAck& ack) {
+    pb::Message m;
+    m.set_server_msg_id(ack.server_msg_id());
+    m.set_client_msg_id(ack.client_msg_id());
+    m.set_conversation_id(ack.conversation_id());
+    m.set_seq(ack.seq());
+    m.set_type(sent.type() == pb::MESSAGE_TYPE_UNSPECIFIED ? pb::MESSAGE_TYPE_TEXT : sent.type());
+    *m.mutable_content() = sent.content();
+    *m.mutable_attachments() = sent.attachments();
+    if (sent.has_quote()) *m.mutable_quote() = sent.quote();
+    *m.mutable_attributes() = sent.attributes();
+    m.set_client_time_ms(sent.client_time_ms());
+    m.set_server_time_ms(ack.server_time_ms());
+    m.set_sender(user_id_);
+    m.set_sender_device(device_);
+    if (Accept(m)) StartSync(m.conversation_id());
+  }
+
   void Ack(const std::string& conv_id) {
     if (!opt_.auto_ack || !ready_) return;
     int64_t seq = DeliveredSeq(conv_id);
@@ -325,6 +351,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
   std::shared_ptr<std::promise<Status>> first_connect_;
   bool ready_ = false;
   bool closing_ = false;
+  std::string user_id_, device_;  // from the auth result
   int64_t backoff_ms_;
 
   mutable std::mutex mu_;  // conversation state, also read by other threads
@@ -336,7 +363,10 @@ FlareClient::FlareClient(ClientOptions options)
   impl_->Init();
 }
 
-FlareClient::~FlareClient() = default;
+FlareClient::~FlareClient() {
+  // Stop the I/O thread first so no callback can hold the last reference.
+  impl_->Shutdown();
+}
 
 void FlareClient::OnMessage(MessageHandler handler) { impl_->SetHandlers(std::move(handler), {}); }
 void FlareClient::OnFrame(FrameHandler handler) { impl_->SetHandlers({}, std::move(handler)); }

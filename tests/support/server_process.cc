@@ -1,1 +1,158 @@
+#include "support/server_process.h"
 
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+
+#include "services/signaling/online/token.h"
+
+namespace flare::testing {
+
+ServerProcess::ServerProcess(std::map<std::string, std::string> env) : env_(std::move(env)) {
+  char tmpl[] = "/tmp/flare-test-XXXXXX";
+  data_dir_ = mkdtemp(tmpl);
+  env_.emplace("FLARE_AUTH_JWT_SECRET", kTestSecret);
+  env_.emplace("FLARE_LOG_LEVEL", "warn");
+  env_.emplace("FLARE_SERVER_BIND_ADDRESS", "127.0.0.1");
+  Start(0, 0);
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Kill(SIGKILL);
+  std::error_code ec;
+  std::filesystem::remove_all(data_dir_, ec);
+}
+
+void ServerProcess::Start(uint16_t ws_port, uint16_t http_port) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    for (const auto& [k, v] : env_) setenv(k.c_str(), v.c_str(), 1);
+    std::string ws = std::to_string(ws_port), http = std::to_string(http_port);
+    execl(FLARE_BINARY, FLARE_BINARY, "serve", "--data-dir", data_dir_.c_str(), "--ws-port",
+          ws.c_str(), "--http-port", http.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  // The server prints one line once it listens; a blocking read is the sync.
+  FILE* f = fdopen(out[0], "r");
+  char line[256] = {0};
+  bool got = std::fgets(line, sizeof line, f) != nullptr;
+  fclose(f);
+  ASSERT_TRUE(got) << "flare serve exited before listening";
+  unsigned ws = 0, http = 0;
+  ASSERT_EQ(std::sscanf(line, "flare listening ws_port=%u http_port=%u", &ws, &http), 2) << line;
+  ws_port_ = static_cast<uint16_t>(ws);
+  http_port_ = static_cast<uint16_t>(http);
+}
+
+void ServerProcess::Kill(int signal) {
+  if (pid_ <= 0) return;
+  kill(pid_, signal);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int ServerProcess::Terminate() {
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+void ServerProcess::Restart() {
+  if (pid_ > 0) Kill(SIGKILL);
+  Start(ws_port_, http_port_);
+}
+
+std::string ServerProcess::Token(const std::string& user, const std::string& device,
+                                 int64_t ttl_s) const {
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  auto token = TokenSigner(kTestSecret).Issue({"default", user, device, "test", 0}, now, ttl_s);
+  EXPECT_TRUE(token.ok());
+  return token.ok() ? *token : "";
+}
+
+ClientOptions ServerProcess::Options(const std::string& user, const std::string& device) const {
+  ClientOptions o;
+  o.port = ws_port_;
+  o.token = Token(user, device);
+  o.request_timeout_ms = 10'000;
+  return o;
+}
+
+namespace {
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+}  // namespace
+
+std::string ServerProcess::HttpGet(const std::string& path, long* status) const {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  std::string url = "http://127.0.0.1:" + std::to_string(http_port_) + path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  CURLcode rc = curl_easy_perform(curl);
+  EXPECT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
+  if (status) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(curl);
+  return body;
+}
+
+RawConnection::RawConnection(uint16_t port, const std::string& target) {
+  transport_ = MakeBeastClientTransport(ClientTransportCallbacks{
+      [this](std::string_view data, bool binary) {
+        std::lock_guard lock(mu_);
+        events_.push_back({false, 0, binary, std::string(data)});
+        cv_.notify_all();
+      },
+      [this](uint16_t code, const std::string& reason) {
+        if (getenv("TEST_DEBUG_CLOSE")) fprintf(stderr, "closed %u %s\n", code, reason.c_str());
+        std::lock_guard lock(mu_);
+        events_.push_back({true, code, false, ""});
+        cv_.notify_all();
+      }});
+  std::promise<Status> done;
+  transport_->Post([&] {
+    transport_->Connect("127.0.0.1", port, target, [&](Status st) { done.set_value(st); });
+  });
+  connected_ = done.get_future().get().ok();
+}
+
+RawConnection::~RawConnection() { transport_->Shutdown(); }
+
+void RawConnection::Send(const std::string& bytes, bool binary) {
+  auto shared = std::make_shared<const std::string>(bytes);
+  transport_->Post([this, shared, binary] { transport_->Send(shared, binary); });
+}
+
+std::optional<RawConnection::Event> RawConnection::Next(int64_t timeout_ms) {
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !events_.empty(); })) {
+    return std::nullopt;
+  }
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+}  // namespace flare::testing
