@@ -20,8 +20,9 @@ struct StoreUnderTest {
 struct Backend {
   std::string name;
   std::function<StoreUnderTest(const std::string& dir)> open;
-  bool durable;
 };
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
 StoredMessage Msg(const std::string& conv, int64_t seq, const std::string& sender,
                   const std::string& cmid, const std::string& text = "hi") {
@@ -138,19 +139,6 @@ TEST_P(StoreContract, MembershipAndUnreadCounts) {
   EXPECT_EQ(*messages().CountAfter("t1", "c1", 2, "alice"), 1);
 }
 
-TEST_P(StoreContract, DurableBackendsKeepDataAcrossReopen) {
-  if (!GetParam().durable) GTEST_SKIP() << "not a durable backend";
-  WriteBatch batch;
-  batch.messages.push_back(Msg("c1", 1, "alice", "k1", "persisted"));
-  ASSERT_TRUE(messages().Write(batch).ok());
-  store_ = {};
-  store_ = GetParam().open(dir_);
-  auto page = messages().ReadAfter("t1", "c1", 0, 10);
-  ASSERT_TRUE(page.ok());
-  ASSERT_EQ(page->size(), 1u);
-  EXPECT_EQ((*page)[0].content().text(), "persisted");
-}
-
 INSTANTIATE_TEST_SUITE_P(
     Adapters, StoreContract,
     ::testing::Values(
@@ -158,16 +146,40 @@ INSTANTIATE_TEST_SUITE_P(
                 [](const std::string&) {
                   auto s = std::make_shared<MemoryStore>();
                   return StoreUnderTest{s, s};
-                },
-                false},
+                }},
         Backend{"sqlite",
                 [](const std::string& dir) {
                   auto s = SqliteStore::Open(dir + "/flare.db", "full");
                   EXPECT_TRUE(s.ok()) << s.status().ToString();
                   return StoreUnderTest{*s, *s};
-                },
-                true}),
+                }}),
     [](const auto& info) { return info.param.name; });
+
+TEST(SqliteStore, KeepsDataAcrossReopen) {
+  std::string dir = ::testing::TempDir() + "/flare_sqlite_reopen";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    auto store = SqliteStore::Open(dir + "/flare.db", "full");
+    ASSERT_TRUE(store.ok());
+    WriteBatch batch;
+    batch.messages.push_back(Msg("c1", 1, "alice", "k1", "persisted"));
+    ASSERT_TRUE((*store)->Write(batch).ok());
+  }
+  auto reopened = SqliteStore::Open(dir + "/flare.db", "full");
+  ASSERT_TRUE(reopened.ok());
+  auto page = (*reopened)->ReadAfter("t1", "c1", 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].content().text(), "persisted");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SqliteStore, UnwritablePathIsAClearError) {
+  auto store = SqliteStore::Open("/proc/flare-cannot-write-here/flare.db", "full");
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("cannot open"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace flare
