@@ -13,9 +13,9 @@ namespace flare {
 namespace {
 
 // Collects outcomes; Wait blocks until `n` have arrived (or fails the test).
-class Outcomes final : public SendCompletion, public StoredListener {
+class Outcomes final : public CommandCompletion, public StoredListener {
  public:
-  void OnSendDone(const std::string& request_id, const SendOutcome& outcome) override {
+  void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) override {
     std::lock_guard lock(mu_);
     outcomes_[request_id] = outcome;
     cv_.notify_all();
@@ -24,7 +24,7 @@ class Outcomes final : public SendCompletion, public StoredListener {
     std::lock_guard lock(mu_);
     for (const auto& m : messages) stored_.push_back(m.message.seq());
   }
-  std::map<std::string, SendOutcome> Wait(size_t n) {
+  std::map<std::string, CommandOutcome> Wait(size_t n) {
     std::unique_lock lock(mu_);
     bool done = cv_.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes_.size() >= n; });
     EXPECT_TRUE(done) << "only " << outcomes_.size() << " of " << n << " outcomes arrived";
@@ -38,25 +38,29 @@ class Outcomes final : public SendCompletion, public StoredListener {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, SendOutcome> outcomes_;
+  std::map<std::string, CommandOutcome> outcomes_;
   std::vector<int64_t> stored_;
 };
 
 class StorageWriterTest : public ::testing::Test {
  protected:
-  StorageWriterTest() : faulty_(memory_), writer_(faulty_, clock_, {64, 1000}, nullptr) {
+  StorageWriterTest()
+      : faulty_(memory_), writer_(faulty_, memory_, clock_, {64, 1000}, nullptr) {
     writer_.SetListener(outcomes_.get());
   }
-  IngestMessage Send(const std::string& rid, const std::string& conv, const std::string& cmid) {
-    IngestMessage in;
-    in.tenant = "t";
-    in.message.set_conversation_id(conv);
-    in.message.set_sender("alice");
-    in.message.set_client_msg_id(cmid);
-    in.members = {"alice", "bob"};
-    in.request_id = rid;
-    in.origin = outcomes_;
-    return in;
+  Command Send(const std::string& rid, const std::string& conv, const std::string& cmid) {
+    Command c;
+    c.tenant = "t";
+    c.actor = "alice";
+    SendCommand send;
+    send.message.set_conversation_id(conv);
+    send.message.set_sender("alice");
+    send.message.set_client_msg_id(cmid);
+    send.members = {"alice", "bob"};
+    c.body = std::move(send);
+    c.request_id = rid;
+    c.origin = outcomes_;
+    return c;
   }
 
   ManualClock clock_;
@@ -132,10 +136,10 @@ TEST_F(StorageWriterTest, StopCommitsWhatIsQueuedAndRefusesNewWork) {
 TEST(StorageWriterLimits, FullQueueRefusesWithUnavailable) {
   ManualClock clock;
   MemoryStore store;
-  StorageWriter writer(store, clock, {8, 2}, nullptr);  // not started: nothing drains
-  IngestMessage m;
+  StorageWriter writer(store, store, clock, {8, 2}, nullptr);  // not started: nothing drains
+  Command m;
   m.tenant = "t";
-  m.message.set_conversation_id("c");
+  m.body = SendCommand{};
   EXPECT_TRUE(writer.Submit(m).ok());
   EXPECT_TRUE(writer.Submit(m).ok());
   EXPECT_EQ(writer.Submit(m).code(), Code::kUnavailable);

@@ -32,9 +32,7 @@ class Embedded final : public EmbeddedServer {
         server_metrics_(metrics_),
         blocking_(static_cast<int>(config.reader_threads), 100'000),
         access_(*stores_.conversations),
-        writer_(*stores_.messages, clock_,
-                {static_cast<size_t>(config.max_batch),
-                 static_cast<size_t>(config.max_pending_writes)},
+        writer_(*stores_.messages, *stores_.conversations, clock_, WriterOptionsFrom(config),
                 &server_metrics_),
         orchestrator_(access_, writer_, clock_,
                       {static_cast<size_t>(config.max_message_bytes), 128}),
@@ -42,10 +40,13 @@ class Embedded final : public EmbeddedServer {
                 {static_cast<int>(config.sync_default_limit),
                  static_cast<int>(config.sync_max_limit)}),
         sessions_(*stores_.messages, *stores_.conversations),
+        presence_(*routes_),
         gateway_(GatewayOptionsFrom(config),
-                 GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, writer_,
-                             blocking_, clock_, server_metrics_}),
-        push_(*routes_, *stores_.conversations, gateway_) {
+                 GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
+                             *stores_.conversations, *stores_.messages, access_, blocking_,
+                             clock_, server_metrics_}),
+        push_(*routes_, gateway_,
+              PushOptions{static_cast<size_t>(config.large_group_threshold)}) {
     writer_.SetListener(&push_);
     TransportOptions topts;
     topts.bind_address = config.bind_address;
@@ -92,8 +93,21 @@ class Embedded final : public EmbeddedServer {
   }
 
  private:
+  static StorageWriterOptions WriterOptionsFrom(const Config& c) {
+    StorageWriterOptions o;
+    o.max_batch = static_cast<size_t>(c.max_batch);
+    o.max_pending = static_cast<size_t>(c.max_pending_writes);
+    o.group_limits.max_members = static_cast<size_t>(c.group_max_members);
+    o.op_rules.recall_window_ms = c.recall_window_s * 1000;
+    return o;
+  }
+
   static GatewayOptions GatewayOptionsFrom(const Config& c) {
     GatewayOptions o;
+    o.typing_interval_ms = c.typing_interval_ms;
+    o.login_conflict = ParseLoginConflict(c.login_conflict).ok()
+                           ? *ParseLoginConflict(c.login_conflict)
+                           : LoginConflict::kCoexist;
     o.auth_timeout_ms = c.auth_timeout_ms;
     o.idle_timeout_ms = c.idle_timeout_ms;
     o.resend_timeout_ms = c.resend_timeout_ms;
@@ -129,6 +143,7 @@ class Embedded final : public EmbeddedServer {
   MessageOrchestrator orchestrator_;
   StorageReader reader_;
   SessionService sessions_;
+  PresenceHub presence_;
   Gateway gateway_;
   PushServer push_;
   std::unique_ptr<Transport> transport_;

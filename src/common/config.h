@@ -35,6 +35,12 @@ struct Config {
   int64_t max_send_queue_bytes = 8 * 1024 * 1024;
   int64_t timer_interval_ms = 250;
   std::string echo_mode = "off";  // "on": /ws echoes frames (transport benchmark)
+  int64_t typing_interval_ms = 1'000;
+
+  // [groups]
+  int64_t group_max_members = 10'000;
+  int64_t large_group_threshold = 2'000;
+  int64_t recall_window_s = 120;
 
   // [storage]
   std::string storage_backend = "sqlite";
@@ -49,6 +55,7 @@ struct Config {
 
   // [presence]
   std::string presence_backend = "memory";
+  std::string login_conflict = "coexist";
 
   // [log]
   std::string log_level = "info";

@@ -36,8 +36,17 @@ class Status {
   const std::string& message() const { return message_; }
   std::string ToString() const;
 
+  // An optional, more specific reason for clients (a protocol error code);
+  // 0 when the Code says enough.
+  int detail() const { return detail_; }
+  Status&& WithDetail(int detail) && {
+    detail_ = detail;
+    return std::move(*this);
+  }
+
  private:
   Code code_ = Code::kOk;
+  int detail_ = 0;
   std::string message_;
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,22 @@ struct MemberConversation {
   int conversation_type = 0;
   int64_t read_seq = 0;
   int64_t delivered_seq = 0;
+  int64_t joined_seq = 0;
+  std::string info;  // serialized pb::GroupInfo for groups and channels; empty for 1:1
+};
+
+struct MemberRow {
+  std::string user_id;
+  int role = 0;
+  int64_t muted_until_ms = 0;
+  int64_t joined_seq = 0;
+  int64_t read_seq = 0;
+};
+
+// A group or channel as stored: its record and every member.
+struct ConversationSnapshot {
+  std::string info;  // serialized pb::GroupInfo without members
+  std::vector<MemberRow> members;
 };
 
 class ConversationStore {
@@ -31,6 +48,20 @@ class ConversationStore {
   // Every conversation the user belongs to, with the user's cursors.
   virtual Result<std::vector<MemberConversation>> ListForUser(const std::string& tenant,
                                                               const std::string& user_id) = 0;
+
+  // The user's membership row, if a member.
+  virtual Result<std::optional<MemberRow>> GetMember(const std::string& tenant,
+                                                     const std::string& conversation_id,
+                                                     const std::string& user_id) = 0;
+
+  // A group's record and members; nullopt if no such group.
+  virtual Result<std::optional<ConversationSnapshot>> LoadConversation(
+      const std::string& tenant, const std::string& conversation_id) = 0;
+
+  // Members other than `exclude_user` whose read cursor is at or past seq.
+  virtual Result<int64_t> CountReaders(const std::string& tenant,
+                                       const std::string& conversation_id, int64_t seq,
+                                       const std::string& exclude_user) = 0;
 };
 
 }  // namespace flare

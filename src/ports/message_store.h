@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,14 +18,35 @@ using Message = ::flare::client::v1::Message;
 struct StoredMessage {
   std::string tenant;
   Message message;  // conversation_id, seq, server_msg_id, sender, client_msg_id set
+  // Pipeline only (stores ignore it): the members to deliver to, shared by
+  // every message of a group until its membership changes. Null for 1:1.
+  std::shared_ptr<const std::vector<std::string>> audience;
 };
 
+// A member row. Written with upsert semantics: role, mute and joined_seq
+// replace the stored ones; cursors are kept.
 struct MembershipRecord {
   std::string tenant;
   std::string conversation_id;
   int conversation_type = 0;
   std::string user_id;
   int64_t joined_ms = 0;
+  int role = 0;                // pb::MemberRole
+  int64_t muted_until_ms = 0;
+  int64_t joined_seq = 0;      // history is visible from here (0: all)
+};
+
+struct MemberRemoval {
+  std::string tenant;
+  std::string conversation_id;
+  std::string user_id;
+};
+
+// A group or channel's own record (not for 1:1 conversations).
+struct ConversationRecord {
+  std::string tenant;
+  std::string conversation_id;
+  std::string info;  // serialized pb::GroupInfo without members
 };
 
 // Cursors only move forward: a lower value than the stored one is ignored.
@@ -38,10 +60,16 @@ struct CursorUpdate {
 
 // Everything one group commit writes, applied atomically and durably.
 struct WriteBatch {
+  std::vector<ConversationRecord> conversations;  // upserted
   std::vector<MembershipRecord> memberships;
+  std::vector<MemberRemoval> removals;
   std::vector<StoredMessage> messages;
+  std::vector<StoredMessage> updates;  // replace stored messages (recall, edit, reactions)
   std::vector<CursorUpdate> cursors;
-  bool empty() const { return memberships.empty() && messages.empty() && cursors.empty(); }
+  bool empty() const {
+    return conversations.empty() && memberships.empty() && removals.empty() &&
+           messages.empty() && updates.empty() && cursors.empty();
+  }
 };
 
 class MessageStore {
@@ -67,10 +95,21 @@ class MessageStore {
                                                  const std::string& conversation_id,
                                                  int64_t after_seq, int limit) = 0;
 
-  // Number of messages with seq > after_seq not sent by `exclude_sender`.
+  // Number of messages with seq > after_seq, not sent by `exclude_sender`
+  // and not events: the unread count.
   virtual Result<int64_t> CountAfter(const std::string& tenant,
                                      const std::string& conversation_id, int64_t after_seq,
                                      const std::string& exclude_sender) = 0;
+
+  // Whether a message with seq > after_seq mentions `user_id` or @all.
+  virtual Result<bool> MentionedAfter(const std::string& tenant,
+                                      const std::string& conversation_id, int64_t after_seq,
+                                      const std::string& user_id) = 0;
+
+  // The message at `seq`, if stored.
+  virtual Result<std::optional<Message>> Get(const std::string& tenant,
+                                             const std::string& conversation_id,
+                                             int64_t seq) = 0;
 
   // The newest message of the conversation, if any.
   virtual Result<std::optional<Message>> Last(const std::string& tenant,

@@ -7,7 +7,8 @@ namespace flare {
 
 Result<ResolvedConversation> ConversationAccess::Resolve(const Principal& who,
                                                          const std::string& peer_user_id,
-                                                         const std::string& conversation_id) const {
+                                                         const std::string& conversation_id,
+                                                         MembershipCheck check) const {
   namespace pb = ::flare::client::v1;
   if (!peer_user_id.empty() && !conversation_id.empty()) {
     return InvalidArgument("give either peer_user_id or conversation_id, not both");
@@ -29,10 +30,18 @@ Result<ResolvedConversation> ConversationAccess::Resolve(const Principal& who,
     if (pair->second != pair->first) members.push_back(pair->second);
     return ResolvedConversation{conversation_id, pb::CONVERSATION_TYPE_SINGLE, std::move(members)};
   }
-  auto member = store_.IsMember(who.tenant, conversation_id, who.user_id);
+  int type = conversation_id.rfind("channel:", 0) == 0 ? pb::CONVERSATION_TYPE_CHANNEL
+                                                      : pb::CONVERSATION_TYPE_GROUP;
+  if (conversation_id.size() > 200) return InvalidArgument("conversation_id is too long");
+  if (check == MembershipCheck::kDeferred) return ResolvedConversation{conversation_id, type, {}};
+  auto member = store_.GetMember(who.tenant, conversation_id, who.user_id);
   if (!member.ok()) return member.status();
-  if (!*member) return PermissionDenied("you are not a member of conversation " + conversation_id);
-  return ResolvedConversation{conversation_id, pb::CONVERSATION_TYPE_GROUP, {}};
+  if (!member->has_value()) {
+    return Status(Code::kPermissionDenied,
+                  "you are not a member of conversation " + conversation_id)
+        .WithDetail(pb::ERROR_CODE_NOT_MEMBER);
+  }
+  return ResolvedConversation{conversation_id, type, {}, (*member)->joined_seq};
 }
 
 }  // namespace flare

@@ -16,6 +16,12 @@ struct ResolvedConversation {
   std::string conversation_id;
   int type = 0;                      // pb::ConversationType
   std::vector<std::string> members;  // known without a read for 1:1; else empty
+  int64_t joined_seq = 0;            // groups: history is visible from here
+};
+
+enum class MembershipCheck {
+  kNow,       // read the store (reader threads only)
+  kDeferred,  // the storage writer checks (sends and events: no read on the I/O thread)
 };
 
 class ConversationAccess {
@@ -25,7 +31,8 @@ class ConversationAccess {
   // Resolves what a request addresses: a peer user (1:1) or a conversation
   // id, and checks the principal may use it.
   Result<ResolvedConversation> Resolve(const Principal& who, const std::string& peer_user_id,
-                                       const std::string& conversation_id) const;
+                                       const std::string& conversation_id,
+                                       MembershipCheck check = MembershipCheck::kNow) const;
 
  private:
   ConversationStore& store_;

@@ -40,6 +40,14 @@ class FaultyStore final : public MessageStore {
   Result<std::optional<Message>> Last(const std::string& t, const std::string& c) override {
     return base_.Last(t, c);
   }
+  Result<bool> MentionedAfter(const std::string& t, const std::string& c, int64_t a,
+                              const std::string& u) override {
+    return base_.MentionedAfter(t, c, a, u);
+  }
+  Result<std::optional<Message>> Get(const std::string& t, const std::string& c,
+                                     int64_t seq) override {
+    return base_.Get(t, c, seq);
+  }
 
  private:
   MessageStore& base_;

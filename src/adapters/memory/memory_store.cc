@@ -23,23 +23,35 @@ Status MemoryStore::Write(const WriteBatch& batch) {
       return {Code::kAlreadyExists, "client_msg_id " + m.client_msg_id() + " already stored"};
     }
   }
-  for (const auto& r : batch.memberships) {
-    MemberKey key{r.tenant, r.user_id, r.conversation_id};
-    if (members_.count(key) == 0) {
-      members_[key] = MemberConversation{r.conversation_id, r.conversation_type, 0, 0};
-    }
+  for (const auto& c : batch.conversations) {
+    conversations_[{c.tenant, c.conversation_id}] = c.info;
   }
+  for (const auto& r : batch.memberships) {
+    Member& m = members_[{r.tenant, r.user_id, r.conversation_id}];
+    m.conversation_type = r.conversation_type;
+    m.row.user_id = r.user_id;
+    m.row.role = r.role;
+    m.row.muted_until_ms = r.muted_until_ms;
+    m.row.joined_seq = r.joined_seq;
+  }
+  for (const auto& r : batch.removals) members_.erase({r.tenant, r.user_id, r.conversation_id});
   for (const auto& sm : batch.messages) {
     const Message& m = sm.message;
     ConvKey ck{sm.tenant, m.conversation_id()};
     messages_[ck][m.seq()] = m;
     by_client_id_[{sm.tenant, m.sender(), m.client_msg_id()}] = {ck, m.seq()};
   }
+  for (const auto& sm : batch.updates) {
+    auto it = messages_.find({sm.tenant, sm.message.conversation_id()});
+    if (it != messages_.end() && it->second.count(sm.message.seq())) {
+      it->second[sm.message.seq()] = sm.message;
+    }
+  }
   for (const auto& c : batch.cursors) {
     auto it = members_.find({c.tenant, c.user_id, c.conversation_id});
     if (it == members_.end()) continue;
     it->second.delivered_seq = std::max(it->second.delivered_seq, c.delivered_seq);
-    it->second.read_seq = std::max(it->second.read_seq, c.read_seq);
+    it->second.row.read_seq = std::max(it->second.row.read_seq, c.read_seq);
   }
   return Status::Ok();
 }
@@ -81,7 +93,10 @@ Result<int64_t> MemoryStore::CountAfter(const std::string& tenant, const std::st
   auto it = messages_.find({tenant, conv});
   if (it == messages_.end()) return n;
   for (auto m = it->second.upper_bound(after_seq); m != it->second.end(); ++m) {
-    if (m->second.sender() != exclude_sender) ++n;
+    if (m->second.sender() != exclude_sender &&
+        m->second.type() != ::flare::client::v1::MESSAGE_TYPE_EVENT) {
+      ++n;
+    }
   }
   return n;
 }
@@ -104,7 +119,7 @@ Result<std::vector<std::string>> MemoryStore::Members(const std::string& tenant,
                                                       const std::string& conv) {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [key, mc] : members_) {
+  for (const auto& [key, member] : members_) {
     if (std::get<0>(key) == tenant && std::get<2>(key) == conv) out.push_back(std::get<1>(key));
   }
   return out;
@@ -118,9 +133,70 @@ Result<std::vector<MemberConversation>> MemoryStore::ListForUser(const std::stri
        it != members_.end() && std::get<0>(it->first) == tenant &&
        std::get<1>(it->first) == user_id;
        ++it) {
-    out.push_back(it->second);
+    const Member& m = it->second;
+    auto info = conversations_.find({tenant, std::get<2>(it->first)});
+    out.push_back({std::get<2>(it->first), m.conversation_type, m.row.read_seq, m.delivered_seq,
+                   m.row.joined_seq, info == conversations_.end() ? "" : info->second});
   }
   return out;
+}
+
+Result<std::optional<MemberRow>> MemoryStore::GetMember(const std::string& tenant,
+                                                        const std::string& conv,
+                                                        const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find({tenant, user_id, conv});
+  if (it == members_.end()) return std::optional<MemberRow>();
+  return std::optional<MemberRow>(it->second.row);
+}
+
+Result<std::optional<ConversationSnapshot>> MemoryStore::LoadConversation(
+    const std::string& tenant, const std::string& conv) {
+  std::lock_guard lock(mu_);
+  auto it = conversations_.find({tenant, conv});
+  if (it == conversations_.end()) return std::optional<ConversationSnapshot>();
+  ConversationSnapshot snap;
+  snap.info = it->second;
+  for (const auto& [key, member] : members_) {
+    if (std::get<0>(key) == tenant && std::get<2>(key) == conv) snap.members.push_back(member.row);
+  }
+  return std::optional<ConversationSnapshot>(std::move(snap));
+}
+
+Result<int64_t> MemoryStore::CountReaders(const std::string& tenant, const std::string& conv,
+                                          int64_t seq, const std::string& exclude_user) {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  for (const auto& [key, member] : members_) {
+    if (std::get<0>(key) == tenant && std::get<2>(key) == conv &&
+        std::get<1>(key) != exclude_user && member.row.read_seq >= seq) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+Result<bool> MemoryStore::MentionedAfter(const std::string& tenant, const std::string& conv,
+                                         int64_t after_seq, const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  auto it = messages_.find({tenant, conv});
+  if (it == messages_.end()) return false;
+  for (auto m = it->second.upper_bound(after_seq); m != it->second.end(); ++m) {
+    for (const auto& mention : m->second.mentions()) {
+      if (mention.all() || mention.user_id() == user_id) return true;
+    }
+  }
+  return false;
+}
+
+Result<std::optional<Message>> MemoryStore::Get(const std::string& tenant,
+                                                const std::string& conv, int64_t seq) {
+  std::lock_guard lock(mu_);
+  auto it = messages_.find({tenant, conv});
+  if (it == messages_.end()) return std::optional<Message>();
+  auto m = it->second.find(seq);
+  if (m == it->second.end()) return std::optional<Message>();
+  return std::optional<Message>(m->second);
 }
 
 }  // namespace flare

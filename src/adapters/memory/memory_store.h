@@ -28,6 +28,10 @@ class MemoryStore final : public MessageStore, public ConversationStore {
                              int64_t after_seq, const std::string& exclude_sender) override;
   Result<std::optional<Message>> Last(const std::string& tenant,
                                       const std::string& conversation_id) override;
+  Result<bool> MentionedAfter(const std::string& tenant, const std::string& conversation_id,
+                              int64_t after_seq, const std::string& user_id) override;
+  Result<std::optional<Message>> Get(const std::string& tenant,
+                                     const std::string& conversation_id, int64_t seq) override;
 
   Result<bool> IsMember(const std::string& tenant, const std::string& conversation_id,
                         const std::string& user_id) override;
@@ -35,6 +39,13 @@ class MemoryStore final : public MessageStore, public ConversationStore {
                                            const std::string& conversation_id) override;
   Result<std::vector<MemberConversation>> ListForUser(const std::string& tenant,
                                                       const std::string& user_id) override;
+  Result<std::optional<MemberRow>> GetMember(const std::string& tenant,
+                                             const std::string& conversation_id,
+                                             const std::string& user_id) override;
+  Result<std::optional<ConversationSnapshot>> LoadConversation(
+      const std::string& tenant, const std::string& conversation_id) override;
+  Result<int64_t> CountReaders(const std::string& tenant, const std::string& conversation_id,
+                               int64_t seq, const std::string& exclude_user) override;
 
  private:
   using ConvKey = std::pair<std::string, std::string>;                  // tenant, conversation
@@ -44,7 +55,13 @@ class MemoryStore final : public MessageStore, public ConversationStore {
   std::mutex mu_;
   std::map<ConvKey, std::map<int64_t, Message>> messages_;
   std::map<IdemKey, std::pair<ConvKey, int64_t>> by_client_id_;
-  std::map<MemberKey, MemberConversation> members_;
+  struct Member {
+    int conversation_type = 0;
+    MemberRow row;
+    int64_t delivered_seq = 0;
+  };
+  std::map<MemberKey, Member> members_;
+  std::map<ConvKey, std::string> conversations_;
 };
 
 }  // namespace flare

@@ -7,24 +7,55 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages(
   tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
   server_msg_id TEXT NOT NULL, sender TEXT NOT NULL, client_msg_id TEXT NOT NULL,
-  server_time_ms INTEGER NOT NULL, body BLOB NOT NULL,
+  server_time_ms INTEGER NOT NULL, countable INTEGER NOT NULL, mentions TEXT NOT NULL,
+  body BLOB NOT NULL,
   PRIMARY KEY(tenant, conversation_id, seq)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_idempotency
   ON messages(tenant, sender, client_msg_id);
 CREATE TABLE IF NOT EXISTS members(
   tenant TEXT NOT NULL, user_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
   conversation_type INTEGER NOT NULL, joined_ms INTEGER NOT NULL,
+  role INTEGER NOT NULL DEFAULT 0, muted_until_ms INTEGER NOT NULL DEFAULT 0,
+  joined_seq INTEGER NOT NULL DEFAULT 0,
   read_seq INTEGER NOT NULL DEFAULT 0, delivered_seq INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(tenant, user_id, conversation_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_conversation ON members(tenant, conversation_id);
+CREATE TABLE IF NOT EXISTS conversations(
+  tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, info BLOB NOT NULL,
+  PRIMARY KEY(tenant, conversation_id)) WITHOUT ROWID;
 )sql";
 
 constexpr const char* kInsertMessage =
     "INSERT INTO messages(tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, "
-    "server_time_ms, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-constexpr const char* kInsertMember =
-    "INSERT OR IGNORE INTO members(tenant, user_id, conversation_id, conversation_type, "
-    "joined_ms) VALUES(?1, ?2, ?3, ?4, ?5)";
+    "server_time_ms, countable, mentions, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+constexpr const char* kUpdateMessage =
+    "UPDATE messages SET body = ?4 WHERE tenant = ?1 AND conversation_id = ?2 AND seq = ?3";
+constexpr const char* kUpsertMember =
+    "INSERT INTO members(tenant, user_id, conversation_id, conversation_type, joined_ms, role, "
+    "muted_until_ms, joined_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT DO UPDATE SET role = excluded.role, muted_until_ms = excluded.muted_until_ms, "
+    "joined_seq = excluded.joined_seq";
+constexpr const char* kDeleteMember =
+    "DELETE FROM members WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
+constexpr const char* kUpsertConversation =
+    "INSERT INTO conversations(tenant, conversation_id, info) VALUES(?1, ?2, ?3) "
+    "ON CONFLICT DO UPDATE SET info = excluded.info";
+constexpr const char* kGetMessage =
+    "SELECT body FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq = ?3";
+constexpr const char* kMentionedAfter =
+    "SELECT 1 FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq > ?3 "
+    "AND (mentions = '*' OR instr(mentions, ',' || ?4 || ',') > 0) LIMIT 1";
+constexpr const char* kGetMember =
+    "SELECT user_id, role, muted_until_ms, joined_seq, read_seq FROM members "
+    "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
+constexpr const char* kLoadConversation =
+    "SELECT info FROM conversations WHERE tenant = ?1 AND conversation_id = ?2";
+constexpr const char* kLoadMembers =
+    "SELECT user_id, role, muted_until_ms, joined_seq, read_seq FROM members "
+    "WHERE tenant = ?1 AND conversation_id = ?2";
+constexpr const char* kCountReaders =
+    "SELECT count(*) FROM members WHERE tenant = ?1 AND conversation_id = ?2 AND read_seq >= ?3 "
+    "AND user_id <> ?4";
 constexpr const char* kAdvanceCursor =
     "UPDATE members SET delivered_seq = max(delivered_seq, ?4), read_seq = max(read_seq, ?5) "
     "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
@@ -37,7 +68,7 @@ constexpr const char* kReadAfter =
     "ORDER BY seq LIMIT ?4";
 constexpr const char* kCountAfter =
     "SELECT count(*) FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq > ?3 "
-    "AND sender <> ?4";
+    "AND sender <> ?4 AND countable = 1";
 constexpr const char* kLast =
     "SELECT body FROM messages WHERE tenant = ?1 AND conversation_id = ?2 "
     "ORDER BY seq DESC LIMIT 1";
@@ -46,8 +77,24 @@ constexpr const char* kIsMember =
 constexpr const char* kMembers =
     "SELECT user_id FROM members WHERE tenant = ?1 AND conversation_id = ?2 ORDER BY user_id";
 constexpr const char* kListForUser =
-    "SELECT conversation_id, conversation_type, read_seq, delivered_seq FROM members "
-    "WHERE tenant = ?1 AND user_id = ?2 ORDER BY conversation_id";
+    "SELECT m.conversation_id, m.conversation_type, m.read_seq, m.delivered_seq, m.joined_seq, "
+    "c.info FROM members m LEFT JOIN conversations c "
+    "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
+    "WHERE m.tenant = ?1 AND m.user_id = ?2 ORDER BY m.conversation_id";
+
+// ",alice,bob," for mentions of users, "*" for @all, "" for none.
+std::string MentionColumn(const Message& m) {
+  std::string out;
+  for (const auto& mention : m.mentions()) {
+    if (mention.all()) return "*";
+    out += (out.empty() ? "," : "") + mention.user_id() + ",";
+  }
+  return out;
+}
+
+MemberRow ReadMemberRow(const sqlite::Stmt& stmt) {
+  return {stmt.Text(0), static_cast<int>(stmt.Int(1)), stmt.Int(2), stmt.Int(3), stmt.Int(4)};
+}
 
 Result<Message> ParseBody(std::string_view body) {
   Message m;
@@ -118,22 +165,45 @@ Status SqliteStore::Write(const WriteBatch& batch) {
 }
 
 Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
+  for (const auto& c : batch.conversations) {
+    auto stmt = writer_->Prepare(kUpsertConversation);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR(
+        (*stmt)->Bind(1, c.tenant).Bind(2, c.conversation_id).BindBlob(3, c.info).Run());
+  }
   for (const auto& r : batch.memberships) {
-    auto stmt = writer_->Prepare(kInsertMember);
+    auto stmt = writer_->Prepare(kUpsertMember);
     if (!stmt.ok()) return stmt.status();
     FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, r.tenant).Bind(2, r.user_id).Bind(3, r.conversation_id)
-                              .Bind(4, int64_t{r.conversation_type}).Bind(5, r.joined_ms).Run());
+                              .Bind(4, int64_t{r.conversation_type}).Bind(5, r.joined_ms)
+                              .Bind(6, int64_t{r.role}).Bind(7, r.muted_until_ms)
+                              .Bind(8, r.joined_seq).Run());
+  }
+  for (const auto& r : batch.removals) {
+    auto stmt = writer_->Prepare(kDeleteMember);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR(
+        (*stmt)->Bind(1, r.tenant).Bind(2, r.user_id).Bind(3, r.conversation_id).Run());
   }
   std::string body;
   for (const auto& sm : batch.messages) {
     const Message& m = sm.message;
     m.SerializeToString(&body);
+    std::string mentions = MentionColumn(m);
+    int64_t countable = m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT ? 0 : 1;
     auto stmt = writer_->Prepare(kInsertMessage);
     if (!stmt.ok()) return stmt.status();
     FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, sm.tenant).Bind(2, m.conversation_id())
                               .Bind(3, m.seq()).Bind(4, m.server_msg_id()).Bind(5, m.sender())
                               .Bind(6, m.client_msg_id()).Bind(7, m.server_time_ms())
-                              .BindBlob(8, body).Run());
+                              .Bind(8, countable).Bind(9, mentions).BindBlob(10, body).Run());
+  }
+  for (const auto& sm : batch.updates) {
+    sm.message.SerializeToString(&body);
+    auto stmt = writer_->Prepare(kUpdateMessage);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, sm.tenant).Bind(2, sm.message.conversation_id())
+                              .Bind(3, sm.message.seq()).BindBlob(4, body).Run());
   }
   for (const auto& c : batch.cursors) {
     auto stmt = writer_->Prepare(kAdvanceCursor);
@@ -142,6 +212,78 @@ Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
                               .Bind(4, c.delivered_seq).Bind(5, c.read_seq).Run());
   }
   return Status::Ok();
+}
+
+Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant,
+                                                const std::string& conv, int64_t seq) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kGetMessage);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, seq).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Message>();
+  auto m = ParseBody((*stmt)->Blob(0));
+  if (!m.ok()) return m.status();
+  return std::optional<Message>(std::move(m).value());
+}
+
+Result<bool> SqliteStore::MentionedAfter(const std::string& tenant, const std::string& conv,
+                                         int64_t after_seq, const std::string& user_id) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kMentionedAfter);
+  if (!stmt.ok()) return stmt.status();
+  return (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, after_seq).Bind(4, user_id).Step();
+}
+
+Result<std::optional<MemberRow>> SqliteStore::GetMember(const std::string& tenant,
+                                                        const std::string& conv,
+                                                        const std::string& user_id) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kGetMember);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, user_id).Bind(3, conv).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<MemberRow>();
+  return std::optional<MemberRow>(ReadMemberRow(**stmt));
+}
+
+Result<std::optional<ConversationSnapshot>> SqliteStore::LoadConversation(
+    const std::string& tenant, const std::string& conv) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  ConversationSnapshot snap;
+  {
+    auto stmt = (*reader)->Prepare(kLoadConversation);
+    if (!stmt.ok()) return stmt.status();
+    auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<ConversationSnapshot>();
+    snap.info = std::string((*stmt)->Blob(0));
+  }
+  auto stmt = (*reader)->Prepare(kLoadMembers);
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, tenant).Bind(2, conv);
+  for (;;) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    snap.members.push_back(ReadMemberRow(**stmt));
+  }
+  return std::optional<ConversationSnapshot>(std::move(snap));
+}
+
+Result<int64_t> SqliteStore::CountReaders(const std::string& tenant, const std::string& conv,
+                                          int64_t seq, const std::string& exclude_user) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kCountReaders);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, seq).Bind(4, exclude_user).Step();
+  if (!row.ok()) return row.status();
+  return *row ? (*stmt)->Int(0) : int64_t{0};
 }
 
 Result<int64_t> SqliteStore::MaxSeq(const std::string& tenant, const std::string& conv) {
@@ -254,7 +396,7 @@ Result<std::vector<MemberConversation>> SqliteStore::ListForUser(const std::stri
     if (!row.ok()) return row.status();
     if (!*row) break;
     out.push_back({(*stmt)->Text(0), static_cast<int>((*stmt)->Int(1)), (*stmt)->Int(2),
-                   (*stmt)->Int(3)});
+                   (*stmt)->Int(3), (*stmt)->Int(4), std::string((*stmt)->Blob(5))});
   }
   return out;
 }

@@ -33,6 +33,10 @@ class SqliteStore final : public MessageStore, public ConversationStore {
                              int64_t after_seq, const std::string& exclude_sender) override;
   Result<std::optional<Message>> Last(const std::string& tenant,
                                       const std::string& conversation_id) override;
+  Result<bool> MentionedAfter(const std::string& tenant, const std::string& conversation_id,
+                              int64_t after_seq, const std::string& user_id) override;
+  Result<std::optional<Message>> Get(const std::string& tenant,
+                                     const std::string& conversation_id, int64_t seq) override;
 
   Result<bool> IsMember(const std::string& tenant, const std::string& conversation_id,
                         const std::string& user_id) override;
@@ -40,6 +44,13 @@ class SqliteStore final : public MessageStore, public ConversationStore {
                                            const std::string& conversation_id) override;
   Result<std::vector<MemberConversation>> ListForUser(const std::string& tenant,
                                                       const std::string& user_id) override;
+  Result<std::optional<MemberRow>> GetMember(const std::string& tenant,
+                                             const std::string& conversation_id,
+                                             const std::string& user_id) override;
+  Result<std::optional<ConversationSnapshot>> LoadConversation(
+      const std::string& tenant, const std::string& conversation_id) override;
+  Result<int64_t> CountReaders(const std::string& tenant, const std::string& conversation_id,
+                               int64_t seq, const std::string& exclude_user) override;
 
  private:
   class Reader;  // a pooled read connection, returned on destruction

@@ -1,16 +1,24 @@
 #include "services/message_orchestrator/message_orchestrator.h"
 
+#include "common/ids.h"
+
 namespace flare {
 
-namespace pb = ::flare::client::v1;
-
-Status MessageOrchestrator::Validate(const pb::SendRequest& request) const {
+Status MessageOrchestrator::ValidateSend(const pb::SendRequest& request) const {
   if (request.client_msg_id().empty()) return InvalidArgument("client_msg_id is required");
   if (request.client_msg_id().size() > limits_.max_client_msg_id) {
     return InvalidArgument("client_msg_id is longer than " +
                            std::to_string(limits_.max_client_msg_id) + " bytes");
   }
-  if (!pb::MessageType_IsValid(request.type())) return InvalidArgument("unknown message type");
+  if (!pb::MessageType_IsValid(request.type()) || request.type() == pb::MESSAGE_TYPE_EVENT) {
+    return InvalidArgument("unknown message type");
+  }
+  if (static_cast<size_t>(request.mentions_size()) > limits_.max_mentions) {
+    return InvalidArgument("too many mentions");
+  }
+  for (const auto& m : request.mentions()) {
+    if (!m.all() && !IsValidId(m.user_id())) return InvalidArgument("a mention names an invalid user id");
+  }
   size_t size = request.content().ByteSizeLong();
   for (const auto& a : request.attachments()) size += a.ByteSizeLong();
   for (const auto& [k, v] : request.attributes()) size += k.size() + v.size();
@@ -23,24 +31,34 @@ Status MessageOrchestrator::Validate(const pb::SendRequest& request) const {
   return Status::Ok();
 }
 
+Command MessageOrchestrator::NewCommand(const Principal& who, const std::string& request_id,
+                                        std::shared_ptr<CommandCompletion> origin) const {
+  Command c;
+  c.tenant = who.tenant;
+  c.actor = who.user_id;  // never from the client
+  c.actor_device = who.device;
+  c.request_id = request_id;
+  c.origin = std::move(origin);
+  c.received_mono_ms = clock_.MonotonicMs();
+  return c;
+}
+
 Status MessageOrchestrator::Send(const Principal& who, pb::SendRequest& request,
                                  const std::string& request_id,
-                                 std::shared_ptr<SendCompletion> origin) {
-  FLARE_RETURN_IF_ERROR(Validate(request));
-  auto conv = access_.Resolve(who, request.peer_user_id(), request.conversation_id());
+                                 std::shared_ptr<CommandCompletion> origin) {
+  FLARE_RETURN_IF_ERROR(ValidateSend(request));
+  auto conv = access_.Resolve(who, request.peer_user_id(), request.conversation_id(),
+                              MembershipCheck::kDeferred);
   if (!conv.ok()) return conv.status();
 
-  IngestMessage ingest;
-  ingest.tenant = who.tenant;
-  ingest.members = std::move(conv->members);
-  ingest.request_id = request_id;
-  ingest.origin = std::move(origin);
-  ingest.received_mono_ms = clock_.MonotonicMs();
-  Message& m = ingest.message;
+  Command command = NewCommand(who, request_id, std::move(origin));
+  SendCommand send;
+  send.members = std::move(conv->members);
+  Message& m = send.message;
   m.set_client_msg_id(std::move(*request.mutable_client_msg_id()));
   m.set_conversation_id(std::move(conv->conversation_id));
   m.set_conversation_type(static_cast<pb::ConversationType>(conv->type));
-  m.set_sender(who.user_id);  // never from the client
+  m.set_sender(who.user_id);
   m.set_sender_device(who.device);
   m.set_type(request.type() == pb::MESSAGE_TYPE_UNSPECIFIED ? pb::MESSAGE_TYPE_TEXT
                                                             : request.type());
@@ -48,8 +66,62 @@ Status MessageOrchestrator::Send(const Principal& who, pb::SendRequest& request,
   m.mutable_attachments()->Swap(request.mutable_attachments());
   if (request.has_quote()) m.mutable_quote()->Swap(request.mutable_quote());
   m.mutable_attributes()->swap(*request.mutable_attributes());
+  m.mutable_mentions()->Swap(request.mutable_mentions());
   m.set_client_time_ms(request.client_time_ms());
-  return ingest_.Submit(std::move(ingest));
+  command.body = std::move(send);
+  return ingest_.Submit(std::move(command));
+}
+
+Status MessageOrchestrator::Group(const Principal& who, pb::GroupRequest& request,
+                                  const std::string& request_id,
+                                  std::shared_ptr<CommandCompletion> origin) {
+  if (request.op_case() == pb::GroupRequest::OP_NOT_SET) {
+    return InvalidArgument("group request has no operation");
+  }
+  if (!request.has_create() && request.conversation_id().empty()) {
+    return InvalidArgument("conversation_id is required");
+  }
+  if (!request.has_create() && ParseSingleConversationId(request.conversation_id())) {
+    return InvalidArgument("1:1 conversations have no group operations");
+  }
+  size_t size = request.ByteSizeLong();
+  if (size > limits_.max_message_bytes * 8) return InvalidArgument("group request is too large");
+  Command command = NewCommand(who, request_id, std::move(origin));
+  command.body = GroupCommand{std::move(request)};
+  return ingest_.Submit(std::move(command));
+}
+
+Status MessageOrchestrator::MessageOp(const Principal& who, pb::MessageOpRequest& request,
+                                      const std::string& request_id,
+                                      std::shared_ptr<CommandCompletion> origin) {
+  if (request.op_case() == pb::MessageOpRequest::OP_NOT_SET) {
+    return InvalidArgument("message_op has no operation");
+  }
+  if (request.target_seq() <= 0) return InvalidArgument("target_seq must be positive");
+  if (request.client_msg_id().size() > limits_.max_client_msg_id) {
+    return InvalidArgument("client_msg_id is too long");
+  }
+  if (request.has_edit() && request.edit().content().ByteSizeLong() > limits_.max_message_bytes) {
+    return Status(Code::kResourceExhausted, "edited content is too large");
+  }
+  auto conv = access_.Resolve(who, "", request.conversation_id(), MembershipCheck::kDeferred);
+  if (!conv.ok()) return conv.status();
+  Command command = NewCommand(who, request_id, std::move(origin));
+  command.body = MessageOpCommand{std::move(request)};
+  return ingest_.Submit(std::move(command));
+}
+
+Status MessageOrchestrator::MoveCursor(const Principal& who, const std::string& conversation_id,
+                                       int64_t read_seq, int64_t delivered_seq,
+                                       const std::string& request_id,
+                                       std::shared_ptr<CommandCompletion> origin) {
+  if (read_seq < 0 || delivered_seq < 0) return InvalidArgument("seq must not be negative");
+  auto conv = access_.Resolve(who, "", conversation_id, MembershipCheck::kDeferred);
+  if (!conv.ok()) return conv.status();
+  Command command = NewCommand(who, request_id, std::move(origin));
+  command.body = CursorCommand{{who.tenant, conv->conversation_id, who.user_id, delivered_seq,
+                                read_seq}};
+  return ingest_.Submit(std::move(command));
 }
 
 }  // namespace flare

@@ -1,5 +1,6 @@
-// message-orchestrator: validates a send, fixes the sender from the
-// session, resolves the conversation and hands the message to the ingest
+// message-orchestrator: validates what clients ask to change (sends, group
+// operations, message events, read cursors), fixes the actor from the
+// session, resolves the conversation and hands a command to the ingest
 // stream. Knows nothing of WebSocket or gRPC.
 #pragma once
 
@@ -16,14 +17,25 @@ namespace flare {
 struct SendLimits {
   size_t max_message_bytes = 32 * 1024;
   size_t max_client_msg_id = 128;
+  size_t max_mentions = 100;
 };
 
+// On OK the outcome arrives later through `origin`; on error nothing does.
 class MessageService {
  public:
   virtual ~MessageService() = default;
-  // On OK the outcome arrives later through `origin`; on error nothing does.
-  virtual Status Send(const Principal& who, ::flare::client::v1::SendRequest& request,
-                      const std::string& request_id, std::shared_ptr<SendCompletion> origin) = 0;
+  virtual Status Send(const Principal& who, pb::SendRequest& request,
+                      const std::string& request_id, std::shared_ptr<CommandCompletion> origin) = 0;
+  virtual Status Group(const Principal& who, pb::GroupRequest& request,
+                       const std::string& request_id, std::shared_ptr<CommandCompletion> origin) = 0;
+  virtual Status MessageOp(const Principal& who, pb::MessageOpRequest& request,
+                           const std::string& request_id,
+                           std::shared_ptr<CommandCompletion> origin) = 0;
+  // read_seq > 0: mark read; delivered_seq > 0: a cumulative push ack.
+  virtual Status MoveCursor(const Principal& who, const std::string& conversation_id,
+                            int64_t read_seq, int64_t delivered_seq,
+                            const std::string& request_id,
+                            std::shared_ptr<CommandCompletion> origin) = 0;
 };
 
 class MessageOrchestrator final : public MessageService {
@@ -32,11 +44,21 @@ class MessageOrchestrator final : public MessageService {
                       SendLimits limits)
       : access_(access), ingest_(ingest), clock_(clock), limits_(limits) {}
 
-  Status Send(const Principal& who, ::flare::client::v1::SendRequest& request,
-              const std::string& request_id, std::shared_ptr<SendCompletion> origin) override;
+  Status Send(const Principal& who, pb::SendRequest& request, const std::string& request_id,
+              std::shared_ptr<CommandCompletion> origin) override;
+  Status Group(const Principal& who, pb::GroupRequest& request, const std::string& request_id,
+               std::shared_ptr<CommandCompletion> origin) override;
+  Status MessageOp(const Principal& who, pb::MessageOpRequest& request,
+                   const std::string& request_id,
+                   std::shared_ptr<CommandCompletion> origin) override;
+  Status MoveCursor(const Principal& who, const std::string& conversation_id, int64_t read_seq,
+                    int64_t delivered_seq, const std::string& request_id,
+                    std::shared_ptr<CommandCompletion> origin) override;
 
  private:
-  Status Validate(const ::flare::client::v1::SendRequest& request) const;
+  Status ValidateSend(const pb::SendRequest& request) const;
+  Command NewCommand(const Principal& who, const std::string& request_id,
+                     std::shared_ptr<CommandCompletion> origin) const;
 
   ConversationAccess& access_;
   MessageIngest& ingest_;

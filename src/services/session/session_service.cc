@@ -1,6 +1,7 @@
 #include "services/session/session_service.h"
 
 #include "common/ids.h"
+#include "services/message_events.h"
 
 namespace flare {
 
@@ -17,17 +18,28 @@ Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who) {
     if (auto pair = ParseSingleConversationId(mc.conversation_id)) {
       s->set_peer_user_id(pair->first == who.user_id ? pair->second : pair->first);
     }
+    if (!mc.info.empty()) {
+      pb::GroupInfo info;
+      if (info.ParseFromString(mc.info)) s->set_name(info.settings().name());
+    }
     s->set_read_seq(mc.read_seq);
     s->set_delivered_seq(mc.delivered_seq);
     auto last = messages_.Last(who.tenant, mc.conversation_id);
     if (!last.ok()) return last.status();
     if (last->has_value()) {
       s->set_max_seq((*last)->seq());
-      *s->mutable_last_message() = std::move(**last);
+      *s->mutable_last_message() =
+          VisibleTo(**last, who.user_id) ? std::move(**last) : RedactFor(**last);
     }
-    auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, mc.read_seq, who.user_id);
+    // Nothing before the join counts as unread for a member who cannot see it.
+    int64_t unread_from = std::max(mc.read_seq, mc.joined_seq > 0 ? mc.joined_seq : 0);
+    auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, who.user_id);
     if (!unread.ok()) return unread.status();
     s->set_unread(*unread);
+    auto mentioned = messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from,
+                                              who.user_id);
+    if (!mentioned.ok()) return mentioned.status();
+    s->set_mentioned(*mentioned);
   }
   return result;
 }

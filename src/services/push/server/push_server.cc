@@ -1,55 +1,103 @@
 #include "services/push/server/push_server.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+#include <map>
 
 #include "common/ids.h"
+#include "services/message_events.h"
 
 namespace flare {
 
-Status PushServer::Recipients(const StoredMessage& sm, std::vector<std::string>& out) {
-  out.clear();
-  const std::string& conv = sm.message.conversation_id();
-  if (auto pair = ParseSingleConversationId(conv)) {
-    out.push_back(pair->first);
-    if (pair->second != pair->first) out.push_back(pair->second);
-    return Status::Ok();
+namespace {
+
+bool IsLarge(const StoredMessage& sm, size_t threshold) {
+  return sm.audience && sm.audience->size() > threshold && sm.message.visible_to().empty();
+}
+
+}  // namespace
+
+void PushServer::CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
+                                 const std::string& skip_user, const std::string& skip_device) {
+  routes_buf_.clear();
+  for (const auto& user : users) {
+    size_t before = routes_buf_.size();
+    routes_.Lookup(tenant, user, routes_buf_);
+    if (user != skip_user) continue;
+    auto own = std::remove_if(routes_buf_.begin() + static_cast<ptrdiff_t>(before),
+                              routes_buf_.end(),
+                              [&](const DeviceRoute& r) { return r.device == skip_device; });
+    routes_buf_.erase(own, routes_buf_.end());
   }
-  auto members = conversations_.Members(sm.tenant, conv);
-  if (!members.ok()) return members.status();
-  out = std::move(members).value();
-  return Status::Ok();
+  sessions_.clear();
+  for (const auto& r : routes_buf_) sessions_.push_back(r.session_id);
+}
+
+void PushServer::PushOne(const StoredMessage& sm) {
+  const Message& m = sm.message;
+  users_.clear();
+  if (!m.visible_to().empty()) {
+    users_.push_back(m.visible_to());  // a delete-for-me event: its user's devices only
+  } else if (sm.audience) {
+    users_ = *sm.audience;
+  } else if (auto pair = ParseSingleConversationId(m.conversation_id())) {
+    users_.push_back(pair->first);
+    if (pair->second != pair->first) users_.push_back(pair->second);
+  }
+  // The sending device gets an ack, not a push; the sender's other devices get the push.
+  CollectSessions(sm.tenant, users_, m.sender(), m.sender_device());
+  if (sessions_.empty()) return;
+  ::flare::client::v1::ServerFrame frame;
+  *frame.mutable_push()->add_messages() = m;
+  delivery_.Deliver(sessions_, std::make_shared<const PushItem>(m.conversation_id(), m.seq(),
+                                                                std::move(frame)));
+}
+
+// One notice per large conversation per batch, for its highest seq.
+void PushServer::AdvanceLarge(const std::vector<StoredMessage>& messages) {
+  std::map<std::pair<std::string, std::string>, const StoredMessage*> last;
+  for (const auto& sm : messages) {
+    if (IsLarge(sm, options_.large_group_threshold)) {
+      last[{sm.tenant, sm.message.conversation_id()}] = &sm;
+    }
+  }
+  for (const auto& [key, sm] : last) {
+    CollectSessions(sm->tenant, *sm->audience, sm->message.sender(), sm->message.sender_device());
+    if (sessions_.empty()) continue;
+    ::flare::client::v1::ServerFrame frame;
+    frame.mutable_advanced()->set_conversation_id(sm->message.conversation_id());
+    frame.mutable_advanced()->set_max_seq(sm->message.seq());
+    delivery_.Notify(sessions_, std::make_shared<const SharedFrame>(std::move(frame)));
+  }
 }
 
 void PushServer::OnStored(const std::vector<StoredMessage>& messages) {
+  bool any_large = false;
   for (const auto& sm : messages) {
-    if (Status st = Recipients(sm, users_); !st.ok()) {
-      // The message is stored; devices will get it by sync.
-      spdlog::warn("push of {}#{} skipped: {}", sm.message.conversation_id(), sm.message.seq(),
-                   st.ToString());
+    if (IsLarge(sm, options_.large_group_threshold)) {
+      any_large = true;
       continue;
     }
-    routes_buf_.clear();
-    for (const auto& user : users_) {
-      size_t before = routes_buf_.size();
-      routes_.Lookup(sm.tenant, user, routes_buf_);
-      if (user != sm.message.sender()) continue;
-      // The sending device gets a SendAck, not a push; the sender's other devices get the push.
-      auto own = std::remove_if(routes_buf_.begin() + before, routes_buf_.end(),
-                                [&](const DeviceRoute& r) {
-                                  return r.device == sm.message.sender_device();
-                                });
-      routes_buf_.erase(own, routes_buf_.end());
+    PushOne(sm);
+  }
+  if (any_large) AdvanceLarge(messages);
+}
+
+void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
+  for (const auto& move : moves) {
+    // The reader's other devices, and in a 1:1 conversation the peer (a read receipt).
+    users_.assign(1, move.user_id);
+    if (auto pair = ParseSingleConversationId(move.conversation_id)) {
+      const std::string& peer = pair->first == move.user_id ? pair->second : pair->first;
+      if (peer != move.user_id) users_.push_back(peer);
     }
-    if (routes_buf_.empty()) continue;
-    sessions_.clear();
-    for (const auto& r : routes_buf_) sessions_.push_back(r.session_id);
+    CollectSessions(move.tenant, users_, move.user_id, move.device);
+    if (sessions_.empty()) continue;
     ::flare::client::v1::ServerFrame frame;
-    *frame.mutable_push()->add_messages() = sm.message;
-    auto item = std::make_shared<const PushItem>(sm.message.conversation_id(), sm.message.seq(),
-                                                 std::move(frame));
-    delivery_.Deliver(sessions_, item);
+    auto* notice = frame.mutable_read_notice();
+    notice->set_conversation_id(move.conversation_id);
+    notice->set_user_id(move.user_id);
+    notice->set_seq(move.seq);
+    delivery_.Notify(sessions_, std::make_shared<const SharedFrame>(std::move(frame)));
   }
 }
 

@@ -1,13 +1,14 @@
-// push-server: takes every stored message, finds the online devices of
-// every recipient (and the sender's other devices) and hands one shared,
-// serialize-once frame to the gateway that holds them.
+// push-server: takes every stored message, finds the online devices of its
+// audience (members of the conversation; the sender's other devices too)
+// and hands one shared, serialize-once frame to the gateway that holds
+// them. Above a member count, online members get a small "advanced" notice
+// and pull instead. Also announces moved read cursors.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "ports/conversation_store.h"
 #include "ports/route_table.h"
 #include "services/signaling/gateway/frame_codec.h"
 #include "services/storage/writer/storage_writer.h"
@@ -26,24 +27,37 @@ struct PushItem {
 class PushDelivery {
  public:
   virtual ~PushDelivery() = default;
+  // A message push: tracked until acked, resent on timeout.
   virtual void Deliver(const std::vector<uint64_t>& session_ids,
                        const std::shared_ptr<const PushItem>& item) = 0;
+  // A notice (read, typing, presence, advanced): sent once, not tracked.
+  virtual void Notify(const std::vector<uint64_t>& session_ids,
+                      const std::shared_ptr<const SharedFrame>& frame) = 0;
+};
+
+struct PushOptions {
+  size_t large_group_threshold = 2000;  // above: "advanced" notices instead of full pushes
 };
 
 class PushServer final : public StoredListener {
  public:
-  PushServer(RouteTable& routes, ConversationStore& conversations, PushDelivery& delivery)
-      : routes_(routes), conversations_(conversations), delivery_(delivery) {}
+  PushServer(RouteTable& routes, PushDelivery& delivery, PushOptions options)
+      : routes_(routes), delivery_(delivery), options_(options) {}
 
   void OnStored(const std::vector<StoredMessage>& messages) override;
+  void OnReadMoved(const std::vector<ReadMove>& moves) override;
 
  private:
-  Status Recipients(const StoredMessage& sm, std::vector<std::string>& out);
+  // Session ids of `users`' online devices, without `skip_device` of `skip_user`.
+  void CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
+                       const std::string& skip_user, const std::string& skip_device);
+  void PushOne(const StoredMessage& sm);
+  void AdvanceLarge(const std::vector<StoredMessage>& messages);
 
   RouteTable& routes_;
-  ConversationStore& conversations_;
   PushDelivery& delivery_;
-  // Reused across calls; OnStored runs on the writer thread only.
+  PushOptions options_;
+  // Reused across calls; the listener runs on the writer thread only.
   std::vector<std::string> users_;
   std::vector<DeviceRoute> routes_buf_;
   std::vector<uint64_t> sessions_;

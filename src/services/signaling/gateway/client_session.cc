@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace flare {
 
 namespace pb = ::flare::client::v1;
@@ -57,29 +59,81 @@ void ClientSession::ReplyStatus(const std::string& request_id, const Status& sta
   switch (status.code()) {
     case Code::kInvalidArgument: code = pb::ERROR_CODE_INVALID_ARGUMENT; break;
     case Code::kPermissionDenied: code = pb::ERROR_CODE_FORBIDDEN; break;
+    case Code::kAlreadyExists: code = pb::ERROR_CODE_CONFLICT; break;
     case Code::kNotFound: code = pb::ERROR_CODE_NOT_FOUND; break;
     case Code::kUnauthenticated: code = pb::ERROR_CODE_AUTH_FAILED; break;
     case Code::kResourceExhausted: code = pb::ERROR_CODE_MESSAGE_TOO_LARGE; break;
     case Code::kUnavailable: code = pb::ERROR_CODE_UNAVAILABLE; break;
     default: break;
   }
+  if (status.detail() != 0) code = static_cast<pb::ErrorCode>(status.detail());
   ReplyError(request_id, code, status.message());
 }
 
-void ClientSession::OnSendDone(const std::string& request_id, const SendOutcome& outcome) {
+void ClientSession::OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) {
   if (!outcome.status.ok()) {
     ReplyStatus(request_id, outcome.status);
     return;
   }
   pb::ServerFrame frame;
-  pb::SendAck* ack = frame.mutable_send_ack();
-  ack->set_client_msg_id(outcome.message.client_msg_id());
-  ack->set_server_msg_id(outcome.message.server_msg_id());
-  ack->set_conversation_id(outcome.message.conversation_id());
-  ack->set_seq(outcome.message.seq());
-  ack->set_server_time_ms(outcome.message.server_time_ms());
-  ack->set_duplicate(outcome.duplicate);
+  auto fill_ack = [&](pb::SendAck* ack) {
+    ack->set_client_msg_id(outcome.message.client_msg_id());
+    ack->set_server_msg_id(outcome.message.server_msg_id());
+    ack->set_conversation_id(outcome.message.conversation_id());
+    ack->set_seq(outcome.message.seq());
+    ack->set_server_time_ms(outcome.message.server_time_ms());
+    ack->set_duplicate(outcome.duplicate);
+  };
+  switch (outcome.kind) {
+    case CommandKind::kSend: fill_ack(frame.mutable_send_ack()); break;
+    case CommandKind::kMessageOp: fill_ack(frame.mutable_op_ack()); break;
+    case CommandKind::kGroup:
+      *frame.mutable_group_result()->mutable_info() = outcome.group;
+      frame.mutable_group_result()->set_seq(outcome.message.seq());
+      break;
+    case CommandKind::kCursor: frame.mutable_ok(); break;
+  }
   Reply(request_id, frame);
+}
+
+void ClientSession::Notify(const SharedFrame& frame) {
+  Encoding encoding;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    encoding = encoding_;
+  }
+  Write(frame.Bytes(encoding), encoding);
+}
+
+bool ClientSession::AllowTyping(const std::string& conversation_id, int64_t now_ms,
+                                int64_t interval_ms) {
+  std::lock_guard lock(mu_);
+  auto [it, fresh] = last_typing_ms_.try_emplace(conversation_id, now_ms);
+  if (!fresh && now_ms - it->second < interval_ms) return false;
+  it->second = now_ms;
+  return true;
+}
+
+void ClientSession::AddSubscriptions(const std::vector<std::string>& users) {
+  std::lock_guard lock(mu_);
+  for (const auto& u : users) {
+    if (std::find(subscriptions_.begin(), subscriptions_.end(), u) == subscriptions_.end()) {
+      subscriptions_.push_back(u);
+    }
+  }
+}
+
+void ClientSession::RemoveSubscriptions(const std::vector<std::string>& users) {
+  std::lock_guard lock(mu_);
+  std::erase_if(subscriptions_, [&](const std::string& s) {
+    return std::find(users.begin(), users.end(), s) != users.end();
+  });
+}
+
+std::vector<std::string> ClientSession::Subscriptions() const {
+  std::lock_guard lock(mu_);
+  return subscriptions_;
 }
 
 void ClientSession::Push(const std::shared_ptr<const PushItem>& item, int64_t now_ms) {

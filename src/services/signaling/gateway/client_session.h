@@ -28,7 +28,7 @@ struct SessionLimits {
 // What a periodic check found a session must do.
 enum class SessionCheck { kOk, kAuthTimeout, kIdleTimeout };
 
-class ClientSession final : public SendCompletion,
+class ClientSession final : public CommandCompletion,
                             public std::enable_shared_from_this<ClientSession> {
  public:
   ClientSession(std::shared_ptr<Connection> conn, int64_t now_ms, SessionLimits limits,
@@ -49,7 +49,15 @@ class ClientSession final : public SendCompletion,
   void ReplyError(const std::string& request_id, ::flare::client::v1::ErrorCode code,
                   const std::string& text);
   void ReplyStatus(const std::string& request_id, const Status& status);
-  void OnSendDone(const std::string& request_id, const SendOutcome& outcome) override;
+  void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) override;
+  // Sends a notice frame (not tracked for acks).
+  void Notify(const SharedFrame& frame);
+  // Typing rate limit: true if a typing notice for `conversation_id` may go out now.
+  bool AllowTyping(const std::string& conversation_id, int64_t now_ms, int64_t interval_ms);
+  // Presence subscriptions of this session (for cleanup on close).
+  void AddSubscriptions(const std::vector<std::string>& users);
+  void RemoveSubscriptions(const std::vector<std::string>& users);
+  std::vector<std::string> Subscriptions() const;
 
   // Sends a push and remembers it until acked.
   void Push(const std::shared_ptr<const PushItem>& item, int64_t now_ms);
@@ -85,6 +93,8 @@ class ClientSession final : public SendCompletion,
   std::unordered_map<std::string, std::deque<Unacked>> unacked_;  // by conversation
   size_t unacked_count_ = 0;
   bool closed_ = false;
+  std::unordered_map<std::string, int64_t> last_typing_ms_;
+  std::vector<std::string> subscriptions_;
 };
 
 }  // namespace flare

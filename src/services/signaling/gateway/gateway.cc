@@ -67,7 +67,9 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
   deps_.metrics.connections.Add(-1);
   if (auto who = session->principal()) {
     deps_.routes.Unregister(who->tenant, who->user_id, session->id());
+    deps_.presence.Unsubscribe(who->tenant, session->id(), session->Subscriptions());
     deps_.metrics.authenticated.Add(-1);
+    AnnouncePresence(*who, false);
   }
 }
 
@@ -120,6 +122,12 @@ void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
     case pb::ClientFrame::kPushAck: HandlePushAck(s, *who, frame); return;
     case pb::ClientFrame::kSync: HandleSync(s, *who, frame); return;
     case pb::ClientFrame::kBootstrap: HandleBootstrap(s, *who, rid); return;
+    case pb::ClientFrame::kGroup: HandleGroup(s, *who, frame); return;
+    case pb::ClientFrame::kMessageOp: HandleMessageOp(s, *who, frame); return;
+    case pb::ClientFrame::kMarkRead: HandleMarkRead(s, *who, frame); return;
+    case pb::ClientFrame::kReadCount: HandleReadCount(s, *who, frame); return;
+    case pb::ClientFrame::kTyping: HandleTyping(s, *who, frame); return;
+    case pb::ClientFrame::kPresence: HandlePresence(s, *who, frame); return;
     default: return;
   }
 }
@@ -138,9 +146,14 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
     s->Close(kCloseAuthFailed, "authentication failed");
     return;
   }
-  deps_.routes.Register(who->tenant, who->user_id,
-                        DeviceRoute{options_.gateway_id, s->id(), who->device, who->platform});
+  DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
+  for (uint64_t displaced : deps_.presence.Displaced(who->tenant, who->user_id, route,
+                                                     options_.login_conflict)) {
+    Kick(displaced, "signed in on another device");
+  }
+  deps_.routes.Register(who->tenant, who->user_id, route);
   deps_.metrics.authenticated.Add(1);
+  AnnouncePresence(*who, true);
   pb::ServerFrame reply;
   auto* result = reply.mutable_auth_result();
   result->set_user_id(who->user_id);
@@ -169,11 +182,18 @@ void Gateway::HandlePushAck(const SessionPtr& s, const Principal& who,
   }
   deps_.metrics.push_acks.Add();
   if (s->Ack(ack.conversation_id(), ack.seq()) == 0) return;  // nothing new: no cursor write
-  deps_.ingest.SubmitCursor({who.tenant, ack.conversation_id(), who.user_id, ack.seq(), 0});
+  deps_.messages.MoveCursor(who, ack.conversation_id(), 0, ack.seq(), "", nullptr);
+}
+
+void Gateway::OnReadThread(const SessionPtr& s, const std::string& request_id,
+                           std::function<void()> task) {
+  if (!deps_.blocking.Submit(std::move(task))) {
+    s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
+  }
 }
 
 void Gateway::HandleSync(const SessionPtr& s, const Principal& who, const pb::ClientFrame& frame) {
-  bool queued = deps_.blocking.Submit([this, s, who, request = frame.sync(),
+  OnReadThread(s, frame.request_id(), [this, s, who, request = frame.sync(),
                                        rid = frame.request_id()] {
     auto result = deps_.reader.Sync(who, request);
     if (!result.ok()) return s->ReplyStatus(rid, result.status());
@@ -181,19 +201,17 @@ void Gateway::HandleSync(const SessionPtr& s, const Principal& who, const pb::Cl
     reply.mutable_sync_result()->Swap(&*result);
     s->Reply(rid, reply);
   });
-  if (!queued) s->ReplyError(frame.request_id(), pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
 }
 
 void Gateway::HandleBootstrap(const SessionPtr& s, const Principal& who,
                               const std::string& request_id) {
-  bool queued = deps_.blocking.Submit([this, s, who, request_id] {
+  OnReadThread(s, request_id, [this, s, who, request_id] {
     auto result = deps_.sessions.Bootstrap(who);
     if (!result.ok()) return s->ReplyStatus(request_id, result.status());
     pb::ServerFrame reply;
     reply.mutable_bootstrap_result()->Swap(&*result);
     s->Reply(request_id, reply);
   });
-  if (!queued) s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
 }
 
 void Gateway::Deliver(const std::vector<uint64_t>& session_ids,
@@ -201,6 +219,13 @@ void Gateway::Deliver(const std::vector<uint64_t>& session_ids,
   int64_t now = deps_.clock.MonotonicMs();
   for (uint64_t id : session_ids) {
     if (SessionPtr s = Find(id)) s->Push(item, now);
+  }
+}
+
+void Gateway::Notify(const std::vector<uint64_t>& session_ids,
+                     const std::shared_ptr<const SharedFrame>& frame) {
+  for (uint64_t id : session_ids) {
+    if (SessionPtr s = Find(id)) s->Notify(*frame);
   }
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/client_session.h"
+#include "services/signaling/online/presence.h"
 #include "services/storage/reader/storage_reader.h"
 
 namespace flare {
@@ -29,6 +31,8 @@ struct GatewayOptions {
   int64_t idle_timeout_ms = 90'000;
   int64_t resend_timeout_ms = 5'000;
   int64_t timer_interval_ms = 250;
+  int64_t typing_interval_ms = 1'000;
+  LoginConflict login_conflict = LoginConflict::kCoexist;
   SessionLimits session_limits;
 };
 
@@ -38,7 +42,10 @@ struct GatewayDeps {
   StorageReader& reader;
   SessionService& sessions;
   RouteTable& routes;
-  MessageIngest& ingest;  // cursor updates from push acks
+  PresenceHub& presence;
+  ConversationStore& conversations;  // typing audiences and read counts (read threads)
+  MessageStore& store;                // read counts need the message's sender
+  ConversationAccess& access;
   ThreadPool& blocking;   // storage reads run here, never on an I/O thread
   const Clock& clock;
   ServerMetrics& metrics;
@@ -56,6 +63,8 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
 
   void Deliver(const std::vector<uint64_t>& session_ids,
                const std::shared_ptr<const PushItem>& item) override;
+  void Notify(const std::vector<uint64_t>& session_ids,
+              const std::shared_ptr<const SharedFrame>& frame) override;
 
   void Tick();
   void StartTimer();
@@ -84,6 +93,23 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   void HandleSync(const SessionPtr& s, const Principal& who,
                   const ::flare::client::v1::ClientFrame& frame);
   void HandleBootstrap(const SessionPtr& s, const Principal& who, const std::string& request_id);
+  // gateway_features.cc: groups, message events, read state, typing, presence.
+  void HandleGroup(const SessionPtr& s, const Principal& who, ::flare::client::v1::ClientFrame& f);
+  void HandleMessageOp(const SessionPtr& s, const Principal& who,
+                       ::flare::client::v1::ClientFrame& f);
+  void HandleMarkRead(const SessionPtr& s, const Principal& who,
+                      const ::flare::client::v1::ClientFrame& f);
+  void HandleReadCount(const SessionPtr& s, const Principal& who,
+                       const ::flare::client::v1::ClientFrame& f);
+  void HandleTyping(const SessionPtr& s, const Principal& who,
+                    const ::flare::client::v1::ClientFrame& f);
+  void HandlePresence(const SessionPtr& s, const Principal& who,
+                      const ::flare::client::v1::ClientFrame& f);
+  void AnnouncePresence(const Principal& who, bool online);
+  void Kick(uint64_t session_id, const std::string& reason);
+  // Runs `task` on a read thread; answers UNAVAILABLE when the pool is full.
+  void OnReadThread(const SessionPtr& s, const std::string& request_id,
+                    std::function<void()> task);
 
   GatewayOptions options_;
   GatewayDeps deps_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "services/message_events.h"
+
 namespace flare {
 
 namespace pb = ::flare::client::v1;
@@ -13,9 +15,10 @@ Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncR
   if (!conv.ok()) return conv.status();
   int limit = request.limit() == 0 ? limits_.default_limit
                                    : std::min<int>(request.limit(), limits_.max_limit);
+  // A member who joined later sees history from the join (unless the group shares it).
+  int64_t after = std::max(request.after_seq(), conv->joined_seq - 1);
   // One row more than asked tells whether another page exists.
-  auto messages = store_.ReadAfter(who.tenant, conv->conversation_id, request.after_seq(),
-                                   limit + 1);
+  auto messages = store_.ReadAfter(who.tenant, conv->conversation_id, after, limit + 1);
   if (!messages.ok()) return messages.status();
   auto max_seq = store_.MaxSeq(who.tenant, conv->conversation_id);
   if (!max_seq.ok()) return max_seq.status();
@@ -25,7 +28,14 @@ Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncR
   result.set_has_more(static_cast<int>(messages->size()) > limit);
   result.set_max_seq(*max_seq);
   int n = std::min<int>(limit, static_cast<int>(messages->size()));
-  for (int i = 0; i < n; ++i) result.add_messages()->Swap(&(*messages)[i]);
+  for (int i = 0; i < n; ++i) {
+    Message& m = (*messages)[i];
+    if (VisibleTo(m, who.user_id)) {
+      result.add_messages()->Swap(&m);
+    } else {
+      *result.add_messages() = RedactFor(m);
+    }
+  }
   return result;
 }
 

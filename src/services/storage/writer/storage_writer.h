@@ -1,76 +1,108 @@
-// storage-writer: the sequencer. It owns every conversation's seq, turns
-// queued sends into group-commit batches, and reports each stored message
-// to the sender (ack) and to push-server (delivery) only after the batch is
-// durable.
+// storage-writer: the sequencer. It owns every conversation's seq and every
+// group's state, turns queued commands (sends, group changes, message
+// events, cursor moves) into group-commit batches, and reports each outcome
+// to its origin and each stored message to push-server only after the
+// batch is durable.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/metrics.h"
+#include "ports/conversation_store.h"
 #include "ports/message_store.h"
+#include "services/message_events.h"
+#include "services/session/group.h"
 
 namespace flare {
 
-struct SendOutcome {
+enum class CommandKind { kSend, kGroup, kMessageOp, kCursor };
+
+struct CommandOutcome {
+  CommandKind kind = CommandKind::kSend;
   Status status;
-  Message message;  // the stored message (seq, server_msg_id set) when ok
+  Message message;        // the stored message or event, when one was stored
   bool duplicate = false;
+  pb::GroupInfo group;    // for group commands
 };
 
-// Where a send's outcome goes back to (the sender's connection).
-class SendCompletion {
+// Where a command's outcome goes back to (the sender's connection).
+class CommandCompletion {
  public:
-  virtual ~SendCompletion() = default;
-  virtual void OnSendDone(const std::string& request_id, const SendOutcome& outcome) = 0;
+  virtual ~CommandCompletion() = default;
+  virtual void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) = 0;
 };
 
-// Told of every newly stored message, after commit, in seq order per
-// conversation.
+struct ReadMove {
+  std::string tenant, conversation_id, user_id, device;
+  int64_t seq = 0;
+};
+
+// Told of every newly stored message after commit, in seq order per
+// conversation, and of read cursors that moved.
 class StoredListener {
  public:
   virtual ~StoredListener() = default;
   virtual void OnStored(const std::vector<StoredMessage>& messages) = 0;
+  virtual void OnReadMoved(const std::vector<ReadMove>& moves) {}
 };
 
-struct IngestMessage {
-  std::string tenant;
+struct SendCommand {
   Message message;                   // everything but seq, server_msg_id, server_time_ms
-  std::vector<std::string> members;  // recorded as members when the conversation is new
+  std::vector<std::string> members;  // 1:1: recorded as members when the conversation is new
+};
+struct GroupCommand {
+  pb::GroupRequest request;
+};
+struct MessageOpCommand {
+  pb::MessageOpRequest request;
+};
+struct CursorCommand {
+  CursorUpdate cursor;  // read_seq set: mark-read (clamped, announced); else delivered only
+};
+
+struct Command {
+  std::string tenant;
+  std::string actor;
+  std::string actor_device;
+  std::variant<SendCommand, GroupCommand, MessageOpCommand, CursorCommand> body;
   std::string request_id;
-  std::shared_ptr<SendCompletion> origin;
+  std::shared_ptr<CommandCompletion> origin;  // may be null
   int64_t received_mono_ms = 0;
 };
 
-// The ingest stream's interface (in-process queue here; a Kafka topic keyed
-// by conversation in cluster mode).
+// The ingest stream's interface (an in-process queue here; a Kafka topic
+// keyed by conversation in cluster mode).
 class MessageIngest {
  public:
   virtual ~MessageIngest() = default;
   // kUnavailable when the queue is full or the writer is stopping.
-  virtual Status Submit(IngestMessage message) = 0;
-  virtual Status SubmitCursor(CursorUpdate cursor) = 0;
+  virtual Status Submit(Command command) = 0;
 };
 
 struct StorageWriterOptions {
   size_t max_batch = 4096;
   size_t max_pending = 200'000;
+  GroupLimits group_limits;
+  MessageOpRules op_rules;
 };
 
 class StorageWriter final : public MessageIngest {
  public:
-  StorageWriter(MessageStore& store, const Clock& clock, StorageWriterOptions options,
-                ServerMetrics* metrics);
+  StorageWriter(MessageStore& messages, ConversationStore& conversations, const Clock& clock,
+                StorageWriterOptions options, ServerMetrics* metrics);
   ~StorageWriter() override;
 
   void SetListener(StoredListener* listener) { listener_ = listener; }
@@ -78,18 +110,33 @@ class StorageWriter final : public MessageIngest {
   // Stops accepting, commits everything queued, then returns.
   void Stop();
 
-  Status Submit(IngestMessage message) override;
-  Status SubmitCursor(CursorUpdate cursor) override;
+  Status Submit(Command command) override;
 
  private:
-  struct Staged;  // one group commit in the making
+  struct Staged;
+  struct ConvCache;
   void Run();
-  void CommitBatch(std::vector<IngestMessage>& sends, std::vector<CursorUpdate>& cursors);
-  void StageSend(IngestMessage& send, Staged& staged);
-  Result<int64_t> NextSeq(const std::string& conv_key, const std::string& tenant,
-                          const std::string& conversation_id);
+  void CommitBatch(std::vector<Command>& commands);
+  void Stage(Command& command, Staged& staged);
+  void StageSend(Command& command, SendCommand& send, Staged& staged);
+  void StageGroup(Command& command, GroupCommand& group, Staged& staged);
+  void StageMessageOp(Command& command, MessageOpCommand& op, Staged& staged);
+  void StageCursor(Command& command, CursorCommand& cursor, Staged& staged);
+  // Appends an event or message with the next seq; returns its batch index.
+  Result<int> AppendMessage(const std::string& tenant, Message message, Staged& staged,
+                            std::shared_ptr<const std::vector<std::string>> audience);
+  Result<int64_t> NextSeq(const std::string& tenant, const std::string& conversation_id,
+                          Staged& staged);
+  Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id);
+  Result<GroupState*> LoadGroup(const std::string& tenant, const std::string& conversation_id);
+  Result<Message*> FindTarget(const std::string& tenant, const std::string& conversation_id,
+                              int64_t seq, Staged& staged);
+  void RecordMembers(const std::string& tenant, const std::string& conversation_id,
+                     GroupState& state, const GroupChange& change, int64_t event_seq,
+                     Staged& staged);
 
-  MessageStore& store_;
+  MessageStore& messages_;
+  ConversationStore& conversations_;
   const Clock& clock_;
   StorageWriterOptions options_;
   ServerMetrics* metrics_;
@@ -98,14 +145,16 @@ class StorageWriter final : public MessageIngest {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<IngestMessage> sends_;
-  std::vector<CursorUpdate> cursors_;
+  std::deque<Command> queue_;
   bool stopping_ = false;
   std::thread thread_;
 
-  // Writer-thread state.
-  std::unordered_map<std::string, int64_t> max_seq_;  // tenant '\n' conversation -> seq
-  std::unordered_set<std::string> known_conversations_;
+  // Writer-thread state, keyed by tenant '\n' conversation.
+  std::unordered_map<std::string, int64_t> max_seq_;
+  std::unordered_set<std::string> known_singles_;
+  std::unordered_map<std::string, std::unique_ptr<GroupState>> groups_;
 };
+
+std::string ConversationKey(const std::string& tenant, const std::string& conversation_id);
 
 }  // namespace flare

@@ -1,0 +1,141 @@
+// Gateway handlers for groups, message events, read state, typing and
+// presence. The changes go through the message orchestrator to the storage
+// writer; reads run on the read threads.
+#include <algorithm>
+
+#include "common/ids.h"
+#include "services/signaling/gateway/gateway.h"
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+namespace {
+constexpr uint16_t kCloseKicked = 4004;
+constexpr int kMaxPresenceUsers = 100;
+
+Status ValidUserList(const google::protobuf::RepeatedPtrField<std::string>& users) {
+  if (users.size() > kMaxPresenceUsers) {
+    return InvalidArgument("at most " + std::to_string(kMaxPresenceUsers) + " users at once");
+  }
+  for (const auto& u : users) {
+    if (!IsValidId(u)) return InvalidArgument("'" + u + "' is not a valid user id");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+void Gateway::HandleGroup(const SessionPtr& s, const Principal& who, pb::ClientFrame& f) {
+  Status st = deps_.messages.Group(who, *f.mutable_group(), f.request_id(), s);
+  if (!st.ok()) s->ReplyStatus(f.request_id(), st);
+}
+
+void Gateway::HandleMessageOp(const SessionPtr& s, const Principal& who, pb::ClientFrame& f) {
+  Status st = deps_.messages.MessageOp(who, *f.mutable_message_op(), f.request_id(), s);
+  if (!st.ok()) s->ReplyStatus(f.request_id(), st);
+}
+
+void Gateway::HandleMarkRead(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
+  if (f.mark_read().seq() <= 0) {
+    return s->ReplyError(f.request_id(), pb::ERROR_CODE_INVALID_ARGUMENT, "seq must be positive");
+  }
+  Status st = deps_.messages.MoveCursor(who, f.mark_read().conversation_id(), f.mark_read().seq(),
+                                        0, f.request_id(), s);
+  if (!st.ok()) s->ReplyStatus(f.request_id(), st);
+}
+
+void Gateway::HandleReadCount(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
+  OnReadThread(s, f.request_id(), [this, s, who, req = f.read_count(), rid = f.request_id()] {
+    auto conv = deps_.access.Resolve(who, "", req.conversation_id());
+    if (!conv.ok()) return s->ReplyStatus(rid, conv.status());
+    auto message = deps_.store.Get(who.tenant, conv->conversation_id, req.seq());
+    if (!message.ok()) return s->ReplyStatus(rid, message.status());
+    if (!message->has_value()) return s->ReplyStatus(rid, NotFound("no such message"));
+    auto readers = deps_.conversations.CountReaders(who.tenant, conv->conversation_id, req.seq(),
+                                                    (*message)->sender());
+    auto members = deps_.conversations.Members(who.tenant, conv->conversation_id);
+    if (!readers.ok()) return s->ReplyStatus(rid, readers.status());
+    if (!members.ok()) return s->ReplyStatus(rid, members.status());
+    pb::ServerFrame reply;
+    auto* r = reply.mutable_read_count_result();
+    r->set_conversation_id(conv->conversation_id);
+    r->set_seq(req.seq());
+    r->set_read_count(*readers);
+    r->set_member_count(static_cast<int64_t>(members->size()));
+    s->Reply(rid, reply);
+  });
+}
+
+void Gateway::HandleTyping(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
+  const std::string& conv_id = f.typing().conversation_id();
+  if (!s->AllowTyping(conv_id, deps_.clock.MonotonicMs(), options_.typing_interval_ms)) {
+    return s->ReplyError(f.request_id(), pb::ERROR_CODE_RATE_LIMITED, "typing notices too often");
+  }
+  OnReadThread(s, f.request_id(), [this, s, who, conv_id, rid = f.request_id()] {
+    auto conv = deps_.access.Resolve(who, "", conv_id);
+    if (!conv.ok()) return s->ReplyStatus(rid, conv.status());
+    std::vector<std::string> users = conv->members;
+    if (users.empty()) {
+      auto members = deps_.conversations.Members(who.tenant, conv_id);
+      if (!members.ok()) return s->ReplyStatus(rid, members.status());
+      users = std::move(members).value();
+    }
+    std::vector<DeviceRoute> routes;
+    for (const auto& u : users) {
+      if (u != who.user_id) deps_.routes.Lookup(who.tenant, u, routes);
+    }
+    std::vector<uint64_t> sessions;
+    for (const auto& r : routes) sessions.push_back(r.session_id);
+    pb::ServerFrame notice;
+    notice.mutable_typing()->set_conversation_id(conv->conversation_id);
+    notice.mutable_typing()->set_user_id(who.user_id);
+    Notify(sessions, std::make_shared<const SharedFrame>(std::move(notice)));
+    pb::ServerFrame ok;
+    ok.mutable_ok();
+    s->Reply(rid, ok);
+  });
+}
+
+void Gateway::HandlePresence(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
+  const auto& req = f.presence();
+  for (const auto* list : {&req.subscribe(), &req.unsubscribe(), &req.query()}) {
+    if (Status st = ValidUserList(*list); !st.ok()) return s->ReplyStatus(f.request_id(), st);
+  }
+  std::vector<std::string> subscribe(req.subscribe().begin(), req.subscribe().end());
+  std::vector<std::string> unsubscribe(req.unsubscribe().begin(), req.unsubscribe().end());
+  deps_.presence.Subscribe(who.tenant, s->id(), subscribe);
+  s->AddSubscriptions(subscribe);
+  deps_.presence.Unsubscribe(who.tenant, s->id(), unsubscribe);
+  s->RemoveSubscriptions(unsubscribe);
+  pb::ServerFrame reply;
+  auto* result = reply.mutable_presence_result();
+  for (const auto& u : req.query()) *result->add_statuses() = deps_.presence.Query(who.tenant, u);
+  s->Reply(f.request_id(), reply);
+}
+
+// Tells subscribers when a user's first device comes online or last goes.
+void Gateway::AnnouncePresence(const Principal& who, bool online) {
+  auto subscribers = deps_.presence.Subscribers(who.tenant, who.user_id);
+  if (subscribers.empty()) return;
+  pb::PresenceStatus status = deps_.presence.Query(who.tenant, who.user_id);
+  int devices = 0;
+  std::vector<DeviceRoute> routes;
+  deps_.routes.Lookup(who.tenant, who.user_id, routes);
+  devices = static_cast<int>(routes.size());
+  if (online ? devices != 1 : devices != 0) return;  // not a change of online state
+  pb::ServerFrame notice;
+  *notice.mutable_presence_notice() = status;
+  Notify(subscribers, std::make_shared<const SharedFrame>(std::move(notice)));
+}
+
+void Gateway::Kick(uint64_t session_id, const std::string& reason) {
+  SessionPtr s = Find(session_id);
+  if (!s) return;
+  pb::ServerFrame frame;
+  frame.mutable_kicked()->set_reason(reason);
+  s->Reply("", frame);
+  s->Close(kCloseKicked, reason);
+  if (auto who = s->principal()) deps_.routes.Unregister(who->tenant, who->user_id, session_id);
+}
+
+}  // namespace flare

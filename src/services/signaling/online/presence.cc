@@ -1,0 +1,78 @@
+#include "services/signaling/online/presence.h"
+
+#include <functional>
+
+namespace flare {
+
+Result<LoginConflict> ParseLoginConflict(const std::string& name) {
+  if (name == "coexist") return LoginConflict::kCoexist;
+  if (name == "platform_exclusive") return LoginConflict::kPlatformExclusive;
+  if (name == "exclusive") return LoginConflict::kExclusive;
+  return InvalidArgument("presence.login_conflict: unknown policy '" + name + "'");
+}
+
+PresenceHub::Shard& PresenceHub::ShardFor(const std::string& key) {
+  return shards_[std::hash<std::string>{}(key) % kShards];
+}
+
+std::vector<uint64_t> PresenceHub::Displaced(const std::string& tenant, const std::string& user,
+                                             const DeviceRoute& route, LoginConflict policy) {
+  std::vector<uint64_t> out;
+  if (policy == LoginConflict::kCoexist) return out;
+  std::vector<DeviceRoute> routes;
+  routes_.Lookup(tenant, user, routes);
+  for (const auto& r : routes) {
+    if (r.session_id == route.session_id) continue;
+    if (policy == LoginConflict::kExclusive || r.platform == route.platform) {
+      out.push_back(r.session_id);
+    }
+  }
+  return out;
+}
+
+void PresenceHub::Subscribe(const std::string& tenant, uint64_t session,
+                            const std::vector<std::string>& users) {
+  for (const auto& user : users) {
+    std::string key = tenant + '\n' + user;
+    Shard& shard = ShardFor(key);
+    std::lock_guard lock(shard.mu);
+    shard.subscribers[key].insert(session);
+  }
+}
+
+void PresenceHub::Unsubscribe(const std::string& tenant, uint64_t session,
+                              const std::vector<std::string>& users) {
+  for (const auto& user : users) {
+    std::string key = tenant + '\n' + user;
+    Shard& shard = ShardFor(key);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.subscribers.find(key);
+    if (it == shard.subscribers.end()) continue;
+    it->second.erase(session);
+    if (it->second.empty()) shard.subscribers.erase(it);
+  }
+}
+
+std::vector<uint64_t> PresenceHub::Subscribers(const std::string& tenant, const std::string& user) {
+  std::string key = tenant + '\n' + user;
+  Shard& shard = ShardFor(key);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.subscribers.find(key);
+  if (it == shard.subscribers.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+::flare::client::v1::PresenceStatus PresenceHub::Query(const std::string& tenant,
+                                                       const std::string& user) {
+  std::vector<DeviceRoute> routes;
+  routes_.Lookup(tenant, user, routes);
+  ::flare::client::v1::PresenceStatus status;
+  status.set_user_id(user);
+  status.set_online(!routes.empty());
+  std::set<std::string> platforms;
+  for (const auto& r : routes) platforms.insert(r.platform);
+  for (const auto& p : platforms) status.add_platforms(p);
+  return status;
+}
+
+}  // namespace flare

@@ -1,0 +1,55 @@
+// signaling-online presence: who is online (from the route table), who
+// wants to know, and the login-conflict policy. Subscriptions live in this
+// process (embedded); in cluster mode they would live beside the routes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "flare/client/v1/client.pb.h"
+#include "ports/route_table.h"
+
+namespace flare {
+
+enum class LoginConflict {
+  kCoexist,            // any number of devices
+  kPlatformExclusive,  // one device per platform: a new login displaces the old one
+  kExclusive,          // one device in all: a new login displaces every other
+};
+
+Result<LoginConflict> ParseLoginConflict(const std::string& name);
+
+class PresenceHub {
+ public:
+  explicit PresenceHub(RouteTable& routes) : routes_(routes) {}
+
+  // Sessions a new login of `route` displaces under `policy`.
+  std::vector<uint64_t> Displaced(const std::string& tenant, const std::string& user,
+                                  const DeviceRoute& route, LoginConflict policy);
+
+  void Subscribe(const std::string& tenant, uint64_t session, const std::vector<std::string>& users);
+  void Unsubscribe(const std::string& tenant, uint64_t session,
+                   const std::vector<std::string>& users);
+  // Sessions subscribed to `user`.
+  std::vector<uint64_t> Subscribers(const std::string& tenant, const std::string& user);
+
+  ::flare::client::v1::PresenceStatus Query(const std::string& tenant, const std::string& user);
+
+ private:
+  static constexpr size_t kShards = 32;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::set<uint64_t>> subscribers;  // tenant '\n' user
+  };
+  Shard& ShardFor(const std::string& key);
+
+  RouteTable& routes_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace flare

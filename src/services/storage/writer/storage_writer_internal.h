@@ -1,0 +1,30 @@
+// Internal to the storage writer: one group commit in the making.
+#pragma once
+
+#include <map>
+#include <tuple>
+
+#include "services/storage/writer/storage_writer.h"
+
+namespace flare {
+
+struct StorageWriter::Staged {
+  WriteBatch batch;
+  struct Reply {
+    Command* command;
+    int message_index = -1;  // the stored message this reply reports, or -1
+    CommandOutcome ready;    // the outcome when nothing is stored for it
+  };
+  std::vector<Reply> replies;
+  std::map<std::tuple<std::string, std::string, std::string>, int> by_client_id;
+  std::map<std::pair<std::string, int64_t>, int> updates;  // (conv key, seq) -> batch.updates
+  std::map<std::string, int64_t> next_seq;                 // conv key -> last seq staged
+  std::vector<std::string> touched;  // conv keys whose caches are rolled back on failure
+  std::vector<ReadMove> reads;
+
+  void Reply(Command& command, CommandOutcome outcome) {
+    replies.push_back({&command, -1, std::move(outcome)});
+  }
+};
+
+}  // namespace flare

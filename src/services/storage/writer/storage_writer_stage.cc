@@ -1,0 +1,298 @@
+// How each kind of command becomes rows of a group commit.
+#include "common/ids.h"
+#include "services/storage/writer/storage_writer.h"
+#include "services/storage/writer/storage_writer_internal.h"
+
+namespace flare {
+
+namespace {
+
+CommandOutcome Failed(CommandKind kind, Status status) {
+  CommandOutcome o;
+  o.kind = kind;
+  o.status = std::move(status);
+  return o;
+}
+
+bool IsGroupType(int type) {
+  return type == pb::CONVERSATION_TYPE_GROUP || type == pb::CONVERSATION_TYPE_CHANNEL;
+}
+
+}  // namespace
+
+void StorageWriter::Stage(Command& command, Staged& staged) {
+  std::visit(
+      [&](auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, SendCommand>) StageSend(command, body, staged);
+        if constexpr (std::is_same_v<T, GroupCommand>) StageGroup(command, body, staged);
+        if constexpr (std::is_same_v<T, MessageOpCommand>) StageMessageOp(command, body, staged);
+        if constexpr (std::is_same_v<T, CursorCommand>) StageCursor(command, body, staged);
+      },
+      command.body);
+}
+
+Result<int64_t> StorageWriter::MaxSeq(const std::string& tenant, const std::string& conv) {
+  std::string key = ConversationKey(tenant, conv);
+  auto it = max_seq_.find(key);
+  if (it != max_seq_.end()) return it->second;
+  auto stored = messages_.MaxSeq(tenant, conv);
+  if (!stored.ok()) return stored.status();
+  max_seq_.emplace(std::move(key), *stored);
+  return *stored;
+}
+
+Result<int64_t> StorageWriter::NextSeq(const std::string& tenant, const std::string& conv,
+                                       Staged& staged) {
+  auto max = MaxSeq(tenant, conv);
+  if (!max.ok()) return max.status();
+  std::string key = ConversationKey(tenant, conv);
+  int64_t seq = ++max_seq_[key];
+  staged.touched.push_back(std::move(key));
+  return seq;
+}
+
+Result<GroupState*> StorageWriter::LoadGroup(const std::string& tenant, const std::string& conv) {
+  std::string key = ConversationKey(tenant, conv);
+  auto it = groups_.find(key);
+  if (it != groups_.end()) return it->second.get();
+  auto snapshot = conversations_.LoadConversation(tenant, conv);
+  if (!snapshot.ok()) return snapshot.status();
+  if (!snapshot->has_value()) {
+    return GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
+                      "you are not a member of conversation " + conv);
+  }
+  auto state = GroupState::FromSnapshot(**snapshot);
+  if (!state.ok()) return state.status();
+  auto& slot = groups_[key];
+  slot = std::make_unique<GroupState>(std::move(state).value());
+  return slot.get();
+}
+
+Result<int> StorageWriter::AppendMessage(const std::string& tenant, Message m, Staged& staged,
+                                         std::shared_ptr<const std::vector<std::string>> audience) {
+  auto seq = NextSeq(tenant, m.conversation_id(), staged);
+  if (!seq.ok()) return seq.status();
+  m.set_seq(*seq);
+  m.set_server_time_ms(clock_.NowMs());
+  m.set_server_msg_id(MakeUlid(m.server_time_ms(), random_));
+  if (m.client_msg_id().empty()) m.set_client_msg_id("server:" + m.server_msg_id());
+  int index = static_cast<int>(staged.batch.messages.size());
+  staged.by_client_id.emplace(std::make_tuple(tenant, m.sender(), m.client_msg_id()), index);
+  staged.batch.messages.push_back({tenant, std::move(m), std::move(audience)});
+  return index;
+}
+
+void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& staged) {
+  Message& m = send.message;
+  auto id_key = std::make_tuple(command.tenant, m.sender(), m.client_msg_id());
+  if (auto it = staged.by_client_id.find(id_key); it != staged.by_client_id.end()) {
+    CommandOutcome retry;  // the same key twice in one batch: the second is a duplicate
+    retry.duplicate = true;
+    staged.replies.push_back({&command, it->second, std::move(retry)});
+    return;
+  }
+  auto earlier = messages_.FindByClientMsgId(command.tenant, m.sender(), m.client_msg_id());
+  if (!earlier.ok()) return staged.Reply(command, Failed(CommandKind::kSend, earlier.status()));
+  if (earlier->has_value()) {
+    CommandOutcome outcome;
+    outcome.message = **earlier;
+    outcome.duplicate = true;
+    return staged.Reply(command, std::move(outcome));
+  }
+  std::shared_ptr<const std::vector<std::string>> audience;
+  std::string key = ConversationKey(command.tenant, m.conversation_id());
+  if (IsGroupType(m.conversation_type())) {
+    auto group = LoadGroup(command.tenant, m.conversation_id());
+    Status can = group.ok() ? CheckCanPost(**group, m.sender(), clock_.NowMs()) : group.status();
+    if (!can.ok()) return staged.Reply(command, Failed(CommandKind::kSend, std::move(can)));
+    m.set_conversation_type(static_cast<pb::ConversationType>((*group)->info.type()));
+    audience = (*group)->Audience();
+  } else if (known_singles_.insert(key).second) {
+    staged.touched.push_back(key);
+    for (const auto& user : send.members) {
+      staged.batch.memberships.push_back(
+          {command.tenant, m.conversation_id(), m.conversation_type(), user, clock_.NowMs()});
+    }
+  }
+  auto index = AppendMessage(command.tenant, std::move(m), staged, std::move(audience));
+  if (!index.ok()) return staged.Reply(command, Failed(CommandKind::kSend, index.status()));
+  staged.replies.push_back({&command, *index, {}});
+}
+
+void StorageWriter::RecordMembers(const std::string& tenant, const std::string& conv,
+                                  GroupState& state, const GroupChange& change,
+                                  int64_t event_seq, Staged& staged) {
+  bool history = state.info.settings().history_visible_to_new_members();
+  for (const auto& user : change.joined) {
+    state.members[user].joined_seq = history ? 0 : event_seq;
+  }
+  auto record = [&](const std::string& user) {
+    const GroupMember& m = state.members[user];
+    staged.batch.memberships.push_back({tenant, conv, state.info.type(), user, clock_.NowMs(),
+                                        m.role, m.muted_until_ms, m.joined_seq});
+  };
+  for (const auto& user : change.joined) record(user);
+  for (const auto& user : change.changed) record(user);
+  for (const auto& user : change.removed) staged.batch.removals.push_back({tenant, conv, user});
+  if (change.record_changed) {
+    pb::GroupInfo info = state.ToInfo(false);
+    staged.batch.conversations.push_back({tenant, conv, info.SerializeAsString()});
+  }
+}
+
+void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& staged) {
+  const pb::GroupRequest& request = group.request;
+  std::string conv = request.conversation_id();
+  GroupState* state = nullptr;
+  std::unique_ptr<GroupState> created;
+  if (request.has_create()) {
+    const char* prefix =
+        request.create().type() == pb::CONVERSATION_TYPE_CHANNEL ? "channel:" : "group:";
+    conv = prefix + MakeUlid(clock_.NowMs(), random_);
+    created = std::make_unique<GroupState>();
+    state = created.get();
+    state->info.set_conversation_id(conv);
+  } else {
+    auto loaded = LoadGroup(command.tenant, conv);
+    if (!loaded.ok()) return staged.Reply(command, Failed(CommandKind::kGroup, loaded.status()));
+    state = *loaded;
+  }
+  std::string key = ConversationKey(command.tenant, conv);
+  staged.touched.push_back(key);  // the cached state changes below
+  auto change = ApplyGroupOp(*state, command.actor, request, clock_.NowMs(),
+                             options_.group_limits);
+  if (!change.ok()) return staged.Reply(command, Failed(CommandKind::kGroup, change.status()));
+  if (created) groups_[key] = std::move(created);
+
+  CommandOutcome outcome;
+  outcome.kind = CommandKind::kGroup;
+  if (!change->event) {  // a read (info)
+    outcome.group = state->ToInfo(true);
+    return staged.Reply(command, std::move(outcome));
+  }
+  Message event;
+  event.set_conversation_id(conv);
+  event.set_conversation_type(static_cast<pb::ConversationType>(state->info.type()));
+  event.set_type(pb::MESSAGE_TYPE_EVENT);
+  event.set_sender(command.actor);
+  event.set_sender_device(command.actor_device);
+  *event.mutable_event()->mutable_membership() = *change->event;
+  // Removed members are told too: the audience is everyone before the change.
+  auto audience = state->Audience();
+  if (!change->removed.empty()) {
+    auto everyone = std::make_shared<std::vector<std::string>>(*audience);
+    everyone->insert(everyone->end(), change->removed.begin(), change->removed.end());
+    audience = std::move(everyone);
+  }
+  auto index = AppendMessage(command.tenant, std::move(event), staged, audience);
+  if (!index.ok()) {
+    groups_.erase(key);  // the cached state already changed: reload it next time
+    return staged.Reply(command, Failed(CommandKind::kGroup, index.status()));
+  }
+  RecordMembers(command.tenant, conv, *state, *change,
+                staged.batch.messages[*index].message.seq(), staged);
+  outcome.group = state->ToInfo(request.has_create());
+  staged.replies.push_back({&command, *index, std::move(outcome)});
+}
+
+Result<Message*> StorageWriter::FindTarget(const std::string& tenant, const std::string& conv,
+                                           int64_t seq, Staged& staged) {
+  std::string key = ConversationKey(tenant, conv);
+  if (auto it = staged.updates.find({key, seq}); it != staged.updates.end()) {
+    return &staged.batch.updates[it->second].message;
+  }
+  for (auto& sm : staged.batch.messages) {  // a target stored in this very batch
+    if (sm.tenant == tenant && sm.message.conversation_id() == conv && sm.message.seq() == seq) {
+      return &sm.message;
+    }
+  }
+  auto stored = messages_.Get(tenant, conv, seq);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return NotFound("no message " + std::to_string(seq) + " in " + conv);
+  staged.updates[{key, seq}] = static_cast<int>(staged.batch.updates.size());
+  staged.batch.updates.push_back({tenant, std::move(**stored)});
+  return &staged.batch.updates.back().message;
+}
+
+void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Staged& staged) {
+  const pb::MessageOpRequest& request = op.request;
+  const std::string& conv = request.conversation_id();
+  auto fail = [&](Status st) { staged.Reply(command, Failed(CommandKind::kMessageOp, std::move(st))); };
+  bool moderator = false;
+  int type = pb::CONVERSATION_TYPE_SINGLE;
+  std::shared_ptr<const std::vector<std::string>> audience;
+  if (!ParseSingleConversationId(conv)) {
+    auto group = LoadGroup(command.tenant, conv);
+    if (!group.ok()) return fail(group.status());
+    if ((*group)->members.count(command.actor) == 0) {
+      return fail(GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
+                             "you are not a member of conversation " + conv));
+    }
+    moderator = (*group)->IsModerator(command.actor);
+    type = (*group)->info.type();
+    audience = (*group)->Audience();
+  }
+  if (!request.client_msg_id().empty()) {
+    auto earlier = messages_.FindByClientMsgId(command.tenant, command.actor, request.client_msg_id());
+    if (!earlier.ok()) return fail(earlier.status());
+    if (earlier->has_value()) {
+      CommandOutcome outcome;
+      outcome.kind = CommandKind::kMessageOp;
+      outcome.message = **earlier;
+      outcome.duplicate = true;
+      return staged.Reply(command, std::move(outcome));
+    }
+  }
+  // Pointers into the batch move as it grows: copy what is needed first.
+  auto found = FindTarget(command.tenant, conv, request.target_seq(), staged);
+  if (!found.ok()) return fail(found.status());
+  Message target = **found;
+  Status allowed = CheckMessageOp(request, target, command.actor, moderator, clock_.NowMs(),
+                                  options_.op_rules);
+  if (!allowed.ok()) return fail(std::move(allowed));
+
+  Message event;
+  event.set_client_msg_id(request.client_msg_id());
+  event.set_conversation_id(conv);
+  event.set_conversation_type(static_cast<pb::ConversationType>(type));
+  event.set_type(pb::MESSAGE_TYPE_EVENT);
+  event.set_sender(command.actor);
+  event.set_sender_device(command.actor_device);
+  *event.mutable_event() = MakeEvent(request, target);
+  if (request.has_delete_for_me()) event.set_visible_to(command.actor);
+  auto index = AppendMessage(command.tenant, std::move(event), staged, std::move(audience));
+  if (!index.ok()) return fail(index.status());
+  auto again = FindTarget(command.tenant, conv, request.target_seq(), staged);
+  if (again.ok()) ApplyEventToTarget(staged.batch.messages[*index].message, **again);
+  CommandOutcome outcome;
+  outcome.kind = CommandKind::kMessageOp;
+  staged.replies.push_back({&command, *index, std::move(outcome)});
+}
+
+void StorageWriter::StageCursor(Command& command, CursorCommand& cursor, Staged& staged) {
+  CursorUpdate& c = cursor.cursor;
+  CommandOutcome outcome;
+  outcome.kind = CommandKind::kCursor;
+  if (c.read_seq > 0 && !ParseSingleConversationId(c.conversation_id)) {
+    auto group = LoadGroup(c.tenant, c.conversation_id);
+    Status member = !group.ok() ? group.status()
+                    : (*group)->members.count(c.user_id) ? Status::Ok()
+                    : GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
+                                 "you are not a member of conversation " + c.conversation_id);
+    if (!member.ok()) return staged.Reply(command, Failed(CommandKind::kCursor, member));
+  }
+  if (c.read_seq > 0) {
+    auto max = MaxSeq(c.tenant, c.conversation_id);
+    if (!max.ok()) return staged.Reply(command, Failed(CommandKind::kCursor, max.status()));
+    c.read_seq = std::min(c.read_seq, *max);
+    if (c.read_seq > 0) {
+      staged.reads.push_back({c.tenant, c.conversation_id, c.user_id, command.actor_device,
+                              c.read_seq});
+    }
+  }
+  staged.batch.cursors.push_back(c);
+  staged.Reply(command, std::move(outcome));
+}
+
+}  // namespace flare
