@@ -48,6 +48,14 @@ Status StatusFromReply(const pb::ServerFrame& reply) {
   return Status(code, text).WithDetail(reply.error().code());
 }
 
+namespace {
+pb::ConversationType TypeOf(const std::string& conversation_id) {
+  if (conversation_id.rfind("single:", 0) == 0) return pb::CONVERSATION_TYPE_SINGLE;
+  if (conversation_id.rfind("channel:", 0) == 0) return pb::CONVERSATION_TYPE_CHANNEL;
+  return pb::CONVERSATION_TYPE_GROUP;
+}
+}  // namespace
+
 class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
  public:
   explicit Impl(ClientOptions options) : opt_(std::move(options)), backoff_ms_(opt_.backoff_min_ms) {}
@@ -119,6 +127,44 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     auto it = convs_.find(conv);
     return it == convs_.end() ? 0 : it->second.delivered;
   }
+  int64_t ReadSeq(const std::string& conv) const {
+    std::lock_guard lock(mu_);
+    auto it = convs_.find(conv);
+    return it == convs_.end() ? 0 : it->second.read;
+  }
+  void MoveRead(const std::string& conv, int64_t seq) {
+    std::lock_guard lock(mu_);
+    Conv& c = convs_[conv];
+    c.read = std::max(c.read, seq);
+  }
+
+  void Disconnect() {
+    std::promise<void> done;
+    transport_->Post([this, &done] {
+      closing_ = true;
+      transport_->Close();
+      ConnectionLost("disconnected");
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  Status Reconnect() {
+    auto ready = std::make_shared<std::promise<Status>>();
+    auto result = ready->get_future();
+    transport_->Post([this, ready] {
+      closing_ = false;
+      first_connect_ = ready;
+      backoff_ms_ = opt_.backoff_min_ms;
+      StartConnect();
+    });
+    if (result.wait_for(std::chrono::milliseconds(opt_.request_timeout_ms)) !=
+        std::future_status::ready) {
+      return Unavailable("reconnect timed out");
+    }
+    return result.get();
+  }
+
   bool authenticated() const { return authenticated_; }
   int reconnects() const { return reconnects_; }
   const ClientOptions& options() const { return opt_; }
@@ -131,6 +177,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
   };
   struct Conv {
     int64_t delivered = 0;
+    int64_t read = 0;
     std::map<int64_t, pb::Message> ahead;  // received beyond a gap
     bool syncing = false;
   };
@@ -198,6 +245,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     if (!frame.ok()) return;
     if (frame->request_id() == "auth") return OnAuthReply(*frame);
     if (frame->has_push()) return OnPush(frame->push());
+    if (frame->request_id().empty()) OnNotice(*frame);
     auto it = frame->request_id().empty() ? pending_.end() : pending_.find(frame->request_id());
     if (it == pending_.end()) {
       if (on_frame_) on_frame_(*frame);
@@ -205,6 +253,11 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     if (frame->has_send_ack() && it->second.frame.has_send()) {
       AcceptOwn(it->second.frame.send(), frame->send_ack());
+    }
+    // This device's own events are not pushed back to it: fetch them.
+    if (frame->has_op_ack()) SyncIfBehind(frame->op_ack().conversation_id(), frame->op_ack().seq());
+    if (frame->has_group_result() && frame->group_result().seq() > 0) {
+      SyncIfBehind(frame->group_result().info().conversation_id(), frame->group_result().seq());
     }
     auto done = std::move(it->second.done);
     pending_.erase(it);
@@ -231,6 +284,20 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     CatchUp();
   }
 
+  void SyncIfBehind(const std::string& conv_id, int64_t seq) {
+    if (seq > DeliveredSeq(conv_id)) StartSync(conv_id);
+  }
+
+  void OnNotice(const pb::ServerFrame& frame) {
+    if (frame.has_advanced()) {  // a large group moved: pull
+      SyncIfBehind(frame.advanced().conversation_id(), frame.advanced().max_seq());
+    } else if (frame.has_read_notice() && frame.read_notice().user_id() == user_id_) {
+      MoveRead(frame.read_notice().conversation_id(), frame.read_notice().seq());
+    } else if (frame.has_kicked()) {
+      closing_ = true;  // displaced by another login: do not come back by itself
+    }
+  }
+
   // After every (re)connect: learn every conversation's max seq and sync
   // the ones this client is behind in.
   void CatchUp() {
@@ -246,6 +313,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
           std::lock_guard lock(mu_);
           auto [it, fresh] = convs_.try_emplace(s.conversation_id());
           if (fresh && !opt_.fetch_history) it->second.delivered = s.max_seq();
+          it->second.read = std::max(it->second.read, s.read_seq());
           behind = s.max_seq() > it->second.delivered;
         }
         if (behind) StartSync(s.conversation_id());
@@ -275,6 +343,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
         convs_[conv_id].syncing = false;
       }
       if (r.ok() && r->has_sync_result()) {
+        SkipInvisible(conv_id, r->sync_result().visible_from_seq());
         for (const auto& m : r->sync_result().messages()) again |= Accept(m);
         again |= r->sync_result().has_more();
         Ack(conv_id);
@@ -291,6 +360,15 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     for (const auto& conv : touched) Ack(conv);
     for (const auto& conv : gaps) StartSync(conv);
+  }
+
+  // A member who joined later cannot see what came before: treat it as done.
+  void SkipInvisible(const std::string& conv_id, int64_t visible_from) {
+    std::lock_guard lock(mu_);
+    Conv& c = convs_[conv_id];
+    if (visible_from - 1 <= c.delivered) return;
+    c.delivered = visible_from - 1;
+    while (!c.ahead.empty() && c.ahead.begin()->first <= c.delivered) c.ahead.erase(c.ahead.begin());
   }
 
   // Takes a message from a push or a sync; delivers every message that is
@@ -325,12 +403,14 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     m.set_server_msg_id(ack.server_msg_id());
     m.set_client_msg_id(ack.client_msg_id());
     m.set_conversation_id(ack.conversation_id());
+    m.set_conversation_type(TypeOf(ack.conversation_id()));
     m.set_seq(ack.seq());
     m.set_type(sent.type() == pb::MESSAGE_TYPE_UNSPECIFIED ? pb::MESSAGE_TYPE_TEXT : sent.type());
     *m.mutable_content() = sent.content();
     *m.mutable_attachments() = sent.attachments();
     if (sent.has_quote()) *m.mutable_quote() = sent.quote();
     *m.mutable_attributes() = sent.attributes();
+    *m.mutable_mentions() = sent.mentions();
     m.set_client_time_ms(sent.client_time_ms());
     m.set_server_time_ms(ack.server_time_ms());
     m.set_sender(user_id_);
@@ -386,6 +466,39 @@ Result<pb::ServerFrame> FlareClient::Call(pb::ClientFrame frame) {
   return impl_->Call(std::move(frame));
 }
 int64_t FlareClient::DeliveredSeq(const std::string& c) const { return impl_->DeliveredSeq(c); }
+int64_t FlareClient::ReadSeq(const std::string& c) const { return impl_->ReadSeq(c); }
+void FlareClient::Disconnect() { impl_->Disconnect(); }
+Status FlareClient::Reconnect() { return impl_->Reconnect(); }
+
+Result<pb::GroupResult> FlareClient::Group(pb::GroupRequest request) {
+  pb::ClientFrame frame;
+  *frame.mutable_group() = std::move(request);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_group_result()) return StatusFromReply(*reply);
+  return reply->group_result();
+}
+
+Result<pb::SendAck> FlareClient::MessageOp(pb::MessageOpRequest request) {
+  if (request.client_msg_id().empty()) request.set_client_msg_id(NewClientMsgId());
+  pb::ClientFrame frame;
+  *frame.mutable_message_op() = std::move(request);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_op_ack()) return StatusFromReply(*reply);
+  return reply->op_ack();
+}
+
+Status FlareClient::MarkRead(const std::string& conversation_id, int64_t seq) {
+  pb::ClientFrame frame;
+  frame.mutable_mark_read()->set_conversation_id(conversation_id);
+  frame.mutable_mark_read()->set_seq(seq);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_ok()) return StatusFromReply(*reply);
+  impl_->MoveRead(conversation_id, seq);
+  return Status::Ok();
+}
 bool FlareClient::authenticated() const { return impl_->authenticated(); }
 int FlareClient::reconnects() const { return impl_->reconnects(); }
 

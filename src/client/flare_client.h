@@ -52,6 +52,10 @@ class FlareClient {
   // Connects and authenticates; afterwards the client reconnects by itself.
   Status Connect();
   void Close();
+  // Drops the connection and stays offline, keeping what it has received;
+  // Reconnect() comes back and catches up.
+  void Disconnect();
+  Status Reconnect();
 
   // Sends and waits for the SendAck, retrying across reconnects until the
   // request timeout. A missing client_msg_id is generated.
@@ -59,11 +63,17 @@ class FlareClient {
   Result<pb::SendAck> SendText(const std::string& peer_user_id, const std::string& text);
   Result<pb::SyncResult> Sync(const std::string& conversation_id, int64_t after_seq, int limit);
   Result<pb::BootstrapResult> Bootstrap();
+  Result<pb::GroupResult> Group(pb::GroupRequest request);
+  Result<pb::SendAck> MessageOp(pb::MessageOpRequest request);
+  Status MarkRead(const std::string& conversation_id, int64_t seq);
   // Any request frame; returns the reply (which may be an error frame).
   Result<pb::ServerFrame> Call(pb::ClientFrame frame);
 
   // Highest seq delivered contiguously to the application.
   int64_t DeliveredSeq(const std::string& conversation_id) const;
+  // This user's read cursor as this device knows it (bootstrap, read
+  // notices from the user's other devices, its own MarkRead).
+  int64_t ReadSeq(const std::string& conversation_id) const;
   bool authenticated() const;
   int reconnects() const;
 

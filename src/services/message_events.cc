@@ -91,12 +91,16 @@ bool ApplyEventToTarget(const pb::Message& event_message, pb::Message& target) {
   const pb::Event& e = event_message.event();
   switch (e.kind_case()) {
     case pb::Event::kRecall:
+      // Events are idempotent: a device may see the stored (already changed)
+      // target and then the event that changed it.
+      if (target.status() == pb::MESSAGE_STATUS_RECALLED) return false;
       target.set_status(pb::MESSAGE_STATUS_RECALLED);
       target.clear_content();
       target.clear_attachments();
       target.clear_quote();
       return true;
     case pb::Event::kEdit: {
+      if (target.version() >= e.edit().version()) return false;
       auto* old = target.add_edit_history();
       old->set_version(target.version());
       *old->mutable_content() = target.content();

@@ -27,6 +27,7 @@ Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncR
   result.set_conversation_id(conv->conversation_id);
   result.set_has_more(static_cast<int>(messages->size()) > limit);
   result.set_max_seq(*max_seq);
+  result.set_visible_from_seq(std::max<int64_t>(1, conv->joined_seq));
   int n = std::min<int>(limit, static_cast<int>(messages->size()));
   for (int i = 0; i < n; ++i) {
     Message& m = (*messages)[i];
