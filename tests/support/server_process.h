@@ -27,6 +27,10 @@ class ServerProcess {
   // Starts the server and waits for its "listening" line. `env` adds
   // FLARE_* settings; the data dir is kept across Restart().
   explicit ServerProcess(std::map<std::string, std::string> env = {});
+  ServerProcess(std::initializer_list<std::pair<const std::string, std::string>> env)
+      : ServerProcess(std::map<std::string, std::string>(env)) {}
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
   ~ServerProcess();
 
   uint16_t ws_port() const { return ws_port_; }

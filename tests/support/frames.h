@@ -1,0 +1,86 @@
+// Test support: building requests and collecting server notices.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "client/flare_client.h"
+#include "support/server_process.h"
+
+namespace flare::testing {
+
+inline pb::GroupRequest CreateGroup(const std::vector<std::string>& members,
+                                    pb::ConversationType type = pb::CONVERSATION_TYPE_GROUP,
+                                    bool history_visible = false) {
+  pb::GroupRequest r;
+  r.mutable_create()->set_type(type);
+  r.mutable_create()->mutable_settings()->set_name("team");
+  r.mutable_create()->mutable_settings()->set_history_visible_to_new_members(history_visible);
+  for (const auto& m : members) r.mutable_create()->add_member_ids(m);
+  return r;
+}
+
+inline pb::GroupRequest Members(const std::string& conv, const std::vector<std::string>& users,
+                                bool add) {
+  pb::GroupRequest r;
+  r.set_conversation_id(conv);
+  auto* list = add ? r.mutable_add_members() : r.mutable_remove_members();
+  for (const auto& u : users) list->add_user_ids(u);
+  return r;
+}
+
+inline pb::SendRequest ToConversation(const std::string& conv, const std::string& text) {
+  pb::SendRequest r;
+  r.set_conversation_id(conv);
+  r.set_client_msg_id(NewClientMsgId());
+  r.mutable_content()->set_text(text);
+  return r;
+}
+
+inline pb::MessageOpRequest Op(const std::string& conv, int64_t target) {
+  pb::MessageOpRequest r;
+  r.set_conversation_id(conv);
+  r.set_target_seq(target);
+  return r;
+}
+
+// Server-initiated frames other than pushes, collected for assertions.
+class Notices {
+ public:
+  explicit Notices(FlareClient& client) {
+    client.OnFrame([this](const pb::ServerFrame& f) {
+      {
+        std::lock_guard lock(waiter_.mutex());
+        frames_.push_back(f);
+      }
+      waiter_.Notify();
+    });
+  }
+  // Waits for a frame matching `pred`; returns it (or a default frame).
+  template <typename Pred>
+  pb::ServerFrame WaitFor(Pred pred, int64_t timeout_ms = 10'000) {
+    pb::ServerFrame found;
+    bool ok = waiter_.WaitFor([&] {
+      for (const auto& f : frames_) {
+        if (pred(f)) {
+          found = f;
+          return true;
+        }
+      }
+      return false;
+    }, timeout_ms);
+    EXPECT_TRUE(ok) << "no matching notice arrived";
+    return found;
+  }
+  template <typename Pred>
+  size_t Count(Pred pred) {
+    std::lock_guard lock(waiter_.mutex());
+    return static_cast<size_t>(std::count_if(frames_.begin(), frames_.end(), pred));
+  }
+
+ private:
+  Waiter waiter_;
+  std::vector<pb::ServerFrame> frames_;
+};
+
+}  // namespace flare::testing
