@@ -180,6 +180,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     int64_t read = 0;
     std::map<int64_t, pb::Message> ahead;  // received beyond a gap
     bool syncing = false;
+    bool resync = false;  // asked to sync while a sync was in flight
   };
 
   Encoding encoding() const { return opt_.json ? Encoding::kJson : Encoding::kBinary; }
@@ -326,8 +327,12 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     {
       std::lock_guard lock(mu_);
       Conv& c = convs_[conv_id];
-      if (c.syncing) return;
+      if (c.syncing) {
+        c.resync = true;  // the sync in flight may have been read before what we now expect
+        return;
+      }
       c.syncing = true;
+      c.resync = false;
       after = c.delivered;
     }
     pb::ClientFrame frame;
@@ -340,12 +345,15 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
       bool again = false;
       {
         std::lock_guard lock(mu_);
-        convs_[conv_id].syncing = false;
+        Conv& c = convs_[conv_id];
+        c.syncing = false;
+        again = c.resync;
       }
       if (r.ok() && r->has_sync_result()) {
         SkipInvisible(conv_id, r->sync_result().visible_from_seq());
         for (const auto& m : r->sync_result().messages()) again |= Accept(m);
         again |= r->sync_result().has_more();
+        again |= r->sync_result().max_seq() > DeliveredSeq(conv_id);
         Ack(conv_id);
       }
       if (again) StartSync(conv_id);

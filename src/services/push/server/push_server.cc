@@ -35,16 +35,27 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
 void PushServer::PushOne(const StoredMessage& sm) {
   const Message& m = sm.message;
   users_.clear();
-  if (!m.visible_to().empty()) {
-    users_.push_back(m.visible_to());  // a delete-for-me event: its user's devices only
-  } else if (sm.audience) {
+  if (sm.audience) {
     users_ = *sm.audience;
   } else if (auto pair = ParseSingleConversationId(m.conversation_id())) {
     users_.push_back(pair->first);
     if (pair->second != pair->first) users_.push_back(pair->second);
   }
+  if (!m.visible_to().empty()) {
+    // A delete-for-me event: in full to its user, as a placeholder to everyone
+    // else, so every device still sees every seq.
+    std::erase(users_, m.visible_to());
+    Deliver(sm.tenant, users_, "", "", RedactFor(m));
+    users_.assign(1, m.visible_to());
+  }
   // The sending device gets an ack, not a push; the sender's other devices get the push.
-  CollectSessions(sm.tenant, users_, m.sender(), m.sender_device());
+  Deliver(sm.tenant, users_, m.sender(), m.sender_device(), m);
+}
+
+void PushServer::Deliver(const std::string& tenant, const std::vector<std::string>& users,
+                         const std::string& skip_user, const std::string& skip_device,
+                         const Message& m) {
+  CollectSessions(tenant, users, skip_user, skip_device);
   if (sessions_.empty()) return;
   ::flare::client::v1::ServerFrame frame;
   *frame.mutable_push()->add_messages() = m;

@@ -52,6 +52,8 @@ class PushServer final : public StoredListener {
   void CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
                        const std::string& skip_user, const std::string& skip_device);
   void PushOne(const StoredMessage& sm);
+  void Deliver(const std::string& tenant, const std::vector<std::string>& users,
+               const std::string& skip_user, const std::string& skip_device, const Message& m);
   void AdvanceLarge(const std::vector<StoredMessage>& messages);
 
   RouteTable& routes_;
