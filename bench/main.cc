@@ -1,0 +1,171 @@
+// flare-bench: Flare's load generator. Scenarios: connections, direct,
+// group, echo. Prints a table and optionally writes JSON.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+
+#include "app/config_loader.h"
+#include "scenarios.h"
+#include "server_probe.h"
+#include "services/signaling/online/token.h"
+
+namespace {
+
+using flare::bench::Histogram;
+using flare::bench::Options;
+using flare::bench::Report;
+
+nlohmann::json Latency(const Histogram& h) {
+  auto ms = [&](double q) { return static_cast<double>(h.Quantile(q)) / 1000.0; };
+  return {{"p50", ms(0.5)},  {"p90", ms(0.9)},  {"p99", ms(0.99)},
+          {"p999", ms(0.999)}, {"max", static_cast<double>(h.max()) / 1000.0}, {"count", h.count()}};
+}
+
+nlohmann::json ToJson(const Report& r, const Options& o) {
+  double d = r.duration_s > 0 ? r.duration_s : 1;
+  nlohmann::json j = {
+      {"scenario", r.scenario},
+      {"duration_s", r.duration_s},
+      {"connections", r.connections},
+      {"rate_target", o.rate},
+      {"sent", r.sent},
+      {"acked", r.acked},
+      {"delivered", r.delivered},
+      {"acked_per_s", static_cast<double>(r.acked) / d},
+      {"delivered_per_s", static_cast<double>(r.delivered) / d},
+      {"latency_ms", Latency(r.delivery_latency)},
+      {"ack_latency_ms", Latency(r.ack_latency)},
+      {"errors", r.errors},
+      {"lost", r.lost},
+      {"duplicated", r.duplicated},
+      {"server_rss_bytes", r.server_rss},
+      {"server_cpu_percent", 100.0 * r.server_cpu_s / d},
+      {"bench_cpu_percent", 100.0 * r.bench_cpu_s / d},
+  };
+  int64_t idle = r.server_rss_idle;
+  j["server_rss_idle_bytes"] = idle;
+  j["server_rss_per_connection_bytes"] =
+      r.connections > 0 && idle > 0 ? (r.server_rss - idle) / r.connections
+      : r.connections > 0           ? r.server_rss / r.connections
+                                    : 0;
+  return j;
+}
+
+void PrintTable(const nlohmann::json& j) {
+  std::printf("scenario            %s\n", j["scenario"].get<std::string>().c_str());
+  std::printf("duration            %.2f s\n", j["duration_s"].get<double>());
+  std::printf("connections         %lld\n", j["connections"].get<long long>());
+  std::printf("acked               %lld  (%.0f/s)\n", j["acked"].get<long long>(),
+              j["acked_per_s"].get<double>());
+  std::printf("delivered           %lld  (%.0f/s)\n", j["delivered"].get<long long>(),
+              j["delivered_per_s"].get<double>());
+  for (const char* key : {"ack_latency_ms", "latency_ms"}) {
+    const auto& l = j[key];
+    std::printf("%-19s p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms\n", key,
+                l["p50"].get<double>(), l["p90"].get<double>(), l["p99"].get<double>(),
+                l["p999"].get<double>(), l["max"].get<double>());
+  }
+  std::printf("errors/lost/dup     %lld / %lld / %lld\n", j["errors"].get<long long>(),
+              j["lost"].get<long long>(), j["duplicated"].get<long long>());
+  std::printf("server rss          %.1f MiB (%lld B per connection)\n",
+              static_cast<double>(j["server_rss_bytes"].get<long long>()) / 1048576.0,
+              j["server_rss_per_connection_bytes"].get<long long>());
+  std::printf("cpu                 server %.0f%%  bench %.0f%%\n",
+              j["server_cpu_percent"].get<double>(), j["bench_cpu_percent"].get<double>());
+}
+
+std::string RandomSecret() {
+  unsigned char b[24];
+  RAND_bytes(b, sizeof b);
+  std::string s;
+  for (unsigned char c : b) s += "0123456789abcdef"[c >> 4], s += "0123456789abcdef"[c & 15];
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"flare-bench: load generator for Flare"};
+  Options o;
+  std::string server = "127.0.0.1:8081", json_path, flare_binary, data_dir;
+  bool spawn = false;
+  std::vector<std::string> server_env;
+  app.add_option("--scenario", o.scenario, "connections | direct | group | echo")
+      ->required()->check(CLI::IsMember({"connections", "direct", "group", "echo"}));
+  app.add_option("--server", server, "HOST:PORT of the WebSocket gateway");
+  app.add_option("--server-pid", o.server_pid, "pid of the server, for memory and CPU");
+  app.add_option("--data-dir", data_dir, "the server's data dir (to read its token secret)");
+  app.add_option("--secret", o.secret, "the server's HS256 secret");
+  app.add_flag("--spawn-server", spawn, "start an embedded flare serve on free ports");
+  app.add_option("--flare", flare_binary, "flare binary for --spawn-server");
+  app.add_option("--server-env", server_env, "KEY=VALUE for the spawned server (repeatable)");
+  app.add_option("--duration", o.duration_s, "seconds of load")->check(CLI::PositiveNumber);
+  app.add_option("--rate", o.rate, "messages/s in total; 0 = flat out");
+  app.add_option("--clients", o.clients, "direct: pairs; group: senders; echo/connections: connections");
+  app.add_option("--members", o.members, "group size");
+  app.add_option("--window", o.window, "sends in flight per sender (flat out)");
+  app.add_option("--threads", o.threads, "bench I/O threads");
+  app.add_option("--procs", o.procs, "connections: client processes");
+  app.add_option("--payload", o.payload, "message bytes");
+  app.add_option("--json", json_path, "write the results as JSON here");
+  CLI11_PARSE(app, argc, argv);
+
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+
+  std::unique_ptr<flare::bench::SpawnedServer> spawned;
+  if (spawn) {
+    if (flare_binary.empty()) {
+      std::string self = std::filesystem::canonical("/proc/self/exe").string();
+      flare_binary = std::filesystem::path(self).parent_path() / "flare";
+    }
+    if (o.secret.empty()) o.secret = RandomSecret();
+    std::map<std::string, std::string> env;
+    for (const auto& kv : server_env) {
+      auto eq = kv.find('=');
+      if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    if (o.scenario == "echo") env["FLARE_GATEWAY_ECHO_MODE"] = "on";
+    if (o.scenario == "group") env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
+    auto s = flare::bench::SpawnedServer::Start(flare_binary, o.secret, env);
+    if (!s.ok()) {
+      std::fprintf(stderr, "flare-bench: %s\n", s.status().message().c_str());
+      return 2;
+    }
+    spawned = std::move(s).value();
+    o.port = spawned->ws_port();
+    o.server_pid = spawned->pid();
+  } else {
+    auto colon = server.rfind(':');
+    o.host = server.substr(0, colon);
+    o.port = static_cast<uint16_t>(std::stoi(server.substr(colon + 1)));
+    if (o.secret.empty() && o.scenario != "echo") {
+      flare::CommonFlags flags;
+      flags.data_dir = data_dir;
+      auto config = flare::LoadCommandConfig(flags);
+      auto secret = config.ok() ? flare::ResolveJwtSecret(*config) : config.status();
+      if (!secret.ok()) {
+        std::fprintf(stderr, "flare-bench: no token secret: %s\n", secret.status().message().c_str());
+        return 2;
+      }
+      o.secret = *secret;
+    }
+  }
+
+  Report r = o.scenario == "direct" ? flare::bench::RunDirect(o)
+             : o.scenario == "group" ? flare::bench::RunGroup(o)
+             : o.scenario == "echo"  ? flare::bench::RunEcho(o)
+                                     : flare::bench::RunConnections(o);
+  auto j = ToJson(r, o);
+  PrintTable(j);
+  if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
+  return (r.errors == 0 && r.lost == 0 && r.duplicated == 0) ? 0 : 1;
+}

@@ -1,0 +1,44 @@
+// flare-bench scenarios and what they report.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "histogram.h"
+
+namespace flare::bench {
+
+struct Options {
+  std::string scenario;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8081;
+  std::string secret;        // HS256 secret to sign tokens with
+  pid_t server_pid = 0;      // for memory and CPU figures (0: not reported)
+  double duration_s = 10;
+  int64_t rate = 0;          // messages/s in total; 0 = flat out
+  int clients = 100;         // direct: pairs; group: senders; echo/connections: connections
+  int members = 1000;        // group size
+  int window = 16;           // sends in flight per sender when flat out
+  int threads = 1;           // bench I/O threads
+  int procs = 1;             // connections: client processes
+  int payload = 64;          // message bytes
+};
+
+struct Report {
+  std::string scenario;
+  double duration_s = 0;
+  int64_t connections = 0;
+  int64_t sent = 0, acked = 0, delivered = 0, errors = 0, lost = 0, duplicated = 0;
+  Histogram ack_latency, delivery_latency;  // microseconds
+  int64_t server_rss_idle = 0, server_rss = 0;
+  double server_cpu_s = 0, bench_cpu_s = 0;
+};
+
+Report RunDirect(const Options& o);
+Report RunGroup(const Options& o);
+Report RunEcho(const Options& o);
+Report RunConnections(const Options& o);
+
+}  // namespace flare::bench
