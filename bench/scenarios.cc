@@ -124,6 +124,15 @@ class Harness {
       ++p.errors;
       return;
     }
+    if (frame.batch_size() > 0) {
+      for (const auto& inner : frame.batch()) Handle(p, inner);
+    } else {
+      Handle(p, frame);
+    }
+    MaybeAck(p, false);
+  }
+
+  void Handle(Peer& p, const pb::ServerFrame& frame) {
     int64_t now = NowUs();
     if (frame.has_auth_result()) {
       p.authed = true;
@@ -141,7 +150,6 @@ class Harness {
       if (on_ack_) on_ack_(p);
     } else if (frame.has_push()) {
       for (const auto& m : frame.push().messages()) OnMessage(p, m, now);
-      MaybeAck(p, false);
     } else if (frame.has_error()) {
       ++p.errors;
       if (!frame.request_id().empty()) --p.in_flight;

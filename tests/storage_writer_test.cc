@@ -17,7 +17,10 @@ class Outcomes final : public CommandCompletion, public StoredListener {
  public:
   void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) override {
     std::lock_guard lock(mu_);
-    outcomes_[request_id] = outcome;
+    CommandOutcome copy = outcome;  // `stored` is only valid during this call
+    copy.message = outcome.result();
+    copy.stored = nullptr;
+    outcomes_[request_id] = std::move(copy);
     cv_.notify_all();
   }
   void OnStored(const std::vector<StoredMessage>& messages) override {

@@ -56,6 +56,10 @@ class Embedded final : public EmbeddedServer {
                                              : std::max(1u, std::thread::hardware_concurrency());
     topts.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
     topts.echo = config.echo_mode == "on";
+    if (!topts.echo) {  // echo mode returns raw frames
+      topts.batching.before = AppendBatchPrefix;
+      topts.batching.after = AppendBatchSuffix;
+    }
     transport_ = MakeBeastTransport(topts, &gateway_, [this](std::string_view method,
                                                              std::string_view path) {
       return HandleHttp(method, path);

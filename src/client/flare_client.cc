@@ -244,6 +244,15 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
   void OnData(std::string_view data, bool binary) {
     auto frame = DecodeServerFrame(data, binary ? Encoding::kBinary : Encoding::kJson);
     if (!frame.ok()) return;
+    if (frame->batch_size() > 0) {
+      for (auto& inner : *frame->mutable_batch()) OnFrame(std::move(inner));
+      return;
+    }
+    OnFrame(std::move(frame).value());
+  }
+
+  void OnFrame(pb::ServerFrame frame_value) {
+    pb::ServerFrame* frame = &frame_value;
     if (frame->request_id() == "auth") return OnAuthReply(*frame);
     if (frame->has_push()) return OnPush(frame->push());
     if (frame->request_id().empty()) OnNotice(*frame);
@@ -262,7 +271,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     auto done = std::move(it->second.done);
     pending_.erase(it);
-    done(std::move(frame).value());
+    done(std::move(*frame));
   }
 
   void OnAuthReply(const pb::ServerFrame& frame) {

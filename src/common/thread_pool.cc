@@ -1,9 +1,16 @@
 #include "common/thread_pool.h"
 
+#include <pthread.h>
+
 namespace flare {
 
 ThreadPool::ThreadPool(int threads, size_t max_queue) : max_queue_(max_queue) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "flare-read");
+      Run();
+    });
+  }
 }
 
 ThreadPool::~ThreadPool() { Stop(); }

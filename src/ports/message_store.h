@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -21,6 +22,10 @@ struct StoredMessage {
   // Pipeline only (stores ignore it): the members to deliver to, shared by
   // every message of a group until its membership changes. Null for 1:1.
   std::shared_ptr<const std::vector<std::string>> audience;
+};
+
+struct IdempotencyKeyRef {
+  std::string_view tenant, sender, client_msg_id;
 };
 
 // A member row. Written with upsert semantics: role, mute and joined_seq
@@ -76,11 +81,18 @@ class MessageStore {
  public:
   virtual ~MessageStore() = default;
 
-  // Applies the whole batch or nothing. When it returns OK the batch is as
-  // durable as the configured durability promises. Fails with kAlreadyExists
+  // Applies the whole batch or nothing. When it returns OK the batch is
+  // visible to readers; it is durable once a following Sync() returns OK.
+  // Fails with kAlreadyExists
   // (and writes nothing) if a (tenant, conversation, seq) or a
   // (tenant, sender, client_msg_id) is already stored.
   virtual Status Write(const WriteBatch& batch) = 0;
+
+  // Makes every Write that returned before this call as durable as the
+  // configured durability promises. Separate from Write so the writer can
+  // apply the next batch while this one is being synced (group commit
+  // pipelining). Backends that are durable on Write return at once.
+  virtual Status Sync() { return Status::Ok(); }
 
   // Highest stored seq of the conversation, 0 when it has none.
   virtual Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) = 0;
@@ -89,6 +101,11 @@ class MessageStore {
   virtual Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,
                                                            const std::string& sender,
                                                            const std::string& client_msg_id) = 0;
+
+  // The same for many keys in one consistent read (the writer asks once per
+  // batch). result[i] answers keys[i].
+  virtual Result<std::vector<std::optional<Message>>> FindByClientMsgIds(
+      const std::vector<IdempotencyKeyRef>& keys) = 0;
 
   // Messages with seq > after_seq in seq order, at most `limit`.
   virtual Result<std::vector<Message>> ReadAfter(const std::string& tenant,

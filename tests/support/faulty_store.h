@@ -29,6 +29,10 @@ class FaultyStore final : public MessageStore {
                                                    const std::string& id) override {
     return base_.FindByClientMsgId(t, s, id);
   }
+  Result<std::vector<std::optional<Message>>> FindByClientMsgIds(
+      const std::vector<IdempotencyKeyRef>& keys) override {
+    return base_.FindByClientMsgIds(keys);
+  }
   Result<std::vector<Message>> ReadAfter(const std::string& t, const std::string& c, int64_t a,
                                          int l) override {
     return base_.ReadAfter(t, c, a, l);

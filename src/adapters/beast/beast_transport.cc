@@ -46,8 +46,8 @@ std::string_view PathOf(std::string_view target) { return target.substr(0, targe
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, uint64_t id, ConnectionHandler* handler, size_t max_frame,
-            bool echo)
-      : ws_(std::move(socket)), id_(id), handler_(handler), echo_(echo) {
+            bool echo, const FrameBatching* batching)
+      : ws_(std::move(socket)), id_(id), handler_(handler), echo_(echo), batching_(batching) {
     beast::error_code ec;
     auto ep = ws_.next_layer().socket().remote_endpoint(ec);
     remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -170,9 +170,9 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     Read();
   }
 
-  // Runs on the session's I/O thread; one write in flight at a time.
+  // Runs on the session's I/O thread; one write in flight at a time. Frames
+  // queued meanwhile go out together as one batched message.
   void WriteNext() {
-    Outgoing next;
     {
       std::lock_guard lock(mu_);
       if (queue_.empty()) {
@@ -185,22 +185,60 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
         writing_ = false;
         return;
       }
-      next = std::move(queue_.front());
+      TakeBatch();
+    }
+    ws_.binary(in_flight_binary_);
+    ws_.async_write(buffers_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      {
+        std::lock_guard lock(self->mu_);
+        self->queued_bytes_ -= self->in_flight_bytes_;
+      }
+      self->in_flight_.clear();
+      if (ec) {
+        self->Finish();
+        return;
+      }
+      self->WriteNext();
+    });
+  }
+
+  // Moves the next frames of one encoding from the queue into in_flight_ and
+  // builds buffers_ over them. Called with mu_ held.
+  void TakeBatch() {
+    in_flight_binary_ = queue_.front().binary;
+    in_flight_bytes_ = 0;
+    while (!queue_.empty() && queue_.front().binary == in_flight_binary_ &&
+           (in_flight_.empty() ||
+            (batching_->before && in_flight_.size() < batching_->max_frames &&
+             in_flight_bytes_ + queue_.front().bytes->size() <= batching_->max_bytes))) {
+      in_flight_bytes_ += queue_.front().bytes->size();
+      in_flight_.push_back(std::move(queue_.front().bytes));
       queue_.pop_front();
     }
-    ws_.binary(next.binary);
-    ws_.async_write(asio::buffer(*next.bytes),
-                    [self = shared_from_this(), next](beast::error_code ec, size_t n) {
-                      {
-                        std::lock_guard lock(self->mu_);
-                        self->queued_bytes_ -= next.bytes->size();
-                      }
-                      if (ec) {
-                        self->Finish();
-                        return;
-                      }
-                      self->WriteNext();
-                    });
+    buffers_.clear();
+    if (in_flight_.size() == 1) {
+      buffers_.push_back(asio::buffer(*in_flight_[0]));
+      return;
+    }
+    // Envelope bytes live in one string reserved up front so the buffers
+    // pointing into it stay valid.
+    envelope_.clear();
+    envelope_.reserve(in_flight_.size() * 16 + 16);
+    std::vector<std::pair<size_t, size_t>> spans;  // offset, length per frame prefix
+    for (size_t i = 0; i < in_flight_.size(); ++i) {
+      size_t at = envelope_.size();
+      batching_->before(envelope_, i, in_flight_[i]->size(), in_flight_binary_);
+      spans.emplace_back(at, envelope_.size() - at);
+    }
+    size_t tail = envelope_.size();
+    if (batching_->after) batching_->after(envelope_, in_flight_binary_);
+    for (size_t i = 0; i < in_flight_.size(); ++i) {
+      buffers_.push_back(asio::buffer(envelope_.data() + spans[i].first, spans[i].second));
+      buffers_.push_back(asio::buffer(*in_flight_[i]));
+    }
+    if (envelope_.size() > tail) {
+      buffers_.push_back(asio::buffer(envelope_.data() + tail, envelope_.size() - tail));
+    }
   }
 
   void Finish() {
@@ -223,7 +261,14 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   const uint64_t id_;
   ConnectionHandler* handler_;
   const bool echo_;
+  const FrameBatching* batching_;
   std::string remote_;
+  // The write in flight (I/O thread only).
+  std::vector<std::shared_ptr<const std::string>> in_flight_;
+  std::vector<asio::const_buffer> buffers_;
+  std::string envelope_;
+  size_t in_flight_bytes_ = 0;
+  bool in_flight_binary_ = true;
   std::atomic<bool> finished_{false};
 
   std::mutex mu_;  // guards the fields below
@@ -296,7 +341,10 @@ class BeastTransport final : public Transport {
     AcceptWs();
     AcceptHttp();
     for (auto& ctx : contexts_) {
-      threads_.emplace_back([ctx = ctx.get()] { ctx->run(); });
+      threads_.emplace_back([ctx = ctx.get()] {
+        pthread_setname_np(pthread_self(), "flare-io");
+        ctx->run();
+      });
     }
     return Status::Ok();
   }
@@ -345,7 +393,8 @@ class BeastTransport final : public Transport {
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<WsSession>(std::move(socket), ++next_id_, ws_handler_,
-                                    options_.max_frame_bytes, options_.echo)
+                                    options_.max_frame_bytes, options_.echo,
+                                    &options_.batching)
             ->Start();
       } else {
         spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors

@@ -72,6 +72,19 @@ Result<std::optional<Message>> MemoryStore::FindByClientMsgId(const std::string&
   return std::optional<Message>(messages_[it->second.first][it->second.second]);
 }
 
+Result<std::vector<std::optional<Message>>> MemoryStore::FindByClientMsgIds(
+    const std::vector<IdempotencyKeyRef>& keys) {
+  std::vector<std::optional<Message>> out;
+  out.reserve(keys.size());
+  for (const auto& k : keys) {
+    auto one = FindByClientMsgId(std::string(k.tenant), std::string(k.sender),
+                                 std::string(k.client_msg_id));
+    if (!one.ok()) return one.status();
+    out.push_back(std::move(one).value());
+  }
+  return out;
+}
+
 Result<std::vector<Message>> MemoryStore::ReadAfter(const std::string& tenant,
                                                     const std::string& conv, int64_t after_seq,
                                                     int limit) {

@@ -21,6 +21,8 @@ class MemoryStore final : public MessageStore, public ConversationStore {
   Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,
                                                    const std::string& sender,
                                                    const std::string& client_msg_id) override;
+  Result<std::vector<std::optional<Message>>> FindByClientMsgIds(
+      const std::vector<IdempotencyKeyRef>& keys) override;
   Result<std::vector<Message>> ReadAfter(const std::string& tenant,
                                          const std::string& conversation_id, int64_t after_seq,
                                          int limit) override;

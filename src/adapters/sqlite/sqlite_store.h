@@ -22,10 +22,14 @@ class SqliteStore final : public MessageStore, public ConversationStore {
                                                    const std::string& durability);
 
   Status Write(const WriteBatch& batch) override;
+  Status Sync() override;
+  ~SqliteStore() override;
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
   Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,
                                                    const std::string& sender,
                                                    const std::string& client_msg_id) override;
+  Result<std::vector<std::optional<Message>>> FindByClientMsgIds(
+      const std::vector<IdempotencyKeyRef>& keys) override;
   Result<std::vector<Message>> ReadAfter(const std::string& tenant,
                                          const std::string& conversation_id, int64_t after_seq,
                                          int limit) override;
@@ -54,13 +58,17 @@ class SqliteStore final : public MessageStore, public ConversationStore {
 
  private:
   class Reader;  // a pooled read connection, returned on destruction
-  SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer)
-      : path_(std::move(path)), writer_(std::move(writer)) {}
+  SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer, bool sync_per_batch)
+      : path_(std::move(path)), writer_(std::move(writer)), sync_per_batch_(sync_per_batch) {}
+  Status CheckpointIfLarge();
   Result<Reader> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::Db> db);
   Status WriteInTransaction(const WriteBatch& batch);
 
   std::string path_;
+  const bool sync_per_batch_;  // durability "full": Sync() fdatasyncs the WAL
+  int wal_fd_ = -1;            // opened on the first Sync
+  int64_t writes_since_checkpoint_ = 0;
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Db> writer_;
   std::mutex pool_mu_;

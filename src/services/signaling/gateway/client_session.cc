@@ -76,12 +76,13 @@ void ClientSession::OnCommandDone(const std::string& request_id, const CommandOu
     return;
   }
   pb::ServerFrame frame;
+  const Message& m = outcome.result();
   auto fill_ack = [&](pb::SendAck* ack) {
-    ack->set_client_msg_id(outcome.message.client_msg_id());
-    ack->set_server_msg_id(outcome.message.server_msg_id());
-    ack->set_conversation_id(outcome.message.conversation_id());
-    ack->set_seq(outcome.message.seq());
-    ack->set_server_time_ms(outcome.message.server_time_ms());
+    ack->set_client_msg_id(m.client_msg_id());
+    ack->set_server_msg_id(m.server_msg_id());
+    ack->set_conversation_id(m.conversation_id());
+    ack->set_seq(m.seq());
+    ack->set_server_time_ms(m.server_time_ms());
     ack->set_duplicate(outcome.duplicate);
   };
   switch (outcome.kind) {
@@ -89,7 +90,7 @@ void ClientSession::OnCommandDone(const std::string& request_id, const CommandOu
     case CommandKind::kMessageOp: fill_ack(frame.mutable_op_ack()); break;
     case CommandKind::kGroup:
       *frame.mutable_group_result()->mutable_info() = outcome.group;
-      frame.mutable_group_result()->set_seq(outcome.message.seq());
+      frame.mutable_group_result()->set_seq(m.seq());
       break;
     case CommandKind::kCursor: frame.mutable_ok(); break;
   }

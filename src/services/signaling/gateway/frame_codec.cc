@@ -44,6 +44,25 @@ std::string EncodeFrame(const google::protobuf::Message& frame, Encoding encodin
   return out;
 }
 
+void AppendBatchPrefix(std::string& out, size_t index, size_t frame_bytes, bool binary) {
+  if (!binary) {
+    out += index == 0 ? "{\"batch\":[" : ",";
+    return;
+  }
+  out += static_cast<char>(0xF2);  // field 30, length-delimited
+  out += static_cast<char>(0x01);
+  uint64_t n = frame_bytes;
+  while (n >= 0x80) {
+    out += static_cast<char>((n & 0x7F) | 0x80);
+    n >>= 7;
+  }
+  out += static_cast<char>(n);
+}
+
+void AppendBatchSuffix(std::string& out, bool binary) {
+  if (!binary) out += "]}";
+}
+
 std::shared_ptr<const std::string> SharedFrame::Bytes(Encoding encoding) const {
   if (encoding == Encoding::kBinary) {
     std::call_once(binary_once_, [this] {

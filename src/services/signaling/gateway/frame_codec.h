@@ -20,6 +20,12 @@ Result<pb::ClientFrame> DecodeClientFrame(std::string_view data, Encoding encodi
 Result<pb::ServerFrame> DecodeServerFrame(std::string_view data, Encoding encoding);
 std::string EncodeFrame(const google::protobuf::Message& frame, Encoding encoding);
 
+// The envelope that makes several encoded ServerFrames one ServerFrame with
+// `batch` set, without re-encoding them: in protobuf each frame is prefixed
+// with the tag and length of field 30; in JSON they become {"batch":[...]}.
+void AppendBatchPrefix(std::string& out, size_t index, size_t frame_bytes, bool binary);
+void AppendBatchSuffix(std::string& out, bool binary);
+
 // A server frame serialized at most once per encoding, shared by every
 // connection it is sent to.
 class SharedFrame {

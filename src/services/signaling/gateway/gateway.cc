@@ -1,5 +1,6 @@
 #include "services/signaling/gateway/gateway.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace flare {
@@ -250,6 +251,7 @@ void Gateway::Tick() {
 
 void Gateway::StartTimer() {
   timer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "flare-timer");
     std::unique_lock lock(timer_mu_);
     while (!timer_cv_.wait_for(lock, std::chrono::milliseconds(options_.timer_interval_ms),
                                [this] { return timer_stop_; })) {

@@ -49,7 +49,18 @@ struct HttpResponse {
 };
 using HttpHandler = std::function<HttpResponse(std::string_view method, std::string_view target)>;
 
+// How several queued frames become one WebSocket message (one write): the
+// transport puts `before(i, ...)` ahead of frame i and `after` at the end,
+// without copying the frames. Off when `before` is empty.
+struct FrameBatching {
+  size_t max_frames = 256;
+  size_t max_bytes = 256 * 1024;
+  std::function<void(std::string& out, size_t index, size_t frame_bytes, bool binary)> before;
+  std::function<void(std::string& out, bool binary)> after;
+};
+
 struct TransportOptions {
+  FrameBatching batching;
   std::string bind_address = "0.0.0.0";
   uint16_t ws_port = 8081;
   uint16_t http_port = 8080;

@@ -1,5 +1,6 @@
 #include "services/storage/writer/storage_writer.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "services/storage/writer/storage_writer_internal.h"
@@ -24,7 +25,16 @@ StorageWriter::StorageWriter(MessageStore& messages, ConversationStore& conversa
 
 StorageWriter::~StorageWriter() { Stop(); }
 
-void StorageWriter::Start() { thread_ = std::thread([this] { Run(); }); }
+void StorageWriter::Start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "flare-writer");
+    Run();
+  });
+  syncer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "flare-syncer");
+    RunSyncer();
+  });
+}
 
 void StorageWriter::Stop() {
   {
@@ -33,6 +43,7 @@ void StorageWriter::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 Status StorageWriter::Submit(Command command) {
@@ -48,56 +59,90 @@ Status StorageWriter::Submit(Command command) {
 }
 
 void StorageWriter::Run() {
-  std::vector<Command> commands;
   for (;;) {
+    auto batch = std::make_unique<Batch>();
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      if (queue_.empty()) break;  // stopping and drained
       size_t n = std::min(queue_.size(), options_.max_batch);
-      commands.assign(std::make_move_iterator(queue_.begin()),
-                      std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
+      batch->commands.assign(std::make_move_iterator(queue_.begin()),
+                             std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
       if (metrics_) metrics_->pending_writes.Set(static_cast<int64_t>(queue_.size()));
     }
-    CommitBatch(commands);
-    commands.clear();
+    Apply(*batch);
+    std::unique_lock lock(sync_mu_);
+    sync_cv_.wait(lock, [this] { return to_sync_.size() < 2; });
+    to_sync_.push_back(std::move(batch));
+    sync_cv_.notify_all();
+  }
+  std::lock_guard lock(sync_mu_);
+  writer_done_ = true;
+  sync_cv_.notify_all();
+}
+
+void StorageWriter::RunSyncer() {
+  for (;;) {
+    std::unique_ptr<Batch> batch;
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [this] { return writer_done_ || !to_sync_.empty(); });
+      if (to_sync_.empty()) return;
+      batch = std::move(to_sync_.front());
+      to_sync_.pop_front();
+      sync_cv_.notify_all();
+    }
+    if (batch->written.ok()) {
+      Status synced = messages_.Sync();
+      if (!synced.ok()) {
+        // Committed but maybe not durable: senders retry and get the stored
+        // message back by idempotency.
+        spdlog::error("sync of a committed batch failed: {}", synced.ToString());
+        batch->written = synced;
+      }
+    }
+    if (metrics_) {
+      metrics_->store_commit_ms.ObserveMs(
+          static_cast<double>(clock_.MonotonicMs() - batch->started_ms));
+    }
+    Dispatch(*batch);
   }
 }
 
-void StorageWriter::CommitBatch(std::vector<Command>& commands) {
-  Staged staged;
-  staged.replies.reserve(commands.size());
-  for (auto& command : commands) Stage(command, staged);
-
-  int64_t start = clock_.MonotonicMs();
-  Status written = messages_.Write(staged.batch);
-  if (metrics_) {
-    metrics_->store_batches.Add();
-    metrics_->store_commit_ms.ObserveMs(static_cast<double>(clock_.MonotonicMs() - start));
-  }
-  if (!written.ok()) {
+void StorageWriter::Apply(Batch& batch) {
+  Staged& staged = batch.staged;
+  staged.replies.reserve(batch.commands.size());
+  batch.started_ms = clock_.MonotonicMs();
+  LookUpEarlier(batch.commands, staged);
+  for (auto& command : batch.commands) Stage(command, staged);
+  batch.written = messages_.Write(staged.batch);
+  if (metrics_) metrics_->store_batches.Add();
+  if (!batch.written.ok()) {
     spdlog::error("group commit of {} messages failed: {}", staged.batch.messages.size(),
-                  written.ToString());
+                  batch.written.ToString());
     // Forget what this batch assumed so the next batch starts from the store.
     for (const auto& key : staged.touched) {
       max_seq_.erase(key);
       known_singles_.erase(key);
       groups_.erase(key);
     }
-  } else if (metrics_) {
+  }
+}
+
+void StorageWriter::Dispatch(Batch& batch) {
+  Staged& staged = batch.staged;
+  const Status& written = batch.written;
+  if (written.ok() && metrics_) {
     metrics_->messages_stored.Add(static_cast<int64_t>(staged.batch.messages.size()));
   }
-
   int64_t now = clock_.MonotonicMs();
   for (auto& reply : staged.replies) {
     CommandOutcome outcome = std::move(reply.ready);
-    if (reply.message_index >= 0 || outcome.status.ok()) {
-      if (!written.ok()) outcome.status = Unavailable("storage write failed; retry");
+    if ((reply.message_index >= 0 || outcome.status.ok()) && !written.ok()) {
+      outcome.status = Unavailable("storage write failed; retry");
     }
-    if (reply.message_index >= 0) {
-      outcome.message = staged.batch.messages[reply.message_index].message;
-    }
+    if (reply.message_index >= 0) outcome.stored = &staged.batch.messages[reply.message_index].message;
     if (outcome.duplicate && metrics_) metrics_->messages_duplicate.Add();
     Command& command = *reply.command;
     if (metrics_ && outcome.kind == CommandKind::kSend) {

@@ -33,9 +33,14 @@ enum class CommandKind { kSend, kGroup, kMessageOp, kCursor };
 struct CommandOutcome {
   CommandKind kind = CommandKind::kSend;
   Status status;
-  Message message;        // the stored message or event, when one was stored
   bool duplicate = false;
   pb::GroupInfo group;    // for group commands
+  // The stored message or event: `stored` points into the committed batch
+  // (valid during OnCommandDone, so acks copy nothing); `message` holds
+  // one found by idempotency.
+  const Message* stored = nullptr;
+  Message message;
+  const Message& result() const { return stored ? *stored : message; }
 };
 
 // Where a command's outcome goes back to (the sender's connection).
@@ -114,9 +119,12 @@ class StorageWriter final : public MessageIngest {
 
  private:
   struct Staged;
-  struct ConvCache;
+  struct Batch;
   void Run();
-  void CommitBatch(std::vector<Command>& commands);
+  void RunSyncer();
+  void Apply(Batch& batch);      // writer thread: stage and write
+  void Dispatch(Batch& batch);   // syncer thread: after Sync, reply and push
+  void LookUpEarlier(std::vector<Command>& commands, Staged& staged);
   void Stage(Command& command, Staged& staged);
   void StageSend(Command& command, SendCommand& send, Staged& staged);
   void StageGroup(Command& command, GroupCommand& group, Staged& staged);
@@ -148,6 +156,14 @@ class StorageWriter final : public MessageIngest {
   std::deque<Command> queue_;
   bool stopping_ = false;
   std::thread thread_;
+
+  // Committed batches waiting for their sync: the writer applies batch k+1
+  // while the syncer makes batch k durable (bounded: 2 in flight).
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<std::unique_ptr<Batch>> to_sync_;
+  bool writer_done_ = false;
+  std::thread syncer_;
 
   // Writer-thread state, keyed by tenant '\n' conversation.
   std::unordered_map<std::string, int64_t> max_seq_;

@@ -21,10 +21,22 @@ struct StorageWriter::Staged {
   std::map<std::string, int64_t> next_seq;                 // conv key -> last seq staged
   std::vector<std::string> touched;  // conv keys whose caches are rolled back on failure
   std::vector<ReadMove> reads;
+  // Messages stored earlier under the idempotency keys of this batch's
+  // commands, looked up once for the whole batch.
+  Status lookup_status;
+  std::map<const Command*, Message> earlier;
 
   void Reply(Command& command, CommandOutcome outcome) {
     replies.push_back({&command, -1, std::move(outcome)});
   }
+};
+
+// A committed batch on its way to the syncer thread.
+struct StorageWriter::Batch {
+  std::vector<Command> commands;
+  Staged staged;  // points into `commands`
+  Status written;
+  int64_t started_ms = 0;
 };
 
 }  // namespace flare

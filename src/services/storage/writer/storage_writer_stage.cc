@@ -20,6 +20,31 @@ bool IsGroupType(int type) {
 
 }  // namespace
 
+void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged) {
+  std::vector<IdempotencyKeyRef> keys;
+  std::vector<const Command*> owners;
+  keys.reserve(commands.size());
+  for (const auto& c : commands) {
+    if (const auto* send = std::get_if<SendCommand>(&c.body)) {
+      keys.push_back({c.tenant, send->message.sender(), send->message.client_msg_id()});
+    } else if (const auto* op = std::get_if<MessageOpCommand>(&c.body);
+               op && !op->request.client_msg_id().empty()) {
+      keys.push_back({c.tenant, c.actor, op->request.client_msg_id()});
+    } else {
+      continue;
+    }
+    owners.push_back(&c);
+  }
+  auto found = messages_.FindByClientMsgIds(keys);
+  if (!found.ok()) {
+    staged.lookup_status = found.status();
+    return;
+  }
+  for (size_t i = 0; i < owners.size(); ++i) {
+    if ((*found)[i]) staged.earlier.emplace(owners[i], std::move(*(*found)[i]));
+  }
+}
+
 void StorageWriter::Stage(Command& command, Staged& staged) {
   std::visit(
       [&](auto& body) {
@@ -92,11 +117,12 @@ void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& stage
     staged.replies.push_back({&command, it->second, std::move(retry)});
     return;
   }
-  auto earlier = messages_.FindByClientMsgId(command.tenant, m.sender(), m.client_msg_id());
-  if (!earlier.ok()) return staged.Reply(command, Failed(CommandKind::kSend, earlier.status()));
-  if (earlier->has_value()) {
+  if (!staged.lookup_status.ok()) {
+    return staged.Reply(command, Failed(CommandKind::kSend, staged.lookup_status));
+  }
+  if (auto earlier = staged.earlier.find(&command); earlier != staged.earlier.end()) {
     CommandOutcome outcome;
-    outcome.message = **earlier;
+    outcome.message = std::move(earlier->second);
     outcome.duplicate = true;
     return staged.Reply(command, std::move(outcome));
   }
@@ -233,16 +259,21 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
     type = (*group)->info.type();
     audience = (*group)->Audience();
   }
-  if (!request.client_msg_id().empty()) {
-    auto earlier = messages_.FindByClientMsgId(command.tenant, command.actor, request.client_msg_id());
-    if (!earlier.ok()) return fail(earlier.status());
-    if (earlier->has_value()) {
-      CommandOutcome outcome;
-      outcome.kind = CommandKind::kMessageOp;
-      outcome.message = **earlier;
-      outcome.duplicate = true;
-      return staged.Reply(command, std::move(outcome));
-    }
+  if (!staged.lookup_status.ok()) return fail(staged.lookup_status);
+  if (auto earlier = staged.earlier.find(&command); earlier != staged.earlier.end()) {
+    CommandOutcome outcome;
+    outcome.kind = CommandKind::kMessageOp;
+    outcome.message = std::move(earlier->second);
+    outcome.duplicate = true;
+    return staged.Reply(command, std::move(outcome));
+  }
+  if (auto it = staged.by_client_id.find({command.tenant, command.actor, request.client_msg_id()});
+      !request.client_msg_id().empty() && it != staged.by_client_id.end()) {
+    CommandOutcome retry;  // the same event twice in one batch
+    retry.kind = CommandKind::kMessageOp;
+    retry.duplicate = true;
+    staged.replies.push_back({&command, it->second, std::move(retry)});
+    return;
   }
   // Pointers into the batch move as it grows: copy what is needed first.
   auto found = FindTarget(command.tenant, conv, request.target_seq(), staged);
