@@ -50,9 +50,9 @@ class ClientSessionTest : public ::testing::Test {
 };
 
 TEST_F(ClientSessionTest, CumulativeAckSettlesEverythingUpToTheSeq) {
-  session_->Push(Item("c1", 1), clock_.MonotonicMs());
-  session_->Push(Item("c1", 2), clock_.MonotonicMs());
-  session_->Push(Item("c2", 1), clock_.MonotonicMs());
+  session_->Push({Item("c1", 1)}, clock_.MonotonicMs());
+  session_->Push({Item("c1", 2)}, clock_.MonotonicMs());
+  session_->Push({Item("c2", 1)}, clock_.MonotonicMs());
   EXPECT_EQ(conn_->frames.size(), 3u);
   EXPECT_EQ(session_->Ack("c1", 2), 2u);
   EXPECT_EQ(session_->Ack("c1", 2), 0u);
@@ -60,7 +60,7 @@ TEST_F(ClientSessionTest, CumulativeAckSettlesEverythingUpToTheSeq) {
 }
 
 TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {
-  session_->Push(Item("c1", 1), clock_.MonotonicMs());
+  session_->Push({Item("c1", 1)}, clock_.MonotonicMs());
   clock_.Advance(999);
   EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
   clock_.Advance(1);
@@ -74,9 +74,9 @@ TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {
 }
 
 TEST_F(ClientSessionTest, TooManyUnackedPushesCloseTheConnection) {
-  for (int seq = 1; seq <= 3; ++seq) session_->Push(Item("c1", seq), clock_.MonotonicMs());
+  for (int seq = 1; seq <= 3; ++seq) session_->Push({Item("c1", seq)}, clock_.MonotonicMs());
   EXPECT_EQ(conn_->close_code, 0);
-  session_->Push(Item("c1", 4), clock_.MonotonicMs());
+  session_->Push({Item("c1", 4)}, clock_.MonotonicMs());
   EXPECT_EQ(conn_->close_code, 1008);
   EXPECT_NE(conn_->close_reason.find("slow consumer"), std::string::npos);
   EXPECT_EQ(conn_->frames.size(), 3u);

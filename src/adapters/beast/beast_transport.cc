@@ -43,11 +43,32 @@ std::string TokenFromRequest(const http::request<http::string_body>& req) {
 
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
+class WsSession;
+
+// Starts writes for the sessions of one I/O thread. Senders on other threads
+// (the writer's fan-out) queue a session here; the first one posts a single
+// flush to the I/O thread, which then starts every queued session's write.
+// One cross-thread wake-up per batch of deliveries instead of one per
+// recipient.
+class WriteScheduler {
+ public:
+  explicit WriteScheduler(asio::io_context& io) : io_(io) {}
+  void Schedule(std::shared_ptr<WsSession> session);
+
+ private:
+  void Flush();
+  asio::io_context& io_;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<WsSession>> ready_;
+  std::vector<std::shared_ptr<WsSession>> flushing_;  // I/O thread only
+};
+
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, uint64_t id, ConnectionHandler* handler, size_t max_frame,
-            bool echo, const FrameBatching* batching)
-      : ws_(std::move(socket)), id_(id), handler_(handler), echo_(echo), batching_(batching) {
+            bool echo, const FrameBatching* batching, WriteScheduler* scheduler)
+      : ws_(std::move(socket)), id_(id), handler_(handler), echo_(echo), batching_(batching),
+        scheduler_(scheduler) {
     beast::error_code ec;
     auto ep = ws_.next_layer().socket().remote_endpoint(ec);
     remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -77,7 +98,25 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       start = !writing_ && open_;
       writing_ = writing_ || start;
     }
-    if (start) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+    if (start) scheduler_->Schedule(shared_from_this());
+    return queued;
+  }
+
+  size_t SendMany(std::vector<std::shared_ptr<const std::string>>& frames, bool binary) override {
+    size_t queued;
+    bool start = false;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return queued_bytes_;
+      for (auto& f : frames) {
+        queued_bytes_ += f->size();
+        queue_.push_back({std::move(f), binary});
+      }
+      queued = queued_bytes_;
+      start = !writing_ && open_;
+      writing_ = writing_ || start;
+    }
+    if (start) scheduler_->Schedule(shared_from_this());
     return queued;
   }
 
@@ -91,7 +130,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       start = !writing_ && open_;
       writing_ = writing_ || start;
     }
-    if (start) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+    if (start) scheduler_->Schedule(shared_from_this());
   }
 
  private:
@@ -170,6 +209,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     Read();
   }
 
+  friend class WriteScheduler;
   // Runs on the session's I/O thread; one write in flight at a time. Frames
   // queued meanwhile go out together as one batched message.
   void WriteNext() {
@@ -262,6 +302,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   ConnectionHandler* handler_;
   const bool echo_;
   const FrameBatching* batching_;
+  WriteScheduler* scheduler_;
   std::string remote_;
   // The write in flight (I/O thread only).
   std::vector<std::shared_ptr<const std::string>> in_flight_;
@@ -280,6 +321,25 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   bool close_sent_ = false;
   websocket::close_reason close_reason_;
 };
+
+void WriteScheduler::Schedule(std::shared_ptr<WsSession> session) {
+  bool first;
+  {
+    std::lock_guard lock(mu_);
+    first = ready_.empty();
+    ready_.push_back(std::move(session));
+  }
+  if (first) asio::post(io_, [this] { Flush(); });
+}
+
+void WriteScheduler::Flush() {
+  {
+    std::lock_guard lock(mu_);
+    flushing_.swap(ready_);
+  }
+  for (auto& session : flushing_) session->WriteNext();
+  flushing_.clear();
+}
 
 class HttpSession final : public std::enable_shared_from_this<HttpSession> {
  public:
@@ -326,6 +386,7 @@ class BeastTransport final : public Transport {
     for (int i = 0; i < n; ++i) {
       contexts_.push_back(std::make_unique<asio::io_context>(1));
       guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
+      schedulers_.push_back(std::make_unique<WriteScheduler>(*contexts_.back()));
     }
   }
 
@@ -388,13 +449,15 @@ class BeastTransport final : public Transport {
   asio::io_context& NextContext() { return *contexts_[next_context_++ % contexts_.size()]; }
 
   void AcceptWs() {
-    ws_acceptor_->async_accept(NextContext(), [this](beast::error_code ec, tcp::socket socket) {
+    size_t index = next_context_++ % contexts_.size();
+    ws_acceptor_->async_accept(*contexts_[index], [this, index](beast::error_code ec,
+                                                                tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<WsSession>(std::move(socket), ++next_id_, ws_handler_,
                                     options_.max_frame_bytes, options_.echo,
-                                    &options_.batching)
+                                    &options_.batching, schedulers_[index].get())
             ->Start();
       } else {
         spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
@@ -416,6 +479,7 @@ class BeastTransport final : public Transport {
   HttpHandler http_handler_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::unique_ptr<WriteScheduler>> schedulers_;
   std::vector<std::thread> threads_;
   std::optional<tcp::acceptor> ws_acceptor_, http_acceptor_;
   uint16_t ws_port_ = 0, http_port_ = 0;

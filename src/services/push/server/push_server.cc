@@ -59,8 +59,36 @@ void PushServer::Deliver(const std::string& tenant, const std::vector<std::strin
   if (sessions_.empty()) return;
   ::flare::client::v1::ServerFrame frame;
   *frame.mutable_push()->add_messages() = m;
-  delivery_.Deliver(sessions_, std::make_shared<const PushItem>(m.conversation_id(), m.seq(),
-                                                                std::move(frame)));
+  Queue(std::make_shared<const PushItem>(m.conversation_id(), m.seq(), std::move(frame)));
+}
+
+void PushServer::Queue(const std::shared_ptr<const PushItem>& item) {
+  for (uint64_t session : sessions_) {
+    auto [it, fresh] = slot_of_.try_emplace(session, slots_used_);
+    if (fresh) {
+      if (slots_used_ == by_session_.size()) by_session_.emplace_back();
+      by_session_[slots_used_].session_id = session;
+      ++slots_used_;
+    }
+    by_session_[it->second].items.push_back(item);
+  }
+}
+
+// One hand-off per committed batch: every session gets all of its pushes at
+// once, so its connection writes them together.
+void PushServer::FlushQueued() {
+  if (slots_used_ == 0) return;
+  by_session_.resize(std::max(by_session_.size(), slots_used_));
+  std::vector<SessionPushes> ready(std::make_move_iterator(by_session_.begin()),
+                                   std::make_move_iterator(by_session_.begin() +
+                                                           static_cast<ptrdiff_t>(slots_used_)));
+  delivery_.Deliver(ready);
+  for (size_t i = 0; i < slots_used_; ++i) {
+    ready[i].items.clear();
+    by_session_[i] = std::move(ready[i]);  // keep the capacity for the next batch
+  }
+  slots_used_ = 0;
+  slot_of_.clear();
 }
 
 // One notice per large conversation per batch, for its highest seq.
@@ -90,6 +118,7 @@ void PushServer::OnStored(const std::vector<StoredMessage>& messages) {
     }
     PushOne(sm);
   }
+  FlushQueued();
   if (any_large) AdvanceLarge(messages);
 }
 

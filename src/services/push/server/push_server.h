@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ports/route_table.h"
@@ -23,13 +24,18 @@ struct PushItem {
   SharedFrame frame;
 };
 
+struct SessionPushes {
+  uint64_t session_id = 0;
+  std::vector<std::shared_ptr<const PushItem>> items;
+};
+
 // The gateway's internal delivery interface (an RPC in cluster mode).
 class PushDelivery {
  public:
   virtual ~PushDelivery() = default;
-  // A message push: tracked until acked, resent on timeout.
-  virtual void Deliver(const std::vector<uint64_t>& session_ids,
-                       const std::shared_ptr<const PushItem>& item) = 0;
+  // Message pushes for one committed batch, grouped by session (each
+  // session's items in seq order): tracked until acked, resent on timeout.
+  virtual void Deliver(const std::vector<SessionPushes>& pushes) = 0;
   // A notice (read, typing, presence, advanced): sent once, not tracked.
   virtual void Notify(const std::vector<uint64_t>& session_ids,
                       const std::shared_ptr<const SharedFrame>& frame) = 0;
@@ -63,6 +69,12 @@ class PushServer final : public StoredListener {
   std::vector<std::string> users_;
   std::vector<DeviceRoute> routes_buf_;
   std::vector<uint64_t> sessions_;
+  // This batch's pushes grouped by session; slots are reused across batches.
+  std::unordered_map<uint64_t, size_t> slot_of_;
+  std::vector<SessionPushes> by_session_;
+  size_t slots_used_ = 0;
+  void Queue(const std::shared_ptr<const PushItem>& item);
+  void FlushQueued();
 };
 
 }  // namespace flare

@@ -137,16 +137,19 @@ std::vector<std::string> ClientSession::Subscriptions() const {
   return subscriptions_;
 }
 
-void ClientSession::Push(const std::shared_ptr<const PushItem>& item, int64_t now_ms) {
+void ClientSession::Push(const std::vector<std::shared_ptr<const PushItem>>& items,
+                         int64_t now_ms) {
   Encoding encoding;
   bool overflow = false;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
-    overflow = unacked_count_ >= limits_.max_unacked_pushes;
+    overflow = unacked_count_ + items.size() > limits_.max_unacked_pushes;
     if (!overflow) {
-      unacked_[item->conversation_id].push_back({item->seq, item, now_ms});
-      ++unacked_count_;
+      for (const auto& item : items) {
+        unacked_[item->conversation_id].push_back({item->seq, item, now_ms});
+      }
+      unacked_count_ += items.size();
     }
     encoding = encoding_;
   }
@@ -155,8 +158,12 @@ void ClientSession::Push(const std::shared_ptr<const PushItem>& item, int64_t no
     CloseSlowConsumer("too many unacked pushes");
     return;
   }
-  if (metrics_) metrics_->pushes_sent.Add();
-  Write(item->frame.Bytes(encoding), encoding);
+  if (metrics_) metrics_->pushes_sent.Add(static_cast<int64_t>(items.size()));
+  std::vector<std::shared_ptr<const std::string>> frames;
+  frames.reserve(items.size());
+  for (const auto& item : items) frames.push_back(item->frame.Bytes(encoding));
+  size_t queued = conn_->SendMany(frames, encoding == Encoding::kBinary);
+  if (queued > limits_.max_send_queue_bytes) CloseSlowConsumer("send queue is full");
 }
 
 size_t ClientSession::Ack(const std::string& conversation_id, int64_t seq) {

@@ -59,8 +59,8 @@ class ClientSession final : public CommandCompletion,
   void RemoveSubscriptions(const std::vector<std::string>& users);
   std::vector<std::string> Subscriptions() const;
 
-  // Sends a push and remembers it until acked.
-  void Push(const std::shared_ptr<const PushItem>& item, int64_t now_ms);
+  // Sends pushes (in seq order) and remembers them until acked.
+  void Push(const std::vector<std::shared_ptr<const PushItem>>& items, int64_t now_ms);
   // Cumulative ack; returns how many pushes it settled.
   size_t Ack(const std::string& conversation_id, int64_t seq);
   // Resends pushes unacked for longer than `timeout_ms`; returns how many.

@@ -215,11 +215,10 @@ void Gateway::HandleBootstrap(const SessionPtr& s, const Principal& who,
   });
 }
 
-void Gateway::Deliver(const std::vector<uint64_t>& session_ids,
-                      const std::shared_ptr<const PushItem>& item) {
+void Gateway::Deliver(const std::vector<SessionPushes>& pushes) {
   int64_t now = deps_.clock.MonotonicMs();
-  for (uint64_t id : session_ids) {
-    if (SessionPtr s = Find(id)) s->Push(item, now);
+  for (const auto& p : pushes) {
+    if (SessionPtr s = Find(p.session_id)) s->Push(p.items, now);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -20,6 +21,13 @@ class Connection {
   // Thread-safe. Queues one WebSocket message; queued messages are written
   // in order. Returns the bytes now queued on this connection.
   virtual size_t Send(std::shared_ptr<const std::string> bytes, bool binary) = 0;
+  // Thread-safe. Queues several messages at once (one wake-up of the I/O
+  // thread, one batched write when possible).
+  virtual size_t SendMany(std::vector<std::shared_ptr<const std::string>>& frames, bool binary) {
+    size_t queued = 0;
+    for (auto& f : frames) queued = Send(std::move(f), binary);
+    return queued;
+  }
   // Thread-safe. Sends a close frame after what is queued, then closes.
   virtual void Close(uint16_t code, std::string reason) = 0;
   virtual std::string RemoteAddress() const = 0;
