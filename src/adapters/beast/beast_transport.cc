@@ -43,6 +43,11 @@ std::string TokenFromRequest(const http::request<http::string_body>& req) {
 
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// Read buffer capacity a connection keeps between frames, and the piece it
+// reads at a time.
+constexpr size_t kKeepReadBuffer = 4096;
+constexpr size_t kReadChunk = 512;
+
 class WsSession;
 
 // Starts writes for the sessions of one I/O thread. Senders on other threads
@@ -73,6 +78,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     auto ep = ws_.next_layer().socket().remote_endpoint(ec);
     remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
     ws_.read_message_max(max_frame);
+    // Server frames are not masked, so writes need no staging buffer of their own.
+    ws_.write_buffer_bytes(256);
   }
 
   void Start() {
@@ -170,8 +177,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void OnAccepted(beast::error_code ec) {
     if (ec) return;
     std::string token = TokenFromRequest(request_);
+    // An idle connection should cost little: give back the handshake's memory.
     request_ = {};
     buffer_.clear();
+    buffer_.shrink_to_fit();
     bool start;
     {
       std::lock_guard lock(mu_);
@@ -184,8 +193,13 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     Read();
   }
 
+  // Reads a message in small pieces: an idle connection then holds a
+  // kReadChunk buffer instead of the 1.5 KiB a whole-message read prepares.
   void Read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    auto space = buffer_.prepare(kReadChunk);
+    ws_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->buffer_.commit(n);
+      if (!ec && !self->ws_.is_message_done()) return self->Read();
       self->OnRead(ec);
     });
   }
@@ -206,6 +220,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       handler_->OnFrame(shared_from_this(), view, ws_.got_binary());
     }
     buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > kKeepReadBuffer) buffer_.shrink_to_fit();  // after a large frame
     Read();
   }
 
@@ -234,6 +249,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
         self->queued_bytes_ -= self->in_flight_bytes_;
       }
       self->in_flight_.clear();
+      if (self->envelope_.capacity() > 4096) {  // an idle connection keeps little
+        self->envelope_ = {};
+        self->buffers_ = {};
+      }
       if (ec) {
         self->Finish();
         return;
@@ -247,14 +266,16 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void TakeBatch() {
     in_flight_binary_ = queue_.front().binary;
     in_flight_bytes_ = 0;
-    while (!queue_.empty() && queue_.front().binary == in_flight_binary_ &&
+    size_t taken = 0;
+    while (taken < queue_.size() && queue_[taken].binary == in_flight_binary_ &&
            (in_flight_.empty() ||
             (batching_->before && in_flight_.size() < batching_->max_frames &&
-             in_flight_bytes_ + queue_.front().bytes->size() <= batching_->max_bytes))) {
-      in_flight_bytes_ += queue_.front().bytes->size();
-      in_flight_.push_back(std::move(queue_.front().bytes));
-      queue_.pop_front();
+             in_flight_bytes_ + queue_[taken].bytes->size() <= batching_->max_bytes))) {
+      in_flight_bytes_ += queue_[taken].bytes->size();
+      in_flight_.push_back(std::move(queue_[taken].bytes));
+      ++taken;
     }
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(taken));
     buffers_.clear();
     if (in_flight_.size() == 1) {
       buffers_.push_back(asio::buffer(*in_flight_[0]));
@@ -313,7 +334,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::atomic<bool> finished_{false};
 
   std::mutex mu_;  // guards the fields below
-  std::deque<Outgoing> queue_;
+  std::vector<Outgoing> queue_;  // a vector: an empty std::deque still costs ~600 bytes
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool open_ = false;
