@@ -47,14 +47,17 @@ void StorageWriter::Stop() {
 }
 
 Status StorageWriter::Submit(Command command) {
+  bool was_empty;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Unavailable("server is shutting down");
     if (queue_.size() >= options_.max_pending) return Unavailable("storage writer is overloaded");
+    was_empty = queue_.empty();
     queue_.push_back(std::move(command));
     if (metrics_) metrics_->pending_writes.Set(static_cast<int64_t>(queue_.size()));
   }
-  cv_.notify_one();
+  // The writer only sleeps on an empty queue: wake it for the first command.
+  if (was_empty) cv_.notify_one();
   return Status::Ok();
 }
 
