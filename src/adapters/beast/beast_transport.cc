@@ -78,7 +78,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     auto ep = ws_.next_layer().socket().remote_endpoint(ec);
     remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
     ws_.read_message_max(max_frame);
-    // Server frames are not masked, so writes need no staging buffer of their own.
+    // Server frames are neither masked nor compressed, and with auto-fragment
+    // off (each message goes out as one frame, however large the batch) Beast
+    // needs no staging buffer for writes.
+    ws_.auto_fragment(false);
     ws_.write_buffer_bytes(256);
   }
 
@@ -185,7 +188,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     {
       std::lock_guard lock(mu_);
       open_ = true;
-      start = (!queue_.empty() || closing_) && !writing_;
+      start = (queue_head_ < queue_.size() || closing_) && !writing_;
       writing_ = writing_ || start;
     }
     if (!echo_) handler_->OnOpen(shared_from_this(), std::move(token));
@@ -230,7 +233,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void WriteNext() {
     {
       std::lock_guard lock(mu_);
-      if (queue_.empty()) {
+      if (queue_head_ == queue_.size()) {
         if (closing_ && !close_sent_) {
           close_sent_ = true;
           ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
@@ -264,18 +267,27 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   // Moves the next frames of one encoding from the queue into in_flight_ and
   // builds buffers_ over them. Called with mu_ held.
   void TakeBatch() {
-    in_flight_binary_ = queue_.front().binary;
+    in_flight_binary_ = queue_[queue_head_].binary;
     in_flight_bytes_ = 0;
-    size_t taken = 0;
-    while (taken < queue_.size() && queue_[taken].binary == in_flight_binary_ &&
+    size_t& i = queue_head_;
+    while (i < queue_.size() && queue_[i].binary == in_flight_binary_ &&
            (in_flight_.empty() ||
             (batching_->before && in_flight_.size() < batching_->max_frames &&
-             in_flight_bytes_ + queue_[taken].bytes->size() <= batching_->max_bytes))) {
-      in_flight_bytes_ += queue_[taken].bytes->size();
-      in_flight_.push_back(std::move(queue_[taken].bytes));
-      ++taken;
+             in_flight_bytes_ + queue_[i].bytes->size() <= batching_->max_bytes))) {
+      in_flight_bytes_ += queue_[i].bytes->size();
+      in_flight_.push_back(std::move(queue_[i].bytes));
+      ++i;
     }
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(taken));
+    // Taken frames leave a prefix of empty slots: drop it when the queue
+    // empties, or when it is most of the vector (amortised O(1) per frame).
+    if (queue_head_ == queue_.size()) {
+      queue_.clear();
+      queue_head_ = 0;
+      queue_head_ = 0;
+    } else if (queue_head_ > 64 && queue_head_ * 2 > queue_.size()) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(queue_head_));
+      queue_head_ = 0;
+    }
     buffers_.clear();
     if (in_flight_.size() == 1) {
       buffers_.push_back(asio::buffer(*in_flight_[0]));
@@ -335,6 +347,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
   std::mutex mu_;  // guards the fields below
   std::vector<Outgoing> queue_;  // a vector: an empty std::deque still costs ~600 bytes
+  size_t queue_head_ = 0;         // frames before it were taken
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool open_ = false;

@@ -139,7 +139,7 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                     (full ? "OFF" : "NORMAL") +
                                     "; PRAGMA wal_autocheckpoint=0;"
                                     // Keep hot index pages in memory instead of re-reading them.
-                                    " PRAGMA cache_size=-131072; PRAGMA mmap_size=268435456;"));
+                                    " PRAGMA cache_size=-131072;"));
   FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
   return std::shared_ptr<SqliteStore>(new SqliteStore(path, std::move(db).value(), full));
 }
