@@ -57,6 +57,10 @@ TEST_F(ClientSessionTest, CumulativeAckSettlesEverythingUpToTheSeq) {
   EXPECT_EQ(session_->Ack("c1", 2), 2u);
   EXPECT_EQ(session_->Ack("c1", 2), 0u);
   EXPECT_EQ(session_->UnackedCount(), 1u);
+  auto cursors = session_->TakeDeliveredCursors();  // many acks, one cursor write
+  ASSERT_EQ(cursors.size(), 1u);
+  EXPECT_EQ(cursors[0], std::make_pair(std::string("c1"), int64_t{2}));
+  EXPECT_TRUE(session_->TakeDeliveredCursors().empty());
 }
 
 TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {

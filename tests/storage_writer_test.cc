@@ -23,7 +23,7 @@ class Outcomes final : public CommandCompletion, public StoredListener {
     outcomes_[request_id] = std::move(copy);
     cv_.notify_all();
   }
-  void OnStored(const std::vector<StoredMessage>& messages) override {
+  void OnStored(std::vector<StoredMessage>& messages) override {
     std::lock_guard lock(mu_);
     for (const auto& m : messages) stored_.push_back(m.message.seq());
   }

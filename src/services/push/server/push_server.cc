@@ -32,8 +32,8 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
   for (const auto& r : routes_buf_) sessions_.push_back(r.session_id);
 }
 
-void PushServer::PushOne(const StoredMessage& sm) {
-  const Message& m = sm.message;
+void PushServer::PushOne(StoredMessage& sm) {
+  Message& m = sm.message;
   users_.clear();
   if (sm.audience) {
     users_ = *sm.audience;
@@ -48,18 +48,22 @@ void PushServer::PushOne(const StoredMessage& sm) {
     Deliver(sm.tenant, users_, "", "", RedactFor(m));
     users_.assign(1, m.visible_to());
   }
-  // The sending device gets an ack, not a push; the sender's other devices get the push.
-  Deliver(sm.tenant, users_, m.sender(), m.sender_device(), m);
+  // The sending device gets an ack, not a push; the sender's other devices
+  // get the push. The message moves into the frame: nothing reads it later.
+  std::string sender = m.sender(), device = m.sender_device();
+  Deliver(sm.tenant, users_, sender, device, std::move(m));
 }
 
 void PushServer::Deliver(const std::string& tenant, const std::vector<std::string>& users,
                          const std::string& skip_user, const std::string& skip_device,
-                         const Message& m) {
+                         Message m) {
   CollectSessions(tenant, users, skip_user, skip_device);
   if (sessions_.empty()) return;
+  std::string conversation = m.conversation_id();
+  int64_t seq = m.seq();
   ::flare::client::v1::ServerFrame frame;
-  *frame.mutable_push()->add_messages() = m;
-  Queue(std::make_shared<const PushItem>(m.conversation_id(), m.seq(), std::move(frame)));
+  frame.mutable_push()->add_messages()->Swap(&m);
+  Queue(std::make_shared<const PushItem>(std::move(conversation), seq, std::move(frame)));
 }
 
 void PushServer::Queue(const std::shared_ptr<const PushItem>& item) {
@@ -109,9 +113,9 @@ void PushServer::AdvanceLarge(const std::vector<StoredMessage>& messages) {
   }
 }
 
-void PushServer::OnStored(const std::vector<StoredMessage>& messages) {
+void PushServer::OnStored(std::vector<StoredMessage>& messages) {
   bool any_large = false;
-  for (const auto& sm : messages) {
+  for (auto& sm : messages) {
     if (IsLarge(sm, options_.large_group_threshold)) {
       any_large = true;
       continue;

@@ -174,7 +174,18 @@ size_t ClientSession::Ack(const std::string& conversation_id, int64_t seq) {
   size_t settled = std::erase_if(pending, [&](const Unacked& u) { return u.seq <= seq; });
   unacked_count_ -= settled;
   if (pending.empty()) unacked_.erase(it);
+  if (settled > 0) {
+    int64_t& cursor = delivered_[conversation_id];
+    cursor = std::max(cursor, seq);
+  }
   return settled;
+}
+
+std::vector<std::pair<std::string, int64_t>> ClientSession::TakeDeliveredCursors() {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, int64_t>> out(delivered_.begin(), delivered_.end());
+  delivered_.clear();
+  return out;
 }
 
 size_t ClientSession::ResendDue(int64_t now_ms, int64_t timeout_ms) {

@@ -61,8 +61,12 @@ class ClientSession final : public CommandCompletion,
 
   // Sends pushes (in seq order) and remembers them until acked.
   void Push(const std::vector<std::shared_ptr<const PushItem>>& items, int64_t now_ms);
-  // Cumulative ack; returns how many pushes it settled.
+  // Cumulative ack; returns how many pushes it settled. The delivered
+  // cursor it implies is kept until TakeDeliveredCursors.
   size_t Ack(const std::string& conversation_id, int64_t seq);
+  // Delivered cursors acked since the last call (one per conversation), so
+  // that many acks become one cursor write.
+  std::vector<std::pair<std::string, int64_t>> TakeDeliveredCursors();
   // Resends pushes unacked for longer than `timeout_ms`; returns how many.
   size_t ResendDue(int64_t now_ms, int64_t timeout_ms);
   size_t UnackedCount() const;
@@ -94,6 +98,7 @@ class ClientSession final : public CommandCompletion,
   size_t unacked_count_ = 0;
   bool closed_ = false;
   std::unordered_map<std::string, int64_t> last_typing_ms_;
+  std::unordered_map<std::string, int64_t> delivered_;  // not yet written
   std::vector<std::string> subscriptions_;
 };
 

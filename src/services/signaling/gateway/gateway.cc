@@ -70,6 +70,7 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
   if (auto who = session->principal()) {
     deps_.routes.Unregister(who->tenant, who->user_id, session->id());
     deps_.presence.Unsubscribe(who->tenant, session->id(), session->Subscriptions());
+    WriteDeliveredCursors(*session);
     deps_.metrics.authenticated.Add(-1);
     AnnouncePresence(*who, false);
   }
@@ -183,8 +184,7 @@ void Gateway::HandlePushAck(const SessionPtr& s, const Principal& who,
     return;
   }
   deps_.metrics.push_acks.Add();
-  if (s->Ack(ack.conversation_id(), ack.seq()) == 0) return;  // nothing new: no cursor write
-  deps_.messages.MoveCursor(who, ack.conversation_id(), 0, ack.seq(), "", nullptr);
+  s->Ack(ack.conversation_id(), ack.seq());  // the cursor is written by the next Tick
 }
 
 void Gateway::OnReadThread(const SessionPtr& s, const std::string& request_id,
@@ -246,6 +246,17 @@ void Gateway::Tick() {
     }
     size_t resent = s->ResendDue(now, options_.resend_timeout_ms);
     if (resent > 0) deps_.metrics.pushes_resent.Add(static_cast<int64_t>(resent));
+    WriteDeliveredCursors(*s);
+  }
+}
+
+void Gateway::WriteDeliveredCursors(ClientSession& s) {
+  auto cursors = s.TakeDeliveredCursors();
+  if (cursors.empty()) return;
+  auto who = s.principal();
+  if (!who) return;
+  for (const auto& [conv, seq] : cursors) {
+    deps_.messages.MoveCursor(*who, conv, 0, seq, "", nullptr);
   }
 }
 

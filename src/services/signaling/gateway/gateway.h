@@ -105,6 +105,7 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   void HandlePresence(const SessionPtr& s, const Principal& who,
                       const ::flare::client::v1::ClientFrame& f);
   void AnnouncePresence(const Principal& who, bool online);
+  void WriteDeliveredCursors(ClientSession& s);
   void Kick(uint64_t session_id, const std::string& reason);
   // Runs `task` on a read thread; answers UNAVAILABLE when the pool is full.
   void OnReadThread(const SessionPtr& s, const std::string& request_id,

@@ -56,11 +56,12 @@ struct ReadMove {
 };
 
 // Told of every newly stored message after commit, in seq order per
-// conversation, and of read cursors that moved.
+// conversation, and of read cursors that moved. The messages are the
+// listener's to consume: nothing reads them afterwards.
 class StoredListener {
  public:
   virtual ~StoredListener() = default;
-  virtual void OnStored(const std::vector<StoredMessage>& messages) = 0;
+  virtual void OnStored(std::vector<StoredMessage>& messages) = 0;
   virtual void OnReadMoved(const std::vector<ReadMove>& moves) {}
 };
 
