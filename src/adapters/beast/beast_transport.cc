@@ -46,7 +46,7 @@ std::string_view PathOf(std::string_view target) { return target.substr(0, targe
 // Read buffer capacity a connection keeps between frames, and the piece it
 // reads at a time.
 constexpr size_t kKeepReadBuffer = 4096;
-constexpr size_t kReadChunk = 512;
+constexpr size_t kReadChunk = 64;
 
 class WsSession;
 
@@ -75,7 +75,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       : ws_(std::move(socket)), id_(id), handler_(handler), echo_(echo), batching_(batching),
         scheduler_(scheduler) {
     beast::error_code ec;
-    auto ep = ws_.next_layer().socket().remote_endpoint(ec);
+    auto ep = ws_.next_layer().remote_endpoint(ec);
     remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
     ws_.read_message_max(max_frame);
     // Server frames are neither masked nor compressed, and with auto-fragment
@@ -86,7 +86,16 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   }
 
   void Start() {
-    ws_.next_layer().expires_after(std::chrono::seconds(30));
+    // The handshake must finish in time; the timer exists only until then,
+    // so an established connection carries no timer.
+    handshake_timer_ = std::make_unique<asio::steady_timer>(ws_.get_executor(),
+                                                           std::chrono::seconds(30));
+    handshake_timer_->async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      beast::error_code ignored;
+      self->ws_.next_layer().close(ignored);
+    });
     http::async_read(ws_.next_layer(), buffer_, request_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->OnHttpRequest(ec);
@@ -161,12 +170,12 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       http::async_write(ws_.next_layer(), *res,
                         [self = shared_from_this(), res](beast::error_code, size_t) {
                           beast::error_code ignored;
-                          self->ws_.next_layer().socket().shutdown(tcp::socket::shutdown_both,
+                          self->ws_.next_layer().shutdown(tcp::socket::shutdown_both,
                                                                    ignored);
                         });
       return;
     }
-    ws_.next_layer().expires_never();
+
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(30);
     timeouts.idle_timeout = websocket::stream_base::none();  // the gateway enforces idleness
@@ -178,6 +187,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   }
 
   void OnAccepted(beast::error_code ec) {
+    handshake_timer_.reset();  // cancels it
     if (ec) return;
     std::string token = TokenFromRequest(request_);
     // An idle connection should cost little: give back the handshake's memory.
@@ -196,10 +206,11 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     Read();
   }
 
-  // Reads a message in small pieces: an idle connection then holds a
-  // kReadChunk buffer instead of the 1.5 KiB a whole-message read prepares.
+  // Reads a message in pieces that start small and double: an idle
+  // connection then holds kReadChunk bytes instead of the 1.5 KiB a
+  // whole-message read prepares.
   void Read() {
-    auto space = buffer_.prepare(kReadChunk);
+    auto space = buffer_.prepare(std::max(kReadChunk, buffer_.size()));
     ws_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->buffer_.commit(n);
       if (!ec && !self->ws_.is_message_done()) return self->Read();
@@ -323,12 +334,15 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       queued_bytes_ = 0;
     }
     beast::error_code ignored;
-    ws_.next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    ws_.next_layer().socket().close(ignored);
+    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().close(ignored);
     if (open_ && !echo_) handler_->OnClose(shared_from_this());
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // A plain socket below the WebSocket: beast::tcp_stream's timers would
+  // cost ~0.5 KiB per connection for a timeout only the handshake needs.
+  websocket::stream<tcp::socket> ws_;
+  std::unique_ptr<asio::steady_timer> handshake_timer_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   const uint64_t id_;
