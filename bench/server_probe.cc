@@ -1,5 +1,7 @@
 #include "server_probe.h"
 
+#include "app/spawn.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,31 +41,14 @@ Result<std::unique_ptr<SpawnedServer>> SpawnedServer::Start(
   char tmpl[] = "/tmp/flare-bench-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return IoError("mkdtemp failed");
   server->data_dir_ = tmpl;
-  int out[2];
-  if (pipe(out) != 0) return IoError("pipe failed");
-  server->pid_ = fork();
-  if (server->pid_ == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    setenv("FLARE_AUTH_JWT_SECRET", secret.c_str(), 1);
-    setenv("FLARE_SERVER_BIND_ADDRESS", "127.0.0.1", 1);
-    setenv("FLARE_LOG_LEVEL", "warn", 0);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", server->data_dir_.c_str(),
-          "--ws-port", "0", "--http-port", "0", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* f = fdopen(out[0], "r");
-  char line[256] = {0};
-  bool got = std::fgets(line, sizeof line, f) != nullptr;
-  fclose(f);
-  unsigned ws = 0, http = 0;
-  if (!got || std::sscanf(line, "flare listening ws_port=%u http_port=%u", &ws, &http) != 2) {
-    return Internal("the spawned server did not start (" + binary + ")");
-  }
-  server->ws_port_ = static_cast<uint16_t>(ws);
+  std::map<std::string, std::string> all = {{"FLARE_AUTH_JWT_SECRET", secret},
+                                             {"FLARE_SERVER_BIND_ADDRESS", "127.0.0.1"},
+                                             {"FLARE_LOG_LEVEL", "warn"}};
+  for (const auto& [k, v] : env) all[k] = v;
+  auto p = SpawnServe(binary, server->data_dir_, 0, 0, all);
+  if (!p.ok()) return p.status();
+  server->pid_ = p->pid;
+  server->ws_port_ = p->ws_port;
   return server;
 }
 

@@ -42,15 +42,7 @@ int RunChat(const ChatFlags& flags) {
     std::fprintf(stderr, "flare: %s\n", config.status().message().c_str());
     return 2;
   }
-  auto secret = ResolveJwtSecret(*config);
-  if (!secret.ok()) {
-    std::fprintf(stderr, "flare: %s\n", secret.status().message().c_str());
-    return 1;
-  }
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
-  auto token = TokenSigner(*secret).Issue({flags.tenant, flags.user, flags.device, "cli", 0}, now,
-                                          config->token_ttl_s);
+  auto token = IssueToken(*config, {flags.tenant, flags.user, flags.device, "cli", 0}, 0);
   if (!token.ok()) {
     std::fprintf(stderr, "flare: %s\n", token.status().message().c_str());
     return 2;

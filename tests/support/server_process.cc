@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <future>
 
+#include "app/spawn.h"
 #include "services/signaling/online/token.h"
 
 namespace flare::testing {
@@ -32,30 +33,11 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::Start(uint16_t ws_port, uint16_t http_port) {
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    for (const auto& [k, v] : env_) setenv(k.c_str(), v.c_str(), 1);
-    std::string ws = std::to_string(ws_port), http = std::to_string(http_port);
-    execl(FLARE_BINARY, FLARE_BINARY, "serve", "--data-dir", data_dir_.c_str(), "--ws-port",
-          ws.c_str(), "--http-port", http.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  // The server prints one line once it listens; a blocking read is the sync.
-  FILE* f = fdopen(out[0], "r");
-  char line[256] = {0};
-  bool got = std::fgets(line, sizeof line, f) != nullptr;
-  fclose(f);
-  ASSERT_TRUE(got) << "flare serve exited before listening";
-  unsigned ws = 0, http = 0;
-  ASSERT_EQ(std::sscanf(line, "flare listening ws_port=%u http_port=%u", &ws, &http), 2) << line;
-  ws_port_ = static_cast<uint16_t>(ws);
-  http_port_ = static_cast<uint16_t>(http);
+  auto p = SpawnServe(FLARE_BINARY, data_dir_, ws_port, http_port, env_);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  pid_ = p->pid;
+  ws_port_ = p->ws_port;
+  http_port_ = p->http_port;
 }
 
 void ServerProcess::Kill(int signal) {

@@ -1,0 +1,43 @@
+#include "app/spawn.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace flare {
+
+Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& data_dir,
+                                uint16_t ws_port, uint16_t http_port,
+                                const std::map<std::string, std::string>& env) {
+  int out[2];
+  if (pipe(out) != 0) return IoError("pipe failed");
+  ServeProcess p;
+  p.pid = fork();
+  if (p.pid < 0) return IoError("fork failed");
+  if (p.pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::string ws = std::to_string(ws_port), http = std::to_string(http_port);
+    execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", data_dir.c_str(), "--ws-port",
+          ws.c_str(), "--http-port", http.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  // The server prints one line once it listens; a blocking read is the wait.
+  FILE* f = fdopen(out[0], "r");
+  char line[256] = {0};
+  bool got = std::fgets(line, sizeof line, f) != nullptr;
+  fclose(f);
+  unsigned ws = 0, http = 0;
+  if (!got || std::sscanf(line, "flare listening ws_port=%u http_port=%u", &ws, &http) != 2) {
+    return Internal(binary + " serve exited before listening");
+  }
+  p.ws_port = static_cast<uint16_t>(ws);
+  p.http_port = static_cast<uint16_t>(http);
+  return p;
+}
+
+}  // namespace flare

@@ -1,0 +1,28 @@
+// Starts `flare serve` as a child process and waits for its "listening"
+// line: how flare-bench --spawn-server and the end-to-end tests get a real
+// server on free ports.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/result.h"
+
+namespace flare {
+
+struct ServeProcess {
+  pid_t pid = -1;
+  uint16_t ws_port = 0;
+  uint16_t http_port = 0;
+};
+
+// `env` is set in the child on top of the inherited environment; port 0
+// picks a free port.
+Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& data_dir,
+                                uint16_t ws_port, uint16_t http_port,
+                                const std::map<std::string, std::string>& env);
+
+}  // namespace flare
