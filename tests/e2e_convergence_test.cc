@@ -148,7 +148,9 @@ TEST_P(Convergence, EveryDeviceEndsWithTheServersView) {
     ExpectHandled(d.client->MessageOp(req).status());
   }
   for (auto& d : devices_) {
-    if (!d->online) ASSERT_TRUE(d->client->Reconnect().ok());
+    if (!d->online) {
+      ASSERT_TRUE(d->client->Reconnect().ok());
+    }
   }
 
   for (auto& d : devices_) {

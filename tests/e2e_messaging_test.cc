@@ -118,7 +118,11 @@ TEST(E2eMessaging, JsonAndProtobufClientsTalkToEachOther) {
   pb::SendRequest hello = Text("bob", "from json");
   (*hello.mutable_attributes())["k"] = "v";
   ASSERT_TRUE(alice.Send(hello).ok());
-  ASSERT_TRUE(bob.Send(Text("alice", "from protobuf")).ok());
+  pb::SendRequest reply = Text("alice", "from protobuf");
+  reply.mutable_quote()->set_seq(1);  // a reply quoting alice's message
+  reply.mutable_quote()->set_sender("alice");
+  reply.mutable_quote()->set_excerpt("from json");
+  ASSERT_TRUE(bob.Send(reply).ok());
   // Each side's stream holds both messages: its own (from the ack) and the peer's.
   auto at_bob = to_bob.WaitFor(2);
   auto at_alice = to_alice.WaitFor(2);
@@ -130,6 +134,8 @@ TEST(E2eMessaging, JsonAndProtobufClientsTalkToEachOther) {
   EXPECT_EQ(at_alice[0].sender(), "alice");
   EXPECT_EQ(at_alice[1].content().text(), "from protobuf");
   EXPECT_EQ(at_alice[1].seq(), 2);
+  EXPECT_EQ(at_alice[1].quote().seq(), 1);
+  EXPECT_EQ(at_alice[1].quote().excerpt(), "from json");
 }
 
 TEST(E2eMessaging, NonMembersCannotSendIntoOrSyncAConversation) {

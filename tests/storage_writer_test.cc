@@ -12,6 +12,13 @@
 namespace flare {
 namespace {
 
+StorageWriterOptions Options(size_t max_batch, size_t max_pending) {
+  StorageWriterOptions o;
+  o.max_batch = max_batch;
+  o.max_pending = max_pending;
+  return o;
+}
+
 // Collects outcomes; Wait blocks until `n` have arrived (or fails the test).
 class Outcomes final : public CommandCompletion, public StoredListener {
  public:
@@ -48,7 +55,7 @@ class Outcomes final : public CommandCompletion, public StoredListener {
 class StorageWriterTest : public ::testing::Test {
  protected:
   StorageWriterTest()
-      : faulty_(memory_), writer_(faulty_, memory_, clock_, {64, 1000}, nullptr) {
+      : faulty_(memory_), writer_(faulty_, memory_, clock_, Options(64, 1000), nullptr) {
     writer_.SetListener(outcomes_.get());
   }
   Command Send(const std::string& rid, const std::string& conv, const std::string& cmid) {
@@ -139,7 +146,7 @@ TEST_F(StorageWriterTest, StopCommitsWhatIsQueuedAndRefusesNewWork) {
 TEST(StorageWriterLimits, FullQueueRefusesWithUnavailable) {
   ManualClock clock;
   MemoryStore store;
-  StorageWriter writer(store, store, clock, {8, 2}, nullptr);  // not started: nothing drains
+  StorageWriter writer(store, store, clock, Options(8, 2), nullptr);  // not started: nothing drains
   Command m;
   m.tenant = "t";
   m.body = SendCommand{};

@@ -28,13 +28,15 @@ std::string Histogram::Render(const std::string& name) const {
 
 Counter& Metrics::AddCounter(const std::string& name, const std::string& help) {
   std::lock_guard lock(mu_);
-  auto& e = entries_.emplace_back(Entry{name, help, "counter", std::make_unique<Counter>()});
+  auto& e = entries_.emplace_back(
+      Entry{name, help, "counter", std::make_unique<Counter>(), nullptr, nullptr});
   return *e.counter;
 }
 
 Gauge& Metrics::AddGauge(const std::string& name, const std::string& help) {
   std::lock_guard lock(mu_);
-  auto& e = entries_.emplace_back(Entry{name, help, "gauge", nullptr, std::make_unique<Gauge>()});
+  auto& e = entries_.emplace_back(
+      Entry{name, help, "gauge", nullptr, std::make_unique<Gauge>(), nullptr});
   return *e.gauge;
 }
 

@@ -59,7 +59,7 @@ class SqliteStore final : public MessageStore, public ConversationStore {
  private:
   class Reader;  // a pooled read connection, returned on destruction
   SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer, bool sync_per_batch)
-      : path_(std::move(path)), writer_(std::move(writer)), sync_per_batch_(sync_per_batch) {}
+      : path_(std::move(path)), sync_per_batch_(sync_per_batch), writer_(std::move(writer)) {}
   Status CheckpointIfLarge();
   Result<Reader> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::Db> db);

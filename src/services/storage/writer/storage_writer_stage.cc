@@ -237,7 +237,7 @@ Result<Message*> StorageWriter::FindTarget(const std::string& tenant, const std:
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return NotFound("no message " + std::to_string(seq) + " in " + conv);
   staged.updates[{key, seq}] = static_cast<int>(staged.batch.updates.size());
-  staged.batch.updates.push_back({tenant, std::move(**stored)});
+  staged.batch.updates.push_back({tenant, std::move(**stored), nullptr});
   return &staged.batch.updates.back().message;
 }
 
