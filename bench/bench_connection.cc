@@ -24,10 +24,10 @@ class Conn final : public BenchConnection, public std::enable_shared_from_this<C
   void Start(const std::string& source_ip, const std::string& host, uint16_t port,
              const std::string& target, OnFrame on_frame, OnDone done) override {
     on_frame_ = std::move(on_frame);
-    asio::post(ws_.get_executor(), [self = shared_from_this(), source_ip, host, port, target,
-                                    done = std::move(done)] {
-      self->DoConnect(source_ip, host, port, target, done);
-    });
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this(), source_ip, host, port, target, done = std::move(done)] {
+                 self->DoConnect(source_ip, host, port, target, done);
+               });
   }
 
   void Send(std::shared_ptr<const std::string> bytes) override {
@@ -56,29 +56,30 @@ class Conn final : public BenchConnection, public std::enable_shared_from_this<C
     tcp::endpoint remote(asio::ip::make_address(host, ec), port);
     if (ec) return done(false, "bad host " + host);
     sock.open(tcp::v4(), ec);
-    if (!source_ip.empty() && !ec) sock.bind(tcp::endpoint(asio::ip::make_address(source_ip), 0), ec);
+    if (!source_ip.empty() && !ec)
+      sock.bind(tcp::endpoint(asio::ip::make_address(source_ip), 0), ec);
     if (ec) return done(false, "bind: " + ec.message());
-    sock.async_connect(remote, [self = shared_from_this(), host, port, target,
-                                done](beast::error_code ec) {
-      if (ec) return done(false, "connect: " + ec.message());
-      beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
-      self->ws_.binary(true);
-      self->ws_.async_handshake(host + ":" + std::to_string(port), target,
-                                [self, done](beast::error_code ec) {
-                                  if (ec) return done(false, "handshake: " + ec.message());
-                                  bool start;
-                                  {
-                                    std::lock_guard lock(self->mu_);
-                                    self->open_ = true;
-                                    start = !self->queue_.empty() && !self->writing_;
-                                    self->writing_ = self->writing_ || start;
-                                  }
-                                  done(true, "");
-                                  if (start) self->WriteNext();
-                                  self->Read();
-                                });
-    });
+    sock.async_connect(
+        remote, [self = shared_from_this(), host, port, target, done](beast::error_code ec) {
+          if (ec) return done(false, "connect: " + ec.message());
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
+          self->ws_.binary(true);
+          self->ws_.async_handshake(host + ":" + std::to_string(port), target,
+                                    [self, done](beast::error_code ec) {
+                                      if (ec) return done(false, "handshake: " + ec.message());
+                                      bool start;
+                                      {
+                                        std::lock_guard lock(self->mu_);
+                                        self->open_ = true;
+                                        start = !self->queue_.empty() && !self->writing_;
+                                        self->writing_ = self->writing_ || start;
+                                      }
+                                      done(true, "");
+                                      if (start) self->WriteNext();
+                                      self->Read();
+                                    });
+        });
   }
 
   void Read() {
@@ -102,10 +103,10 @@ class Conn final : public BenchConnection, public std::enable_shared_from_this<C
       next = std::move(queue_.front());
       queue_.pop_front();
     }
-    ws_.async_write(asio::buffer(*next), [self = shared_from_this(), next](beast::error_code ec,
-                                                                           size_t) {
-      if (!ec) self->WriteNext();
-    });
+    ws_.async_write(asio::buffer(*next),
+                    [self = shared_from_this(), next](beast::error_code ec, size_t) {
+                      if (!ec) self->WriteNext();
+                    });
   }
 
   websocket::stream<beast::tcp_stream> ws_;

@@ -2,13 +2,13 @@
 // group, echo. Prints a table and optionally writes JSON.
 #include <sys/resource.h>
 
+#include <openssl/rand.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <openssl/rand.h>
 
 #include "app/config_loader.h"
 #include "scenarios.h"
@@ -23,8 +23,12 @@ using flare::bench::Report;
 
 nlohmann::json Latency(const Histogram& h) {
   auto ms = [&](double q) { return static_cast<double>(h.Quantile(q)) / 1000.0; };
-  return {{"p50", ms(0.5)},  {"p90", ms(0.9)},  {"p99", ms(0.99)},
-          {"p999", ms(0.999)}, {"max", static_cast<double>(h.max()) / 1000.0}, {"count", h.count()}};
+  return {{"p50", ms(0.5)},
+          {"p90", ms(0.9)},
+          {"p99", ms(0.99)},
+          {"p999", ms(0.999)},
+          {"max", static_cast<double>(h.max()) / 1000.0},
+          {"count", h.count()}};
 }
 
 nlohmann::json ToJson(const Report& r, const Options& o) {
@@ -50,10 +54,10 @@ nlohmann::json ToJson(const Report& r, const Options& o) {
   };
   int64_t idle = r.server_rss_idle;
   j["server_rss_idle_bytes"] = idle;
-  j["server_rss_per_connection_bytes"] =
-      r.connections > 0 && idle > 0 ? (r.server_rss - idle) / r.connections
-      : r.connections > 0           ? r.server_rss / r.connections
-                                    : 0;
+  j["server_rss_per_connection_bytes"] = r.connections > 0 && idle > 0
+                                             ? (r.server_rss - idle) / r.connections
+                                         : r.connections > 0 ? r.server_rss / r.connections
+                                                             : 0;
   return j;
 }
 
@@ -97,7 +101,8 @@ int main(int argc, char** argv) {
   bool spawn = false;
   std::vector<std::string> server_env;
   app.add_option("--scenario", o.scenario, "connections | direct | group | echo")
-      ->required()->check(CLI::IsMember({"connections", "direct", "group", "echo"}));
+      ->required()
+      ->check(CLI::IsMember({"connections", "direct", "group", "echo"}));
   app.add_option("--server", server, "HOST:PORT of the WebSocket gateway");
   app.add_option("--server-pid", o.server_pid, "pid of the server, for memory and CPU");
   app.add_option("--data-dir", data_dir, "the server's data dir (to read its token secret)");
@@ -107,7 +112,8 @@ int main(int argc, char** argv) {
   app.add_option("--server-env", server_env, "KEY=VALUE for the spawned server (repeatable)");
   app.add_option("--duration", o.duration_s, "seconds of load")->check(CLI::PositiveNumber);
   app.add_option("--rate", o.rate, "messages/s in total; 0 = flat out");
-  app.add_option("--clients", o.clients, "direct: pairs; group: senders; echo/connections: connections");
+  app.add_option("--clients", o.clients,
+                 "direct: pairs; group: senders; echo/connections: connections");
   app.add_option("--members", o.members, "group size");
   app.add_option("--window", o.window, "sends in flight per sender (flat out)");
   app.add_option("--threads", o.threads, "bench I/O threads");
@@ -134,7 +140,8 @@ int main(int argc, char** argv) {
       if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     if (o.scenario == "echo") env["FLARE_GATEWAY_ECHO_MODE"] = "on";
-    if (o.scenario == "group") env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
+    if (o.scenario == "group")
+      env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
     auto s = flare::bench::SpawnedServer::Start(flare_binary, o.secret, env);
     if (!s.ok()) {
       std::fprintf(stderr, "flare-bench: %s\n", s.status().message().c_str());
@@ -153,14 +160,15 @@ int main(int argc, char** argv) {
       auto config = flare::LoadCommandConfig(flags);
       auto secret = config.ok() ? flare::ResolveJwtSecret(*config) : config.status();
       if (!secret.ok()) {
-        std::fprintf(stderr, "flare-bench: no token secret: %s\n", secret.status().message().c_str());
+        std::fprintf(stderr, "flare-bench: no token secret: %s\n",
+                     secret.status().message().c_str());
         return 2;
       }
       o.secret = *secret;
     }
   }
 
-  Report r = o.scenario == "direct" ? flare::bench::RunDirect(o)
+  Report r = o.scenario == "direct"  ? flare::bench::RunDirect(o)
              : o.scenario == "group" ? flare::bench::RunGroup(o)
              : o.scenario == "echo"  ? flare::bench::RunEcho(o)
                                      : flare::bench::RunConnections(o);

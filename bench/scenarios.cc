@@ -37,7 +37,8 @@ double CpuSeconds() {
 
 std::string Token(const Options& o, const std::string& user) {
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   auto token = TokenSigner(o.secret).Issue({"default", user, "bench", "bench", 0}, now, 86400);
   return token.ok() ? *token : "";
 }
@@ -76,15 +77,16 @@ class Harness {
     for (size_t i = 0; i < peers_.size(); ++i) {
       Peer* p = peers_[i].get();
       p->conn = io_->NewConnection();
-      p->conn->Start(SourceIp(i), o_.host, o_.port, "/ws?token=" + Token(o_, p->user),
-                     [this, p](std::string_view data) { OnFrame(*p, data); },
-                     [&failed, p](bool ok, const std::string& error) {
-                       if (!ok) {
-                         ++failed;
-                         ++p->errors;
-                         std::fprintf(stderr, "connect %s: %s\n", p->user.c_str(), error.c_str());
-                       }
-                     });
+      p->conn->Start(
+          SourceIp(i), o_.host, o_.port, "/ws?token=" + Token(o_, p->user),
+          [this, p](std::string_view data) { OnFrame(*p, data); },
+          [&failed, p](bool ok, const std::string& error) {
+            if (!ok) {
+              ++failed;
+              ++p->errors;
+              std::fprintf(stderr, "connect %s: %s\n", p->user.c_str(), error.c_str());
+            }
+          });
     }
     auto deadline = Clock::now() + std::chrono::seconds(60);
     while (Clock::now() < deadline) {
@@ -104,8 +106,10 @@ class Harness {
     frame.set_request_id(std::to_string(id));
     auto* send = frame.mutable_send();
     send->set_client_msg_id(p.user + "-" + std::to_string(id));
-    if (to_peer_user) send->set_peer_user_id(peer_user);
-    else send->set_conversation_id(conversation);
+    if (to_peer_user)
+      send->set_peer_user_id(peer_user);
+    else
+      send->set_conversation_id(conversation);
     std::string data(std::max(8, o_.payload), 'x');
     std::memcpy(data.data(), &now, sizeof now);
     send->mutable_content()->set_data(std::move(data));
@@ -244,8 +248,7 @@ struct Measure {
 // Runs the send loop until the duration ends, then waits for the
 // in-flight sends and their deliveries.
 void Drive(Harness& h, const Options& o, const std::vector<Peer*>& senders,
-           const std::function<void(Peer&)>& send_one,
-           const std::function<bool()>& delivered_all) {
+           const std::function<void(Peer&)>& send_one, const std::function<bool()>& delivered_all) {
   std::atomic<bool> running{true};
   auto deadline = Clock::now() + std::chrono::duration<double>(o.duration_s);
   if (o.rate == 0) {
@@ -299,13 +302,14 @@ Report RunDirect(const Options& o) {
   r.scenario = "direct";
   if (!h.ConnectAll()) ++r.errors;
   Measure m(o);
-  Drive(h, o, all, [&](Peer& p) { h.Send(p, "", true, p.partner->user); },
-        [&] {
-          for (Peer* p : all) {
-            if (p->received < p->partner->acked) return false;
-          }
-          return true;
-        });
+  Drive(
+      h, o, all, [&](Peer& p) { h.Send(p, "", true, p.partner->user); },
+      [&] {
+        for (Peer* p : all) {
+          if (p->received < p->partner->acked) return false;
+        }
+        return true;
+      });
   m.Finish(r);
   h.Fill(r);
   for (Peer* p : all) r.lost += std::max<int64_t>(0, p->partner->acked - p->received);
@@ -331,10 +335,12 @@ Report RunGroup(const Options& o) {
   pb::ClientFrame create;
   create.set_request_id("create");
   create.mutable_group()->mutable_create()->mutable_settings()->set_name("bench");
-  for (int i = 1; i < o.members; ++i) create.mutable_group()->mutable_create()->add_member_ids("m" + std::to_string(i));
+  for (int i = 1; i < o.members; ++i)
+    create.mutable_group()->mutable_create()->add_member_ids("m" + std::to_string(i));
   h.peers()[0]->conn->Send(std::make_shared<const std::string>(create.SerializeAsString()));
   auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (!created && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (!created && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (!created) {
     ++r.errors;
     return r;
@@ -349,13 +355,14 @@ Report RunGroup(const Options& o) {
     for (Peer* s : senders) total += s->acked;
     return total - p.acked;  // everyone else's messages
   };
-  Drive(h, o, senders, [&](Peer& p) { h.Send(p, conversation, false, ""); },
-        [&] {
-          for (auto& p : h.peers()) {
-            if (p->received < expected(*p)) return false;
-          }
-          return true;
-        });
+  Drive(
+      h, o, senders, [&](Peer& p) { h.Send(p, conversation, false, ""); },
+      [&] {
+        for (auto& p : h.peers()) {
+          if (p->received < expected(*p)) return false;
+        }
+        return true;
+      });
   m.Finish(r);
   h.Fill(r);
   for (auto& p : h.peers()) r.lost += std::max<int64_t>(0, expected(*p) - p->received);
@@ -386,21 +393,22 @@ Report RunEcho(const Options& o) {
     auto c = std::make_unique<EchoConn>();
     c->conn = io->NewConnection();
     EchoConn* raw = c.get();
-    c->conn->Start(SourceIp(static_cast<size_t>(i)), o.host, o.port, "/ws",
-                   [&, raw](std::string_view data) {
-                     int64_t at = 0;
-                     if (data.size() >= sizeof at) std::memcpy(&at, data.data(), sizeof at);
-                     {
-                       std::lock_guard lock(hist_mu);
-                       rtt.Record(static_cast<uint64_t>(std::max<int64_t>(0, NowUs() - at)));
-                     }
-                     ++echoed;
-                     if (running) send(*raw);
-                   },
-                   [&, raw](bool ok, const std::string& error) {
-                     if (!ok) ++errors;
-                     raw->open = ok;
-                   });
+    c->conn->Start(
+        SourceIp(static_cast<size_t>(i)), o.host, o.port, "/ws",
+        [&, raw](std::string_view data) {
+          int64_t at = 0;
+          if (data.size() >= sizeof at) std::memcpy(&at, data.data(), sizeof at);
+          {
+            std::lock_guard lock(hist_mu);
+            rtt.Record(static_cast<uint64_t>(std::max<int64_t>(0, NowUs() - at)));
+          }
+          ++echoed;
+          if (running) send(*raw);
+        },
+        [&, raw](bool ok, const std::string& error) {
+          if (!ok) ++errors;
+          raw->open = ok;
+        });
     conns.push_back(std::move(c));
   }
   auto until = Clock::now() + std::chrono::seconds(30);
@@ -417,7 +425,8 @@ Report RunEcho(const Options& o) {
   std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
   running = false;
   auto drain = Clock::now() + std::chrono::seconds(10);
-  while (echoed < sent && Clock::now() < drain) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (echoed < sent && Clock::now() < drain)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   Report r;
   r.scenario = "echo";
   m.Finish(r);

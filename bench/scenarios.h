@@ -14,16 +14,16 @@ struct Options {
   std::string scenario;
   std::string host = "127.0.0.1";
   uint16_t port = 8081;
-  std::string secret;        // HS256 secret to sign tokens with
-  pid_t server_pid = 0;      // for memory and CPU figures (0: not reported)
+  std::string secret;    // HS256 secret to sign tokens with
+  pid_t server_pid = 0;  // for memory and CPU figures (0: not reported)
   double duration_s = 10;
-  int64_t rate = 0;          // messages/s in total; 0 = flat out
-  int clients = 100;         // direct: pairs; group: senders; echo/connections: connections
-  int members = 1000;        // group size
-  int window = 16;           // sends in flight per sender when flat out
-  int threads = 1;           // bench I/O threads
-  int procs = 1;             // connections: client processes
-  int payload = 64;          // message bytes
+  int64_t rate = 0;    // messages/s in total; 0 = flat out
+  int clients = 100;   // direct: pairs; group: senders; echo/connections: connections
+  int members = 1000;  // group size
+  int window = 16;     // sends in flight per sender when flat out
+  int threads = 1;     // bench I/O threads
+  int procs = 1;       // connections: client processes
+  int payload = 64;    // message bytes
 };
 
 struct Report {

@@ -42,8 +42,8 @@ Result<std::unique_ptr<SpawnedServer>> SpawnedServer::Start(
   if (mkdtemp(tmpl) == nullptr) return IoError("mkdtemp failed");
   server->data_dir_ = tmpl;
   std::map<std::string, std::string> all = {{"FLARE_AUTH_JWT_SECRET", secret},
-                                             {"FLARE_SERVER_BIND_ADDRESS", "127.0.0.1"},
-                                             {"FLARE_LOG_LEVEL", "warn"}};
+                                            {"FLARE_SERVER_BIND_ADDRESS", "127.0.0.1"},
+                                            {"FLARE_LOG_LEVEL", "warn"}};
   for (const auto& [k, v] : env) all[k] = v;
   auto p = SpawnServe(binary, server->data_dir_, 0, 0, all);
   if (!p.ok()) return p.status();

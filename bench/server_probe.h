@@ -23,9 +23,9 @@ Result<ProcStats> ReadProcStats(pid_t pid);
 class SpawnedServer {
  public:
   // Starts `flare serve` on free ports in a temporary data dir.
-  static Result<std::unique_ptr<SpawnedServer>> Start(const std::string& binary,
-                                                      const std::string& secret,
-                                                      const std::map<std::string, std::string>& env);
+  static Result<std::unique_ptr<SpawnedServer>> Start(
+      const std::string& binary, const std::string& secret,
+      const std::map<std::string, std::string>& env);
   ~SpawnedServer();
   pid_t pid() const { return pid_; }
   uint16_t ws_port() const { return ws_port_; }

@@ -29,12 +29,13 @@ void ExpectClean(const nlohmann::json& j) {
   EXPECT_EQ(j["errors"], 0);
   EXPECT_EQ(j["lost"], 0);
   EXPECT_EQ(j["duplicated"], 0);
-  for (const char* key : {"scenario", "duration_s", "connections", "acked_per_s", "delivered_per_s",
-                          "latency_ms", "ack_latency_ms", "server_rss_bytes",
-                          "server_rss_per_connection_bytes"}) {
+  for (const char* key :
+       {"scenario", "duration_s", "connections", "acked_per_s", "delivered_per_s", "latency_ms",
+        "ack_latency_ms", "server_rss_bytes", "server_rss_per_connection_bytes"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  for (const char* q : {"p50", "p90", "p99", "p999", "max"}) EXPECT_TRUE(j["latency_ms"].contains(q));
+  for (const char* q : {"p50", "p90", "p99", "p999", "max"})
+    EXPECT_TRUE(j["latency_ms"].contains(q));
 }
 
 TEST(BenchSmoke, Direct) {

@@ -70,7 +70,7 @@ TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {
   clock_.Advance(1);
   EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 1u);
   EXPECT_EQ(conn_->frames.size(), 2u);
-  EXPECT_EQ(conn_->frames[0], conn_->frames[1]);  // the same bytes again
+  EXPECT_EQ(conn_->frames[0], conn_->frames[1]);                   // the same bytes again
   EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);  // timer restarted
   session_->Ack("c1", 1);
   clock_.Advance(5000);

@@ -15,7 +15,8 @@ using testing::ServerProcess;
 
 int64_t NowS() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string AuthFrame(const std::string& token) {
@@ -56,11 +57,11 @@ TEST(E2eAuth, ValidTokenAuthenticates) {
 TEST(E2eAuth, BadExpiredAndForgedTokensAreRejected) {
   ServerProcess server;
   ExpectRejected(server, "garbage", "garbage token");
-  auto expired = TokenSigner(testing::kTestSecret).Issue({"default", "alice", "d", "web", 0},
-                                                         NowS() - 100, 10);
+  auto expired = TokenSigner(testing::kTestSecret)
+                     .Issue({"default", "alice", "d", "web", 0}, NowS() - 100, 10);
   ExpectRejected(server, *expired, "expired token");
-  auto forged = TokenSigner(std::string(44, 'f')).Issue({"default", "alice", "d", "web", 0},
-                                                        NowS(), 600);
+  auto forged =
+      TokenSigner(std::string(44, 'f')).Issue({"default", "alice", "d", "web", 0}, NowS(), 600);
   ExpectRejected(server, *forged, "forged token");
 
   FlareClient client(server.Options("bob"));
@@ -109,8 +110,8 @@ TEST(E2eAuth, RequestsBeforeAuthAreRefusedThenAuthStillWorks) {
 }
 
 TEST(E2eAuth, ConnectionsThatNeverAuthenticateAreClosed) {
-  ServerProcess server({{"FLARE_AUTH_AUTH_TIMEOUT_MS", "200"},
-                        {"FLARE_GATEWAY_TIMER_INTERVAL_MS", "20"}});
+  ServerProcess server(
+      {{"FLARE_AUTH_AUTH_TIMEOUT_MS", "200"}, {"FLARE_GATEWAY_TIMER_INTERVAL_MS", "20"}});
   RawConnection raw(server.ws_port());
   ASSERT_TRUE(raw.connected());
   auto e = raw.Next();

@@ -84,9 +84,10 @@ TEST_P(Convergence, EveryDeviceEndsWithTheServersView) {
   auto group = devices_[0]->client->Group(testing::CreateGroup({"bob", "carol"}));
   ASSERT_TRUE(group.ok());
   const std::string g = group->info().conversation_id();
-  std::map<std::string, std::vector<std::string>> convs = {
-      {"alice", {g, "bob", "carol"}}, {"bob", {g, "alice", "carol"}},
-      {"carol", {g, "alice", "bob"}}, {"dave", {"alice"}}};
+  std::map<std::string, std::vector<std::string>> convs = {{"alice", {g, "bob", "carol"}},
+                                                           {"bob", {g, "alice", "carol"}},
+                                                           {"carol", {g, "alice", "bob"}},
+                                                           {"dave", {"alice"}}};
   // (conversation, seq, sender) of messages acked so far.
   std::vector<std::tuple<std::string, int64_t, std::string>> sent;
   bool dave_in = false, dave_was_removed = false;
@@ -110,8 +111,8 @@ TEST_P(Convergence, EveryDeviceEndsWithTheServersView) {
     bool is_group = target == g;
     int op = pick(10);
     if (op < 4 || sent.empty()) {
-      pb::SendRequest req = is_group ? testing::ToConversation(g, "s" + std::to_string(step))
-                                     : pb::SendRequest();
+      pb::SendRequest req =
+          is_group ? testing::ToConversation(g, "s" + std::to_string(step)) : pb::SendRequest();
       if (!is_group) {
         req.set_peer_user_id(target);
         req.set_client_msg_id(NewClientMsgId());
@@ -125,13 +126,19 @@ TEST_P(Convergence, EveryDeviceEndsWithTheServersView) {
     auto [conv, seq, sender] = sent[pick(static_cast<int>(sent.size()))];
     pb::MessageOpRequest req = testing::Op(conv, seq);
     switch (op) {
-      case 4: req.mutable_recall(); break;
-      case 5: req.mutable_edit()->mutable_content()->set_text("e" + std::to_string(step)); break;
+      case 4:
+        req.mutable_recall();
+        break;
+      case 5:
+        req.mutable_edit()->mutable_content()->set_text("e" + std::to_string(step));
+        break;
       case 6:
         req.mutable_reaction()->set_emoji(pick(2) ? "+1" : "heart");
         req.mutable_reaction()->set_add(pick(3) != 0);
         break;
-      case 7: req.mutable_delete_for_me(); break;
+      case 7:
+        req.mutable_delete_for_me();
+        break;
       case 8: {
         ExpectHandled(d.client->MarkRead(conv, seq));
         continue;

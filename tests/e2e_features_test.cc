@@ -38,7 +38,8 @@ TEST(E2eLargeGroups, NoMemberMissesAMessageInEitherDeliveryMode) {
   }
   // Small: 4 members, pushed in full. Large: 6 members, "advanced" notices and pulls.
   auto small = clients[0]->Group(CreateGroup({"u1", "u2", "u3"}))->info().conversation_id();
-  auto large = clients[0]->Group(CreateGroup({"u1", "u2", "u3", "u4", "u5"}))->info().conversation_id();
+  auto large =
+      clients[0]->Group(CreateGroup({"u1", "u2", "u3", "u4", "u5"}))->info().conversation_id();
   constexpr int kMessages = 60;
   for (int i = 0; i < kMessages; ++i) {
     ASSERT_TRUE(clients[i % 3]->Send(ToConversation(small, "s" + std::to_string(i))).ok());
@@ -79,7 +80,8 @@ TEST(E2eReadState, ReadCursorSyncsAcrossDevicesAndReachesThePeer) {
   auto own = bob2_notices.WaitFor([](const pb::ServerFrame& f) { return f.has_read_notice(); });
   EXPECT_EQ(own.read_notice().seq(), 2);
   EXPECT_EQ(own.read_notice().user_id(), "bob");
-  auto receipt = alice_notices.WaitFor([](const pb::ServerFrame& f) { return f.has_read_notice(); });
+  auto receipt =
+      alice_notices.WaitFor([](const pb::ServerFrame& f) { return f.has_read_notice(); });
   EXPECT_EQ(receipt.read_notice().user_id(), "bob");
   EXPECT_EQ(receipt.read_notice().seq(), 2);
   EXPECT_EQ(bob2->ReadSeq(last.conversation_id()), 2);

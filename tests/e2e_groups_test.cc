@@ -138,7 +138,8 @@ TEST_F(E2eGroups, LateMembersSeeHistoryFromTheirJoinUnlessTheGroupSharesIt) {
   auto alice = Client("alice");
   auto hidden = alice->Group(CreateGroup({"bob"}))->info().conversation_id();
   auto shared = alice->Group(CreateGroup({"bob"}, pb::CONVERSATION_TYPE_GROUP, true))
-                    ->info().conversation_id();
+                    ->info()
+                    .conversation_id();
   for (const auto& conv : {hidden, shared}) {
     ASSERT_TRUE(alice->Send(ToConversation(conv, "before dave")).ok());
     auto added = alice->Group(Members(conv, {"dave"}, true));
@@ -151,7 +152,8 @@ TEST_F(E2eGroups, LateMembersSeeHistoryFromTheirJoinUnlessTheGroupSharesIt) {
   auto from_join = dave->Sync(hidden, 0, 100);
   ASSERT_TRUE(from_join.ok());
   ASSERT_EQ(from_join->messages_size(), 2);
-  EXPECT_EQ(from_join->messages(0).event().membership().action(), pb::MembershipEvent::ACTION_JOINED);
+  EXPECT_EQ(from_join->messages(0).event().membership().action(),
+            pb::MembershipEvent::ACTION_JOINED);
   EXPECT_EQ(from_join->visible_from_seq(), 3);
   auto everything = dave->Sync(shared, 0, 100);
   ASSERT_TRUE(everything.ok());
@@ -204,9 +206,11 @@ class E2eGroupLimits : public E2eGroups {
 
 TEST_F(E2eGroupLimits, MemberLimitIsEnforced) {
   auto alice = Client("alice");
-  EXPECT_EQ(ErrorOf(alice->Group(CreateGroup({"b", "c", "d"})).status()), pb::ERROR_CODE_MEMBER_LIMIT);
+  EXPECT_EQ(ErrorOf(alice->Group(CreateGroup({"b", "c", "d"})).status()),
+            pb::ERROR_CODE_MEMBER_LIMIT);
   auto conv = alice->Group(CreateGroup({"b", "c"}))->info().conversation_id();
-  EXPECT_EQ(ErrorOf(alice->Group(Members(conv, {"d"}, true)).status()), pb::ERROR_CODE_MEMBER_LIMIT);
+  EXPECT_EQ(ErrorOf(alice->Group(Members(conv, {"d"}, true)).status()),
+            pb::ERROR_CODE_MEMBER_LIMIT);
 }
 
 }  // namespace

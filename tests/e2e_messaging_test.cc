@@ -185,8 +185,8 @@ TEST(E2eMessaging, BootstrapListsConversationsWithCursorsAndUnread) {
 }
 
 TEST(E2eMessaging, UnackedPushesAreResent) {
-  ServerProcess server({{"FLARE_GATEWAY_RESEND_TIMEOUT_MS", "100"},
-                        {"FLARE_GATEWAY_TIMER_INTERVAL_MS", "20"}});
+  ServerProcess server(
+      {{"FLARE_GATEWAY_RESEND_TIMEOUT_MS", "100"}, {"FLARE_GATEWAY_TIMER_INTERVAL_MS", "20"}});
   RawConnection bob(server.ws_port(), "/ws?token=" + server.Token("bob"));
   ASSERT_TRUE(bob.Next().has_value());  // auth result
   FlareClient alice(server.Options("alice"));

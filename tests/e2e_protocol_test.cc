@@ -15,13 +15,14 @@ using testing::ServerProcess;
 
 class E2eProtocol : public ::testing::Test {
  protected:
-  E2eProtocol() : server_({{"FLARE_GATEWAY_MAX_FRAME_BYTES", "4096"},
-                           {"FLARE_GATEWAY_MAX_MESSAGE_BYTES", "1024"}}) {}
+  E2eProtocol()
+      : server_({{"FLARE_GATEWAY_MAX_FRAME_BYTES", "4096"},
+                 {"FLARE_GATEWAY_MAX_MESSAGE_BYTES", "1024"}}) {}
 
   // An authenticated raw connection speaking JSON.
   std::unique_ptr<RawConnection> Authed(const std::string& user) {
-    auto raw = std::make_unique<RawConnection>(server_.ws_port(),
-                                               "/ws?token=" + server_.Token(user));
+    auto raw =
+        std::make_unique<RawConnection>(server_.ws_port(), "/ws?token=" + server_.Token(user));
     auto e = raw->Next();
     EXPECT_TRUE(e && !e->closed);
     return raw;
@@ -90,8 +91,10 @@ TEST_F(E2eProtocol, InvalidSendsGetClearErrors) {
   EXPECT_NE(reply.error().message().find("client_msg_id"), std::string::npos);
 
   std::string big(2000, 'y');
-  raw->Send(R"({"requestId":"s2","send":{"peerUserId":"bob","clientMsgId":"c2","content":{"text":")" +
-                big + R"("}}})", false);
+  raw->Send(
+      R"({"requestId":"s2","send":{"peerUserId":"bob","clientMsgId":"c2","content":{"text":")" +
+          big + R"("}}})",
+      false);
   reply = NextFrame(*raw);
   EXPECT_EQ(reply.error().code(), pb::ERROR_CODE_MESSAGE_TOO_LARGE);
   EXPECT_EQ(reply.request_id(), "s2");

@@ -49,11 +49,11 @@ TEST_P(RouteTableContract, ReRegisteringASessionReplacesIt) {
   EXPECT_EQ(routes[0].gateway_id, "gw2");
 }
 
-INSTANTIATE_TEST_SUITE_P(Adapters, RouteTableContract,
-                         ::testing::Values(std::make_pair(
-                             std::string("memory"),
-                             Factory([] { return std::make_shared<MemoryRouteTable>(); }))),
-                         [](const auto& info) { return info.param.first; });
+INSTANTIATE_TEST_SUITE_P(
+    Adapters, RouteTableContract,
+    ::testing::Values(std::make_pair(std::string("memory"),
+                                     Factory([] { return std::make_shared<MemoryRouteTable>(); }))),
+    [](const auto& info) { return info.param.first; });
 
 }  // namespace
 }  // namespace flare

@@ -61,7 +61,8 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
 TEST_P(StoreContract, WritesAndReadsInSeqOrder) {
   WriteBatch batch;
   batch.memberships = {{"t1", "c1", 1, "alice", 1}, {"t1", "c1", 1, "bob", 1}};
-  for (int i = 1; i <= 5; ++i) batch.messages.push_back(Msg("c1", i, "alice", "m" + std::to_string(i)));
+  for (int i = 1; i <= 5; ++i)
+    batch.messages.push_back(Msg("c1", i, "alice", "m" + std::to_string(i)));
   ASSERT_TRUE(messages().Write(batch).ok());
 
   EXPECT_EQ(*messages().MaxSeq("t1", "c1"), 5);
@@ -125,8 +126,8 @@ TEST_P(StoreContract, CursorsOnlyMoveForward) {
 
 TEST_P(StoreContract, MembershipAndUnreadCounts) {
   WriteBatch batch;
-  batch.memberships = {{"t1", "c1", 1, "alice", 1}, {"t1", "c1", 1, "bob", 1},
-                       {"t1", "c2", 1, "alice", 1}};
+  batch.memberships = {
+      {"t1", "c1", 1, "alice", 1}, {"t1", "c1", 1, "bob", 1}, {"t1", "c2", 1, "alice", 1}};
   batch.messages = {Msg("c1", 1, "alice", "a1"), Msg("c1", 2, "bob", "b1"),
                     Msg("c1", 3, "bob", "b2")};
   ASSERT_TRUE(messages().Write(batch).ok());
@@ -139,21 +140,20 @@ TEST_P(StoreContract, MembershipAndUnreadCounts) {
   EXPECT_EQ(*messages().CountAfter("t1", "c1", 2, "alice"), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Adapters, StoreContract,
-    ::testing::Values(
-        Backend{"memory",
-                [](const std::string&) {
-                  auto s = std::make_shared<MemoryStore>();
-                  return StoreUnderTest{s, s};
-                }},
-        Backend{"sqlite",
-                [](const std::string& dir) {
-                  auto s = SqliteStore::Open(dir + "/flare.db", "full");
-                  EXPECT_TRUE(s.ok()) << s.status().ToString();
-                  return StoreUnderTest{*s, *s};
-                }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Adapters, StoreContract,
+                         ::testing::Values(Backend{"memory",
+                                                   [](const std::string&) {
+                                                     auto s = std::make_shared<MemoryStore>();
+                                                     return StoreUnderTest{s, s};
+                                                   }},
+                                           Backend{"sqlite",
+                                                   [](const std::string& dir) {
+                                                     auto s = SqliteStore::Open(dir + "/flare.db",
+                                                                                "full");
+                                                     EXPECT_TRUE(s.ok()) << s.status().ToString();
+                                                     return StoreUnderTest{*s, *s};
+                                                   }}),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(SqliteStore, KeepsDataAcrossReopen) {
   std::string dir = ::testing::TempDir() + "/flare_sqlite_reopen";

@@ -32,7 +32,8 @@ TEST(Token, ExpiredTokenIsRejected) {
 }
 
 TEST(Token, TokenSignedWithAnotherSecretIsRejected) {
-  auto forged = TokenSigner(std::string(40, 'x')).Issue({"default", "alice", "d", "web", 0}, kNow, 60);
+  auto forged =
+      TokenSigner(std::string(40, 'x')).Issue({"default", "alice", "d", "web", 0}, kNow, 60);
   ASSERT_TRUE(forged.ok());
   EXPECT_FALSE(TokenSigner(kSecret).Verify(*forged, kNow).ok());
 }

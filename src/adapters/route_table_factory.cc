@@ -10,7 +10,8 @@ namespace flare {
 Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config) {
   using Factory = std::function<Result<std::shared_ptr<RouteTable>>(const Config&)>;
   static const std::map<std::string, Factory> registry = {
-      {"memory", [](const Config&) -> Result<std::shared_ptr<RouteTable>> {
+      {"memory",
+       [](const Config&) -> Result<std::shared_ptr<RouteTable>> {
          return std::shared_ptr<RouteTable>(std::make_shared<MemoryRouteTable>());
        }},
   };

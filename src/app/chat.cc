@@ -19,8 +19,8 @@ std::mutex g_print_mu;
 void PrintMessage(const std::string& me, const pb::Message& m) {
   std::lock_guard lock(g_print_mu);
   const std::string who = m.sender() == me ? "you" : m.sender();
-  std::printf("[%s #%lld] %s: %s\n", m.conversation_id().c_str(),
-              static_cast<long long>(m.seq()), who.c_str(), m.content().text().c_str());
+  std::printf("[%s #%lld] %s: %s\n", m.conversation_id().c_str(), static_cast<long long>(m.seq()),
+              who.c_str(), m.content().text().c_str());
   std::fflush(stdout);
 }
 
@@ -63,12 +63,13 @@ int RunChat(const ChatFlags& flags) {
   });
   client.OnFrame([](const pb::ServerFrame& f) {
     std::lock_guard lock(g_print_mu);
-    if (f.has_going_away()) std::printf("* server going away: %s\n", f.going_away().reason().c_str());
+    if (f.has_going_away())
+      std::printf("* server going away: %s\n", f.going_away().reason().c_str());
     if (f.has_error()) std::printf("* error: %s\n", f.error().message().c_str());
   });
   if (Status st = client.Connect(); !st.ok()) {
-    std::fprintf(stderr, "flare: cannot connect to %s:%u: %s\n", options.host.c_str(),
-                 options.port, st.message().c_str());
+    std::fprintf(stderr, "flare: cannot connect to %s:%u: %s\n", options.host.c_str(), options.port,
+                 st.message().c_str());
     return 1;
   }
   std::printf("connected as %s (device %s). /help for commands\n", flags.user.c_str(),
@@ -77,12 +78,21 @@ int RunChat(const ChatFlags& flags) {
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
     if (line == "/quit") break;
-    if (line == "/help") { PrintHelp(); continue; }
-    if (line.rfind("/to ", 0) == 0) { peer = line.substr(4); continue; }
+    if (line == "/help") {
+      PrintHelp();
+      continue;
+    }
+    if (line.rfind("/to ", 0) == 0) {
+      peer = line.substr(4);
+      continue;
+    }
     if (line == "/list") {
       auto list = client.Bootstrap();
       std::lock_guard lock(g_print_mu);
-      if (!list.ok()) { std::printf("* %s\n", list.status().message().c_str()); continue; }
+      if (!list.ok()) {
+        std::printf("* %s\n", list.status().message().c_str());
+        continue;
+      }
       for (const auto& c : list->conversations()) {
         std::printf("  %s  max_seq=%lld unread=%lld\n", c.conversation_id().c_str(),
                     static_cast<long long>(c.max_seq()), static_cast<long long>(c.unread()));
@@ -95,7 +105,10 @@ int RunChat(const ChatFlags& flags) {
       to = line.substr(1, space - 1);
       text = space == std::string::npos ? "" : line.substr(space + 1);
     }
-    if (to.empty()) { std::printf("* say who to talk to: /to USER\n"); continue; }
+    if (to.empty()) {
+      std::printf("* say who to talk to: /to USER\n");
+      continue;
+    }
     auto ack = client.SendText(to, text);
     std::lock_guard lock(g_print_mu);
     if (!ack.ok()) {

@@ -15,7 +15,8 @@ Result<std::string> IssueToken(const Config& config, const Principal& who, int64
   auto secret = ResolveJwtSecret(config);
   if (!secret.ok()) return secret.status();
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   return TokenSigner(*secret).Issue(who, now, ttl_s > 0 ? ttl_s : config.token_ttl_s);
 }
 

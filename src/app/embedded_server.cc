@@ -36,17 +36,16 @@ class Embedded final : public EmbeddedServer {
                 &server_metrics_),
         orchestrator_(access_, writer_, clock_,
                       {static_cast<size_t>(config.max_message_bytes), 128}),
-        reader_(*stores_.messages, access_,
-                {static_cast<int>(config.sync_default_limit),
-                 static_cast<int>(config.sync_max_limit)}),
+        reader_(
+            *stores_.messages, access_,
+            {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit)}),
         sessions_(*stores_.messages, *stores_.conversations),
         presence_(*routes_),
         gateway_(GatewayOptionsFrom(config),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
-                             *stores_.conversations, *stores_.messages, access_, blocking_,
-                             clock_, server_metrics_}),
-        push_(*routes_, gateway_,
-              PushOptions{static_cast<size_t>(config.large_group_threshold)}) {
+                             *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
+                             server_metrics_}),
+        push_(*routes_, gateway_, PushOptions{static_cast<size_t>(config.large_group_threshold)}) {
     writer_.SetListener(&push_);
     TransportOptions topts;
     topts.bind_address = config.bind_address;
@@ -60,10 +59,10 @@ class Embedded final : public EmbeddedServer {
       topts.batching.before = AppendBatchPrefix;
       topts.batching.after = AppendBatchSuffix;
     }
-    transport_ = MakeBeastTransport(topts, &gateway_, [this](std::string_view method,
-                                                             std::string_view path) {
-      return HandleHttp(method, path);
-    });
+    transport_ = MakeBeastTransport(topts, &gateway_,
+                                    [this](std::string_view method, std::string_view path) {
+                                      return HandleHttp(method, path);
+                                    });
   }
 
   ~Embedded() override { Shutdown(); }

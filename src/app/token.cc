@@ -11,8 +11,8 @@ int RunToken(const TokenFlags& flags) {
     std::fprintf(stderr, "flare: %s\n", config.status().message().c_str());
     return 2;
   }
-  auto token = IssueToken(*config, {flags.tenant, flags.user, flags.device, flags.platform, 0},
-                          flags.ttl_s);
+  auto token =
+      IssueToken(*config, {flags.tenant, flags.user, flags.device, flags.platform, 0}, flags.ttl_s);
   if (!token.ok()) {
     std::fprintf(stderr, "flare: %s\n", token.status().message().c_str());
     return 2;

@@ -18,7 +18,8 @@ using tcp = asio::ip::tcp;
 class BeastClientTransport final : public ClientTransport {
  public:
   explicit BeastClientTransport(ClientTransportCallbacks callbacks)
-      : callbacks_(std::move(callbacks)), guard_(asio::make_work_guard(io_)),
+      : callbacks_(std::move(callbacks)),
+        guard_(asio::make_work_guard(io_)),
         thread_([this] { io_.run(); }) {}
 
   ~BeastClientTransport() override { Shutdown(); }
@@ -32,27 +33,27 @@ class BeastClientTransport final : public ClientTransport {
     auto resolver = std::make_shared<tcp::resolver>(io_);
     resolver->async_resolve(
         host, std::to_string(port),
-        [this, s = ws_, gen, host, port, target, done, resolver](beast::error_code ec,
-                                                        tcp::resolver::results_type results) {
+        [this, s = ws_, gen, host, port, target, done, resolver](
+            beast::error_code ec, tcp::resolver::results_type results) {
           if (gen != generation_) return;
           if (ec) return done(IoError("resolve " + host + ": " + ec.message()));
           beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(10));
-          beast::get_lowest_layer(*ws_).async_connect(
-              results, [this, s, gen, host, port, target, done](beast::error_code ec,
-                                                             tcp::endpoint) {
-                if (gen != generation_) return;
-                if (ec) return done(IoError("connect: " + ec.message()));
-                beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true));
-                std::string host_header = host + ":" + std::to_string(port);
-                ws_->async_handshake(host_header, target, [this, s, gen, done](beast::error_code ec) {
-                  if (gen != generation_) return;
-                  if (ec) return done(IoError("websocket handshake: " + ec.message()));
-                  beast::get_lowest_layer(*ws_).expires_never();
-                  open_ = true;
-                  done(Status::Ok());
-                  Read(gen);
-                });
-              });
+          beast::get_lowest_layer(*ws_).async_connect(results, [this, s, gen, host, port, target,
+                                                                done](beast::error_code ec,
+                                                                      tcp::endpoint) {
+            if (gen != generation_) return;
+            if (ec) return done(IoError("connect: " + ec.message()));
+            beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true));
+            std::string host_header = host + ":" + std::to_string(port);
+            ws_->async_handshake(host_header, target, [this, s, gen, done](beast::error_code ec) {
+              if (gen != generation_) return;
+              if (ec) return done(IoError("websocket handshake: " + ec.message()));
+              beast::get_lowest_layer(*ws_).expires_never();
+              open_ = true;
+              done(Status::Ok());
+              Read(gen);
+            });
+          });
         });
   }
 
@@ -109,11 +110,12 @@ class BeastClientTransport final : public ClientTransport {
     auto next = queue_.front();
     queue_.pop_front();
     ws_->binary(next.second);
-    ws_->async_write(asio::buffer(*next.first), [this, s = ws_, gen, next](beast::error_code ec, size_t) {
-      if (gen != generation_) return;
-      if (ec) return Lost(ec);
-      WriteNext(gen);
-    });
+    ws_->async_write(asio::buffer(*next.first),
+                     [this, s = ws_, gen, next](beast::error_code ec, size_t) {
+                       if (gen != generation_) return;
+                       if (ec) return Lost(ec);
+                       WriteNext(gen);
+                     });
   }
 
   void Lost(beast::error_code ec) {

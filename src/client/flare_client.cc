@@ -26,23 +26,38 @@ Status StatusFromReply(const pb::ServerFrame& reply) {
   const std::string& text = reply.error().message();
   Code code = Code::kInternal;
   switch (reply.error().code()) {
-    case pb::ERROR_CODE_INVALID_ARGUMENT: code = Code::kInvalidArgument; break;
+    case pb::ERROR_CODE_INVALID_ARGUMENT:
+      code = Code::kInvalidArgument;
+      break;
     case pb::ERROR_CODE_FORBIDDEN:
     case pb::ERROR_CODE_NOT_MEMBER:
     case pb::ERROR_CODE_PERMISSION_DENIED:
     case pb::ERROR_CODE_MUTED:
     case pb::ERROR_CODE_GROUP_DISMISSED:
-    case pb::ERROR_CODE_RECALL_WINDOW_PASSED: code = Code::kPermissionDenied; break;
-    case pb::ERROR_CODE_NOT_FOUND: code = Code::kNotFound; break;
-    case pb::ERROR_CODE_CONFLICT: code = Code::kAlreadyExists; break;
+    case pb::ERROR_CODE_RECALL_WINDOW_PASSED:
+      code = Code::kPermissionDenied;
+      break;
+    case pb::ERROR_CODE_NOT_FOUND:
+      code = Code::kNotFound;
+      break;
+    case pb::ERROR_CODE_CONFLICT:
+      code = Code::kAlreadyExists;
+      break;
     case pb::ERROR_CODE_UNAUTHENTICATED:
-    case pb::ERROR_CODE_AUTH_FAILED: code = Code::kUnauthenticated; break;
+    case pb::ERROR_CODE_AUTH_FAILED:
+      code = Code::kUnauthenticated;
+      break;
     case pb::ERROR_CODE_UNAVAILABLE:
-    case pb::ERROR_CODE_RATE_LIMITED: code = Code::kUnavailable; break;
+    case pb::ERROR_CODE_RATE_LIMITED:
+      code = Code::kUnavailable;
+      break;
     case pb::ERROR_CODE_MESSAGE_TOO_LARGE:
     case pb::ERROR_CODE_MEMBER_LIMIT:
-    case pb::ERROR_CODE_FRAME_TOO_LARGE: code = Code::kResourceExhausted; break;
-    default: break;
+    case pb::ERROR_CODE_FRAME_TOO_LARGE:
+      code = Code::kResourceExhausted;
+      break;
+    default:
+      break;
   }
   // The protocol's own code stays available as the detail.
   return Status(code, text).WithDetail(reply.error().code());
@@ -58,17 +73,18 @@ pb::ConversationType TypeOf(const std::string& conversation_id) {
 
 class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  explicit Impl(ClientOptions options) : opt_(std::move(options)), backoff_ms_(opt_.backoff_min_ms) {}
+  explicit Impl(ClientOptions options)
+      : opt_(std::move(options)), backoff_ms_(opt_.backoff_min_ms) {}
 
   void Init() {
     std::weak_ptr<Impl> weak = weak_from_this();
-    transport_ = MakeBeastClientTransport(ClientTransportCallbacks{
-        [weak](std::string_view data, bool binary) {
-          if (auto self = weak.lock()) self->OnData(data, binary);
-        },
-        [weak](uint16_t code, const std::string& reason) {
-          if (auto self = weak.lock()) self->OnClosed(code, reason);
-        }});
+    transport_ = MakeBeastClientTransport(
+        ClientTransportCallbacks{[weak](std::string_view data, bool binary) {
+                                   if (auto self = weak.lock()) self->OnData(data, binary);
+                                 },
+                                 [weak](uint16_t code, const std::string& reason) {
+                                   if (auto self = weak.lock()) self->OnClosed(code, reason);
+                                 }});
   }
 
   ~Impl() { transport_->Shutdown(); }
@@ -105,9 +121,10 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     auto reply = std::make_shared<std::promise<Result<pb::ServerFrame>>>();
     auto future = reply->get_future();
     transport_->Post([this, rid, frame = std::move(frame), reply]() mutable {
-      StartRequest(rid, std::move(frame), [reply](Result<pb::ServerFrame> r) {
-        reply->set_value(std::move(r));
-      }, /*resend_on_reconnect=*/true);
+      StartRequest(
+          rid, std::move(frame),
+          [reply](Result<pb::ServerFrame> r) { reply->set_value(std::move(r)); },
+          /*resend_on_reconnect=*/true);
     });
     if (future.wait_for(std::chrono::milliseconds(opt_.request_timeout_ms)) ==
         std::future_status::ready) {
@@ -315,20 +332,23 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     frame.mutable_bootstrap();
     std::string rid = "b" + std::to_string(++next_rid_);
     frame.set_request_id(rid);
-    StartRequest(rid, std::move(frame), [this](Result<pb::ServerFrame> r) {
-      if (!r.ok() || !r->has_bootstrap_result()) return;
-      for (const auto& s : r->bootstrap_result().conversations()) {
-        bool behind;
-        {
-          std::lock_guard lock(mu_);
-          auto [it, fresh] = convs_.try_emplace(s.conversation_id());
-          if (fresh && !opt_.fetch_history) it->second.delivered = s.max_seq();
-          it->second.read = std::max(it->second.read, s.read_seq());
-          behind = s.max_seq() > it->second.delivered;
-        }
-        if (behind) StartSync(s.conversation_id());
-      }
-    }, false);
+    StartRequest(
+        rid, std::move(frame),
+        [this](Result<pb::ServerFrame> r) {
+          if (!r.ok() || !r->has_bootstrap_result()) return;
+          for (const auto& s : r->bootstrap_result().conversations()) {
+            bool behind;
+            {
+              std::lock_guard lock(mu_);
+              auto [it, fresh] = convs_.try_emplace(s.conversation_id());
+              if (fresh && !opt_.fetch_history) it->second.delivered = s.max_seq();
+              it->second.read = std::max(it->second.read, s.read_seq());
+              behind = s.max_seq() > it->second.delivered;
+            }
+            if (behind) StartSync(s.conversation_id());
+          }
+        },
+        false);
   }
 
   void StartSync(const std::string& conv_id) {
@@ -350,23 +370,26 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     frame.mutable_sync()->set_limit(opt_.sync_page);
     std::string rid = "s" + std::to_string(++next_rid_);
     frame.set_request_id(rid);
-    StartRequest(rid, std::move(frame), [this, conv_id](Result<pb::ServerFrame> r) {
-      bool again = false;
-      {
-        std::lock_guard lock(mu_);
-        Conv& c = convs_[conv_id];
-        c.syncing = false;
-        again = c.resync;
-      }
-      if (r.ok() && r->has_sync_result()) {
-        SkipInvisible(conv_id, r->sync_result().visible_from_seq());
-        for (const auto& m : r->sync_result().messages()) again |= Accept(m);
-        again |= r->sync_result().has_more();
-        again |= r->sync_result().max_seq() > DeliveredSeq(conv_id);
-        Ack(conv_id);
-      }
-      if (again) StartSync(conv_id);
-    }, false);
+    StartRequest(
+        rid, std::move(frame),
+        [this, conv_id](Result<pb::ServerFrame> r) {
+          bool again = false;
+          {
+            std::lock_guard lock(mu_);
+            Conv& c = convs_[conv_id];
+            c.syncing = false;
+            again = c.resync;
+          }
+          if (r.ok() && r->has_sync_result()) {
+            SkipInvisible(conv_id, r->sync_result().visible_from_seq());
+            for (const auto& m : r->sync_result().messages()) again |= Accept(m);
+            again |= r->sync_result().has_more();
+            again |= r->sync_result().max_seq() > DeliveredSeq(conv_id);
+            Ack(conv_id);
+          }
+          if (again) StartSync(conv_id);
+        },
+        false);
   }
 
   void OnPush(const pb::Push& push) {
@@ -385,7 +408,8 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     Conv& c = convs_[conv_id];
     if (visible_from - 1 <= c.delivered) return;
     c.delivered = visible_from - 1;
-    while (!c.ahead.empty() && c.ahead.begin()->first <= c.delivered) c.ahead.erase(c.ahead.begin());
+    while (!c.ahead.empty() && c.ahead.begin()->first <= c.delivered)
+      c.ahead.erase(c.ahead.begin());
   }
 
   // Takes a message from a push or a sync; delivers every message that is

@@ -23,9 +23,9 @@ struct ClientOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8081;
   std::string token;
-  bool json = false;             // text frames with proto3 JSON instead of protobuf
-  bool fetch_history = true;     // sync conversations from seq 0 on first sight
-  bool auto_ack = true;          // ack pushes as they are delivered to the application
+  bool json = false;          // text frames with proto3 JSON instead of protobuf
+  bool fetch_history = true;  // sync conversations from seq 0 on first sight
+  bool auto_ack = true;       // ack pushes as they are delivered to the application
   int64_t request_timeout_ms = 15'000;
   int64_t backoff_min_ms = 50;
   int64_t backoff_max_ms = 3'000;

@@ -42,8 +42,8 @@ const std::vector<KeyDef>& Keys() {
        &Config::token_ttl_s, nullptr, 1, 31'536'000},
       {"gateway.idle_timeout_ms", "close a connection that sent nothing for this long",
        &Config::idle_timeout_ms, nullptr, 100, 86'400'000},
-      {"gateway.max_frame_bytes", "largest WebSocket frame accepted",
-       &Config::max_frame_bytes, nullptr, 1024, 64 * 1024 * 1024},
+      {"gateway.max_frame_bytes", "largest WebSocket frame accepted", &Config::max_frame_bytes,
+       nullptr, 1024, 64 * 1024 * 1024},
       {"gateway.max_message_bytes", "largest message content + attachments accepted",
        &Config::max_message_bytes, nullptr, 64, 64 * 1024 * 1024},
       {"gateway.resend_timeout_ms", "resend a push that has not been acked within this time",
@@ -54,23 +54,37 @@ const std::vector<KeyDef>& Keys() {
        &Config::max_send_queue_bytes, nullptr, 4096, int64_t{1} << 34},
       {"gateway.timer_interval_ms", "how often timeouts and resends are checked",
        &Config::timer_interval_ms, nullptr, 5, 60'000},
-      {"gateway.echo_mode", "\"on\" makes /ws echo every frame (transport benchmark only)",
-       nullptr, &Config::echo_mode, 0, 0, {"off", "on"}},
+      {"gateway.echo_mode",
+       "\"on\" makes /ws echo every frame (transport benchmark only)",
+       nullptr,
+       &Config::echo_mode,
+       0,
+       0,
+       {"off", "on"}},
       {"gateway.typing_interval_ms", "at most one typing notice per conversation this often",
        &Config::typing_interval_ms, nullptr, 0, 3'600'000},
-      {"groups.max_members", "most members a group or channel may have",
-       &Config::group_max_members, nullptr, 2, 10'000'000},
+      {"groups.max_members", "most members a group or channel may have", &Config::group_max_members,
+       nullptr, 2, 10'000'000},
       {"groups.large_group_threshold",
        "above this many members, online members get an 'advanced' notice and pull",
        &Config::large_group_threshold, nullptr, 1, 10'000'000},
-      {"groups.recall_window_s", "how long a sender may recall a message",
-       &Config::recall_window_s, nullptr, 0, 31'536'000},
-      {"storage.backend", "message and conversation store: sqlite | memory", nullptr,
-       &Config::storage_backend, 0, 0, {"sqlite", "memory"}},
+      {"groups.recall_window_s", "how long a sender may recall a message", &Config::recall_window_s,
+       nullptr, 0, 31'536'000},
+      {"storage.backend",
+       "message and conversation store: sqlite | memory",
+       nullptr,
+       &Config::storage_backend,
+       0,
+       0,
+       {"sqlite", "memory"}},
       {"storage.durability",
        "full: each batch fsync'd before acks (survives power loss); normal: survives a process "
        "crash, the last batches may be lost on power loss",
-       nullptr, &Config::durability, 0, 0, {"full", "normal"}},
+       nullptr,
+       &Config::durability,
+       0,
+       0,
+       {"full", "normal"}},
       {"storage.max_batch", "most messages committed in one transaction", &Config::max_batch,
        nullptr, 1, 1'000'000},
       {"storage.max_pending_writes", "writes queued before senders get UNAVAILABLE",
@@ -80,12 +94,26 @@ const std::vector<KeyDef>& Keys() {
       {"sync.default_limit", "messages per sync page when the client gives no limit",
        &Config::sync_default_limit, nullptr, 1, 100'000},
       {"sync.max_limit", "largest sync page", &Config::sync_max_limit, nullptr, 1, 100'000},
-      {"presence.backend", "presence and route table: memory", nullptr,
-       &Config::presence_backend, 0, 0, {"memory"}},
+      {"presence.backend",
+       "presence and route table: memory",
+       nullptr,
+       &Config::presence_backend,
+       0,
+       0,
+       {"memory"}},
       {"presence.login_conflict",
        "coexist | platform_exclusive (one device per platform) | exclusive (one device)",
-       nullptr, &Config::login_conflict, 0, 0, {"coexist", "platform_exclusive", "exclusive"}},
-      {"log.level", "trace | debug | info | warn | error", nullptr, &Config::log_level, 0, 0,
+       nullptr,
+       &Config::login_conflict,
+       0,
+       0,
+       {"coexist", "platform_exclusive", "exclusive"}},
+      {"log.level",
+       "trace | debug | info | warn | error",
+       nullptr,
+       &Config::log_level,
+       0,
+       0,
        {"trace", "debug", "info", "warn", "error"}},
       {"log.format", "text | json", nullptr, &Config::log_format, 0, 0, {"text", "json"}},
   };
@@ -131,7 +159,8 @@ Status ApplyTomlNode(Config& config, const std::string& key, const toml::node& n
   if (def == nullptr) return InvalidArgument("unknown config key '" + key + "'");
   if (def->int_field != nullptr) {
     auto v = node.value<int64_t>();
-    if (!node.is_integer() || !v) return InvalidArgument("config key '" + key + "' must be an integer");
+    if (!node.is_integer() || !v)
+      return InvalidArgument("config key '" + key + "' must be an integer");
     return SetInt(config, *def, *v);
   }
   auto v = node.value<std::string>();
@@ -141,7 +170,8 @@ Status ApplyTomlNode(Config& config, const std::string& key, const toml::node& n
 
 Status ApplyTable(Config& config, const toml::table& table, const std::string& prefix) {
   for (const auto& [name, node] : table) {
-    std::string key = prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
+    std::string key =
+        prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
     if (const auto* sub = node.as_table()) {
       FLARE_RETURN_IF_ERROR(ApplyTable(config, *sub, key));
     } else {

@@ -63,8 +63,8 @@ struct Config {
 };
 
 struct ConfigKeyInfo {
-  std::string key;          // "server.http_port"
-  std::string type;         // "int" | "string"
+  std::string key;   // "server.http_port"
+  std::string type;  // "int" | "string"
   std::string description;
 };
 

@@ -39,8 +39,7 @@ std::string SingleConversationId(std::string_view a, std::string_view b) {
   return id;
 }
 
-std::optional<std::pair<std::string, std::string>> ParseSingleConversationId(
-    std::string_view id) {
+std::optional<std::pair<std::string, std::string>> ParseSingleConversationId(std::string_view id) {
   constexpr std::string_view kPrefix = "single:";
   if (id.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   id.remove_prefix(kPrefix.size());

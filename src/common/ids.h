@@ -38,7 +38,6 @@ bool IsValidId(std::string_view id);
 std::string SingleConversationId(std::string_view a, std::string_view b);
 
 // The two users of a 1:1 conversation id, or nullopt if `id` is not one.
-std::optional<std::pair<std::string, std::string>> ParseSingleConversationId(
-    std::string_view id);
+std::optional<std::pair<std::string, std::string>> ParseSingleConversationId(std::string_view id);
 
 }  // namespace flare

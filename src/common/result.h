@@ -62,7 +62,7 @@ inline Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
 template <typename T>
 class Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(data_).ok() && "Result built from an OK status");
   }
@@ -86,8 +86,8 @@ class Result {
 
 }  // namespace flare
 
-#define FLARE_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::flare::Status _st = (expr);          \
-    if (!_st.ok()) return _st;             \
+#define FLARE_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::flare::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)

@@ -36,9 +36,9 @@ struct MembershipRecord {
   int conversation_type = 0;
   std::string user_id;
   int64_t joined_ms = 0;
-  int role = 0;                // pb::MemberRole
+  int role = 0;  // pb::MemberRole
   int64_t muted_until_ms = 0;
-  int64_t joined_seq = 0;      // history is visible from here (0: all)
+  int64_t joined_seq = 0;  // history is visible from here (0: all)
 };
 
 struct MemberRemoval {
@@ -72,8 +72,8 @@ struct WriteBatch {
   std::vector<StoredMessage> updates;  // replace stored messages (recall, edit, reactions)
   std::vector<CursorUpdate> cursors;
   bool empty() const {
-    return conversations.empty() && memberships.empty() && removals.empty() &&
-           messages.empty() && updates.empty() && cursors.empty();
+    return conversations.empty() && memberships.empty() && removals.empty() && messages.empty() &&
+           updates.empty() && cursors.empty();
   }
 };
 
@@ -114,19 +114,16 @@ class MessageStore {
 
   // Number of messages with seq > after_seq, not sent by `exclude_sender`
   // and not events: the unread count.
-  virtual Result<int64_t> CountAfter(const std::string& tenant,
-                                     const std::string& conversation_id, int64_t after_seq,
-                                     const std::string& exclude_sender) = 0;
+  virtual Result<int64_t> CountAfter(const std::string& tenant, const std::string& conversation_id,
+                                     int64_t after_seq, const std::string& exclude_sender) = 0;
 
   // Whether a message with seq > after_seq mentions `user_id` or @all.
-  virtual Result<bool> MentionedAfter(const std::string& tenant,
-                                      const std::string& conversation_id, int64_t after_seq,
-                                      const std::string& user_id) = 0;
+  virtual Result<bool> MentionedAfter(const std::string& tenant, const std::string& conversation_id,
+                                      int64_t after_seq, const std::string& user_id) = 0;
 
   // The message at `seq`, if stored.
   virtual Result<std::optional<Message>> Get(const std::string& tenant,
-                                             const std::string& conversation_id,
-                                             int64_t seq) = 0;
+                                             const std::string& conversation_id, int64_t seq) = 0;
 
   // The newest message of the conversation, if any.
   virtual Result<std::optional<Message>> Last(const std::string& tenant,

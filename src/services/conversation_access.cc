@@ -15,13 +15,13 @@ Result<ResolvedConversation> ConversationAccess::Resolve(const Principal& who,
   }
   if (!peer_user_id.empty()) {
     if (!IsValidId(peer_user_id)) return InvalidArgument("peer_user_id is not a valid user id");
-    return ResolvedConversation{SingleConversationId(who.user_id, peer_user_id),
-                                pb::CONVERSATION_TYPE_SINGLE,
-                                peer_user_id == who.user_id
-                                    ? std::vector<std::string>{who.user_id}
+    return ResolvedConversation{
+        SingleConversationId(who.user_id, peer_user_id), pb::CONVERSATION_TYPE_SINGLE,
+        peer_user_id == who.user_id ? std::vector<std::string>{who.user_id}
                                     : std::vector<std::string>{who.user_id, peer_user_id}};
   }
-  if (conversation_id.empty()) return InvalidArgument("conversation_id or peer_user_id is required");
+  if (conversation_id.empty())
+    return InvalidArgument("conversation_id or peer_user_id is required");
   if (auto pair = ParseSingleConversationId(conversation_id)) {
     if (pair->first != who.user_id && pair->second != who.user_id) {
       return PermissionDenied("you are not a member of conversation " + conversation_id);
@@ -31,7 +31,7 @@ Result<ResolvedConversation> ConversationAccess::Resolve(const Principal& who,
     return ResolvedConversation{conversation_id, pb::CONVERSATION_TYPE_SINGLE, std::move(members)};
   }
   int type = conversation_id.rfind("channel:", 0) == 0 ? pb::CONVERSATION_TYPE_CHANNEL
-                                                      : pb::CONVERSATION_TYPE_GROUP;
+                                                       : pb::CONVERSATION_TYPE_GROUP;
   if (conversation_id.size() > 200) return InvalidArgument("conversation_id is too long");
   if (check == MembershipCheck::kDeferred) return ResolvedConversation{conversation_id, type, {}};
   auto member = store_.GetMember(who.tenant, conversation_id, who.user_id);

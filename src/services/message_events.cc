@@ -13,7 +13,8 @@ Status CheckMessageOp(const pb::MessageOpRequest& op, const pb::Message& target,
   bool recalled = target.status() == pb::MESSAGE_STATUS_RECALLED;
   switch (op.op_case()) {
     case pb::MessageOpRequest::kRecall: {
-      if (recalled) return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_CONFLICT, "already recalled");
+      if (recalled)
+        return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_CONFLICT, "already recalled");
       if (is_moderator) return Status::Ok();
       if (target.sender() != actor) {
         return GroupError(Code::kPermissionDenied, pb::ERROR_CODE_PERMISSION_DENIED,
@@ -31,13 +32,15 @@ Status CheckMessageOp(const pb::MessageOpRequest& op, const pb::Message& target,
         return GroupError(Code::kPermissionDenied, pb::ERROR_CODE_PERMISSION_DENIED,
                           "only the sender may edit a message");
       }
-      if (recalled) return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_CONFLICT, "message was recalled");
+      if (recalled)
+        return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_CONFLICT, "message was recalled");
       return Status::Ok();
     case pb::MessageOpRequest::kReaction:
       if (op.reaction().emoji().empty() || op.reaction().emoji().size() > 64) {
         return InvalidArgument("a reaction is 1 to 64 bytes");
       }
-      if (recalled) return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_CONFLICT, "message was recalled");
+      if (recalled)
+        return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_CONFLICT, "message was recalled");
       return Status::Ok();
     case pb::MessageOpRequest::kDeleteForMe:
       return Status::Ok();
@@ -50,14 +53,21 @@ pb::Event MakeEvent(const pb::MessageOpRequest& op, const pb::Message& target) {
   pb::Event e;
   e.set_target_seq(target.seq());
   switch (op.op_case()) {
-    case pb::MessageOpRequest::kRecall: e.mutable_recall(); break;
+    case pb::MessageOpRequest::kRecall:
+      e.mutable_recall();
+      break;
     case pb::MessageOpRequest::kEdit:
       *e.mutable_edit()->mutable_content() = op.edit().content();
       e.mutable_edit()->set_version(target.version() + 1);
       break;
-    case pb::MessageOpRequest::kReaction: *e.mutable_reaction() = op.reaction(); break;
-    case pb::MessageOpRequest::kDeleteForMe: e.mutable_delete_for_me(); break;
-    default: break;
+    case pb::MessageOpRequest::kReaction:
+      *e.mutable_reaction() = op.reaction();
+      break;
+    case pb::MessageOpRequest::kDeleteForMe:
+      e.mutable_delete_for_me();
+      break;
+    default:
+      break;
   }
   return e;
 }

@@ -60,15 +60,17 @@ class Notices {
   template <typename Pred>
   pb::ServerFrame WaitFor(Pred pred, int64_t timeout_ms = 10'000) {
     pb::ServerFrame found;
-    bool ok = waiter_.WaitFor([&] {
-      for (const auto& f : frames_) {
-        if (pred(f)) {
-          found = f;
-          return true;
-        }
-      }
-      return false;
-    }, timeout_ms);
+    bool ok = waiter_.WaitFor(
+        [&] {
+          for (const auto& f : frames_) {
+            if (pred(f)) {
+              found = f;
+              return true;
+            }
+          }
+          return false;
+        },
+        timeout_ms);
     EXPECT_TRUE(ok) << "no matching notice arrived";
     return found;
   }

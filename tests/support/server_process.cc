@@ -64,7 +64,8 @@ void ServerProcess::Restart() {
 std::string ServerProcess::Token(const std::string& user, const std::string& device,
                                  int64_t ttl_s) const {
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   auto token = TokenSigner(kTestSecret).Issue({"default", user, device, "test", 0}, now, ttl_s);
   EXPECT_TRUE(token.ok());
   return token.ok() ? *token : "";
@@ -101,18 +102,19 @@ std::string ServerProcess::HttpGet(const std::string& path, long* status) const 
 }
 
 RawConnection::RawConnection(uint16_t port, const std::string& target) {
-  transport_ = MakeBeastClientTransport(ClientTransportCallbacks{
-      [this](std::string_view data, bool binary) {
-        std::lock_guard lock(mu_);
-        events_.push_back({false, 0, binary, std::string(data)});
-        cv_.notify_all();
-      },
-      [this](uint16_t code, const std::string& reason) {
-        if (getenv("TEST_DEBUG_CLOSE")) fprintf(stderr, "closed %u %s\n", code, reason.c_str());
-        std::lock_guard lock(mu_);
-        events_.push_back({true, code, false, ""});
-        cv_.notify_all();
-      }});
+  transport_ = MakeBeastClientTransport(
+      ClientTransportCallbacks{[this](std::string_view data, bool binary) {
+                                 std::lock_guard lock(mu_);
+                                 events_.push_back({false, 0, binary, std::string(data)});
+                                 cv_.notify_all();
+                               },
+                               [this](uint16_t code, const std::string& reason) {
+                                 if (getenv("TEST_DEBUG_CLOSE"))
+                                   fprintf(stderr, "closed %u %s\n", code, reason.c_str());
+                                 std::lock_guard lock(mu_);
+                                 events_.push_back({true, code, false, ""});
+                                 cv_.notify_all();
+                               }});
   std::promise<Status> done;
   transport_->Post([&] {
     transport_->Connect("127.0.0.1", port, target, [&](Status st) { done.set_value(st); });
@@ -129,7 +131,8 @@ void RawConnection::Send(const std::string& bytes, bool binary) {
 
 std::optional<RawConnection::Event> RawConnection::Next(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !events_.empty(); })) {
+  if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                    [&] { return !events_.empty(); })) {
     return std::nullopt;
   }
   Event e = std::move(events_.front());

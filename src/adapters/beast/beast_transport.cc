@@ -2,9 +2,9 @@
 // thread per I/O thread, WebSocket sessions pinned to one of them, and a
 // small HTTP server for health and metrics. This is one of the few
 // translation units that include Beast (it is slow to compile).
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <deque>
@@ -72,7 +72,11 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
  public:
   WsSession(tcp::socket socket, uint64_t id, ConnectionHandler* handler, size_t max_frame,
             bool echo, const FrameBatching* batching, WriteScheduler* scheduler)
-      : ws_(std::move(socket)), id_(id), handler_(handler), echo_(echo), batching_(batching),
+      : ws_(std::move(socket)),
+        id_(id),
+        handler_(handler),
+        echo_(echo),
+        batching_(batching),
         scheduler_(scheduler) {
     beast::error_code ec;
     auto ep = ws_.next_layer().remote_endpoint(ec);
@@ -88,18 +92,17 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void Start() {
     // The handshake must finish in time; the timer exists only until then,
     // so an established connection carries no timer.
-    handshake_timer_ = std::make_unique<asio::steady_timer>(ws_.get_executor(),
-                                                           std::chrono::seconds(30));
+    handshake_timer_ =
+        std::make_unique<asio::steady_timer>(ws_.get_executor(), std::chrono::seconds(30));
     handshake_timer_->async_wait([weak = weak_from_this()](beast::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) return;
       beast::error_code ignored;
       self->ws_.next_layer().close(ignored);
     });
-    http::async_read(ws_.next_layer(), buffer_, request_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnHttpRequest(ec);
-                     });
+    http::async_read(
+        ws_.next_layer(), buffer_, request_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHttpRequest(ec); });
   }
 
   uint64_t id() const override { return id_; }
@@ -170,8 +173,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       http::async_write(ws_.next_layer(), *res,
                         [self = shared_from_this(), res](beast::error_code, size_t) {
                           beast::error_code ignored;
-                          self->ws_.next_layer().shutdown(tcp::socket::shutdown_both,
-                                                                   ignored);
+                          self->ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
                         });
       return;
     }
@@ -181,9 +183,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     timeouts.idle_timeout = websocket::stream_base::none();  // the gateway enforces idleness
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
-    ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
-      self->OnAccepted(ec);
-    });
+    ws_.async_accept(request_,
+                     [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
   }
 
   void OnAccepted(beast::error_code ec) {
@@ -247,9 +248,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       if (queue_head_ == queue_.size()) {
         if (closing_ && !close_sent_) {
           close_sent_ = true;
-          ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
-            self->Finish();
-          });
+          ws_.async_close(close_reason_,
+                          [self = shared_from_this()](beast::error_code) { self->Finish(); });
         }
         writing_ = false;
         return;
@@ -359,9 +359,9 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   bool in_flight_binary_ = true;
   std::atomic<bool> finished_{false};
 
-  std::mutex mu_;  // guards the fields below
+  std::mutex mu_;                // guards the fields below
   std::vector<Outgoing> queue_;  // a vector: an empty std::deque still costs ~600 bytes
-  size_t queue_head_ = 0;         // frames before it were taken
+  size_t queue_head_ = 0;        // frames before it were taken
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool open_ = false;
@@ -414,9 +414,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     res->keep_alive(request_.keep_alive());
     res->body() = std::move(r.body);
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-      if (!ec && res->keep_alive()) self->Read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (!ec && res->keep_alive()) self->Read();
+                      });
   }
 
   beast::tcp_stream stream_;
@@ -480,7 +481,8 @@ class BeastTransport final : public Transport {
   Result<uint16_t> Listen(std::optional<tcp::acceptor>& acceptor, uint16_t port) {
     beast::error_code ec;
     auto address = asio::ip::make_address(options_.bind_address, ec);
-    if (ec) return InvalidArgument("server.bind_address '" + options_.bind_address + "' is invalid");
+    if (ec)
+      return InvalidArgument("server.bind_address '" + options_.bind_address + "' is invalid");
     acceptor.emplace(*contexts_[0]);
     tcp::endpoint endpoint(address, port);
     acceptor->open(endpoint.protocol(), ec);
@@ -498,20 +500,20 @@ class BeastTransport final : public Transport {
 
   void AcceptWs() {
     size_t index = next_context_++ % contexts_.size();
-    ws_acceptor_->async_accept(*contexts_[index], [this, index](beast::error_code ec,
-                                                                tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<WsSession>(std::move(socket), ++next_id_, ws_handler_,
-                                    options_.max_frame_bytes, options_.echo,
-                                    &options_.batching, schedulers_[index].get())
-            ->Start();
-      } else {
-        spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
-      }
-      AcceptWs();
-    });
+    ws_acceptor_->async_accept(
+        *contexts_[index], [this, index](beast::error_code ec, tcp::socket socket) {
+          if (ec == asio::error::operation_aborted) return;
+          if (!ec) {
+            socket.set_option(tcp::no_delay(true), ec);
+            std::make_shared<WsSession>(std::move(socket), ++next_id_, ws_handler_,
+                                        options_.max_frame_bytes, options_.echo, &options_.batching,
+                                        schedulers_[index].get())
+                ->Start();
+          } else {
+            spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
+          }
+          AcceptWs();
+        });
   }
 
   void AcceptHttp() {

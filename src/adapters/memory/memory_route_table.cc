@@ -5,9 +5,7 @@
 
 namespace flare {
 namespace {
-std::string Key(const std::string& tenant, const std::string& user) {
-  return tenant + '\n' + user;
-}
+std::string Key(const std::string& tenant, const std::string& user) { return tenant + '\n' + user; }
 }  // namespace
 
 MemoryRouteTable::Shard& MemoryRouteTable::ShardFor(const std::string& key) {

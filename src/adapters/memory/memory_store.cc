@@ -16,8 +16,8 @@ Status MemoryStore::Write(const WriteBatch& batch) {
     bool seq_taken = it != messages_.end() && it->second.count(m.seq()) > 0;
     IdemKey ik{sm.tenant, m.sender(), m.client_msg_id()};
     if (seq_taken || !new_seqs.insert({ck, m.seq()}).second) {
-      return {Code::kAlreadyExists, "seq " + std::to_string(m.seq()) + " already stored in " +
-                                        m.conversation_id()};
+      return {Code::kAlreadyExists,
+              "seq " + std::to_string(m.seq()) + " already stored in " + m.conversation_id()};
     }
     if (by_client_id_.count(ik) > 0 || !new_ids.insert(ik).second) {
       return {Code::kAlreadyExists, "client_msg_id " + m.client_msg_id() + " already stored"};
@@ -163,8 +163,8 @@ Result<std::optional<MemberRow>> MemoryStore::GetMember(const std::string& tenan
   return std::optional<MemberRow>(it->second.row);
 }
 
-Result<std::optional<ConversationSnapshot>> MemoryStore::LoadConversation(
-    const std::string& tenant, const std::string& conv) {
+Result<std::optional<ConversationSnapshot>> MemoryStore::LoadConversation(const std::string& tenant,
+                                                                          const std::string& conv) {
   std::lock_guard lock(mu_);
   auto it = conversations_.find({tenant, conv});
   if (it == conversations_.end()) return std::optional<ConversationSnapshot>();
@@ -202,8 +202,8 @@ Result<bool> MemoryStore::MentionedAfter(const std::string& tenant, const std::s
   return false;
 }
 
-Result<std::optional<Message>> MemoryStore::Get(const std::string& tenant,
-                                                const std::string& conv, int64_t seq) {
+Result<std::optional<Message>> MemoryStore::Get(const std::string& tenant, const std::string& conv,
+                                                int64_t seq) {
   std::lock_guard lock(mu_);
   auto it = messages_.find({tenant, conv});
   if (it == messages_.end()) return std::optional<Message>();

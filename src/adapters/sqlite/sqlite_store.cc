@@ -216,10 +216,16 @@ Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
   for (const auto& r : batch.memberships) {
     auto stmt = writer_->Prepare(kUpsertMember);
     if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, r.tenant).Bind(2, r.user_id).Bind(3, r.conversation_id)
-                              .Bind(4, int64_t{r.conversation_type}).Bind(5, r.joined_ms)
-                              .Bind(6, int64_t{r.role}).Bind(7, r.muted_until_ms)
-                              .Bind(8, r.joined_seq).Run());
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, r.tenant)
+                              .Bind(2, r.user_id)
+                              .Bind(3, r.conversation_id)
+                              .Bind(4, int64_t{r.conversation_type})
+                              .Bind(5, r.joined_ms)
+                              .Bind(6, int64_t{r.role})
+                              .Bind(7, r.muted_until_ms)
+                              .Bind(8, r.joined_seq)
+                              .Run());
   }
   for (const auto& r : batch.removals) {
     auto stmt = writer_->Prepare(kDeleteMember);
@@ -235,29 +241,46 @@ Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
     int64_t countable = m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT ? 0 : 1;
     auto stmt = writer_->Prepare(kInsertMessage);
     if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, sm.tenant).Bind(2, m.conversation_id())
-                              .Bind(3, m.seq()).Bind(4, m.server_msg_id()).Bind(5, m.sender())
-                              .Bind(6, m.client_msg_id()).Bind(7, m.server_time_ms())
-                              .Bind(8, countable).Bind(9, mentions).BindBlob(10, body).Run());
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, sm.tenant)
+                              .Bind(2, m.conversation_id())
+                              .Bind(3, m.seq())
+                              .Bind(4, m.server_msg_id())
+                              .Bind(5, m.sender())
+                              .Bind(6, m.client_msg_id())
+                              .Bind(7, m.server_time_ms())
+                              .Bind(8, countable)
+                              .Bind(9, mentions)
+                              .BindBlob(10, body)
+                              .Run());
   }
   for (const auto& sm : batch.updates) {
     sm.message.SerializeToString(&body);
     auto stmt = writer_->Prepare(kUpdateMessage);
     if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, sm.tenant).Bind(2, sm.message.conversation_id())
-                              .Bind(3, sm.message.seq()).BindBlob(4, body).Run());
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, sm.tenant)
+                              .Bind(2, sm.message.conversation_id())
+                              .Bind(3, sm.message.seq())
+                              .BindBlob(4, body)
+                              .Run());
   }
   for (const auto& c : batch.cursors) {
     auto stmt = writer_->Prepare(kAdvanceCursor);
     if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)->Bind(1, c.tenant).Bind(2, c.user_id).Bind(3, c.conversation_id)
-                              .Bind(4, c.delivered_seq).Bind(5, c.read_seq).Run());
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, c.tenant)
+                              .Bind(2, c.user_id)
+                              .Bind(3, c.conversation_id)
+                              .Bind(4, c.delivered_seq)
+                              .Bind(5, c.read_seq)
+                              .Run());
   }
   return Status::Ok();
 }
 
-Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant,
-                                                const std::string& conv, int64_t seq) {
+Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant, const std::string& conv,
+                                                int64_t seq) {
   auto reader = AcquireReader();
   if (!reader.ok()) return reader.status();
   auto stmt = (*reader)->Prepare(kGetMessage);
@@ -292,8 +315,8 @@ Result<std::optional<MemberRow>> SqliteStore::GetMember(const std::string& tenan
   return std::optional<MemberRow>(ReadMemberRow(**stmt));
 }
 
-Result<std::optional<ConversationSnapshot>> SqliteStore::LoadConversation(
-    const std::string& tenant, const std::string& conv) {
+Result<std::optional<ConversationSnapshot>> SqliteStore::LoadConversation(const std::string& tenant,
+                                                                          const std::string& conv) {
   auto reader = AcquireReader();
   if (!reader.ok()) return reader.status();
   ConversationSnapshot snap;
@@ -368,14 +391,19 @@ Result<std::vector<std::optional<Message>>> SqliteStore::FindByClientMsgIds(
       st = stmt.status();
       break;
     }
-    auto row = (*stmt)->Bind(1, keys[i].tenant).Bind(2, keys[i].sender)
-                   .Bind(3, keys[i].client_msg_id).Step();
+    auto row = (*stmt)
+                   ->Bind(1, keys[i].tenant)
+                   .Bind(2, keys[i].sender)
+                   .Bind(3, keys[i].client_msg_id)
+                   .Step();
     if (!row.ok()) {
       st = row.status();
     } else if (*row) {
       auto m = ParseBody((*stmt)->Blob(0));
-      if (m.ok()) out[i] = std::move(m).value();
-      else st = m.status();
+      if (m.ok())
+        out[i] = std::move(m).value();
+      else
+        st = m.status();
     }
   }
   writer_->Exec("COMMIT");
@@ -409,8 +437,8 @@ Result<int64_t> SqliteStore::CountAfter(const std::string& tenant, const std::st
   if (!reader.ok()) return reader.status();
   auto stmt = (*reader)->Prepare(kCountAfter);
   if (!stmt.ok()) return stmt.status();
-  auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, after_seq).Bind(4, exclude_sender)
-                 .Step();
+  auto row =
+      (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, after_seq).Bind(4, exclude_sender).Step();
   if (!row.ok()) return row.status();
   return *row ? (*stmt)->Int(0) : int64_t{0};
 }

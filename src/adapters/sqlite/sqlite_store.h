@@ -39,8 +39,8 @@ class SqliteStore final : public MessageStore, public ConversationStore {
                                       const std::string& conversation_id) override;
   Result<bool> MentionedAfter(const std::string& tenant, const std::string& conversation_id,
                               int64_t after_seq, const std::string& user_id) override;
-  Result<std::optional<Message>> Get(const std::string& tenant,
-                                     const std::string& conversation_id, int64_t seq) override;
+  Result<std::optional<Message>> Get(const std::string& tenant, const std::string& conversation_id,
+                                     int64_t seq) override;
 
   Result<bool> IsMember(const std::string& tenant, const std::string& conversation_id,
                         const std::string& user_id) override;

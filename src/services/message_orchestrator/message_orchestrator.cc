@@ -17,7 +17,8 @@ Status MessageOrchestrator::ValidateSend(const pb::SendRequest& request) const {
     return InvalidArgument("too many mentions");
   }
   for (const auto& m : request.mentions()) {
-    if (!m.all() && !IsValidId(m.user_id())) return InvalidArgument("a mention names an invalid user id");
+    if (!m.all() && !IsValidId(m.user_id()))
+      return InvalidArgument("a mention names an invalid user id");
   }
   size_t size = request.content().ByteSizeLong();
   for (const auto& a : request.attachments()) size += a.ByteSizeLong();
@@ -119,8 +120,8 @@ Status MessageOrchestrator::MoveCursor(const Principal& who, const std::string& 
   auto conv = access_.Resolve(who, "", conversation_id, MembershipCheck::kDeferred);
   if (!conv.ok()) return conv.status();
   Command command = NewCommand(who, request_id, std::move(origin));
-  command.body = CursorCommand{{who.tenant, conv->conversation_id, who.user_id, delivered_seq,
-                                read_seq}};
+  command.body =
+      CursorCommand{{who.tenant, conv->conversation_id, who.user_id, delivered_seq, read_seq}};
   return ingest_.Submit(std::move(command));
 }
 

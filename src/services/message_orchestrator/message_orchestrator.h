@@ -24,17 +24,17 @@ struct SendLimits {
 class MessageService {
  public:
   virtual ~MessageService() = default;
-  virtual Status Send(const Principal& who, pb::SendRequest& request,
-                      const std::string& request_id, std::shared_ptr<CommandCompletion> origin) = 0;
+  virtual Status Send(const Principal& who, pb::SendRequest& request, const std::string& request_id,
+                      std::shared_ptr<CommandCompletion> origin) = 0;
   virtual Status Group(const Principal& who, pb::GroupRequest& request,
-                       const std::string& request_id, std::shared_ptr<CommandCompletion> origin) = 0;
+                       const std::string& request_id,
+                       std::shared_ptr<CommandCompletion> origin) = 0;
   virtual Status MessageOp(const Principal& who, pb::MessageOpRequest& request,
                            const std::string& request_id,
                            std::shared_ptr<CommandCompletion> origin) = 0;
   // read_seq > 0: mark read; delivered_seq > 0: a cumulative push ack.
   virtual Status MoveCursor(const Principal& who, const std::string& conversation_id,
-                            int64_t read_seq, int64_t delivered_seq,
-                            const std::string& request_id,
+                            int64_t read_seq, int64_t delivered_seq, const std::string& request_id,
                             std::shared_ptr<CommandCompletion> origin) = 0;
 };
 

@@ -32,7 +32,8 @@ int RoleOf(const GroupState& s, const std::string& user) {
   return it == s.members.end() ? -1 : it->second.role;
 }
 
-Result<std::vector<std::string>> ValidUsers(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+Result<std::vector<std::string>> ValidUsers(
+    const google::protobuf::RepeatedPtrField<std::string>& ids) {
   std::set<std::string> unique;
   for (const auto& id : ids) {
     if (!IsValidId(id)) return InvalidArgument("'" + id + "' is not a valid user id");
@@ -52,7 +53,7 @@ pb::MembershipEvent Event(pb::MembershipEvent::Action action, const std::string&
 Result<GroupChange> Create(GroupState& state, const std::string& actor,
                            const pb::GroupRequest::Create& create, const GroupLimits& limits) {
   auto type = create.type() == pb::CONVERSATION_TYPE_UNSPECIFIED ? pb::CONVERSATION_TYPE_GROUP
-                                                                  : create.type();
+                                                                 : create.type();
   if (type != pb::CONVERSATION_TYPE_GROUP && type != pb::CONVERSATION_TYPE_CHANNEL) {
     return InvalidArgument("a group's type is GROUP or CHANNEL");
   }
@@ -131,7 +132,8 @@ Result<GroupChange> SetRole(GroupState& state, const std::string& actor,
                             const pb::GroupRequest::SetRole& req) {
   if (RoleOf(state, actor) != pb::MEMBER_ROLE_OWNER) return Denied("change roles");
   if (RoleOf(state, req.user_id()) < 0) return Conflict("'" + req.user_id() + "' is not a member");
-  if (req.user_id() == actor) return Conflict("the owner keeps the owner role until it passes it on");
+  if (req.user_id() == actor)
+    return Conflict("the owner keeps the owner role until it passes it on");
   if (!pb::MemberRole_IsValid(req.role())) return InvalidArgument("unknown role");
   GroupChange change;
   change.event = Event(pb::MembershipEvent::ACTION_ROLE_CHANGED, actor);
@@ -252,15 +254,28 @@ Result<GroupChange> ApplyGroupOp(GroupState& state, const std::string& actor,
   GroupState before = state;
   Result<GroupChange> change = Status(InvalidArgument("group request has no operation"));
   switch (request.op_case()) {
-    case pb::GroupRequest::kAddMembers: change = AddMembers(state, actor, request.add_members(), limits); break;
-    case pb::GroupRequest::kRemoveMembers: change = RemoveMembers(state, actor, request.remove_members()); break;
-    case pb::GroupRequest::kLeave: change = Leave(state, actor); break;
-    case pb::GroupRequest::kSetRole: change = SetRole(state, actor, request.set_role()); break;
-    case pb::GroupRequest::kMuteMember: change = MuteMember(state, actor, request.mute_member()); break;
+    case pb::GroupRequest::kAddMembers:
+      change = AddMembers(state, actor, request.add_members(), limits);
+      break;
+    case pb::GroupRequest::kRemoveMembers:
+      change = RemoveMembers(state, actor, request.remove_members());
+      break;
+    case pb::GroupRequest::kLeave:
+      change = Leave(state, actor);
+      break;
+    case pb::GroupRequest::kSetRole:
+      change = SetRole(state, actor, request.set_role());
+      break;
+    case pb::GroupRequest::kMuteMember:
+      change = MuteMember(state, actor, request.mute_member());
+      break;
     case pb::GroupRequest::kUpdate:
     case pb::GroupRequest::kMuteAll:
-    case pb::GroupRequest::kDismiss: change = Moderate(state, actor, request); break;
-    default: break;
+    case pb::GroupRequest::kDismiss:
+      change = Moderate(state, actor, request);
+      break;
+    default:
+      break;
   }
   if (!change.ok()) {
     state = std::move(before);

@@ -36,8 +36,8 @@ Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who) {
     auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, who.user_id);
     if (!unread.ok()) return unread.status();
     s->set_unread(*unread);
-    auto mentioned = messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from,
-                                              who.user_id);
+    auto mentioned =
+        messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from, who.user_id);
     if (!mentioned.ok()) return mentioned.status();
     s->set_mentioned(*mentioned);
   }

@@ -23,9 +23,9 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
     size_t before = routes_buf_.size();
     routes_.Lookup(tenant, user, routes_buf_);
     if (user != skip_user) continue;
-    auto own = std::remove_if(routes_buf_.begin() + static_cast<ptrdiff_t>(before),
-                              routes_buf_.end(),
-                              [&](const DeviceRoute& r) { return r.device == skip_device; });
+    auto own =
+        std::remove_if(routes_buf_.begin() + static_cast<ptrdiff_t>(before), routes_buf_.end(),
+                       [&](const DeviceRoute& r) { return r.device == skip_device; });
     routes_buf_.erase(own, routes_buf_.end());
   }
   sessions_.clear();
@@ -55,8 +55,7 @@ void PushServer::PushOne(StoredMessage& sm) {
 }
 
 void PushServer::Deliver(const std::string& tenant, const std::vector<std::string>& users,
-                         const std::string& skip_user, const std::string& skip_device,
-                         Message m) {
+                         const std::string& skip_user, const std::string& skip_device, Message m) {
   CollectSessions(tenant, users, skip_user, skip_device);
   if (sessions_.empty()) return;
   std::string conversation = m.conversation_id();
@@ -83,9 +82,9 @@ void PushServer::Queue(const std::shared_ptr<const PushItem>& item) {
 void PushServer::FlushQueued() {
   if (slots_used_ == 0) return;
   by_session_.resize(std::max(by_session_.size(), slots_used_));
-  std::vector<SessionPushes> ready(std::make_move_iterator(by_session_.begin()),
-                                   std::make_move_iterator(by_session_.begin() +
-                                                           static_cast<ptrdiff_t>(slots_used_)));
+  std::vector<SessionPushes> ready(
+      std::make_move_iterator(by_session_.begin()),
+      std::make_move_iterator(by_session_.begin() + static_cast<ptrdiff_t>(slots_used_)));
   delivery_.Deliver(ready);
   for (size_t i = 0; i < slots_used_; ++i) {
     ready[i].items.clear();

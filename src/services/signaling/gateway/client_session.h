@@ -33,7 +33,10 @@ class ClientSession final : public CommandCompletion,
  public:
   ClientSession(std::shared_ptr<Connection> conn, int64_t now_ms, SessionLimits limits,
                 ServerMetrics* metrics)
-      : conn_(std::move(conn)), opened_ms_(now_ms), limits_(limits), metrics_(metrics),
+      : conn_(std::move(conn)),
+        opened_ms_(now_ms),
+        limits_(limits),
+        metrics_(metrics),
         last_activity_ms_(now_ms) {}
 
   uint64_t id() const { return conn_->id(); }

@@ -76,8 +76,7 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
   }
 }
 
-void Gateway::OnFrame(const std::shared_ptr<Connection>& conn, std::string_view data,
-                      bool binary) {
+void Gateway::OnFrame(const std::shared_ptr<Connection>& conn, std::string_view data, bool binary) {
   // OnOpen, OnFrame and OnClose of one connection run on its I/O thread, so
   // the attachment is set and alive here without a map lookup.
   auto* raw = static_cast<ClientSession*>(conn->attachment());
@@ -121,17 +120,38 @@ void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
     return;
   }
   switch (frame.body_case()) {
-    case pb::ClientFrame::kSend: HandleSend(s, *who, frame); return;
-    case pb::ClientFrame::kPushAck: HandlePushAck(s, *who, frame); return;
-    case pb::ClientFrame::kSync: HandleSync(s, *who, frame); return;
-    case pb::ClientFrame::kBootstrap: HandleBootstrap(s, *who, rid); return;
-    case pb::ClientFrame::kGroup: HandleGroup(s, *who, frame); return;
-    case pb::ClientFrame::kMessageOp: HandleMessageOp(s, *who, frame); return;
-    case pb::ClientFrame::kMarkRead: HandleMarkRead(s, *who, frame); return;
-    case pb::ClientFrame::kReadCount: HandleReadCount(s, *who, frame); return;
-    case pb::ClientFrame::kTyping: HandleTyping(s, *who, frame); return;
-    case pb::ClientFrame::kPresence: HandlePresence(s, *who, frame); return;
-    default: return;
+    case pb::ClientFrame::kSend:
+      HandleSend(s, *who, frame);
+      return;
+    case pb::ClientFrame::kPushAck:
+      HandlePushAck(s, *who, frame);
+      return;
+    case pb::ClientFrame::kSync:
+      HandleSync(s, *who, frame);
+      return;
+    case pb::ClientFrame::kBootstrap:
+      HandleBootstrap(s, *who, rid);
+      return;
+    case pb::ClientFrame::kGroup:
+      HandleGroup(s, *who, frame);
+      return;
+    case pb::ClientFrame::kMessageOp:
+      HandleMessageOp(s, *who, frame);
+      return;
+    case pb::ClientFrame::kMarkRead:
+      HandleMarkRead(s, *who, frame);
+      return;
+    case pb::ClientFrame::kReadCount:
+      HandleReadCount(s, *who, frame);
+      return;
+    case pb::ClientFrame::kTyping:
+      HandleTyping(s, *who, frame);
+      return;
+    case pb::ClientFrame::kPresence:
+      HandlePresence(s, *who, frame);
+      return;
+    default:
+      return;
   }
 }
 
@@ -150,8 +170,8 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
     return;
   }
   DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
-  for (uint64_t displaced : deps_.presence.Displaced(who->tenant, who->user_id, route,
-                                                     options_.login_conflict)) {
+  for (uint64_t displaced :
+       deps_.presence.Displaced(who->tenant, who->user_id, route, options_.login_conflict)) {
     Kick(displaced, "signed in on another device");
   }
   deps_.routes.Register(who->tenant, who->user_id, route);
@@ -195,14 +215,14 @@ void Gateway::OnReadThread(const SessionPtr& s, const std::string& request_id,
 }
 
 void Gateway::HandleSync(const SessionPtr& s, const Principal& who, const pb::ClientFrame& frame) {
-  OnReadThread(s, frame.request_id(), [this, s, who, request = frame.sync(),
-                                       rid = frame.request_id()] {
-    auto result = deps_.reader.Sync(who, request);
-    if (!result.ok()) return s->ReplyStatus(rid, result.status());
-    pb::ServerFrame reply;
-    reply.mutable_sync_result()->Swap(&*result);
-    s->Reply(rid, reply);
-  });
+  OnReadThread(s, frame.request_id(),
+               [this, s, who, request = frame.sync(), rid = frame.request_id()] {
+                 auto result = deps_.reader.Sync(who, request);
+                 if (!result.ok()) return s->ReplyStatus(rid, result.status());
+                 pb::ServerFrame reply;
+                 reply.mutable_sync_result()->Swap(&*result);
+                 s->Reply(rid, reply);
+               });
 }
 
 void Gateway::HandleBootstrap(const SessionPtr& s, const Principal& who,

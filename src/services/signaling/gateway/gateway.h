@@ -5,9 +5,9 @@
 #pragma once
 
 #include <array>
-#include <functional>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -44,9 +44,9 @@ struct GatewayDeps {
   RouteTable& routes;
   PresenceHub& presence;
   ConversationStore& conversations;  // typing audiences and read counts (read threads)
-  MessageStore& store;                // read counts need the message's sender
+  MessageStore& store;               // read counts need the message's sender
   ConversationAccess& access;
-  ThreadPool& blocking;   // storage reads run here, never on an I/O thread
+  ThreadPool& blocking;  // storage reads run here, never on an I/O thread
   const Clock& clock;
   ServerMetrics& metrics;
 };
@@ -108,8 +108,7 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   void WriteDeliveredCursors(ClientSession& s);
   void Kick(uint64_t session_id, const std::string& reason);
   // Runs `task` on a read thread; answers UNAVAILABLE when the pool is full.
-  void OnReadThread(const SessionPtr& s, const std::string& request_id,
-                    std::function<void()> task);
+  void OnReadThread(const SessionPtr& s, const std::string& request_id, std::function<void()> task);
 
   GatewayOptions options_;
   GatewayDeps deps_;

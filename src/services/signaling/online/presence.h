@@ -32,7 +32,8 @@ class PresenceHub {
   std::vector<uint64_t> Displaced(const std::string& tenant, const std::string& user,
                                   const DeviceRoute& route, LoginConflict policy);
 
-  void Subscribe(const std::string& tenant, uint64_t session, const std::vector<std::string>& users);
+  void Subscribe(const std::string& tenant, uint64_t session,
+                 const std::vector<std::string>& users);
   void Unsubscribe(const std::string& tenant, uint64_t session,
                    const std::vector<std::string>& users);
   // Sessions subscribed to `user`.

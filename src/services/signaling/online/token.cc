@@ -34,15 +34,15 @@ Result<std::string> TokenSigner::Issue(const Principal& who, int64_t now_s, int6
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return Internal("jwt_new failed");
   JwtPtr j(raw);
-  bool ok = jwt_add_grant(j.get(), "sub", who.user_id.c_str()) == 0 &&
-            jwt_add_grant(j.get(), "tenant", who.tenant.c_str()) == 0 &&
-            jwt_add_grant(j.get(), "device", who.device.c_str()) == 0 &&
-            jwt_add_grant(j.get(), "platform", who.platform.c_str()) == 0 &&
-            jwt_add_grant_int(j.get(), "iat", now_s) == 0 &&
-            jwt_add_grant_int(j.get(), "exp", now_s + ttl_s) == 0 &&
-            jwt_set_alg(j.get(), JWT_ALG_HS256,
-                        reinterpret_cast<const unsigned char*>(secret_.data()),
-                        static_cast<int>(secret_.size())) == 0;
+  bool ok =
+      jwt_add_grant(j.get(), "sub", who.user_id.c_str()) == 0 &&
+      jwt_add_grant(j.get(), "tenant", who.tenant.c_str()) == 0 &&
+      jwt_add_grant(j.get(), "device", who.device.c_str()) == 0 &&
+      jwt_add_grant(j.get(), "platform", who.platform.c_str()) == 0 &&
+      jwt_add_grant_int(j.get(), "iat", now_s) == 0 &&
+      jwt_add_grant_int(j.get(), "exp", now_s + ttl_s) == 0 &&
+      jwt_set_alg(j.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
+                  static_cast<int>(secret_.size())) == 0;
   if (!ok) return Internal("cannot build token");
   char* encoded = jwt_encode_str(j.get());
   if (encoded == nullptr) return Internal("cannot encode token");
@@ -58,7 +58,8 @@ Result<Principal> TokenSigner::Verify(const std::string& token, int64_t now_s) c
                       static_cast<int>(secret_.size()));
   JwtPtr j(raw);
   if (rc != 0 || !j) return Unauthenticated("token signature or format is invalid");
-  if (jwt_get_alg(j.get()) != JWT_ALG_HS256) return Unauthenticated("token algorithm must be HS256");
+  if (jwt_get_alg(j.get()) != JWT_ALG_HS256)
+    return Unauthenticated("token algorithm must be HS256");
   Principal who;
   who.user_id = Grant(j.get(), "sub");
   who.tenant = Grant(j.get(), "tenant");

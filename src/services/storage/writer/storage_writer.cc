@@ -145,7 +145,8 @@ void StorageWriter::Dispatch(Batch& batch) {
     if ((reply.message_index >= 0 || outcome.status.ok()) && !written.ok()) {
       outcome.status = Unavailable("storage write failed; retry");
     }
-    if (reply.message_index >= 0) outcome.stored = &staged.batch.messages[reply.message_index].message;
+    if (reply.message_index >= 0)
+      outcome.stored = &staged.batch.messages[reply.message_index].message;
     if (outcome.duplicate && metrics_) metrics_->messages_duplicate.Add();
     Command& command = *reply.command;
     if (metrics_ && outcome.kind == CommandKind::kSend) {

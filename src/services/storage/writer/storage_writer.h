@@ -34,7 +34,7 @@ struct CommandOutcome {
   CommandKind kind = CommandKind::kSend;
   Status status;
   bool duplicate = false;
-  pb::GroupInfo group;    // for group commands
+  pb::GroupInfo group;  // for group commands
   // The stored message or event: `stored` points into the committed batch
   // (valid during OnCommandDone, so acks copy nothing); `message` holds
   // one found by idempotency.
@@ -123,8 +123,8 @@ class StorageWriter final : public MessageIngest {
   struct Batch;
   void Run();
   void RunSyncer();
-  void Apply(Batch& batch);      // writer thread: stage and write
-  void Dispatch(Batch& batch);   // syncer thread: after Sync, reply and push
+  void Apply(Batch& batch);     // writer thread: stage and write
+  void Dispatch(Batch& batch);  // syncer thread: after Sync, reply and push
   void LookUpEarlier(std::vector<Command>& commands, Staged& staged);
   void Stage(Command& command, Staged& staged);
   void StageSend(Command& command, SendCommand& send, Staged& staged);

@@ -147,8 +147,8 @@ void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& stage
 }
 
 void StorageWriter::RecordMembers(const std::string& tenant, const std::string& conv,
-                                  GroupState& state, const GroupChange& change,
-                                  int64_t event_seq, Staged& staged) {
+                                  GroupState& state, const GroupChange& change, int64_t event_seq,
+                                  Staged& staged) {
   bool history = state.info.settings().history_visible_to_new_members();
   for (const auto& user : change.joined) {
     state.members[user].joined_seq = history ? 0 : event_seq;
@@ -186,8 +186,7 @@ void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& st
   }
   std::string key = ConversationKey(command.tenant, conv);
   staged.touched.push_back(key);  // the cached state changes below
-  auto change = ApplyGroupOp(*state, command.actor, request, clock_.NowMs(),
-                             options_.group_limits);
+  auto change = ApplyGroupOp(*state, command.actor, request, clock_.NowMs(), options_.group_limits);
   if (!change.ok()) return staged.Reply(command, Failed(CommandKind::kGroup, change.status()));
   if (created) groups_[key] = std::move(created);
 
@@ -216,8 +215,8 @@ void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& st
     groups_.erase(key);  // the cached state already changed: reload it next time
     return staged.Reply(command, Failed(CommandKind::kGroup, index.status()));
   }
-  RecordMembers(command.tenant, conv, *state, *change,
-                staged.batch.messages[*index].message.seq(), staged);
+  RecordMembers(command.tenant, conv, *state, *change, staged.batch.messages[*index].message.seq(),
+                staged);
   outcome.group = state->ToInfo(request.has_create());
   staged.replies.push_back({&command, *index, std::move(outcome)});
 }
@@ -244,7 +243,9 @@ Result<Message*> StorageWriter::FindTarget(const std::string& tenant, const std:
 void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Staged& staged) {
   const pb::MessageOpRequest& request = op.request;
   const std::string& conv = request.conversation_id();
-  auto fail = [&](Status st) { staged.Reply(command, Failed(CommandKind::kMessageOp, std::move(st))); };
+  auto fail = [&](Status st) {
+    staged.Reply(command, Failed(CommandKind::kMessageOp, std::move(st)));
+  };
   bool moderator = false;
   int type = pb::CONVERSATION_TYPE_SINGLE;
   std::shared_ptr<const std::vector<std::string>> audience;
@@ -279,8 +280,8 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
   auto found = FindTarget(command.tenant, conv, request.target_seq(), staged);
   if (!found.ok()) return fail(found.status());
   Message target = **found;
-  Status allowed = CheckMessageOp(request, target, command.actor, moderator, clock_.NowMs(),
-                                  options_.op_rules);
+  Status allowed =
+      CheckMessageOp(request, target, command.actor, moderator, clock_.NowMs(), options_.op_rules);
   if (!allowed.ok()) return fail(std::move(allowed));
 
   Message event;
@@ -308,9 +309,10 @@ void StorageWriter::StageCursor(Command& command, CursorCommand& cursor, Staged&
   if (c.read_seq > 0 && !ParseSingleConversationId(c.conversation_id)) {
     auto group = LoadGroup(c.tenant, c.conversation_id);
     Status member = !group.ok() ? group.status()
-                    : (*group)->members.count(c.user_id) ? Status::Ok()
-                    : GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
-                                 "you are not a member of conversation " + c.conversation_id);
+                    : (*group)->members.count(c.user_id)
+                        ? Status::Ok()
+                        : GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
+                                     "you are not a member of conversation " + c.conversation_id);
     if (!member.ok()) return staged.Reply(command, Failed(CommandKind::kCursor, member));
   }
   if (c.read_seq > 0) {
@@ -318,8 +320,8 @@ void StorageWriter::StageCursor(Command& command, CursorCommand& cursor, Staged&
     if (!max.ok()) return staged.Reply(command, Failed(CommandKind::kCursor, max.status()));
     c.read_seq = std::min(c.read_seq, *max);
     if (c.read_seq > 0) {
-      staged.reads.push_back({c.tenant, c.conversation_id, c.user_id, command.actor_device,
-                              c.read_seq});
+      staged.reads.push_back(
+          {c.tenant, c.conversation_id, c.user_id, command.actor_device, c.read_seq});
     }
   }
   staged.batch.cursors.push_back(c);
