@@ -79,6 +79,8 @@ class FlareClient {
 
  private:
   class Impl;
+  const ClientOptions& options() const;
+  void NoteRead(const std::string& conversation_id, int64_t seq);
   std::shared_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,137 @@
+// The FlareClient calls built on Call(): request frames in, typed results
+// out; and the mapping of protocol errors to Status.
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "client/flare_client.h"
+
+namespace flare {
+
+std::string NewClientMsgId() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (auto& c : id) c = kHex[rng() & 15];
+  return id;
+}
+
+Status StatusFromReply(const pb::ServerFrame& reply) {
+  if (!reply.has_error()) return Internal("unexpected reply frame");
+  const std::string& text = reply.error().message();
+  Code code = Code::kInternal;
+  switch (reply.error().code()) {
+    case pb::ERROR_CODE_INVALID_ARGUMENT:
+      code = Code::kInvalidArgument;
+      break;
+    case pb::ERROR_CODE_FORBIDDEN:
+    case pb::ERROR_CODE_NOT_MEMBER:
+    case pb::ERROR_CODE_PERMISSION_DENIED:
+    case pb::ERROR_CODE_MUTED:
+    case pb::ERROR_CODE_GROUP_DISMISSED:
+    case pb::ERROR_CODE_RECALL_WINDOW_PASSED:
+      code = Code::kPermissionDenied;
+      break;
+    case pb::ERROR_CODE_NOT_FOUND:
+      code = Code::kNotFound;
+      break;
+    case pb::ERROR_CODE_CONFLICT:
+      code = Code::kAlreadyExists;
+      break;
+    case pb::ERROR_CODE_UNAUTHENTICATED:
+    case pb::ERROR_CODE_AUTH_FAILED:
+      code = Code::kUnauthenticated;
+      break;
+    case pb::ERROR_CODE_UNAVAILABLE:
+    case pb::ERROR_CODE_RATE_LIMITED:
+      code = Code::kUnavailable;
+      break;
+    case pb::ERROR_CODE_MESSAGE_TOO_LARGE:
+    case pb::ERROR_CODE_MEMBER_LIMIT:
+    case pb::ERROR_CODE_FRAME_TOO_LARGE:
+      code = Code::kResourceExhausted;
+      break;
+    default:
+      break;
+  }
+  // The protocol's own code stays available as the detail.
+  return Status(code, text).WithDetail(reply.error().code());
+}
+
+Result<pb::GroupResult> FlareClient::Group(pb::GroupRequest request) {
+  pb::ClientFrame frame;
+  *frame.mutable_group() = std::move(request);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_group_result()) return StatusFromReply(*reply);
+  return reply->group_result();
+}
+
+Result<pb::SendAck> FlareClient::MessageOp(pb::MessageOpRequest request) {
+  if (request.client_msg_id().empty()) request.set_client_msg_id(NewClientMsgId());
+  pb::ClientFrame frame;
+  *frame.mutable_message_op() = std::move(request);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_op_ack()) return StatusFromReply(*reply);
+  return reply->op_ack();
+}
+
+Status FlareClient::MarkRead(const std::string& conversation_id, int64_t seq) {
+  pb::ClientFrame frame;
+  frame.mutable_mark_read()->set_conversation_id(conversation_id);
+  frame.mutable_mark_read()->set_seq(seq);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_ok()) return StatusFromReply(*reply);
+  NoteRead(conversation_id, seq);
+  return Status::Ok();
+}
+
+Result<pb::SendAck> FlareClient::Send(pb::SendRequest request) {
+  if (request.client_msg_id().empty()) request.set_client_msg_id(NewClientMsgId());
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(options().request_timeout_ms);
+  for (;;) {
+    pb::ClientFrame frame;
+    *frame.mutable_send() = request;
+    auto reply = Call(std::move(frame));
+    if (!reply.ok()) return reply.status();
+    if (reply->has_send_ack()) return reply->send_ack();
+    Status error = StatusFromReply(*reply);
+    if (error.code() != Code::kUnavailable || std::chrono::steady_clock::now() > deadline) {
+      return error;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(options().backoff_min_ms));
+  }
+}
+
+Result<pb::SendAck> FlareClient::SendText(const std::string& peer, const std::string& text) {
+  pb::SendRequest request;
+  request.set_peer_user_id(peer);
+  request.set_type(pb::MESSAGE_TYPE_TEXT);
+  request.mutable_content()->set_text(text);
+  return Send(std::move(request));
+}
+
+Result<pb::SyncResult> FlareClient::Sync(const std::string& conv, int64_t after, int limit) {
+  pb::ClientFrame frame;
+  frame.mutable_sync()->set_conversation_id(conv);
+  frame.mutable_sync()->set_after_seq(after);
+  frame.mutable_sync()->set_limit(limit);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_sync_result()) return StatusFromReply(*reply);
+  return reply->sync_result();
+}
+
+Result<pb::BootstrapResult> FlareClient::Bootstrap() {
+  pb::ClientFrame frame;
+  frame.mutable_bootstrap();
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_bootstrap_result()) return StatusFromReply(*reply);
+  return reply->bootstrap_result();
+}
+
+}  // namespace flare
