@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "client/conversation_view.h"
+#include "services/signaling/online/token.h"
 #include "support/frames.h"
 #include "support/inbox.h"
 #include "support/server_process.h"
@@ -223,6 +224,29 @@ TEST(E2eSignals, PresenceSubscriptionsAndQueries) {
   pb::ClientFrame too_many;
   for (int i = 0; i < 101; ++i) too_many.mutable_presence()->add_query("u" + std::to_string(i));
   EXPECT_EQ(alice->Call(too_many)->error().code(), pb::ERROR_CODE_INVALID_ARGUMENT);
+}
+
+TEST(E2eSignals, PlatformExclusiveLoginKicksOnlyTheSamePlatform) {
+  ServerProcess server({{"FLARE_PRESENCE_LOGIN_CONFLICT", "phone=platform_exclusive,*=coexist"}});
+  auto options = [&](const std::string& device, const std::string& platform) {
+    ClientOptions o = server.Options("alice", device);
+    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    o.token = *TokenSigner(testing::kTestSecret)
+                   .Issue({"default", "alice", device, platform, 0}, now, 600);
+    return o;
+  };
+  FlareClient old_phone(options("p1", "phone")), laptop(options("l1", "web"));
+  Notices phone_notices(old_phone), laptop_notices(laptop);
+  ASSERT_TRUE(old_phone.Connect().ok());
+  ASSERT_TRUE(laptop.Connect().ok());
+  FlareClient new_phone(options("p2", "phone"));
+  ASSERT_TRUE(new_phone.Connect().ok());
+  phone_notices.WaitFor([](const pb::ServerFrame& f) { return f.has_kicked(); });
+  // The laptop still works and was not kicked.
+  EXPECT_TRUE(laptop.SendText("bob", "still here").ok());
+  EXPECT_EQ(laptop_notices.Count([](const pb::ServerFrame& f) { return f.has_kicked(); }), 0u);
 }
 
 TEST(E2eSignals, ExclusiveLoginKicksTheOtherDevice) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "services/message_events.h"
+#include "services/signaling/online/presence.h"
 
 namespace flare {
 namespace {
@@ -149,6 +150,30 @@ TEST(MessageEvents, DeleteForMeIsRedactedForOthers) {
   EXPECT_EQ(redacted.seq(), 9);
   EXPECT_TRUE(redacted.event().has_redacted());
   EXPECT_EQ(redacted.event().target_seq(), 0);
+}
+
+}  // namespace
+}  // namespace flare
+
+namespace flare {
+namespace {
+
+TEST(LoginConflictPolicy, SingleOrPerPlatform) {
+  auto all = LoginConflictPolicy::Parse("exclusive");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->For("ios"), LoginConflict::kExclusive);
+  auto mixed = LoginConflictPolicy::Parse("ios=platform_exclusive,pc=exclusive,*=coexist");
+  ASSERT_TRUE(mixed.ok()) << mixed.status().ToString();
+  EXPECT_EQ(mixed->For("ios"), LoginConflict::kPlatformExclusive);
+  EXPECT_EQ(mixed->For("pc"), LoginConflict::kExclusive);
+  EXPECT_EQ(mixed->For("web"), LoginConflict::kCoexist);
+  EXPECT_EQ(LoginConflictPolicy::Parse("ios=platform_exclusive")->For("web"),
+            LoginConflict::kCoexist);
+  auto bad = LoginConflictPolicy::Parse("ios=sometimes");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("presence.login_conflict"), std::string::npos);
+  EXPECT_FALSE(LoginConflictPolicy::Parse("=exclusive").ok());
+  EXPECT_FALSE(LoginConflictPolicy::Parse("nonsense").ok());
 }
 
 }  // namespace

@@ -108,9 +108,10 @@ class Embedded final : public EmbeddedServer {
   static GatewayOptions GatewayOptionsFrom(const Config& c) {
     GatewayOptions o;
     o.typing_interval_ms = c.typing_interval_ms;
-    o.login_conflict = ParseLoginConflict(c.login_conflict).ok()
-                           ? *ParseLoginConflict(c.login_conflict)
-                           : LoginConflict::kCoexist;
+    // Validated in Create(); a bad spec never reaches here.
+    if (auto policy = LoginConflictPolicy::Parse(c.login_conflict); policy.ok()) {
+      o.login_conflict = *policy;
+    }
     o.auth_timeout_ms = c.auth_timeout_ms;
     o.idle_timeout_ms = c.idle_timeout_ms;
     o.resend_timeout_ms = c.resend_timeout_ms;
@@ -157,6 +158,9 @@ class Embedded final : public EmbeddedServer {
 }  // namespace
 
 Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& config) {
+  if (auto policy = LoginConflictPolicy::Parse(config.login_conflict); !policy.ok()) {
+    return policy.status();
+  }
   auto secret = ResolveJwtSecret(config);
   if (!secret.ok()) return secret.status();
   auto stores = OpenStores(config);

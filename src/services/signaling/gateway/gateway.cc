@@ -171,7 +171,8 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
   }
   DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
   for (uint64_t displaced :
-       deps_.presence.Displaced(who->tenant, who->user_id, route, options_.login_conflict)) {
+       deps_.presence.Displaced(who->tenant, who->user_id, route,
+                                options_.login_conflict.For(who->platform))) {
     Kick(displaced, "signed in on another device");
   }
   deps_.routes.Register(who->tenant, who->user_id, route);

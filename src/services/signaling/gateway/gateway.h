@@ -32,7 +32,7 @@ struct GatewayOptions {
   int64_t resend_timeout_ms = 5'000;
   int64_t timer_interval_ms = 250;
   int64_t typing_interval_ms = 1'000;
-  LoginConflict login_conflict = LoginConflict::kCoexist;
+  LoginConflictPolicy login_conflict;
   SessionLimits session_limits;
 };
 

@@ -4,11 +4,49 @@
 
 namespace flare {
 
-Result<LoginConflict> ParseLoginConflict(const std::string& name) {
+namespace {
+Result<LoginConflict> ParseOne(const std::string& name) {
   if (name == "coexist") return LoginConflict::kCoexist;
   if (name == "platform_exclusive") return LoginConflict::kPlatformExclusive;
   if (name == "exclusive") return LoginConflict::kExclusive;
-  return InvalidArgument("presence.login_conflict: unknown policy '" + name + "'");
+  return InvalidArgument("presence.login_conflict: unknown policy '" + name +
+                         "' (coexist, platform_exclusive or exclusive)");
+}
+}  // namespace
+
+Result<LoginConflictPolicy> LoginConflictPolicy::Parse(const std::string& spec) {
+  LoginConflictPolicy policy;
+  if (spec.find('=') == std::string::npos) {
+    auto one = ParseOne(spec);
+    if (!one.ok()) return one.status();
+    policy.fallback_ = *one;
+    return policy;
+  }
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    std::string entry = spec.substr(start, comma == std::string::npos ? comma : comma - start);
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("presence.login_conflict: '" + entry + "' is not PLATFORM=POLICY");
+    }
+    auto one = ParseOne(entry.substr(eq + 1));
+    if (!one.ok()) return one.status();
+    std::string platform = entry.substr(0, eq);
+    if (platform == "*") {
+      policy.fallback_ = *one;
+    } else {
+      policy.per_platform_[platform] = *one;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return policy;
+}
+
+LoginConflict LoginConflictPolicy::For(const std::string& platform) const {
+  auto it = per_platform_.find(platform);
+  return it == per_platform_.end() ? fallback_ : it->second;
 }
 
 PresenceHub::Shard& PresenceHub::ShardFor(const std::string& key) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -22,7 +23,18 @@ enum class LoginConflict {
   kExclusive,          // one device in all: a new login displaces every other
 };
 
-Result<LoginConflict> ParseLoginConflict(const std::string& name);
+// The policy per platform: "exclusive", or a list such as
+// "ios=platform_exclusive,android=platform_exclusive,*=coexist" ("*" is
+// every platform not listed; coexist when absent).
+class LoginConflictPolicy {
+ public:
+  static Result<LoginConflictPolicy> Parse(const std::string& spec);
+  LoginConflict For(const std::string& platform) const;
+
+ private:
+  std::map<std::string, LoginConflict> per_platform_;
+  LoginConflict fallback_ = LoginConflict::kCoexist;
+};
 
 class PresenceHub {
  public:
