@@ -32,7 +32,7 @@ const std::vector<KeyDef>& Keys() {
        &Config::http_port, nullptr, 0, 65535},
       {"server.ws_port", "WebSocket port (/ws); 0 picks a free port", &Config::ws_port, nullptr, 0,
        65535},
-      {"server.io_threads", "network I/O threads; 0 = one per core", &Config::io_threads, nullptr,
+      {"server.io_threads", "network I/O threads; 0 = one per core but one (at least one)", &Config::io_threads, nullptr,
        0, 256},
       {"auth.jwt_secret", "HS256 secret; empty = generated once into <data_dir>/jwt.secret",
        nullptr, &Config::jwt_secret},
