@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "client/flare_client.h"
+#include "services/signaling/gateway/frame_codec.h"
 
 namespace flare {
 
@@ -18,44 +19,7 @@ std::string NewClientMsgId() {
 
 Status StatusFromReply(const pb::ServerFrame& reply) {
   if (!reply.has_error()) return Internal("unexpected reply frame");
-  const std::string& text = reply.error().message();
-  Code code = Code::kInternal;
-  switch (reply.error().code()) {
-    case pb::ERROR_CODE_INVALID_ARGUMENT:
-      code = Code::kInvalidArgument;
-      break;
-    case pb::ERROR_CODE_FORBIDDEN:
-    case pb::ERROR_CODE_NOT_MEMBER:
-    case pb::ERROR_CODE_PERMISSION_DENIED:
-    case pb::ERROR_CODE_MUTED:
-    case pb::ERROR_CODE_GROUP_DISMISSED:
-    case pb::ERROR_CODE_RECALL_WINDOW_PASSED:
-      code = Code::kPermissionDenied;
-      break;
-    case pb::ERROR_CODE_NOT_FOUND:
-      code = Code::kNotFound;
-      break;
-    case pb::ERROR_CODE_CONFLICT:
-      code = Code::kAlreadyExists;
-      break;
-    case pb::ERROR_CODE_UNAUTHENTICATED:
-    case pb::ERROR_CODE_AUTH_FAILED:
-      code = Code::kUnauthenticated;
-      break;
-    case pb::ERROR_CODE_UNAVAILABLE:
-    case pb::ERROR_CODE_RATE_LIMITED:
-      code = Code::kUnavailable;
-      break;
-    case pb::ERROR_CODE_MESSAGE_TOO_LARGE:
-    case pb::ERROR_CODE_MEMBER_LIMIT:
-    case pb::ERROR_CODE_FRAME_TOO_LARGE:
-      code = Code::kResourceExhausted;
-      break;
-    default:
-      break;
-  }
-  // The protocol's own code stays available as the detail.
-  return Status(code, text).WithDetail(reply.error().code());
+  return StatusFor(reply.error());
 }
 
 Result<pb::GroupResult> FlareClient::Group(pb::GroupRequest request) {

@@ -55,34 +55,7 @@ void ClientSession::ReplyError(const std::string& request_id, pb::ErrorCode code
 }
 
 void ClientSession::ReplyStatus(const std::string& request_id, const Status& status) {
-  pb::ErrorCode code = pb::ERROR_CODE_INTERNAL;
-  switch (status.code()) {
-    case Code::kInvalidArgument:
-      code = pb::ERROR_CODE_INVALID_ARGUMENT;
-      break;
-    case Code::kPermissionDenied:
-      code = pb::ERROR_CODE_FORBIDDEN;
-      break;
-    case Code::kAlreadyExists:
-      code = pb::ERROR_CODE_CONFLICT;
-      break;
-    case Code::kNotFound:
-      code = pb::ERROR_CODE_NOT_FOUND;
-      break;
-    case Code::kUnauthenticated:
-      code = pb::ERROR_CODE_AUTH_FAILED;
-      break;
-    case Code::kResourceExhausted:
-      code = pb::ERROR_CODE_MESSAGE_TOO_LARGE;
-      break;
-    case Code::kUnavailable:
-      code = pb::ERROR_CODE_UNAVAILABLE;
-      break;
-    default:
-      break;
-  }
-  if (status.detail() != 0) code = static_cast<pb::ErrorCode>(status.detail());
-  ReplyError(request_id, code, status.message());
+  ReplyError(request_id, ErrorCodeFor(status), status.message());
 }
 
 void ClientSession::OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) {

@@ -44,6 +44,47 @@ std::string EncodeFrame(const google::protobuf::Message& frame, Encoding encodin
   return out;
 }
 
+namespace {
+// First match wins when mapping a Code to a protocol code.
+constexpr std::pair<pb::ErrorCode, Code> kErrorCodes[] = {
+    {pb::ERROR_CODE_INVALID_ARGUMENT, Code::kInvalidArgument},
+    {pb::ERROR_CODE_FORBIDDEN, Code::kPermissionDenied},
+    {pb::ERROR_CODE_NOT_MEMBER, Code::kPermissionDenied},
+    {pb::ERROR_CODE_PERMISSION_DENIED, Code::kPermissionDenied},
+    {pb::ERROR_CODE_MUTED, Code::kPermissionDenied},
+    {pb::ERROR_CODE_GROUP_DISMISSED, Code::kPermissionDenied},
+    {pb::ERROR_CODE_RECALL_WINDOW_PASSED, Code::kPermissionDenied},
+    {pb::ERROR_CODE_NOT_FOUND, Code::kNotFound},
+    {pb::ERROR_CODE_CONFLICT, Code::kAlreadyExists},
+    {pb::ERROR_CODE_AUTH_FAILED, Code::kUnauthenticated},
+    {pb::ERROR_CODE_UNAUTHENTICATED, Code::kUnauthenticated},
+    {pb::ERROR_CODE_UNAVAILABLE, Code::kUnavailable},
+    {pb::ERROR_CODE_RATE_LIMITED, Code::kUnavailable},
+    {pb::ERROR_CODE_MESSAGE_TOO_LARGE, Code::kResourceExhausted},
+    {pb::ERROR_CODE_MEMBER_LIMIT, Code::kResourceExhausted},
+    {pb::ERROR_CODE_FRAME_TOO_LARGE, Code::kResourceExhausted},
+};
+}  // namespace
+
+pb::ErrorCode ErrorCodeFor(const Status& status) {
+  if (status.detail() != 0) return static_cast<pb::ErrorCode>(status.detail());
+  for (const auto& [protocol, code] : kErrorCodes) {
+    if (code == status.code()) return protocol;
+  }
+  return pb::ERROR_CODE_INTERNAL;
+}
+
+Status StatusFor(const pb::Error& error) {
+  Code code = Code::kInternal;
+  for (const auto& [protocol, c] : kErrorCodes) {
+    if (protocol == error.code()) {
+      code = c;
+      break;
+    }
+  }
+  return Status(code, error.message()).WithDetail(error.code());
+}
+
 void AppendBatchPrefix(std::string& out, size_t index, size_t frame_bytes, bool binary) {
   if (!binary) {
     out += index == 0 ? "{\"batch\":[" : ",";

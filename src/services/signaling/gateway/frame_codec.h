@@ -20,6 +20,12 @@ Result<pb::ClientFrame> DecodeClientFrame(std::string_view data, Encoding encodi
 Result<pb::ServerFrame> DecodeServerFrame(std::string_view data, Encoding encoding);
 std::string EncodeFrame(const google::protobuf::Message& frame, Encoding encoding);
 
+// How Status codes and protocol error codes correspond, in one table used
+// by the server (replies) and the client library (results). A Status
+// detail, when set, is the protocol code itself.
+pb::ErrorCode ErrorCodeFor(const Status& status);
+Status StatusFor(const pb::Error& error);
+
 // The envelope that makes several encoded ServerFrames one ServerFrame with
 // `batch` set, without re-encoding them: in protobuf each frame is prefixed
 // with the tag and length of field 30; in JSON they become {"batch":[...]}.
