@@ -21,7 +21,8 @@ StorageWriter::StorageWriter(MessageStore& messages, ConversationStore& conversa
       conversations_(conversations),
       clock_(clock),
       options_(options),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      queue_(options.max_pending) {}
 
 StorageWriter::~StorageWriter() { Stop(); }
 
@@ -37,42 +38,35 @@ void StorageWriter::Start() {
 }
 
 void StorageWriter::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
+  queue_.Close();
   if (thread_.joinable()) thread_.join();
   if (syncer_.joinable()) syncer_.join();
 }
 
 Status StorageWriter::Submit(Command command) {
-  bool was_empty;
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return Unavailable("server is shutting down");
-    if (queue_.size() >= options_.max_pending) return Unavailable("storage writer is overloaded");
-    was_empty = queue_.empty();
-    queue_.push_back(std::move(command));
-    if (metrics_) metrics_->pending_writes.Set(static_cast<int64_t>(queue_.size()));
+  if (!queue_.Push(std::move(command))) {
+    return Unavailable(queue_.size() >= options_.max_pending ? "storage writer is overloaded"
+                                                             : "server is shutting down");
   }
-  // The writer only sleeps on an empty queue: wake it for the first command.
-  if (was_empty) cv_.notify_one();
   return Status::Ok();
 }
 
 void StorageWriter::Run() {
+  std::deque<Command> backlog;  // taken from the queue, not yet in a batch
   for (;;) {
+    if (backlog.empty()) {
+      auto taken = queue_.PopAll();
+      if (taken.empty()) break;  // closed and drained
+      backlog.insert(backlog.end(), std::make_move_iterator(taken.begin()),
+                     std::make_move_iterator(taken.end()));
+    }
     auto batch = std::make_unique<Batch>();
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping and drained
-      size_t n = std::min(queue_.size(), options_.max_batch);
-      batch->commands.assign(std::make_move_iterator(queue_.begin()),
-                             std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
-      if (metrics_) metrics_->pending_writes.Set(static_cast<int64_t>(queue_.size()));
+    size_t n = std::min(backlog.size(), options_.max_batch);
+    batch->commands.assign(std::make_move_iterator(backlog.begin()),
+                           std::make_move_iterator(backlog.begin() + static_cast<ptrdiff_t>(n)));
+    backlog.erase(backlog.begin(), backlog.begin() + static_cast<ptrdiff_t>(n));
+    if (metrics_) {
+      metrics_->pending_writes.Set(static_cast<int64_t>(queue_.size() + backlog.size()));
     }
     Apply(*batch);
     std::unique_lock lock(sync_mu_);

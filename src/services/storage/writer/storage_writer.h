@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/metrics.h"
+#include "common/mpsc_queue.h"
 #include "ports/conversation_store.h"
 #include "ports/message_store.h"
 #include "services/message_events.h"
@@ -152,10 +153,7 @@ class StorageWriter final : public MessageIngest {
   StoredListener* listener_ = nullptr;
   SystemRandom random_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Command> queue_;
-  bool stopping_ = false;
+  MpscQueue<Command> queue_;  // producers take no lock
   std::thread thread_;
 
   // Committed batches waiting for their sync: the writer applies batch k+1
