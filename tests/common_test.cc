@@ -49,11 +49,15 @@ TEST(IsValidId, AcceptsOnlyTheDocumentedCharacters) {
   EXPECT_FALSE(IsValidId(std::string(129, 'a')));
 }
 
-TEST(Result, CarriesAValueOrAnError) {
-  Result<int> ok = 7;
-  Result<int> bad = NotFound("nothing here");
+TEST(Result, CarriesAValue) {
+  const Result<std::string> ok(std::string("seven"));
   ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(*ok, 7);
+  EXPECT_EQ(*ok, "seven");
+  EXPECT_TRUE(ok.status().ok());
+}
+
+TEST(Result, CarriesAnError) {
+  const Result<int> bad = NotFound("nothing here");
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Code::kNotFound);
   EXPECT_EQ(bad.status().ToString(), "NOT_FOUND: nothing here");
