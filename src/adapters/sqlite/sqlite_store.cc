@@ -11,11 +11,12 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY,
   tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
   server_msg_id TEXT NOT NULL, sender TEXT NOT NULL, client_msg_id TEXT NOT NULL,
   server_time_ms INTEGER NOT NULL, countable INTEGER NOT NULL, mentions TEXT NOT NULL,
-  body BLOB NOT NULL,
-  PRIMARY KEY(tenant, conversation_id, seq)) WITHOUT ROWID;
+  body BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_seq ON messages(tenant, conversation_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_idempotency
   ON messages(tenant, sender, client_msg_id);
 CREATE TABLE IF NOT EXISTS members(
