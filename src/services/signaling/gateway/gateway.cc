@@ -1,6 +1,5 @@
 #include "services/signaling/gateway/gateway.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -285,17 +284,10 @@ void Gateway::StartTimer() {
   timer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "flare-timer");
     std::unique_lock lock(timer_mu_);
-    auto last_trim = std::chrono::steady_clock::now();
     while (!timer_cv_.wait_for(lock, std::chrono::milliseconds(options_.timer_interval_ms),
                                [this] { return timer_stop_; })) {
       lock.unlock();
       Tick();
-      // Connection bursts leave freed handshake buffers spread over the heap;
-      // hand those pages back so idle connections cost what they hold.
-      if (std::chrono::steady_clock::now() - last_trim > std::chrono::seconds(5)) {
-        malloc_trim(0);
-        last_trim = std::chrono::steady_clock::now();
-      }
       lock.lock();
     }
   });
