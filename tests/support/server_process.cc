@@ -108,9 +108,7 @@ RawConnection::RawConnection(uint16_t port, const std::string& target) {
                                  events_.push_back({false, 0, binary, std::string(data)});
                                  cv_.notify_all();
                                },
-                               [this](uint16_t code, const std::string& reason) {
-                                 if (getenv("TEST_DEBUG_CLOSE"))
-                                   fprintf(stderr, "closed %u %s\n", code, reason.c_str());
+                               [this](uint16_t code, const std::string&) {
                                  std::lock_guard lock(mu_);
                                  events_.push_back({true, code, false, ""});
                                  cv_.notify_all();
