@@ -349,7 +349,6 @@ Report RunGroup(const Options& o) {
   std::vector<Peer*> senders;
   for (int i = 0; i < std::min(o.clients, o.members); ++i) senders.push_back(h.peers()[i].get());
   Measure m(o);
-  int64_t members = o.members;
   auto expected = [&](Peer& p) {
     int64_t total = 0;
     for (Peer* s : senders) total += s->acked;
@@ -366,7 +365,6 @@ Report RunGroup(const Options& o) {
   m.Finish(r);
   h.Fill(r);
   for (auto& p : h.peers()) r.lost += std::max<int64_t>(0, expected(*p) - p->received);
-  (void)members;
   return r;
 }
 

@@ -131,9 +131,9 @@ TEST_P(StoreContract, MembershipAndUnreadCounts) {
   batch.messages = {Msg("c1", 1, "alice", "a1"), Msg("c1", 2, "bob", "b1"),
                     Msg("c1", 3, "bob", "b2")};
   ASSERT_TRUE(messages().Write(batch).ok());
-  EXPECT_TRUE(*conversations().IsMember("t1", "c1", "bob"));
-  EXPECT_FALSE(*conversations().IsMember("t1", "c2", "bob"));
-  EXPECT_FALSE(*conversations().IsMember("t2", "c1", "bob"));
+  EXPECT_TRUE(conversations().GetMember("t1", "c1", "bob")->has_value());
+  EXPECT_FALSE(conversations().GetMember("t1", "c2", "bob")->has_value());
+  EXPECT_FALSE(conversations().GetMember("t2", "c1", "bob")->has_value());
   EXPECT_EQ(*conversations().Members("t1", "c1"), (std::vector<std::string>{"alice", "bob"}));
   EXPECT_EQ(conversations().ListForUser("t1", "alice")->size(), 2u);
   EXPECT_EQ(*messages().CountAfter("t1", "c1", 0, "alice"), 2);  // own messages never unread

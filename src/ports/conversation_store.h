@@ -39,9 +39,6 @@ class ConversationStore {
  public:
   virtual ~ConversationStore() = default;
 
-  virtual Result<bool> IsMember(const std::string& tenant, const std::string& conversation_id,
-                                const std::string& user_id) = 0;
-
   virtual Result<std::vector<std::string>> Members(const std::string& tenant,
                                                    const std::string& conversation_id) = 0;
 

@@ -122,12 +122,6 @@ Result<std::optional<Message>> MemoryStore::Last(const std::string& tenant,
   return std::optional<Message>(it->second.rbegin()->second);
 }
 
-Result<bool> MemoryStore::IsMember(const std::string& tenant, const std::string& conv,
-                                   const std::string& user_id) {
-  std::lock_guard lock(mu_);
-  return members_.count({tenant, user_id, conv}) > 0;
-}
-
 Result<std::vector<std::string>> MemoryStore::Members(const std::string& tenant,
                                                       const std::string& conv) {
   std::lock_guard lock(mu_);

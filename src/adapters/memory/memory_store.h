@@ -35,8 +35,6 @@ class MemoryStore final : public MessageStore, public ConversationStore {
   Result<std::optional<Message>> Get(const std::string& tenant, const std::string& conversation_id,
                                      int64_t seq) override;
 
-  Result<bool> IsMember(const std::string& tenant, const std::string& conversation_id,
-                        const std::string& user_id) override;
   Result<std::vector<std::string>> Members(const std::string& tenant,
                                            const std::string& conversation_id) override;
   Result<std::vector<MemberConversation>> ListForUser(const std::string& tenant,

@@ -79,8 +79,6 @@ constexpr const char* kCountAfter =
 constexpr const char* kLast =
     "SELECT body FROM messages WHERE tenant = ?1 AND conversation_id = ?2 "
     "ORDER BY seq DESC LIMIT 1";
-constexpr const char* kIsMember =
-    "SELECT 1 FROM members WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
 constexpr const char* kMembers =
     "SELECT user_id FROM members WHERE tenant = ?1 AND conversation_id = ?2 ORDER BY user_id";
 constexpr const char* kListForUser =
@@ -456,15 +454,6 @@ Result<std::optional<Message>> SqliteStore::Last(const std::string& tenant,
   auto m = ParseBody((*stmt)->Blob(0));
   if (!m.ok()) return m.status();
   return std::optional<Message>(std::move(m).value());
-}
-
-Result<bool> SqliteStore::IsMember(const std::string& tenant, const std::string& conv,
-                                   const std::string& user_id) {
-  auto reader = AcquireReader();
-  if (!reader.ok()) return reader.status();
-  auto stmt = (*reader)->Prepare(kIsMember);
-  if (!stmt.ok()) return stmt.status();
-  return (*stmt)->Bind(1, tenant).Bind(2, user_id).Bind(3, conv).Step();
 }
 
 Result<std::vector<std::string>> SqliteStore::Members(const std::string& tenant,

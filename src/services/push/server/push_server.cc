@@ -81,15 +81,9 @@ void PushServer::Queue(const std::shared_ptr<const PushItem>& item) {
 // once, so its connection writes them together.
 void PushServer::FlushQueued() {
   if (slots_used_ == 0) return;
-  by_session_.resize(std::max(by_session_.size(), slots_used_));
-  std::vector<SessionPushes> ready(
-      std::make_move_iterator(by_session_.begin()),
-      std::make_move_iterator(by_session_.begin() + static_cast<ptrdiff_t>(slots_used_)));
-  delivery_.Deliver(ready);
-  for (size_t i = 0; i < slots_used_; ++i) {
-    ready[i].items.clear();
-    by_session_[i] = std::move(ready[i]);  // keep the capacity for the next batch
-  }
+  delivery_.Deliver(std::span<const SessionPushes>(by_session_.data(), slots_used_));
+  // Slots are kept (with their capacity) for the next batch.
+  for (size_t i = 0; i < slots_used_; ++i) by_session_[i].items.clear();
   slots_used_ = 0;
   slot_of_.clear();
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,7 +36,7 @@ class PushDelivery {
   virtual ~PushDelivery() = default;
   // Message pushes for one committed batch, grouped by session (each
   // session's items in seq order): tracked until acked, resent on timeout.
-  virtual void Deliver(const std::vector<SessionPushes>& pushes) = 0;
+  virtual void Deliver(std::span<const SessionPushes> pushes) = 0;
   // A notice (read, typing, presence, advanced): sent once, not tracked.
   virtual void Notify(const std::vector<uint64_t>& session_ids,
                       const std::shared_ptr<const SharedFrame>& frame) = 0;

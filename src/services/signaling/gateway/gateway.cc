@@ -236,7 +236,7 @@ void Gateway::HandleBootstrap(const SessionPtr& s, const Principal& who,
   });
 }
 
-void Gateway::Deliver(const std::vector<SessionPushes>& pushes) {
+void Gateway::Deliver(std::span<const SessionPushes> pushes) {
   int64_t now = deps_.clock.MonotonicMs();
   for (const auto& p : pushes) {
     if (SessionPtr s = Find(p.session_id)) s->Push(p.items, now);

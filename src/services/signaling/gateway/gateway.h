@@ -61,7 +61,7 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
                bool binary) override;
   void OnClose(const std::shared_ptr<Connection>& conn) override;
 
-  void Deliver(const std::vector<SessionPushes>& pushes) override;
+  void Deliver(std::span<const SessionPushes> pushes) override;
   void Notify(const std::vector<uint64_t>& session_ids,
               const std::shared_ptr<const SharedFrame>& frame) override;
 
