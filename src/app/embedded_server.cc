@@ -24,7 +24,7 @@ namespace {
 class Embedded final : public EmbeddedServer {
  public:
   Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
-           std::string secret)
+           std::string secret, LoginConflictPolicy login_conflict)
       : config_(config),
         stores_(std::move(stores)),
         routes_(std::move(routes)),
@@ -41,7 +41,7 @@ class Embedded final : public EmbeddedServer {
             {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit)}),
         sessions_(*stores_.messages, *stores_.conversations),
         presence_(*routes_),
-        gateway_(GatewayOptionsFrom(config),
+        gateway_(GatewayOptionsFrom(config, std::move(login_conflict)),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
                              server_metrics_}),
@@ -54,8 +54,8 @@ class Embedded final : public EmbeddedServer {
     // By default one core is left to the storage writer and syncer: on a
     // 2-core machine one I/O thread moved more messages than two.
     int cores = static_cast<int>(std::thread::hardware_concurrency());
-    topts.io_threads = config.io_threads > 0 ? static_cast<int>(config.io_threads)
-                                             : std::max(1, cores - 1);
+    topts.io_threads =
+        config.io_threads > 0 ? static_cast<int>(config.io_threads) : std::max(1, cores - 1);
     topts.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
     topts.echo = config.echo_mode == "on";
     if (!topts.echo) {  // echo mode returns raw frames
@@ -108,13 +108,10 @@ class Embedded final : public EmbeddedServer {
     return o;
   }
 
-  static GatewayOptions GatewayOptionsFrom(const Config& c) {
+  static GatewayOptions GatewayOptionsFrom(const Config& c, LoginConflictPolicy login_conflict) {
     GatewayOptions o;
     o.typing_interval_ms = c.typing_interval_ms;
-    // Validated in Create(); a bad spec never reaches here.
-    if (auto policy = LoginConflictPolicy::Parse(c.login_conflict); policy.ok()) {
-      o.login_conflict = *policy;
-    }
+    o.login_conflict = std::move(login_conflict);
     o.auth_timeout_ms = c.auth_timeout_ms;
     o.idle_timeout_ms = c.idle_timeout_ms;
     o.resend_timeout_ms = c.resend_timeout_ms;
@@ -161,17 +158,17 @@ class Embedded final : public EmbeddedServer {
 }  // namespace
 
 Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& config) {
-  if (auto policy = LoginConflictPolicy::Parse(config.login_conflict); !policy.ok()) {
-    return policy.status();
-  }
+  auto login_conflict = LoginConflictPolicy::Parse(config.login_conflict);
+  if (!login_conflict.ok()) return login_conflict.status();
   auto secret = ResolveJwtSecret(config);
   if (!secret.ok()) return secret.status();
   auto stores = OpenStores(config);
   if (!stores.ok()) return stores.status();
   auto routes = OpenRouteTable(config);
   if (!routes.ok()) return routes.status();
-  return std::unique_ptr<EmbeddedServer>(
-      new Embedded(config, std::move(stores).value(), std::move(routes).value(), *secret));
+  return std::unique_ptr<EmbeddedServer>(new Embedded(config, std::move(stores).value(),
+                                                      std::move(routes).value(), *secret,
+                                                      std::move(login_conflict).value()));
 }
 
 }  // namespace flare
