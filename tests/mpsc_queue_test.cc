@@ -20,11 +20,13 @@ TEST(MpscQueue, KeepsEachProducersOrderAndLosesNothing) {
   std::vector<int> next(kProducers, 0);
   int received = 0;
   while (received < kProducers * kEach) {
-    for (const auto& [p, i] : queue.PopAll()) {
+    auto taken = queue.PopAll();
+    for (const auto& [p, i] : taken) {
       ASSERT_EQ(i, next[p]) << "producer " << p << " out of order";
       ++next[p];
       ++received;
     }
+    queue.Release(taken.size());
   }
   for (auto& t : producers) t.join();
   EXPECT_EQ(queue.size(), 0u);
@@ -40,6 +42,18 @@ TEST(MpscQueue, RefusesWhenFullAndAfterClose) {
   EXPECT_FALSE(queue.Push(4));
   EXPECT_EQ(queue.PopAll(), (std::vector<int>{1, 2}));  // what was queued is still handed out
   EXPECT_TRUE(queue.PopAll().empty());
+}
+
+TEST(MpscQueue, TakenItemsCountUntilReleased) {
+  MpscQueue<int> queue(2);
+  EXPECT_TRUE(queue.Push(1));
+  EXPECT_TRUE(queue.Push(2));
+  EXPECT_EQ(queue.PopAll().size(), 2u);
+  EXPECT_FALSE(queue.Push(3)) << "the consumer still holds two items";
+  queue.Release(1);
+  EXPECT_TRUE(queue.Push(3));
+  EXPECT_FALSE(queue.Push(4));
+  EXPECT_EQ(queue.size(), 2u);
 }
 
 TEST(MpscQueue, CloseWakesAWaitingConsumer) {

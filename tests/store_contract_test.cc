@@ -136,8 +136,40 @@ TEST_P(StoreContract, MembershipAndUnreadCounts) {
   EXPECT_FALSE(conversations().GetMember("t2", "c1", "bob")->has_value());
   EXPECT_EQ(*conversations().Members("t1", "c1"), (std::vector<std::string>{"alice", "bob"}));
   EXPECT_EQ(conversations().ListForUser("t1", "alice")->size(), 2u);
-  EXPECT_EQ(*messages().CountAfter("t1", "c1", 0, "alice"), 2);  // own messages never unread
-  EXPECT_EQ(*messages().CountAfter("t1", "c1", 2, "alice"), 1);
+  EXPECT_EQ(*messages().CountAfter("t1", "c1", 0, 100, "alice"), 2);  // own: never unread
+  EXPECT_EQ(*messages().CountAfter("t1", "c1", 2, 100, "alice"), 1);
+  EXPECT_EQ(*messages().CountAfter("t1", "c1", 0, 2, "alice"), 1);  // up to seq 2 only
+}
+
+TEST_P(StoreContract, MembershipChangesApplyInBatchOrder) {
+  WriteBatch setup;
+  setup.memberships = {{"t1", "g1", 2, "alice", 1}, {"t1", "g1", 2, "bob", 1}};
+  ASSERT_TRUE(messages().Write(setup).ok());
+  // Removed and re-added in one batch: a member. Added and removed: not.
+  WriteBatch batch;
+  MembershipRecord remove_bob{"t1", "g1", 2, "bob"};
+  remove_bob.removed = true;
+  MembershipRecord remove_carol{"t1", "g1", 2, "carol"};
+  remove_carol.removed = true;
+  batch.memberships = {remove_bob, {"t1", "g1", 2, "bob", 2, 0, 0, 7}, {"t1", "g1", 2, "carol", 2},
+                       remove_carol};
+  ASSERT_TRUE(messages().Write(batch).ok());
+  auto bob = conversations().GetMember("t1", "g1", "bob");
+  ASSERT_TRUE(bob.ok() && bob->has_value());
+  EXPECT_EQ((*bob)->joined_seq, 7);
+  EXPECT_FALSE(conversations().GetMember("t1", "g1", "carol")->has_value());
+  EXPECT_EQ(*conversations().Members("t1", "g1"), (std::vector<std::string>{"alice", "bob"}));
+}
+
+TEST_P(StoreContract, MentionsAreFoundUpToASeq) {
+  WriteBatch batch;
+  auto m = Msg("c1", 2, "bob", "b1");
+  m.message.add_mentions()->set_user_id("alice");
+  batch.messages = {Msg("c1", 1, "bob", "b0"), m};
+  ASSERT_TRUE(messages().Write(batch).ok());
+  EXPECT_TRUE(*messages().MentionedAfter("t1", "c1", 0, 2, "alice"));
+  EXPECT_FALSE(*messages().MentionedAfter("t1", "c1", 0, 1, "alice"));
+  EXPECT_FALSE(*messages().MentionedAfter("t1", "c1", 2, 9, "alice"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Adapters, StoreContract,
@@ -148,8 +180,7 @@ INSTANTIATE_TEST_SUITE_P(Adapters, StoreContract,
                                                    }},
                                            Backend{"sqlite",
                                                    [](const std::string& dir) {
-                                                     auto s = SqliteStore::Open(dir + "/flare.db",
-                                                                                "full");
+                                                     auto s = SqliteStore::Open(dir + "/flare.db");
                                                      EXPECT_TRUE(s.ok()) << s.status().ToString();
                                                      return StoreUnderTest{*s, *s};
                                                    }}),
@@ -160,13 +191,13 @@ TEST(SqliteStore, KeepsDataAcrossReopen) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {
-    auto store = SqliteStore::Open(dir + "/flare.db", "full");
+    auto store = SqliteStore::Open(dir + "/flare.db");
     ASSERT_TRUE(store.ok());
     WriteBatch batch;
     batch.messages.push_back(Msg("c1", 1, "alice", "k1", "persisted"));
     ASSERT_TRUE((*store)->Write(batch).ok());
   }
-  auto reopened = SqliteStore::Open(dir + "/flare.db", "full");
+  auto reopened = SqliteStore::Open(dir + "/flare.db");
   ASSERT_TRUE(reopened.ok());
   auto page = (*reopened)->ReadAfter("t1", "c1", 0, 10);
   ASSERT_TRUE(page.ok());
@@ -176,7 +207,7 @@ TEST(SqliteStore, KeepsDataAcrossReopen) {
 }
 
 TEST(SqliteStore, UnwritablePathIsAClearError) {
-  auto store = SqliteStore::Open("/proc/flare-cannot-write-here/flare.db", "full");
+  auto store = SqliteStore::Open("/proc/flare-cannot-write-here/flare.db");
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("cannot open"), std::string::npos);
 }

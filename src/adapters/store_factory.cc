@@ -17,7 +17,10 @@ Result<Stores> OpenSqlite(const Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return IoError("cannot create data dir '" + config.data_dir + "': " + ec.message());
-  auto store = SqliteStore::Open(config.data_dir + "/flare.db", config.durability);
+  SqliteOptions options;
+  options.durability = config.durability;
+  options.checkpoint_wal_bytes = config.checkpoint_wal_bytes;
+  auto store = SqliteStore::Open(config.data_dir + "/flare.db", options);
   if (!store.ok()) return store.status();
   return Stores{*store, *store};
 }

@@ -38,15 +38,17 @@ class Embedded final : public EmbeddedServer {
                       {static_cast<size_t>(config.max_message_bytes), 128}),
         reader_(
             *stores_.messages, access_,
-            {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit)}),
-        sessions_(*stores_.messages, *stores_.conversations),
+            {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit)},
+            &fence_),
+        sessions_(*stores_.messages, *stores_.conversations, &fence_),
         presence_(*routes_),
         gateway_(GatewayOptionsFrom(config, std::move(login_conflict)),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
-                             server_metrics_}),
+                             server_metrics_, &fence_}),
         push_(*routes_, gateway_, PushOptions{static_cast<size_t>(config.large_group_threshold)}) {
     writer_.SetListener(&push_);
+    writer_.SetFence(&fence_);
     TransportOptions topts;
     topts.bind_address = config.bind_address;
     topts.ws_port = static_cast<uint16_t>(config.ws_port);
@@ -143,6 +145,7 @@ class Embedded final : public EmbeddedServer {
   const Clock& clock_ = SystemClock::Instance();
   ThreadPool blocking_;
   ConversationAccess access_;
+  DurableFence fence_;  // before the writer and readers that use it
   StorageWriter writer_;
   MessageOrchestrator orchestrator_;
   StorageReader reader_;

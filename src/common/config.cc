@@ -91,6 +91,8 @@ const std::vector<KeyDef>& Keys() {
        &Config::max_pending_writes, nullptr, 1, 100'000'000},
       {"storage.reader_threads", "threads serving sync and bootstrap reads",
        &Config::reader_threads, nullptr, 1, 64},
+      {"storage.checkpoint_wal_bytes", "WAL size at which it is checkpointed and truncated",
+       &Config::checkpoint_wal_bytes, nullptr, 1 << 20, int64_t{1} << 40},
       {"sync.default_limit", "messages per sync page when the client gives no limit",
        &Config::sync_default_limit, nullptr, 1, 100'000},
       {"sync.max_limit", "largest sync page", &Config::sync_max_limit, nullptr, 1, 100'000},

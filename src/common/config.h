@@ -48,6 +48,7 @@ struct Config {
   int64_t max_batch = 4096;
   int64_t max_pending_writes = 200'000;
   int64_t reader_threads = 2;
+  int64_t checkpoint_wal_bytes = 64ll << 20;
 
   // [sync]
   int64_t sync_default_limit = 100;

@@ -50,4 +50,11 @@ std::optional<std::pair<std::string, std::string>> ParseSingleConversationId(std
   return std::make_pair(std::move(a), std::move(b));
 }
 
+std::string ConversationKey(const std::string& tenant, const std::string& conversation_id) {
+  std::string key;
+  key.reserve(tenant.size() + conversation_id.size() + 1);
+  key.append(tenant).append(1, '\n').append(conversation_id);
+  return key;
+}
+
 }  // namespace flare

@@ -40,4 +40,7 @@ std::string SingleConversationId(std::string_view a, std::string_view b);
 // The two users of a 1:1 conversation id, or nullopt if `id` is not one.
 std::optional<std::pair<std::string, std::string>> ParseSingleConversationId(std::string_view id);
 
+// tenant + "\n" + conversation id: a map key for a conversation of a tenant.
+std::string ConversationKey(const std::string& tenant, const std::string& conversation_id);
+
 }  // namespace flare

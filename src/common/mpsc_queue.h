@@ -2,7 +2,9 @@
 // lock: a push is one compare-and-swap onto a stack that the consumer takes
 // whole and reverses into arrival order. The consumer sleeps on a condition
 // variable only when the queue is empty, and producers touch the mutex only
-// to wake a sleeping consumer.
+// to wake a sleeping consumer. Taken items still count against the
+// capacity until the consumer Release()s them, so work the consumer holds
+// but has not finished (a backlog) is bounded too.
 #pragma once
 
 #include <algorithm>
@@ -50,7 +52,8 @@ class MpscQueue {
   }
 
   // Everything queued, oldest first; waits while the queue is empty. Returns
-  // empty only once the queue is closed and drained.
+  // empty only once the queue is closed and drained. The items keep their
+  // place in the capacity until Release.
   std::vector<T> PopAll() {
     for (;;) {
       if (Node* list = head_.exchange(nullptr)) return Unwind(list);
@@ -76,6 +79,10 @@ class MpscQueue {
     cv_.notify_all();
   }
 
+  // The consumer is done with `n` taken items: they no longer count.
+  void Release(size_t n) { size_.fetch_sub(n); }
+
+  // Queued plus taken and not yet released.
   size_t size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
@@ -92,7 +99,6 @@ class MpscQueue {
       delete n;
       n = next;
     }
-    size_.fetch_sub(out.size());
     std::reverse(out.begin(), out.end());
     return out;
   }

@@ -29,7 +29,9 @@ struct IdempotencyKeyRef {
 };
 
 // A member row. Written with upsert semantics: role, mute and joined_seq
-// replace the stored ones; cursors are kept.
+// replace the stored ones; cursors are kept. With `removed` set the row
+// (and its cursors) goes away instead. Records apply in their order in the
+// batch, so a member removed and re-added in one batch ends up a member.
 struct MembershipRecord {
   std::string tenant;
   std::string conversation_id;
@@ -39,12 +41,7 @@ struct MembershipRecord {
   int role = 0;  // pb::MemberRole
   int64_t muted_until_ms = 0;
   int64_t joined_seq = 0;  // history is visible from here (0: all)
-};
-
-struct MemberRemoval {
-  std::string tenant;
-  std::string conversation_id;
-  std::string user_id;
+  bool removed = false;
 };
 
 // A group or channel's own record (not for 1:1 conversations).
@@ -66,13 +63,12 @@ struct CursorUpdate {
 // Everything one group commit writes, applied atomically and durably.
 struct WriteBatch {
   std::vector<ConversationRecord> conversations;  // upserted
-  std::vector<MembershipRecord> memberships;
-  std::vector<MemberRemoval> removals;
+  std::vector<MembershipRecord> memberships;  // applied in order
   std::vector<StoredMessage> messages;
   std::vector<StoredMessage> updates;  // replace stored messages (recall, edit, reactions)
   std::vector<CursorUpdate> cursors;
   bool empty() const {
-    return conversations.empty() && memberships.empty() && removals.empty() && messages.empty() &&
+    return conversations.empty() && memberships.empty() && messages.empty() &&
            updates.empty() && cursors.empty();
   }
 };
@@ -94,6 +90,12 @@ class MessageStore {
   // pipelining). Backends that are durable on Write return at once.
   virtual Status Sync() { return Status::Ok(); }
 
+  // Folds the store's log into its main files when the log has grown past
+  // the store's limit (SQLite: a WAL checkpoint). Never undoes or fails a
+  // committed batch: an error here only means the log stays longer. The
+  // writer calls it between batches.
+  virtual Status Checkpoint() { return Status::Ok(); }
+
   // Highest stored seq of the conversation, 0 when it has none.
   virtual Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) = 0;
 
@@ -112,14 +114,17 @@ class MessageStore {
                                                  const std::string& conversation_id,
                                                  int64_t after_seq, int limit) = 0;
 
-  // Number of messages with seq > after_seq, not sent by `exclude_sender`
-  // and not events: the unread count.
+  // Number of messages with after_seq < seq <= up_to_seq, not sent by
+  // `exclude_sender` and not events: the unread count.
   virtual Result<int64_t> CountAfter(const std::string& tenant, const std::string& conversation_id,
-                                     int64_t after_seq, const std::string& exclude_sender) = 0;
+                                     int64_t after_seq, int64_t up_to_seq,
+                                     const std::string& exclude_sender) = 0;
 
-  // Whether a message with seq > after_seq mentions `user_id` or @all.
+  // Whether a message with after_seq < seq <= up_to_seq mentions `user_id`
+  // or @all.
   virtual Result<bool> MentionedAfter(const std::string& tenant, const std::string& conversation_id,
-                                      int64_t after_seq, const std::string& user_id) = 0;
+                                      int64_t after_seq, int64_t up_to_seq,
+                                      const std::string& user_id) = 0;
 
   // The message at `seq`, if stored.
   virtual Result<std::optional<Message>> Get(const std::string& tenant,

@@ -1,8 +1,15 @@
-// A MessageStore wrapper that injects write failures (leveldb's
-// fault-injection idea): everything else goes to the wrapped store.
+// A MessageStore wrapper that injects faults (leveldb's fault-injection
+// idea) and records durability: failed writes, syncs and checkpoints on
+// demand, syncs held at a gate, and for every stored message whether a
+// sync that began after its write has returned. Everything else goes to
+// the wrapped store.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "ports/message_store.h"
 
@@ -12,7 +19,35 @@ class FaultyStore final : public MessageStore {
  public:
   explicit FaultyStore(MessageStore& base) : base_(base) {}
   void FailNextWrites(int n) { fail_writes_ = n; }
+  void FailNextSyncs(int n) { fail_syncs_ = n; }
+  void FailNextCheckpoints(int n) { fail_checkpoints_ = n; }
   int writes() const { return writes_; }
+  int syncs() const { return syncs_; }
+
+  // While closed, Sync() waits (committed batches stay not durable).
+  void CloseSyncGate() {
+    std::lock_guard lock(mu_);
+    gate_closed_ = true;
+  }
+  // Returns once a Sync() is waiting at the closed gate (its batch is
+  // committed and visible to the store's readers, not yet durable).
+  void WaitForSyncAtGate() {
+    std::unique_lock lock(mu_);
+    gate_cv_.wait(lock, [this] { return waiting_at_gate_ > 0; });
+  }
+  void OpenSyncGate() {
+    {
+      std::lock_guard lock(mu_);
+      gate_closed_ = false;
+    }
+    gate_cv_.notify_all();
+  }
+  // True once a Sync that started after the message's Write returned OK.
+  bool IsDurable(const std::string& tenant, const std::string& conv, int64_t seq) const {
+    std::lock_guard lock(mu_);
+    auto it = written_in_.find({tenant, conv, seq});
+    return it != written_in_.end() && it->second <= durable_writes_;
+  }
 
   Status Write(const WriteBatch& batch) override {
     ++writes_;
@@ -20,7 +55,42 @@ class FaultyStore final : public MessageStore {
       --fail_writes_;
       return IoError("injected write failure");
     }
-    return base_.Write(batch);
+    Status st = base_.Write(batch);
+    if (!st.ok()) return st;
+    std::lock_guard lock(mu_);
+    ++committed_writes_;
+    for (const auto& sm : batch.messages) {
+      written_in_[{sm.tenant, sm.message.conversation_id(), sm.message.seq()}] = committed_writes_;
+    }
+    return st;
+  }
+  Status Sync() override {
+    ++syncs_;
+    int64_t covered = 0;
+    {
+      std::unique_lock lock(mu_);
+      ++waiting_at_gate_;
+      gate_cv_.notify_all();
+      gate_cv_.wait(lock, [this] { return !gate_closed_; });
+      --waiting_at_gate_;
+      covered = committed_writes_;
+    }
+    if (fail_syncs_ > 0) {
+      --fail_syncs_;
+      return IoError("injected fsync failure");
+    }
+    Status st = base_.Sync();
+    if (!st.ok()) return st;
+    std::lock_guard lock(mu_);
+    durable_writes_ = std::max(durable_writes_, covered);
+    return st;
+  }
+  Status Checkpoint() override {
+    if (fail_checkpoints_ > 0) {
+      --fail_checkpoints_;
+      return IoError("injected checkpoint failure");
+    }
+    return base_.Checkpoint();
   }
   Result<int64_t> MaxSeq(const std::string& t, const std::string& c) override {
     return base_.MaxSeq(t, c);
@@ -37,16 +107,16 @@ class FaultyStore final : public MessageStore {
                                          int l) override {
     return base_.ReadAfter(t, c, a, l);
   }
-  Result<int64_t> CountAfter(const std::string& t, const std::string& c, int64_t a,
+  Result<int64_t> CountAfter(const std::string& t, const std::string& c, int64_t a, int64_t up,
                              const std::string& e) override {
-    return base_.CountAfter(t, c, a, e);
+    return base_.CountAfter(t, c, a, up, e);
   }
   Result<std::optional<Message>> Last(const std::string& t, const std::string& c) override {
     return base_.Last(t, c);
   }
-  Result<bool> MentionedAfter(const std::string& t, const std::string& c, int64_t a,
+  Result<bool> MentionedAfter(const std::string& t, const std::string& c, int64_t a, int64_t up,
                               const std::string& u) override {
-    return base_.MentionedAfter(t, c, a, u);
+    return base_.MentionedAfter(t, c, a, up, u);
   }
   Result<std::optional<Message>> Get(const std::string& t, const std::string& c,
                                      int64_t seq) override {
@@ -56,7 +126,17 @@ class FaultyStore final : public MessageStore {
  private:
   MessageStore& base_;
   std::atomic<int> fail_writes_{0};
+  std::atomic<int> fail_syncs_{0};
+  std::atomic<int> fail_checkpoints_{0};
   std::atomic<int> writes_{0};
+  std::atomic<int> syncs_{0};
+  mutable std::mutex mu_;
+  std::condition_variable gate_cv_;
+  bool gate_closed_ = false;
+  int waiting_at_gate_ = 0;
+  int64_t committed_writes_ = 0;
+  int64_t durable_writes_ = 0;
+  std::map<std::tuple<std::string, std::string, int64_t>, int64_t> written_in_;
 };
 
 }  // namespace flare::testing

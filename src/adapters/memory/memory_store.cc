@@ -27,6 +27,10 @@ Status MemoryStore::Write(const WriteBatch& batch) {
     conversations_[{c.tenant, c.conversation_id}] = c.info;
   }
   for (const auto& r : batch.memberships) {
+    if (r.removed) {
+      members_.erase({r.tenant, r.user_id, r.conversation_id});
+      continue;
+    }
     Member& m = members_[{r.tenant, r.user_id, r.conversation_id}];
     m.conversation_type = r.conversation_type;
     m.row.user_id = r.user_id;
@@ -34,7 +38,6 @@ Status MemoryStore::Write(const WriteBatch& batch) {
     m.row.muted_until_ms = r.muted_until_ms;
     m.row.joined_seq = r.joined_seq;
   }
-  for (const auto& r : batch.removals) members_.erase({r.tenant, r.user_id, r.conversation_id});
   for (const auto& sm : batch.messages) {
     const Message& m = sm.message;
     ConvKey ck{sm.tenant, m.conversation_id()};
@@ -100,12 +103,14 @@ Result<std::vector<Message>> MemoryStore::ReadAfter(const std::string& tenant,
 }
 
 Result<int64_t> MemoryStore::CountAfter(const std::string& tenant, const std::string& conv,
-                                        int64_t after_seq, const std::string& exclude_sender) {
+                                        int64_t after_seq, int64_t up_to_seq,
+                                        const std::string& exclude_sender) {
   std::lock_guard lock(mu_);
   int64_t n = 0;
   auto it = messages_.find({tenant, conv});
   if (it == messages_.end()) return n;
-  for (auto m = it->second.upper_bound(after_seq); m != it->second.end(); ++m) {
+  for (auto m = it->second.upper_bound(after_seq);
+       m != it->second.end() && m->first <= up_to_seq; ++m) {
     if (m->second.sender() != exclude_sender &&
         m->second.type() != ::flare::client::v1::MESSAGE_TYPE_EVENT) {
       ++n;
@@ -184,11 +189,13 @@ Result<int64_t> MemoryStore::CountReaders(const std::string& tenant, const std::
 }
 
 Result<bool> MemoryStore::MentionedAfter(const std::string& tenant, const std::string& conv,
-                                         int64_t after_seq, const std::string& user_id) {
+                                         int64_t after_seq, int64_t up_to_seq,
+                                         const std::string& user_id) {
   std::lock_guard lock(mu_);
   auto it = messages_.find({tenant, conv});
   if (it == messages_.end()) return false;
-  for (auto m = it->second.upper_bound(after_seq); m != it->second.end(); ++m) {
+  for (auto m = it->second.upper_bound(after_seq);
+       m != it->second.end() && m->first <= up_to_seq; ++m) {
     for (const auto& mention : m->second.mentions()) {
       if (mention.all() || mention.user_id() == user_id) return true;
     }

@@ -27,11 +27,13 @@ class MemoryStore final : public MessageStore, public ConversationStore {
                                          const std::string& conversation_id, int64_t after_seq,
                                          int limit) override;
   Result<int64_t> CountAfter(const std::string& tenant, const std::string& conversation_id,
-                             int64_t after_seq, const std::string& exclude_sender) override;
+                             int64_t after_seq, int64_t up_to_seq,
+                             const std::string& exclude_sender) override;
   Result<std::optional<Message>> Last(const std::string& tenant,
                                       const std::string& conversation_id) override;
   Result<bool> MentionedAfter(const std::string& tenant, const std::string& conversation_id,
-                              int64_t after_seq, const std::string& user_id) override;
+                              int64_t after_seq, int64_t up_to_seq,
+                              const std::string& user_id) override;
   Result<std::optional<Message>> Get(const std::string& tenant, const std::string& conversation_id,
                                      int64_t seq) override;
 

@@ -57,11 +57,12 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
-Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool readonly) {
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool readonly,
+                                     const std::string& vfs) {
   sqlite3* raw = nullptr;
   int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
               SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string err = raw ? sqlite3_errmsg(raw) : "out of memory";
     sqlite3_close_v2(raw);

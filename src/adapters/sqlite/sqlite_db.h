@@ -44,10 +44,13 @@ class Stmt {
 class Db {
  public:
   ~Db();
-  static Result<std::unique_ptr<Db>> Open(const std::string& path, bool readonly);
+  // `vfs`: a registered SQLite VFS name, or empty for the default.
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, bool readonly,
+                                          const std::string& vfs = "");
   Status Exec(const std::string& sql);
   Result<std::unique_ptr<Stmt>> Prepare(const char* sql);  // cached by pointer
   std::string Error() const { return sqlite3_errmsg(db_); }
+  sqlite3* handle() { return db_; }
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}

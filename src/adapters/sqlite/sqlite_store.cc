@@ -1,11 +1,5 @@
 #include "adapters/sqlite/sqlite_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 namespace flare {
 namespace {
 
@@ -32,26 +26,11 @@ CREATE TABLE IF NOT EXISTS conversations(
   PRIMARY KEY(tenant, conversation_id)) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kInsertMessage =
-    "INSERT INTO messages(tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, "
-    "server_time_ms, countable, mentions, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-constexpr const char* kUpdateMessage =
-    "UPDATE messages SET body = ?4 WHERE tenant = ?1 AND conversation_id = ?2 AND seq = ?3";
-constexpr const char* kUpsertMember =
-    "INSERT INTO members(tenant, user_id, conversation_id, conversation_type, joined_ms, role, "
-    "muted_until_ms, joined_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-    "ON CONFLICT DO UPDATE SET role = excluded.role, muted_until_ms = excluded.muted_until_ms, "
-    "joined_seq = excluded.joined_seq";
-constexpr const char* kDeleteMember =
-    "DELETE FROM members WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
-constexpr const char* kUpsertConversation =
-    "INSERT INTO conversations(tenant, conversation_id, info) VALUES(?1, ?2, ?3) "
-    "ON CONFLICT DO UPDATE SET info = excluded.info";
 constexpr const char* kGetMessage =
     "SELECT body FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq = ?3";
 constexpr const char* kMentionedAfter =
     "SELECT 1 FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq > ?3 "
-    "AND (mentions = '*' OR instr(mentions, ',' || ?4 || ',') > 0) LIMIT 1";
+    "AND seq <= ?5 AND (mentions = '*' OR instr(mentions, ',' || ?4 || ',') > 0) LIMIT 1";
 constexpr const char* kGetMember =
     "SELECT user_id, role, muted_until_ms, joined_seq, read_seq FROM members "
     "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
@@ -63,9 +42,6 @@ constexpr const char* kLoadMembers =
 constexpr const char* kCountReaders =
     "SELECT count(*) FROM members WHERE tenant = ?1 AND conversation_id = ?2 AND read_seq >= ?3 "
     "AND user_id <> ?4";
-constexpr const char* kAdvanceCursor =
-    "UPDATE members SET delivered_seq = max(delivered_seq, ?4), read_seq = max(read_seq, ?5) "
-    "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
 constexpr const char* kMaxSeq =
     "SELECT max(seq) FROM messages WHERE tenant = ?1 AND conversation_id = ?2";
 constexpr const char* kFindByClientId =
@@ -75,7 +51,7 @@ constexpr const char* kReadAfter =
     "ORDER BY seq LIMIT ?4";
 constexpr const char* kCountAfter =
     "SELECT count(*) FROM messages WHERE tenant = ?1 AND conversation_id = ?2 AND seq > ?3 "
-    "AND sender <> ?4 AND countable = 1";
+    "AND seq <= ?5 AND sender <> ?4 AND countable = 1";
 constexpr const char* kLast =
     "SELECT body FROM messages WHERE tenant = ?1 AND conversation_id = ?2 "
     "ORDER BY seq DESC LIMIT 1";
@@ -87,15 +63,6 @@ constexpr const char* kListForUser =
     "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
     "WHERE m.tenant = ?1 AND m.user_id = ?2 ORDER BY m.conversation_id";
 
-// ",alice,bob," for mentions of users, "*" for @all, "" for none.
-std::string MentionColumn(const Message& m) {
-  std::string out;
-  for (const auto& mention : m.mentions()) {
-    if (mention.all()) return "*";
-    out += (out.empty() ? "," : "") + mention.user_id() + ",";
-  }
-  return out;
-}
 
 MemberRow ReadMemberRow(const sqlite::Stmt& stmt) {
   return {stmt.Text(0), static_cast<int>(stmt.Int(1)), stmt.Int(2), stmt.Int(3), stmt.Int(4)};
@@ -126,21 +93,30 @@ class SqliteStore::Reader {
 };
 
 Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
-                                                       const std::string& durability) {
-  auto db = sqlite::Db::Open(path, false);
+                                                       const SqliteOptions& options) {
+  auto db = sqlite::Db::Open(path, false, options.vfs);
   if (!db.ok()) return db.status();
-  // "full": commits do not fsync; Sync() fdatasyncs the WAL once per batch
-  // (from another thread, while the next batch is written), and checkpoints
-  // run with synchronous=FULL so the database file is synced before WAL
-  // frames are reused. "normal": WAL without fsync per commit.
-  bool full = durability != "normal";
+  // "full": commits do not fsync; Sync() syncs the WAL once per batch (from
+  // another thread, while the next batch is written), and checkpoints run
+  // with synchronous=FULL so the database file is synced before the WAL is
+  // truncated. "normal": WAL without fsync per commit.
+  bool full = options.durability != "normal";
   FLARE_RETURN_IF_ERROR((*db)->Exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                                     (full ? "OFF" : "NORMAL") +
                                     "; PRAGMA wal_autocheckpoint=0;"
                                     // Keep hot index pages in memory instead of re-reading them.
                                     " PRAGMA cache_size=-131072;"));
   FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
-  return std::shared_ptr<SqliteStore>(new SqliteStore(path, std::move(db).value(), full));
+  std::shared_ptr<SqliteStore> store(new SqliteStore(path, options, std::move(db).value()));
+  // The schema, the files and their directory entries are durable before
+  // anything is written.
+  {
+    std::lock_guard lock(store->write_mu_);
+    store->RememberWalFile();
+  }
+  FLARE_RETURN_IF_ERROR(store->Sync());
+  FLARE_RETURN_IF_ERROR(store->SyncDirectory());
+  return store;
 }
 
 Result<SqliteStore::Reader> SqliteStore::AcquireReader() {
@@ -152,7 +128,7 @@ Result<SqliteStore::Reader> SqliteStore::AcquireReader() {
       return Reader(this, std::move(db));
     }
   }
-  auto db = sqlite::Db::Open(path_, true);
+  auto db = sqlite::Db::Open(path_, true, options_.vfs);
   if (!db.ok()) return db.status();
   return Reader(this, std::move(db).value());
 }
@@ -162,121 +138,10 @@ void SqliteStore::ReleaseReader(std::unique_ptr<sqlite::Db> db) {
   readers_.push_back(std::move(db));
 }
 
-Status SqliteStore::Write(const WriteBatch& batch) {
-  if (batch.empty()) return Status::Ok();
-  std::lock_guard lock(write_mu_);
-  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status st = WriteInTransaction(batch);
-  if (!st.ok()) {
-    writer_->Exec("ROLLBACK");
-    return st;
-  }
-  st = writer_->Exec("COMMIT");
-  if (!st.ok()) {
-    writer_->Exec("ROLLBACK");
-    return st;
-  }
-  return CheckpointIfLarge();
-}
 
-// Checkpoints every 2000 batches; with "full" durability the checkpoint syncs
-// the WAL and the database file before any WAL frame can be overwritten.
-Status SqliteStore::CheckpointIfLarge() {
-  if (++writes_since_checkpoint_ < 2000) return Status::Ok();
-  writes_since_checkpoint_ = 0;
-  if (sync_per_batch_) FLARE_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=FULL"));
-  Status st = writer_->Exec("PRAGMA wal_checkpoint(PASSIVE)");
-  if (sync_per_batch_) writer_->Exec("PRAGMA synchronous=OFF");
-  return st;
-}
 
-Status SqliteStore::Sync() {
-  if (!sync_per_batch_) return Status::Ok();
-  if (wal_fd_ < 0) {
-    wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
-    if (wal_fd_ < 0) return IoError("cannot open " + path_ + "-wal: " + std::strerror(errno));
-  }
-  // fdatasync flushes the file, whichever descriptor names it.
-  if (::fdatasync(wal_fd_) != 0) return IoError(std::string("fdatasync: ") + std::strerror(errno));
-  return Status::Ok();
-}
 
-SqliteStore::~SqliteStore() {
-  if (wal_fd_ >= 0) ::close(wal_fd_);
-}
 
-Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
-  for (const auto& c : batch.conversations) {
-    auto stmt = writer_->Prepare(kUpsertConversation);
-    if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR(
-        (*stmt)->Bind(1, c.tenant).Bind(2, c.conversation_id).BindBlob(3, c.info).Run());
-  }
-  for (const auto& r : batch.memberships) {
-    auto stmt = writer_->Prepare(kUpsertMember);
-    if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)
-                              ->Bind(1, r.tenant)
-                              .Bind(2, r.user_id)
-                              .Bind(3, r.conversation_id)
-                              .Bind(4, int64_t{r.conversation_type})
-                              .Bind(5, r.joined_ms)
-                              .Bind(6, int64_t{r.role})
-                              .Bind(7, r.muted_until_ms)
-                              .Bind(8, r.joined_seq)
-                              .Run());
-  }
-  for (const auto& r : batch.removals) {
-    auto stmt = writer_->Prepare(kDeleteMember);
-    if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR(
-        (*stmt)->Bind(1, r.tenant).Bind(2, r.user_id).Bind(3, r.conversation_id).Run());
-  }
-  std::string body;
-  for (const auto& sm : batch.messages) {
-    const Message& m = sm.message;
-    m.SerializeToString(&body);
-    std::string mentions = MentionColumn(m);
-    int64_t countable = m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT ? 0 : 1;
-    auto stmt = writer_->Prepare(kInsertMessage);
-    if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)
-                              ->Bind(1, sm.tenant)
-                              .Bind(2, m.conversation_id())
-                              .Bind(3, m.seq())
-                              .Bind(4, m.server_msg_id())
-                              .Bind(5, m.sender())
-                              .Bind(6, m.client_msg_id())
-                              .Bind(7, m.server_time_ms())
-                              .Bind(8, countable)
-                              .Bind(9, mentions)
-                              .BindBlob(10, body)
-                              .Run());
-  }
-  for (const auto& sm : batch.updates) {
-    sm.message.SerializeToString(&body);
-    auto stmt = writer_->Prepare(kUpdateMessage);
-    if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)
-                              ->Bind(1, sm.tenant)
-                              .Bind(2, sm.message.conversation_id())
-                              .Bind(3, sm.message.seq())
-                              .BindBlob(4, body)
-                              .Run());
-  }
-  for (const auto& c : batch.cursors) {
-    auto stmt = writer_->Prepare(kAdvanceCursor);
-    if (!stmt.ok()) return stmt.status();
-    FLARE_RETURN_IF_ERROR((*stmt)
-                              ->Bind(1, c.tenant)
-                              .Bind(2, c.user_id)
-                              .Bind(3, c.conversation_id)
-                              .Bind(4, c.delivered_seq)
-                              .Bind(5, c.read_seq)
-                              .Run());
-  }
-  return Status::Ok();
-}
 
 Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant, const std::string& conv,
                                                 int64_t seq) {
@@ -293,12 +158,19 @@ Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant, const
 }
 
 Result<bool> SqliteStore::MentionedAfter(const std::string& tenant, const std::string& conv,
-                                         int64_t after_seq, const std::string& user_id) {
+                                         int64_t after_seq, int64_t up_to_seq,
+                                         const std::string& user_id) {
   auto reader = AcquireReader();
   if (!reader.ok()) return reader.status();
   auto stmt = (*reader)->Prepare(kMentionedAfter);
   if (!stmt.ok()) return stmt.status();
-  return (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, after_seq).Bind(4, user_id).Step();
+  return (*stmt)
+      ->Bind(1, tenant)
+      .Bind(2, conv)
+      .Bind(3, after_seq)
+      .Bind(4, user_id)
+      .Bind(5, up_to_seq)
+      .Step();
 }
 
 Result<std::optional<MemberRow>> SqliteStore::GetMember(const std::string& tenant,
@@ -405,8 +277,9 @@ Result<std::vector<std::optional<Message>>> SqliteStore::FindByClientMsgIds(
         st = m.status();
     }
   }
-  writer_->Exec("COMMIT");
+  Status ended = writer_->Exec("COMMIT");  // ends the read transaction
   if (!st.ok()) return st;
+  if (!ended.ok()) return ended;
   return out;
 }
 
@@ -431,13 +304,19 @@ Result<std::vector<Message>> SqliteStore::ReadAfter(const std::string& tenant,
 }
 
 Result<int64_t> SqliteStore::CountAfter(const std::string& tenant, const std::string& conv,
-                                        int64_t after_seq, const std::string& exclude_sender) {
+                                        int64_t after_seq, int64_t up_to_seq,
+                                        const std::string& exclude_sender) {
   auto reader = AcquireReader();
   if (!reader.ok()) return reader.status();
   auto stmt = (*reader)->Prepare(kCountAfter);
   if (!stmt.ok()) return stmt.status();
-  auto row =
-      (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, after_seq).Bind(4, exclude_sender).Step();
+  auto row = (*stmt)
+                 ->Bind(1, tenant)
+                 .Bind(2, conv)
+                 .Bind(3, after_seq)
+                 .Bind(4, exclude_sender)
+                 .Bind(5, up_to_seq)
+                 .Step();
   if (!row.ok()) return row.status();
   return *row ? (*stmt)->Int(0) : int64_t{0};
 }

@@ -3,6 +3,7 @@
 // connections, so sync and bootstrap never wait for a group commit.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,15 +15,25 @@
 
 namespace flare {
 
+struct SqliteOptions {
+  // "full": Sync() fsyncs the WAL (commits themselves do not, so the next
+  // batch is written while this one is synced); "normal": WAL without fsync
+  // per commit (synchronous=NORMAL).
+  std::string durability = "full";
+  std::string vfs;  // a registered SQLite VFS; empty: SQLite's default
+  // The WAL is checkpointed into the database file and truncated once it
+  // is this large.
+  int64_t checkpoint_wal_bytes = 64ll << 20;
+};
+
 class SqliteStore final : public MessageStore, public ConversationStore {
  public:
-  // durability "full": fsync per commit (synchronous=FULL); "normal":
-  // WAL without fsync per commit (synchronous=NORMAL).
   static Result<std::shared_ptr<SqliteStore>> Open(const std::string& path,
-                                                   const std::string& durability);
+                                                   const SqliteOptions& options = {});
 
   Status Write(const WriteBatch& batch) override;
   Status Sync() override;
+  Status Checkpoint() override;
   ~SqliteStore() override;
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
   Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,
@@ -34,11 +45,13 @@ class SqliteStore final : public MessageStore, public ConversationStore {
                                          const std::string& conversation_id, int64_t after_seq,
                                          int limit) override;
   Result<int64_t> CountAfter(const std::string& tenant, const std::string& conversation_id,
-                             int64_t after_seq, const std::string& exclude_sender) override;
+                             int64_t after_seq, int64_t up_to_seq,
+                             const std::string& exclude_sender) override;
   Result<std::optional<Message>> Last(const std::string& tenant,
                                       const std::string& conversation_id) override;
   Result<bool> MentionedAfter(const std::string& tenant, const std::string& conversation_id,
-                              int64_t after_seq, const std::string& user_id) override;
+                              int64_t after_seq, int64_t up_to_seq,
+                              const std::string& user_id) override;
   Result<std::optional<Message>> Get(const std::string& tenant, const std::string& conversation_id,
                                      int64_t seq) override;
 
@@ -56,17 +69,28 @@ class SqliteStore final : public MessageStore, public ConversationStore {
 
  private:
   class Reader;  // a pooled read connection, returned on destruction
-  SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer, bool sync_per_batch)
-      : path_(std::move(path)), sync_per_batch_(sync_per_batch), writer_(std::move(writer)) {}
-  Status CheckpointIfLarge();
+  SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<sqlite::Db> writer)
+      : path_(std::move(path)),
+        options_(std::move(options)),
+        sync_per_batch_(options_.durability != "normal"),
+        next_checkpoint_bytes_(options_.checkpoint_wal_bytes),
+        writer_(std::move(writer)) {}
   Result<Reader> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::Db> db);
   Status WriteInTransaction(const WriteBatch& batch);
+  Status WriteMemberships(const WriteBatch& batch);
+  Status WriteMessages(const WriteBatch& batch);
+  Status SyncDirectory();
+  Status CheckpointLocked();  // write_mu_ held
+  void RememberWalFile();     // write_mu_ held
 
   std::string path_;
-  const bool sync_per_batch_;  // durability "full": Sync() fdatasyncs the WAL
-  int wal_fd_ = -1;            // opened on the first Sync
-  int64_t writes_since_checkpoint_ = 0;
+  const SqliteOptions options_;
+  const bool sync_per_batch_;  // durability "full": Sync() syncs the WAL
+  // The WAL's file as SQLite's VFS opened it (set after the first commit):
+  // syncing through it lets a test VFS see every sync.
+  std::atomic<sqlite3_file*> wal_file_{nullptr};
+  int64_t next_checkpoint_bytes_;  // write_mu_
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Db> writer_;
   std::mutex pool_mu_;

@@ -26,6 +26,14 @@ Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who) {
     s->set_delivered_seq(mc.delivered_seq);
     auto last = messages_.Last(who.tenant, mc.conversation_id);
     if (!last.ok()) return last.status();
+    // Asked after the read: a row it saw was held before it was committed.
+    int64_t visible = fence_ ? fence_->VisibleUpTo(who.tenant, mc.conversation_id)
+                             : DurableFence::kNoLimit;
+    if (last->has_value() && (*last)->seq() > visible) {
+      last = visible > 0 ? messages_.Get(who.tenant, mc.conversation_id, visible)
+                         : Result<std::optional<Message>>(std::optional<Message>());
+      if (!last.ok()) return last.status();
+    }
     if (last->has_value()) {
       s->set_max_seq((*last)->seq());
       *s->mutable_last_message() =
@@ -33,11 +41,11 @@ Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who) {
     }
     // Nothing before the join counts as unread for a member who cannot see it.
     int64_t unread_from = std::max(mc.read_seq, mc.joined_seq > 0 ? mc.joined_seq : 0);
-    auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, who.user_id);
+    auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, visible, who.user_id);
     if (!unread.ok()) return unread.status();
     s->set_unread(*unread);
     auto mentioned =
-        messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from, who.user_id);
+        messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from, visible, who.user_id);
     if (!mentioned.ok()) return mentioned.status();
     s->set_mentioned(*mentioned);
   }

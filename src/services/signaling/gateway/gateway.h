@@ -49,6 +49,7 @@ struct GatewayDeps {
   ThreadPool& blocking;  // storage reads run here, never on an I/O thread
   const Clock& clock;
   ServerMetrics& metrics;
+  const DurableFence* fence = nullptr;  // read counts only for durable messages
 };
 
 class Gateway final : public ConnectionHandler, public PushDelivery {

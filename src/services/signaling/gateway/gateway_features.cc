@@ -50,7 +50,9 @@ void Gateway::HandleReadCount(const SessionPtr& s, const Principal& who, const p
     if (!conv.ok()) return s->ReplyStatus(rid, conv.status());
     auto message = deps_.store.Get(who.tenant, conv->conversation_id, req.seq());
     if (!message.ok()) return s->ReplyStatus(rid, message.status());
-    if (!message->has_value()) return s->ReplyStatus(rid, NotFound("no such message"));
+    bool durable =
+        !deps_.fence || req.seq() <= deps_.fence->VisibleUpTo(who.tenant, conv->conversation_id);
+    if (!message->has_value() || !durable) return s->ReplyStatus(rid, NotFound("no such message"));
     auto readers = deps_.conversations.CountReaders(who.tenant, conv->conversation_id, req.seq(),
                                                     (*message)->sender());
     auto members = deps_.conversations.Members(who.tenant, conv->conversation_id);

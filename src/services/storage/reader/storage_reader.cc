@@ -22,11 +22,15 @@ Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncR
   if (!messages.ok()) return messages.status();
   auto max_seq = store_.MaxSeq(who.tenant, conv->conversation_id);
   if (!max_seq.ok()) return max_seq.status();
+  // Asked after the reads: a row they saw was held before it was committed.
+  int64_t visible = fence_ ? fence_->VisibleUpTo(who.tenant, conv->conversation_id)
+                           : DurableFence::kNoLimit;
+  while (!messages->empty() && messages->back().seq() > visible) messages->pop_back();
 
   pb::SyncResult result;
   result.set_conversation_id(conv->conversation_id);
   result.set_has_more(static_cast<int>(messages->size()) > limit);
-  result.set_max_seq(*max_seq);
+  result.set_max_seq(std::min(*max_seq, visible));
   result.set_visible_from_seq(std::max<int64_t>(1, conv->joined_seq));
   int n = std::min<int>(limit, static_cast<int>(messages->size()));
   for (int i = 0; i < n; ++i) {

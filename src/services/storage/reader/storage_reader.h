@@ -5,6 +5,7 @@
 #include "flare/client/v1/client.pb.h"
 #include "ports/message_store.h"
 #include "services/conversation_access.h"
+#include "services/storage/durable_fence.h"
 
 namespace flare {
 
@@ -15,8 +16,10 @@ struct SyncLimits {
 
 class StorageReader {
  public:
-  StorageReader(MessageStore& store, ConversationAccess& access, SyncLimits limits)
-      : store_(store), access_(access), limits_(limits) {}
+  // `fence` (may be null): serve only what is durable.
+  StorageReader(MessageStore& store, ConversationAccess& access, SyncLimits limits,
+                const DurableFence* fence = nullptr)
+      : store_(store), access_(access), limits_(limits), fence_(fence) {}
 
   Result<::flare::client::v1::SyncResult> Sync(const Principal& who,
                                                const ::flare::client::v1::SyncRequest& request);
@@ -25,6 +28,7 @@ class StorageReader {
   MessageStore& store_;
   ConversationAccess& access_;
   SyncLimits limits_;
+  const DurableFence* fence_;
 };
 
 }  // namespace flare

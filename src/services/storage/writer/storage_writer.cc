@@ -3,16 +3,11 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "services/storage/writer/storage_writer_internal.h"
 
 namespace flare {
-
-std::string ConversationKey(const std::string& tenant, const std::string& conversation_id) {
-  std::string key;
-  key.reserve(tenant.size() + conversation_id.size() + 1);
-  key.append(tenant).append(1, '\n').append(conversation_id);
-  return key;
-}
 
 StorageWriter::StorageWriter(MessageStore& messages, ConversationStore& conversations,
                              const Clock& clock, StorageWriterOptions options,
@@ -22,7 +17,10 @@ StorageWriter::StorageWriter(MessageStore& messages, ConversationStore& conversa
       clock_(clock),
       options_(options),
       metrics_(metrics),
-      queue_(options.max_pending) {}
+      queue_(options.max_pending),
+      max_seq_(options.cached_conversations),
+      known_singles_(options.cached_conversations),
+      groups_(options.cached_groups) {}
 
 StorageWriter::~StorageWriter() { Stop(); }
 
@@ -43,12 +41,62 @@ void StorageWriter::Stop() {
   if (syncer_.joinable()) syncer_.join();
 }
 
+void ExitOnStorageFailure(const Status& status) {
+  spdlog::critical(
+      "storage: {}. A committed batch may not be on disk; stopping now so that recovery "
+      "starts from what is really on disk (no acknowledgement was sent for it)",
+      status.ToString());
+  spdlog::default_logger()->flush();
+  std::_Exit(74);  // EX_IOERR
+}
+
+namespace {
+
+// Roughly what a queued command holds in memory.
+size_t CommandBytes(const Command& c) {
+  size_t bytes = sizeof(Command) + c.tenant.size() + c.actor.size() + c.actor_device.size() +
+                 c.request_id.size();
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, SendCommand>) {
+          bytes += body.message.ByteSizeLong();
+          for (const auto& m : body.members) bytes += m.size();
+        } else if constexpr (std::is_same_v<T, CursorCommand>) {
+          bytes += body.cursor.conversation_id.size() + body.cursor.user_id.size();
+        } else {
+          bytes += body.request.ByteSizeLong();
+        }
+      },
+      c.body);
+  return bytes;
+}
+
+}  // namespace
+
 Status StorageWriter::Submit(Command command) {
+  if (failed()) return Unavailable("storage failed; the server is stopping");
+  size_t bytes = CommandBytes(command);
+  if (pending_bytes_.fetch_add(bytes) + bytes > options_.max_pending_bytes) {
+    pending_bytes_.fetch_sub(bytes);
+    return Unavailable("storage writer is overloaded");
+  }
+  command.queued_bytes = bytes;
   if (!queue_.Push(std::move(command))) {
+    pending_bytes_.fetch_sub(bytes);
     return Unavailable(queue_.size() >= options_.max_pending ? "storage writer is overloaded"
                                                              : "server is shutting down");
   }
   return Status::Ok();
+}
+
+// The batch's commands leave the queue's bounds once applied: what is in
+// flight after that is at most two batches.
+void StorageWriter::ReleaseQueued(const Batch& batch) {
+  size_t bytes = 0;
+  for (const auto& c : batch.commands) bytes += c.queued_bytes;
+  pending_bytes_.fetch_sub(bytes);
+  queue_.Release(batch.commands.size());
 }
 
 void StorageWriter::Run() {
@@ -66,13 +114,26 @@ void StorageWriter::Run() {
                            std::make_move_iterator(backlog.begin() + static_cast<ptrdiff_t>(n)));
     backlog.erase(backlog.begin(), backlog.begin() + static_cast<ptrdiff_t>(n));
     if (metrics_) {
-      metrics_->pending_writes.Set(static_cast<int64_t>(queue_.size() + backlog.size()));
+      metrics_->pending_writes.Set(static_cast<int64_t>(queue_.size()));  // backlog included
     }
+    if (failed()) {
+      Refuse(*batch);
+      ReleaseQueued(*batch);
+      continue;
+    }
+    batch->id = ++next_batch_id_;
     Apply(*batch);
-    std::unique_lock lock(sync_mu_);
-    sync_cv_.wait(lock, [this] { return to_sync_.size() < 2; });
-    to_sync_.push_back(std::move(batch));
-    sync_cv_.notify_all();
+    ReleaseQueued(*batch);
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [this] { return to_sync_.size() < 2; });
+      to_sync_.push_back(std::move(batch));
+      sync_cv_.notify_all();
+    }
+    // Between batches, and never part of a batch's outcome: a failed
+    // checkpoint only leaves the WAL longer.
+    Status checkpointed = messages_.Checkpoint();
+    if (!checkpointed.ok()) spdlog::warn("checkpoint failed: {}", checkpointed.ToString());
   }
   std::lock_guard lock(sync_mu_);
   writer_done_ = true;
@@ -90,15 +151,7 @@ void StorageWriter::RunSyncer() {
       to_sync_.pop_front();
       sync_cv_.notify_all();
     }
-    if (batch->written.ok()) {
-      Status synced = messages_.Sync();
-      if (!synced.ok()) {
-        // Committed but maybe not durable: senders retry and get the stored
-        // message back by idempotency.
-        spdlog::error("sync of a committed batch failed: {}", synced.ToString());
-        batch->written = synced;
-      }
-    }
+    MakeDurable(*batch);
     if (metrics_) {
       metrics_->store_commit_ms.ObserveMs(
           static_cast<double>(clock_.MonotonicMs() - batch->started_ms));
@@ -107,22 +160,67 @@ void StorageWriter::RunSyncer() {
   }
 }
 
+void StorageWriter::MakeDurable(Batch& batch) {
+  if (!batch.written.ok()) return;  // nothing of it was stored
+  if (failed()) {
+    batch.written = Unavailable("storage failed; the server is stopping");
+    return;
+  }
+  Status synced = messages_.Sync();
+  if (synced.ok()) {
+    if (fence_) fence_->Release(batch.id);
+    return;
+  }
+  // The batch stays fenced: no reader ever serves it, no sender is acked.
+  failed_.store(true, std::memory_order_release);
+  batch.written = Unavailable("storage failed; the server is stopping");
+  spdlog::critical("sync of a committed batch failed: {}", synced.ToString());
+  options_.on_fatal(synced);
+}
+
+void StorageWriter::Refuse(Batch& batch) {
+  for (auto& command : batch.commands) {
+    if (!command.origin) continue;
+    CommandOutcome outcome;
+    outcome.kind = static_cast<CommandKind>(command.body.index());
+    outcome.status = Unavailable("storage failed; the server is stopping");
+    command.origin->OnCommandDone(command.request_id, outcome);
+  }
+}
+
+void StorageWriter::HoldUntilDurable(Batch& batch) {
+  if (fence_ == nullptr) return;
+  std::vector<std::pair<std::string, int64_t>> first_seqs;
+  std::unordered_set<std::string> seen;
+  for (const auto& sm : batch.staged.batch.messages) {
+    std::string key = ConversationKey(sm.tenant, sm.message.conversation_id());
+    if (seen.insert(key).second) first_seqs.emplace_back(std::move(key), sm.message.seq());
+  }
+  fence_->Hold(batch.id, std::move(first_seqs));
+}
+
 void StorageWriter::Apply(Batch& batch) {
   Staged& staged = batch.staged;
   staged.replies.reserve(batch.commands.size());
   batch.started_ms = clock_.MonotonicMs();
+  // Between batches, so nothing a batch staged is dropped while it runs.
+  max_seq_.Trim();
+  known_singles_.Trim();
+  groups_.Trim();
   LookUpEarlier(batch.commands, staged);
   for (auto& command : batch.commands) Stage(command, staged);
+  HoldUntilDurable(batch);
   batch.written = messages_.Write(staged.batch);
   if (metrics_) metrics_->store_batches.Add();
   if (!batch.written.ok()) {
     spdlog::error("group commit of {} messages failed: {}", staged.batch.messages.size(),
                   batch.written.ToString());
+    if (fence_) fence_->Release(batch.id);
     // Forget what this batch assumed so the next batch starts from the store.
     for (const auto& key : staged.touched) {
-      max_seq_.erase(key);
-      known_singles_.erase(key);
-      groups_.erase(key);
+      max_seq_.Erase(key);
+      known_singles_.Erase(key);
+      groups_.Erase(key);
     }
   }
 }
@@ -137,7 +235,9 @@ void StorageWriter::Dispatch(Batch& batch) {
   for (auto& reply : staged.replies) {
     CommandOutcome outcome = std::move(reply.ready);
     if ((reply.message_index >= 0 || outcome.status.ok()) && !written.ok()) {
-      outcome.status = Unavailable("storage write failed; retry");
+      outcome.status = written.code() == Code::kUnavailable
+                           ? written
+                           : Unavailable("storage write failed; retry");
     }
     if (reply.message_index >= 0)
       outcome.stored = &staged.batch.messages[reply.message_index].message;

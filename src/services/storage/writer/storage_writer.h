@@ -5,9 +5,11 @@
 // batch is durable.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,12 +22,14 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/lru_map.h"
 #include "common/metrics.h"
 #include "common/mpsc_queue.h"
 #include "ports/conversation_store.h"
 #include "ports/message_store.h"
 #include "services/message_events.h"
 #include "services/session/group.h"
+#include "services/storage/durable_fence.h"
 
 namespace flare {
 
@@ -88,6 +92,7 @@ struct Command {
   std::string request_id;
   std::shared_ptr<CommandCompletion> origin;  // may be null
   int64_t received_mono_ms = 0;
+  size_t queued_bytes = 0;  // set by Submit: what it counts against the queue's byte bound
 };
 
 // The ingest stream's interface (an in-process queue here; a Kafka topic
@@ -99,17 +104,34 @@ class MessageIngest {
   virtual Status Submit(Command command) = 0;
 };
 
+// Called once when a committed batch could not be made durable. After a
+// failed fsync the kernel may have dropped the pages and a later fsync can
+// succeed without writing them, so nothing written since can be trusted:
+// like PostgreSQL (data_sync_retry = off) the server must stop and recover
+// from what is really on disk. The default logs and exits the process.
+using StorageFatalHandler = std::function<void(const Status&)>;
+void ExitOnStorageFailure(const Status& status);
+
 struct StorageWriterOptions {
   size_t max_batch = 4096;
   size_t max_pending = 200'000;
+  size_t max_pending_bytes = 256u << 20;  // queued commands, by their size
+  // Writer caches, trimmed (least recently used first) between batches:
+  // max seq and known 1:1 conversations, and group states (with members).
+  size_t cached_conversations = 1'000'000;
+  size_t cached_groups = 10'000;
   GroupLimits group_limits;
   MessageOpRules op_rules;
+  StorageFatalHandler on_fatal = ExitOnStorageFailure;
 };
 
 class StorageWriter final : public MessageIngest {
  public:
   StorageWriter(MessageStore& messages, ConversationStore& conversations, const Clock& clock,
                 StorageWriterOptions options, ServerMetrics* metrics);
+  // Readers serve only what the fence lets through; without one, readers
+  // may see a batch a moment before it is durable.
+  void SetFence(DurableFence* fence) { fence_ = fence; }
   ~StorageWriter() override;
 
   void SetListener(StoredListener* listener) { listener_ = listener; }
@@ -118,6 +140,8 @@ class StorageWriter final : public MessageIngest {
   void Stop();
 
   Status Submit(Command command) override;
+  // True once a batch could not be made durable: nothing is accepted after.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
 
  private:
   struct Staged;
@@ -126,10 +150,15 @@ class StorageWriter final : public MessageIngest {
   void RunSyncer();
   void Apply(Batch& batch);     // writer thread: stage and write
   void Dispatch(Batch& batch);  // syncer thread: after Sync, reply and push
+  void MakeDurable(Batch& batch);  // syncer thread
+  void HoldUntilDurable(Batch& batch);
+  void Refuse(Batch& batch);  // answers every command UNAVAILABLE, writes nothing
+  void ReleaseQueued(const Batch& batch);
   void LookUpEarlier(std::vector<Command>& commands, Staged& staged);
   void Stage(Command& command, Staged& staged);
   void StageSend(Command& command, SendCommand& send, Staged& staged);
   void StageGroup(Command& command, GroupCommand& group, Staged& staged);
+  bool AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request, Staged& staged);
   void StageMessageOp(Command& command, MessageOpCommand& op, Staged& staged);
   void StageCursor(Command& command, CursorCommand& cursor, Staged& staged);
   // Appends an event or message with the next seq; returns its batch index.
@@ -151,7 +180,10 @@ class StorageWriter final : public MessageIngest {
   StorageWriterOptions options_;
   ServerMetrics* metrics_;
   StoredListener* listener_ = nullptr;
+  DurableFence* fence_ = nullptr;
   SystemRandom random_;
+  std::atomic<bool> failed_{false};
+  uint64_t next_batch_id_ = 0;  // writer thread
 
   MpscQueue<Command> queue_;  // producers take no lock
   std::thread thread_;
@@ -164,12 +196,13 @@ class StorageWriter final : public MessageIngest {
   bool writer_done_ = false;
   std::thread syncer_;
 
-  // Writer-thread state, keyed by tenant '\n' conversation.
-  std::unordered_map<std::string, int64_t> max_seq_;
-  std::unordered_set<std::string> known_singles_;
-  std::unordered_map<std::string, std::unique_ptr<GroupState>> groups_;
+  // Writer-thread state, keyed by tenant '\n' conversation. A group that
+  // does not exist is cached too (null), so a stream of sends to it costs
+  // one storage read.
+  LruMap<int64_t> max_seq_;
+  LruMap<bool> known_singles_;
+  LruMap<std::unique_ptr<GroupState>> groups_;
+  std::atomic<size_t> pending_bytes_{0};
 };
-
-std::string ConversationKey(const std::string& tenant, const std::string& conversation_id);
 
 }  // namespace flare

@@ -18,7 +18,6 @@ struct StorageWriter::Staged {
   std::vector<Reply> replies;
   std::map<std::tuple<std::string, std::string, std::string>, int> by_client_id;
   std::map<std::pair<std::string, int64_t>, int> updates;  // (conv key, seq) -> batch.updates
-  std::map<std::string, int64_t> next_seq;                 // conv key -> last seq staged
   std::vector<std::string> touched;  // conv keys whose caches are rolled back on failure
   std::vector<ReadMove> reads;
   // Messages stored earlier under the idempotency keys of this batch's
@@ -33,6 +32,7 @@ struct StorageWriter::Staged {
 
 // A committed batch on its way to the syncer thread.
 struct StorageWriter::Batch {
+  uint64_t id = 0;
   std::vector<Command> commands;
   Staged staged;  // points into `commands`
   Status written;

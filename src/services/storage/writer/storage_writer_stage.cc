@@ -18,6 +18,41 @@ bool IsGroupType(int type) {
   return type == pb::CONVERSATION_TYPE_GROUP || type == pb::CONVERSATION_TYPE_CHANNEL;
 }
 
+Status KeyReused(const std::string& key) {
+  return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_IDEMPOTENCY_KEY_REUSED,
+                    "client_msg_id '" + key + "' was already used for a different request");
+}
+
+bool SameOp(const pb::Event& e, const pb::MessageOpRequest& op) {
+  if (e.target_seq() != op.target_seq()) return false;
+  switch (op.op_case()) {
+    case pb::MessageOpRequest::kRecall:
+      return e.has_recall();
+    case pb::MessageOpRequest::kEdit:
+      return e.has_edit();
+    case pb::MessageOpRequest::kDeleteForMe:
+      return e.has_delete_for_me();
+    case pb::MessageOpRequest::kReaction:
+      return e.has_reaction();
+    default:
+      return false;
+  }
+}
+
+// Whether `earlier`, stored under the same idempotency key, is the outcome
+// of the same request: a retry gets it back; anything else is refused.
+bool SameSend(const Message& earlier, const Message& m) {
+  return earlier.type() != pb::MESSAGE_TYPE_EVENT && earlier.conversation_id() == m.conversation_id();
+}
+bool SameMessageOp(const Message& earlier, const pb::MessageOpRequest& op) {
+  return earlier.type() == pb::MESSAGE_TYPE_EVENT &&
+         earlier.conversation_id() == op.conversation_id() && SameOp(earlier.event(), op);
+}
+bool SameGroupOp(const Message& earlier, const pb::GroupRequest& request) {
+  return earlier.type() == pb::MESSAGE_TYPE_EVENT && earlier.event().has_membership() &&
+         (request.has_create() || earlier.conversation_id() == request.conversation_id());
+}
+
 }  // namespace
 
 void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged) {
@@ -30,6 +65,9 @@ void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged
     } else if (const auto* op = std::get_if<MessageOpCommand>(&c.body);
                op && !op->request.client_msg_id().empty()) {
       keys.push_back({c.tenant, c.actor, op->request.client_msg_id()});
+    } else if (const auto* group = std::get_if<GroupCommand>(&c.body);
+               group && !group->request.client_msg_id().empty()) {
+      keys.push_back({c.tenant, c.actor, group->request.client_msg_id()});
     } else {
       continue;
     }
@@ -59,11 +97,10 @@ void StorageWriter::Stage(Command& command, Staged& staged) {
 
 Result<int64_t> StorageWriter::MaxSeq(const std::string& tenant, const std::string& conv) {
   std::string key = ConversationKey(tenant, conv);
-  auto it = max_seq_.find(key);
-  if (it != max_seq_.end()) return it->second;
+  if (const int64_t* cached = max_seq_.Find(key)) return *cached;
   auto stored = messages_.MaxSeq(tenant, conv);
   if (!stored.ok()) return stored.status();
-  max_seq_.emplace(std::move(key), *stored);
+  max_seq_.Put(key, *stored);
   return *stored;
 }
 
@@ -72,26 +109,31 @@ Result<int64_t> StorageWriter::NextSeq(const std::string& tenant, const std::str
   auto max = MaxSeq(tenant, conv);
   if (!max.ok()) return max.status();
   std::string key = ConversationKey(tenant, conv);
-  int64_t seq = ++max_seq_[key];
+  int64_t seq = *max + 1;
+  max_seq_.Put(key, seq);
   staged.touched.push_back(std::move(key));
   return seq;
 }
 
 Result<GroupState*> StorageWriter::LoadGroup(const std::string& tenant, const std::string& conv) {
   std::string key = ConversationKey(tenant, conv);
-  auto it = groups_.find(key);
-  if (it != groups_.end()) return it->second.get();
+  auto not_member = [&] {
+    return GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
+                      "you are not a member of conversation " + conv);
+  };
+  if (auto* cached = groups_.Find(key)) {
+    if (!*cached) return not_member();  // known not to exist
+    return cached->get();
+  }
   auto snapshot = conversations_.LoadConversation(tenant, conv);
   if (!snapshot.ok()) return snapshot.status();
   if (!snapshot->has_value()) {
-    return GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
-                      "you are not a member of conversation " + conv);
+    groups_.Put(key, nullptr);
+    return not_member();
   }
   auto state = GroupState::FromSnapshot(**snapshot);
   if (!state.ok()) return state.status();
-  auto& slot = groups_[key];
-  slot = std::make_unique<GroupState>(std::move(state).value());
-  return slot.get();
+  return groups_.Put(key, std::make_unique<GroupState>(std::move(state).value())).get();
 }
 
 Result<int> StorageWriter::AppendMessage(const std::string& tenant, Message m, Staged& staged,
@@ -112,6 +154,9 @@ void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& stage
   Message& m = send.message;
   auto id_key = std::make_tuple(command.tenant, m.sender(), m.client_msg_id());
   if (auto it = staged.by_client_id.find(id_key); it != staged.by_client_id.end()) {
+    if (!SameSend(staged.batch.messages[it->second].message, m)) {
+      return staged.Reply(command, Failed(CommandKind::kSend, KeyReused(m.client_msg_id())));
+    }
     CommandOutcome retry;  // the same key twice in one batch: the second is a duplicate
     retry.duplicate = true;
     staged.replies.push_back({&command, it->second, std::move(retry)});
@@ -121,6 +166,9 @@ void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& stage
     return staged.Reply(command, Failed(CommandKind::kSend, staged.lookup_status));
   }
   if (auto earlier = staged.earlier.find(&command); earlier != staged.earlier.end()) {
+    if (!SameSend(earlier->second, m)) {
+      return staged.Reply(command, Failed(CommandKind::kSend, KeyReused(m.client_msg_id())));
+    }
     CommandOutcome outcome;
     outcome.message = std::move(earlier->second);
     outcome.duplicate = true;
@@ -134,7 +182,8 @@ void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& stage
     if (!can.ok()) return staged.Reply(command, Failed(CommandKind::kSend, std::move(can)));
     m.set_conversation_type(static_cast<pb::ConversationType>((*group)->info.type()));
     audience = (*group)->Audience();
-  } else if (known_singles_.insert(key).second) {
+  } else if (!known_singles_.Find(key)) {
+    known_singles_.Put(key, true);
     staged.touched.push_back(key);
     for (const auto& user : send.members) {
       staged.batch.memberships.push_back(
@@ -160,15 +209,60 @@ void StorageWriter::RecordMembers(const std::string& tenant, const std::string& 
   };
   for (const auto& user : change.joined) record(user);
   for (const auto& user : change.changed) record(user);
-  for (const auto& user : change.removed) staged.batch.removals.push_back({tenant, conv, user});
+  for (const auto& user : change.removed) {
+    MembershipRecord removal;
+    removal.tenant = tenant;
+    removal.conversation_id = conv;
+    removal.user_id = user;
+    removal.removed = true;
+    staged.batch.memberships.push_back(std::move(removal));
+  }
   if (change.record_changed) {
     pb::GroupInfo info = state.ToInfo(false);
     staged.batch.conversations.push_back({tenant, conv, info.SerializeAsString()});
   }
 }
 
+// A retried group change (same idempotency key) gets the first outcome
+// back with the group as it is now. True if the command was answered.
+bool StorageWriter::AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request,
+                                          Staged& staged) {
+  const std::string& key = request.client_msg_id();
+  if (key.empty() || request.has_info()) return false;
+  const Message* earlier = nullptr;
+  int index = -1;
+  if (auto it = staged.by_client_id.find({command.tenant, command.actor, key});
+      it != staged.by_client_id.end()) {
+    index = it->second;
+    earlier = &staged.batch.messages[index].message;
+  } else if (auto found = staged.earlier.find(&command); found != staged.earlier.end()) {
+    earlier = &found->second;
+  } else if (!staged.lookup_status.ok()) {
+    staged.Reply(command, Failed(CommandKind::kGroup, staged.lookup_status));
+    return true;
+  } else {
+    return false;
+  }
+  if (!SameGroupOp(*earlier, request)) {
+    staged.Reply(command, Failed(CommandKind::kGroup, KeyReused(key)));
+    return true;
+  }
+  CommandOutcome outcome;
+  outcome.kind = CommandKind::kGroup;
+  outcome.duplicate = true;
+  if (auto state = LoadGroup(command.tenant, earlier->conversation_id()); state.ok()) {
+    outcome.group = (*state)->ToInfo(request.has_create());
+  } else {
+    outcome.group.set_conversation_id(earlier->conversation_id());
+  }
+  if (index < 0) outcome.message = *earlier;
+  staged.replies.push_back({&command, index, std::move(outcome)});
+  return true;
+}
+
 void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& staged) {
   const pb::GroupRequest& request = group.request;
+  if (AnswerRepeatedGroupOp(command, request, staged)) return;
   std::string conv = request.conversation_id();
   GroupState* state = nullptr;
   std::unique_ptr<GroupState> created;
@@ -188,7 +282,7 @@ void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& st
   staged.touched.push_back(key);  // the cached state changes below
   auto change = ApplyGroupOp(*state, command.actor, request, clock_.NowMs(), options_.group_limits);
   if (!change.ok()) return staged.Reply(command, Failed(CommandKind::kGroup, change.status()));
-  if (created) groups_[key] = std::move(created);
+  if (created) groups_.Put(key, std::move(created));
 
   CommandOutcome outcome;
   outcome.kind = CommandKind::kGroup;
@@ -202,6 +296,7 @@ void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& st
   event.set_type(pb::MESSAGE_TYPE_EVENT);
   event.set_sender(command.actor);
   event.set_sender_device(command.actor_device);
+  event.set_client_msg_id(request.client_msg_id());  // empty: the server makes one
   *event.mutable_event()->mutable_membership() = *change->event;
   // Removed members are told too: the audience is everyone before the change.
   auto audience = state->Audience();
@@ -212,7 +307,7 @@ void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& st
   }
   auto index = AppendMessage(command.tenant, std::move(event), staged, audience);
   if (!index.ok()) {
-    groups_.erase(key);  // the cached state already changed: reload it next time
+    groups_.Erase(key);  // the cached state already changed: reload it next time
     return staged.Reply(command, Failed(CommandKind::kGroup, index.status()));
   }
   RecordMembers(command.tenant, conv, *state, *change, staged.batch.messages[*index].message.seq(),
@@ -262,6 +357,7 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
   }
   if (!staged.lookup_status.ok()) return fail(staged.lookup_status);
   if (auto earlier = staged.earlier.find(&command); earlier != staged.earlier.end()) {
+    if (!SameMessageOp(earlier->second, request)) return fail(KeyReused(request.client_msg_id()));
     CommandOutcome outcome;
     outcome.kind = CommandKind::kMessageOp;
     outcome.message = std::move(earlier->second);
@@ -270,6 +366,9 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
   }
   if (auto it = staged.by_client_id.find({command.tenant, command.actor, request.client_msg_id()});
       !request.client_msg_id().empty() && it != staged.by_client_id.end()) {
+    if (!SameMessageOp(staged.batch.messages[it->second].message, request)) {
+      return fail(KeyReused(request.client_msg_id()));
+    }
     CommandOutcome retry;  // the same event twice in one batch
     retry.kind = CommandKind::kMessageOp;
     retry.duplicate = true;
@@ -315,14 +414,17 @@ void StorageWriter::StageCursor(Command& command, CursorCommand& cursor, Staged&
                                      "you are not a member of conversation " + c.conversation_id);
     if (!member.ok()) return staged.Reply(command, Failed(CommandKind::kCursor, member));
   }
-  if (c.read_seq > 0) {
+  if (c.read_seq > 0 || c.delivered_seq > 0) {
+    // Neither cursor may pass what is stored (a client cannot mark
+    // messages that do not exist yet as delivered or read).
     auto max = MaxSeq(c.tenant, c.conversation_id);
     if (!max.ok()) return staged.Reply(command, Failed(CommandKind::kCursor, max.status()));
     c.read_seq = std::min(c.read_seq, *max);
-    if (c.read_seq > 0) {
-      staged.reads.push_back(
-          {c.tenant, c.conversation_id, c.user_id, command.actor_device, c.read_seq});
-    }
+    c.delivered_seq = std::min(c.delivered_seq, *max);
+  }
+  if (c.read_seq > 0) {
+    staged.reads.push_back(
+        {c.tenant, c.conversation_id, c.user_id, command.actor_device, c.read_seq});
   }
   staged.batch.cursors.push_back(c);
   staged.Reply(command, std::move(outcome));

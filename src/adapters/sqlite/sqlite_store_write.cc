@@ -1,0 +1,234 @@
+// The SQLite store's write path: group commits on the one write
+// connection, syncing the WAL, checkpoints, and a durable close.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "adapters/sqlite/sqlite_store.h"
+
+namespace flare {
+namespace {
+
+constexpr const char* kInsertMessage =
+    "INSERT INTO messages(tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, "
+    "server_time_ms, countable, mentions, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+constexpr const char* kUpdateMessage =
+    "UPDATE messages SET body = ?4 WHERE tenant = ?1 AND conversation_id = ?2 AND seq = ?3";
+
+constexpr const char* kUpsertMember =
+    "INSERT INTO members(tenant, user_id, conversation_id, conversation_type, joined_ms, role, "
+    "muted_until_ms, joined_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT DO UPDATE SET role = excluded.role, muted_until_ms = excluded.muted_until_ms, "
+    "joined_seq = excluded.joined_seq";
+
+constexpr const char* kDeleteMember =
+    "DELETE FROM members WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
+
+constexpr const char* kUpsertConversation =
+    "INSERT INTO conversations(tenant, conversation_id, info) VALUES(?1, ?2, ?3) "
+    "ON CONFLICT DO UPDATE SET info = excluded.info";
+
+constexpr const char* kAdvanceCursor =
+    "UPDATE members SET delivered_seq = max(delivered_seq, ?4), read_seq = max(read_seq, ?5) "
+    "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
+
+// ",alice,bob," for mentions of users, "*" for @all, "" for none.
+std::string MentionColumn(const Message& m) {
+  std::string out;
+  for (const auto& mention : m.mentions()) {
+    if (mention.all()) return "*";
+    out += (out.empty() ? "," : "") + mention.user_id() + ",";
+  }
+  return out;
+}
+
+Status SyncFailed(const std::string& what, int rc) {
+  return IoError("fsync of " + what + " failed: " + sqlite3_errstr(rc));
+}
+
+}  // namespace
+
+Status SqliteStore::Write(const WriteBatch& batch) {
+  if (batch.empty()) return Status::Ok();
+  std::lock_guard lock(write_mu_);
+  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  Status st = WriteInTransaction(batch);
+  if (st.ok()) st = writer_->Exec("COMMIT");
+  if (!st.ok()) {
+    // A failed COMMIT leaves the transaction open; a failed statement too.
+    (void)writer_->Exec("ROLLBACK");  // the original error says what happened
+    return st;
+  }
+  RememberWalFile();
+  return Status::Ok();
+}
+
+void SqliteStore::RememberWalFile() {
+  if (wal_file_.load(std::memory_order_relaxed) != nullptr) return;
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(writer_->handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) ==
+          SQLITE_OK &&
+      wal != nullptr && wal->pMethods != nullptr) {
+    wal_file_.store(wal, std::memory_order_release);
+  }
+}
+
+// Runs on the syncer thread while the writer thread may be appending the
+// next batch: an fsync of the WAL covers every commit that returned before
+// it started. It goes through SQLite's VFS (whose file object stays valid
+// while the write connection is open), so a fault-injecting VFS sees it.
+Status SqliteStore::Sync() {
+  if (!sync_per_batch_) return Status::Ok();
+  sqlite3_file* wal = wal_file_.load(std::memory_order_acquire);
+  if (wal == nullptr) return Status::Ok();  // nothing committed since Open synced
+  int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+  if (rc != SQLITE_OK) return SyncFailed(path_ + "-wal", rc);
+  return Status::Ok();
+}
+
+// The directory entries of the database and its WAL are durable only once
+// the directory itself is synced.
+Status SqliteStore::SyncDirectory() {
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open directory " + dir + ": " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError("fsync of directory " + dir + " failed: " + std::strerror(err));
+  return Status::Ok();
+}
+
+Status SqliteStore::Checkpoint() {
+  std::lock_guard lock(write_mu_);
+  sqlite3_file* wal = wal_file_.load(std::memory_order_acquire);
+  if (wal == nullptr) return Status::Ok();
+  sqlite3_int64 size = 0;
+  if (wal->pMethods->xFileSize(wal, &size) != SQLITE_OK || size < next_checkpoint_bytes_) {
+    return Status::Ok();
+  }
+  Status st = CheckpointLocked();
+  // If readers kept part of the WAL alive, try again only after it grew by
+  // another limit's worth, not after every batch.
+  size = 0;
+  (void)wal->pMethods->xFileSize(wal, &size);  // 0 on error: retry at the limit
+  next_checkpoint_bytes_ = std::max<int64_t>(options_.checkpoint_wal_bytes,
+                                             size + options_.checkpoint_wal_bytes);
+  return st;
+}
+
+// With synchronous=FULL, SQLite syncs the WAL before copying it into the
+// database file and syncs the database file before it truncates the WAL,
+// so no acknowledged commit exists only in unsynced pages at any moment.
+Status SqliteStore::CheckpointLocked() {
+  FLARE_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=FULL"));
+  Status st = writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  Status restored =
+      writer_->Exec(sync_per_batch_ ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL");
+  return st.ok() ? restored : st;
+}
+
+// Closing the last connection checkpoints and deletes the WAL; with
+// synchronous=OFF that checkpoint would not sync the database file first.
+// Checkpoint with syncs, and leave synchronous=FULL for the close.
+SqliteStore::~SqliteStore() {
+  std::lock_guard lock(write_mu_);
+  {
+    std::lock_guard pool(pool_mu_);
+    readers_.clear();
+  }
+  if (!writer_) return;
+  Status st = writer_->Exec("PRAGMA synchronous=FULL");
+  if (st.ok()) st = writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!st.ok()) spdlog::error("closing {}: checkpoint failed: {}", path_, st.ToString());
+  wal_file_.store(nullptr);
+  writer_.reset();
+}
+
+Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
+  for (const auto& c : batch.conversations) {
+    auto stmt = writer_->Prepare(kUpsertConversation);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR(
+        (*stmt)->Bind(1, c.tenant).Bind(2, c.conversation_id).BindBlob(3, c.info).Run());
+  }
+  FLARE_RETURN_IF_ERROR(WriteMemberships(batch));
+  std::string body;
+  for (const auto& sm : batch.messages) {
+    const Message& m = sm.message;
+    m.SerializeToString(&body);
+    std::string mentions = MentionColumn(m);
+    int64_t countable = m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT ? 0 : 1;
+    auto stmt = writer_->Prepare(kInsertMessage);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, sm.tenant)
+                              .Bind(2, m.conversation_id())
+                              .Bind(3, m.seq())
+                              .Bind(4, m.server_msg_id())
+                              .Bind(5, m.sender())
+                              .Bind(6, m.client_msg_id())
+                              .Bind(7, m.server_time_ms())
+                              .Bind(8, countable)
+                              .Bind(9, mentions)
+                              .BindBlob(10, body)
+                              .Run());
+  }
+  for (const auto& sm : batch.updates) {
+    sm.message.SerializeToString(&body);
+    auto stmt = writer_->Prepare(kUpdateMessage);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, sm.tenant)
+                              .Bind(2, sm.message.conversation_id())
+                              .Bind(3, sm.message.seq())
+                              .BindBlob(4, body)
+                              .Run());
+  }
+  for (const auto& c : batch.cursors) {
+    auto stmt = writer_->Prepare(kAdvanceCursor);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, c.tenant)
+                              .Bind(2, c.user_id)
+                              .Bind(3, c.conversation_id)
+                              .Bind(4, c.delivered_seq)
+                              .Bind(5, c.read_seq)
+                              .Run());
+  }
+  return Status::Ok();
+}
+
+// In batch order: a member removed and re-added in one batch stays a member.
+Status SqliteStore::WriteMemberships(const WriteBatch& batch) {
+  for (const auto& r : batch.memberships) {
+    if (r.removed) {
+      auto stmt = writer_->Prepare(kDeleteMember);
+      if (!stmt.ok()) return stmt.status();
+      FLARE_RETURN_IF_ERROR(
+          (*stmt)->Bind(1, r.tenant).Bind(2, r.user_id).Bind(3, r.conversation_id).Run());
+      continue;
+    }
+    auto stmt = writer_->Prepare(kUpsertMember);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)
+                              ->Bind(1, r.tenant)
+                              .Bind(2, r.user_id)
+                              .Bind(3, r.conversation_id)
+                              .Bind(4, int64_t{r.conversation_type})
+                              .Bind(5, r.joined_ms)
+                              .Bind(6, int64_t{r.role})
+                              .Bind(7, r.muted_until_ms)
+                              .Bind(8, r.joined_seq)
+                              .Run());
+  }
+  return Status::Ok();
+}
+
+}  // namespace flare

@@ -1,0 +1,39 @@
+// A SQLite VFS over the default one that simulates a power loss, in the
+// manner of leveldb's fault-injection env: it remembers every byte written
+// since each file's last xSync, and PowerLoss() puts those bytes back as
+// they were, removes files that were created and never synced, and from
+// then on drops every write, sync and delete (the machine is off) until
+// Restore(). File deletions are taken as durable at once: the pessimistic
+// case for a store that deletes a log before its data is synced.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace flare::testing {
+
+class FaultVfs {
+ public:
+  static constexpr const char* kName = "flare-fault";
+  // Registers the VFS with SQLite (once per process) and returns it.
+  static FaultVfs& Get();
+
+  void PowerLoss();
+  void Restore();  // accept writes again; every remembered file is forgotten
+  // Makes xSync of files whose path ends with `suffix` fail (empty: none).
+  void FailSyncsOf(const std::string& suffix);
+  int syncs() const { return syncs_.load(); }
+
+  // Internal, for the VFS's C callbacks.
+  struct Impl;
+  void CountSync();
+
+ private:
+  FaultVfs();
+  Impl* impl_;
+  std::atomic<int> syncs_{0};
+  friend struct Impl;
+};
+
+}  // namespace flare::testing
