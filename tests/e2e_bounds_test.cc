@@ -48,8 +48,8 @@ size_t EntryBytes(const List& list) {
 TEST(E2eBounds, AMessageEditedHundredsOfTimesStaysSyncableByEveryMember) {
   // A reader may queue 2 MiB: more than a bounded message or page, much less
   // than what these edits would pile onto an unbounded message.
-  ServerProcess server({{"FLARE_GATEWAY_MAX_SEND_QUEUE_BYTES", "2097152"},
-                        {"FLARE_STORAGE_DURABILITY", "normal"}});
+  ServerProcess server(
+      {{"FLARE_GATEWAY_MAX_SEND_QUEUE_BYTES", "2097152"}, {"FLARE_STORAGE_DURABILITY", "normal"}});
   auto alice = Connected(server, "alice");
   auto carol = std::make_unique<FlareClient>(server.Options("carol"));
   Inbox carol_inbox(*carol);  // online throughout: gets the edits pushed
@@ -122,7 +122,8 @@ TEST(E2eBounds, SyncPagesOfLargeMessagesStayUnderTheByteBudget) {
   auto alice = Connected(server, "alice"), bob = Connected(server, "bob");
   constexpr int kMessages = 60;  // 1.8 MB in all
   std::string conv;
-  for (int i = 0; i < kMessages; ++i) conv = alice->SendText("bob", LargeText(i))->conversation_id();
+  for (int i = 0; i < kMessages; ++i)
+    conv = alice->SendText("bob", LargeText(i))->conversation_id();
 
   std::vector<int64_t> seqs;
   int pages = 0;

@@ -70,7 +70,8 @@ TEST(MessageBounds, AnEditDropsHistoryToFitTheStoredSizeOrIsRefused) {
   EXPECT_EQ(target.edit_history_size(), 2) << "three 3 KB versions fit in 10 KB";
   EXPECT_EQ(target.content().text(), std::string(3'000, 'a' + 19));
 
-  Status refused = CheckMessageOp(Edit(std::string(10'001, 'x')), target, "bob", false, kNow, rules);
+  Status refused =
+      CheckMessageOp(Edit(std::string(10'001, 'x')), target, "bob", false, kNow, rules);
   EXPECT_EQ(refused.code(), Code::kResourceExhausted);
   EXPECT_EQ(refused.detail(), pb::ERROR_CODE_MESSAGE_TOO_LARGE);
 }

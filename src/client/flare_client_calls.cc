@@ -103,7 +103,9 @@ Result<pb::BootstrapResult> FlareClient::Bootstrap() {
     if (!page.has_more()) return all;
     // Cursors are conversation ids in ascending order; one that does not
     // advance would loop forever.
-    if (page.next_cursor() <= cursor) return Status(Code::kInternal, "bootstrap cursor did not advance");
+    if (page.next_cursor() <= cursor) {
+      return Status(Code::kInternal, "bootstrap cursor did not advance");
+    }
     cursor = page.next_cursor();
   }
 }

@@ -10,12 +10,11 @@ namespace flare {
 namespace pb = ::flare::client::v1;
 
 Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who,
-                                                     const pb::BootstrapRequest& request) {
+                                                      const pb::BootstrapRequest& request) {
   auto list = conversations_.ListForUser(who.tenant, who.user_id);
   if (!list.ok()) return list.status();
-  std::sort(list->begin(), list->end(), [](const auto& a, const auto& b) {
-    return a.conversation_id < b.conversation_id;
-  });
+  std::sort(list->begin(), list->end(),
+            [](const auto& a, const auto& b) { return a.conversation_id < b.conversation_id; });
   auto next = std::upper_bound(
       list->begin(), list->end(), request.cursor(),
       [](const std::string& cursor, const auto& mc) { return cursor < mc.conversation_id; });
@@ -39,36 +38,35 @@ Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who,
 
 Result<pb::ConversationSummary> SessionService::Summarize(const Principal& who,
                                                           const MemberConversation& mc) {
-  pb::ConversationSummary summary;
-  pb::ConversationSummary* s = &summary;
-  s->set_conversation_id(mc.conversation_id);
-  s->set_type(static_cast<pb::ConversationType>(mc.conversation_type));
+  pb::ConversationSummary s;
+  s.set_conversation_id(mc.conversation_id);
+  s.set_type(static_cast<pb::ConversationType>(mc.conversation_type));
   if (auto pair = ParseSingleConversationId(mc.conversation_id)) {
-    s->set_peer_user_id(pair->first == who.user_id ? pair->second : pair->first);
+    s.set_peer_user_id(pair->first == who.user_id ? pair->second : pair->first);
   }
   if (!mc.info.empty()) {
     pb::GroupInfo info;
-    if (info.ParseFromString(mc.info)) s->set_name(info.settings().name());
+    if (info.ParseFromString(mc.info)) s.set_name(info.settings().name());
   }
-  s->set_read_seq(mc.read_seq);
-  s->set_delivered_seq(mc.delivered_seq);
+  s.set_read_seq(mc.read_seq);
+  s.set_delivered_seq(mc.delivered_seq);
   auto last = messages_.Last(who.tenant, mc.conversation_id);
   if (!last.ok()) return last.status();
   if (last->has_value()) {
-    s->set_max_seq((*last)->seq());
-    *s->mutable_last_message() =
+    s.set_max_seq((*last)->seq());
+    *s.mutable_last_message() =
         VisibleTo(**last, who.user_id) ? std::move(**last) : RedactFor(**last);
   }
   // Nothing before the join counts as unread for a member who cannot see it.
   int64_t unread_from = std::max(mc.read_seq, mc.joined_seq > 0 ? mc.joined_seq : 0);
   auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, who.user_id);
   if (!unread.ok()) return unread.status();
-  s->set_unread(*unread);
+  s.set_unread(*unread);
   auto mentioned =
       messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from, who.user_id);
   if (!mentioned.ok()) return mentioned.status();
-  s->set_mentioned(*mentioned);
-  return summary;
+  s.set_mentioned(*mentioned);
+  return s;
 }
 
 }  // namespace flare
