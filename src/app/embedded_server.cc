@@ -36,11 +36,15 @@ class Embedded final : public EmbeddedServer {
                 &server_metrics_),
         orchestrator_(access_, writer_, clock_,
                       {static_cast<size_t>(config.max_message_bytes), 128}),
-        reader_(
-            *stores_.messages, access_,
-            {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit)},
-            &fence_),
-        sessions_(*stores_.messages, *stores_.conversations, &fence_),
+        reader_(*stores_.messages, access_,
+                {static_cast<int>(config.sync_default_limit),
+                 static_cast<int>(config.sync_max_limit),
+                 static_cast<size_t>(config.sync_max_page_bytes)},
+                &fence_),
+        sessions_(*stores_.messages, *stores_.conversations,
+                  {static_cast<int>(config.bootstrap_page_conversations),
+                   static_cast<size_t>(config.sync_max_page_bytes)},
+                  &fence_),
         presence_(*routes_),
         gateway_(GatewayOptionsFrom(config, std::move(login_conflict)),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
@@ -107,6 +111,9 @@ class Embedded final : public EmbeddedServer {
     o.max_pending = static_cast<size_t>(c.max_pending_writes);
     o.group_limits.max_members = static_cast<size_t>(c.group_max_members);
     o.op_rules.recall_window_ms = c.recall_window_s * 1000;
+    o.op_rules.max_edit_history = static_cast<int>(c.max_edit_history);
+    o.op_rules.max_reactions = static_cast<int>(c.max_reactions);
+    o.op_rules.max_stored_bytes = static_cast<size_t>(c.max_stored_bytes);
     return o;
   }
 

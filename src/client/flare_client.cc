@@ -276,17 +276,18 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // After every (re)connect: learn every conversation's max seq and sync
-  // the ones this client is behind in.
-  void CatchUp() {
+  // the ones this client is behind in, one bootstrap page after another.
+  void CatchUp(const std::string& cursor = "") {
     pb::ClientFrame frame;
-    frame.mutable_bootstrap();
+    frame.mutable_bootstrap()->set_cursor(cursor);
     std::string rid = "b" + std::to_string(++next_rid_);
     frame.set_request_id(rid);
     StartRequest(
         rid, std::move(frame),
-        [this](Result<pb::ServerFrame> r) {
+        [this, cursor](Result<pb::ServerFrame> r) {
           if (!r.ok() || !r->has_bootstrap_result()) return;
-          for (const auto& s : r->bootstrap_result().conversations()) {
+          const pb::BootstrapResult& page = r->bootstrap_result();
+          for (const auto& s : page.conversations()) {
             bool behind;
             {
               std::lock_guard lock(mu_);
@@ -297,6 +298,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
             }
             if (behind) StartSync(s.conversation_id());
           }
+          if (page.has_more() && page.next_cursor() > cursor) CatchUp(page.next_cursor());
         },
         false);
   }

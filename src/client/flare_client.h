@@ -62,6 +62,7 @@ class FlareClient {
   Result<pb::SendAck> Send(pb::SendRequest request);
   Result<pb::SendAck> SendText(const std::string& peer_user_id, const std::string& text);
   Result<pb::SyncResult> Sync(const std::string& conversation_id, int64_t after_seq, int limit);
+  // Every conversation of this user: fetches bootstrap pages until the last.
   Result<pb::BootstrapResult> Bootstrap();
   Result<pb::GroupResult> Group(pb::GroupRequest request);
   Result<pb::SendAck> MessageOp(pb::MessageOpRequest request);

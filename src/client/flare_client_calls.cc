@@ -90,12 +90,24 @@ Result<pb::SyncResult> FlareClient::Sync(const std::string& conv, int64_t after,
 }
 
 Result<pb::BootstrapResult> FlareClient::Bootstrap() {
-  pb::ClientFrame frame;
-  frame.mutable_bootstrap();
-  auto reply = Call(std::move(frame));
-  if (!reply.ok()) return reply.status();
-  if (!reply->has_bootstrap_result()) return StatusFromReply(*reply);
-  return reply->bootstrap_result();
+  pb::BootstrapResult all;
+  std::string cursor;
+  while (true) {
+    pb::ClientFrame frame;
+    frame.mutable_bootstrap()->set_cursor(cursor);
+    auto reply = Call(std::move(frame));
+    if (!reply.ok()) return reply.status();
+    if (!reply->has_bootstrap_result()) return StatusFromReply(*reply);
+    pb::BootstrapResult& page = *reply->mutable_bootstrap_result();
+    for (auto& s : *page.mutable_conversations()) all.add_conversations()->Swap(&s);
+    if (!page.has_more()) return all;
+    // Cursors are conversation ids in ascending order; one that does not
+    // advance would loop forever.
+    if (page.next_cursor() <= cursor) {
+      return Status(Code::kInternal, "bootstrap cursor did not advance");
+    }
+    cursor = page.next_cursor();
+  }
 }
 
 }  // namespace flare

@@ -42,6 +42,11 @@ struct Config {
   int64_t large_group_threshold = 2'000;
   int64_t recall_window_s = 120;
 
+  // [messages]
+  int64_t max_edit_history = 10;
+  int64_t max_reactions = 50;
+  int64_t max_stored_bytes = 256 * 1024;
+
   // [storage]
   std::string storage_backend = "sqlite";
   std::string durability = "full";  // full | normal
@@ -53,6 +58,8 @@ struct Config {
   // [sync]
   int64_t sync_default_limit = 100;
   int64_t sync_max_limit = 500;
+  int64_t sync_max_page_bytes = 1024 * 1024;
+  int64_t bootstrap_page_conversations = 200;
 
   // [presence]
   std::string presence_backend = "memory";

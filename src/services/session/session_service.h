@@ -1,7 +1,10 @@
 // session: the multi-device bootstrap — every conversation of a user with
 // its max seq, the user's read and delivered cursors, unread count and last
-// message.
+// message. Paged by conversation count and by bytes, in conversation id
+// order; the cursor is the last conversation id of the previous page.
 #pragma once
+
+#include <cstddef>
 
 #include "flare/client/v1/client.pb.h"
 #include "ports/conversation_store.h"
@@ -11,18 +14,30 @@
 
 namespace flare {
 
+struct BootstrapLimits {
+  int max_conversations = 200;
+  // A page ends before the summary that would take it past this many bytes
+  // (it always holds at least one).
+  size_t max_page_bytes = 1024 * 1024;
+};
+
 class SessionService {
  public:
   // `fence` (may be null): report only what is durable.
   SessionService(MessageStore& messages, ConversationStore& conversations,
-                 const DurableFence* fence = nullptr)
-      : messages_(messages), conversations_(conversations), fence_(fence) {}
+                 BootstrapLimits limits = {}, const DurableFence* fence = nullptr)
+      : messages_(messages), conversations_(conversations), limits_(limits), fence_(fence) {}
 
-  Result<::flare::client::v1::BootstrapResult> Bootstrap(const Principal& who);
+  Result<::flare::client::v1::BootstrapResult> Bootstrap(
+      const Principal& who, const ::flare::client::v1::BootstrapRequest& request = {});
 
  private:
+  Result<::flare::client::v1::ConversationSummary> Summarize(const Principal& who,
+                                                             const MemberConversation& mc);
+
   MessageStore& messages_;
   ConversationStore& conversations_;
+  BootstrapLimits limits_;
   const DurableFence* fence_;
 };
 

@@ -129,7 +129,7 @@ void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
       HandleSync(s, *who, frame);
       return;
     case pb::ClientFrame::kBootstrap:
-      HandleBootstrap(s, *who, rid);
+      HandleBootstrap(s, *who, frame);
       return;
     case pb::ClientFrame::kGroup:
       HandleGroup(s, *who, frame);
@@ -226,9 +226,10 @@ void Gateway::HandleSync(const SessionPtr& s, const Principal& who, const pb::Cl
 }
 
 void Gateway::HandleBootstrap(const SessionPtr& s, const Principal& who,
-                              const std::string& request_id) {
-  OnReadThread(s, request_id, [this, s, who, request_id] {
-    auto result = deps_.sessions.Bootstrap(who);
+                              const pb::ClientFrame& frame) {
+  const std::string& request_id = frame.request_id();
+  OnReadThread(s, request_id, [this, s, who, request_id, request = frame.bootstrap()] {
+    auto result = deps_.sessions.Bootstrap(who, request);
     if (!result.ok()) return s->ReplyStatus(request_id, result.status());
     pb::ServerFrame reply;
     reply.mutable_bootstrap_result()->Swap(&*result);

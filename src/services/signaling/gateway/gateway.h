@@ -92,7 +92,7 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
                      const ::flare::client::v1::ClientFrame& frame);
   void HandleSync(const SessionPtr& s, const Principal& who,
                   const ::flare::client::v1::ClientFrame& frame);
-  void HandleBootstrap(const SessionPtr& s, const Principal& who, const std::string& request_id);
+  void HandleBootstrap(const SessionPtr& s, const Principal& who, const pb::ClientFrame& frame);
   // gateway_features.cc: groups, message events, read state, typing, presence.
   void HandleGroup(const SessionPtr& s, const Principal& who, ::flare::client::v1::ClientFrame& f);
   void HandleMessageOp(const SessionPtr& s, const Principal& who,

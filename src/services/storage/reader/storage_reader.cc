@@ -33,13 +33,17 @@ Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncR
   result.set_max_seq(std::min(*max_seq, visible));
   result.set_visible_from_seq(std::max<int64_t>(1, conv->joined_seq));
   int n = std::min<int>(limit, static_cast<int>(messages->size()));
+  size_t page_bytes = 0;
   for (int i = 0; i < n; ++i) {
     Message& m = (*messages)[i];
-    if (VisibleTo(m, who.user_id)) {
-      result.add_messages()->Swap(&m);
-    } else {
-      *result.add_messages() = RedactFor(m);
+    if (!VisibleTo(m, who.user_id)) m = RedactFor(m);
+    size_t bytes = m.ByteSizeLong();
+    if (i > 0 && page_bytes + bytes > limits_.max_page_bytes) {
+      result.set_has_more(true);
+      break;
     }
+    page_bytes += bytes;
+    result.add_messages()->Swap(&m);
   }
   return result;
 }

@@ -2,6 +2,8 @@
 // conversation after a seq, checking membership first.
 #pragma once
 
+#include <cstddef>
+
 #include "flare/client/v1/client.pb.h"
 #include "ports/message_store.h"
 #include "services/conversation_access.h"
@@ -12,6 +14,10 @@ namespace flare {
 struct SyncLimits {
   int default_limit = 100;
   int max_limit = 500;
+  // A page ends before the message that would take it past this many bytes
+  // (it always holds at least one message), so no reply outgrows what a
+  // connection may queue.
+  size_t max_page_bytes = 1024 * 1024;
 };
 
 class StorageReader {

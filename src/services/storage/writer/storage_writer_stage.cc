@@ -390,7 +390,7 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
   event.set_type(pb::MESSAGE_TYPE_EVENT);
   event.set_sender(command.actor);
   event.set_sender_device(command.actor_device);
-  *event.mutable_event() = MakeEvent(request, target);
+  *event.mutable_event() = MakeEvent(request, target, options_.op_rules);
   if (request.has_delete_for_me()) event.set_visible_to(command.actor);
   auto index = AppendMessage(command.tenant, std::move(event), staged, std::move(audience));
   if (!index.ok()) return fail(index.status());
