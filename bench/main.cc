@@ -140,6 +140,8 @@ int main(int argc, char** argv) {
       if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     if (o.scenario == "echo") env["FLARE_GATEWAY_ECHO_MODE"] = "on";
+    // Bench users send flat out, far above a real user's per-user send rate.
+    env.emplace("FLARE_LIMITS_SEND_PER_SECOND", "0");
     if (o.scenario == "group")
       env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
     auto s = flare::bench::SpawnedServer::Start(flare_binary, o.secret, env);

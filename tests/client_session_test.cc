@@ -77,6 +77,73 @@ TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {
   EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
 }
 
+TEST_F(ClientSessionTest, ResendsBackOffExponentiallyUpToTheCap) {
+  limits_.max_resends = 10;
+  limits_.max_resend_interval_ms = 4000;
+  session_ = std::make_shared<ClientSession>(conn_, clock_.MonotonicMs(), limits_, nullptr);
+  session_->Push({Item("c1", 1)}, clock_.MonotonicMs());
+  // Waits before each resend: 1000, 2000, 4000, then capped at 4000.
+  for (int64_t wait : {1000, 2000, 4000, 4000, 4000}) {
+    clock_.Advance(wait - 1);
+    EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u) << wait;
+    clock_.Advance(1);
+    EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 1u) << wait;
+  }
+  EXPECT_EQ(conn_->frames.size(), 6u);
+  EXPECT_EQ(conn_->close_code, 0);
+}
+
+TEST_F(ClientSessionTest, PushStillUnackedAfterTheLastResendClosesAsSlowConsumer) {
+  limits_.max_resends = 2;
+  session_ = std::make_shared<ClientSession>(conn_, clock_.MonotonicMs(), limits_, nullptr);
+  session_->Push({Item("c1", 1)}, clock_.MonotonicMs());
+  clock_.Advance(1000);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 1u);
+  clock_.Advance(2000);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 1u);
+  clock_.Advance(3999);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
+  EXPECT_EQ(conn_->close_code, 0);  // not due yet: still waiting for the ack
+  clock_.Advance(1);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
+  EXPECT_EQ(conn_->close_code, 1008);
+  EXPECT_NE(conn_->close_reason.find("slow consumer"), std::string::npos);
+  EXPECT_EQ(conn_->frames.size(), 3u);  // the push and two resends, no more
+  clock_.Advance(60'000);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
+  EXPECT_EQ(conn_->frames.size(), 3u);
+}
+
+TEST_F(ClientSessionTest, TypingStateIsBoundedAndPrunedOfExpiredEntries) {
+  limits_.max_typing_conversations = 4;
+  session_ = std::make_shared<ClientSession>(conn_, clock_.MonotonicMs(), limits_, nullptr);
+  for (int c = 0; c < 4; ++c) {
+    EXPECT_TRUE(session_->AllowTyping("c" + std::to_string(c), clock_.MonotonicMs(), 1000));
+  }
+  // Full, and every entry still within its interval: a new conversation waits.
+  EXPECT_FALSE(session_->AllowTyping("c4", clock_.MonotonicMs(), 1000));
+  EXPECT_FALSE(session_->AllowTyping("c0", clock_.MonotonicMs(), 1000));
+  clock_.Advance(1000);  // the old entries expired and make room
+  for (int c = 4; c < 8; ++c) {
+    EXPECT_TRUE(session_->AllowTyping("c" + std::to_string(c), clock_.MonotonicMs(), 1000));
+  }
+  EXPECT_FALSE(session_->AllowTyping("c4", clock_.MonotonicMs(), 1000));  // still limited
+}
+
+TEST_F(ClientSessionTest, PresenceSubscriptionsAreCappedAllOrNothing) {
+  limits_.max_subscriptions = 3;
+  session_ = std::make_shared<ClientSession>(conn_, clock_.MonotonicMs(), limits_, nullptr);
+  EXPECT_TRUE(session_->AddSubscriptions({"a", "b"}).ok());
+  EXPECT_TRUE(session_->AddSubscriptions({"a", "b", "c"}).ok());  // a, b held already
+  Status over = session_->AddSubscriptions({"d", "a"});
+  EXPECT_EQ(over.code(), Code::kInvalidArgument);
+  EXPECT_NE(over.message().find("at most 3"), std::string::npos);
+  EXPECT_EQ(session_->Subscriptions().size(), 3u);  // nothing of the refused call added
+  session_->RemoveSubscriptions({"a"});
+  EXPECT_TRUE(session_->AddSubscriptions({"d"}).ok());
+  EXPECT_EQ(session_->Subscriptions().size(), 3u);
+}
+
 TEST_F(ClientSessionTest, TooManyUnackedPushesCloseTheConnection) {
   for (int seq = 1; seq <= 3; ++seq) session_->Push({Item("c1", seq)}, clock_.MonotonicMs());
   EXPECT_EQ(conn_->close_code, 0);

@@ -30,7 +30,8 @@ class Embedded final : public EmbeddedServer {
         routes_(std::move(routes)),
         tokens_(std::move(secret)),
         server_metrics_(metrics_),
-        blocking_(static_cast<int>(config.reader_threads), 100'000),
+        blocking_(static_cast<int>(config.reader_threads),
+                  static_cast<size_t>(config.reader_queue)),
         access_(*stores_.conversations),
         writer_(*stores_.messages, *stores_.conversations, clock_, WriterOptionsFrom(config),
                 &server_metrics_),
@@ -127,6 +128,14 @@ class Embedded final : public EmbeddedServer {
     o.timer_interval_ms = c.timer_interval_ms;
     o.session_limits.max_unacked_pushes = static_cast<size_t>(c.max_unacked_pushes);
     o.session_limits.max_send_queue_bytes = static_cast<size_t>(c.max_send_queue_bytes);
+    o.session_limits.max_resends = c.max_resends;
+    o.session_limits.max_resend_interval_ms = c.max_resend_interval_ms;
+    o.session_limits.max_subscriptions = static_cast<size_t>(c.max_subscriptions);
+    o.max_connections_per_user = static_cast<size_t>(c.max_connections_per_user);
+    o.max_unauthenticated_per_address = static_cast<size_t>(c.max_unauthenticated_per_address);
+    o.send_limit = {c.send_per_second, c.send_burst};
+    o.message_op_limit = {c.message_ops_per_second, c.message_ops_burst};
+    o.group_op_limit = {c.group_ops_per_second, c.group_ops_burst};
     return o;
   }
 

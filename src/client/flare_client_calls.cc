@@ -1,5 +1,6 @@
 // The FlareClient calls built on Call(): request frames in, typed results
 // out; and the mapping of protocol errors to Status.
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -66,7 +67,9 @@ Result<pb::SendAck> FlareClient::Send(pb::SendRequest request) {
     if (error.code() != Code::kUnavailable || std::chrono::steady_clock::now() > deadline) {
       return error;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(options().backoff_min_ms));
+    // A rate-limited send waits as long as the server said it must.
+    int64_t wait_ms = std::max(options().backoff_min_ms, reply->error().retry_after_ms());
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   }
 }
 

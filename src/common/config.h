@@ -36,6 +36,18 @@ struct Config {
   int64_t timer_interval_ms = 250;
   std::string echo_mode = "off";  // "on": /ws echoes frames (transport benchmark)
   int64_t typing_interval_ms = 1'000;
+  int64_t max_resends = 5;
+  int64_t max_resend_interval_ms = 60'000;
+  int64_t max_connections_per_user = 16;
+  int64_t max_unauthenticated_per_address = 64;
+
+  // [limits] per user, all of its connections together; 0 per second = no limit
+  int64_t send_per_second = 200;
+  int64_t send_burst = 400;
+  int64_t message_ops_per_second = 50;
+  int64_t message_ops_burst = 100;
+  int64_t group_ops_per_second = 10;
+  int64_t group_ops_burst = 20;
 
   // [groups]
   int64_t group_max_members = 10'000;
@@ -54,6 +66,7 @@ struct Config {
   int64_t max_pending_writes = 200'000;
   int64_t reader_threads = 2;
   int64_t checkpoint_wal_bytes = 64ll << 20;
+  int64_t reader_queue = 100'000;
 
   // [sync]
   int64_t sync_default_limit = 100;
@@ -64,6 +77,7 @@ struct Config {
   // [presence]
   std::string presence_backend = "memory";
   std::string login_conflict = "coexist";
+  int64_t max_subscriptions = 1'000;
 
   // [log]
   std::string log_level = "info";

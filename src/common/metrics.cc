@@ -75,6 +75,9 @@ ServerMetrics::ServerMetrics(Metrics& m)
       push_acks(m.AddCounter("flare_push_acks_total", "cumulative push acks received")),
       slow_consumers_closed(
           m.AddCounter("flare_slow_consumers_closed_total", "connections closed as too slow")),
+      rate_limited(m.AddCounter("flare_rate_limited_total", "requests refused by a rate limit")),
+      connections_refused(m.AddCounter("flare_connections_refused_total",
+                                       "connections closed for a per-user or per-address limit")),
       store_batches(m.AddCounter("flare_store_batches_total", "group-commit batches")),
       store_commit_ms(m.AddHistogram("flare_store_commit_seconds", "group commit duration")),
       send_to_ack_ms(

@@ -79,6 +79,8 @@ struct ServerMetrics {
   Counter& pushes_resent;
   Counter& push_acks;
   Counter& slow_consumers_closed;
+  Counter& rate_limited;
+  Counter& connections_refused;
   Counter& store_batches;
   Histogram& store_commit_ms;
   Histogram& send_to_ack_ms;

@@ -54,6 +54,15 @@ void ClientSession::ReplyError(const std::string& request_id, pb::ErrorCode code
   Reply(request_id, frame);
 }
 
+void ClientSession::ReplyRateLimited(const std::string& request_id, const std::string& text,
+                                     int64_t retry_after_ms) {
+  pb::ServerFrame frame;
+  frame.mutable_error()->set_code(pb::ERROR_CODE_RATE_LIMITED);
+  frame.mutable_error()->set_message(text);
+  frame.mutable_error()->set_retry_after_ms(retry_after_ms);
+  Reply(request_id, frame);
+}
+
 void ClientSession::ReplyStatus(const std::string& request_id, const Status& status) {
   ReplyError(request_id, ErrorCodeFor(status), status.message());
 }
@@ -103,32 +112,46 @@ void ClientSession::Notify(const SharedFrame& frame) {
 
 bool ClientSession::AllowTyping(const std::string& conversation_id, int64_t now_ms,
                                 int64_t interval_ms) {
+  if (interval_ms <= 0) return true;  // no limit: nothing to remember
   std::lock_guard lock(mu_);
-  auto [it, fresh] = last_typing_ms_.try_emplace(conversation_id, now_ms);
-  if (!fresh && now_ms - it->second < interval_ms) return false;
-  it->second = now_ms;
+  auto it = last_typing_ms_.find(conversation_id);
+  if (it != last_typing_ms_.end()) {
+    if (now_ms - it->second < interval_ms) return false;
+    it->second = now_ms;
+    return true;
+  }
+  if (last_typing_ms_.size() >= limits_.max_typing_conversations) {
+    // Entries past the interval no longer limit anything.
+    std::erase_if(last_typing_ms_, [&](const auto& e) { return now_ms - e.second >= interval_ms; });
+    if (last_typing_ms_.size() >= limits_.max_typing_conversations) return false;
+  }
+  last_typing_ms_.emplace(conversation_id, now_ms);
   return true;
 }
 
-void ClientSession::AddSubscriptions(const std::vector<std::string>& users) {
+Status ClientSession::AddSubscriptions(const std::vector<std::string>& users) {
   std::lock_guard lock(mu_);
+  std::unordered_set<std::string> fresh;
   for (const auto& u : users) {
-    if (std::find(subscriptions_.begin(), subscriptions_.end(), u) == subscriptions_.end()) {
-      subscriptions_.push_back(u);
-    }
+    if (!subscriptions_.contains(u)) fresh.insert(u);
   }
+  if (subscriptions_.size() + fresh.size() > limits_.max_subscriptions) {
+    return InvalidArgument("at most " + std::to_string(limits_.max_subscriptions) +
+                           " presence subscriptions per connection (" +
+                           std::to_string(subscriptions_.size()) + " held)");
+  }
+  subscriptions_.merge(fresh);
+  return Status::Ok();
 }
 
 void ClientSession::RemoveSubscriptions(const std::vector<std::string>& users) {
   std::lock_guard lock(mu_);
-  std::erase_if(subscriptions_, [&](const std::string& s) {
-    return std::find(users.begin(), users.end(), s) != users.end();
-  });
+  for (const auto& u : users) subscriptions_.erase(u);
 }
 
 std::vector<std::string> ClientSession::Subscriptions() const {
   std::lock_guard lock(mu_);
-  return subscriptions_;
+  return {subscriptions_.begin(), subscriptions_.end()};
 }
 
 void ClientSession::Push(const std::vector<std::shared_ptr<const PushItem>>& items,
@@ -182,20 +205,38 @@ std::vector<std::pair<std::string, int64_t>> ClientSession::TakeDeliveredCursors
   return out;
 }
 
+int64_t ClientSession::ResendDelay(int64_t timeout_ms, int64_t resends) const {
+  int64_t cap = std::max(timeout_ms, limits_.max_resend_interval_ms);
+  int64_t delay = timeout_ms;
+  for (int64_t i = 0; i < resends && delay < cap; ++i) delay *= 2;
+  return std::min(delay, cap);
+}
+
 size_t ClientSession::ResendDue(int64_t now_ms, int64_t timeout_ms) {
   std::vector<std::shared_ptr<const PushItem>> due;
   Encoding encoding;
+  bool gave_up = false;
   {
     std::lock_guard lock(mu_);
     if (closed_) return 0;
     encoding = encoding_;
     for (auto& [conv, pending] : unacked_) {
       for (auto& u : pending) {
-        if (now_ms - u.sent_ms < timeout_ms) continue;
+        if (now_ms - u.sent_ms < ResendDelay(timeout_ms, u.resends)) continue;
+        if (u.resends >= limits_.max_resends) {
+          gave_up = true;
+          break;
+        }
         u.sent_ms = now_ms;
+        ++u.resends;
         due.push_back(u.item);
       }
+      if (gave_up) break;
     }
+  }
+  if (gave_up) {
+    CloseSlowConsumer("pushes not acked after the last resend");
+    return 0;
   }
   for (const auto& item : due) Write(item->frame.Bytes(encoding), encoding);
   return due.size();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "services/push/server/push_server.h"
@@ -23,6 +24,17 @@ namespace flare {
 struct SessionLimits {
   size_t max_unacked_pushes = 10'000;
   size_t max_send_queue_bytes = 8 * 1024 * 1024;
+  // An unacked push is resent after the resend timeout, then after twice
+  // that, four times ..., at most `max_resend_interval_ms` apart; when it is
+  // due again after `max_resends` resends the connection is closed as a
+  // slow (or dead) consumer and the device syncs when it reconnects.
+  int64_t max_resends = 5;
+  int64_t max_resend_interval_ms = 60'000;
+  // Presence subscriptions one connection may hold.
+  size_t max_subscriptions = 1'000;
+  // Conversations whose last typing notice is remembered (to rate-limit
+  // them); entries older than the typing interval are pruned to make room.
+  size_t max_typing_conversations = 256;
 };
 
 // What a periodic check found a session must do.
@@ -51,14 +63,18 @@ class ClientSession final : public CommandCompletion,
   void Reply(const std::string& request_id, ::flare::client::v1::ServerFrame& frame);
   void ReplyError(const std::string& request_id, ::flare::client::v1::ErrorCode code,
                   const std::string& text);
+  // RATE_LIMITED with the wait after which the request would be allowed.
+  void ReplyRateLimited(const std::string& request_id, const std::string& text,
+                        int64_t retry_after_ms);
   void ReplyStatus(const std::string& request_id, const Status& status);
   void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) override;
   // Sends a notice frame (not tracked for acks).
   void Notify(const SharedFrame& frame);
   // Typing rate limit: true if a typing notice for `conversation_id` may go out now.
   bool AllowTyping(const std::string& conversation_id, int64_t now_ms, int64_t interval_ms);
-  // Presence subscriptions of this session (for cleanup on close).
-  void AddSubscriptions(const std::vector<std::string>& users);
+  // Presence subscriptions of this session (for cleanup on close). Adds all
+  // or none: an error when they would exceed `max_subscriptions`.
+  Status AddSubscriptions(const std::vector<std::string>& users);
   void RemoveSubscriptions(const std::vector<std::string>& users);
   std::vector<std::string> Subscriptions() const;
 
@@ -70,7 +86,9 @@ class ClientSession final : public CommandCompletion,
   // Delivered cursors acked since the last call (one per conversation), so
   // that many acks become one cursor write.
   std::vector<std::pair<std::string, int64_t>> TakeDeliveredCursors();
-  // Resends pushes unacked for longer than `timeout_ms`; returns how many.
+  // Resends the pushes that are due (see SessionLimits: backoff from
+  // `timeout_ms`); returns how many. Closes the connection as a slow
+  // consumer instead when a push is due after its last allowed resend.
   size_t ResendDue(int64_t now_ms, int64_t timeout_ms);
   size_t UnackedCount() const;
 
@@ -83,7 +101,9 @@ class ClientSession final : public CommandCompletion,
     int64_t seq;
     std::shared_ptr<const PushItem> item;
     int64_t sent_ms;
+    int64_t resends = 0;
   };
+  int64_t ResendDelay(int64_t timeout_ms, int64_t resends) const;
   // Sends bytes; closes the connection as a slow consumer if its queue is full.
   void Write(std::shared_ptr<const std::string> bytes, Encoding encoding);
   void CloseSlowConsumer(const char* why);
@@ -102,7 +122,7 @@ class ClientSession final : public CommandCompletion,
   bool closed_ = false;
   std::unordered_map<std::string, int64_t> last_typing_ms_;
   std::unordered_map<std::string, int64_t> delivered_;  // not yet written
-  std::vector<std::string> subscriptions_;
+  std::unordered_set<std::string> subscriptions_;
 };
 
 }  // namespace flare

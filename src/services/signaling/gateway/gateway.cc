@@ -51,7 +51,11 @@ void Gateway::OnOpen(const std::shared_ptr<Connection>& conn, std::string handsh
   }
   deps_.metrics.connections.Add(1);
   deps_.metrics.connections_total.Add();
-  if (!handshake_token.empty()) Authenticate(session, "", handshake_token);
+  if (handshake_token.empty()) {
+    AdmitUnauthenticated(session);
+  } else {
+    Authenticate(session, "", handshake_token);  // closes the connection if it fails
+  }
 }
 
 void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
@@ -66,6 +70,7 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
     shard.sessions.erase(it);
   }
   deps_.metrics.connections.Add(-1);
+  ReleaseLimits(session);
   if (auto who = session->principal()) {
     deps_.routes.Unregister(who->tenant, who->user_id, session->id());
     deps_.presence.Unsubscribe(who->tenant, session->id(), session->Subscriptions());
@@ -161,6 +166,7 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
     return;
   }
   auto who = deps_.tokens.Verify(token, deps_.clock.NowMs() / 1000);
+  if (who.ok() && !AdmitUser(s, *who, request_id)) return;
   if (!who.ok() || !s->SetPrincipal(*who)) {
     deps_.metrics.auth_failures.Add();
     s->ReplyError(request_id, pb::ERROR_CODE_AUTH_FAILED,
@@ -188,6 +194,7 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
 }
 
 void Gateway::HandleSend(const SessionPtr& s, const Principal& who, pb::ClientFrame& frame) {
+  if (!WithinRate(send_limiter_, s, who, frame.request_id(), "sends")) return;
   Status st = deps_.messages.Send(who, *frame.mutable_send(), frame.request_id(), s);
   if (!st.ok()) {
     deps_.metrics.send_rejected.Add();
@@ -253,6 +260,9 @@ void Gateway::Notify(const std::vector<uint64_t>& session_ids,
 
 void Gateway::Tick() {
   int64_t now = deps_.clock.MonotonicMs();
+  for (RateLimiter* limiter : {&send_limiter_, &message_op_limiter_, &group_op_limiter_}) {
+    limiter->Sweep();  // one shard per tick: idle users' buckets do not pile up
+  }
   for (const auto& s : Snapshot()) {
     switch (s->Check(now, options_.auth_timeout_ms, options_.idle_timeout_ms)) {
       case SessionCheck::kAuthTimeout:

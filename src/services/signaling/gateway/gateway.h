@@ -20,6 +20,8 @@
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/client_session.h"
+#include "services/signaling/gateway/connection_quota.h"
+#include "services/signaling/gateway/rate_limiter.h"
 #include "services/signaling/online/presence.h"
 #include "services/storage/reader/storage_reader.h"
 
@@ -34,6 +36,13 @@ struct GatewayOptions {
   int64_t typing_interval_ms = 1'000;
   LoginConflictPolicy login_conflict;
   SessionLimits session_limits;
+  size_t max_connections_per_user = 16;
+  // Connections from one address that have not authenticated yet.
+  size_t max_unauthenticated_per_address = 64;
+  // Per user (all of its connections together).
+  RateLimit send_limit;
+  RateLimit message_op_limit;
+  RateLimit group_op_limit;
 };
 
 struct GatewayDeps {
@@ -54,7 +63,12 @@ struct GatewayDeps {
 
 class Gateway final : public ConnectionHandler, public PushDelivery {
  public:
-  Gateway(GatewayOptions options, GatewayDeps deps) : options_(std::move(options)), deps_(deps) {}
+  Gateway(GatewayOptions options, GatewayDeps deps)
+      : options_(std::move(options)),
+        deps_(deps),
+        send_limiter_(options_.send_limit, deps_.clock),
+        message_op_limiter_(options_.message_op_limit, deps_.clock),
+        group_op_limiter_(options_.group_op_limit, deps_.clock) {}
   ~Gateway() override;
 
   void OnOpen(const std::shared_ptr<Connection>& conn, std::string handshake_token) override;
@@ -106,6 +120,13 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   void HandlePresence(const SessionPtr& s, const Principal& who,
                       const ::flare::client::v1::ClientFrame& f);
   void AnnouncePresence(const Principal& who, bool online);
+  // False, after a RATE_LIMITED reply with the wait, when `who` is over the rate.
+  bool WithinRate(RateLimiter& limiter, const SessionPtr& s, const Principal& who,
+                  const std::string& request_id, const char* what);
+  // Connection limits (per user, unauthenticated per address).
+  bool AdmitUnauthenticated(const SessionPtr& s);
+  bool AdmitUser(const SessionPtr& s, const Principal& who, const std::string& request_id);
+  void ReleaseLimits(const SessionPtr& s);
   void WriteDeliveredCursors(ClientSession& s);
   void Kick(uint64_t session_id, const std::string& reason);
   // Runs `task` on a read thread; answers UNAVAILABLE when the pool is full.
@@ -114,6 +135,11 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   GatewayOptions options_;
   GatewayDeps deps_;
   std::array<Shard, kShards> shards_;
+  ConnectionQuota user_connections_;  // keyed tenant '\n' user
+  ConnectionQuota unauthenticated_;   // keyed by source address
+  RateLimiter send_limiter_;
+  RateLimiter message_op_limiter_;
+  RateLimiter group_op_limiter_;
 
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;

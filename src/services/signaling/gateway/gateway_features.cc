@@ -26,11 +26,13 @@ Status ValidUserList(const google::protobuf::RepeatedPtrField<std::string>& user
 }  // namespace
 
 void Gateway::HandleGroup(const SessionPtr& s, const Principal& who, pb::ClientFrame& f) {
+  if (!WithinRate(group_op_limiter_, s, who, f.request_id(), "group operations")) return;
   Status st = deps_.messages.Group(who, *f.mutable_group(), f.request_id(), s);
   if (!st.ok()) s->ReplyStatus(f.request_id(), st);
 }
 
 void Gateway::HandleMessageOp(const SessionPtr& s, const Principal& who, pb::ClientFrame& f) {
+  if (!WithinRate(message_op_limiter_, s, who, f.request_id(), "message operations")) return;
   Status st = deps_.messages.MessageOp(who, *f.mutable_message_op(), f.request_id(), s);
   if (!st.ok()) s->ReplyStatus(f.request_id(), st);
 }
@@ -105,8 +107,10 @@ void Gateway::HandlePresence(const SessionPtr& s, const Principal& who, const pb
   }
   std::vector<std::string> subscribe(req.subscribe().begin(), req.subscribe().end());
   std::vector<std::string> unsubscribe(req.unsubscribe().begin(), req.unsubscribe().end());
+  if (Status st = s->AddSubscriptions(subscribe); !st.ok()) {
+    return s->ReplyStatus(f.request_id(), st);
+  }
   deps_.presence.Subscribe(who.tenant, s->id(), subscribe);
-  s->AddSubscriptions(subscribe);
   deps_.presence.Unsubscribe(who.tenant, s->id(), unsubscribe);
   s->RemoveSubscriptions(unsubscribe);
   pb::ServerFrame reply;
@@ -137,6 +141,7 @@ void Gateway::Kick(uint64_t session_id, const std::string& reason) {
   frame.mutable_kicked()->set_reason(reason);
   s->Reply("", frame);
   s->Close(kCloseKicked, reason);
+  ReleaseLimits(s);  // its slot goes to the login that displaced it
   if (auto who = s->principal()) deps_.routes.Unregister(who->tenant, who->user_id, session_id);
 }
 
