@@ -67,7 +67,12 @@ void Gateway::HandleReadCount(const SessionPtr& s, const Principal& who, const p
 }
 
 void Gateway::HandleTyping(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
-  const std::string& conv_id = f.typing().conversation_id();
+  // The id rules every request follows, checked before the id becomes a
+  // rate-limit key (membership is checked on the read thread).
+  auto valid =
+      deps_.access.Resolve(who, "", f.typing().conversation_id(), MembershipCheck::kDeferred);
+  if (!valid.ok()) return s->ReplyStatus(f.request_id(), valid.status());
+  const std::string& conv_id = valid->conversation_id;
   if (!s->AllowTyping(conv_id, deps_.clock.MonotonicMs(), options_.typing_interval_ms)) {
     return s->ReplyError(f.request_id(), pb::ERROR_CODE_RATE_LIMITED, "typing notices too often");
   }
