@@ -48,6 +48,8 @@ void Gateway::HandleReadCount(const SessionPtr& s, const Principal& who, const p
   OnReadThread(s, f.request_id(), [this, s, who, req = f.read_count(), rid = f.request_id()] {
     auto conv = deps_.access.Resolve(who, "", req.conversation_id());
     if (!conv.ok()) return s->ReplyStatus(rid, conv.status());
+    // Before a late joiner's join point the history is not theirs to see.
+    if (req.seq() < conv->joined_seq) return s->ReplyStatus(rid, NotFound("no such message"));
     auto message = deps_.store.Get(who.tenant, conv->conversation_id, req.seq());
     if (!message.ok()) return s->ReplyStatus(rid, message.status());
     if (!message->has_value()) return s->ReplyStatus(rid, NotFound("no such message"));
