@@ -111,6 +111,9 @@ class Embedded final : public EmbeddedServer {
     GatewayOptions o;
     o.typing_interval_ms = c.typing_interval_ms;
     o.login_conflict = std::move(login_conflict);
+    o.presence_visibility = c.presence_visibility == "tenant"
+                                ? PresenceVisibility::kTenant
+                                : PresenceVisibility::kSharedConversation;
     o.auth_timeout_ms = c.auth_timeout_ms;
     o.idle_timeout_ms = c.idle_timeout_ms;
     o.resend_timeout_ms = c.resend_timeout_ms;

@@ -108,6 +108,14 @@ const std::vector<KeyDef>& Keys() {
        "coexist | platform_exclusive | exclusive, or per platform: "
        "\"ios=platform_exclusive,web=coexist,*=coexist\"",
        nullptr, &Config::login_conflict},
+      {"presence.visibility",
+       "whose presence a user may see: shared_conversation (users sharing a conversation "
+       "with them) | tenant (anyone in the tenant)",
+       nullptr,
+       &Config::presence_visibility,
+       0,
+       0,
+       {"shared_conversation", "tenant"}},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,

@@ -57,6 +57,7 @@ struct Config {
   // [presence]
   std::string presence_backend = "memory";
   std::string login_conflict = "coexist";
+  std::string presence_visibility = "shared_conversation";  // | tenant
 
   // [log]
   std::string log_level = "info";

@@ -33,6 +33,7 @@ struct GatewayOptions {
   int64_t timer_interval_ms = 250;
   int64_t typing_interval_ms = 1'000;
   LoginConflictPolicy login_conflict;
+  PresenceVisibility presence_visibility = PresenceVisibility::kSharedConversation;
   SessionLimits session_limits;
 };
 
@@ -104,6 +105,9 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
                     const ::flare::client::v1::ClientFrame& f);
   void HandlePresence(const SessionPtr& s, const Principal& who,
                       const ::flare::client::v1::ClientFrame& f);
+  // Applies a presence request already checked against the visibility policy.
+  void ApplyPresence(const SessionPtr& s, const Principal& who, const std::string& request_id,
+                     const ::flare::client::v1::PresenceRequest& req);
   void AnnouncePresence(const Principal& who, bool online);
   void WriteDeliveredCursors(ClientSession& s);
   void Kick(uint64_t session_id, const std::string& reason);

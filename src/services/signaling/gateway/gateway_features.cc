@@ -108,16 +108,37 @@ void Gateway::HandlePresence(const SessionPtr& s, const Principal& who, const pb
   for (const auto* list : {&req.subscribe(), &req.unsubscribe(), &req.query()}) {
     if (Status st = ValidUserList(*list); !st.ok()) return s->ReplyStatus(f.request_id(), st);
   }
+  if (options_.presence_visibility == PresenceVisibility::kTenant ||
+      (req.subscribe().empty() && req.query().empty())) {
+    return ApplyPresence(s, who, f.request_id(), req);
+  }
+  // Who shares a conversation with the caller is a storage read: not on this I/O thread.
+  OnReadThread(s, f.request_id(), [this, s, who, req, rid = f.request_id()] {
+    std::vector<std::string> asked(req.subscribe().begin(), req.subscribe().end());
+    asked.insert(asked.end(), req.query().begin(), req.query().end());
+    Status visible = CheckSharesConversation(deps_.conversations, who.tenant, who.user_id, asked);
+    if (!visible.ok()) return s->ReplyStatus(rid, visible);
+    ApplyPresence(s, who, rid, req);
+  });
+}
+
+void Gateway::ApplyPresence(const SessionPtr& s, const Principal& who,
+                            const std::string& request_id, const pb::PresenceRequest& req) {
   std::vector<std::string> subscribe(req.subscribe().begin(), req.subscribe().end());
   std::vector<std::string> unsubscribe(req.unsubscribe().begin(), req.unsubscribe().end());
   deps_.presence.Subscribe(who.tenant, s->id(), subscribe);
   s->AddSubscriptions(subscribe);
+  // From a read thread the connection may have closed meanwhile; OnClose
+  // removes the session before it drops its subscriptions, so either it saw
+  // these or we see it gone.
+  if (!subscribe.empty() && !Find(s->id()))
+    deps_.presence.Unsubscribe(who.tenant, s->id(), subscribe);
   deps_.presence.Unsubscribe(who.tenant, s->id(), unsubscribe);
   s->RemoveSubscriptions(unsubscribe);
   pb::ServerFrame reply;
   auto* result = reply.mutable_presence_result();
   for (const auto& u : req.query()) *result->add_statuses() = deps_.presence.Query(who.tenant, u);
-  s->Reply(f.request_id(), reply);
+  s->Reply(request_id, reply);
 }
 
 // Tells subscribers when a user's first device comes online or last goes.
