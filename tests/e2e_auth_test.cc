@@ -1,6 +1,10 @@
 // Authentication against a real `flare serve`.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <fstream>
 
 #include "services/signaling/gateway/frame_codec.h"
@@ -137,6 +141,60 @@ TEST(E2eAuth, GeneratedSecretIsKeptInTheDataDir) {
   EXPECT_TRUE(client.Connect().ok());
   // The token `flare token` would print with the default secret is refused.
   ExpectRejected(server, server.Token("alice"), "token signed with another secret");
+}
+
+// An IPv4 address of this machine other than loopback, or "" if none.
+std::string NonLoopbackAddress() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    auto* in = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) continue;
+    char text[INET_ADDRSTRLEN];
+    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text)) found = text;
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+TEST(E2eMetrics, WithoutATokenMetricsAreServedToLoopbackClientsOnly) {
+  ServerProcess server({{"FLARE_SERVER_BIND_ADDRESS", "0.0.0.0"}});
+  long status = 0;
+  server.HttpGet("/metrics", &status);
+  EXPECT_EQ(status, 200);
+  std::string address = NonLoopbackAddress();
+  if (address.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address";
+  std::string body = server.HttpGet("/metrics", &status, "", address);
+  EXPECT_EQ(status, 403);
+  EXPECT_EQ(body.find("flare_"), std::string::npos) << body;
+  EXPECT_NE(body.find("server.metrics_token"), std::string::npos) << body;
+  server.HttpGet("/healthz", &status, "", address);
+  EXPECT_EQ(status, 200) << "health stays public";
+}
+
+TEST(E2eMetrics, AConfiguredTokenIsRequiredFromEveryone) {
+  const std::string token = "scrape-token-0123456789";
+  ServerProcess server(
+      {{"FLARE_SERVER_METRICS_TOKEN", token}, {"FLARE_SERVER_BIND_ADDRESS", "0.0.0.0"}});
+  long status = 0;
+  std::string body = server.HttpGet("/metrics", &status);
+  EXPECT_EQ(status, 401);
+  EXPECT_EQ(body.find("flare_"), std::string::npos) << body;
+  server.HttpGet("/metrics", &status, token + "x");
+  EXPECT_EQ(status, 401);
+  server.HttpGet("/metrics", &status, token.substr(1));
+  EXPECT_EQ(status, 401);
+  body = server.HttpGet("/metrics", &status, token);
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(body.find("flare_connections_authenticated"), std::string::npos) << body;
+  server.HttpGet("/readyz", &status);
+  EXPECT_EQ(status, 200);
+  std::string address = NonLoopbackAddress();
+  if (address.empty()) return;
+  server.HttpGet("/metrics", &status, token, address);
+  EXPECT_EQ(status, 200);
 }
 
 }  // namespace

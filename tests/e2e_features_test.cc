@@ -201,6 +201,7 @@ TEST(E2eSignals, PresenceSubscriptionsAndQueries) {
   auto alice = std::make_unique<FlareClient>(server.Options("alice"));
   Notices notices(*alice);
   ASSERT_TRUE(alice->Connect().ok());
+  ASSERT_TRUE(alice->SendText("bob", "hi").ok());  // presence is visible to contacts
   pb::ClientFrame sub;
   sub.mutable_presence()->add_subscribe("bob");
   sub.mutable_presence()->add_query("bob");
@@ -224,6 +225,47 @@ TEST(E2eSignals, PresenceSubscriptionsAndQueries) {
   pb::ClientFrame too_many;
   for (int i = 0; i < 101; ++i) too_many.mutable_presence()->add_query("u" + std::to_string(i));
   EXPECT_EQ(alice->Call(too_many)->error().code(), pb::ERROR_CODE_INVALID_ARGUMENT);
+}
+
+pb::ClientFrame PresenceOf(const std::string& user, bool subscribe) {
+  pb::ClientFrame frame;
+  if (subscribe) frame.mutable_presence()->add_subscribe(user);
+  frame.mutable_presence()->add_query(user);
+  return frame;
+}
+
+TEST(E2eSignals, PresenceIsVisibleOnlyToUsersWhoShareAConversation) {
+  ServerProcess server;
+  auto alice = Connected(server, "alice"), bob = Connected(server, "bob"),
+       carol = Connected(server, "carol"), mallory = Connected(server, "mallory");
+  ASSERT_TRUE(alice->SendText("bob", "hi").ok());
+  ASSERT_TRUE(alice->Group(CreateGroup({"carol"})).ok());
+  for (bool subscribe : {false, true}) {
+    for (const char* stranger : {"alice", "bob", "carol"}) {
+      auto reply = mallory->Call(PresenceOf(stranger, subscribe));
+      ASSERT_TRUE(reply.ok());
+      EXPECT_EQ(reply->error().code(), pb::ERROR_CODE_PERMISSION_DENIED) << stranger;
+      EXPECT_FALSE(reply->has_presence_result());
+    }
+    EXPECT_EQ(bob->Call(PresenceOf("carol", subscribe))->error().code(),
+              pb::ERROR_CODE_PERMISSION_DENIED)
+        << "bob and carol share nothing";
+  }
+  auto one_to_one = bob->Call(PresenceOf("alice", true));
+  ASSERT_TRUE(one_to_one->has_presence_result()) << one_to_one->DebugString();
+  EXPECT_TRUE(one_to_one->presence_result().statuses(0).online());
+  auto group = carol->Call(PresenceOf("alice", true));
+  ASSERT_TRUE(group->has_presence_result()) << group->DebugString();
+  EXPECT_TRUE(group->presence_result().statuses(0).online());
+  EXPECT_TRUE(mallory->Call(PresenceOf("mallory", true))->has_presence_result()) << "oneself";
+}
+
+TEST(E2eSignals, TenantWidePresenceIsAConfigChoice) {
+  ServerProcess server({{"FLARE_PRESENCE_VISIBILITY", "tenant"}});
+  auto alice = Connected(server, "alice"), mallory = Connected(server, "mallory");
+  auto reply = mallory->Call(PresenceOf("alice", true));
+  ASSERT_TRUE(reply->has_presence_result()) << reply->DebugString();
+  EXPECT_TRUE(reply->presence_result().statuses(0).online());
 }
 
 TEST(E2eSignals, PlatformExclusiveLoginKicksOnlyTheSamePlatform) {

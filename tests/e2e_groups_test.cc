@@ -167,6 +167,46 @@ TEST_F(E2eGroups, LateMembersSeeHistoryFromTheirJoinUnlessTheGroupSharesIt) {
   }
 }
 
+TEST_F(E2eGroups, LateMembersCannotActOnOrCountHistoryBeforeTheirJoin) {
+  auto alice = Client("alice");
+  auto hidden = alice->Group(CreateGroup({"bob"}))->info().conversation_id();
+  auto shared = alice->Group(CreateGroup({"bob"}, pb::CONVERSATION_TYPE_GROUP, true))
+                    ->info()
+                    .conversation_id();
+  std::map<std::string, int64_t> before, after;
+  for (const auto& conv : {hidden, shared}) {
+    before[conv] = alice->Send(ToConversation(conv, "before dave"))->seq();
+    ASSERT_TRUE(alice->Group(Members(conv, {"dave"}, true)).ok());
+    after[conv] = alice->Send(ToConversation(conv, "after dave"))->seq();
+  }
+  auto dave = Client("dave");
+  auto react = [&](const std::string& conv, int64_t seq) {
+    auto op = testing::Op(conv, seq);
+    op.mutable_reaction()->set_emoji("+1");
+    op.mutable_reaction()->set_add(true);
+    return dave->MessageOp(op).status();
+  };
+  auto delete_for_me = [&](const std::string& conv, int64_t seq) {
+    auto op = testing::Op(conv, seq);
+    op.mutable_delete_for_me();
+    return dave->MessageOp(op).status();
+  };
+  auto read_count = [&](const std::string& conv, int64_t seq) {
+    pb::ClientFrame count;
+    count.mutable_read_count()->set_conversation_id(conv);
+    count.mutable_read_count()->set_seq(seq);
+    return dave->Call(count);
+  };
+  EXPECT_EQ(ErrorOf(react(hidden, before[hidden])), pb::ERROR_CODE_NOT_FOUND);
+  EXPECT_EQ(ErrorOf(delete_for_me(hidden, before[hidden])), pb::ERROR_CODE_NOT_FOUND);
+  EXPECT_EQ(read_count(hidden, before[hidden])->error().code(), pb::ERROR_CODE_NOT_FOUND);
+  // From the join point on, and in a group that shares its history, all is allowed.
+  EXPECT_TRUE(react(hidden, after[hidden]).ok());
+  EXPECT_TRUE(read_count(hidden, after[hidden])->has_read_count_result());
+  EXPECT_TRUE(react(shared, before[shared]).ok());
+  EXPECT_TRUE(read_count(shared, before[shared])->has_read_count_result());
+}
+
 TEST_F(E2eGroups, DismissedGroupsRefuseSends) {
   auto alice = Client("alice"), bob = Client("bob");
   auto conv = alice->Group(CreateGroup({"bob"}))->info().conversation_id();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "common/metrics.h"
@@ -70,9 +71,7 @@ class Embedded final : public EmbeddedServer {
       topts.batching.after = AppendBatchSuffix;
     }
     transport_ = MakeBeastTransport(topts, &gateway_,
-                                    [this](std::string_view method, std::string_view path) {
-                                      return HandleHttp(method, path);
-                                    });
+                                    [this](const HttpRequest& r) { return HandleHttp(r); });
   }
 
   ~Embedded() override { Shutdown(); }
@@ -122,6 +121,9 @@ class Embedded final : public EmbeddedServer {
     GatewayOptions o;
     o.typing_interval_ms = c.typing_interval_ms;
     o.login_conflict = std::move(login_conflict);
+    o.presence_visibility = c.presence_visibility == "tenant"
+                                ? PresenceVisibility::kTenant
+                                : PresenceVisibility::kSharedConversation;
     o.auth_timeout_ms = c.auth_timeout_ms;
     o.idle_timeout_ms = c.idle_timeout_ms;
     o.resend_timeout_ms = c.resend_timeout_ms;
@@ -139,17 +141,44 @@ class Embedded final : public EmbeddedServer {
     return o;
   }
 
-  HttpResponse HandleHttp(std::string_view method, std::string_view path) {
-    if (method != "GET") return {405, "text/plain", "only GET\n"};
-    if (path == "/healthz") return {200, "text/plain", "ok\n"};
-    if (path == "/readyz") {
+  HttpResponse HandleHttp(const HttpRequest& r) {
+    if (r.method != "GET") return {405, "text/plain", "only GET\n"};
+    if (r.path == "/healthz") return {200, "text/plain", "ok\n"};
+    if (r.path == "/readyz") {
       return draining_ ? HttpResponse{503, "text/plain", "draining\n"}
                        : HttpResponse{200, "text/plain", "ready\n"};
     }
-    if (path == "/metrics") {
+    if (r.path == "/metrics") {
+      if (auto refused = RefuseMetrics(r)) return *refused;
       return {200, "text/plain; version=0.0.4", metrics_.Render()};
     }
     return {404, "text/plain", "not found\n"};
+  }
+
+  // /metrics tells a lot about the server: with server.metrics_token set it
+  // needs that bearer token, without it only loopback clients get it.
+  std::optional<HttpResponse> RefuseMetrics(const HttpRequest& r) const {
+    const std::string& token = config_.metrics_token;
+    if (token.empty()) {
+      if (r.from_loopback) return std::nullopt;
+      return HttpResponse{403, "text/plain",
+                          "/metrics is served to loopback clients only; set "
+                          "server.metrics_token to allow others\n"};
+    }
+    constexpr std::string_view kBearer = "Bearer ";
+    std::string_view given = r.authorization.substr(0, kBearer.size()) == kBearer
+                                 ? r.authorization.substr(kBearer.size())
+                                 : std::string_view();
+    if (SameSecret(given, token)) return std::nullopt;
+    return HttpResponse{401, "text/plain", "/metrics needs Authorization: Bearer <token>\n"};
+  }
+
+  // Compares without returning early on the first difference.
+  static bool SameSecret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (size_t i = 0; i < a.size(); ++i)
+      diff |= static_cast<unsigned char>(a[i] ^ b[i % b.size()]);
+    return diff == 0;
   }
 
   Config config_;

@@ -20,6 +20,7 @@ struct Config {
   int64_t http_port = 8080;
   int64_t ws_port = 8081;
   int64_t io_threads = 0;  // 0 = cores - 1, at least 1
+  std::string metrics_token;  // empty: /metrics answers loopback peers only
 
   // [auth]
   std::string jwt_secret;  // empty: generated once into <data_dir>/jwt.secret
@@ -78,6 +79,7 @@ struct Config {
   std::string presence_backend = "memory";
   std::string login_conflict = "coexist";
   int64_t max_subscriptions = 1'000;
+  std::string presence_visibility = "shared_conversation";  // | tenant
 
   // [log]
   std::string log_level = "info";

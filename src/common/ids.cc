@@ -32,6 +32,14 @@ bool IsValidId(std::string_view id) {
   return true;
 }
 
+bool IsValidRequestId(std::string_view id) {
+  if (id.size() > kMaxRequestIdBytes) return false;
+  for (char c : id) {
+    if (c < ' ' || c > '~') return false;
+  }
+  return true;
+}
+
 std::string SingleConversationId(std::string_view a, std::string_view b) {
   if (b < a) std::swap(a, b);
   std::string id = "single:";

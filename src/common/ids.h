@@ -33,6 +33,11 @@ std::string MakeUlid(int64_t time_ms, Random& random);
 // User, device and tenant ids: 1..128 chars of [A-Za-z0-9_.@-].
 bool IsValidId(std::string_view id);
 
+// A client's request_id: at most kMaxRequestIdBytes of printable ASCII
+// (space to '~'); empty is allowed (no reply is correlated).
+inline constexpr size_t kMaxRequestIdBytes = 128;
+bool IsValidRequestId(std::string_view id);
+
 // The id of the 1:1 conversation between two users, the same from both
 // sides: "single:<lower>:<higher>".
 std::string SingleConversationId(std::string_view a, std::string_view b);

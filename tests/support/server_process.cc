@@ -86,11 +86,17 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
 }
 }  // namespace
 
-std::string ServerProcess::HttpGet(const std::string& path, long* status) const {
+std::string ServerProcess::HttpGet(const std::string& path, long* status, const std::string& bearer,
+                                   const std::string& host) const {
   std::string body;
   CURL* curl = curl_easy_init();
-  std::string url = "http://127.0.0.1:" + std::to_string(http_port_) + path;
+  std::string url = "http://" + host + ":" + std::to_string(http_port_) + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  struct curl_slist* headers = nullptr;
+  if (!bearer.empty()) {
+    headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
@@ -98,6 +104,7 @@ std::string ServerProcess::HttpGet(const std::string& path, long* status) const 
   EXPECT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
   if (status) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
   curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
   return body;
 }
 

@@ -45,7 +45,10 @@ class ServerProcess {
   std::string Token(const std::string& user, const std::string& device = "d1",
                     int64_t ttl_s = 3600) const;
   ClientOptions Options(const std::string& user, const std::string& device = "d1") const;
-  std::string HttpGet(const std::string& path, long* status = nullptr) const;
+  // GET on the HTTP port at `host`, with `Authorization: Bearer <bearer>` if
+  // `bearer` is not empty.
+  std::string HttpGet(const std::string& path, long* status = nullptr,
+                      const std::string& bearer = "", const std::string& host = "127.0.0.1") const;
 
  private:
   void Start(uint16_t ws_port, uint16_t http_port);

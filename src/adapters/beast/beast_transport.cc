@@ -407,7 +407,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   void Respond() {
     std::string_view method(request_.method_string().data(), request_.method_string().size());
     std::string_view target(request_.target().data(), request_.target().size());
-    HttpResponse r = handler_(method, PathOf(target));
+    auto authorization = request_[http::field::authorization];
+    HttpResponse r = handler_(HttpRequest{
+        method, PathOf(target), {authorization.data(), authorization.size()}, PeerIsLoopback()});
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), request_.version());
     res->set(http::field::content_type, r.content_type);
@@ -418,6 +420,16 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
                         if (!ec && res->keep_alive()) self->Read();
                       });
+  }
+
+  bool PeerIsLoopback() {
+    beast::error_code ec;
+    auto address = stream_.socket().remote_endpoint(ec).address();
+    if (ec) return false;
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_loopback();
+    }
+    return address.is_loopback();
   }
 
   beast::tcp_stream stream_;

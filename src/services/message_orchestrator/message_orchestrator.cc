@@ -10,8 +10,10 @@ Status MessageOrchestrator::ValidateSend(const pb::SendRequest& request) const {
     return InvalidArgument("client_msg_id is longer than " +
                            std::to_string(limits_.max_client_msg_id) + " bytes");
   }
-  if (!pb::MessageType_IsValid(request.type()) || request.type() == pb::MESSAGE_TYPE_EVENT) {
-    return InvalidArgument("unknown message type");
+  if (!pb::MessageType_IsValid(request.type())) return InvalidArgument("unknown message type");
+  // Events and notifications are the server's own: a client must not forge them.
+  if (request.type() == pb::MESSAGE_TYPE_EVENT || request.type() == pb::MESSAGE_TYPE_NOTIFICATION) {
+    return InvalidArgument("clients cannot send event or notification messages");
   }
   if (static_cast<size_t>(request.mentions_size()) > limits_.max_mentions) {
     return InvalidArgument("too many mentions");
@@ -69,6 +71,9 @@ Status MessageOrchestrator::Send(const Principal& who, pb::SendRequest& request,
   m.mutable_attributes()->swap(*request.mutable_attributes());
   m.mutable_mentions()->Swap(request.mutable_mentions());
   m.set_client_time_ms(request.client_time_ms());
+  // Fields this server does not know (in content, attachments, quote, ...)
+  // are not stored: they would reach every recipient unchecked.
+  m.DiscardUnknownFields();
   command.body = std::move(send);
   return ingest_.Submit(std::move(command));
 }
@@ -107,6 +112,7 @@ Status MessageOrchestrator::MessageOp(const Principal& who, pb::MessageOpRequest
   }
   auto conv = access_.Resolve(who, "", request.conversation_id(), MembershipCheck::kDeferred);
   if (!conv.ok()) return conv.status();
+  request.DiscardUnknownFields();  // e.g. inside edited content: never stored
   Command command = NewCommand(who, request_id, std::move(origin));
   command.body = MessageOpCommand{std::move(request)};
   return ingest_.Submit(std::move(command));

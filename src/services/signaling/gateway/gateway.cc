@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "common/ids.h"
+
 namespace flare {
 
 namespace pb = ::flare::client::v1;
@@ -100,6 +102,13 @@ void Gateway::OnFrame(const std::shared_ptr<Connection>& conn, std::string_view 
 
 void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
   const std::string& rid = frame.request_id();
+  if (!IsValidRequestId(rid)) {  // answered without it: it is not safe to echo
+    deps_.metrics.frames_bad.Add();
+    s->ReplyError("", pb::ERROR_CODE_INVALID_ARGUMENT,
+                  "request_id must be at most " + std::to_string(kMaxRequestIdBytes) +
+                      " printable ASCII characters");
+    return;
+  }
   switch (frame.body_case()) {
     case pb::ClientFrame::kAuth:
       Authenticate(s, rid, frame.auth().token());

@@ -35,6 +35,7 @@ struct GatewayOptions {
   int64_t timer_interval_ms = 250;
   int64_t typing_interval_ms = 1'000;
   LoginConflictPolicy login_conflict;
+  PresenceVisibility presence_visibility = PresenceVisibility::kSharedConversation;
   SessionLimits session_limits;
   size_t max_connections_per_user = 16;
   // Connections from one address that have not authenticated yet.
@@ -119,6 +120,9 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
                     const ::flare::client::v1::ClientFrame& f);
   void HandlePresence(const SessionPtr& s, const Principal& who,
                       const ::flare::client::v1::ClientFrame& f);
+  // Applies a presence request already checked against the visibility policy.
+  void ApplyPresence(const SessionPtr& s, const Principal& who, const std::string& request_id,
+                     const ::flare::client::v1::PresenceRequest& req);
   void AnnouncePresence(const Principal& who, bool online);
   // False, after a RATE_LIMITED reply with the wait, when `who` is over the rate.
   bool WithinRate(RateLimiter& limiter, const SessionPtr& s, const Principal& who,

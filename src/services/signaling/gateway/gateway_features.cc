@@ -50,6 +50,8 @@ void Gateway::HandleReadCount(const SessionPtr& s, const Principal& who, const p
   OnReadThread(s, f.request_id(), [this, s, who, req = f.read_count(), rid = f.request_id()] {
     auto conv = deps_.access.Resolve(who, "", req.conversation_id());
     if (!conv.ok()) return s->ReplyStatus(rid, conv.status());
+    // Before a late joiner's join point the history is not theirs to see.
+    if (req.seq() < conv->joined_seq) return s->ReplyStatus(rid, NotFound("no such message"));
     auto message = deps_.store.Get(who.tenant, conv->conversation_id, req.seq());
     if (!message.ok()) return s->ReplyStatus(rid, message.status());
     bool durable =
@@ -71,7 +73,12 @@ void Gateway::HandleReadCount(const SessionPtr& s, const Principal& who, const p
 }
 
 void Gateway::HandleTyping(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
-  const std::string& conv_id = f.typing().conversation_id();
+  // The id rules every request follows, checked before the id becomes a
+  // rate-limit key (membership is checked on the read thread).
+  auto valid =
+      deps_.access.Resolve(who, "", f.typing().conversation_id(), MembershipCheck::kDeferred);
+  if (!valid.ok()) return s->ReplyStatus(f.request_id(), valid.status());
+  const std::string& conv_id = valid->conversation_id;
   if (!s->AllowTyping(conv_id, deps_.clock.MonotonicMs(), options_.typing_interval_ms)) {
     return s->ReplyError(f.request_id(), pb::ERROR_CODE_RATE_LIMITED, "typing notices too often");
   }
@@ -105,18 +112,39 @@ void Gateway::HandlePresence(const SessionPtr& s, const Principal& who, const pb
   for (const auto* list : {&req.subscribe(), &req.unsubscribe(), &req.query()}) {
     if (Status st = ValidUserList(*list); !st.ok()) return s->ReplyStatus(f.request_id(), st);
   }
+  if (options_.presence_visibility == PresenceVisibility::kTenant ||
+      (req.subscribe().empty() && req.query().empty())) {
+    return ApplyPresence(s, who, f.request_id(), req);
+  }
+  // Who shares a conversation with the caller is a storage read: not on this I/O thread.
+  OnReadThread(s, f.request_id(), [this, s, who, req, rid = f.request_id()] {
+    std::vector<std::string> asked(req.subscribe().begin(), req.subscribe().end());
+    asked.insert(asked.end(), req.query().begin(), req.query().end());
+    Status visible = CheckSharesConversation(deps_.conversations, who.tenant, who.user_id, asked);
+    if (!visible.ok()) return s->ReplyStatus(rid, visible);
+    ApplyPresence(s, who, rid, req);
+  });
+}
+
+void Gateway::ApplyPresence(const SessionPtr& s, const Principal& who,
+                            const std::string& request_id, const pb::PresenceRequest& req) {
   std::vector<std::string> subscribe(req.subscribe().begin(), req.subscribe().end());
   std::vector<std::string> unsubscribe(req.unsubscribe().begin(), req.unsubscribe().end());
   if (Status st = s->AddSubscriptions(subscribe); !st.ok()) {
-    return s->ReplyStatus(f.request_id(), st);
+    return s->ReplyStatus(request_id, st);
   }
   deps_.presence.Subscribe(who.tenant, s->id(), subscribe);
+  // From a read thread the connection may have closed meanwhile; OnClose
+  // removes the session before it drops its subscriptions, so either it saw
+  // these or we see it gone.
+  if (!subscribe.empty() && !Find(s->id()))
+    deps_.presence.Unsubscribe(who.tenant, s->id(), subscribe);
   deps_.presence.Unsubscribe(who.tenant, s->id(), unsubscribe);
   s->RemoveSubscriptions(unsubscribe);
   pb::ServerFrame reply;
   auto* result = reply.mutable_presence_result();
   for (const auto& u : req.query()) *result->add_statuses() = deps_.presence.Query(who.tenant, u);
-  s->Reply(f.request_id(), reply);
+  s->Reply(request_id, reply);
 }
 
 // Tells subscribers when a user's first device comes online or last goes.

@@ -55,7 +55,13 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
 };
-using HttpHandler = std::function<HttpResponse(std::string_view method, std::string_view target)>;
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;           // without the query string
+  std::string_view authorization;  // the Authorization header; empty if none
+  bool from_loopback = false;      // the peer's address is a loopback address
+};
+using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
 
 // How several queued frames become one WebSocket message (one write): the
 // transport puts `before(i, ...)` ahead of frame i and `after` at the end,

@@ -1,6 +1,8 @@
 #include "services/signaling/online/presence.h"
 
+#include <algorithm>
 #include <functional>
+#include <unordered_set>
 
 namespace flare {
 
@@ -111,6 +113,32 @@ std::vector<uint64_t> PresenceHub::Subscribers(const std::string& tenant, const 
   for (const auto& r : routes) platforms.insert(r.platform);
   for (const auto& p : platforms) status.add_platforms(p);
   return status;
+}
+
+Status CheckSharesConversation(ConversationStore& store, const std::string& tenant,
+                               const std::string& viewer, const std::vector<std::string>& users) {
+  std::unordered_set<std::string> mine;
+  bool listed = false;
+  for (const auto& user : users) {
+    if (user == viewer) continue;
+    if (!listed) {  // read only when someone other than the viewer is asked for
+      auto own = store.ListForUser(tenant, viewer);
+      if (!own.ok()) return own.status();
+      for (auto& c : *own) mine.insert(std::move(c.conversation_id));
+      listed = true;
+    }
+    auto theirs = store.ListForUser(tenant, user);
+    if (!theirs.ok()) return theirs.status();
+    bool shared = std::any_of(theirs->begin(), theirs->end(), [&](const MemberConversation& c) {
+      return mine.count(c.conversation_id) > 0;
+    });
+    if (!shared) {
+      return PermissionDenied("you share no conversation with '" + user +
+                              "', so their presence is not visible to you")
+          .WithDetail(::flare::client::v1::ERROR_CODE_PERMISSION_DENIED);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace flare

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "flare/client/v1/client.pb.h"
+#include "ports/conversation_store.h"
 #include "ports/route_table.h"
 
 namespace flare {
@@ -35,6 +36,18 @@ class LoginConflictPolicy {
   std::map<std::string, LoginConflict> per_platform_;
   LoginConflict fallback_ = LoginConflict::kCoexist;
 };
+
+// Whose presence a user may subscribe to or query (presence.visibility).
+enum class PresenceVisibility {
+  kSharedConversation,  // users who share a 1:1, group or channel with the caller
+  kTenant,              // anyone in the caller's tenant
+};
+
+// Ok if `viewer` may see the presence of every one of `users` under
+// kSharedConversation; else PermissionDenied naming the first who may not.
+// Reads the store: call it on a read thread.
+Status CheckSharesConversation(ConversationStore& store, const std::string& tenant,
+                               const std::string& viewer, const std::vector<std::string>& users);
 
 class PresenceHub {
  public:

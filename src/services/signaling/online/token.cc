@@ -1,14 +1,16 @@
 #include "services/signaling/online/token.h"
 
+#include <fcntl.h>
 #include <jwt.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "common/ids.h"
 
@@ -78,34 +80,92 @@ Result<Principal> TokenSigner::Verify(const std::string& token, int64_t now_s) c
   return who;
 }
 
-Result<std::string> ResolveJwtSecret(const Config& config) {
-  if (!config.jwt_secret.empty()) return config.jwt_secret;
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(config.data_dir, ec);
-  if (ec) return IoError("cannot create data dir '" + config.data_dir + "': " + ec.message());
-  fs::path path = fs::path(config.data_dir) / "jwt.secret";
-  if (std::ifstream in(path); in) {
-    std::string secret;
-    std::getline(in, secret);
-    if (secret.size() >= 32) return secret;
-    return InvalidArgument(path.string() + " holds a secret shorter than 32 characters");
+namespace {
+
+constexpr size_t kMinSecretBytes = 32;
+
+// Reads the first line of an existing secret file; refuses one that is not a
+// regular file or that other users could read.
+Result<std::string> ReadSecretFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  std::string contents;
+  bool stat_ok = ::fstat(fd, &st) == 0;
+  char chunk[256];
+  ssize_t n;
+  while (stat_ok && contents.size() < 4096 && (n = ::read(fd, chunk, sizeof chunk)) > 0) {
+    contents.append(chunk, static_cast<size_t>(n));
   }
+  ::close(fd);
+  if (!stat_ok || !S_ISREG(st.st_mode)) return InvalidArgument(path + " is not a regular file");
+  if ((st.st_mode & 077) != 0) {
+    return InvalidArgument(path + " is readable by other users; make it mode 0600");
+  }
+  std::string secret = contents.substr(0, contents.find('\n'));
+  if (secret.size() < kMinSecretBytes) {
+    return InvalidArgument(path + " holds a secret shorter than 32 characters");
+  }
+  return secret;
+}
+
+std::string NewHexSecret() {
   unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("no randomness for the JWT secret");
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
   static constexpr char kHex[] = "0123456789abcdef";
   std::string secret;
   for (unsigned char b : bytes) secret += {kHex[b >> 4], kHex[b & 15]};
-  fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << secret << "\n";
-    if (!out) return IoError("cannot write " + tmp.string());
-  }
-  ::chmod(tmp.c_str(), 0600);
-  fs::rename(tmp, path, ec);  // atomic: a concurrent start sees the whole file or none
-  if (ec) return IoError("cannot write " + path.string() + ": " + ec.message());
   return secret;
+}
+
+// Writes a new secret beside `path` and links it into place. mkstemp creates
+// the file 0600 with O_EXCL, so the secret is never readable by others and a
+// planted file or symlink is never written through. link() does not replace:
+// if a concurrent start won, its secret is the one used.
+Result<std::string> CreateSecretFile(const std::string& path) {
+  std::string secret = NewHexSecret();
+  if (secret.empty()) return Internal("no randomness for the JWT secret");
+  std::string tmp = path + ".XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return IoError("cannot create a file beside " + path + ": " + std::strerror(errno));
+  std::string line = secret + "\n";
+  bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                 ::fsync(fd) == 0;
+  ::close(fd);
+  int linked = written ? ::link(tmp.c_str(), path.c_str()) : -1;
+  int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (!written) return IoError("cannot write " + tmp);
+  if (linked != 0 && link_errno == EEXIST) return ReadSecretFile(path);
+  if (linked != 0) return IoError("cannot create " + path + ": " + std::strerror(link_errno));
+  return secret;
+}
+
+}  // namespace
+
+Result<std::string> ResolveJwtSecret(const Config& config) {
+  if (!config.jwt_secret.empty()) {
+    if (config.jwt_secret.size() < kMinSecretBytes) {
+      return InvalidArgument("config key 'auth.jwt_secret' is " +
+                             std::to_string(config.jwt_secret.size()) +
+                             " bytes; an HS256 secret needs at least 32");
+    }
+    return config.jwt_secret;
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // A data dir created here is private to its user (it holds the secret and
+  // the store); an existing one is left as the operator set it up.
+  if (!fs::exists(config.data_dir, ec)) {
+    fs::create_directories(config.data_dir, ec);
+    if (!ec) fs::permissions(config.data_dir, fs::perms::owner_all, ec);
+  }
+  if (ec) return IoError("cannot create data dir '" + config.data_dir + "': " + ec.message());
+  std::string path = (fs::path(config.data_dir) / "jwt.secret").string();
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return ReadSecretFile(path);
+  if (errno != ENOENT) return IoError("cannot stat " + path + ": " + std::strerror(errno));
+  return CreateSecretFile(path);
 }
 
 }  // namespace flare

@@ -29,8 +29,10 @@ class TokenSigner {
   std::string secret_;
 };
 
-// auth.jwt_secret if set; else the secret kept in <data_dir>/jwt.secret,
-// generated (32 random bytes, hex) and written 0600 on first use.
+// auth.jwt_secret if set (at least 32 bytes, else InvalidArgument naming the
+// key); else the secret kept in <data_dir>/jwt.secret, generated (32 random
+// bytes, hex) into a file created 0600 on first use. An existing secret file
+// that other users can read is refused.
 Result<std::string> ResolveJwtSecret(const Config& config);
 
 }  // namespace flare

@@ -347,9 +347,13 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
   if (!ParseSingleConversationId(conv)) {
     auto group = LoadGroup(command.tenant, conv);
     if (!group.ok()) return fail(group.status());
-    if ((*group)->members.count(command.actor) == 0) {
+    auto member = (*group)->members.find(command.actor);
+    if (member == (*group)->members.end()) {
       return fail(GroupError(Code::kPermissionDenied, pb::ERROR_CODE_NOT_MEMBER,
                              "you are not a member of conversation " + conv));
+    }
+    if (request.target_seq() < member->second.joined_seq) {  // history hidden from this member
+      return fail(NotFound("no message " + std::to_string(request.target_seq()) + " in " + conv));
     }
     moderator = (*group)->IsModerator(command.actor);
     type = (*group)->info.type();
