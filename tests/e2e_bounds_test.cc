@@ -49,7 +49,9 @@ TEST(E2eBounds, AMessageEditedHundredsOfTimesStaysSyncableByEveryMember) {
   // A reader may queue 2 MiB: more than a bounded message or page, much less
   // than what these edits would pile onto an unbounded message.
   ServerProcess server(
-      {{"FLARE_GATEWAY_MAX_SEND_QUEUE_BYTES", "2097152"}, {"FLARE_STORAGE_DURABILITY", "normal"}});
+      {{"FLARE_GATEWAY_MAX_SEND_QUEUE_BYTES", "2097152"},
+       {"FLARE_STORAGE_DURABILITY", "normal"},
+       {"FLARE_LIMITS_MESSAGE_OPS_PER_SECOND", "0"}});  // hundreds of edits at once
   auto alice = Connected(server, "alice");
   auto carol = std::make_unique<FlareClient>(server.Options("carol"));
   Inbox carol_inbox(*carol);  // online throughout: gets the edits pushed

@@ -24,6 +24,10 @@ Status StatusFromReply(const pb::ServerFrame& reply) {
 }
 
 Result<pb::GroupResult> FlareClient::Group(pb::GroupRequest request) {
+  // A request resent after a reconnect must not apply twice.
+  if (request.client_msg_id().empty() && !request.has_info()) {
+    request.set_client_msg_id(NewClientMsgId());
+  }
   pb::ClientFrame frame;
   *frame.mutable_group() = std::move(request);
   auto reply = Call(std::move(frame));
