@@ -13,6 +13,12 @@
 
 namespace flare {
 
+enum class LoginConflict {
+  kCoexist,            // any number of devices
+  kPlatformExclusive,  // one device per platform: a new login displaces the old one
+  kExclusive,          // one device in all: a new login displaces every other
+};
+
 struct DeviceRoute {
   std::string gateway_id;
   uint64_t session_id = 0;
@@ -25,6 +31,13 @@ class RouteTable {
   virtual ~RouteTable() = default;
   virtual Status Register(const std::string& tenant, const std::string& user_id,
                           const DeviceRoute& route) = 0;
+  // A login: registers `route` and, as one step for that user, removes the
+  // user's other routes that `policy` says it displaces, appending their
+  // session ids to `displaced`. Of concurrent logins that displace each
+  // other, the one that registers last is the one left.
+  virtual Status RegisterDisplacing(const std::string& tenant, const std::string& user_id,
+                                    const DeviceRoute& route, LoginConflict policy,
+                                    std::vector<uint64_t>& displaced) = 0;
   // Removes the route of that session; unknown sessions are not an error.
   virtual Status Unregister(const std::string& tenant, const std::string& user_id,
                             uint64_t session_id) = 0;
@@ -32,6 +45,22 @@ class RouteTable {
   virtual Status Lookup(const std::string& tenant, const std::string& user_id,
                         std::vector<DeviceRoute>& out) = 0;
 };
+
+// Whether a login of `newcomer` displaces the session of `existing` (a
+// different session of the same user) under `policy`.
+inline bool Displaces(LoginConflict policy, const DeviceRoute& newcomer,
+                      const DeviceRoute& existing) {
+  if (existing.session_id == newcomer.session_id) return false;
+  switch (policy) {
+    case LoginConflict::kCoexist:
+      return false;
+    case LoginConflict::kPlatformExclusive:
+      return existing.platform == newcomer.platform;
+    case LoginConflict::kExclusive:
+      return true;
+  }
+  return false;
+}
 
 // Builds the backend named by presence.backend ("memory").
 Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config);

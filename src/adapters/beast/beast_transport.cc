@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/beast/write_queue.h"
 #include "services/signaling/gateway/transport.h"
 
 namespace flare {
@@ -77,7 +78,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
         handler_(handler),
         echo_(echo),
         batching_(batching),
-        scheduler_(scheduler) {
+        scheduler_(scheduler),
+        writes_(batching) {
     beast::error_code ec;
     auto ep = ws_.next_layer().remote_endpoint(ec);
     remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -109,58 +111,22 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::string RemoteAddress() const override { return remote_; }
 
   size_t Send(std::shared_ptr<const std::string> bytes, bool binary) override {
-    size_t queued;
-    bool start = false;
-    {
-      std::lock_guard lock(mu_);
-      if (closing_) return queued_bytes_;
-      queued_bytes_ += bytes->size();
-      queue_.push_back({std::move(bytes), binary});
-      queued = queued_bytes_;
-      start = !writing_ && open_;
-      writing_ = writing_ || start;
-    }
-    if (start) scheduler_->Schedule(shared_from_this());
-    return queued;
+    auto queued = writes_.Push(std::move(bytes), binary);
+    if (queued.start_writer) scheduler_->Schedule(shared_from_this());
+    return queued.bytes;
   }
 
   size_t SendMany(std::vector<std::shared_ptr<const std::string>>& frames, bool binary) override {
-    size_t queued;
-    bool start = false;
-    {
-      std::lock_guard lock(mu_);
-      if (closing_) return queued_bytes_;
-      for (auto& f : frames) {
-        queued_bytes_ += f->size();
-        queue_.push_back({std::move(f), binary});
-      }
-      queued = queued_bytes_;
-      start = !writing_ && open_;
-      writing_ = writing_ || start;
-    }
-    if (start) scheduler_->Schedule(shared_from_this());
-    return queued;
+    auto queued = writes_.PushMany(frames, binary);
+    if (queued.start_writer) scheduler_->Schedule(shared_from_this());
+    return queued.bytes;
   }
 
   void Close(uint16_t code, std::string reason) override {
-    bool start = false;
-    {
-      std::lock_guard lock(mu_);
-      if (closing_) return;
-      closing_ = true;
-      close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-      start = !writing_ && open_;
-      writing_ = writing_ || start;
-    }
-    if (start) scheduler_->Schedule(shared_from_this());
+    if (writes_.RequestClose(code, std::move(reason))) scheduler_->Schedule(shared_from_this());
   }
 
  private:
-  struct Outgoing {
-    std::shared_ptr<const std::string> bytes;
-    bool binary;
-  };
-
   void OnHttpRequest(beast::error_code ec) {
     if (ec) return;
     std::string_view target(request_.target().data(), request_.target().size());
@@ -195,13 +161,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     request_ = {};
     buffer_.clear();
     buffer_.shrink_to_fit();
-    bool start;
-    {
-      std::lock_guard lock(mu_);
-      open_ = true;
-      start = (queue_head_ < queue_.size() || closing_) && !writing_;
-      writing_ = writing_ || start;
-    }
+    opened_ = true;
+    bool start = writes_.Open();
     if (!echo_) handler_->OnOpen(shared_from_this(), std::move(token));
     if (start) WriteNext();
     Read();
@@ -243,25 +204,22 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   // Runs on the session's I/O thread; one write in flight at a time. Frames
   // queued meanwhile go out together as one batched message.
   void WriteNext() {
-    {
-      std::lock_guard lock(mu_);
-      if (queue_head_ == queue_.size()) {
-        if (closing_ && !close_sent_) {
-          close_sent_ = true;
-          ws_.async_close(close_reason_,
-                          [self = shared_from_this()](beast::error_code) { self->Finish(); });
-        }
-        writing_ = false;
+    WriteQueue::CloseRequest close;
+    switch (writes_.TakeNext(in_flight_, in_flight_binary_, close)) {
+      case WriteQueue::Next::kIdle:
         return;
-      }
-      TakeBatch();
+      case WriteQueue::Next::kClose:
+        ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
+            [self = shared_from_this()](beast::error_code) { self->Finish(); });
+        return;
+      case WriteQueue::Next::kWrite:
+        break;
     }
+    BuildBuffers();
     ws_.binary(in_flight_binary_);
     ws_.async_write(buffers_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      {
-        std::lock_guard lock(self->mu_);
-        self->queued_bytes_ -= self->in_flight_bytes_;
-      }
+      self->writes_.WriteCompleted();
       self->in_flight_.clear();
       if (self->envelope_.capacity() > 4096) {  // an idle connection keeps little
         self->envelope_ = {};
@@ -275,30 +233,9 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     });
   }
 
-  // Moves the next frames of one encoding from the queue into in_flight_ and
-  // builds buffers_ over them. Called with mu_ held.
-  void TakeBatch() {
-    in_flight_binary_ = queue_[queue_head_].binary;
-    in_flight_bytes_ = 0;
-    size_t& i = queue_head_;
-    while (i < queue_.size() && queue_[i].binary == in_flight_binary_ &&
-           (in_flight_.empty() ||
-            (batching_->before && in_flight_.size() < batching_->max_frames &&
-             in_flight_bytes_ + queue_[i].bytes->size() <= batching_->max_bytes))) {
-      in_flight_bytes_ += queue_[i].bytes->size();
-      in_flight_.push_back(std::move(queue_[i].bytes));
-      ++i;
-    }
-    // Taken frames leave a prefix of empty slots: drop it when the queue
-    // empties, or when it is most of the vector (amortised O(1) per frame).
-    if (queue_head_ == queue_.size()) {
-      queue_.clear();
-      queue_head_ = 0;
-      queue_head_ = 0;
-    } else if (queue_head_ > 64 && queue_head_ * 2 > queue_.size()) {
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(queue_head_));
-      queue_head_ = 0;
-    }
+  // Builds buffers_ over in_flight_: the frames alone, or with the batching
+  // envelope around them.
+  void BuildBuffers() {
     buffers_.clear();
     if (in_flight_.size() == 1) {
       buffers_.push_back(asio::buffer(*in_flight_[0]));
@@ -327,16 +264,11 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
   void Finish() {
     if (finished_.exchange(true)) return;
-    {
-      std::lock_guard lock(mu_);
-      closing_ = true;
-      queue_.clear();
-      queued_bytes_ = 0;
-    }
+    writes_.Finish();
     beast::error_code ignored;
     ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     ws_.next_layer().close(ignored);
-    if (open_ && !echo_) handler_->OnClose(shared_from_this());
+    if (opened_ && !echo_) handler_->OnClose(shared_from_this());
   }
 
   // A plain socket below the WebSocket: beast::tcp_stream's timers would
@@ -355,19 +287,12 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::vector<std::shared_ptr<const std::string>> in_flight_;
   std::vector<asio::const_buffer> buffers_;
   std::string envelope_;
-  size_t in_flight_bytes_ = 0;
   bool in_flight_binary_ = true;
   std::atomic<bool> finished_{false};
 
-  std::mutex mu_;                // guards the fields below
-  std::vector<Outgoing> queue_;  // a vector: an empty std::deque still costs ~600 bytes
-  size_t queue_head_ = 0;        // frames before it were taken
-  size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool open_ = false;
-  bool closing_ = false;
-  bool close_sent_ = false;
-  websocket::close_reason close_reason_;
+  // Set on the I/O thread once the handshake is done; Finish runs there too.
+  bool opened_ = false;
+  WriteQueue writes_;
 };
 
 void WriteScheduler::Schedule(std::shared_ptr<WsSession> session) {

@@ -23,6 +23,23 @@ Status MemoryRouteTable::Register(const std::string& tenant, const std::string& 
   return Status::Ok();
 }
 
+Status MemoryRouteTable::RegisterDisplacing(const std::string& tenant, const std::string& user_id,
+                                            const DeviceRoute& route, LoginConflict policy,
+                                            std::vector<uint64_t>& displaced) {
+  std::string key = Key(tenant, user_id);
+  Shard& shard = ShardFor(key);
+  std::lock_guard lock(shard.mu);  // one lock for the user: the login is one step
+  auto& routes = shard.routes[key];
+  std::erase_if(routes, [&](const DeviceRoute& r) {
+    if (r.session_id == route.session_id) return true;  // re-registered below
+    if (!Displaces(policy, route, r)) return false;
+    displaced.push_back(r.session_id);
+    return true;
+  });
+  routes.push_back(route);
+  return Status::Ok();
+}
+
 Status MemoryRouteTable::Unregister(const std::string& tenant, const std::string& user_id,
                                     uint64_t session_id) {
   std::string key = Key(tenant, user_id);

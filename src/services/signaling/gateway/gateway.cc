@@ -184,12 +184,10 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
     return;
   }
   DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
-  for (uint64_t displaced :
-       deps_.presence.Displaced(who->tenant, who->user_id, route,
-                                options_.login_conflict.For(who->platform))) {
+  for (uint64_t displaced : deps_.presence.Login(who->tenant, who->user_id, route,
+                                                 options_.login_conflict.For(who->platform))) {
     Kick(displaced, "signed in on another device");
   }
-  deps_.routes.Register(who->tenant, who->user_id, route);
   deps_.metrics.authenticated.Add(1);
   AnnouncePresence(*who, true);
   pb::ServerFrame reply;

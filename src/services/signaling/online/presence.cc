@@ -1,5 +1,7 @@
 #include "services/signaling/online/presence.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <functional>
 #include <unordered_set>
@@ -55,19 +57,13 @@ PresenceHub::Shard& PresenceHub::ShardFor(const std::string& key) {
   return shards_[std::hash<std::string>{}(key) % kShards];
 }
 
-std::vector<uint64_t> PresenceHub::Displaced(const std::string& tenant, const std::string& user,
-                                             const DeviceRoute& route, LoginConflict policy) {
-  std::vector<uint64_t> out;
-  if (policy == LoginConflict::kCoexist) return out;
-  std::vector<DeviceRoute> routes;
-  routes_.Lookup(tenant, user, routes);
-  for (const auto& r : routes) {
-    if (r.session_id == route.session_id) continue;
-    if (policy == LoginConflict::kExclusive || r.platform == route.platform) {
-      out.push_back(r.session_id);
-    }
-  }
-  return out;
+std::vector<uint64_t> PresenceHub::Login(const std::string& tenant, const std::string& user,
+                                         const DeviceRoute& route, LoginConflict policy) {
+  std::vector<uint64_t> displaced;
+  Status st = routes_.RegisterDisplacing(tenant, user, route, policy, displaced);
+  if (!st.ok())
+    spdlog::warn("route registration of session {} failed: {}", route.session_id, st.message());
+  return displaced;
 }
 
 void PresenceHub::Subscribe(const std::string& tenant, uint64_t session,

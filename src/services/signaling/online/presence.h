@@ -18,12 +18,6 @@
 
 namespace flare {
 
-enum class LoginConflict {
-  kCoexist,            // any number of devices
-  kPlatformExclusive,  // one device per platform: a new login displaces the old one
-  kExclusive,          // one device in all: a new login displaces every other
-};
-
 // The policy per platform: "exclusive", or a list such as
 // "ios=platform_exclusive,android=platform_exclusive,*=coexist" ("*" is
 // every platform not listed; coexist when absent).
@@ -53,9 +47,10 @@ class PresenceHub {
  public:
   explicit PresenceHub(RouteTable& routes) : routes_(routes) {}
 
-  // Sessions a new login of `route` displaces under `policy`.
-  std::vector<uint64_t> Displaced(const std::string& tenant, const std::string& user,
-                                  const DeviceRoute& route, LoginConflict policy);
+  // Registers the route of a new login and returns the sessions it
+  // displaces under `policy` (their owners kick them).
+  std::vector<uint64_t> Login(const std::string& tenant, const std::string& user,
+                              const DeviceRoute& route, LoginConflict policy);
 
   void Subscribe(const std::string& tenant, uint64_t session,
                  const std::vector<std::string>& users);
