@@ -96,7 +96,7 @@ TEST(PresenceLogin, CoexistDisplacesNobody) {
   EXPECT_TRUE(hub.Login("t", "bob", {"gw", 1, "a", "ios"}, LoginConflict::kCoexist).empty());
   EXPECT_TRUE(hub.Login("t", "bob", {"gw", 2, "b", "ios"}, LoginConflict::kCoexist).empty());
   std::vector<DeviceRoute> out;
-  routes.Lookup("t", "bob", out);
+  ASSERT_TRUE(routes.Lookup("t", "bob", out).ok());
   EXPECT_EQ(out.size(), 2u);
 }
 

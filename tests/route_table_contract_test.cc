@@ -32,8 +32,8 @@ TEST_P(RouteTableContract, RegistersEveryDeviceOfAUser) {
 }
 
 TEST_P(RouteTableContract, UnregisterRemovesOnlyThatSession) {
-  table_->Register("t", "bob", {"gw1", 1, "phone", "ios"});
-  table_->Register("t", "bob", {"gw1", 2, "laptop", "web"});
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 2, "laptop", "web"}).ok());
   ASSERT_TRUE(table_->Unregister("t", "bob", 1).ok());
   auto routes = Lookup("t", "bob");
   ASSERT_EQ(routes.size(), 1u);
@@ -44,16 +44,16 @@ TEST_P(RouteTableContract, UnregisterRemovesOnlyThatSession) {
 }
 
 TEST_P(RouteTableContract, ReRegisteringASessionReplacesIt) {
-  table_->Register("t", "bob", {"gw1", 1, "phone", "ios"});
-  table_->Register("t", "bob", {"gw2", 1, "phone", "ios"});
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw2", 1, "phone", "ios"}).ok());
   auto routes = Lookup("t", "bob");
   ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0].gateway_id, "gw2");
 }
 
 TEST_P(RouteTableContract, RegisterDisplacingFollowsThePolicy) {
-  table_->Register("t", "bob", {"gw1", 1, "phone", "ios"});
-  table_->Register("t", "bob", {"gw1", 2, "laptop", "web"});
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 2, "laptop", "web"}).ok());
   std::vector<uint64_t> displaced;
   ASSERT_TRUE(table_
                   ->RegisterDisplacing("t", "bob", {"gw1", 3, "tablet", "ios"},
@@ -81,7 +81,7 @@ TEST_P(RouteTableContract, RegisterDisplacingFollowsThePolicy) {
 // other is displaced exactly once, and another platform is untouched.
 TEST_P(RouteTableContract, ConcurrentExclusiveLoginsLeaveExactlyOne) {
   constexpr int kThreads = 8, kLoginsEach = 50;
-  table_->Register("t", "bob", {"gw1", 1'000'000, "laptop", "web"});
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1'000'000, "laptop", "web"}).ok());
   std::vector<std::vector<uint64_t>> displaced(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {

@@ -129,12 +129,12 @@ TEST_F(WriterDurability, AFailedSyncStopsTheWriterWithoutAckingOrPushing) {
   ASSERT_TRUE(writer_.Submit(Send("lost", "bob", "k1", acks_)).ok());
   acks_->Wait(1);
   EXPECT_EQ(acks_->status("lost").code(), Code::kUnavailable);
-  EXPECT_EQ(acks_->pushed(), 0u);
   EXPECT_TRUE(writer_.failed());
   // A retry is refused: it must not be answered "duplicate" from a batch
   // whose durability is unknown.
   EXPECT_EQ(writer_.Submit(Send("retry", "bob", "k1", acks_)).code(), Code::kUnavailable);
   writer_.Stop();
+  EXPECT_EQ(acks_->pushed(), 0u);
   ASSERT_EQ(fatal_.size(), 1u);
   EXPECT_NE(fatal_[0].message().find("fsync"), std::string::npos);
   // Nothing of the failed batch is ever served to a reader.
@@ -149,6 +149,7 @@ TEST_F(WriterDurability, AFailedCheckpointDoesNotFailCommittedBatches) {
     ASSERT_TRUE(writer_.Submit(Send(id, "bob", "k" + id, acks_)).ok());
   }
   acks_->Wait(50);
+  writer_.Stop();  // pushes follow the replies of a batch
   EXPECT_EQ(acks_->acked().size(), 50u);
   EXPECT_EQ(acks_->pushed(), 50u);
 }

@@ -33,7 +33,10 @@ int RunServe(const ServeFlags& flags) {
   }
   if (flags.http_port >= 0) config->http_port = flags.http_port;
   if (flags.ws_port >= 0) config->ws_port = flags.ws_port;
-  SetupLogging(config->log_level, config->log_format);
+  if (Status logging = SetupLogging(config->log_level, config->log_format); !logging.ok()) {
+    std::fprintf(stderr, "flare: %s\n", logging.message().c_str());
+    return 2;
+  }
   RaiseDescriptorLimit();
 
   // Signals are taken synchronously by this thread; every other thread

@@ -1,5 +1,7 @@
 #include "services/push/server/push_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 
@@ -21,7 +23,10 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
   routes_buf_.clear();
   for (const auto& user : users) {
     size_t before = routes_buf_.size();
-    routes_.Lookup(tenant, user, routes_buf_);
+    if (Status st = routes_.Lookup(tenant, user, routes_buf_); !st.ok()) {
+      // The device is not pushed to; it gets the message by sync.
+      spdlog::warn("route lookup for {}/{} failed: {}", tenant, user, st.ToString());
+    }
     if (user != skip_user) continue;
     auto own =
         std::remove_if(routes_buf_.begin() + static_cast<ptrdiff_t>(before), routes_buf_.end(),

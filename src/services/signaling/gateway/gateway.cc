@@ -74,7 +74,7 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
   deps_.metrics.connections.Add(-1);
   ReleaseLimits(session);
   if (auto who = session->principal()) {
-    deps_.routes.Unregister(who->tenant, who->user_id, session->id());
+    UnregisterRoute(*who, session->id());
     deps_.presence.Unsubscribe(who->tenant, session->id(), session->Subscriptions());
     WriteDeliveredCursors(*session);
     deps_.metrics.authenticated.Add(-1);
@@ -294,7 +294,18 @@ void Gateway::WriteDeliveredCursors(ClientSession& s) {
   auto who = s.principal();
   if (!who) return;
   for (const auto& [conv, seq] : cursors) {
-    deps_.messages.MoveCursor(*who, conv, 0, seq, "", nullptr);
+    // Dropped when the writer is overloaded or stopping: the delivered
+    // cursor is advisory (acks and sync decide what a device gets), and the
+    // next ack in the conversation carries it again.
+    (void)deps_.messages.MoveCursor(*who, conv, 0, seq, "", nullptr);
+  }
+}
+
+void Gateway::UnregisterRoute(const Principal& who, uint64_t session_id) {
+  if (Status st = deps_.routes.Unregister(who.tenant, who.user_id, session_id); !st.ok()) {
+    // A stale route only costs pushes that find no session; it goes when
+    // the table drops it (TTL in a shared table).
+    spdlog::warn("route of {}/{} not removed: {}", who.tenant, who.user_id, st.ToString());
   }
 }
 

@@ -132,6 +132,7 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   bool AdmitUser(const SessionPtr& s, const Principal& who, const std::string& request_id);
   void ReleaseLimits(const SessionPtr& s);
   void WriteDeliveredCursors(ClientSession& s);
+  void UnregisterRoute(const Principal& who, uint64_t session_id);
   void Kick(uint64_t session_id, const std::string& reason);
   // Runs `task` on a read thread; answers UNAVAILABLE when the pool is full.
   void OnReadThread(const SessionPtr& s, const std::string& request_id, std::function<void()> task);

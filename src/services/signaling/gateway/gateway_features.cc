@@ -1,6 +1,8 @@
 // Gateway handlers for groups, message events, read state, typing and
 // presence. The changes go through the message orchestrator to the storage
 // writer; reads run on the read threads.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "common/ids.h"
@@ -93,7 +95,10 @@ void Gateway::HandleTyping(const SessionPtr& s, const Principal& who, const pb::
     }
     std::vector<DeviceRoute> routes;
     for (const auto& u : users) {
-      if (u != who.user_id) deps_.routes.Lookup(who.tenant, u, routes);
+      if (u == who.user_id) continue;
+      if (Status st = deps_.routes.Lookup(who.tenant, u, routes); !st.ok()) {
+        return s->ReplyStatus(rid, st);
+      }
     }
     std::vector<uint64_t> sessions;
     for (const auto& r : routes) sessions.push_back(r.session_id);
@@ -154,7 +159,10 @@ void Gateway::AnnouncePresence(const Principal& who, bool online) {
   pb::PresenceStatus status = deps_.presence.Query(who.tenant, who.user_id);
   int devices = 0;
   std::vector<DeviceRoute> routes;
-  deps_.routes.Lookup(who.tenant, who.user_id, routes);
+  if (Status st = deps_.routes.Lookup(who.tenant, who.user_id, routes); !st.ok()) {
+    spdlog::warn("presence of {}/{} not announced: {}", who.tenant, who.user_id, st.ToString());
+    return;
+  }
   devices = static_cast<int>(routes.size());
   if (online ? devices != 1 : devices != 0) return;  // not a change of online state
   pb::ServerFrame notice;
@@ -170,7 +178,7 @@ void Gateway::Kick(uint64_t session_id, const std::string& reason) {
   s->Reply("", frame);
   s->Close(kCloseKicked, reason);
   ReleaseLimits(s);  // its slot goes to the login that displaced it
-  if (auto who = s->principal()) deps_.routes.Unregister(who->tenant, who->user_id, session_id);
+  if (auto who = s->principal()) UnregisterRoute(*who, session_id);
 }
 
 }  // namespace flare

@@ -101,7 +101,10 @@ std::vector<uint64_t> PresenceHub::Subscribers(const std::string& tenant, const 
 ::flare::client::v1::PresenceStatus PresenceHub::Query(const std::string& tenant,
                                                        const std::string& user) {
   std::vector<DeviceRoute> routes;
-  routes_.Lookup(tenant, user, routes);
+  if (Status st = routes_.Lookup(tenant, user, routes); !st.ok()) {
+    spdlog::warn("presence of {}/{} unknown, reported offline: {}", tenant, user, st.ToString());
+    routes.clear();
+  }
   ::flare::client::v1::PresenceStatus status;
   status.set_user_id(user);
   status.set_online(!routes.empty());
