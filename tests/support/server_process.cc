@@ -62,19 +62,20 @@ void ServerProcess::Restart() {
 }
 
 std::string ServerProcess::Token(const std::string& user, const std::string& device,
-                                 int64_t ttl_s) const {
+                                 int64_t ttl_s, const std::string& tenant) const {
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
-  auto token = TokenSigner(kTestSecret).Issue({"default", user, device, "test", 0}, now, ttl_s);
+  auto token = TokenSigner(kTestSecret).Issue({tenant, user, device, "test", 0}, now, ttl_s);
   EXPECT_TRUE(token.ok());
   return token.ok() ? *token : "";
 }
 
-ClientOptions ServerProcess::Options(const std::string& user, const std::string& device) const {
+ClientOptions ServerProcess::Options(const std::string& user, const std::string& device,
+                                     const std::string& tenant) const {
   ClientOptions o;
   o.port = ws_port_;
-  o.token = Token(user, device);
+  o.token = Token(user, device, 3600, tenant);
   o.request_timeout_ms = 10'000;
   return o;
 }
