@@ -109,6 +109,9 @@ class Embedded final : public EmbeddedServer {
     StorageWriterOptions o;
     o.max_batch = static_cast<size_t>(c.max_batch);
     o.max_pending = static_cast<size_t>(c.max_pending_writes);
+    o.max_pending_bytes = static_cast<size_t>(c.max_pending_bytes);
+    o.cached_conversations = static_cast<size_t>(c.writer_cached_conversations);
+    o.cached_groups = static_cast<size_t>(c.writer_cached_groups);
     o.group_limits.max_members = static_cast<size_t>(c.group_max_members);
     o.op_rules.recall_window_ms = c.recall_window_s * 1000;
     o.op_rules.max_edit_history = static_cast<int>(c.max_edit_history);

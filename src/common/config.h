@@ -67,6 +67,9 @@ struct Config {
   int64_t max_pending_writes = 200'000;
   int64_t reader_threads = 2;
   int64_t checkpoint_wal_bytes = 64ll << 20;
+  int64_t max_pending_bytes = 256ll << 20;
+  int64_t writer_cached_conversations = 1'000'000;
+  int64_t writer_cached_groups = 10'000;
   int64_t reader_queue = 100'000;
 
   // [sync]

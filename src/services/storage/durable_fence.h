@@ -36,7 +36,7 @@ class DurableFence {
     int64_t first_seq;
   };
   mutable std::mutex mu_;
-  // Only conversations of the (at most two) batches not yet durable.
+  // Only conversations of the (at most four) batches not yet durable.
   std::unordered_map<std::string, std::vector<Hold_>> held_;
   std::unordered_map<uint64_t, std::vector<std::string>> by_batch_;
 };

@@ -91,7 +91,7 @@ Status StorageWriter::Submit(Command command) {
 }
 
 // The batch's commands leave the queue's bounds once applied: what is in
-// flight after that is at most two batches.
+// flight after that is at most four batches (see docs/architecture.md).
 void StorageWriter::ReleaseQueued(const Batch& batch) {
   size_t bytes = 0;
   for (const auto& c : batch.commands) bytes += c.queued_bytes;
