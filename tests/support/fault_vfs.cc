@@ -1,9 +1,11 @@
 #include "support/fault_vfs.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <new>
@@ -20,6 +22,7 @@ struct FileState {
     std::string old;  // the bytes there before the write
   };
   std::vector<Undo> undo;  // since the last sync, oldest first
+  std::vector<Undo> lost;  // what failed syncs did not write: lost for good
   int64_t synced_size = 0;
 };
 
@@ -41,11 +44,26 @@ struct FaultVfs::Impl {
   std::mutex mu;
   bool off = false;
   std::string fail_sync_suffix;
+  std::string fail_thread, fail_thread_suffix;
+  int fail_thread_syncs = 0;
   std::map<std::string, FileState> files;
 
   FileState* Tracked(FaultFile* f) {
     if (f->path->empty()) return nullptr;
     return &files[*f->path];
+  }
+  bool ShouldFail(const std::string& path) {
+    auto ends_with = [&](const std::string& suffix) {
+      return !suffix.empty() && path.size() >= suffix.size() &&
+             path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (ends_with(fail_sync_suffix)) return true;
+    if (fail_thread_syncs <= 0 || !ends_with(fail_thread_suffix)) return false;
+    char name[32] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    if (fail_thread != name) return false;
+    --fail_thread_syncs;
+    return true;
   }
   // Reads [offset, offset + n) as it is now (short reads zero-filled).
   std::string ReadNow(FaultFile* f, int64_t offset, int n) {
@@ -96,9 +114,18 @@ int Sync(sqlite3_file* file, int flags) {
   std::lock_guard lock(f->impl->mu);
   f->impl->owner->CountSync();
   if (f->impl->off) return SQLITE_IOERR_FSYNC;  // nothing is made durable any more
-  const std::string& suffix = f->impl->fail_sync_suffix;
-  if (!suffix.empty() && f->path->size() >= suffix.size() &&
-      f->path->compare(f->path->size() - suffix.size(), suffix.size(), suffix) == 0) {
+  if (f->impl->ShouldFail(*f->path)) {
+    // Like Linux after a failed writeback: the unsynced pages are dropped
+    // (marked clean), so no later sync writes them.
+    if (FileState* state = f->impl->Tracked(f)) {
+      for (auto& u : state->undo) state->lost.push_back(std::move(u));
+      state->undo.clear();
+      sqlite3_int64 size = 0;
+      if (f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK && size > state->synced_size) {
+        state->lost.push_back(
+            {state->synced_size, std::string(static_cast<size_t>(size - state->synced_size), '\0')});
+      }
+    }
     return SQLITE_IOERR_FSYNC;
   }
   int rc = f->real->pMethods->xSync(f->real, flags);
@@ -209,6 +236,12 @@ void RevertToSynced(const std::string& path, FileState& state) {
     (void)::pwrite(fd, it->old.data(), it->old.size(), it->offset);  // best effort, test only
   }
   (void)::ftruncate(fd, state.synced_size);
+  for (auto it = state.lost.rbegin(); it != state.lost.rend(); ++it) {
+    if (it->offset >= state.synced_size) continue;  // already cut off
+    size_t n = std::min<size_t>(it->old.size(), static_cast<size_t>(state.synced_size - it->offset));
+    (void)::pwrite(fd, it->old.data(), n, it->offset);
+  }
+  state.lost.clear();
   ::close(fd);
   state.undo.clear();
 }
@@ -255,6 +288,16 @@ void FaultVfs::Restore() {
   std::lock_guard lock(impl_->mu);
   impl_->off = false;
   impl_->files.clear();
+  impl_->fail_sync_suffix.clear();
+  impl_->fail_thread_syncs = 0;
+}
+
+void FaultVfs::FailNextSyncsFromThread(const std::string& thread_name, const std::string& suffix,
+                                       int n) {
+  std::lock_guard lock(impl_->mu);
+  impl_->fail_thread = thread_name;
+  impl_->fail_thread_suffix = suffix;
+  impl_->fail_thread_syncs = n;
 }
 
 void FaultVfs::FailSyncsOf(const std::string& suffix) {

@@ -4,7 +4,10 @@
 // they were, removes files that were created and never synced, and from
 // then on drops every write, sync and delete (the machine is off) until
 // Restore(). File deletions are taken as durable at once: the pessimistic
-// case for a store that deletes a log before its data is synced.
+// case for a store that deletes a log before its data is synced. A failed
+// sync behaves as on Linux: the pages it did not write are lost (they read
+// back as they were, or as zeros past the synced size, after a power loss)
+// even if a later sync of the file succeeds.
 #pragma once
 
 #include <atomic>
@@ -23,6 +26,9 @@ class FaultVfs {
   void Restore();  // accept writes again; every remembered file is forgotten
   // Makes xSync of files whose path ends with `suffix` fail (empty: none).
   void FailSyncsOf(const std::string& suffix);
+  // Makes the next `n` xSyncs of such files fail when called from a thread
+  // with this name (pthread name), e.g. only the writer thread's.
+  void FailNextSyncsFromThread(const std::string& thread_name, const std::string& suffix, int n);
   int syncs() const { return syncs_.load(); }
 
   // Internal, for the VFS's C callbacks.

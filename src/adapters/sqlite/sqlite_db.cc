@@ -68,7 +68,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool readonly,
     sqlite3_close_v2(raw);
     return IoError("cannot open " + path + ": " + err);
   }
-  sqlite3_busy_timeout(raw, 5000);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
   return std::unique_ptr<Db>(new Db(raw));
 }
 

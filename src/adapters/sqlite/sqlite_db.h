@@ -14,6 +14,8 @@
 
 namespace flare::sqlite {
 
+constexpr int kBusyTimeoutMs = 5000;
+
 class Db;
 
 // A prepared statement borrowed from the cache; reset when it goes away.

@@ -108,12 +108,16 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                     " PRAGMA cache_size=-131072;"));
   FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
   std::shared_ptr<SqliteStore> store(new SqliteStore(path, options, std::move(db).value()));
-  // The schema, the files and their directory entries are durable before
-  // anything is written.
-  {
-    std::lock_guard lock(store->write_mu_);
-    store->RememberWalFile();
+  std::lock_guard lock(store->write_mu_);
+  store->RememberWalFile();
+  if (store->wal_file_.load() == nullptr) {
+    return IoError("cannot use " + path + " in WAL mode (is the file system one that supports it?)");
   }
+  // Before anything is served: what a previous process left in the WAL goes
+  // into the database file with real fsyncs (after a failed fsync the pages
+  // a new process reads may exist only in the page cache), then the schema,
+  // the files and their directory entries are made durable.
+  FLARE_RETURN_IF_ERROR(store->CheckpointLocked());
   FLARE_RETURN_IF_ERROR(store->Sync());
   FLARE_RETURN_IF_ERROR(store->SyncDirectory());
   return store;

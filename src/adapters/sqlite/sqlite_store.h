@@ -90,6 +90,15 @@ class SqliteStore final : public MessageStore, public ConversationStore {
   // The WAL's file as SQLite's VFS opened it (set after the first commit):
   // syncing through it lets a test VFS see every sync.
   std::atomic<sqlite3_file*> wal_file_{nullptr};
+  // Set when a checkpoint failed with an I/O error: its fsync of the WAL may
+  // have failed, and Linux reports that only once per file, so a later
+  // Sync() could succeed over lost pages. Every Sync() fails from then on,
+  // and nothing more is checkpointed.
+  std::atomic<bool> sync_failed_{false};
+  // Held by Sync() and by checkpoints: a checkpoint whose fsync fails and
+  // the syncer's next fsync of the same WAL must not overlap, or the
+  // syncer could report success over pages the failed one dropped.
+  std::mutex sync_mu_;
   int64_t next_checkpoint_bytes_;  // write_mu_
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Db> writer_;

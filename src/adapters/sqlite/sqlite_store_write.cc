@@ -83,6 +83,10 @@ void SqliteStore::RememberWalFile() {
 // it started. It goes through SQLite's VFS (whose file object stays valid
 // while the write connection is open), so a fault-injecting VFS sees it.
 Status SqliteStore::Sync() {
+  std::lock_guard lock(sync_mu_);
+  if (sync_failed_.load(std::memory_order_acquire)) {
+    return IoError("an earlier fsync failed; data since then may not be on disk");
+  }
   if (!sync_per_batch_) return Status::Ok();
   sqlite3_file* wal = wal_file_.load(std::memory_order_acquire);
   if (wal == nullptr) return Status::Ok();  // nothing committed since Open synced
@@ -108,7 +112,7 @@ Status SqliteStore::SyncDirectory() {
 Status SqliteStore::Checkpoint() {
   std::lock_guard lock(write_mu_);
   sqlite3_file* wal = wal_file_.load(std::memory_order_acquire);
-  if (wal == nullptr) return Status::Ok();
+  if (wal == nullptr || sync_failed_.load()) return Status::Ok();
   sqlite3_int64 size = 0;
   if (wal->pMethods->xFileSize(wal, &size) != SQLITE_OK || size < next_checkpoint_bytes_) {
     return Status::Ok();
@@ -126,9 +130,19 @@ Status SqliteStore::Checkpoint() {
 // With synchronous=FULL, SQLite syncs the WAL before copying it into the
 // database file and syncs the database file before it truncates the WAL,
 // so no acknowledged commit exists only in unsynced pages at any moment.
+//
+// Readers in the way make the checkpoint stop short instead of waiting (no
+// busy timeout): it is tried again once the WAL has grown further.
 Status SqliteStore::CheckpointLocked() {
+  std::lock_guard lock(sync_mu_);
   FLARE_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=FULL"));
+  sqlite3_busy_timeout(writer_->handle(), 0);
   Status st = writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  sqlite3_busy_timeout(writer_->handle(), sqlite::kBusyTimeoutMs);
+  if (!st.ok() && st.code() == Code::kIoError) {
+    sync_failed_.store(true, std::memory_order_release);
+    return st;
+  }
   Status restored =
       writer_->Exec(sync_per_batch_ ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL");
   return st.ok() ? restored : st;
@@ -144,9 +158,15 @@ SqliteStore::~SqliteStore() {
     readers_.clear();
   }
   if (!writer_) return;
-  Status st = writer_->Exec("PRAGMA synchronous=FULL");
-  if (st.ok()) st = writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  if (!st.ok()) spdlog::error("closing {}: checkpoint failed: {}", path_, st.ToString());
+  if (sync_failed_.load()) {
+    // Copying WAL frames whose pages may be lost into the database file
+    // would spread the damage: leave the WAL for recovery.
+    sqlite3_db_config(writer_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  } else {
+    Status st = writer_->Exec("PRAGMA synchronous=FULL");
+    if (st.ok()) st = writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!st.ok()) spdlog::error("closing {}: checkpoint failed: {}", path_, st.ToString());
+  }
   wal_file_.store(nullptr);
   writer_.reset();
 }

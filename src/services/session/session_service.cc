@@ -60,6 +60,9 @@ Result<pb::ConversationSummary> SessionService::Summarize(const Principal& who,
                        : Result<std::optional<Message>>(std::optional<Message>());
     if (!last.ok()) return last.status();
   }
+  // Counted up to the last message served, which the fence showed durable
+  // (a later seq may have been committed since the fence was asked).
+  int64_t served = last->has_value() ? (*last)->seq() : 0;
   if (last->has_value()) {
     s.set_max_seq((*last)->seq());
     *s.mutable_last_message() =
@@ -67,11 +70,11 @@ Result<pb::ConversationSummary> SessionService::Summarize(const Principal& who,
   }
   // Nothing before the join counts as unread for a member who cannot see it.
   int64_t unread_from = std::max(mc.read_seq, mc.joined_seq > 0 ? mc.joined_seq : 0);
-  auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, visible, who.user_id);
+  auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, served, who.user_id);
   if (!unread.ok()) return unread.status();
   s.set_unread(*unread);
   auto mentioned =
-      messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from, visible, who.user_id);
+      messages_.MentionedAfter(who.tenant, mc.conversation_id, unread_from, served, who.user_id);
   if (!mentioned.ok()) return mentioned.status();
   s.set_mentioned(*mentioned);
   return s;

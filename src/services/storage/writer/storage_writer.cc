@@ -132,8 +132,11 @@ void StorageWriter::Run() {
     }
     // Between batches, and never part of a batch's outcome: a failed
     // checkpoint only leaves the WAL longer.
-    Status checkpointed = messages_.Checkpoint();
-    if (!checkpointed.ok()) spdlog::warn("checkpoint failed: {}", checkpointed.ToString());
+    // After a failed sync nothing more is copied into the database file.
+    if (!failed()) {
+      Status checkpointed = messages_.Checkpoint();
+      if (!checkpointed.ok()) spdlog::warn("checkpoint failed: {}", checkpointed.ToString());
+    }
   }
   std::lock_guard lock(sync_mu_);
   writer_done_ = true;

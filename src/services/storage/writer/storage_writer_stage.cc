@@ -49,8 +49,31 @@ bool SameMessageOp(const Message& earlier, const pb::MessageOpRequest& op) {
          earlier.conversation_id() == op.conversation_id() && SameOp(earlier.event(), op);
 }
 bool SameGroupOp(const Message& earlier, const pb::GroupRequest& request) {
-  return earlier.type() == pb::MESSAGE_TYPE_EVENT && earlier.event().has_membership() &&
-         (request.has_create() || earlier.conversation_id() == request.conversation_id());
+  if (earlier.type() != pb::MESSAGE_TYPE_EVENT || !earlier.event().has_membership()) return false;
+  using Action = pb::MembershipEvent;
+  auto action = earlier.event().membership().action();
+  if (request.has_create()) return action == Action::ACTION_CREATED;
+  if (earlier.conversation_id() != request.conversation_id()) return false;
+  switch (request.op_case()) {
+    case pb::GroupRequest::kUpdate:
+      return action == Action::ACTION_UPDATED;
+    case pb::GroupRequest::kDismiss:
+      return action == Action::ACTION_DISMISSED;
+    case pb::GroupRequest::kAddMembers:
+      return action == Action::ACTION_JOINED;
+    case pb::GroupRequest::kRemoveMembers:
+      return action == Action::ACTION_REMOVED;
+    case pb::GroupRequest::kLeave:
+      return action == Action::ACTION_LEFT;
+    case pb::GroupRequest::kSetRole:
+      return action == Action::ACTION_ROLE_CHANGED;
+    case pb::GroupRequest::kMuteMember:
+      return action == Action::ACTION_MUTED;
+    case pb::GroupRequest::kMuteAll:
+      return action == Action::ACTION_MUTED_ALL;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
