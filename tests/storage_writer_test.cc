@@ -7,10 +7,13 @@
 #include <map>
 
 #include "adapters/memory/memory_store.h"
+#include "common/ids.h"
 #include "support/faulty_store.h"
 
 namespace flare {
 namespace {
+
+namespace pb = ::flare::client::v1;
 
 StorageWriterOptions Options(size_t max_batch, size_t max_pending) {
   StorageWriterOptions o;
@@ -141,6 +144,39 @@ TEST_F(StorageWriterTest, StopCommitsWhatIsQueuedAndRefusesNewWork) {
   EXPECT_EQ(outcomes_->Wait(100).size(), 100u);
   EXPECT_EQ(*memory_.MaxSeq("t", "c1"), 100);
   EXPECT_EQ(writer_.Submit(Send("late", "c1", "late")).code(), Code::kUnavailable);
+}
+
+TEST_F(StorageWriterTest, MessageOpTargetsAreReadOncePerConversationAndBatch) {
+  WriteBatch stored;
+  for (int seq = 1; seq <= 3; ++seq) {
+    StoredMessage sm;
+    sm.tenant = "t";
+    sm.message.set_conversation_id(SingleConversationId("alice", "bob"));
+    sm.message.set_seq(seq);
+    sm.message.set_sender("bob");
+    sm.message.set_client_msg_id("m" + std::to_string(seq));
+    stored.messages.push_back(std::move(sm));
+  }
+  ASSERT_TRUE(memory_.Write(stored).ok());
+  for (int seq = 1; seq <= 3; ++seq) {  // queued before Start: one batch
+    Command c;
+    c.tenant = "t";
+    c.actor = "alice";
+    pb::MessageOpRequest op;
+    op.set_conversation_id(SingleConversationId("alice", "bob"));
+    op.set_target_seq(seq);
+    op.mutable_reaction()->set_emoji("+1");
+    op.mutable_reaction()->set_add(true);
+    c.body = MessageOpCommand{op};
+    c.request_id = "op" + std::to_string(seq);
+    c.origin = outcomes_;
+    ASSERT_TRUE(writer_.Submit(std::move(c)).ok());
+  }
+  writer_.Start();
+  auto out = outcomes_->Wait(3);
+  for (const auto& [rid, o] : out) EXPECT_TRUE(o.status.ok()) << rid << o.status.ToString();
+  EXPECT_EQ(faulty_.get_many_calls(), 1);
+  writer_.Stop();
 }
 
 TEST(StorageWriterLimits, FullQueueRefusesWithUnavailable) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include "adapters/memory/memory_store.h"
 #include "adapters/sqlite/sqlite_store.h"
@@ -159,6 +160,18 @@ TEST_P(StoreContract, MembershipChangesApplyInBatchOrder) {
   EXPECT_EQ((*bob)->joined_seq, 7);
   EXPECT_FALSE(conversations().GetMember("t1", "g1", "carol")->has_value());
   EXPECT_EQ(*conversations().Members("t1", "g1"), (std::vector<std::string>{"alice", "bob"}));
+}
+
+TEST_P(StoreContract, GetManyReturnsTheStoredOnes) {
+  WriteBatch batch;
+  batch.messages = {Msg("c1", 1, "bob", "b1"), Msg("c1", 2, "bob", "b2"), Msg("c2", 3, "bob", "b3")};
+  ASSERT_TRUE(messages().Write(batch).ok());
+  auto found = messages().GetMany("t1", "c1", {2, 1, 3, 9});
+  ASSERT_TRUE(found.ok());
+  std::set<int64_t> seqs;
+  for (const auto& m : *found) seqs.insert(m.seq());
+  EXPECT_EQ(seqs, (std::set<int64_t>{1, 2}));
+  EXPECT_TRUE(messages().GetMany("t2", "c1", {1})->empty());
 }
 
 TEST_P(StoreContract, MentionsAreFoundUpToASeq) {

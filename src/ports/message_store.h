@@ -130,6 +130,21 @@ class MessageStore {
   virtual Result<std::optional<Message>> Get(const std::string& tenant,
                                              const std::string& conversation_id, int64_t seq) = 0;
 
+  // The stored messages among `seqs` of one conversation, in one read (the
+  // writer fetches every target of a batch's message operations at once).
+  // The default asks Get for each.
+  virtual Result<std::vector<Message>> GetMany(const std::string& tenant,
+                                               const std::string& conversation_id,
+                                               const std::vector<int64_t>& seqs) {
+    std::vector<Message> out;
+    for (int64_t seq : seqs) {
+      auto m = Get(tenant, conversation_id, seq);
+      if (!m.ok()) return m.status();
+      if (m->has_value()) out.push_back(std::move(**m));
+    }
+    return out;
+  }
+
   // The newest message of the conversation, if any.
   virtual Result<std::optional<Message>> Last(const std::string& tenant,
                                               const std::string& conversation_id) = 0;

@@ -122,6 +122,12 @@ class FaultyStore final : public MessageStore {
                                      int64_t seq) override {
     return base_.Get(t, c, seq);
   }
+  Result<std::vector<Message>> GetMany(const std::string& t, const std::string& c,
+                                       const std::vector<int64_t>& seqs) override {
+    ++get_many_;
+    return base_.GetMany(t, c, seqs);
+  }
+  int get_many_calls() const { return get_many_; }
 
  private:
   MessageStore& base_;
@@ -130,6 +136,7 @@ class FaultyStore final : public MessageStore {
   std::atomic<int> fail_checkpoints_{0};
   std::atomic<int> writes_{0};
   std::atomic<int> syncs_{0};
+  std::atomic<int> get_many_{0};
   mutable std::mutex mu_;
   std::condition_variable gate_cv_;
   bool gate_closed_ = false;

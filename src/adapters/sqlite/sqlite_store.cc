@@ -161,6 +161,41 @@ Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant, const
   return std::optional<Message>(std::move(m).value());
 }
 
+// One pooled connection and one read transaction for all of them.
+Result<std::vector<Message>> SqliteStore::GetMany(const std::string& tenant,
+                                                  const std::string& conv,
+                                                  const std::vector<int64_t>& seqs) {
+  std::vector<Message> out;
+  if (seqs.empty()) return out;
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  FLARE_RETURN_IF_ERROR((*reader)->Exec("BEGIN"));
+  Status st;
+  for (int64_t seq : seqs) {
+    auto stmt = (*reader)->Prepare(kGetMessage);
+    if (!stmt.ok()) {
+      st = stmt.status();
+      break;
+    }
+    auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, seq).Step();
+    if (!row.ok()) {
+      st = row.status();
+      break;
+    }
+    if (!*row) continue;
+    auto m = ParseBody((*stmt)->Blob(0));
+    if (!m.ok()) {
+      st = m.status();
+      break;
+    }
+    out.push_back(std::move(m).value());
+  }
+  Status ended = (*reader)->Exec("COMMIT");  // ends the read transaction
+  if (!st.ok()) return st;
+  if (!ended.ok()) return ended;
+  return out;
+}
+
 Result<bool> SqliteStore::MentionedAfter(const std::string& tenant, const std::string& conv,
                                          int64_t after_seq, int64_t up_to_seq,
                                          const std::string& user_id) {

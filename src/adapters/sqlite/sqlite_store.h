@@ -54,6 +54,9 @@ class SqliteStore final : public MessageStore, public ConversationStore {
                               const std::string& user_id) override;
   Result<std::optional<Message>> Get(const std::string& tenant, const std::string& conversation_id,
                                      int64_t seq) override;
+  Result<std::vector<Message>> GetMany(const std::string& tenant,
+                                       const std::string& conversation_id,
+                                       const std::vector<int64_t>& seqs) override;
 
   Result<std::vector<std::string>> Members(const std::string& tenant,
                                            const std::string& conversation_id) override;

@@ -211,6 +211,7 @@ void StorageWriter::Apply(Batch& batch) {
   known_singles_.Trim();
   groups_.Trim();
   LookUpEarlier(batch.commands, staged);
+  FetchTargets(batch.commands, staged);
   for (auto& command : batch.commands) Stage(command, staged);
   HoldUntilDurable(batch);
   batch.written = messages_.Write(staged.batch);

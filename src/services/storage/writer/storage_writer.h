@@ -155,6 +155,7 @@ class StorageWriter final : public MessageIngest {
   void Refuse(Batch& batch);  // answers every command UNAVAILABLE, writes nothing
   void ReleaseQueued(const Batch& batch);
   void LookUpEarlier(std::vector<Command>& commands, Staged& staged);
+  void FetchTargets(const std::vector<Command>& commands, Staged& staged);
   void Stage(Command& command, Staged& staged);
   void StageSend(Command& command, SendCommand& send, Staged& staged);
   void StageGroup(Command& command, GroupCommand& group, Staged& staged);

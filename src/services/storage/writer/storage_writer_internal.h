@@ -24,6 +24,8 @@ struct StorageWriter::Staged {
   // commands, looked up once for the whole batch.
   Status lookup_status;
   std::map<const Command*, Message> earlier;
+  // Targets of the batch's message operations, read once per conversation.
+  std::map<std::pair<std::string, int64_t>, Message> targets;  // (conv key, seq)
 
   void Reply(Command& command, CommandOutcome outcome) {
     replies.push_back({&command, -1, std::move(outcome)});

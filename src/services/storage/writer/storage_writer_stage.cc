@@ -106,6 +106,26 @@ void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged
   }
 }
 
+// One read per conversation for every message-operation target in it; a
+// failed read leaves FindTarget to read (and report) on its own.
+void StorageWriter::FetchTargets(const std::vector<Command>& commands, Staged& staged) {
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> wanted;
+  for (const auto& c : commands) {
+    if (const auto* op = std::get_if<MessageOpCommand>(&c.body)) {
+      wanted[{c.tenant, op->request.conversation_id()}].push_back(op->request.target_seq());
+    }
+  }
+  for (const auto& [conv, seqs] : wanted) {
+    auto found = messages_.GetMany(conv.first, conv.second, seqs);
+    if (!found.ok()) continue;
+    std::string key = ConversationKey(conv.first, conv.second);
+    for (auto& m : *found) {
+      int64_t seq = m.seq();
+      staged.targets.emplace(std::make_pair(key, seq), std::move(m));
+    }
+  }
+}
+
 void StorageWriter::Stage(Command& command, Staged& staged) {
   std::visit(
       [&](auto& body) {
@@ -350,11 +370,18 @@ Result<Message*> StorageWriter::FindTarget(const std::string& tenant, const std:
       return &sm.message;
     }
   }
-  auto stored = messages_.Get(tenant, conv, seq);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return NotFound("no message " + std::to_string(seq) + " in " + conv);
+  std::optional<Message> target;
+  if (auto pre = staged.targets.find({key, seq}); pre != staged.targets.end()) {
+    target = std::move(pre->second);
+    staged.targets.erase(pre);
+  } else {
+    auto stored = messages_.Get(tenant, conv, seq);
+    if (!stored.ok()) return stored.status();
+    target = std::move(*stored);
+  }
+  if (!target) return NotFound("no message " + std::to_string(seq) + " in " + conv);
   staged.updates[{key, seq}] = static_cast<int>(staged.batch.updates.size());
-  staged.batch.updates.push_back({tenant, std::move(**stored), nullptr});
+  staged.batch.updates.push_back({tenant, std::move(*target), nullptr});
   return &staged.batch.updates.back().message;
 }
 
