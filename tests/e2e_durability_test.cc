@@ -49,9 +49,10 @@ TEST(E2eDurability, EveryAckedMessageSurvivesKillNine) {
 
 TEST(E2eDurability, SigtermDrainsAndTellsClientsToGoAway) {
   ServerProcess server;
-  FlareClient alice(server.Options("alice"));
+  // Declared before the client, so they outlive its I/O thread.
   testing::Waiter waiter;
   bool going_away = false;
+  FlareClient alice(server.Options("alice"));
   alice.OnFrame([&](const pb::ServerFrame& f) {
     if (!f.has_going_away()) return;
     {

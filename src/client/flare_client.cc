@@ -84,9 +84,12 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     return Unavailable("request timed out");
   }
 
-  void SetHandlers(MessageHandler m, FrameHandler f) {
-    if (m) on_message_ = std::move(m);
-    if (f) on_frame_ = std::move(f);
+  // The handlers are read on the I/O thread, so they are replaced there.
+  void SetMessageHandler(MessageHandler m) {
+    OnIoThread([&] { on_message_ = std::move(m); });
+  }
+  void SetFrameHandler(FrameHandler f) {
+    OnIoThread([&] { on_frame_ = std::move(f); });
   }
 
   int64_t DeliveredSeq(const std::string& conv) const {
@@ -103,6 +106,17 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     std::lock_guard lock(mu_);
     Conv& c = convs_[conv];
     c.read = std::max(c.read, seq);
+  }
+
+  // Runs `fn` on the I/O thread and waits for it.
+  template <typename Fn>
+  void OnIoThread(Fn fn) {
+    std::promise<void> done;
+    transport_->Post([&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
   }
 
   void Disconnect() {
@@ -451,8 +465,8 @@ FlareClient::~FlareClient() {
   impl_->Shutdown();
 }
 
-void FlareClient::OnMessage(MessageHandler handler) { impl_->SetHandlers(std::move(handler), {}); }
-void FlareClient::OnFrame(FrameHandler handler) { impl_->SetHandlers({}, std::move(handler)); }
+void FlareClient::OnMessage(MessageHandler handler) { impl_->SetMessageHandler(std::move(handler)); }
+void FlareClient::OnFrame(FrameHandler handler) { impl_->SetFrameHandler(std::move(handler)); }
 Status FlareClient::Connect() { return impl_->Connect(); }
 void FlareClient::Close() { impl_->Close(); }
 Result<pb::ServerFrame> FlareClient::Call(pb::ClientFrame frame) {

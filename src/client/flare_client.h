@@ -46,6 +46,10 @@ class FlareClient {
   FlareClient(const FlareClient&) = delete;
   FlareClient& operator=(const FlareClient&) = delete;
 
+  // Install (or, with an empty function, remove) a handler. Safe while
+  // connected: the change is made on the I/O thread, and once the call
+  // returns the previous handler is not running and is never called again.
+  // Not to be called from inside a handler.
   void OnMessage(MessageHandler handler);
   void OnFrame(FrameHandler handler);
 

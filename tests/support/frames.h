@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "client/flare_client.h"
@@ -44,25 +45,27 @@ inline pb::MessageOpRequest Op(const std::string& conv, int64_t target) {
   return r;
 }
 
-// Server-initiated frames other than pushes, collected for assertions.
+// Server-initiated frames other than pushes, collected for assertions. The
+// handler shares ownership of what it writes to, so a client that outlives
+// its Notices never writes to freed memory.
 class Notices {
  public:
-  explicit Notices(FlareClient& client) {
-    client.OnFrame([this](const pb::ServerFrame& f) {
+  explicit Notices(FlareClient& client) : state_(std::make_shared<State>()) {
+    client.OnFrame([state = state_](const pb::ServerFrame& f) {
       {
-        std::lock_guard lock(waiter_.mutex());
-        frames_.push_back(f);
+        std::lock_guard lock(state->waiter.mutex());
+        state->frames.push_back(f);
       }
-      waiter_.Notify();
+      state->waiter.Notify();
     });
   }
   // Waits for a frame matching `pred`; returns it (or a default frame).
   template <typename Pred>
   pb::ServerFrame WaitFor(Pred pred, int64_t timeout_ms = 10'000) {
     pb::ServerFrame found;
-    bool ok = waiter_.WaitFor(
+    bool ok = state_->waiter.WaitFor(
         [&] {
-          for (const auto& f : frames_) {
+          for (const auto& f : state_->frames) {
             if (pred(f)) {
               found = f;
               return true;
@@ -76,13 +79,17 @@ class Notices {
   }
   template <typename Pred>
   size_t Count(Pred pred) {
-    std::lock_guard lock(waiter_.mutex());
-    return static_cast<size_t>(std::count_if(frames_.begin(), frames_.end(), pred));
+    std::lock_guard lock(state_->waiter.mutex());
+    return static_cast<size_t>(
+        std::count_if(state_->frames.begin(), state_->frames.end(), pred));
   }
 
  private:
-  Waiter waiter_;
-  std::vector<pb::ServerFrame> frames_;
+  struct State {
+    Waiter waiter;
+    std::vector<pb::ServerFrame> frames;
+  };
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace flare::testing

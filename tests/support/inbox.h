@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "client/flare_client.h"
@@ -9,32 +10,37 @@
 
 namespace flare::testing {
 
+// The handler shares ownership of what it writes to, so a client that
+// outlives its Inbox never writes to freed memory.
 class Inbox {
  public:
-  explicit Inbox(FlareClient& client) {
-    client.OnMessage([this](const pb::Message& m) {
+  explicit Inbox(FlareClient& client) : state_(std::make_shared<State>()) {
+    client.OnMessage([state = state_](const pb::Message& m) {
       {
-        std::lock_guard lock(waiter_.mutex());
-        messages_.push_back(m);
+        std::lock_guard lock(state->waiter.mutex());
+        state->messages.push_back(m);
       }
-      waiter_.Notify();
+      state->waiter.Notify();
     });
   }
   // Waits until at least `n` messages arrived; returns them all.
   std::vector<pb::Message> WaitFor(size_t n, int64_t timeout_ms = 15'000) {
-    bool ok = waiter_.WaitFor([&] { return messages_.size() >= n; }, timeout_ms);
-    std::lock_guard lock(waiter_.mutex());
-    EXPECT_TRUE(ok) << "got " << messages_.size() << " of " << n << " messages";
-    return messages_;
+    bool ok = state_->waiter.WaitFor([&] { return state_->messages.size() >= n; }, timeout_ms);
+    std::lock_guard lock(state_->waiter.mutex());
+    EXPECT_TRUE(ok) << "got " << state_->messages.size() << " of " << n << " messages";
+    return state_->messages;
   }
   std::vector<pb::Message> All() {
-    std::lock_guard lock(waiter_.mutex());
-    return messages_;
+    std::lock_guard lock(state_->waiter.mutex());
+    return state_->messages;
   }
 
  private:
-  Waiter waiter_;
-  std::vector<pb::Message> messages_;
+  struct State {
+    Waiter waiter;
+    std::vector<pb::Message> messages;
+  };
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace flare::testing

@@ -40,8 +40,21 @@ void ServerProcess::Start(uint16_t ws_port, uint16_t http_port) {
   http_port_ = p->http_port;
 }
 
+bool ServerProcess::ExitedUnexpectedly() {
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  // A server that stops on its own has crashed or, under a sanitizer with
+  // halt_on_error, reported an error: the test fails.
+  ADD_FAILURE() << "flare serve (pid " << pid_ << ") exited on its own: "
+                << (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                      : "signal " + std::to_string(WTERMSIG(status)));
+  pid_ = -1;
+  return true;
+}
+
 void ServerProcess::Kill(int signal) {
   if (pid_ <= 0) return;
+  if (ExitedUnexpectedly()) return;
   kill(pid_, signal);
   int status = 0;
   waitpid(pid_, &status, 0);
@@ -49,6 +62,8 @@ void ServerProcess::Kill(int signal) {
 }
 
 int ServerProcess::Terminate() {
+  if (pid_ <= 0) return -1;
+  if (ExitedUnexpectedly()) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
   waitpid(pid_, &status, 0);

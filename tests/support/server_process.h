@@ -53,6 +53,8 @@ class ServerProcess {
 
  private:
   void Start(uint16_t ws_port, uint16_t http_port);
+  // Reaps the server if it already exited and records a test failure then.
+  bool ExitedUnexpectedly();
   std::map<std::string, std::string> env_;
   std::string data_dir_;
   pid_t pid_ = -1;
