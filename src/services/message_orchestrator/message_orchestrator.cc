@@ -4,6 +4,27 @@
 
 namespace flare {
 
+namespace {
+
+// Whether anything the client sent carries fields this server does not
+// know. Checked field by field (cheap) so that the reflection walk of
+// DiscardUnknownFields runs only for the rare message that needs it.
+bool HasUnknownFields(const Message& m) {
+  auto unknown = [](const auto& part) {
+    return !part.GetReflection()->GetUnknownFields(part).empty();
+  };
+  if (unknown(m) || unknown(m.content()) || unknown(m.quote())) return true;
+  for (const auto& a : m.attachments()) {
+    if (unknown(a)) return true;
+  }
+  for (const auto& mention : m.mentions()) {
+    if (unknown(mention)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Status MessageOrchestrator::ValidateSend(const pb::SendRequest& request) const {
   if (request.client_msg_id().empty()) return InvalidArgument("client_msg_id is required");
   if (request.client_msg_id().size() > limits_.max_client_msg_id) {
@@ -73,7 +94,7 @@ Status MessageOrchestrator::Send(const Principal& who, pb::SendRequest& request,
   m.set_client_time_ms(request.client_time_ms());
   // Fields this server does not know (in content, attachments, quote, ...)
   // are not stored: they would reach every recipient unchecked.
-  m.DiscardUnknownFields();
+  if (HasUnknownFields(m)) m.DiscardUnknownFields();
   command.body = std::move(send);
   return ingest_.Submit(std::move(command));
 }
