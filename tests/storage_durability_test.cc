@@ -92,7 +92,8 @@ StorageWriterOptions Options(std::vector<Status>* fatal) {
 
 class WriterDurability : public ::testing::Test {
  protected:
-  WriterDurability() : faulty_(memory_), writer_(faulty_, memory_, clock_, Options(&fatal_), nullptr) {
+  WriterDurability()
+      : faulty_(memory_), writer_(faulty_, memory_, clock_, Options(&fatal_), nullptr) {
     writer_.SetListener(acks_.get());
     writer_.SetFence(&fence_);
   }

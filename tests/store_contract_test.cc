@@ -152,8 +152,8 @@ TEST_P(StoreContract, MembershipChangesApplyInBatchOrder) {
   remove_bob.removed = true;
   MembershipRecord remove_carol{"t1", "g1", 2, "carol"};
   remove_carol.removed = true;
-  batch.memberships = {remove_bob, {"t1", "g1", 2, "bob", 2, 0, 0, 7}, {"t1", "g1", 2, "carol", 2},
-                       remove_carol};
+  batch.memberships = {
+      remove_bob, {"t1", "g1", 2, "bob", 2, 0, 0, 7}, {"t1", "g1", 2, "carol", 2}, remove_carol};
   ASSERT_TRUE(messages().Write(batch).ok());
   auto bob = conversations().GetMember("t1", "g1", "bob");
   ASSERT_TRUE(bob.ok() && bob->has_value());
@@ -164,7 +164,8 @@ TEST_P(StoreContract, MembershipChangesApplyInBatchOrder) {
 
 TEST_P(StoreContract, GetManyReturnsTheStoredOnes) {
   WriteBatch batch;
-  batch.messages = {Msg("c1", 1, "bob", "b1"), Msg("c1", 2, "bob", "b2"), Msg("c2", 3, "bob", "b3")};
+  batch.messages = {Msg("c1", 1, "bob", "b1"), Msg("c1", 2, "bob", "b2"),
+                    Msg("c2", 3, "bob", "b3")};
   ASSERT_TRUE(messages().Write(batch).ok());
   auto found = messages().GetMany("t1", "c1", {2, 1, 3, 9});
   ASSERT_TRUE(found.ok());

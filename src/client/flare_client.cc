@@ -465,7 +465,9 @@ FlareClient::~FlareClient() {
   impl_->Shutdown();
 }
 
-void FlareClient::OnMessage(MessageHandler handler) { impl_->SetMessageHandler(std::move(handler)); }
+void FlareClient::OnMessage(MessageHandler handler) {
+  impl_->SetMessageHandler(std::move(handler));
+}
 void FlareClient::OnFrame(FrameHandler handler) { impl_->SetFrameHandler(std::move(handler)); }
 Status FlareClient::Connect() { return impl_->Connect(); }
 void FlareClient::Close() { impl_->Close(); }

@@ -59,8 +59,8 @@ Status FlareClient::MarkRead(const std::string& conversation_id, int64_t seq) {
 
 Result<pb::SendAck> FlareClient::Send(pb::SendRequest request) {
   if (request.client_msg_id().empty()) request.set_client_msg_id(NewClientMsgId());
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(options().request_timeout_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options().request_timeout_ms);
   for (;;) {
     pb::ClientFrame frame;
     *frame.mutable_send() = request;

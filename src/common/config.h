@@ -19,7 +19,7 @@ struct Config {
   std::string bind_address = "0.0.0.0";
   int64_t http_port = 8080;
   int64_t ws_port = 8081;
-  int64_t io_threads = 0;  // 0 = cores - 1, at least 1
+  int64_t io_threads = 0;     // 0 = cores - 1, at least 1
   std::string metrics_token;  // empty: /metrics answers loopback peers only
 
   // [auth]

@@ -63,13 +63,13 @@ struct CursorUpdate {
 // Everything one group commit writes, applied atomically and durably.
 struct WriteBatch {
   std::vector<ConversationRecord> conversations;  // upserted
-  std::vector<MembershipRecord> memberships;  // applied in order
+  std::vector<MembershipRecord> memberships;      // applied in order
   std::vector<StoredMessage> messages;
   std::vector<StoredMessage> updates;  // replace stored messages (recall, edit, reactions)
   std::vector<CursorUpdate> cursors;
   bool empty() const {
-    return conversations.empty() && memberships.empty() && messages.empty() &&
-           updates.empty() && cursors.empty();
+    return conversations.empty() && memberships.empty() && messages.empty() && updates.empty() &&
+           cursors.empty();
   }
 };
 

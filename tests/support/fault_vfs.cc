@@ -122,8 +122,8 @@ int Sync(sqlite3_file* file, int flags) {
       state->undo.clear();
       sqlite3_int64 size = 0;
       if (f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK && size > state->synced_size) {
-        state->lost.push_back(
-            {state->synced_size, std::string(static_cast<size_t>(size - state->synced_size), '\0')});
+        state->lost.push_back({state->synced_size,
+                               std::string(static_cast<size_t>(size - state->synced_size), '\0')});
       }
     }
     return SQLITE_IOERR_FSYNC;
@@ -173,11 +173,25 @@ int ShmUnmap(sqlite3_file* file, int delete_flag) {
 
 // Version 2: shared memory for WAL mode, but no memory-mapped reads, so
 // every read and write goes through the methods above.
-const sqlite3_io_methods kMethods = {
-    2,        Close,      Read,     Write,       Truncate,   Sync,
-    FileSize, Lock,       Unlock,   CheckReservedLock,       FileControl,
-    SectorSize,           DeviceCharacteristics, ShmMap,     ShmLock,
-    ShmBarrier,           ShmUnmap, nullptr,     nullptr};
+const sqlite3_io_methods kMethods = {2,
+                                     Close,
+                                     Read,
+                                     Write,
+                                     Truncate,
+                                     Sync,
+                                     FileSize,
+                                     Lock,
+                                     Unlock,
+                                     CheckReservedLock,
+                                     FileControl,
+                                     SectorSize,
+                                     DeviceCharacteristics,
+                                     ShmMap,
+                                     ShmLock,
+                                     ShmBarrier,
+                                     ShmUnmap,
+                                     nullptr,
+                                     nullptr};
 
 FaultVfs::Impl* ImplOf(sqlite3_vfs* vfs) { return static_cast<FaultVfs::Impl*>(vfs->pAppData); }
 
@@ -238,7 +252,8 @@ void RevertToSynced(const std::string& path, FileState& state) {
   (void)::ftruncate(fd, state.synced_size);
   for (auto it = state.lost.rbegin(); it != state.lost.rend(); ++it) {
     if (it->offset >= state.synced_size) continue;  // already cut off
-    size_t n = std::min<size_t>(it->old.size(), static_cast<size_t>(state.synced_size - it->offset));
+    size_t n =
+        std::min<size_t>(it->old.size(), static_cast<size_t>(state.synced_size - it->offset));
     (void)::pwrite(fd, it->old.data(), n, it->offset);
   }
   state.lost.clear();

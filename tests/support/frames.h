@@ -1,8 +1,8 @@
 // Test support: building requests and collecting server notices.
 #pragma once
 
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "client/flare_client.h"
@@ -80,8 +80,7 @@ class Notices {
   template <typename Pred>
   size_t Count(Pred pred) {
     std::lock_guard lock(state_->waiter.mutex());
-    return static_cast<size_t>(
-        std::count_if(state_->frames.begin(), state_->frames.end(), pred));
+    return static_cast<size_t>(std::count_if(state_->frames.begin(), state_->frames.end(), pred));
   }
 
  private:

@@ -76,8 +76,8 @@ void ServerProcess::Restart() {
   Start(ws_port_, http_port_);
 }
 
-std::string ServerProcess::Token(const std::string& user, const std::string& device,
-                                 int64_t ttl_s, const std::string& tenant) const {
+std::string ServerProcess::Token(const std::string& user, const std::string& device, int64_t ttl_s,
+                                 const std::string& tenant) const {
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();

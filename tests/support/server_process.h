@@ -42,8 +42,8 @@ class ServerProcess {
   int Terminate();        // SIGTERM; returns the exit status
   void Restart();         // starts again on the same data dir and ports
 
-  std::string Token(const std::string& user, const std::string& device = "d1",
-                    int64_t ttl_s = 3600, const std::string& tenant = "default") const;
+  std::string Token(const std::string& user, const std::string& device = "d1", int64_t ttl_s = 3600,
+                    const std::string& tenant = "default") const;
   ClientOptions Options(const std::string& user, const std::string& device = "d1",
                         const std::string& tenant = "default") const;
   // GET on the HTTP port at `host`, with `Authorization: Bearer <bearer>` if

@@ -109,8 +109,8 @@ Result<int64_t> MemoryStore::CountAfter(const std::string& tenant, const std::st
   int64_t n = 0;
   auto it = messages_.find({tenant, conv});
   if (it == messages_.end()) return n;
-  for (auto m = it->second.upper_bound(after_seq);
-       m != it->second.end() && m->first <= up_to_seq; ++m) {
+  for (auto m = it->second.upper_bound(after_seq); m != it->second.end() && m->first <= up_to_seq;
+       ++m) {
     if (m->second.sender() != exclude_sender &&
         m->second.type() != ::flare::client::v1::MESSAGE_TYPE_EVENT) {
       ++n;
@@ -194,8 +194,8 @@ Result<bool> MemoryStore::MentionedAfter(const std::string& tenant, const std::s
   std::lock_guard lock(mu_);
   auto it = messages_.find({tenant, conv});
   if (it == messages_.end()) return false;
-  for (auto m = it->second.upper_bound(after_seq);
-       m != it->second.end() && m->first <= up_to_seq; ++m) {
+  for (auto m = it->second.upper_bound(after_seq); m != it->second.end() && m->first <= up_to_seq;
+       ++m) {
     for (const auto& mention : m->second.mentions()) {
       if (mention.all() || mention.user_id() == user_id) return true;
     }

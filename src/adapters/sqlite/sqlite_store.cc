@@ -63,7 +63,6 @@ constexpr const char* kListForUser =
     "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
     "WHERE m.tenant = ?1 AND m.user_id = ?2 ORDER BY m.conversation_id";
 
-
 MemberRow ReadMemberRow(const sqlite::Stmt& stmt) {
   return {stmt.Text(0), static_cast<int>(stmt.Int(1)), stmt.Int(2), stmt.Int(3), stmt.Int(4)};
 }
@@ -111,7 +110,8 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   std::lock_guard lock(store->write_mu_);
   store->RememberWalFile();
   if (store->wal_file_.load() == nullptr) {
-    return IoError("cannot use " + path + " in WAL mode (is the file system one that supports it?)");
+    return IoError("cannot use " + path +
+                   " in WAL mode (is the file system one that supports it?)");
   }
   // Before anything is served: what a previous process left in the WAL goes
   // into the database file with real fsyncs (after a failed fsync the pages
@@ -141,11 +141,6 @@ void SqliteStore::ReleaseReader(std::unique_ptr<sqlite::Db> db) {
   std::lock_guard lock(pool_mu_);
   readers_.push_back(std::move(db));
 }
-
-
-
-
-
 
 Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant, const std::string& conv,
                                                 int64_t seq) {

@@ -122,8 +122,8 @@ Status SqliteStore::Checkpoint() {
   // another limit's worth, not after every batch.
   size = 0;
   (void)wal->pMethods->xFileSize(wal, &size);  // 0 on error: retry at the limit
-  next_checkpoint_bytes_ = std::max<int64_t>(options_.checkpoint_wal_bytes,
-                                             size + options_.checkpoint_wal_bytes);
+  next_checkpoint_bytes_ =
+      std::max<int64_t>(options_.checkpoint_wal_bytes, size + options_.checkpoint_wal_bytes);
   return st;
 }
 

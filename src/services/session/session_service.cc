@@ -70,7 +70,8 @@ Result<pb::ConversationSummary> SessionService::Summarize(const Principal& who,
   }
   // Nothing before the join counts as unread for a member who cannot see it.
   int64_t unread_from = std::max(mc.read_seq, mc.joined_seq > 0 ? mc.joined_seq : 0);
-  auto unread = messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, served, who.user_id);
+  auto unread =
+      messages_.CountAfter(who.tenant, mc.conversation_id, unread_from, served, who.user_id);
   if (!unread.ok()) return unread.status();
   s.set_unread(*unread);
   auto mentioned =

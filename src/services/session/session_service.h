@@ -9,8 +9,8 @@
 #include "flare/client/v1/client.pb.h"
 #include "ports/conversation_store.h"
 #include "ports/message_store.h"
-#include "services/storage/durable_fence.h"
 #include "services/signaling/online/token.h"
+#include "services/storage/durable_fence.h"
 
 namespace flare {
 

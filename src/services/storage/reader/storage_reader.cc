@@ -23,8 +23,8 @@ Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncR
   auto max_seq = store_.MaxSeq(who.tenant, conv->conversation_id);
   if (!max_seq.ok()) return max_seq.status();
   // Asked after the reads: a row they saw was held before it was committed.
-  int64_t visible = fence_ ? fence_->VisibleUpTo(who.tenant, conv->conversation_id)
-                           : DurableFence::kNoLimit;
+  int64_t visible =
+      fence_ ? fence_->VisibleUpTo(who.tenant, conv->conversation_id) : DurableFence::kNoLimit;
   while (!messages->empty() && messages->back().seq() > visible) messages->pop_back();
 
   pb::SyncResult result;

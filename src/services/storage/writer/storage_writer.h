@@ -148,8 +148,8 @@ class StorageWriter final : public MessageIngest {
   struct Batch;
   void Run();
   void RunSyncer();
-  void Apply(Batch& batch);     // writer thread: stage and write
-  void Dispatch(Batch& batch);  // syncer thread: after Sync, reply and push
+  void Apply(Batch& batch);        // writer thread: stage and write
+  void Dispatch(Batch& batch);     // syncer thread: after Sync, reply and push
   void MakeDurable(Batch& batch);  // syncer thread
   void HoldUntilDurable(Batch& batch);
   void Refuse(Batch& batch);  // answers every command UNAVAILABLE, writes nothing

@@ -42,7 +42,8 @@ bool SameOp(const pb::Event& e, const pb::MessageOpRequest& op) {
 // Whether `earlier`, stored under the same idempotency key, is the outcome
 // of the same request: a retry gets it back; anything else is refused.
 bool SameSend(const Message& earlier, const Message& m) {
-  return earlier.type() != pb::MESSAGE_TYPE_EVENT && earlier.conversation_id() == m.conversation_id();
+  return earlier.type() != pb::MESSAGE_TYPE_EVENT &&
+         earlier.conversation_id() == m.conversation_id();
 }
 bool SameMessageOp(const Message& earlier, const pb::MessageOpRequest& op) {
   return earlier.type() == pb::MESSAGE_TYPE_EVENT &&
