@@ -98,8 +98,8 @@ Status SqliteStore::Sync() {
 // The directory entries of the database and its WAL are durable only once
 // the directory itself is synced.
 Status SqliteStore::SyncDirectory() {
-  std::string dir = std::filesystem::path(path_).parent_path().string();
-  if (dir.empty()) dir = ".";
+  std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return IoError("cannot open directory " + dir + ": " + std::strerror(errno));
   int rc = ::fsync(fd);
