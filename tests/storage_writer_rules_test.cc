@@ -186,6 +186,42 @@ TEST_F(WriterRules, AKeyReusedForAnotherRequestIsRefused) {
   EXPECT_EQ(*memory_.MaxSeq("t", SingleConversationId("alice", "bob")), 1);
 }
 
+TEST_F(WriterRules, AMessageOpRetriedAfterLosingAccessGetsItsFirstOutcome) {
+  Start();
+  std::string group = CreateGroup("g");
+  Command post = Base("post");
+  SendCommand send;
+  send.message.set_conversation_id(group);
+  send.message.set_conversation_type(pb::CONVERSATION_TYPE_GROUP);
+  send.message.set_sender("alice");
+  send.message.set_client_msg_id("hello");
+  post.body = std::move(send);
+  auto posted = Submit(std::move(post));
+  ASSERT_TRUE(posted.status.ok());
+  auto react = [&](const std::string& rid) {
+    Command c = Base(rid);
+    c.actor = "bob";
+    pb::MessageOpRequest op;
+    op.set_conversation_id(group);
+    op.set_target_seq(posted.message.seq());
+    op.set_client_msg_id("bob-reacts");
+    op.mutable_reaction()->set_emoji("+1");
+    op.mutable_reaction()->set_add(true);
+    c.body = MessageOpCommand{op};
+    return Submit(std::move(c));
+  };
+  auto first = react("first");
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  pb::GroupRequest remove;
+  remove.set_conversation_id(group);
+  remove.mutable_remove_members()->add_user_ids("bob");
+  ASSERT_TRUE(Submit(Group("remove-bob", remove)).status.ok());
+  auto retry = react("retry");  // e.g. resent after a reconnect
+  ASSERT_TRUE(retry.status.ok()) << retry.status.ToString();
+  EXPECT_TRUE(retry.duplicate);
+  EXPECT_EQ(retry.message.seq(), first.message.seq());
+}
+
 TEST_F(WriterRules, RemoveAndReAddInOneBatchLeavesAMember) {
   Start();
   std::string group = CreateGroup("g");

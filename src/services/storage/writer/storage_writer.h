@@ -159,7 +159,10 @@ class StorageWriter final : public MessageIngest {
   void Stage(Command& command, Staged& staged);
   void StageSend(Command& command, SendCommand& send, Staged& staged);
   void StageGroup(Command& command, GroupCommand& group, Staged& staged);
+  bool AnswerRepeatedSend(Command& command, const Message& m, Staged& staged);
   bool AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request, Staged& staged);
+  bool AnswerRepeatedMessageOp(Command& command, const pb::MessageOpRequest& request,
+                               Staged& staged);
   void StageMessageOp(Command& command, MessageOpCommand& op, Staged& staged);
   void StageCursor(Command& command, CursorCommand& cursor, Staged& staged);
   // Appends an event or message with the next seq; returns its batch index.

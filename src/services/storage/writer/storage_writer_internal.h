@@ -8,6 +8,13 @@
 
 namespace flare {
 
+inline CommandOutcome Failed(CommandKind kind, Status status) {
+  CommandOutcome o;
+  o.kind = kind;
+  o.status = std::move(status);
+  return o;
+}
+
 struct StorageWriter::Staged {
   WriteBatch batch;
   struct Reply {

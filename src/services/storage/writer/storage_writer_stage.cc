@@ -7,105 +7,11 @@ namespace flare {
 
 namespace {
 
-CommandOutcome Failed(CommandKind kind, Status status) {
-  CommandOutcome o;
-  o.kind = kind;
-  o.status = std::move(status);
-  return o;
-}
-
 bool IsGroupType(int type) {
   return type == pb::CONVERSATION_TYPE_GROUP || type == pb::CONVERSATION_TYPE_CHANNEL;
 }
 
-Status KeyReused(const std::string& key) {
-  return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_IDEMPOTENCY_KEY_REUSED,
-                    "client_msg_id '" + key + "' was already used for a different request");
-}
-
-bool SameOp(const pb::Event& e, const pb::MessageOpRequest& op) {
-  if (e.target_seq() != op.target_seq()) return false;
-  switch (op.op_case()) {
-    case pb::MessageOpRequest::kRecall:
-      return e.has_recall();
-    case pb::MessageOpRequest::kEdit:
-      return e.has_edit();
-    case pb::MessageOpRequest::kDeleteForMe:
-      return e.has_delete_for_me();
-    case pb::MessageOpRequest::kReaction:
-      return e.has_reaction();
-    default:
-      return false;
-  }
-}
-
-// Whether `earlier`, stored under the same idempotency key, is the outcome
-// of the same request: a retry gets it back; anything else is refused.
-bool SameSend(const Message& earlier, const Message& m) {
-  return earlier.type() != pb::MESSAGE_TYPE_EVENT &&
-         earlier.conversation_id() == m.conversation_id();
-}
-bool SameMessageOp(const Message& earlier, const pb::MessageOpRequest& op) {
-  return earlier.type() == pb::MESSAGE_TYPE_EVENT &&
-         earlier.conversation_id() == op.conversation_id() && SameOp(earlier.event(), op);
-}
-bool SameGroupOp(const Message& earlier, const pb::GroupRequest& request) {
-  if (earlier.type() != pb::MESSAGE_TYPE_EVENT || !earlier.event().has_membership()) return false;
-  using Action = pb::MembershipEvent;
-  auto action = earlier.event().membership().action();
-  if (request.has_create()) return action == Action::ACTION_CREATED;
-  if (earlier.conversation_id() != request.conversation_id()) return false;
-  switch (request.op_case()) {
-    case pb::GroupRequest::kUpdate:
-      return action == Action::ACTION_UPDATED;
-    case pb::GroupRequest::kDismiss:
-      return action == Action::ACTION_DISMISSED;
-    case pb::GroupRequest::kAddMembers:
-      return action == Action::ACTION_JOINED;
-    case pb::GroupRequest::kRemoveMembers:
-      return action == Action::ACTION_REMOVED;
-    case pb::GroupRequest::kLeave:
-      return action == Action::ACTION_LEFT;
-    case pb::GroupRequest::kSetRole:
-      return action == Action::ACTION_ROLE_CHANGED;
-    case pb::GroupRequest::kMuteMember:
-      return action == Action::ACTION_MUTED;
-    case pb::GroupRequest::kMuteAll:
-      return action == Action::ACTION_MUTED_ALL;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
-
-void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged) {
-  std::vector<IdempotencyKeyRef> keys;
-  std::vector<const Command*> owners;
-  keys.reserve(commands.size());
-  for (const auto& c : commands) {
-    if (const auto* send = std::get_if<SendCommand>(&c.body)) {
-      keys.push_back({c.tenant, send->message.sender(), send->message.client_msg_id()});
-    } else if (const auto* op = std::get_if<MessageOpCommand>(&c.body);
-               op && !op->request.client_msg_id().empty()) {
-      keys.push_back({c.tenant, c.actor, op->request.client_msg_id()});
-    } else if (const auto* group = std::get_if<GroupCommand>(&c.body);
-               group && !group->request.client_msg_id().empty()) {
-      keys.push_back({c.tenant, c.actor, group->request.client_msg_id()});
-    } else {
-      continue;
-    }
-    owners.push_back(&c);
-  }
-  auto found = messages_.FindByClientMsgIds(keys);
-  if (!found.ok()) {
-    staged.lookup_status = found.status();
-    return;
-  }
-  for (size_t i = 0; i < owners.size(); ++i) {
-    if ((*found)[i]) staged.earlier.emplace(owners[i], std::move(*(*found)[i]));
-  }
-}
 
 // One read per conversation for every message-operation target in it; a
 // failed read leaves FindTarget to read (and report) on its own.
@@ -196,28 +102,7 @@ Result<int> StorageWriter::AppendMessage(const std::string& tenant, Message m, S
 
 void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& staged) {
   Message& m = send.message;
-  auto id_key = std::make_tuple(command.tenant, m.sender(), m.client_msg_id());
-  if (auto it = staged.by_client_id.find(id_key); it != staged.by_client_id.end()) {
-    if (!SameSend(staged.batch.messages[it->second].message, m)) {
-      return staged.Reply(command, Failed(CommandKind::kSend, KeyReused(m.client_msg_id())));
-    }
-    CommandOutcome retry;  // the same key twice in one batch: the second is a duplicate
-    retry.duplicate = true;
-    staged.replies.push_back({&command, it->second, std::move(retry)});
-    return;
-  }
-  if (!staged.lookup_status.ok()) {
-    return staged.Reply(command, Failed(CommandKind::kSend, staged.lookup_status));
-  }
-  if (auto earlier = staged.earlier.find(&command); earlier != staged.earlier.end()) {
-    if (!SameSend(earlier->second, m)) {
-      return staged.Reply(command, Failed(CommandKind::kSend, KeyReused(m.client_msg_id())));
-    }
-    CommandOutcome outcome;
-    outcome.message = std::move(earlier->second);
-    outcome.duplicate = true;
-    return staged.Reply(command, std::move(outcome));
-  }
+  if (AnswerRepeatedSend(command, m, staged)) return;
   std::shared_ptr<const std::vector<std::string>> audience;
   std::string key = ConversationKey(command.tenant, m.conversation_id());
   if (IsGroupType(m.conversation_type())) {
@@ -265,43 +150,6 @@ void StorageWriter::RecordMembers(const std::string& tenant, const std::string& 
     pb::GroupInfo info = state.ToInfo(false);
     staged.batch.conversations.push_back({tenant, conv, info.SerializeAsString()});
   }
-}
-
-// A retried group change (same idempotency key) gets the first outcome
-// back with the group as it is now. True if the command was answered.
-bool StorageWriter::AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request,
-                                          Staged& staged) {
-  const std::string& key = request.client_msg_id();
-  if (key.empty() || request.has_info()) return false;
-  const Message* earlier = nullptr;
-  int index = -1;
-  if (auto it = staged.by_client_id.find({command.tenant, command.actor, key});
-      it != staged.by_client_id.end()) {
-    index = it->second;
-    earlier = &staged.batch.messages[index].message;
-  } else if (auto found = staged.earlier.find(&command); found != staged.earlier.end()) {
-    earlier = &found->second;
-  } else if (!staged.lookup_status.ok()) {
-    staged.Reply(command, Failed(CommandKind::kGroup, staged.lookup_status));
-    return true;
-  } else {
-    return false;
-  }
-  if (!SameGroupOp(*earlier, request)) {
-    staged.Reply(command, Failed(CommandKind::kGroup, KeyReused(key)));
-    return true;
-  }
-  CommandOutcome outcome;
-  outcome.kind = CommandKind::kGroup;
-  outcome.duplicate = true;
-  if (auto state = LoadGroup(command.tenant, earlier->conversation_id()); state.ok()) {
-    outcome.group = (*state)->ToInfo(request.has_create());
-  } else {
-    outcome.group.set_conversation_id(earlier->conversation_id());
-  }
-  if (index < 0) outcome.message = *earlier;
-  staged.replies.push_back({&command, index, std::move(outcome)});
-  return true;
 }
 
 void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& staged) {
@@ -392,6 +240,8 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
   auto fail = [&](Status st) {
     staged.Reply(command, Failed(CommandKind::kMessageOp, std::move(st)));
   };
+  // A retry gets its first outcome even if the actor has lost access since.
+  if (AnswerRepeatedMessageOp(command, request, staged)) return;
   bool moderator = false;
   int type = pb::CONVERSATION_TYPE_SINGLE;
   std::shared_ptr<const std::vector<std::string>> audience;
@@ -409,26 +259,6 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
     moderator = (*group)->IsModerator(command.actor);
     type = (*group)->info.type();
     audience = (*group)->Audience();
-  }
-  if (!staged.lookup_status.ok()) return fail(staged.lookup_status);
-  if (auto earlier = staged.earlier.find(&command); earlier != staged.earlier.end()) {
-    if (!SameMessageOp(earlier->second, request)) return fail(KeyReused(request.client_msg_id()));
-    CommandOutcome outcome;
-    outcome.kind = CommandKind::kMessageOp;
-    outcome.message = std::move(earlier->second);
-    outcome.duplicate = true;
-    return staged.Reply(command, std::move(outcome));
-  }
-  if (auto it = staged.by_client_id.find({command.tenant, command.actor, request.client_msg_id()});
-      !request.client_msg_id().empty() && it != staged.by_client_id.end()) {
-    if (!SameMessageOp(staged.batch.messages[it->second].message, request)) {
-      return fail(KeyReused(request.client_msg_id()));
-    }
-    CommandOutcome retry;  // the same event twice in one batch
-    retry.kind = CommandKind::kMessageOp;
-    retry.duplicate = true;
-    staged.replies.push_back({&command, it->second, std::move(retry)});
-    return;
   }
   // Pointers into the batch move as it grows: copy what is needed first.
   auto found = FindTarget(command.tenant, conv, request.target_seq(), staged);

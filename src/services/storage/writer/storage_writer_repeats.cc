@@ -1,0 +1,197 @@
+// Repeated requests: every command kind is idempotent by its key. The
+// writer looks the batch's keys up once, answers a retry with its first
+// outcome, and refuses a key that already names a different request.
+#include "services/storage/writer/storage_writer.h"
+#include "services/storage/writer/storage_writer_internal.h"
+
+namespace flare {
+
+namespace {
+
+Status KeyReused(const std::string& key) {
+  return GroupError(Code::kInvalidArgument, pb::ERROR_CODE_IDEMPOTENCY_KEY_REUSED,
+                    "client_msg_id '" + key + "' was already used for a different request");
+}
+
+bool SameOp(const pb::Event& e, const pb::MessageOpRequest& op) {
+  if (e.target_seq() != op.target_seq()) return false;
+  switch (op.op_case()) {
+    case pb::MessageOpRequest::kRecall:
+      return e.has_recall();
+    case pb::MessageOpRequest::kEdit:
+      return e.has_edit();
+    case pb::MessageOpRequest::kDeleteForMe:
+      return e.has_delete_for_me();
+    case pb::MessageOpRequest::kReaction:
+      return e.has_reaction();
+    default:
+      return false;
+  }
+}
+
+// Whether `earlier`, stored under the same idempotency key, is the outcome
+// of the same request: a retry gets it back; anything else is refused.
+bool SameSend(const Message& earlier, const Message& m) {
+  return earlier.type() != pb::MESSAGE_TYPE_EVENT &&
+         earlier.conversation_id() == m.conversation_id();
+}
+bool SameMessageOp(const Message& earlier, const pb::MessageOpRequest& op) {
+  return earlier.type() == pb::MESSAGE_TYPE_EVENT &&
+         earlier.conversation_id() == op.conversation_id() && SameOp(earlier.event(), op);
+}
+bool SameGroupOp(const Message& earlier, const pb::GroupRequest& request) {
+  if (earlier.type() != pb::MESSAGE_TYPE_EVENT || !earlier.event().has_membership()) return false;
+  using Action = pb::MembershipEvent;
+  auto action = earlier.event().membership().action();
+  if (request.has_create()) return action == Action::ACTION_CREATED;
+  if (earlier.conversation_id() != request.conversation_id()) return false;
+  switch (request.op_case()) {
+    case pb::GroupRequest::kUpdate:
+      return action == Action::ACTION_UPDATED;
+    case pb::GroupRequest::kDismiss:
+      return action == Action::ACTION_DISMISSED;
+    case pb::GroupRequest::kAddMembers:
+      return action == Action::ACTION_JOINED;
+    case pb::GroupRequest::kRemoveMembers:
+      return action == Action::ACTION_REMOVED;
+    case pb::GroupRequest::kLeave:
+      return action == Action::ACTION_LEFT;
+    case pb::GroupRequest::kSetRole:
+      return action == Action::ACTION_ROLE_CHANGED;
+    case pb::GroupRequest::kMuteMember:
+      return action == Action::ACTION_MUTED;
+    case pb::GroupRequest::kMuteAll:
+      return action == Action::ACTION_MUTED_ALL;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged) {
+  std::vector<IdempotencyKeyRef> keys;
+  std::vector<const Command*> owners;
+  keys.reserve(commands.size());
+  for (const auto& c : commands) {
+    if (const auto* send = std::get_if<SendCommand>(&c.body)) {
+      keys.push_back({c.tenant, send->message.sender(), send->message.client_msg_id()});
+    } else if (const auto* op = std::get_if<MessageOpCommand>(&c.body);
+               op && !op->request.client_msg_id().empty()) {
+      keys.push_back({c.tenant, c.actor, op->request.client_msg_id()});
+    } else if (const auto* group = std::get_if<GroupCommand>(&c.body);
+               group && !group->request.client_msg_id().empty()) {
+      keys.push_back({c.tenant, c.actor, group->request.client_msg_id()});
+    } else {
+      continue;
+    }
+    owners.push_back(&c);
+  }
+  auto found = messages_.FindByClientMsgIds(keys);
+  if (!found.ok()) {
+    staged.lookup_status = found.status();
+    return;
+  }
+  for (size_t i = 0; i < owners.size(); ++i) {
+    if ((*found)[i]) staged.earlier.emplace(owners[i], std::move(*(*found)[i]));
+  }
+}
+
+// A retried group change (same idempotency key) gets the first outcome
+// back with the group as it is now. True if the command was answered.
+bool StorageWriter::AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request,
+                                          Staged& staged) {
+  const std::string& key = request.client_msg_id();
+  if (key.empty() || request.has_info()) return false;
+  const Message* earlier = nullptr;
+  int index = -1;
+  if (auto it = staged.by_client_id.find({command.tenant, command.actor, key});
+      it != staged.by_client_id.end()) {
+    index = it->second;
+    earlier = &staged.batch.messages[index].message;
+  } else if (auto found = staged.earlier.find(&command); found != staged.earlier.end()) {
+    earlier = &found->second;
+  } else if (!staged.lookup_status.ok()) {
+    staged.Reply(command, Failed(CommandKind::kGroup, staged.lookup_status));
+    return true;
+  } else {
+    return false;
+  }
+  if (!SameGroupOp(*earlier, request)) {
+    staged.Reply(command, Failed(CommandKind::kGroup, KeyReused(key)));
+    return true;
+  }
+  CommandOutcome outcome;
+  outcome.kind = CommandKind::kGroup;
+  outcome.duplicate = true;
+  if (auto state = LoadGroup(command.tenant, earlier->conversation_id()); state.ok()) {
+    outcome.group = (*state)->ToInfo(request.has_create());
+  } else {
+    outcome.group.set_conversation_id(earlier->conversation_id());
+  }
+  if (index < 0) outcome.message = *earlier;
+  staged.replies.push_back({&command, index, std::move(outcome)});
+  return true;
+}
+
+// True if the command was answered: a repeat of an earlier operation (same
+// idempotency key, here or in the store), or a key reused for another one.
+bool StorageWriter::AnswerRepeatedMessageOp(Command& command, const pb::MessageOpRequest& request,
+                                            Staged& staged) {
+  auto fail = [&](Status st) {
+    staged.Reply(command, Failed(CommandKind::kMessageOp, std::move(st)));
+    return true;
+  };
+  if (request.client_msg_id().empty()) return false;
+  if (auto it = staged.by_client_id.find({command.tenant, command.actor, request.client_msg_id()});
+      it != staged.by_client_id.end()) {
+    if (!SameMessageOp(staged.batch.messages[it->second].message, request)) {
+      return fail(KeyReused(request.client_msg_id()));
+    }
+    CommandOutcome retry;  // the same event twice in one batch
+    retry.kind = CommandKind::kMessageOp;
+    retry.duplicate = true;
+    staged.replies.push_back({&command, it->second, std::move(retry)});
+    return true;
+  }
+  if (!staged.lookup_status.ok()) return fail(staged.lookup_status);
+  auto earlier = staged.earlier.find(&command);
+  if (earlier == staged.earlier.end()) return false;
+  if (!SameMessageOp(earlier->second, request)) return fail(KeyReused(request.client_msg_id()));
+  CommandOutcome outcome;
+  outcome.kind = CommandKind::kMessageOp;
+  outcome.message = std::move(earlier->second);
+  outcome.duplicate = true;
+  staged.Reply(command, std::move(outcome));
+  return true;
+}
+
+// True if the send was answered: a retry (same key, here or in the store),
+// a key reused for another request, or a failed key lookup.
+bool StorageWriter::AnswerRepeatedSend(Command& command, const Message& m, Staged& staged) {
+  auto fail = [&](Status st) {
+    staged.Reply(command, Failed(CommandKind::kSend, std::move(st)));
+    return true;
+  };
+  auto id_key = std::make_tuple(command.tenant, m.sender(), m.client_msg_id());
+  if (auto it = staged.by_client_id.find(id_key); it != staged.by_client_id.end()) {
+    if (!SameSend(staged.batch.messages[it->second].message, m)) {
+      return fail(KeyReused(m.client_msg_id()));
+    }
+    CommandOutcome retry;  // the same key twice in one batch: the second is a duplicate
+    retry.duplicate = true;
+    staged.replies.push_back({&command, it->second, std::move(retry)});
+    return true;
+  }
+  if (!staged.lookup_status.ok()) return fail(staged.lookup_status);
+  auto earlier = staged.earlier.find(&command);
+  if (earlier == staged.earlier.end()) return false;
+  if (!SameSend(earlier->second, m)) return fail(KeyReused(m.client_msg_id()));
+  CommandOutcome outcome;
+  outcome.message = std::move(earlier->second);
+  outcome.duplicate = true;
+  staged.Reply(command, std::move(outcome));
+  return true;
+}
+
+}  // namespace flare
