@@ -1,6 +1,7 @@
 #include "adapters/redis/redis_route_table.h"
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <charconv>
@@ -104,6 +105,13 @@ Result<std::shared_ptr<RedisRouteTable>> RedisRouteTable::Open(
     const RedisRouteTableOptions& options) {
   auto url = ParseRedisUrl(options.url);
   if (!url.ok()) return url.status();
+  // hiredis writes with write(2): a write on a connection the server closed
+  // must fail with EPIPE, not kill the process. `flare serve` ignores SIGPIPE
+  // already; do the same for other hosts that left the default action.
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    signal(SIGPIPE, SIG_IGN);
+  }
   std::shared_ptr<RedisRouteTable> table(new RedisRouteTable(options, *url));
   std::lock_guard lock(table->mu_);
   FLARE_RETURN_IF_ERROR(table->ConnectLocked());

@@ -23,7 +23,8 @@
 // call; calls that cannot change state twice (Register, Unregister, Lookup)
 // retry once on the new connection, RegisterDisplacing does not (a lost
 // reply may hide displaced sessions). Errors are Status kUnavailable naming
-// the server; nothing throws.
+// the server; nothing throws. Open() sets SIGPIPE to ignored if it still has
+// its default action (a write on a closed connection must not end the process).
 #pragma once
 
 #include <chrono>
