@@ -1,6 +1,6 @@
 // RouteTableContract for the in-memory adapter.
-#include "adapters/memory/memory_route_table.h"
 #include "route_table_contract.h"
+#include "adapters/memory/memory_route_table.h"
 
 namespace flare {
 namespace {

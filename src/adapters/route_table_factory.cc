@@ -21,8 +21,8 @@ Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config) {
          options.url = c.presence_redis_url;
          auto table = RedisRouteTable::Open(options);
          if (!table.ok()) {
-           return Status(table.status().code(),
-                         "presence.backend redis (presence.redis.url): " + table.status().message());
+           return Status(table.status().code(), "presence.backend redis (presence.redis.url): " +
+                                                    table.status().message());
          }
          return std::shared_ptr<RouteTable>(std::move(table).value());
        }},

@@ -21,7 +21,7 @@ struct KeyDef {
   std::string Config::*string_field = nullptr;
   int64_t min = 0;
   int64_t max = 0;
-  std::vector<std::string> choices = {};  // empty: any string
+  std::vector<std::string> choices = {};          // empty: any string
   Status (*check)(const std::string&) = nullptr;  // extra validation of a string
 };
 
@@ -221,7 +221,8 @@ Status SetString(Config& config, const KeyDef& def, const std::string& value) {
   }
   if (def.check != nullptr) {
     Status st = def.check(value);
-    if (!st.ok()) return InvalidArgument("config key '" + std::string(def.key) + "': " + st.message());
+    if (!st.ok())
+      return InvalidArgument("config key '" + std::string(def.key) + "': " + st.message());
   }
   config.*def.string_field = value;
   return Status::Ok();

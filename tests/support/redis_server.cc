@@ -72,9 +72,9 @@ bool RedisServer::FlushAll() { return Command(port_, "FLUSHALL"); }
 bool RedisServer::Start() {
   if (running()) return true;
   std::string port = std::to_string(port_);
-  std::vector<std::string> args = {"redis-server", "--port",       port,  "--bind", "127.0.0.1",
-                                   "--save",       "",             "--appendonly", "no",
-                                   "--dir",        dir_,           "--logfile", dir_ + "/log"};
+  std::vector<std::string> args = {
+      "redis-server", "--port", port,    "--bind", "127.0.0.1", "--save",     "",
+      "--appendonly", "no",     "--dir", dir_,     "--logfile", dir_ + "/log"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
