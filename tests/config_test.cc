@@ -75,5 +75,22 @@ TEST(Config, BaseTomlDocumentsEveryKeyAndLoads) {
   }
 }
 
+TEST(Config, PresenceRedisUrlIsValidatedAndSetFromTheEnvironment) {
+  Config config;
+  EXPECT_TRUE(SetConfigValue(config, "presence.backend", "redis").ok());
+  EXPECT_TRUE(SetConfigValue(config, "presence.redis.url", "redis://:pw@cache:6380/2").ok());
+  EXPECT_EQ(config.presence_redis_url, "redis://:pw@cache:6380/2");
+  Status bad = SetConfigValue(config, "presence.redis.url", "http://cache:6379");
+  EXPECT_EQ(bad.code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.message().find("presence.redis.url"), std::string::npos) << bad.message();
+  EXPECT_FALSE(SetConfigValue(config, "presence.redis.url", "redis://cache:99999").ok());
+  EXPECT_FALSE(SetConfigValue(config, "presence.redis.url", "redis://cache/x").ok());
+  auto loaded = LoadConfig("", {{"FLARE_PRESENCE_REDIS_URL", "redis://10.0.0.5:7000/1"},
+                                {"FLARE_PRESENCE_BACKEND", "redis"}});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->presence_redis_url, "redis://10.0.0.5:7000/1");
+  EXPECT_EQ(loaded->presence_backend, "redis");
+}
+
 }  // namespace
 }  // namespace flare

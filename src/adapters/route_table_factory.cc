@@ -3,6 +3,7 @@
 #include <map>
 
 #include "adapters/memory/memory_route_table.h"
+#include "adapters/redis/redis_route_table.h"
 #include "ports/route_table.h"
 
 namespace flare {
@@ -13,6 +14,17 @@ Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config) {
       {"memory",
        [](const Config&) -> Result<std::shared_ptr<RouteTable>> {
          return std::shared_ptr<RouteTable>(std::make_shared<MemoryRouteTable>());
+       }},
+      {"redis",
+       [](const Config& c) -> Result<std::shared_ptr<RouteTable>> {
+         RedisRouteTableOptions options;
+         options.url = c.presence_redis_url;
+         auto table = RedisRouteTable::Open(options);
+         if (!table.ok()) {
+           return Status(table.status().code(), "presence.backend redis (presence.redis.url): " +
+                                                    table.status().message());
+         }
+         return std::shared_ptr<RouteTable>(std::move(table).value());
        }},
   };
   auto it = registry.find(config.presence_backend);

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <functional>
 
+#include "common/redis_url.h"
+
 extern char** environ;
 
 namespace flare {
@@ -19,8 +21,11 @@ struct KeyDef {
   std::string Config::*string_field = nullptr;
   int64_t min = 0;
   int64_t max = 0;
-  std::vector<std::string> choices = {};  // empty: any string
+  std::vector<std::string> choices = {};          // empty: any string
+  Status (*check)(const std::string&) = nullptr;  // extra validation of a string
 };
+
+Status CheckRedisUrl(const std::string& url) { return ParseRedisUrl(url).status(); }
 
 const std::vector<KeyDef>& Keys() {
   static const std::vector<KeyDef> keys = {
@@ -143,12 +148,21 @@ const std::vector<KeyDef>& Keys() {
       {"sync.bootstrap_page_conversations", "most conversations in one bootstrap page",
        &Config::bootstrap_page_conversations, nullptr, 1, 100'000},
       {"presence.backend",
-       "presence and route table: memory",
+       "presence and route table: memory (embedded) | redis (shared by processes, "
+       "presence.redis.url)",
        nullptr,
        &Config::presence_backend,
        0,
        0,
-       {"memory"}},
+       {"memory", "redis"}},
+      {"presence.redis.url",
+       "Redis server of the redis presence backend: redis://[[user]:password@]host[:port][/db]",
+       nullptr,
+       &Config::presence_redis_url,
+       0,
+       0,
+       {},
+       &CheckRedisUrl},
       {"presence.login_conflict",
        "coexist | platform_exclusive | exclusive, or per platform: "
        "\"ios=platform_exclusive,web=coexist,*=coexist\"",
@@ -205,6 +219,11 @@ Status SetString(Config& config, const KeyDef& def, const std::string& value) {
                              "' is not one of " + allowed);
     }
   }
+  if (def.check != nullptr) {
+    Status st = def.check(value);
+    if (!st.ok())
+      return InvalidArgument("config key '" + std::string(def.key) + "': " + st.message());
+  }
   config.*def.string_field = value;
   return Status::Ok();
 }
@@ -236,10 +255,19 @@ Status ApplyTable(Config& config, const toml::table& table, const std::string& p
   return Status::Ok();
 }
 
-// FLARE_SERVER_HTTP_PORT -> server.http_port: the first '_' after the
-// prefix separates section from key.
+// FLARE_SERVER_HTTP_PORT -> server.http_port: the declared key whose
+// upper-cased name with '.' as '_' matches (so FLARE_PRESENCE_REDIS_URL is
+// presence.redis.url); otherwise the first '_' after the prefix separates
+// section from key.
 std::string EnvToKey(const std::string& env_name) {
   std::string rest = env_name.substr(6);
+  for (const auto& def : Keys()) {
+    std::string spelled;
+    for (const char* c = def.key; *c != 0; ++c) {
+      spelled += *c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+    }
+    if (spelled == rest) return def.key;
+  }
   std::string key;
   bool dotted = false;
   for (char c : rest) {

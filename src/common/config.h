@@ -79,7 +79,8 @@ struct Config {
   int64_t bootstrap_page_conversations = 200;
 
   // [presence]
-  std::string presence_backend = "memory";
+  std::string presence_backend = "memory";  // | redis
+  std::string presence_redis_url = "redis://127.0.0.1:6379/0";
   std::string login_conflict = "coexist";
   int64_t max_subscriptions = 1'000;
   std::string presence_visibility = "shared_conversation";  // | tenant

@@ -62,7 +62,7 @@ inline bool Displaces(LoginConflict policy, const DeviceRoute& newcomer,
   return false;
 }
 
-// Builds the backend named by presence.backend ("memory").
+// Builds the backend named by presence.backend ("memory", "redis").
 Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config);
 
 }  // namespace flare

@@ -1,0 +1,209 @@
+// The Redis RouteTable against a real redis-server (started per test
+// process on a free port): the route-table contract, tenant isolation,
+// recovery after a server restart, atomic logins across connections and the
+// factory's errors.
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "adapters/redis/redis_route_table.h"
+#include "route_table_contract.h"
+#include "support/redis_server.h"
+
+namespace flare {
+namespace {
+
+testing::RedisServer& Server() {
+  static testing::RedisServer server;
+  return server;
+}
+
+std::shared_ptr<RedisRouteTable> OpenTable() {
+  RedisRouteTableOptions options;
+  options.url = Server().url();
+  auto table = RedisRouteTable::Open(options);
+  EXPECT_TRUE(table.ok()) << table.status().ToString();
+  return table.ok() ? *table : nullptr;
+}
+
+// A fresh, empty server state and a new adapter (a new connection).
+std::shared_ptr<RouteTable> FreshTable() {
+  if (!Server().running() && !Server().Start()) return nullptr;
+  if (!Server().FlushAll()) return nullptr;
+  return OpenTable();
+}
+
+INSTANTIATE_TEST_SUITE_P(Adapters, RouteTableContract,
+                         ::testing::Values(std::make_pair(std::string("redis"),
+                                                          RouteTableFactory(FreshTable))),
+                         [](const auto& info) { return info.param.first; });
+
+// The TTL in seconds of `key` on the test server (-2: no key, -1: none).
+long long KeyTtl(const std::string& key) {
+  timeval tv{2, 0};
+  redisContext* ctx = redisConnectWithTimeout("127.0.0.1", Server().port(), tv);
+  long long ttl = -3;
+  if (ctx != nullptr && ctx->err == 0) {
+    auto* r = static_cast<redisReply*>(redisCommand(ctx, "TTL %b", key.data(), key.size()));
+    if (r != nullptr && r->type == REDIS_REPLY_INTEGER) ttl = r->integer;
+    if (r != nullptr) freeReplyObject(r);
+  }
+  if (ctx != nullptr) redisFree(ctx);
+  return ttl;
+}
+
+class RedisRouteTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NE(table_, nullptr); }
+  std::shared_ptr<RouteTable> table_ = FreshTable();
+  std::vector<DeviceRoute> Lookup(RouteTable& table, const std::string& tenant,
+                                  const std::string& user) {
+    std::vector<DeviceRoute> out;
+    Status st = table.Lookup(tenant, user, out);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+};
+
+TEST_F(RedisRouteTableTest, RoutesOfOneTenantAreInvisibleToAnother) {
+  ASSERT_TRUE(table_->Register("tenant-a", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Register("a:routes:b", "c", {"gw1", 2, "phone", "ios"}).ok());
+  EXPECT_EQ(Lookup(*table_, "tenant-a", "bob").size(), 1u);
+  EXPECT_TRUE(Lookup(*table_, "tenant-b", "bob").empty());
+  // Tenants containing the separator do not collide with other tenant/user pairs.
+  EXPECT_TRUE(Lookup(*table_, "a", "b:routes:c").empty());
+  EXPECT_EQ(Lookup(*table_, "a:routes:b", "c").size(), 1u);
+  std::vector<uint64_t> displaced;
+  ASSERT_TRUE(table_
+                  ->RegisterDisplacing("tenant-b", "bob", {"gw2", 3, "phone", "ios"},
+                                       LoginConflict::kExclusive, displaced)
+                  .ok());
+  EXPECT_TRUE(displaced.empty());  // tenant-a's bob is another user
+  EXPECT_EQ(Lookup(*table_, "tenant-a", "bob").size(), 1u);
+}
+
+TEST_F(RedisRouteTableTest, KeysCarryTheTenantAndATtlRefreshedOnRegister) {
+  EXPECT_EQ(RedisRouteTable::RoutesKey("acme", "bob"), "flare:acme:routes:bob");
+  EXPECT_EQ(RedisRouteTable::RoutesKey("a:b%", "u"), "flare:a%3Ab%25:routes:u");
+  ASSERT_TRUE(table_->Register("acme", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  long long ttl = KeyTtl("flare:acme:routes:bob");
+  EXPECT_GT(ttl, 0);
+  EXPECT_LE(ttl, 24 * 3600);
+  ASSERT_TRUE(table_->Unregister("acme", "bob", 1).ok());
+  EXPECT_EQ(KeyTtl("flare:acme:routes:bob"), -2);  // the empty hash is gone
+}
+
+TEST_F(RedisRouteTableTest, RouteFieldsSurviveArbitraryBytes) {
+  DeviceRoute odd{"gw:1\n2", 18'446'744'073'709'551'615u, std::string("dev\0ice:", 8), "io:s"};
+  ASSERT_TRUE(table_->Register("t", "bob", odd).ok());
+  auto routes = Lookup(*table_, "t", "bob");
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].gateway_id, odd.gateway_id);
+  EXPECT_EQ(routes[0].session_id, odd.session_id);
+  EXPECT_EQ(routes[0].device, odd.device);
+  EXPECT_EQ(routes[0].platform, odd.platform);
+  std::vector<uint64_t> displaced;
+  ASSERT_TRUE(table_
+                  ->RegisterDisplacing("t", "bob", {"gw1", 2, "phone", "io:s"},
+                                       LoginConflict::kPlatformExclusive, displaced)
+                  .ok());
+  EXPECT_EQ(displaced, (std::vector<uint64_t>{odd.session_id}));
+}
+
+TEST_F(RedisRouteTableTest, RecoversAfterTheServerRestarts) {
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  Server().Stop();
+  Status down = table_->Register("t", "bob", {"gw1", 2, "laptop", "web"});
+  EXPECT_EQ(down.code(), Code::kUnavailable) << down.ToString();
+  EXPECT_NE(down.message().find("127.0.0.1:" + std::to_string(Server().port())), std::string::npos)
+      << down.message();
+  ASSERT_TRUE(Server().Start());
+  // The restarted server lost everything (no persistence) and its script
+  // cache; the first call may fail on the dead connection, the next succeeds.
+  std::vector<uint64_t> displaced;
+  Status first = table_->RegisterDisplacing("t", "bob", {"gw1", 3, "phone", "ios"},
+                                            LoginConflict::kExclusive, displaced);
+  if (!first.ok()) {
+    EXPECT_EQ(first.code(), Code::kUnavailable) << first.ToString();
+    Status second = table_->RegisterDisplacing("t", "bob", {"gw1", 3, "phone", "ios"},
+                                               LoginConflict::kExclusive, displaced);
+    ASSERT_TRUE(second.ok()) << second.ToString();
+  }
+  auto routes = Lookup(*table_, "t", "bob");
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].session_id, 3u);
+}
+
+// Exclusive logins of one user from several processes' worth of
+// connections: each thread has its own adapter, so only the Lua script
+// makes the read-modify-write atomic.
+TEST_F(RedisRouteTableTest, ConcurrentExclusiveLoginsOnSeparateConnectionsLeaveOne) {
+  constexpr int kThreads = 4, kLoginsEach = 100;
+  std::vector<std::shared_ptr<RedisRouteTable>> tables;
+  for (int t = 0; t < kThreads; ++t) {
+    tables.push_back(OpenTable());
+    ASSERT_NE(tables.back(), nullptr);
+  }
+  std::vector<std::vector<uint64_t>> displaced(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLoginsEach; ++i) {
+        DeviceRoute route{"gw" + std::to_string(t), static_cast<uint64_t>(t * kLoginsEach + i + 1),
+                          "d", i % 2 ? "ios" : "web"};
+        Status st = tables[t]->RegisterDisplacing("t", "bob", route, LoginConflict::kExclusive,
+                                                  displaced[t]);
+        EXPECT_TRUE(st.ok()) << st.ToString();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto routes = Lookup(*table_, "t", "bob");
+  ASSERT_EQ(routes.size(), 1u);
+  std::multiset<uint64_t> all;
+  for (const auto& d : displaced) all.insert(d.begin(), d.end());
+  all.insert(routes[0].session_id);
+  ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kLoginsEach));
+  for (uint64_t id = 1; id <= kThreads * kLoginsEach; ++id) EXPECT_EQ(all.count(id), 1u) << id;
+}
+
+TEST(RedisRouteTableFactory, PresenceBackendRedisUsesTheConfiguredUrl) {
+  ASSERT_TRUE(Server().running() || Server().Start());
+  Config config;
+  config.presence_backend = "redis";
+  config.presence_redis_url = Server().url();
+  auto table = OpenRouteTable(config);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_TRUE((*table)->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+}
+
+TEST(RedisRouteTableFactory, UnreachableServerIsAClearErrorNamingTheUrl) {
+  testing::RedisServer stopped;  // a free port with nothing listening once stopped
+  uint16_t port = stopped.port();
+  stopped.Stop();
+  Config config;
+  config.presence_backend = "redis";
+  config.presence_redis_url = "redis://127.0.0.1:" + std::to_string(port) + "/0";
+  auto start = std::chrono::steady_clock::now();
+  auto table = OpenRouteTable(config);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_FALSE(table.ok());
+  EXPECT_EQ(table.status().code(), Code::kUnavailable);
+  EXPECT_NE(table.status().message().find(config.presence_redis_url), std::string::npos)
+      << table.status().message();
+  EXPECT_NE(table.status().message().find("presence.redis.url"), std::string::npos);
+}
+
+TEST(RedisRouteTableFactory, MalformedUrlIsInvalidArgument) {
+  Config config;
+  config.presence_backend = "redis";
+  config.presence_redis_url = "http://localhost";
+  auto table = OpenRouteTable(config);
+  ASSERT_FALSE(table.ok());
+  EXPECT_EQ(table.status().code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace flare
