@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "adapters/postgres/postgres_store.h"
+#include "ports/store_factory.h"
 #include "store_contract.h"
 #include "support/postgres_server.h"
 
@@ -119,6 +120,26 @@ TEST(PostgresStore, UnreachableServerIsAClearErrorQuickly) {
   EXPECT_NE(store.status().message().find("127.0.0.1:1"), std::string::npos)
       << store.status().ToString();
   EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(PostgresStore, FactoryOpensItByName) {
+  Config config;
+  config.storage_backend = "postgres";
+  config.postgres_dsn = FreshDatabase("factory");
+  ASSERT_FALSE(config.postgres_dsn.empty());
+  auto stores = OpenStores(config);
+  ASSERT_TRUE(stores.ok()) << stores.status().ToString();
+  WriteBatch batch;
+  batch.memberships = {{"t1", "c1", 1, "alice", 1}};
+  ASSERT_TRUE(stores->messages->Write(batch).ok());
+  EXPECT_EQ(*stores->conversations->Members("t1", "c1"), (std::vector<std::string>{"alice"}));
+
+  config.postgres_dsn = "host=127.0.0.1 port=1 dbname=flare user=flare connect_timeout=2";
+  auto unreachable = OpenStores(config);
+  ASSERT_FALSE(unreachable.ok());
+  EXPECT_NE(unreachable.status().message().find("cannot connect to PostgreSQL at 127.0.0.1:1"),
+            std::string::npos)
+      << unreachable.status().ToString();
 }
 
 TEST(PostgresStore, BatchesManyMessagesInOneTransaction) {
