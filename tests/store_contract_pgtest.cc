@@ -153,8 +153,8 @@ TEST(PostgresStore, BatchesManyMessagesInOneTransaction) {
   }
   ASSERT_TRUE(store->Write(batch).ok());
   EXPECT_EQ(*store->MaxSeq("t1", "c1"), 1200);
-  std::vector<IdempotencyKeyRef> keys = {{"t1", "alice", "m7"}, {"t1", "bob", "m7"},
-                                         {"t1", "alice", "m1200"}};
+  std::vector<IdempotencyKeyRef> keys = {
+      {"t1", "alice", "m7"}, {"t1", "bob", "m7"}, {"t1", "alice", "m1200"}};
   auto found = store->FindByClientMsgIds(keys);
   ASSERT_TRUE(found.ok()) << found.status().ToString();
   ASSERT_EQ(found->size(), 3u);
@@ -165,7 +165,8 @@ TEST(PostgresStore, BatchesManyMessagesInOneTransaction) {
   EXPECT_EQ((*found)[2]->seq(), 1200);
   // A duplicate late in a big batch writes nothing of it.
   WriteBatch dup;
-  for (int i = 1201; i <= 1300; ++i) dup.messages.push_back(Msg("c1", i, "alice", "n" + std::to_string(i)));
+  for (int i = 1201; i <= 1300; ++i)
+    dup.messages.push_back(Msg("c1", i, "alice", "n" + std::to_string(i)));
   dup.messages.push_back(Msg("c1", 5, "alice", "x"));
   EXPECT_EQ(store->Write(dup).code(), Code::kAlreadyExists);
   EXPECT_EQ(*store->MaxSeq("t1", "c1"), 1200);

@@ -110,8 +110,8 @@ const std::vector<KeyDef>& Keys() {
        0,
        {"sqlite", "memory", "postgres"}},
       {"storage.postgres.dsn",
-       "libpq connection string of the PostgreSQL store (storage.backend = \"postgres\")",
-       nullptr, &Config::postgres_dsn},
+       "libpq connection string of the PostgreSQL store (storage.backend = \"postgres\")", nullptr,
+       &Config::postgres_dsn},
       {"storage.durability",
        "full: each batch fsync'd before acks (survives power loss); normal: survives a process "
        "crash, the last batches may be lost on power loss",

@@ -44,11 +44,12 @@ CREATE TABLE conversations(
 int PostgresSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
 Status MigratePostgres(PGconn* conn, const std::string& server) {
-  auto begin = pg::Exec(conn, server,
-                        "BEGIN; "
-                        "SELECT pg_advisory_xact_lock(7242313); "  // one migrator at a time
-                        "CREATE TABLE IF NOT EXISTS flare_migrations("
-                        "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+  auto begin =
+      pg::Exec(conn, server,
+               "BEGIN; "
+               "SELECT pg_advisory_xact_lock(7242313); "  // one migrator at a time
+               "CREATE TABLE IF NOT EXISTS flare_migrations("
+               "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
   if (!begin.ok()) {
     (void)pg::Exec(conn, server, "ROLLBACK");
     return begin.status();

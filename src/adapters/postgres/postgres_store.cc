@@ -164,8 +164,8 @@ Result<std::vector<std::optional<Message>>> PostgresStore::FindByClientMsgIds(
     senders.push_back(k.sender);
     ids.push_back(k.client_msg_id);
   }
-  auto res = Read(kFindByClientIds, {pg::ArrayLiteral(tenants), pg::ArrayLiteral(senders),
-                                     pg::ArrayLiteral(ids)});
+  auto res = Read(kFindByClientIds,
+                  {pg::ArrayLiteral(tenants), pg::ArrayLiteral(senders), pg::ArrayLiteral(ids)});
   if (!res.ok()) return res.status();
   for (int i = 0; i < PQntuples(res->get()); ++i) {
     int64_t index = pg::Int(res->get(), i, 0) - 1;  // ORDINALITY counts from 1

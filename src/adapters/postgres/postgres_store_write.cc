@@ -112,8 +112,8 @@ Result<std::string> PostgresStore::BuildBatchSql(const WriteBatch& batch) {
     key.Str(c.tenant).Str(c.user_id).Str(c.conversation_id);
     add("UPDATE members SET delivered_seq = GREATEST(delivered_seq, " +
             std::to_string(c.delivered_seq) + "), read_seq = GREATEST(read_seq, " +
-            std::to_string(c.read_seq) + ") WHERE (tenant, user_id, conversation_id) = " +
-            key.sql() + ";\n",
+            std::to_string(c.read_seq) +
+            ") WHERE (tenant, user_id, conversation_id) = " + key.sql() + ";\n",
         key);
   }
   sql += "COMMIT;";
