@@ -6,6 +6,7 @@
 #include <map>
 
 #include "adapters/memory/memory_store.h"
+#include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
 
 namespace flare {
@@ -25,6 +26,16 @@ Result<Stores> OpenSqlite(const Config& config) {
   return Stores{*store, *store};
 }
 
+// Fails at start-up (after the DSN's connect_timeout) with the server's
+// host and port when it cannot be reached.
+Result<Stores> OpenPostgres(const Config& config) {
+  PostgresOptions options;
+  options.dsn = config.postgres_dsn;
+  auto store = PostgresStore::Open(options);
+  if (!store.ok()) return store.status();
+  return Stores{*store, *store};
+}
+
 Result<Stores> OpenMemory(const Config&) {
   auto store = std::make_shared<MemoryStore>();
   return Stores{store, store};
@@ -34,6 +45,7 @@ const std::map<std::string, StoreFactory>& Registry() {
   static const std::map<std::string, StoreFactory> registry = {
       {"sqlite", OpenSqlite},
       {"memory", OpenMemory},
+      {"postgres", OpenPostgres},
   };
   return registry;
 }

@@ -1,4 +1,4 @@
-// Builds the configured storage backend by name ("sqlite", "memory").
+// Builds the configured storage backend by name ("sqlite", "memory", "postgres").
 #pragma once
 
 #include <memory>

@@ -1,0 +1,137 @@
+#include "adapters/postgres/pg_conn.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace flare::pg {
+
+std::string ServerName(const std::string& dsn) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  if (opts == nullptr) {
+    if (err != nullptr) PQfreemem(err);
+    return "(unparsable DSN)";
+  }
+  std::string host, hostaddr, port;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    if (std::strcmp(o->keyword, "host") == 0) host = o->val;
+    if (std::strcmp(o->keyword, "hostaddr") == 0) hostaddr = o->val;
+    if (std::strcmp(o->keyword, "port") == 0) port = o->val;
+  }
+  PQconninfoFree(opts);
+  if (host.empty()) host = hostaddr.empty() ? "localhost" : hostaddr;
+  if (port.empty()) port = "5432";
+  return host + ":" + port;
+}
+
+Result<ConnPtr> Connect(const std::string& dsn, const std::string& server) {
+  // Later keywords win: the DSN's own connect_timeout overrides this one.
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {"10", dsn.c_str(), nullptr};
+  ConnPtr conn(PQconnectdbParams(keys, values, 1));
+  if (!conn) return Unavailable("cannot connect to PostgreSQL at " + server + ": out of memory");
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn.get());
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Unavailable("cannot connect to PostgreSQL at " + server + ": " + msg);
+  }
+  // Every commit waits for the server's WAL flush, so Write is durable when
+  // it returns and Sync() has nothing left to do.
+  auto set = Exec(conn.get(), server, "SET synchronous_commit = on");
+  if (!set.ok()) return set.status();
+  return conn;
+}
+
+namespace {
+
+Status ErrorStatus(PGconn* conn, const PGresult* res, const std::string& server) {
+  std::string msg = res != nullptr ? PQresultErrorMessage(res) : "";
+  if (msg.empty()) msg = PQerrorMessage(conn);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state != nullptr ? state : "";
+  std::string where = "PostgreSQL at " + server + ": ";
+  if (sqlstate == "23505") return {Code::kAlreadyExists, where + msg};
+  if (Broken(conn) || sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01") {
+    return Unavailable(where + msg);
+  }
+  return Internal(where + msg);
+}
+
+}  // namespace
+
+Result<ResultPtr> Exec(PGconn* conn, const std::string& server, const std::string& sql,
+                       const std::vector<std::string>& params) {
+  ResultPtr res;
+  if (params.empty()) {
+    res.reset(PQexec(conn, sql.c_str()));
+  } else {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p.c_str());
+    res.reset(PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0));
+  }
+  if (!res) return ErrorStatus(conn, nullptr, server);
+  ExecStatusType st = PQresultStatus(res.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ErrorStatus(conn, res.get(), server);
+  return res;
+}
+
+std::string Text(const PGresult* res, int row, int col) {
+  return std::string(PQgetvalue(res, row, col), PQgetlength(res, row, col));
+}
+
+int64_t Int(const PGresult* res, int row, int col) {
+  if (PQgetisnull(res, row, col)) return 0;
+  return std::strtoll(PQgetvalue(res, row, col), nullptr, 10);
+}
+
+std::string Bytea(const PGresult* res, int row, int col) {
+  if (PQgetisnull(res, row, col)) return {};
+  size_t len = 0;
+  unsigned char* raw =
+      PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res, row, col)), &len);
+  if (raw == nullptr) return {};
+  std::string out(reinterpret_cast<const char*>(raw), len);
+  PQfreemem(raw);
+  return out;
+}
+
+std::optional<std::string> Literal(PGconn* conn, std::string_view text) {
+  char* lit = PQescapeLiteral(conn, text.data(), text.size());
+  if (lit == nullptr) return std::nullopt;
+  std::string out(lit);
+  PQfreemem(lit);
+  return out;
+}
+
+std::string ByteaLiteral(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'\\x";
+  out.reserve(bytes.size() * 2 + 12);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  out += "'::bytea";
+  return out;
+}
+
+std::string ArrayLiteral(const std::vector<std::string_view>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace flare::pg

@@ -1,0 +1,56 @@
+// Thin helpers over libpq for the PostgreSQL store: connections, results,
+// escaping and the mapping of server errors to Status. No exceptions.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace flare::pg {
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
+
+// "host:port" of the server a DSN names (never its password), for errors.
+std::string ServerName(const std::string& dsn);
+
+// Connects (with a connect_timeout of 10 s unless the DSN sets one) and
+// turns synchronous_commit on. kUnavailable naming the server on failure.
+Result<ConnPtr> Connect(const std::string& dsn, const std::string& server);
+
+// Runs one statement (or, without params, a script of several) with text
+// parameters and text results. SQLSTATE 23505 (unique violation) becomes
+// kAlreadyExists; a lost connection or connection failure kUnavailable.
+Result<ResultPtr> Exec(PGconn* conn, const std::string& server, const std::string& sql,
+                       const std::vector<std::string>& params = {});
+
+// True when the connection is gone (a reset may bring it back).
+inline bool Broken(PGconn* conn) { return PQstatus(conn) == CONNECTION_BAD; }
+
+std::string Text(const PGresult* res, int row, int col);
+int64_t Int(const PGresult* res, int row, int col);  // 0 for NULL
+std::string Bytea(const PGresult* res, int row, int col);
+
+// A quoted SQL string literal; nullopt if the text is not valid in the
+// connection's encoding.
+std::optional<std::string> Literal(PGconn* conn, std::string_view text);
+// A bytea literal in hex form: '\x0a1b...'::bytea.
+std::string ByteaLiteral(std::string_view bytes);
+// A text[] (or bigint[]) array literal for a parameter: {"a","b"}.
+std::string ArrayLiteral(const std::vector<std::string_view>& items);
+
+}  // namespace flare::pg

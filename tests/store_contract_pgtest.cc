@@ -1,0 +1,176 @@
+// The store contract and PostgreSQL-specific behaviour, against a real
+// PostgreSQL server started for this test process.
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "adapters/postgres/postgres_store.h"
+#include "ports/store_factory.h"
+#include "store_contract.h"
+#include "support/postgres_server.h"
+
+namespace flare {
+namespace {
+
+using ::flare::testing::SharedPostgres;
+
+// A fresh database on the shared server; the test fails if there is none.
+std::string FreshDatabase(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  std::string error;
+  auto* server = SharedPostgres(&error);
+  if (server == nullptr) {
+    ADD_FAILURE() << "no PostgreSQL server: " << error;
+    return {};
+  }
+  auto dsn = server->CreateDatabase(prefix + "_" + std::to_string(::getpid()) + "_" +
+                                    std::to_string(counter++));
+  EXPECT_TRUE(dsn.ok()) << dsn.status().ToString();
+  return dsn.ok() ? *dsn : std::string();
+}
+
+std::shared_ptr<PostgresStore> OpenOrFail(const std::string& dsn) {
+  auto store = PostgresStore::Open({dsn});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? *store : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(Adapters, StoreContract,
+                         ::testing::Values(Backend{"postgres",
+                                                   [](const std::string&) {
+                                                     auto s = OpenOrFail(FreshDatabase("contract"));
+                                                     return StoreUnderTest{s, s};
+                                                   }}),
+                         [](const auto& info) { return info.param.name; });
+
+// Runs one statement on its own connection (to look behind the store).
+std::string Query(const std::string& dsn, const std::string& sql) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  PGresult* res = PQexec(conn, sql.c_str());
+  std::string out;
+  if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) out = PQgetvalue(res, 0, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+    ADD_FAILURE() << sql << ": " << PQresultErrorMessage(res);
+  }
+  PQclear(res);
+  PQfinish(conn);
+  return out;
+}
+
+TEST(PostgresStore, KeepsDataAcrossReopen) {
+  std::string dsn = FreshDatabase("reopen");
+  ASSERT_FALSE(dsn.empty());
+  {
+    auto store = OpenOrFail(dsn);
+    ASSERT_TRUE(store);
+    WriteBatch batch;
+    batch.memberships = {{"t1", "c1", 1, "alice", 1}};
+    batch.messages.push_back(Msg("c1", 1, "alice", "k1", "persisted"));
+    batch.cursors = {{"t1", "c1", "alice", 1, 1}};
+    ASSERT_TRUE(store->Write(batch).ok());
+    ASSERT_TRUE(store->Sync().ok());
+  }
+  auto reopened = OpenOrFail(dsn);
+  ASSERT_TRUE(reopened);
+  auto page = reopened->ReadAfter("t1", "c1", 0, 10);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].content().text(), "persisted");
+  auto member = reopened->GetMember("t1", "c1", "alice");
+  ASSERT_TRUE(member.ok() && member->has_value());
+  EXPECT_EQ((*member)->read_seq, 1);
+}
+
+TEST(PostgresStore, MigrationRunTwiceIsANoOp) {
+  std::string dsn = FreshDatabase("migrate");
+  ASSERT_FALSE(dsn.empty());
+  ASSERT_TRUE(OpenOrFail(dsn));
+  std::string version = std::to_string(PostgresSchemaVersion());
+  EXPECT_EQ(Query(dsn, "SELECT max(version) FROM flare_migrations"), version);
+  EXPECT_EQ(Query(dsn, "SELECT count(*) FROM flare_migrations"), version);
+  auto again = OpenOrFail(dsn);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(Query(dsn, "SELECT count(*) FROM flare_migrations"), version);
+  WriteBatch batch;
+  batch.messages.push_back(Msg("c1", 1, "alice", "k1"));
+  EXPECT_TRUE(again->Write(batch).ok());
+}
+
+TEST(PostgresStore, RefusesANewerSchema) {
+  std::string dsn = FreshDatabase("newer");
+  ASSERT_FALSE(dsn.empty());
+  ASSERT_TRUE(OpenOrFail(dsn));
+  int newer = PostgresSchemaVersion() + 1;
+  Query(dsn, "INSERT INTO flare_migrations(version) VALUES(" + std::to_string(newer) + ")");
+  auto store = PostgresStore::Open({dsn});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("newer than this binary"), std::string::npos)
+      << store.status().ToString();
+}
+
+TEST(PostgresStore, UnreachableServerIsAClearErrorQuickly) {
+  // A port nothing listens on (the shared server's port + 1 is not ours
+  // either way: a refused connection or a timeout both must be quick).
+  auto start = std::chrono::steady_clock::now();
+  auto store = PostgresStore::Open({"host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2"});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kUnavailable);
+  EXPECT_NE(store.status().message().find("127.0.0.1:1"), std::string::npos)
+      << store.status().ToString();
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(PostgresStore, FactoryOpensItByName) {
+  Config config;
+  config.storage_backend = "postgres";
+  config.postgres_dsn = FreshDatabase("factory");
+  ASSERT_FALSE(config.postgres_dsn.empty());
+  auto stores = OpenStores(config);
+  ASSERT_TRUE(stores.ok()) << stores.status().ToString();
+  WriteBatch batch;
+  batch.memberships = {{"t1", "c1", 1, "alice", 1}};
+  ASSERT_TRUE(stores->messages->Write(batch).ok());
+  EXPECT_EQ(*stores->conversations->Members("t1", "c1"), (std::vector<std::string>{"alice"}));
+
+  config.postgres_dsn = "host=127.0.0.1 port=1 dbname=flare user=flare connect_timeout=2";
+  auto unreachable = OpenStores(config);
+  ASSERT_FALSE(unreachable.ok());
+  EXPECT_NE(unreachable.status().message().find("cannot connect to PostgreSQL at 127.0.0.1:1"),
+            std::string::npos)
+      << unreachable.status().ToString();
+}
+
+TEST(PostgresStore, BatchesManyMessagesInOneTransaction) {
+  std::string dsn = FreshDatabase("many");
+  ASSERT_FALSE(dsn.empty());
+  auto store = OpenOrFail(dsn);
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  for (int i = 1; i <= 1200; ++i) {
+    batch.messages.push_back(Msg("c1", i, "alice", "m" + std::to_string(i), "it's \"quoted\""));
+  }
+  ASSERT_TRUE(store->Write(batch).ok());
+  EXPECT_EQ(*store->MaxSeq("t1", "c1"), 1200);
+  std::vector<IdempotencyKeyRef> keys = {
+      {"t1", "alice", "m7"}, {"t1", "bob", "m7"}, {"t1", "alice", "m1200"}};
+  auto found = store->FindByClientMsgIds(keys);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->size(), 3u);
+  ASSERT_TRUE((*found)[0].has_value());
+  EXPECT_EQ((*found)[0]->seq(), 7);
+  EXPECT_EQ((*found)[0]->content().text(), "it's \"quoted\"");
+  EXPECT_FALSE((*found)[1].has_value());
+  EXPECT_EQ((*found)[2]->seq(), 1200);
+  // A duplicate late in a big batch writes nothing of it.
+  WriteBatch dup;
+  for (int i = 1201; i <= 1300; ++i)
+    dup.messages.push_back(Msg("c1", i, "alice", "n" + std::to_string(i)));
+  dup.messages.push_back(Msg("c1", 5, "alice", "x"));
+  EXPECT_EQ(store->Write(dup).code(), Code::kAlreadyExists);
+  EXPECT_EQ(*store->MaxSeq("t1", "c1"), 1200);
+}
+
+}  // namespace
+}  // namespace flare
