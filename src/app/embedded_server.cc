@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/ids.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
 #include "ports/route_table.h"
@@ -27,6 +28,7 @@ class Embedded final : public EmbeddedServer {
   Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
            std::string secret, LoginConflictPolicy login_conflict)
       : config_(config),
+        gateway_id_(NewGatewayId()),
         stores_(std::move(stores)),
         routes_(std::move(routes)),
         tokens_(std::move(secret)),
@@ -48,11 +50,12 @@ class Embedded final : public EmbeddedServer {
                    static_cast<size_t>(config.sync_max_page_bytes)},
                   &fence_),
         presence_(*routes_),
-        gateway_(GatewayOptionsFrom(config, std::move(login_conflict)),
+        gateway_(GatewayOptionsFrom(config, std::move(login_conflict), gateway_id_),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
                              server_metrics_, &fence_}),
-        push_(*routes_, gateway_, PushOptions{static_cast<size_t>(config.large_group_threshold)}) {
+        push_(*routes_, gateway_,
+              PushOptions{static_cast<size_t>(config.large_group_threshold), gateway_id_}) {
     writer_.SetListener(&push_);
     writer_.SetFence(&fence_);
     TransportOptions topts;
@@ -120,8 +123,15 @@ class Embedded final : public EmbeddedServer {
     return o;
   }
 
-  static GatewayOptions GatewayOptionsFrom(const Config& c, LoginConflictPolicy login_conflict) {
+  static std::string NewGatewayId() {
+    SystemRandom random;
+    return "gw-" + MakeUlid(SystemClock::Instance().NowMs(), random);
+  }
+
+  static GatewayOptions GatewayOptionsFrom(const Config& c, LoginConflictPolicy login_conflict,
+                                           const std::string& gateway_id) {
     GatewayOptions o;
+    o.gateway_id = gateway_id;
     o.typing_interval_ms = c.typing_interval_ms;
     o.login_conflict = std::move(login_conflict);
     o.presence_visibility = c.presence_visibility == "tenant"
@@ -185,6 +195,9 @@ class Embedded final : public EmbeddedServer {
   }
 
   Config config_;
+  // New for every start: routes a previous, killed process left in a shared
+  // route table carry the old id and are never delivered to.
+  std::string gateway_id_;
   Stores stores_;
   std::shared_ptr<RouteTable> routes_;
   TokenSigner tokens_;

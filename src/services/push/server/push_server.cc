@@ -34,7 +34,11 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
     routes_buf_.erase(own, routes_buf_.end());
   }
   sessions_.clear();
-  for (const auto& r : routes_buf_) sessions_.push_back(r.session_id);
+  for (const auto& r : routes_buf_) {
+    if (options_.gateway_id.empty() || r.gateway_id == options_.gateway_id) {
+      sessions_.push_back(r.session_id);
+    }
+  }
 }
 
 void PushServer::PushOne(StoredMessage& sm) {

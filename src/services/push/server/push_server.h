@@ -44,6 +44,10 @@ class PushDelivery {
 
 struct PushOptions {
   size_t large_group_threshold = 2000;  // above: "advanced" notices instead of full pushes
+  // Only routes of this gateway are delivered to (the one this process
+  // runs): a shared route table can still hold routes of a gateway that
+  // died, whose session ids mean nothing here. Empty: every route.
+  std::string gateway_id;
 };
 
 class PushServer final : public StoredListener {

@@ -101,7 +101,9 @@ void Gateway::HandleTyping(const SessionPtr& s, const Principal& who, const pb::
       }
     }
     std::vector<uint64_t> sessions;
-    for (const auto& r : routes) sessions.push_back(r.session_id);
+    for (const auto& r : routes) {
+      if (r.gateway_id == options_.gateway_id) sessions.push_back(r.session_id);  // ours only
+    }
     pb::ServerFrame notice;
     notice.mutable_typing()->set_conversation_id(conv->conversation_id);
     notice.mutable_typing()->set_user_id(who.user_id);

@@ -1,0 +1,126 @@
+// The core end-to-end cases with `flare serve` on PostgreSQL (messages,
+// conversations) and Redis (routes) that the test starts: idempotent sends,
+// delivery, groups and offline sync, and acked messages surviving kill -9.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "common/ids.h"
+#include "support/frames.h"
+#include "support/inbox.h"
+#include "support/postgres_server.h"
+#include "support/redis_server.h"
+#include "support/server_process.h"
+
+namespace flare {
+namespace {
+
+using testing::Inbox;
+using testing::ServerProcess;
+
+std::map<std::string, std::string> BackendEnv(const std::string& database,
+                                              const testing::RedisServer& redis) {
+  std::string error;
+  testing::PostgresServer* pg = testing::SharedPostgres(&error);
+  EXPECT_NE(pg, nullptr) << error;
+  if (pg == nullptr) return {};
+  auto dsn = pg->CreateDatabase(database);
+  EXPECT_TRUE(dsn.ok()) << dsn.status().ToString();
+  return {{"FLARE_STORAGE_BACKEND", "postgres"},
+          {"FLARE_STORAGE_POSTGRES_DSN", dsn.ok() ? *dsn : ""},
+          {"FLARE_PRESENCE_BACKEND", "redis"},
+          {"FLARE_PRESENCE_REDIS_URL", redis.url()}};
+}
+
+pb::SendRequest Text(const std::string& peer, const std::string& key) {
+  pb::SendRequest r;
+  r.set_peer_user_id(peer);
+  r.set_client_msg_id(key);
+  r.mutable_content()->set_text("text " + key);
+  return r;
+}
+
+TEST(E2eOnPostgresAndRedis, SendsGroupsAndSyncAcrossAKill) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.running());
+  auto env = BackendEnv("e2e_core", redis);
+  ASSERT_FALSE(env.empty());
+  ServerProcess server(env);
+  {
+    FlareClient alice(server.Options("alice"));
+    FlareClient bob(server.Options("bob"));
+    Inbox bob_inbox(bob);
+    ASSERT_TRUE(alice.Connect().ok());
+    ASSERT_TRUE(bob.Connect().ok());
+    for (int i = 1; i <= 40; ++i) {
+      auto ack = alice.Send(Text("bob", "k" + std::to_string(i)));
+      ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+      EXPECT_EQ(ack->seq(), i);
+    }
+    auto again = alice.Send(Text("bob", "k7"));  // a retry: the same message
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again->duplicate());
+    EXPECT_EQ(again->seq(), 7);
+    EXPECT_EQ(bob_inbox.WaitFor(40).size(), 40u);
+
+    auto group = alice.Group(testing::CreateGroup({"bob", "carol"}));
+    ASSERT_TRUE(group.ok()) << group.status().ToString();
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(alice.Send(testing::ToConversation(group->info().conversation_id(), "g")).ok());
+    }
+    FlareClient carol(server.Options("carol"));  // was offline: catches up by sync
+    ASSERT_TRUE(carol.Connect().ok());
+    auto page = carol.Sync(group->info().conversation_id(), 0, 100);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(page->messages_size(), 6);  // the membership event and five posts
+  }
+  server.Kill(SIGKILL);
+  server.Restart();
+  FlareClient bob(server.Options("bob"));
+  ASSERT_TRUE(bob.Connect().ok());
+  auto page = bob.Sync(SingleConversationId("alice", "bob"), 0, 100);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->messages_size(), 40);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(page->messages(i).seq(), i + 1);
+    EXPECT_EQ(page->messages(i).client_msg_id(), "k" + std::to_string(i + 1));
+  }
+  auto next = bob.Send(Text("alice", "after-restart"));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->seq(), 41);
+}
+
+}  // namespace
+}  // namespace flare
+
+namespace flare {
+namespace {
+
+// Routes in Redis outlive a killed server; the restarted server's sessions
+// must not be mistaken for the dead one's.
+TEST(E2eOnPostgresAndRedis, RoutesOfAKilledServerReachNobody) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.running());
+  auto env = BackendEnv("e2e_routes", redis);
+  ASSERT_FALSE(env.empty());
+  ServerProcess server(env);
+  {
+    FlareClient bob(server.Options("bob"));
+    ASSERT_TRUE(bob.Connect().ok());
+    server.Kill(SIGKILL);  // bob's route stays in Redis
+  }
+  server.Restart();
+  FlareClient carol(server.Options("carol"));  // may get the session id bob had
+  Inbox carol_inbox(carol);
+  ASSERT_TRUE(carol.Connect().ok());
+  FlareClient alice(server.Options("alice"));
+  ASSERT_TRUE(alice.Connect().ok());
+  ASSERT_TRUE(alice.Send(Text("bob", "for-bob")).ok());
+  ASSERT_TRUE(alice.Send(Text("carol", "for-carol")).ok());
+  auto got = carol_inbox.WaitFor(1);
+  for (const auto& m : got)
+    EXPECT_NE(m.client_msg_id(), "for-bob") << "bob's message reached carol";
+  EXPECT_EQ(got.back().client_msg_id(), "for-carol");
+}
+
+}  // namespace
+}  // namespace flare
