@@ -3,6 +3,9 @@
 // delivery, groups and offline sync, and acked messages surviving kill -9.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include "common/ids.h"
 #include "support/frames.h"
@@ -120,6 +123,41 @@ TEST(E2eOnPostgresAndRedis, RoutesOfAKilledServerReachNobody) {
   for (const auto& m : got)
     EXPECT_NE(m.client_msg_id(), "for-bob") << "bob's message reached carol";
   EXPECT_EQ(got.back().client_msg_id(), "for-carol");
+}
+
+}  // namespace
+}  // namespace flare
+
+namespace flare {
+namespace {
+
+// Runs `flare migrate` with `env` added; returns its exit status and output.
+int RunMigrate(const std::map<std::string, std::string>& env, std::string* output) {
+  std::string command;
+  for (const auto& [k, v] : env) command += k + "='" + v + "' ";
+  command += std::string(FLARE_BINARY) + " migrate --data-dir " + ::testing::TempDir() +
+             "/flare_migrate 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) output->append(buf, n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(E2eOnPostgresAndRedis, MigrateBringsTheSchemaUpAndIsIdempotent) {
+  testing::RedisServer redis;
+  auto env = BackendEnv("e2e_migrate", redis);
+  ASSERT_FALSE(env.empty());
+  for (int run = 0; run < 2; ++run) {
+    std::string out;
+    EXPECT_EQ(RunMigrate(env, &out), 0) << out;
+    EXPECT_NE(out.find("postgres store's schema is current"), std::string::npos) << out;
+  }
+  env["FLARE_STORAGE_POSTGRES_DSN"] = "host=127.0.0.1 port=1 dbname=x connect_timeout=2";
+  std::string out;
+  EXPECT_EQ(RunMigrate(env, &out), 2);
+  EXPECT_NE(out.find("127.0.0.1:1"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -32,5 +32,8 @@ struct ChatFlags {
 int RunServe(const ServeFlags& flags);
 int RunToken(const TokenFlags& flags);
 int RunChat(const ChatFlags& flags);
+// Opens the configured store, which brings its schema to the binary's
+// version (PostgreSQL: versioned migrations; SQLite: its tables), and exits.
+int RunMigrate(const CommonFlags& flags);
 
 }  // namespace flare

@@ -36,7 +36,13 @@ int main(int argc, char** argv) {
   chat_cmd->add_option("--tenant", chat.tenant, "tenant id");
   chat_cmd->add_option("--server", chat.server, "HOST:PORT of the WebSocket gateway");
 
+  flare::CommonFlags migrate;
+  auto* migrate_cmd =
+      app.add_subcommand("migrate", "bring the configured store's schema to this version");
+  add_common(migrate_cmd, migrate);
+
   CLI11_PARSE(app, argc, argv);
+  if (migrate_cmd->parsed()) return flare::RunMigrate(migrate);
   if (serve_cmd->parsed()) return flare::RunServe(serve);
   if (token_cmd->parsed()) return flare::RunToken(token);
   if (chat_cmd->parsed()) return flare::RunChat(chat);
