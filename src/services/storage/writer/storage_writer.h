@@ -159,6 +159,9 @@ class StorageWriter final : public MessageIngest {
   void Stage(Command& command, Staged& staged);
   void StageSend(Command& command, SendCommand& send, Staged& staged);
   void StageGroup(Command& command, GroupCommand& group, Staged& staged);
+  template <typename Same, typename Make>
+  bool AnswerRepeat(Command& command, CommandKind kind, const std::string& sender,
+                    const std::string& key, Staged& staged, Same same, Make make);
   bool AnswerRepeatedSend(Command& command, const Message& m, Staged& staged);
   bool AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request, Staged& staged);
   bool AnswerRepeatedMessageOp(Command& command, const pb::MessageOpRequest& request,

@@ -97,101 +97,73 @@ void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged
   }
 }
 
-// A retried group change (same idempotency key) gets the first outcome
-// back with the group as it is now. True if the command was answered.
-bool StorageWriter::AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request,
-                                          Staged& staged) {
-  const std::string& key = request.client_msg_id();
-  if (key.empty() || request.has_info()) return false;
-  const Message* earlier = nullptr;
+// The common path of every kind: the earlier outcome under the command's
+// key is looked for in this batch, then among what the store returned for
+// the batch's keys. A repeat of the same request gets that outcome back
+// (what `make` adds to it, and `duplicate`); a key that names another
+// request is refused; a failed key lookup fails the command. False when
+// the key is new.
+template <typename Same, typename Make>
+bool StorageWriter::AnswerRepeat(Command& command, CommandKind kind, const std::string& sender,
+                                 const std::string& key, Staged& staged, Same same, Make make) {
+  Message* earlier = nullptr;
   int index = -1;
-  if (auto it = staged.by_client_id.find({command.tenant, command.actor, key});
+  if (auto it = staged.by_client_id.find({command.tenant, sender, key});
       it != staged.by_client_id.end()) {
     index = it->second;
     earlier = &staged.batch.messages[index].message;
   } else if (auto found = staged.earlier.find(&command); found != staged.earlier.end()) {
     earlier = &found->second;
   } else if (!staged.lookup_status.ok()) {
-    staged.Reply(command, Failed(CommandKind::kGroup, staged.lookup_status));
+    staged.Reply(command, Failed(kind, staged.lookup_status));
     return true;
   } else {
     return false;
   }
-  if (!SameGroupOp(*earlier, request)) {
-    staged.Reply(command, Failed(CommandKind::kGroup, KeyReused(key)));
+  if (!same(*earlier)) {
+    staged.Reply(command, Failed(kind, KeyReused(key)));
     return true;
   }
-  CommandOutcome outcome;
-  outcome.kind = CommandKind::kGroup;
+  CommandOutcome outcome = make(*earlier);
+  outcome.kind = kind;
   outcome.duplicate = true;
-  if (auto state = LoadGroup(command.tenant, earlier->conversation_id()); state.ok()) {
-    outcome.group = (*state)->ToInfo(request.has_create());
-  } else {
-    outcome.group.set_conversation_id(earlier->conversation_id());
-  }
-  if (index < 0) outcome.message = *earlier;
+  if (index < 0) outcome.message = std::move(*earlier);  // found in the store: used once
   staged.replies.push_back({&command, index, std::move(outcome)});
   return true;
 }
 
-// True if the command was answered: a repeat of an earlier operation (same
-// idempotency key, here or in the store), or a key reused for another one.
-bool StorageWriter::AnswerRepeatedMessageOp(Command& command, const pb::MessageOpRequest& request,
-                                            Staged& staged) {
-  auto fail = [&](Status st) {
-    staged.Reply(command, Failed(CommandKind::kMessageOp, std::move(st)));
-    return true;
-  };
-  if (request.client_msg_id().empty()) return false;
-  if (auto it = staged.by_client_id.find({command.tenant, command.actor, request.client_msg_id()});
-      it != staged.by_client_id.end()) {
-    if (!SameMessageOp(staged.batch.messages[it->second].message, request)) {
-      return fail(KeyReused(request.client_msg_id()));
-    }
-    CommandOutcome retry;  // the same event twice in one batch
-    retry.kind = CommandKind::kMessageOp;
-    retry.duplicate = true;
-    staged.replies.push_back({&command, it->second, std::move(retry)});
-    return true;
-  }
-  if (!staged.lookup_status.ok()) return fail(staged.lookup_status);
-  auto earlier = staged.earlier.find(&command);
-  if (earlier == staged.earlier.end()) return false;
-  if (!SameMessageOp(earlier->second, request)) return fail(KeyReused(request.client_msg_id()));
-  CommandOutcome outcome;
-  outcome.kind = CommandKind::kMessageOp;
-  outcome.message = std::move(earlier->second);
-  outcome.duplicate = true;
-  staged.Reply(command, std::move(outcome));
-  return true;
+bool StorageWriter::AnswerRepeatedSend(Command& command, const Message& m, Staged& staged) {
+  return AnswerRepeat(
+      command, CommandKind::kSend, m.sender(), m.client_msg_id(), staged,
+      [&](const Message& earlier) { return SameSend(earlier, m); },
+      [](const Message&) { return CommandOutcome{}; });
 }
 
-// True if the send was answered: a retry (same key, here or in the store),
-// a key reused for another request, or a failed key lookup.
-bool StorageWriter::AnswerRepeatedSend(Command& command, const Message& m, Staged& staged) {
-  auto fail = [&](Status st) {
-    staged.Reply(command, Failed(CommandKind::kSend, std::move(st)));
-    return true;
-  };
-  auto id_key = std::make_tuple(command.tenant, m.sender(), m.client_msg_id());
-  if (auto it = staged.by_client_id.find(id_key); it != staged.by_client_id.end()) {
-    if (!SameSend(staged.batch.messages[it->second].message, m)) {
-      return fail(KeyReused(m.client_msg_id()));
-    }
-    CommandOutcome retry;  // the same key twice in one batch: the second is a duplicate
-    retry.duplicate = true;
-    staged.replies.push_back({&command, it->second, std::move(retry)});
-    return true;
-  }
-  if (!staged.lookup_status.ok()) return fail(staged.lookup_status);
-  auto earlier = staged.earlier.find(&command);
-  if (earlier == staged.earlier.end()) return false;
-  if (!SameSend(earlier->second, m)) return fail(KeyReused(m.client_msg_id()));
-  CommandOutcome outcome;
-  outcome.message = std::move(earlier->second);
-  outcome.duplicate = true;
-  staged.Reply(command, std::move(outcome));
-  return true;
+bool StorageWriter::AnswerRepeatedMessageOp(Command& command, const pb::MessageOpRequest& request,
+                                            Staged& staged) {
+  if (request.client_msg_id().empty()) return false;
+  return AnswerRepeat(
+      command, CommandKind::kMessageOp, command.actor, request.client_msg_id(), staged,
+      [&](const Message& earlier) { return SameMessageOp(earlier, request); },
+      [](const Message&) { return CommandOutcome{}; });
+}
+
+// A retried group change comes back with the group as it is now.
+bool StorageWriter::AnswerRepeatedGroupOp(Command& command, const pb::GroupRequest& request,
+                                          Staged& staged) {
+  if (request.client_msg_id().empty() || request.has_info()) return false;
+  return AnswerRepeat(
+      command, CommandKind::kGroup, command.actor, request.client_msg_id(), staged,
+      [&](const Message& earlier) { return SameGroupOp(earlier, request); },
+      [&](const Message& earlier) {
+        CommandOutcome outcome;
+        if (auto state = LoadGroup(command.tenant, earlier.conversation_id()); state.ok()) {
+          outcome.group = (*state)->ToInfo(request.has_create());
+        } else {
+          outcome.group.set_conversation_id(earlier.conversation_id());
+        }
+        return outcome;
+      });
 }
 
 }  // namespace flare
