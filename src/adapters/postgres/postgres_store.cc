@@ -1,5 +1,6 @@
 // The PostgreSQL store: opening, the read connection pool and every read.
 #include "adapters/postgres/postgres_store.h"
+#include "adapters/stored_message.h"
 
 namespace flare {
 namespace {
@@ -48,12 +49,6 @@ constexpr const char* kListForUser =
     "c.info FROM members m LEFT JOIN conversations c "
     "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
     "WHERE m.tenant = $1 AND m.user_id = $2 ORDER BY m.conversation_id";
-
-Result<Message> ParseBody(const std::string& body) {
-  Message m;
-  if (!m.ParseFromString(body)) return Internal("stored message body does not parse");
-  return m;
-}
 
 MemberRow ReadMemberRow(const PGresult* res, int row) {
   return {pg::Text(res, row, 0), static_cast<int>(pg::Int(res, row, 1)), pg::Int(res, row, 2),
@@ -108,7 +103,7 @@ Result<std::optional<Message>> PostgresStore::ReadOneMessage(
   auto res = Read(sql, params);
   if (!res.ok()) return res.status();
   if (PQntuples(res->get()) == 0) return std::optional<Message>();
-  auto m = ParseBody(pg::Bytea(res->get(), 0, 0));
+  auto m = stored::ParseBody(pg::Bytea(res->get(), 0, 0));
   if (!m.ok()) return m.status();
   return std::optional<Message>(std::move(m).value());
 }
@@ -121,7 +116,7 @@ Result<std::vector<Message>> PostgresStore::ReadMessages(const std::string& sql,
   int rows = PQntuples(res->get());
   out.reserve(rows);
   for (int i = 0; i < rows; ++i) {
-    auto m = ParseBody(pg::Bytea(res->get(), i, 0));
+    auto m = stored::ParseBody(pg::Bytea(res->get(), i, 0));
     if (!m.ok()) return m.status();
     out.push_back(std::move(m).value());
   }
@@ -170,7 +165,7 @@ Result<std::vector<std::optional<Message>>> PostgresStore::FindByClientMsgIds(
   for (int i = 0; i < PQntuples(res->get()); ++i) {
     int64_t index = pg::Int(res->get(), i, 0) - 1;  // ORDINALITY counts from 1
     if (index < 0 || index >= static_cast<int64_t>(out.size())) continue;
-    auto m = ParseBody(pg::Bytea(res->get(), i, 1));
+    auto m = stored::ParseBody(pg::Bytea(res->get(), i, 1));
     if (!m.ok()) return m.status();
     out[index] = std::move(m).value();
   }

@@ -2,21 +2,12 @@
 // in one round trip (messages as multi-row INSERTs), committed with
 // synchronous_commit = on so Sync() has nothing left to do.
 #include "adapters/postgres/postgres_store.h"
+#include "adapters/stored_message.h"
 
 namespace flare {
 namespace {
 
 constexpr size_t kRowsPerInsert = 500;
-
-// ",alice,bob," for mentions of users, "*" for @all, "" for none.
-std::string MentionColumn(const Message& m) {
-  std::string out;
-  for (const auto& mention : m.mentions()) {
-    if (mention.all()) return "*";
-    out += (out.empty() ? "," : "") + mention.user_id() + ",";
-  }
-  return out;
-}
 
 // Appends values as a parenthesised, comma separated SQL tuple.
 class Tuple {
@@ -93,8 +84,8 @@ Result<std::string> PostgresStore::BuildBatchSql(const WriteBatch& batch) {
       Tuple t(conn);
       t.Str(sm.tenant).Str(m.conversation_id()).Int(m.seq()).Str(m.server_msg_id());
       t.Str(m.sender()).Str(m.client_msg_id()).Int(m.server_time_ms());
-      t.Raw(m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT ? "false" : "true");
-      t.Str(MentionColumn(m)).Bytes(body);
+      t.Raw(stored::Countable(m) ? "true" : "false");
+      t.Str(stored::MentionColumn(m)).Bytes(body);
       add((i > start ? ", " : "") + t.sql(), t);
     }
     sql += ";\n";

@@ -1,4 +1,5 @@
 #include "adapters/sqlite/sqlite_store.h"
+#include "adapters/stored_message.h"
 
 namespace flare {
 namespace {
@@ -65,14 +66,6 @@ constexpr const char* kListForUser =
 
 MemberRow ReadMemberRow(const sqlite::Stmt& stmt) {
   return {stmt.Text(0), static_cast<int>(stmt.Int(1)), stmt.Int(2), stmt.Int(3), stmt.Int(4)};
-}
-
-Result<Message> ParseBody(std::string_view body) {
-  Message m;
-  if (!m.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return Internal("stored message body does not parse");
-  }
-  return m;
 }
 
 }  // namespace
@@ -151,7 +144,7 @@ Result<std::optional<Message>> SqliteStore::Get(const std::string& tenant, const
   auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Bind(3, seq).Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<Message>();
-  auto m = ParseBody((*stmt)->Blob(0));
+  auto m = stored::ParseBody((*stmt)->Blob(0));
   if (!m.ok()) return m.status();
   return std::optional<Message>(std::move(m).value());
 }
@@ -178,7 +171,7 @@ Result<std::vector<Message>> SqliteStore::GetMany(const std::string& tenant,
       break;
     }
     if (!*row) continue;
-    auto m = ParseBody((*stmt)->Blob(0));
+    auto m = stored::ParseBody((*stmt)->Blob(0));
     if (!m.ok()) {
       st = m.status();
       break;
@@ -276,7 +269,7 @@ Result<std::optional<Message>> SqliteStore::FindByClientMsgId(const std::string&
   auto row = (*stmt)->Bind(1, tenant).Bind(2, sender).Bind(3, client_msg_id).Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<Message>();
-  auto m = ParseBody((*stmt)->Blob(0));
+  auto m = stored::ParseBody((*stmt)->Blob(0));
   if (!m.ok()) return m.status();
   return std::optional<Message>(std::move(m).value());
 }
@@ -304,7 +297,7 @@ Result<std::vector<std::optional<Message>>> SqliteStore::FindByClientMsgIds(
     if (!row.ok()) {
       st = row.status();
     } else if (*row) {
-      auto m = ParseBody((*stmt)->Blob(0));
+      auto m = stored::ParseBody((*stmt)->Blob(0));
       if (m.ok())
         out[i] = std::move(m).value();
       else
@@ -330,7 +323,7 @@ Result<std::vector<Message>> SqliteStore::ReadAfter(const std::string& tenant,
     auto row = (*stmt)->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    auto m = ParseBody((*stmt)->Blob(0));
+    auto m = stored::ParseBody((*stmt)->Blob(0));
     if (!m.ok()) return m.status();
     out.push_back(std::move(m).value());
   }
@@ -364,7 +357,7 @@ Result<std::optional<Message>> SqliteStore::Last(const std::string& tenant,
   auto row = (*stmt)->Bind(1, tenant).Bind(2, conv).Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<Message>();
-  auto m = ParseBody((*stmt)->Blob(0));
+  auto m = stored::ParseBody((*stmt)->Blob(0));
   if (!m.ok()) return m.status();
   return std::optional<Message>(std::move(m).value());
 }

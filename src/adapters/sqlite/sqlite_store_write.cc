@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "adapters/sqlite/sqlite_store.h"
+#include "adapters/stored_message.h"
 
 namespace flare {
 namespace {
@@ -36,16 +37,6 @@ constexpr const char* kUpsertConversation =
 constexpr const char* kAdvanceCursor =
     "UPDATE members SET delivered_seq = max(delivered_seq, ?4), read_seq = max(read_seq, ?5) "
     "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
-
-// ",alice,bob," for mentions of users, "*" for @all, "" for none.
-std::string MentionColumn(const Message& m) {
-  std::string out;
-  for (const auto& mention : m.mentions()) {
-    if (mention.all()) return "*";
-    out += (out.empty() ? "," : "") + mention.user_id() + ",";
-  }
-  return out;
-}
 
 Status SyncFailed(const std::string& what, int rc) {
   return IoError("fsync of " + what + " failed: " + sqlite3_errstr(rc));
@@ -183,8 +174,8 @@ Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
   for (const auto& sm : batch.messages) {
     const Message& m = sm.message;
     m.SerializeToString(&body);
-    std::string mentions = MentionColumn(m);
-    int64_t countable = m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT ? 0 : 1;
+    std::string mentions = stored::MentionColumn(m);
+    int64_t countable = stored::Countable(m) ? 1 : 0;
     auto stmt = writer_->Prepare(kInsertMessage);
     if (!stmt.ok()) return stmt.status();
     FLARE_RETURN_IF_ERROR((*stmt)
