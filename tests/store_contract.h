@@ -190,5 +190,44 @@ TEST_P(StoreContract, MentionsAreFoundUpToASeq) {
   EXPECT_FALSE(*messages().MentionedAfter("t1", "c1", 2, 9, "alice"));
 }
 
+TEST_P(StoreContract, AClaimFencesOffTheEarlierOwnerOfAPartition) {
+  auto first = messages().ClaimPartition(3);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  WriteBatch by_first;
+  by_first.claims = {{3, *first}};
+  by_first.messages.push_back(Msg("c1", 1, "alice", "k1"));
+  ASSERT_TRUE(messages().Write(by_first).ok());
+
+  auto second = messages().ClaimPartition(3);
+  ASSERT_TRUE(second.ok());
+  EXPECT_GT(*second, *first);
+  WriteBatch zombie;
+  zombie.claims = {{3, *first}};
+  zombie.messages.push_back(Msg("c1", 2, "alice", "k2"));
+  Status st = messages().Write(zombie);
+  EXPECT_EQ(st.code(), Code::kAborted) << st.ToString();
+  EXPECT_EQ(*messages().MaxSeq("t1", "c1"), 1);
+
+  WriteBatch by_second;
+  by_second.claims = {{3, *second}};
+  by_second.messages.push_back(Msg("c1", 2, "bob", "k3"));
+  EXPECT_TRUE(messages().Write(by_second).ok());
+  EXPECT_EQ(*messages().MaxSeq("t1", "c1"), 2);
+}
+
+TEST_P(StoreContract, AClaimOnAnotherPartitionDoesNotFence) {
+  auto p1 = messages().ClaimPartition(1);
+  ASSERT_TRUE(p1.ok());
+  ASSERT_TRUE(messages().ClaimPartition(2).ok());
+  WriteBatch batch;
+  batch.claims = {{1, *p1}};
+  batch.messages.push_back(Msg("c1", 1, "alice", "k1"));
+  EXPECT_TRUE(messages().Write(batch).ok());
+  WriteBatch unclaimed;
+  unclaimed.claims = {{9, 1}};
+  unclaimed.messages.push_back(Msg("c1", 2, "alice", "k2"));
+  EXPECT_EQ(messages().Write(unclaimed).code(), Code::kAborted);
+}
+
 }  // namespace
 }  // namespace flare

@@ -24,6 +24,8 @@ const char* CodeName(Code code) {
       return "INTERNAL";
     case Code::kIoError:
       return "IO_ERROR";
+    case Code::kAborted:
+      return "ABORTED";
   }
   return "UNKNOWN";
 }

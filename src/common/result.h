@@ -21,6 +21,7 @@ enum class Code {
   kUnavailable,
   kInternal,
   kIoError,
+  kAborted,  // a fenced write by a writer that no longer owns its partition
 };
 
 const char* CodeName(Code code);
@@ -57,6 +58,7 @@ inline Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, s
 inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
+inline Status Aborted(std::string m) { return {Code::kAborted, std::move(m)}; }
 
 // Either a value or a non-OK Status.
 template <typename T>

@@ -60,16 +60,30 @@ struct CursorUpdate {
   int64_t read_seq = 0;
 };
 
+// A storage writer's ownership of one partition of the ingest stream
+// (cluster mode): the epoch ClaimPartition returned when the partition was
+// assigned to it.
+struct PartitionClaim {
+  int32_t partition = 0;
+  int64_t epoch = 0;
+};
+
 // Everything one group commit writes, applied atomically and durably.
 struct WriteBatch {
+  // The partitions this batch's commands came from. Write checks, in the
+  // batch's own transaction, that each epoch is still the partition's
+  // current one, and fails with kAborted (writing nothing) if any is not:
+  // a writer that lost a partition cannot commit anything for it. Empty in
+  // embedded mode (one writer, nothing to fence).
+  std::vector<PartitionClaim> claims;
   std::vector<ConversationRecord> conversations;  // upserted
   std::vector<MembershipRecord> memberships;      // applied in order
   std::vector<StoredMessage> messages;
   std::vector<StoredMessage> updates;  // replace stored messages (recall, edit, reactions)
   std::vector<CursorUpdate> cursors;
   bool empty() const {
-    return conversations.empty() && memberships.empty() && messages.empty() && updates.empty() &&
-           cursors.empty();
+    return claims.empty() && conversations.empty() && memberships.empty() && messages.empty() &&
+           updates.empty() && cursors.empty();
   }
 };
 
@@ -95,6 +109,13 @@ class MessageStore {
   // committed batch: an error here only means the log stays longer. The
   // writer calls it between batches.
   virtual Status Checkpoint() { return Status::Ok(); }
+
+  // Makes the calling writer the owner of `partition`: stores and returns
+  // an epoch higher than any before it. Once it returns, a Write carrying
+  // an older epoch for the partition fails with kAborted; a Write already
+  // in progress with the older epoch either commits before the claim or
+  // fails.
+  virtual Result<int64_t> ClaimPartition(int32_t partition) = 0;
 
   // Highest stored seq of the conversation, 0 when it has none.
   virtual Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) = 0;

@@ -92,6 +92,9 @@ class FaultyStore final : public MessageStore {
     }
     return base_.Checkpoint();
   }
+  Result<int64_t> ClaimPartition(int32_t partition) override {
+    return base_.ClaimPartition(partition);
+  }
   Result<int64_t> MaxSeq(const std::string& t, const std::string& c) override {
     return base_.MaxSeq(t, c);
   }

@@ -4,9 +4,21 @@
 
 namespace flare {
 
+Result<int64_t> MemoryStore::ClaimPartition(int32_t partition) {
+  std::lock_guard lock(mu_);
+  return ++partition_epochs_[partition];
+}
+
 Status MemoryStore::Write(const WriteBatch& batch) {
   std::lock_guard lock(mu_);
   // Check every constraint first so that a failing batch writes nothing.
+  for (const auto& claim : batch.claims) {
+    auto it = partition_epochs_.find(claim.partition);
+    if (it == partition_epochs_.end() || it->second != claim.epoch) {
+      return Aborted("partition " + std::to_string(claim.partition) +
+                     " is owned by a newer writer");
+    }
+  }
   std::set<std::pair<ConvKey, int64_t>> new_seqs;
   std::set<IdemKey> new_ids;
   for (const auto& sm : batch.messages) {

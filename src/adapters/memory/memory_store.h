@@ -17,6 +17,7 @@ namespace flare {
 class MemoryStore final : public MessageStore, public ConversationStore {
  public:
   Status Write(const WriteBatch& batch) override;
+  Result<int64_t> ClaimPartition(int32_t partition) override;
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
   Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,
                                                    const std::string& sender,
@@ -64,6 +65,7 @@ class MemoryStore final : public MessageStore, public ConversationStore {
   };
   std::map<MemberKey, Member> members_;
   std::map<ConvKey, std::string> conversations_;
+  std::map<int32_t, int64_t> partition_epochs_;
 };
 
 }  // namespace flare

@@ -53,6 +53,7 @@ Status ErrorStatus(PGconn* conn, const PGresult* res, const std::string& server)
   std::string sqlstate = state != nullptr ? state : "";
   std::string where = "PostgreSQL at " + server + ": ";
   if (sqlstate == "23505") return {Code::kAlreadyExists, where + msg};
+  if (sqlstate == kSqlStateFenced) return {Code::kAborted, where + msg};
   if (Broken(conn) || sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01") {
     return Unavailable(where + msg);
   }

@@ -32,6 +32,9 @@ std::string ServerName(const std::string& dsn);
 // turns synchronous_commit on. kUnavailable naming the server on failure.
 Result<ConnPtr> Connect(const std::string& dsn, const std::string& server);
 
+// Raised by flare_check_claim when a batch's partition epoch is stale.
+inline constexpr const char* kSqlStateFenced = "FL001";
+
 // Runs one statement (or, without params, a script of several) with text
 // parameters and text results. SQLSTATE 23505 (unique violation) becomes
 // kAlreadyExists; a lost connection or connection failure kUnavailable.

@@ -35,6 +35,19 @@ CREATE TABLE conversations(
   tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, info BYTEA NOT NULL,
   PRIMARY KEY(tenant, conversation_id));
 )sql",
+      // 2: writer fencing. A batch calls flare_check_claim for each partition
+      // it carries; the row lock it takes makes a concurrent claim wait for
+      // the batch (or the batch wait for the claim, and then fail).
+      R"sql(
+CREATE TABLE partition_claims(partition INTEGER PRIMARY KEY, epoch BIGINT NOT NULL);
+CREATE FUNCTION flare_check_claim(p INTEGER, e BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM partition_claims WHERE partition = p AND epoch = e FOR SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'partition % is owned by a newer writer', p USING ERRCODE = 'FL001';
+  END IF;
+END $$;
+)sql",
   };
   return migrations;
 }

@@ -31,6 +31,7 @@ class PostgresStore final : public MessageStore, public ConversationStore {
 
   // One transaction per batch, committed with synchronous_commit = on.
   Status Write(const WriteBatch& batch) override;
+  Result<int64_t> ClaimPartition(int32_t partition) override;
   // Commits are durable when Write returns (synchronous_commit = on).
   Status Sync() override { return Status::Ok(); }
 

@@ -41,6 +41,10 @@ class Tuple {
 Result<std::string> PostgresStore::BuildBatchSql(const WriteBatch& batch) {
   PGconn* conn = writer_.get();
   std::string sql = "BEGIN;\n";
+  for (const auto& claim : batch.claims) {
+    sql += "SELECT flare_check_claim(" + std::to_string(claim.partition) + ", " +
+           std::to_string(claim.epoch) + ");\n";
+  }
   bool ok = true;
   auto add = [&](const std::string& statement, const Tuple& t) {
     ok = ok && t.ok();
@@ -110,6 +114,17 @@ Result<std::string> PostgresStore::BuildBatchSql(const WriteBatch& batch) {
   sql += "COMMIT;";
   if (!ok) return InvalidArgument("a batch holds text that is not valid in the database encoding");
   return sql;
+}
+
+Result<int64_t> PostgresStore::ClaimPartition(int32_t partition) {
+  std::lock_guard lock(write_mu_);
+  auto res = pg::Exec(writer_.get(), server_,
+                      "INSERT INTO partition_claims(partition, epoch) VALUES($1, 1) "
+                      "ON CONFLICT (partition) DO UPDATE SET epoch = partition_claims.epoch + 1 "
+                      "RETURNING epoch",
+                      {std::to_string(partition)});
+  if (!res.ok()) return res.status();
+  return pg::Int(res->get(), 0, 0);
 }
 
 // The batch travels as one multi-statement query: BEGIN, its statements,

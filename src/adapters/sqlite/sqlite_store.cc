@@ -25,6 +25,8 @@ CREATE INDEX IF NOT EXISTS members_by_conversation ON members(tenant, conversati
 CREATE TABLE IF NOT EXISTS conversations(
   tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, info BLOB NOT NULL,
   PRIMARY KEY(tenant, conversation_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS partition_claims(
+  partition INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
 )sql";
 
 constexpr const char* kGetMessage =

@@ -32,6 +32,7 @@ class SqliteStore final : public MessageStore, public ConversationStore {
                                                    const SqliteOptions& options = {});
 
   Status Write(const WriteBatch& batch) override;
+  Result<int64_t> ClaimPartition(int32_t partition) override;
   Status Sync() override;
   Status Checkpoint() override;
   ~SqliteStore() override;
@@ -81,6 +82,7 @@ class SqliteStore final : public MessageStore, public ConversationStore {
   Result<Reader> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::Db> db);
   Status WriteInTransaction(const WriteBatch& batch);
+  Status CheckClaims(const WriteBatch& batch);
   Status WriteMemberships(const WriteBatch& batch);
   Status WriteMessages(const WriteBatch& batch);
   Status SyncDirectory();

@@ -38,6 +38,11 @@ constexpr const char* kAdvanceCursor =
     "UPDATE members SET delivered_seq = max(delivered_seq, ?4), read_seq = max(read_seq, ?5) "
     "WHERE tenant = ?1 AND user_id = ?2 AND conversation_id = ?3";
 
+constexpr const char* kClaimPartition =
+    "INSERT INTO partition_claims(partition, epoch) VALUES(?1, 1) "
+    "ON CONFLICT DO UPDATE SET epoch = epoch + 1 RETURNING epoch";
+constexpr const char* kPartitionEpoch = "SELECT epoch FROM partition_claims WHERE partition = ?1";
+
 Status SyncFailed(const std::string& what, int rc) {
   return IoError("fsync of " + what + " failed: " + sqlite3_errstr(rc));
 }
@@ -162,7 +167,47 @@ SqliteStore::~SqliteStore() {
   writer_.reset();
 }
 
+// A claim commits like any batch (durable with the next Sync).
+Result<int64_t> SqliteStore::ClaimPartition(int32_t partition) {
+  std::lock_guard lock(write_mu_);
+  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  int64_t epoch = 0;
+  Status st;
+  {
+    auto stmt = writer_->Prepare(kClaimPartition);
+    if (!stmt.ok()) st = stmt.status();
+    if (st.ok()) {
+      auto row = (*stmt)->Bind(1, int64_t{partition}).Step();
+      if (!row.ok())
+        st = row.status();
+      else if (*row)
+        epoch = (*stmt)->Int(0);
+    }
+  }
+  if (st.ok()) st = writer_->Exec("COMMIT");
+  if (!st.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    return st;
+  }
+  return epoch;
+}
+
+Status SqliteStore::CheckClaims(const WriteBatch& batch) {
+  for (const auto& claim : batch.claims) {
+    auto stmt = writer_->Prepare(kPartitionEpoch);
+    if (!stmt.ok()) return stmt.status();
+    auto row = (*stmt)->Bind(1, int64_t{claim.partition}).Step();
+    if (!row.ok()) return row.status();
+    if (!*row || (*stmt)->Int(0) != claim.epoch) {
+      return Aborted("partition " + std::to_string(claim.partition) +
+                     " is owned by a newer writer");
+    }
+  }
+  return Status::Ok();
+}
+
 Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
+  FLARE_RETURN_IF_ERROR(CheckClaims(batch));
   for (const auto& c : batch.conversations) {
     auto stmt = writer_->Prepare(kUpsertConversation);
     if (!stmt.ok()) return stmt.status();
