@@ -24,18 +24,19 @@ namespace pb = ::flare::client::v1;
 
 // Collects outcomes; `on_ok` runs for each successful one, inside the
 // writer's completion call (before the reply would leave).
-class Acks final : public CommandCompletion, public StoredListener {
+class Acks final : public CommandReplies, public StoredListener {
  public:
   std::function<void(const Message&)> on_ok;
 
-  void OnCommandDone(const std::string& rid, const CommandOutcome& outcome) override {
+  void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override {
+    const std::string& rid = to.request_id;
     if (outcome.status.ok() && on_ok) on_ok(outcome.result());
     std::lock_guard lock(mu_);
     statuses_[rid] = outcome.status;
     if (outcome.status.ok() && !outcome.duplicate) acked_[rid] = outcome.result();
     cv_.notify_all();
   }
-  void OnStored(std::vector<StoredMessage>& messages) override {
+  void OnStored(std::vector<CommittedMessage>& messages) override {
     std::lock_guard lock(mu_);
     pushed_ += messages.size();
   }
@@ -65,8 +66,7 @@ class Acks final : public CommandCompletion, public StoredListener {
   size_t pushed_ = 0;
 };
 
-Command Send(const std::string& rid, const std::string& peer, const std::string& cmid,
-             std::shared_ptr<CommandCompletion> origin) {
+Command Send(const std::string& rid, const std::string& peer, const std::string& cmid) {
   Command c;
   c.tenant = "t";
   c.actor = "alice";
@@ -78,8 +78,7 @@ Command Send(const std::string& rid, const std::string& peer, const std::string&
   send.message.mutable_content()->set_text("text of " + cmid);
   send.members = {"alice", peer};
   c.body = std::move(send);
-  c.request_id = rid;
-  c.origin = std::move(origin);
+  c.reply = {"gw", 1, rid};
   return c;
 }
 
@@ -95,6 +94,7 @@ class WriterDurability : public ::testing::Test {
   WriterDurability()
       : faulty_(memory_), writer_(faulty_, memory_, clock_, Options(&fatal_), nullptr) {
     writer_.SetListener(acks_.get());
+    writer_.SetReplies(acks_.get());
     writer_.SetFence(&fence_);
   }
   ~WriterDurability() override { writer_.Stop(); }
@@ -116,7 +116,7 @@ TEST_F(WriterDurability, EveryAckLeavesAfterASyncThatCoversItsBatch) {
   writer_.Start();
   for (int i = 0; i < 500; ++i) {
     std::string id = std::to_string(i);
-    ASSERT_TRUE(writer_.Submit(Send(id, "p" + std::to_string(i % 7), "k" + id, acks_)).ok());
+    ASSERT_TRUE(writer_.Submit(Send(id, "p" + std::to_string(i % 7), "k" + id)).ok());
   }
   acks_->Wait(500);
   EXPECT_EQ(acks_->acked().size(), 500u);
@@ -127,13 +127,13 @@ TEST_F(WriterDurability, EveryAckLeavesAfterASyncThatCoversItsBatch) {
 TEST_F(WriterDurability, AFailedSyncStopsTheWriterWithoutAckingOrPushing) {
   faulty_.FailNextSyncs(1);
   writer_.Start();
-  ASSERT_TRUE(writer_.Submit(Send("lost", "bob", "k1", acks_)).ok());
+  ASSERT_TRUE(writer_.Submit(Send("lost", "bob", "k1")).ok());
   acks_->Wait(1);
   EXPECT_EQ(acks_->status("lost").code(), Code::kUnavailable);
   EXPECT_TRUE(writer_.failed());
   // A retry is refused: it must not be answered "duplicate" from a batch
   // whose durability is unknown.
-  EXPECT_EQ(writer_.Submit(Send("retry", "bob", "k1", acks_)).code(), Code::kUnavailable);
+  EXPECT_EQ(writer_.Submit(Send("retry", "bob", "k1")).code(), Code::kUnavailable);
   writer_.Stop();
   EXPECT_EQ(acks_->pushed(), 0u);
   ASSERT_EQ(fatal_.size(), 1u);
@@ -147,7 +147,7 @@ TEST_F(WriterDurability, AFailedCheckpointDoesNotFailCommittedBatches) {
   writer_.Start();
   for (int i = 0; i < 50; ++i) {
     std::string id = std::to_string(i);
-    ASSERT_TRUE(writer_.Submit(Send(id, "bob", "k" + id, acks_)).ok());
+    ASSERT_TRUE(writer_.Submit(Send(id, "bob", "k" + id)).ok());
   }
   acks_->Wait(50);
   writer_.Stop();  // pushes follow the replies of a batch
@@ -164,10 +164,10 @@ TEST_F(WriterDurability, ReadersServeOnlyDurableMessages) {
   request.set_peer_user_id("alice");
 
   writer_.Start();
-  ASSERT_TRUE(writer_.Submit(Send("first", "bob", "k1", acks_)).ok());
+  ASSERT_TRUE(writer_.Submit(Send("first", "bob", "k1")).ok());
   acks_->Wait(1);
   faulty_.CloseSyncGate();
-  ASSERT_TRUE(writer_.Submit(Send("second", "bob", "k2", acks_)).ok());
+  ASSERT_TRUE(writer_.Submit(Send("second", "bob", "k2")).ok());
   faulty_.WaitForSyncAtGate();  // committed, visible to the store's readers, not durable
 
   auto page = reader.Sync(bob, request);
@@ -237,6 +237,7 @@ TEST_F(SqlitePowerLoss, EveryAckedMessageSurvivesAPowerLossUnderLoad) {
     ASSERT_TRUE(store);
     ManualClock clock;
     StorageWriter writer(*store, *store, clock, Options(&fatal), nullptr);
+    writer.SetReplies(acks.get());
     acks->on_ok = [&](const Message&) {
       if (++ok == 400) testing::FaultVfs::Get().PowerLoss();  // while batches are in flight
     };
@@ -244,7 +245,7 @@ TEST_F(SqlitePowerLoss, EveryAckedMessageSurvivesAPowerLossUnderLoad) {
     int submitted = 0;
     for (int i = 0; i < 1500; ++i) {
       std::string id = std::to_string(i);
-      if (writer.Submit(Send(id, "p" + std::to_string(i % 11), "k" + id, acks)).ok()) ++submitted;
+      if (writer.Submit(Send(id, "p" + std::to_string(i % 11), "k" + id)).ok()) ++submitted;
     }
     acks->Wait(static_cast<size_t>(submitted));
     writer.Stop();
@@ -264,10 +265,11 @@ TEST_F(SqlitePowerLoss, ACleanCloseIsDurable) {
     ASSERT_TRUE(store);
     ManualClock clock;
     StorageWriter writer(*store, *store, clock, Options(&fatal), nullptr);
+    writer.SetReplies(acks.get());
     writer.Start();
     for (int i = 0; i < 300; ++i) {
       std::string id = std::to_string(i);
-      ASSERT_TRUE(writer.Submit(Send(id, "p" + std::to_string(i % 5), "k" + id, acks)).ok());
+      ASSERT_TRUE(writer.Submit(Send(id, "p" + std::to_string(i % 5), "k" + id)).ok());
     }
     acks->Wait(300);
     writer.Stop();
@@ -326,11 +328,12 @@ TEST_F(SqlitePowerLoss, AFailedCheckpointSyncIsFatalToo) {
     testing::FaultVfs::Get().FailNextSyncsFromThread("flare-writer", "-wal", 1);
     ManualClock clock;
     StorageWriter writer(**store, **store, clock, Options(&fatal), nullptr);
+    writer.SetReplies(acks.get());
     writer.Start();
     int submitted = 0;
     for (int i = 0; i < 1500; ++i) {
       std::string id = std::to_string(i);
-      Command c = Send(id, "p" + std::to_string(i % 11), "k" + id, acks);
+      Command c = Send(id, "p" + std::to_string(i % 11), "k" + id);
       std::get<SendCommand>(c.body).message.mutable_content()->set_text(std::string(3000, 'y'));
       if (writer.Submit(std::move(c)).ok()) ++submitted;
     }

@@ -17,9 +17,10 @@ namespace {
 
 namespace pb = ::flare::client::v1;
 
-class Outcomes final : public CommandCompletion {
+class Outcomes final : public CommandReplies {
  public:
-  void OnCommandDone(const std::string& rid, const CommandOutcome& outcome) override {
+  void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override {
+    const std::string& rid = to.request_id;
     std::lock_guard lock(mu_);
     CommandOutcome copy = outcome;
     copy.message = outcome.result();
@@ -74,6 +75,7 @@ class WriterRules : public ::testing::Test {
  protected:
   void Start(StorageWriterOptions options = {}) {
     writer_ = std::make_unique<StorageWriter>(memory_, counting_, clock_, options, nullptr);
+    writer_->SetReplies(outcomes_.get());
     writer_->Start();
   }
   ~WriterRules() override {
@@ -84,8 +86,7 @@ class WriterRules : public ::testing::Test {
     c.tenant = "t";
     c.actor = "alice";
     c.actor_device = "d1";
-    c.request_id = rid;
-    c.origin = outcomes_;
+    c.reply = {"gw", 1, rid};
     return c;
   }
   Command Send(const std::string& rid, const std::string& peer, const std::string& cmid) {
@@ -105,7 +106,7 @@ class WriterRules : public ::testing::Test {
     return c;
   }
   CommandOutcome Submit(Command c) {
-    std::string rid = c.request_id;
+    std::string rid = c.reply.request_id;
     EXPECT_TRUE(writer_->Submit(std::move(c)).ok());
     return outcomes_->Get(rid);
   }

@@ -23,9 +23,10 @@ StorageWriterOptions Options(size_t max_batch, size_t max_pending) {
 }
 
 // Collects outcomes; Wait blocks until `n` have arrived (or fails the test).
-class Outcomes final : public CommandCompletion, public StoredListener {
+class Outcomes final : public CommandReplies, public StoredListener {
  public:
-  void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) override {
+  void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override {
+    const std::string& request_id = to.request_id;
     std::lock_guard lock(mu_);
     CommandOutcome copy = outcome;  // `stored` is only valid during this call
     copy.message = outcome.result();
@@ -33,9 +34,9 @@ class Outcomes final : public CommandCompletion, public StoredListener {
     outcomes_[request_id] = std::move(copy);
     cv_.notify_all();
   }
-  void OnStored(std::vector<StoredMessage>& messages) override {
+  void OnStored(std::vector<CommittedMessage>& messages) override {
     std::lock_guard lock(mu_);
-    for (const auto& m : messages) stored_.push_back(m.message.seq());
+    for (const auto& m : messages) stored_.push_back(m.stored.message.seq());
   }
   std::map<std::string, CommandOutcome> Wait(size_t n) {
     std::unique_lock lock(mu_);
@@ -60,6 +61,7 @@ class StorageWriterTest : public ::testing::Test {
   StorageWriterTest()
       : faulty_(memory_), writer_(faulty_, memory_, clock_, Options(64, 1000), nullptr) {
     writer_.SetListener(outcomes_.get());
+    writer_.SetReplies(outcomes_.get());
   }
   Command Send(const std::string& rid, const std::string& conv, const std::string& cmid) {
     Command c;
@@ -71,8 +73,7 @@ class StorageWriterTest : public ::testing::Test {
     send.message.set_client_msg_id(cmid);
     send.members = {"alice", "bob"};
     c.body = std::move(send);
-    c.request_id = rid;
-    c.origin = outcomes_;
+    c.reply = {"gw", 1, rid};
     return c;
   }
 
@@ -168,8 +169,7 @@ TEST_F(StorageWriterTest, MessageOpTargetsAreReadOncePerConversationAndBatch) {
     op.mutable_reaction()->set_emoji("+1");
     op.mutable_reaction()->set_add(true);
     c.body = MessageOpCommand{op};
-    c.request_id = "op" + std::to_string(seq);
-    c.origin = outcomes_;
+    c.reply = {"gw", 1, "op" + std::to_string(seq)};
     ASSERT_TRUE(writer_.Submit(std::move(c)).ok());
   }
   writer_.Start();

@@ -57,6 +57,7 @@ class Embedded final : public EmbeddedServer {
         push_(*routes_, gateway_,
               PushOptions{static_cast<size_t>(config.large_group_threshold), gateway_id_}) {
     writer_.SetListener(&push_);
+    writer_.SetReplies(&gateway_);
     writer_.SetFence(&fence_);
     TransportOptions topts;
     topts.bind_address = config.bind_address;

@@ -19,9 +19,6 @@ using Message = ::flare::client::v1::Message;
 struct StoredMessage {
   std::string tenant;
   Message message;  // conversation_id, seq, server_msg_id, sender, client_msg_id set
-  // Pipeline only (stores ignore it): the members to deliver to, shared by
-  // every message of a group until its membership changes. Null for 1:1.
-  std::shared_ptr<const std::vector<std::string>> audience;
 };
 
 struct IdempotencyKeyRef {

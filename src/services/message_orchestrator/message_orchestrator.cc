@@ -55,27 +55,24 @@ Status MessageOrchestrator::ValidateSend(const pb::SendRequest& request) const {
   return Status::Ok();
 }
 
-Command MessageOrchestrator::NewCommand(const Principal& who, const std::string& request_id,
-                                        std::shared_ptr<CommandCompletion> origin) const {
+Command MessageOrchestrator::NewCommand(const Principal& who, ReplyAddress reply) const {
   Command c;
   c.tenant = who.tenant;
   c.actor = who.user_id;  // never from the client
   c.actor_device = who.device;
-  c.request_id = request_id;
-  c.origin = std::move(origin);
+  c.reply = std::move(reply);
   c.received_mono_ms = clock_.MonotonicMs();
   return c;
 }
 
 Status MessageOrchestrator::Send(const Principal& who, pb::SendRequest& request,
-                                 const std::string& request_id,
-                                 std::shared_ptr<CommandCompletion> origin) {
+                                 ReplyAddress reply) {
   FLARE_RETURN_IF_ERROR(ValidateSend(request));
   auto conv = access_.Resolve(who, request.peer_user_id(), request.conversation_id(),
                               MembershipCheck::kDeferred);
   if (!conv.ok()) return conv.status();
 
-  Command command = NewCommand(who, request_id, std::move(origin));
+  Command command = NewCommand(who, std::move(reply));
   SendCommand send;
   send.members = std::move(conv->members);
   Message& m = send.message;
@@ -100,8 +97,7 @@ Status MessageOrchestrator::Send(const Principal& who, pb::SendRequest& request,
 }
 
 Status MessageOrchestrator::Group(const Principal& who, pb::GroupRequest& request,
-                                  const std::string& request_id,
-                                  std::shared_ptr<CommandCompletion> origin) {
+                                  ReplyAddress reply) {
   if (request.op_case() == pb::GroupRequest::OP_NOT_SET) {
     return InvalidArgument("group request has no operation");
   }
@@ -113,14 +109,13 @@ Status MessageOrchestrator::Group(const Principal& who, pb::GroupRequest& reques
   }
   size_t size = request.ByteSizeLong();
   if (size > limits_.max_message_bytes * 8) return InvalidArgument("group request is too large");
-  Command command = NewCommand(who, request_id, std::move(origin));
+  Command command = NewCommand(who, std::move(reply));
   command.body = GroupCommand{std::move(request)};
   return ingest_.Submit(std::move(command));
 }
 
 Status MessageOrchestrator::MessageOp(const Principal& who, pb::MessageOpRequest& request,
-                                      const std::string& request_id,
-                                      std::shared_ptr<CommandCompletion> origin) {
+                                      ReplyAddress reply) {
   if (request.op_case() == pb::MessageOpRequest::OP_NOT_SET) {
     return InvalidArgument("message_op has no operation");
   }
@@ -134,19 +129,18 @@ Status MessageOrchestrator::MessageOp(const Principal& who, pb::MessageOpRequest
   auto conv = access_.Resolve(who, "", request.conversation_id(), MembershipCheck::kDeferred);
   if (!conv.ok()) return conv.status();
   request.DiscardUnknownFields();  // e.g. inside edited content: never stored
-  Command command = NewCommand(who, request_id, std::move(origin));
+  Command command = NewCommand(who, std::move(reply));
   command.body = MessageOpCommand{std::move(request)};
   return ingest_.Submit(std::move(command));
 }
 
 Status MessageOrchestrator::MoveCursor(const Principal& who, const std::string& conversation_id,
                                        int64_t read_seq, int64_t delivered_seq,
-                                       const std::string& request_id,
-                                       std::shared_ptr<CommandCompletion> origin) {
+                                       ReplyAddress reply) {
   if (read_seq < 0 || delivered_seq < 0) return InvalidArgument("seq must not be negative");
   auto conv = access_.Resolve(who, "", conversation_id, MembershipCheck::kDeferred);
   if (!conv.ok()) return conv.status();
-  Command command = NewCommand(who, request_id, std::move(origin));
+  Command command = NewCommand(who, std::move(reply));
   command.body =
       CursorCommand{{who.tenant, conv->conversation_id, who.user_id, delivered_seq, read_seq}};
   return ingest_.Submit(std::move(command));

@@ -20,22 +20,18 @@ struct SendLimits {
   size_t max_mentions = 100;
 };
 
-// On OK the outcome arrives later through `origin`; on error nothing does.
+// On OK the outcome arrives later at `reply` (through the writer's
+// CommandReplies); on error nothing does.
 class MessageService {
  public:
   virtual ~MessageService() = default;
-  virtual Status Send(const Principal& who, pb::SendRequest& request, const std::string& request_id,
-                      std::shared_ptr<CommandCompletion> origin) = 0;
-  virtual Status Group(const Principal& who, pb::GroupRequest& request,
-                       const std::string& request_id,
-                       std::shared_ptr<CommandCompletion> origin) = 0;
+  virtual Status Send(const Principal& who, pb::SendRequest& request, ReplyAddress reply) = 0;
+  virtual Status Group(const Principal& who, pb::GroupRequest& request, ReplyAddress reply) = 0;
   virtual Status MessageOp(const Principal& who, pb::MessageOpRequest& request,
-                           const std::string& request_id,
-                           std::shared_ptr<CommandCompletion> origin) = 0;
+                           ReplyAddress reply) = 0;
   // read_seq > 0: mark read; delivered_seq > 0: a cumulative push ack.
   virtual Status MoveCursor(const Principal& who, const std::string& conversation_id,
-                            int64_t read_seq, int64_t delivered_seq, const std::string& request_id,
-                            std::shared_ptr<CommandCompletion> origin) = 0;
+                            int64_t read_seq, int64_t delivered_seq, ReplyAddress reply) = 0;
 };
 
 class MessageOrchestrator final : public MessageService {
@@ -44,21 +40,16 @@ class MessageOrchestrator final : public MessageService {
                       SendLimits limits)
       : access_(access), ingest_(ingest), clock_(clock), limits_(limits) {}
 
-  Status Send(const Principal& who, pb::SendRequest& request, const std::string& request_id,
-              std::shared_ptr<CommandCompletion> origin) override;
-  Status Group(const Principal& who, pb::GroupRequest& request, const std::string& request_id,
-               std::shared_ptr<CommandCompletion> origin) override;
+  Status Send(const Principal& who, pb::SendRequest& request, ReplyAddress reply) override;
+  Status Group(const Principal& who, pb::GroupRequest& request, ReplyAddress reply) override;
   Status MessageOp(const Principal& who, pb::MessageOpRequest& request,
-                   const std::string& request_id,
-                   std::shared_ptr<CommandCompletion> origin) override;
+                   ReplyAddress reply) override;
   Status MoveCursor(const Principal& who, const std::string& conversation_id, int64_t read_seq,
-                    int64_t delivered_seq, const std::string& request_id,
-                    std::shared_ptr<CommandCompletion> origin) override;
+                    int64_t delivered_seq, ReplyAddress reply) override;
 
  private:
   Status ValidateSend(const pb::SendRequest& request) const;
-  Command NewCommand(const Principal& who, const std::string& request_id,
-                     std::shared_ptr<CommandCompletion> origin) const;
+  Command NewCommand(const Principal& who, ReplyAddress reply) const;
 
   ConversationAccess& access_;
   MessageIngest& ingest_;

@@ -12,8 +12,8 @@ namespace flare {
 
 namespace {
 
-bool IsLarge(const StoredMessage& sm, size_t threshold) {
-  return sm.audience && sm.audience->size() > threshold && sm.message.visible_to().empty();
+bool IsLarge(const CommittedMessage& cm, size_t threshold) {
+  return cm.audience && cm.audience->size() > threshold && cm.stored.message.visible_to().empty();
 }
 
 }  // namespace
@@ -41,11 +41,12 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
   }
 }
 
-void PushServer::PushOne(StoredMessage& sm) {
+void PushServer::PushOne(CommittedMessage& cm) {
+  StoredMessage& sm = cm.stored;
   Message& m = sm.message;
   users_.clear();
-  if (sm.audience) {
-    users_ = *sm.audience;
+  if (cm.audience) {
+    users_ = *cm.audience;
   } else if (auto pair = ParseSingleConversationId(m.conversation_id())) {
     users_.push_back(pair->first);
     if (pair->second != pair->first) users_.push_back(pair->second);
@@ -98,31 +99,32 @@ void PushServer::FlushQueued() {
 }
 
 // One notice per large conversation per batch, for its highest seq.
-void PushServer::AdvanceLarge(const std::vector<StoredMessage>& messages) {
-  std::map<std::pair<std::string, std::string>, const StoredMessage*> last;
-  for (const auto& sm : messages) {
-    if (IsLarge(sm, options_.large_group_threshold)) {
-      last[{sm.tenant, sm.message.conversation_id()}] = &sm;
+void PushServer::AdvanceLarge(const std::vector<CommittedMessage>& messages) {
+  std::map<std::pair<std::string, std::string>, const CommittedMessage*> last;
+  for (const auto& cm : messages) {
+    if (IsLarge(cm, options_.large_group_threshold)) {
+      last[{cm.stored.tenant, cm.stored.message.conversation_id()}] = &cm;
     }
   }
-  for (const auto& [key, sm] : last) {
-    CollectSessions(sm->tenant, *sm->audience, sm->message.sender(), sm->message.sender_device());
+  for (const auto& [key, cm] : last) {
+    const Message& m = cm->stored.message;
+    CollectSessions(cm->stored.tenant, *cm->audience, m.sender(), m.sender_device());
     if (sessions_.empty()) continue;
     ::flare::client::v1::ServerFrame frame;
-    frame.mutable_advanced()->set_conversation_id(sm->message.conversation_id());
-    frame.mutable_advanced()->set_max_seq(sm->message.seq());
+    frame.mutable_advanced()->set_conversation_id(m.conversation_id());
+    frame.mutable_advanced()->set_max_seq(m.seq());
     delivery_.Notify(sessions_, std::make_shared<const SharedFrame>(std::move(frame)));
   }
 }
 
-void PushServer::OnStored(std::vector<StoredMessage>& messages) {
+void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
   bool any_large = false;
-  for (auto& sm : messages) {
-    if (IsLarge(sm, options_.large_group_threshold)) {
+  for (auto& cm : messages) {
+    if (IsLarge(cm, options_.large_group_threshold)) {
       any_large = true;
       continue;
     }
-    PushOne(sm);
+    PushOne(cm);
   }
   FlushQueued();
   if (any_large) AdvanceLarge(messages);

@@ -55,17 +55,17 @@ class PushServer final : public StoredListener {
   PushServer(RouteTable& routes, PushDelivery& delivery, PushOptions options)
       : routes_(routes), delivery_(delivery), options_(options) {}
 
-  void OnStored(std::vector<StoredMessage>& messages) override;
+  void OnStored(std::vector<CommittedMessage>& messages) override;
   void OnReadMoved(const std::vector<ReadMove>& moves) override;
 
  private:
   // Session ids of `users`' online devices, without `skip_device` of `skip_user`.
   void CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
                        const std::string& skip_user, const std::string& skip_device);
-  void PushOne(StoredMessage& sm);
+  void PushOne(CommittedMessage& cm);
   void Deliver(const std::string& tenant, const std::vector<std::string>& users,
                const std::string& skip_user, const std::string& skip_device, Message m);
-  void AdvanceLarge(const std::vector<StoredMessage>& messages);
+  void AdvanceLarge(const std::vector<CommittedMessage>& messages);
 
   RouteTable& routes_;
   PushDelivery& delivery_;

@@ -40,8 +40,7 @@ struct SessionLimits {
 // What a periodic check found a session must do.
 enum class SessionCheck { kOk, kAuthTimeout, kIdleTimeout };
 
-class ClientSession final : public CommandCompletion,
-                            public std::enable_shared_from_this<ClientSession> {
+class ClientSession final : public std::enable_shared_from_this<ClientSession> {
  public:
   ClientSession(std::shared_ptr<Connection> conn, int64_t now_ms, SessionLimits limits,
                 ServerMetrics* metrics)
@@ -67,7 +66,7 @@ class ClientSession final : public CommandCompletion,
   void ReplyRateLimited(const std::string& request_id, const std::string& text,
                         int64_t retry_after_ms);
   void ReplyStatus(const std::string& request_id, const Status& status);
-  void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) override;
+  void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome);
   // Sends a notice frame (not tracked for acks).
   void Notify(const SharedFrame& frame);
   // Typing rate limit: true if a typing notice for `conversation_id` may go out now.

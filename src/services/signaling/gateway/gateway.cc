@@ -202,7 +202,7 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
 
 void Gateway::HandleSend(const SessionPtr& s, const Principal& who, pb::ClientFrame& frame) {
   if (!WithinRate(send_limiter_, s, who, frame.request_id(), "sends")) return;
-  Status st = deps_.messages.Send(who, *frame.mutable_send(), frame.request_id(), s);
+  Status st = deps_.messages.Send(who, *frame.mutable_send(), ReplyTo(*s, frame.request_id()));
   if (!st.ok()) {
     deps_.metrics.send_rejected.Add();
     s->ReplyStatus(frame.request_id(), st);
@@ -265,6 +265,14 @@ void Gateway::Notify(const std::vector<uint64_t>& session_ids,
   }
 }
 
+void Gateway::OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) {
+  if (to.gateway_id != options_.gateway_id) {
+    spdlog::warn("dropped an outcome addressed to gateway {}", to.gateway_id);
+    return;
+  }
+  if (SessionPtr s = Find(to.session_id)) s->OnCommandDone(to.request_id, outcome);
+}
+
 void Gateway::Tick() {
   int64_t now = deps_.clock.MonotonicMs();
   for (RateLimiter* limiter : {&send_limiter_, &message_op_limiter_, &group_op_limiter_}) {
@@ -297,7 +305,7 @@ void Gateway::WriteDeliveredCursors(ClientSession& s) {
     // Dropped when the writer is overloaded or stopping: the delivered
     // cursor is advisory (acks and sync decide what a device gets), and the
     // next ack in the conversation carries it again.
-    (void)deps_.messages.MoveCursor(*who, conv, 0, seq, "", nullptr);
+    (void)deps_.messages.MoveCursor(*who, conv, 0, seq, ReplyAddress{});
   }
 }
 

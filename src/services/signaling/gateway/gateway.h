@@ -62,7 +62,7 @@ struct GatewayDeps {
   const DurableFence* fence = nullptr;  // read counts only for durable messages
 };
 
-class Gateway final : public ConnectionHandler, public PushDelivery {
+class Gateway final : public ConnectionHandler, public PushDelivery, public CommandReplies {
  public:
   Gateway(GatewayOptions options, GatewayDeps deps)
       : options_(std::move(options)),
@@ -80,6 +80,8 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   void Deliver(std::span<const SessionPushes> pushes) override;
   void Notify(const std::vector<uint64_t>& session_ids,
               const std::shared_ptr<const SharedFrame>& frame) override;
+  // An outcome for one of this gateway's sessions (gone ones are skipped).
+  void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override;
 
   void Tick();
   void StartTimer();
@@ -97,6 +99,9 @@ class Gateway final : public ConnectionHandler, public PushDelivery {
   };
   Shard& ShardFor(uint64_t id) { return shards_[id % kShards]; }
   SessionPtr Find(uint64_t id);
+  ReplyAddress ReplyTo(const ClientSession& s, const std::string& request_id) const {
+    return {options_.gateway_id, s.id(), request_id};
+  }
   std::vector<SessionPtr> Snapshot() const;
 
   void Authenticate(const SessionPtr& s, const std::string& request_id, const std::string& token);

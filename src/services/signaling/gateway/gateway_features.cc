@@ -29,13 +29,13 @@ Status ValidUserList(const google::protobuf::RepeatedPtrField<std::string>& user
 
 void Gateway::HandleGroup(const SessionPtr& s, const Principal& who, pb::ClientFrame& f) {
   if (!WithinRate(group_op_limiter_, s, who, f.request_id(), "group operations")) return;
-  Status st = deps_.messages.Group(who, *f.mutable_group(), f.request_id(), s);
+  Status st = deps_.messages.Group(who, *f.mutable_group(), ReplyTo(*s, f.request_id()));
   if (!st.ok()) s->ReplyStatus(f.request_id(), st);
 }
 
 void Gateway::HandleMessageOp(const SessionPtr& s, const Principal& who, pb::ClientFrame& f) {
   if (!WithinRate(message_op_limiter_, s, who, f.request_id(), "message operations")) return;
-  Status st = deps_.messages.MessageOp(who, *f.mutable_message_op(), f.request_id(), s);
+  Status st = deps_.messages.MessageOp(who, *f.mutable_message_op(), ReplyTo(*s, f.request_id()));
   if (!st.ok()) s->ReplyStatus(f.request_id(), st);
 }
 
@@ -44,7 +44,7 @@ void Gateway::HandleMarkRead(const SessionPtr& s, const Principal& who, const pb
     return s->ReplyError(f.request_id(), pb::ERROR_CODE_INVALID_ARGUMENT, "seq must be positive");
   }
   Status st = deps_.messages.MoveCursor(who, f.mark_read().conversation_id(), f.mark_read().seq(),
-                                        0, f.request_id(), s);
+                                        0, ReplyTo(*s, f.request_id()));
   if (!st.ok()) s->ReplyStatus(f.request_id(), st);
 }
 

@@ -55,7 +55,7 @@ namespace {
 // Roughly what a queued command holds in memory.
 size_t CommandBytes(const Command& c) {
   size_t bytes = sizeof(Command) + c.tenant.size() + c.actor.size() + c.actor_device.size() +
-                 c.request_id.size();
+                 c.reply.request_id.size() + c.reply.gateway_id.size();
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -181,13 +181,18 @@ void StorageWriter::MakeDurable(Batch& batch) {
   options_.on_fatal(synced);
 }
 
+void StorageWriter::Answer(const Command& command, const CommandOutcome& outcome) {
+  if (replies_ != nullptr && command.reply.session_id != 0) {
+    replies_->OnCommandDone(command.reply, outcome);
+  }
+}
+
 void StorageWriter::Refuse(Batch& batch) {
   for (auto& command : batch.commands) {
-    if (!command.origin) continue;
     CommandOutcome outcome;
     outcome.kind = static_cast<CommandKind>(command.body.index());
     outcome.status = Unavailable("storage failed; the server is stopping");
-    command.origin->OnCommandDone(command.request_id, outcome);
+    Answer(command, outcome);
   }
 }
 
@@ -250,10 +255,17 @@ void StorageWriter::Dispatch(Batch& batch) {
     if (metrics_ && outcome.kind == CommandKind::kSend) {
       metrics_->send_to_ack_ms.ObserveMs(static_cast<double>(now - command.received_mono_ms));
     }
-    if (command.origin) command.origin->OnCommandDone(command.request_id, outcome);
+    Answer(command, outcome);
   }
   if (!written.ok() || listener_ == nullptr) return;
-  if (!staged.batch.messages.empty()) listener_->OnStored(staged.batch.messages);
+  if (!staged.batch.messages.empty()) {
+    std::vector<CommittedMessage> committed;
+    committed.reserve(staged.batch.messages.size());
+    for (size_t i = 0; i < staged.batch.messages.size(); ++i) {
+      committed.push_back({std::move(staged.batch.messages[i]), std::move(staged.audiences[i])});
+    }
+    listener_->OnStored(committed);
+  }
   if (!staged.reads.empty()) listener_->OnReadMoved(staged.reads);
 }
 

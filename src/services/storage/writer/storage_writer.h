@@ -48,16 +48,36 @@ struct CommandOutcome {
   const Message& result() const { return stored ? *stored : message; }
 };
 
-// Where a command's outcome goes back to (the sender's connection).
-class CommandCompletion {
+// Where a command's outcome goes back to: the connection that sent it. It
+// is plain data, so a command can travel between processes and its answer
+// still find the way (in cluster mode, to the gateway with that id).
+struct ReplyAddress {
+  std::string gateway_id;
+  uint64_t session_id = 0;  // 0: nobody waits for the outcome
+  std::string request_id;
+};
+
+// Takes outcomes addressed to the sessions of one or more gateways (the
+// gateway in embedded mode; a reply channel per gateway in cluster mode).
+class CommandReplies {
  public:
-  virtual ~CommandCompletion() = default;
-  virtual void OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) = 0;
+  virtual ~CommandReplies() = default;
+  virtual void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) = 0;
 };
 
 struct ReadMove {
   std::string tenant, conversation_id, user_id, device;
   int64_t seq = 0;
+};
+
+// The members a message is delivered to, shared by every message of a group
+// until its membership changes. Null for 1:1 conversations.
+using Audience = std::shared_ptr<const std::vector<std::string>>;
+
+// A newly stored message as the pipeline hands it on after commit.
+struct CommittedMessage {
+  StoredMessage stored;
+  Audience audience;
 };
 
 // Told of every newly stored message after commit, in seq order per
@@ -66,7 +86,7 @@ struct ReadMove {
 class StoredListener {
  public:
   virtual ~StoredListener() = default;
-  virtual void OnStored(std::vector<StoredMessage>& messages) = 0;
+  virtual void OnStored(std::vector<CommittedMessage>& messages) = 0;
   virtual void OnReadMoved(const std::vector<ReadMove>& moves) {}
 };
 
@@ -89,8 +109,7 @@ struct Command {
   std::string actor;
   std::string actor_device;
   std::variant<SendCommand, GroupCommand, MessageOpCommand, CursorCommand> body;
-  std::string request_id;
-  std::shared_ptr<CommandCompletion> origin;  // may be null
+  ReplyAddress reply;
   int64_t received_mono_ms = 0;
   size_t queued_bytes = 0;  // set by Submit: what it counts against the queue's byte bound
 };
@@ -135,6 +154,7 @@ class StorageWriter final : public MessageIngest {
   ~StorageWriter() override;
 
   void SetListener(StoredListener* listener) { listener_ = listener; }
+  void SetReplies(CommandReplies* replies) { replies_ = replies; }
   void Start();
   // Stops accepting, commits everything queued, then returns.
   void Stop();
@@ -170,7 +190,8 @@ class StorageWriter final : public MessageIngest {
   void StageCursor(Command& command, CursorCommand& cursor, Staged& staged);
   // Appends an event or message with the next seq; returns its batch index.
   Result<int> AppendMessage(const std::string& tenant, Message message, Staged& staged,
-                            std::shared_ptr<const std::vector<std::string>> audience);
+                            Audience audience);
+  void Answer(const Command& command, const CommandOutcome& outcome);
   Result<int64_t> NextSeq(const std::string& tenant, const std::string& conversation_id,
                           Staged& staged);
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id);
@@ -187,6 +208,7 @@ class StorageWriter final : public MessageIngest {
   StorageWriterOptions options_;
   ServerMetrics* metrics_;
   StoredListener* listener_ = nullptr;
+  CommandReplies* replies_ = nullptr;
   DurableFence* fence_ = nullptr;
   SystemRandom random_;
   std::atomic<bool> failed_{false};

@@ -17,6 +17,7 @@ inline CommandOutcome Failed(CommandKind kind, Status status) {
 
 struct StorageWriter::Staged {
   WriteBatch batch;
+  std::vector<Audience> audiences;  // audiences[i] is batch.messages[i]'s
   struct Reply {
     Command* command;
     int message_index = -1;  // the stored message this reply reports, or -1

@@ -87,7 +87,7 @@ Result<GroupState*> StorageWriter::LoadGroup(const std::string& tenant, const st
 }
 
 Result<int> StorageWriter::AppendMessage(const std::string& tenant, Message m, Staged& staged,
-                                         std::shared_ptr<const std::vector<std::string>> audience) {
+                                         Audience audience) {
   auto seq = NextSeq(tenant, m.conversation_id(), staged);
   if (!seq.ok()) return seq.status();
   m.set_seq(*seq);
@@ -96,14 +96,15 @@ Result<int> StorageWriter::AppendMessage(const std::string& tenant, Message m, S
   if (m.client_msg_id().empty()) m.set_client_msg_id("server:" + m.server_msg_id());
   int index = static_cast<int>(staged.batch.messages.size());
   staged.by_client_id.emplace(std::make_tuple(tenant, m.sender(), m.client_msg_id()), index);
-  staged.batch.messages.push_back({tenant, std::move(m), std::move(audience)});
+  staged.batch.messages.push_back({tenant, std::move(m)});
+  staged.audiences.push_back(std::move(audience));
   return index;
 }
 
 void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& staged) {
   Message& m = send.message;
   if (AnswerRepeatedSend(command, m, staged)) return;
-  std::shared_ptr<const std::vector<std::string>> audience;
+  Audience audience;
   std::string key = ConversationKey(command.tenant, m.conversation_id());
   if (IsGroupType(m.conversation_type())) {
     auto group = LoadGroup(command.tenant, m.conversation_id());
@@ -230,7 +231,7 @@ Result<Message*> StorageWriter::FindTarget(const std::string& tenant, const std:
   }
   if (!target) return NotFound("no message " + std::to_string(seq) + " in " + conv);
   staged.updates[{key, seq}] = static_cast<int>(staged.batch.updates.size());
-  staged.batch.updates.push_back({tenant, std::move(*target), nullptr});
+  staged.batch.updates.push_back({tenant, std::move(*target)});
   return &staged.batch.updates.back().message;
 }
 
@@ -244,7 +245,7 @@ void StorageWriter::StageMessageOp(Command& command, MessageOpCommand& op, Stage
   if (AnswerRepeatedMessageOp(command, request, staged)) return;
   bool moderator = false;
   int type = pb::CONVERSATION_TYPE_SINGLE;
-  std::shared_ptr<const std::vector<std::string>> audience;
+  Audience audience;
   if (!ParseSingleConversationId(conv)) {
     auto group = LoadGroup(command.tenant, conv);
     if (!group.ok()) return fail(group.status());
