@@ -147,6 +147,21 @@ TEST_F(WriterRules, AGroupCreatedTwiceWithOneKeyIsOneGroup) {
   EXPECT_EQ(memory_.ListForUser("t", "alice")->size(), 1u);
 }
 
+TEST_F(WriterRules, AGroupNamedByTheOrchestratorKeepsItsNameAndCannotBeCreatedTwice) {
+  Start();
+  pb::GroupRequest create;
+  create.set_conversation_id("group:named-upstream");
+  create.set_client_msg_id("n1");
+  create.mutable_create()->add_member_ids("bob");
+  auto first = Submit(Group("first", create));
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  EXPECT_EQ(first.group.conversation_id(), "group:named-upstream");
+  create.set_client_msg_id("n2");  // another create with the same name
+  auto second = Submit(Group("second", create));
+  EXPECT_EQ(second.status.code(), Code::kAlreadyExists) << second.status.ToString();
+  EXPECT_EQ(memory_.ListForUser("t", "alice")->size(), 1u);
+}
+
 TEST_F(WriterRules, AddMembersResentWithItsKeyIsNotAConflict) {
   Start();
   std::string group = CreateGroup("g");

@@ -109,6 +109,11 @@ Status MessageOrchestrator::Group(const Principal& who, pb::GroupRequest& reques
   }
   size_t size = request.ByteSizeLong();
   if (size > limits_.max_message_bytes * 8) return InvalidArgument("group request is too large");
+  if (request.has_create()) {
+    // Named here so the create is keyed by its conversation on the stream.
+    thread_local SystemRandom random;  // called from many I/O threads
+    request.set_conversation_id(NewGroupId(request.create().type(), clock_.NowMs(), random));
+  }
   Command command = NewCommand(who, std::move(reply));
   command.body = GroupCommand{std::move(request)};
   return ingest_.Submit(std::move(command));

@@ -7,6 +7,10 @@
 
 namespace flare {
 
+std::string NewGroupId(pb::ConversationType type, int64_t now_ms, Random& random) {
+  return (type == pb::CONVERSATION_TYPE_CHANNEL ? "channel:" : "group:") + MakeUlid(now_ms, random);
+}
+
 Status GroupError(Code code, pb::ErrorCode detail, std::string message) {
   return Status(code, std::move(message)).WithDetail(detail);
 }

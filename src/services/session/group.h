@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.h"
 #include "common/result.h"
 #include "flare/client/v1/client.pb.h"
 #include "ports/conversation_store.h"
@@ -41,6 +42,9 @@ struct GroupState {
  private:
   std::shared_ptr<const std::vector<std::string>> audience_;
 };
+
+// A new group's or channel's id: "group:" or "channel:" and a ULID.
+std::string NewGroupId(pb::ConversationType type, int64_t now_ms, Random& random);
 
 // What one group operation did, before the writer gives its event a seq.
 struct GroupChange {

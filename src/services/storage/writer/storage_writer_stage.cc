@@ -160,9 +160,19 @@ void StorageWriter::StageGroup(Command& command, GroupCommand& group, Staged& st
   GroupState* state = nullptr;
   std::unique_ptr<GroupState> created;
   if (request.has_create()) {
-    const char* prefix =
-        request.create().type() == pb::CONVERSATION_TYPE_CHANNEL ? "channel:" : "group:";
-    conv = prefix + MakeUlid(clock_.NowMs(), random_);
+    // The orchestrator names a new group, so that its create is already
+    // keyed by the conversation on the ingest stream; unnamed: named here.
+    if (conv.empty()) conv = NewGroupId(request.create().type(), clock_.NowMs(), random_);
+    // LoadGroup answers kPermissionDenied (not a member) for a group that
+    // does not exist, which is what a new one must be.
+    auto existing = LoadGroup(command.tenant, conv);
+    if (existing.ok()) {
+      return staged.Reply(
+          command, Failed(CommandKind::kGroup, {Code::kAlreadyExists, conv + " already exists"}));
+    }
+    if (existing.status().code() != Code::kPermissionDenied) {
+      return staged.Reply(command, Failed(CommandKind::kGroup, existing.status()));
+    }
     created = std::make_unique<GroupState>();
     state = created.get();
     state->info.set_conversation_id(conv);
