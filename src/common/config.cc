@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -26,6 +27,28 @@ struct KeyDef {
 };
 
 Status CheckRedisUrl(const std::string& url) { return ParseRedisUrl(url).status(); }
+
+// A Kafka bootstrap list: host:port[,host:port...], every port a number.
+Status CheckBrokerList(const std::string& list) {
+  if (list.empty()) return InvalidArgument("empty broker list");
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = std::min(list.find(',', start), list.size());
+    std::string broker = list.substr(start, end - start);
+    size_t colon = broker.rfind(':');
+    int port = 0;
+    auto [ptr, ec] =
+        colon == std::string::npos
+            ? std::from_chars_result{nullptr, std::errc::invalid_argument}
+            : std::from_chars(broker.data() + colon + 1, broker.data() + broker.size(), port);
+    if (colon == 0 || ec != std::errc() || ptr != broker.data() + broker.size() || port < 1 ||
+        port > 65535) {
+      return InvalidArgument("'" + broker + "' is not host:port");
+    }
+    start = end + 1;
+  }
+  return Status::Ok();
+}
 
 const std::vector<KeyDef>& Keys() {
   static const std::vector<KeyDef> keys = {
@@ -180,6 +203,43 @@ const std::vector<KeyDef>& Keys() {
        0,
        0,
        {"shared_conversation", "tenant"}},
+      {"bus.backend",
+       "event bus between orchestrator and storage writer: inprocess (one process) | kafka "
+       "(bus.kafka.brokers)",
+       nullptr,
+       &Config::bus_backend,
+       0,
+       0,
+       {"inprocess", "kafka"}},
+      {"bus.kafka.brokers",
+       "Kafka bootstrap brokers of the kafka bus: host:port[,host:port...]",
+       nullptr,
+       &Config::bus_kafka_brokers,
+       0,
+       0,
+       {},
+       &CheckBrokerList},
+      {"bus.kafka.startup_timeout_ms",
+       "start-up fails naming bus.kafka.brokers if no broker answers within this time",
+       &Config::bus_kafka_startup_timeout_ms, nullptr, 100, 600'000},
+      {"bus.kafka.session_timeout_ms",
+       "a consumer silent this long leaves its group and its partitions move",
+       &Config::bus_kafka_session_timeout_ms, nullptr, 100, 3'600'000},
+      {"bus.kafka.heartbeat_interval_ms",
+       "consumer group heartbeat period (below the session timeout)",
+       &Config::bus_kafka_heartbeat_interval_ms, nullptr, 10, 3'600'000},
+      {"bus.kafka.assignment_strategy",
+       "partition.assignment.strategy of consumers (eager protocols): range | roundrobin",
+       nullptr,
+       &Config::bus_kafka_assignment_strategy,
+       0,
+       0,
+       {"range", "roundrobin"}},
+      {"bus.kafka.message_timeout_ms",
+       "a published record not acknowledged within this time fails (its done gets UNAVAILABLE)",
+       &Config::bus_kafka_message_timeout_ms, nullptr, 1'000, 2'147'483'647},
+      {"bus.kafka.replication_factor", "replicas of each topic the bus creates",
+       &Config::bus_kafka_replication_factor, nullptr, 1, 32},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,
@@ -326,6 +386,11 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
   }
   if (config.sync_default_limit > config.sync_max_limit) {
     return InvalidArgument("config key 'sync.default_limit' exceeds 'sync.max_limit'");
+  }
+  if (config.bus_kafka_heartbeat_interval_ms >= config.bus_kafka_session_timeout_ms) {
+    return InvalidArgument(
+        "config key 'bus.kafka.heartbeat_interval_ms' must be below "
+        "'bus.kafka.session_timeout_ms'");
   }
   return config;
 }

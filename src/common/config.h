@@ -87,6 +87,16 @@ struct Config {
   int64_t max_subscriptions = 1'000;
   std::string presence_visibility = "shared_conversation";  // | tenant
 
+  // [bus] the event bus between the orchestrator and the storage writer
+  std::string bus_backend = "inprocess";  // | kafka
+  std::string bus_kafka_brokers = "127.0.0.1:9092";
+  int64_t bus_kafka_startup_timeout_ms = 10'000;
+  int64_t bus_kafka_session_timeout_ms = 45'000;
+  int64_t bus_kafka_heartbeat_interval_ms = 3'000;
+  std::string bus_kafka_assignment_strategy = "range";  // | roundrobin
+  int64_t bus_kafka_message_timeout_ms = 300'000;
+  int64_t bus_kafka_replication_factor = 3;
+
   // [log]
   std::string log_level = "info";
   std::string log_format = "text";  // text | json

@@ -1,0 +1,191 @@
+// The Kafka BusConsumer: a librdkafka group consumer with explicit commits
+// and a rebalance callback, served on the thread that calls Poll.
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "adapters/kafka/kafka_clients.h"
+
+namespace flare::kafka {
+namespace {
+
+std::vector<int32_t> Partitions(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<int32_t> out;
+  for (int i = 0; i < list->cnt; ++i) out.push_back(list->elems[i].partition);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Commit errors meaning this member's generation is over: its partitions
+// may already belong to someone else.
+bool IsFencedCommit(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+         err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+         err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || err == RD_KAFKA_RESP_ERR__STATE;
+}
+
+class KafkaConsumer final : public BusConsumer {
+ public:
+  KafkaConsumer() = default;
+  ~KafkaConsumer() override {
+    (void)Close();
+    if (rk_ != nullptr) rd_kafka_destroy(rk_);
+  }
+
+  void Attach(rd_kafka_t* rk) {
+    rk_ = rk;
+    rd_kafka_poll_set_consumer(rk_);  // one queue: Poll serves callbacks too
+  }
+
+  Status Subscribe(const std::string& topic, BusConsumerListener* listener) override {
+    if (!topic_.empty()) return InvalidArgument("event bus: consumer already subscribed");
+    topic_ = topic;
+    listener_ = listener;
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Unavailable("kafka subscribe '" + topic + "': " + rd_kafka_err2str(err));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<BusRecord>> Poll(int max_records, int timeout_ms) override {
+    if (topic_.empty() || closed_) return InvalidArgument("event bus: poll before subscribe");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    batch_.clear();
+    while (static_cast<int>(batch_.size()) < max_records) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      // Wait only for the first record; then take what is already fetched.
+      int wait = batch_.empty() ? static_cast<int>(std::max<int64_t>(left, 0)) : 0;
+      rd_kafka_message_t* message = rd_kafka_consumer_poll(rk_, wait);
+      if (message == nullptr) {
+        if (!batch_.empty() || left <= 0) break;
+        continue;
+      }
+      Status st = Take(message);
+      rd_kafka_message_destroy(message);
+      if (!st.ok()) return st;
+    }
+    return std::move(batch_);
+  }
+
+  Status Commit(int32_t partition, int64_t next_offset) override {
+    if (!assigned_.count(partition)) {
+      return Aborted("event bus: partition " + std::to_string(partition) +
+                     " is not assigned to this consumer");
+    }
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), partition)->offset = next_offset;
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, 0 /* synchronous */);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      err = list->elems[0].err;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
+    std::string what =
+        "kafka commit of partition " + std::to_string(partition) + ": " + rd_kafka_err2str(err);
+    return IsFencedCommit(err) ? Aborted(what) : Unavailable(what);
+  }
+
+  // Leaves the group; librdkafka revokes the assignment through OnRebalance
+  // first, so the listener hears OnRevoked on this thread.
+  Status Close() override {
+    if (closed_ || rk_ == nullptr) return Status::Ok();
+    closed_ = true;
+    rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Unavailable(std::string("kafka consumer close: ") + rd_kafka_err2str(err));
+    }
+    return Status::Ok();
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    static_cast<KafkaConsumer*>(opaque)->Rebalance(rk, err, partitions);
+  }
+
+ private:
+  // Eager protocol: each rebalance revokes the whole assignment and then
+  // assigns the new one. Records of a revoked partition that this Poll has
+  // gathered but not returned are dropped: they are uncommitted, so the
+  // partition's next owner (maybe this consumer again) reads them again.
+  void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* partitions) {
+    std::vector<int32_t> list = Partitions(partitions);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (listener_ != nullptr && !list.empty()) listener_->OnAssigned(list);
+      assigned_.insert(list.begin(), list.end());
+      rd_kafka_assign(rk, partitions);
+      return;
+    }
+    std::erase_if(batch_, [&](const BusRecord& r) {
+      return std::find(list.begin(), list.end(), r.partition) != list.end();
+    });
+    if (listener_ != nullptr && !list.empty()) listener_->OnRevoked(list);
+    for (int32_t p : list) assigned_.erase(p);
+    rd_kafka_assign(rk, nullptr);
+  }
+
+  Status Take(const rd_kafka_message_t* message) {
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      BusRecord record;
+      record.topic = rd_kafka_topic_name(message->rkt);
+      record.partition = message->partition;
+      record.offset = message->offset;
+      if (message->key) record.key.assign(static_cast<const char*>(message->key), message->key_len);
+      if (message->payload) {
+        record.value.assign(static_cast<const char*>(message->payload), message->len);
+      }
+      batch_.push_back(std::move(record));
+      return Status::Ok();
+    }
+    // Transient consumer errors (a broker down, a partition EOF) are
+    // reported as messages while librdkafka recovers; only fatal ones end.
+    char reason[512];
+    if (rd_kafka_fatal_error(rk_, reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Internal(std::string("kafka consumer failed fatally: ") + reason);
+    }
+    if (message->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && message->rkt != nullptr) {
+      return NotFound("kafka topic '" + topic_ + "' does not exist");
+    }
+    return Status::Ok();
+  }
+
+  rd_kafka_t* rk_ = nullptr;
+  std::string topic_;
+  BusConsumerListener* listener_ = nullptr;
+  bool closed_ = false;
+  std::set<int32_t> assigned_;
+  std::vector<BusRecord> batch_;  // the records the current Poll returns
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
+                                                 const std::string& group_id) {
+  auto conf = MakeConf(options,
+                       {
+                           {"group.id", group_id},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"},
+                           {"auto.offset.reset", "earliest"},
+                           {"enable.partition.eof", "false"},
+                           {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
+                           {"heartbeat.interval.ms", std::to_string(options.heartbeat_interval_ms)},
+                           {"partition.assignment.strategy", options.assignment_strategy},
+                       });
+  if (!conf.ok()) return conf.status();
+  auto consumer = std::make_unique<KafkaConsumer>();
+  rd_kafka_conf_set_opaque(*conf, consumer.get());
+  rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::OnRebalance);
+  auto rk = NewClient(RD_KAFKA_CONSUMER, *conf);
+  if (!rk.ok()) return rk.status();
+  consumer->Attach(*rk);
+  return std::unique_ptr<BusConsumer>(std::move(consumer));
+}
+
+}  // namespace flare::kafka
