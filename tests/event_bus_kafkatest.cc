@@ -1,7 +1,8 @@
 // EventBusContract for the Kafka adapter on librdkafka's mock cluster
 // (3 brokers per test, short group timers), plus what only Kafka can show:
 // a partition leader going down and coming back while records are
-// published, and start-up against a broker list nobody answers.
+// published, and start-up against a broker list nobody answers; and the
+// fenced storage writers (fenced_writer_contract.h) over Kafka.
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 
 #include "adapters/kafka/kafka_event_bus.h"
 #include "event_bus_contract.h"
+#include "fenced_writer_contract.h"
 #include "support/kafka_mock_cluster.h"
 
 namespace flare {
@@ -54,6 +56,12 @@ EventBusUnderTest OpenOnMock() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Adapters, EventBusContract,
+                         ::testing::Values(std::make_pair(std::string("kafka"),
+                                                          EventBusFactory(&OpenOnMock))),
+                         [](const auto& info) { return info.param.first; });
+
+// Two storage writers in one process over the mock cluster.
+INSTANTIATE_TEST_SUITE_P(Adapters, FencedWriters,
                          ::testing::Values(std::make_pair(std::string("kafka"),
                                                           EventBusFactory(&OpenOnMock))),
                          [](const auto& info) { return info.param.first; });

@@ -47,6 +47,10 @@ class LruMap {
       order_.pop_back();
     }
   }
+  void Clear() {
+    index_.clear();
+    order_.clear();
+  }
   size_t size() const { return index_.size(); }
   size_t capacity() const { return capacity_; }
 

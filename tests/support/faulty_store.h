@@ -42,6 +42,34 @@ class FaultyStore final : public MessageStore {
     }
     gate_cv_.notify_all();
   }
+  // While closed, Write() waits before it reaches the wrapped store: a
+  // writer paused in the middle of its commit (a zombie in the making).
+  void CloseWriteGate() {
+    std::lock_guard lock(mu_);
+    write_gate_closed_ = true;
+  }
+  // Lets `n` waiting or later writes through the closed gate.
+  void LetWritesThrough(int n) {
+    {
+      std::lock_guard lock(mu_);
+      writes_let_through_ += n;
+    }
+    gate_cv_.notify_all();
+  }
+  // Returns once the `nth` write since the store was made waits at the gate.
+  void WaitForWriteAtGate(int nth = 1) {
+    std::unique_lock lock(mu_);
+    gate_cv_.wait(lock, [&] { return writes_at_gate_ > 0 && gate_arrivals_ >= nth; });
+  }
+  void OpenWriteGate() {
+    {
+      std::lock_guard lock(mu_);
+      write_gate_closed_ = false;
+    }
+    gate_cv_.notify_all();
+  }
+  int aborted_writes() const { return aborted_writes_; }
+
   // True once a Sync that started after the message's Write returned OK.
   bool IsDurable(const std::string& tenant, const std::string& conv, int64_t seq) const {
     std::lock_guard lock(mu_);
@@ -55,7 +83,17 @@ class FaultyStore final : public MessageStore {
       --fail_writes_;
       return IoError("injected write failure");
     }
+    {
+      std::unique_lock lock(mu_);
+      ++writes_at_gate_;
+      ++gate_arrivals_;
+      gate_cv_.notify_all();
+      gate_cv_.wait(lock, [this] { return !write_gate_closed_ || writes_let_through_ > 0; });
+      if (write_gate_closed_) --writes_let_through_;
+      --writes_at_gate_;
+    }
     Status st = base_.Write(batch);
+    if (st.code() == Code::kAborted) ++aborted_writes_;
     if (!st.ok()) return st;
     std::lock_guard lock(mu_);
     ++committed_writes_;
@@ -144,6 +182,11 @@ class FaultyStore final : public MessageStore {
   std::condition_variable gate_cv_;
   bool gate_closed_ = false;
   int waiting_at_gate_ = 0;
+  bool write_gate_closed_ = false;
+  int writes_at_gate_ = 0;
+  int writes_let_through_ = 0;
+  int gate_arrivals_ = 0;
+  std::atomic<int> aborted_writes_{0};
   int64_t committed_writes_ = 0;
   int64_t durable_writes_ = 0;
   std::map<std::tuple<std::string, std::string, int64_t>, int64_t> written_in_;

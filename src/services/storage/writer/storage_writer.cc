@@ -95,8 +95,9 @@ Status StorageWriter::Submit(Command command) {
 void StorageWriter::ReleaseQueued(const Batch& batch) {
   size_t bytes = 0;
   for (const auto& c : batch.commands) bytes += c.queued_bytes;
+  for (const auto& c : batch.unowned) bytes += c.queued_bytes;
   pending_bytes_.fetch_sub(bytes);
-  queue_.Release(batch.commands.size());
+  queue_.Release(batch.commands.size() + batch.unowned.size());
 }
 
 void StorageWriter::Run() {
@@ -209,21 +210,26 @@ void StorageWriter::HoldUntilDurable(Batch& batch) {
 
 void StorageWriter::Apply(Batch& batch) {
   Staged& staged = batch.staged;
-  staged.replies.reserve(batch.commands.size());
   batch.started_ms = clock_.MonotonicMs();
   // Between batches, so nothing a batch staged is dropped while it runs.
+  DropCachesIfOwnershipChanged();
   max_seq_.Trim();
   known_singles_.Trim();
   groups_.Trim();
+  SetAsideUnowned(batch);
+  staged.replies.reserve(batch.commands.size());
   LookUpEarlier(batch.commands, staged);
   FetchTargets(batch.commands, staged);
   for (auto& command : batch.commands) Stage(command, staged);
   HoldUntilDurable(batch);
   batch.written = messages_.Write(staged.batch);
   if (metrics_) metrics_->store_batches.Add();
-  if (!batch.written.ok()) {
+  if (batch.written.code() == Code::kAborted) OnFenced(batch);
+  if (!batch.written.ok() && !batch.fenced) {
     spdlog::error("group commit of {} messages failed: {}", staged.batch.messages.size(),
                   batch.written.ToString());
+  }
+  if (!batch.written.ok()) {
     if (fence_) fence_->Release(batch.id);
     // Forget what this batch assumed so the next batch starts from the store.
     for (const auto& key : staged.touched) {
@@ -252,11 +258,14 @@ void StorageWriter::Dispatch(Batch& batch) {
       outcome.stored = &staged.batch.messages[reply.message_index].message;
     if (outcome.duplicate && metrics_) metrics_->messages_duplicate.Add();
     Command& command = *reply.command;
+    // Left to the partition's new owner, which answers it on redelivery.
+    if (batch.fenced && command.source.partition >= 0) continue;
     if (metrics_ && outcome.kind == CommandKind::kSend) {
       metrics_->send_to_ack_ms.ObserveMs(static_cast<double>(now - command.received_mono_ms));
     }
     Answer(command, outcome);
   }
+  ReportProgress(batch);
   if (!written.ok() || listener_ == nullptr) return;
   if (!staged.batch.messages.empty()) {
     std::vector<CommittedMessage> committed;

@@ -104,15 +104,41 @@ struct CursorCommand {
   CursorUpdate cursor;  // read_seq set: mark-read (clamped, announced); else delivered only
 };
 
+// Where a command came from on the ingest stream (cluster mode): its
+// record's partition and offset, and the stream consumer's generation when
+// it was read (it grows with every assignment and every rejoin).
+// partition < 0: handed over in-process.
+struct StreamPosition {
+  int32_t partition = -1;
+  int64_t offset = -1;
+  uint64_t generation = 0;
+};
+
 struct Command {
   std::string tenant;
   std::string actor;
   std::string actor_device;
   std::variant<SendCommand, GroupCommand, MessageOpCommand, CursorCommand> body;
   ReplyAddress reply;
+  StreamPosition source;
   int64_t received_mono_ms = 0;
   size_t queued_bytes = 0;  // set by Submit: what it counts against the queue's byte bound
 };
+
+// What a batch did with commands read from the ingest stream, told after
+// the batch is durable and answered. `next_offsets`: per partition, every
+// record below it is processed (safe to commit). `fenced`: the store
+// refused the batch because another writer claimed one of its partitions;
+// nothing of it was stored or answered, and every later command of the
+// same generation is dropped unanswered: the consumer must rejoin so that
+// the stream redelivers them from the last commit.
+struct StreamProgress {
+  uint64_t generation = 0;
+  std::map<int32_t, int64_t> next_offsets;
+  size_t commands = 0;  // stream commands this batch took (dropped ones too)
+  bool fenced = false;
+};
+using StreamProgressHandler = std::function<void(const StreamProgress&)>;
 
 // The ingest stream's interface (an in-process queue here; a Kafka topic
 // keyed by conversation in cluster mode).
@@ -160,6 +186,20 @@ class StorageWriter final : public MessageIngest {
   void Stop();
 
   Status Submit(Command command) override;
+
+  // Ingest stream ownership (cluster mode; called by the stream consumer).
+  // Commands of a claimed partition read at `since_generation` or later are
+  // written with its epoch (see MessageStore::ClaimPartition); the others
+  // (read before the claim, of a partition not claimed any more, or of a
+  // generation that was fenced) are dropped unanswered: the partition's
+  // owner answers them when the stream redelivers them from its last
+  // commit. Every change of ownership drops the writer's cached state.
+  void ClaimPartition(int32_t partition, int64_t epoch, uint64_t since_generation);
+  void ReleasePartition(int32_t partition);
+  // Called on the syncer thread after every batch that took stream commands.
+  void SetStreamProgressHandler(StreamProgressHandler handler) {
+    on_progress_ = std::move(handler);
+  }
   // True once a batch could not be made durable: nothing is accepted after.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
 
@@ -174,6 +214,11 @@ class StorageWriter final : public MessageIngest {
   void HoldUntilDurable(Batch& batch);
   void Refuse(Batch& batch);  // answers every command UNAVAILABLE, writes nothing
   void ReleaseQueued(const Batch& batch);
+  // storage_writer_claims.cc
+  void SetAsideUnowned(Batch& batch);
+  void OnFenced(Batch& batch);
+  void ReportProgress(const Batch& batch);
+  void DropCachesIfOwnershipChanged();
   void LookUpEarlier(std::vector<Command>& commands, Staged& staged);
   void FetchTargets(const std::vector<Command>& commands, Staged& staged);
   void Stage(Command& command, Staged& staged);
@@ -232,6 +277,18 @@ class StorageWriter final : public MessageIngest {
   LruMap<bool> known_singles_;
   LruMap<std::unique_ptr<GroupState>> groups_;
   std::atomic<size_t> pending_bytes_{0};
+
+  // Ingest stream ownership (storage_writer_claims.cc).
+  std::mutex claims_mu_;
+  struct Claim {
+    int64_t epoch = 0;
+    uint64_t since_generation = 0;
+  };
+  std::unordered_map<int32_t, Claim> claims_;
+  bool any_fenced_ = false;
+  uint64_t fenced_generation_ = 0;  // writer thread: generations <= it are dropped
+  std::atomic<bool> ownership_changed_{false};
+  StreamProgressHandler on_progress_;
 };
 
 }  // namespace flare

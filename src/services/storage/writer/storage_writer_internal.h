@@ -44,7 +44,11 @@ struct StorageWriter::Staged {
 struct StorageWriter::Batch {
   uint64_t id = 0;
   std::vector<Command> commands;
-  Staged staged;  // points into `commands`
+  // Stream commands of partitions this writer does not own (any more):
+  // neither staged nor answered, only counted.
+  std::vector<Command> unowned;
+  Staged staged;        // points into `commands`
+  bool fenced = false;  // the store refused it: a newer writer owns a partition
   Status written;
   int64_t started_ms = 0;
 };
