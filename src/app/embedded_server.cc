@@ -9,15 +9,18 @@
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
+#include "ports/event_bus.h"
 #include "ports/route_table.h"
 #include "ports/store_factory.h"
 #include "services/conversation_access.h"
+#include "services/message_orchestrator/bus_ingest.h"
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/push/server/push_server.h"
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
 #include "services/storage/reader/storage_reader.h"
+#include "services/storage/writer/ingest_consumer.h"
 #include "services/storage/writer/storage_writer.h"
 
 namespace flare {
@@ -25,8 +28,11 @@ namespace {
 
 class Embedded final : public EmbeddedServer {
  public:
+  // `bus` null: the orchestrator hands commands straight to the writer's
+  // queue; else through the bus's ingest topic (kafka).
   Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
-           std::string secret, LoginConflictPolicy login_conflict)
+           std::shared_ptr<EventBus> bus, std::unique_ptr<BusProducer> producer, std::string secret,
+           LoginConflictPolicy login_conflict)
       : config_(config),
         gateway_id_(NewGatewayId()),
         stores_(std::move(stores)),
@@ -38,8 +44,14 @@ class Embedded final : public EmbeddedServer {
         access_(*stores_.conversations),
         writer_(*stores_.messages, *stores_.conversations, clock_, WriterOptionsFrom(config),
                 &server_metrics_),
-        orchestrator_(access_, writer_, clock_,
-                      {static_cast<size_t>(config.max_message_bytes), 128}),
+        bus_(std::move(bus)),
+        // Answers what the bus refused through the gateway (built below;
+        // only its address is taken here).
+        bus_ingest_(producer ? std::make_unique<BusIngest>(std::move(producer),
+                                                           config.bus_ingest_topic, gateway_)
+                             : nullptr),
+        orchestrator_(access_, bus_ingest_ ? static_cast<MessageIngest&>(*bus_ingest_) : writer_,
+                      clock_, {static_cast<size_t>(config.max_message_bytes), 128}),
         reader_(
             *stores_.messages, access_,
             {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit),
@@ -59,6 +71,13 @@ class Embedded final : public EmbeddedServer {
     writer_.SetListener(&push_);
     writer_.SetReplies(&gateway_);
     writer_.SetFence(&fence_);
+    if (bus_) {
+      IngestConsumerOptions o;
+      o.topic = config.bus_ingest_topic;
+      o.group = config.bus_writer_group;
+      ingest_consumer_ =
+          std::make_unique<IngestConsumer>(*bus_, *stores_.messages, writer_, clock_, o);
+    }
     TransportOptions topts;
     topts.bind_address = config.bind_address;
     topts.ws_port = static_cast<uint16_t>(config.ws_port);
@@ -82,6 +101,7 @@ class Embedded final : public EmbeddedServer {
 
   Status Start() override {
     writer_.Start();
+    if (ingest_consumer_) FLARE_RETURN_IF_ERROR(ingest_consumer_->Start());
     FLARE_RETURN_IF_ERROR(transport_->Start());
     gateway_.StartTimer();
     started_ = true;
@@ -95,6 +115,12 @@ class Embedded final : public EmbeddedServer {
     if (!started_ || draining_.exchange(true)) return;
     spdlog::info("draining: stop accepting, flush the writer, close connections");
     transport_->StopAccepting();
+    if (bus_ingest_) {
+      // Sends already taken reach the stream; their owner answers them.
+      if (Status st = bus_ingest_->Flush(5'000); !st.ok()) spdlog::warn("{}", st.ToString());
+    }
+    // Leaving the group commits what is durable; the rest is redelivered.
+    if (ingest_consumer_) ingest_consumer_->Stop();
     writer_.Stop();  // commits and acks everything already queued
     gateway_.DrainAll("server shutting down; reconnect");
     // Give close frames a moment to reach clients; bounded so shutdown never hangs.
@@ -209,6 +235,9 @@ class Embedded final : public EmbeddedServer {
   ConversationAccess access_;
   DurableFence fence_;  // before the writer and readers that use it
   StorageWriter writer_;
+  std::shared_ptr<EventBus> bus_;
+  std::unique_ptr<BusIngest> bus_ingest_;
+  std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
   MessageOrchestrator orchestrator_;
   StorageReader reader_;
   SessionService sessions_;
@@ -231,9 +260,24 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   if (!stores.ok()) return stores.status();
   auto routes = OpenRouteTable(config);
   if (!routes.ok()) return routes.status();
-  return std::unique_ptr<EmbeddedServer>(new Embedded(config, std::move(stores).value(),
-                                                      std::move(routes).value(), *secret,
-                                                      std::move(login_conflict).value()));
+  std::shared_ptr<EventBus> bus;
+  std::unique_ptr<BusProducer> producer;
+  // In one process the in-process bus would only add a copy per command:
+  // commands go straight to the writer's queue unless the bus is Kafka.
+  if (config.bus_backend != "inprocess") {
+    auto opened = OpenEventBus(config);
+    if (!opened.ok()) return opened.status();
+    bus = std::move(opened).value();
+    Status topic = bus->CreateTopic(config.bus_ingest_topic,
+                                    static_cast<int32_t>(config.bus_ingest_partitions));
+    if (!topic.ok() && topic.code() != Code::kAlreadyExists) return topic;
+    auto made = bus->CreateProducer();
+    if (!made.ok()) return made.status();
+    producer = std::move(made).value();
+  }
+  return std::unique_ptr<EmbeddedServer>(
+      new Embedded(config, std::move(stores).value(), std::move(routes).value(), std::move(bus),
+                   std::move(producer), *secret, std::move(login_conflict).value()));
 }
 
 }  // namespace flare

@@ -96,6 +96,11 @@ struct Config {
   std::string bus_kafka_assignment_strategy = "range";  // | roundrobin
   int64_t bus_kafka_message_timeout_ms = 300'000;
   int64_t bus_kafka_replication_factor = 3;
+  // The ingest stream (kafka bus): topic, its partitions when this process
+  // creates it, and the storage writers' consumer group.
+  std::string bus_ingest_topic = "flare.ingest";
+  int64_t bus_ingest_partitions = 16;
+  std::string bus_writer_group = "flare-storage-writer";
 
   // [log]
   std::string log_level = "info";

@@ -77,10 +77,33 @@ Result<std::unique_ptr<BusConsumer>> KafkaEventBus::CreateConsumer(const std::st
   return kafka::NewConsumer(options_, group_id);
 }
 
+// Whether the cluster's metadata lists `name` (all topics are asked for:
+// asking for one by name can make a broker auto-create it).
+Result<bool> KafkaEventBus::TopicExists(const std::string& name) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(admin_, 1, nullptr, &metadata, options_.startup_timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Unavailable("kafka metadata: " + std::string(rd_kafka_err2str(err)));
+  }
+  bool found = false;
+  for (int i = 0; i < metadata->topic_cnt && !found; ++i) {
+    found =
+        metadata->topics[i].topic == name && metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return found;
+}
+
 Status KafkaEventBus::CreateTopic(const std::string& name, int32_t partitions) {
   if (name.empty() || partitions < 1) {
     return InvalidArgument("event bus: a topic needs a name and at least one partition");
   }
+  // Checked first: a topic made ahead (the usual way in production) needs
+  // no admin rights, and some clusters do not take CreateTopics at all.
+  auto exists = TopicExists(name);
+  if (!exists.ok()) return exists.status();
+  if (*exists) return {Code::kAlreadyExists, "kafka topic '" + name + "' exists"};
   char error[512];
   rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(
       name.c_str(), partitions, options_.replication_factor, error, sizeof error);

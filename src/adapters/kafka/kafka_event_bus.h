@@ -45,6 +45,7 @@ class KafkaEventBus final : public EventBus {
 
  private:
   KafkaEventBus(KafkaOptions options, rd_kafka_t* admin);
+  Result<bool> TopicExists(const std::string& name);
   KafkaOptions options_;
   rd_kafka_t* admin_;  // metadata and topic creation
 };
