@@ -47,6 +47,7 @@ class FaultyStore final : public MessageStore {
   void CloseWriteGate() {
     std::lock_guard lock(mu_);
     write_gate_closed_ = true;
+    gate_arrivals_ = 0;
   }
   // Lets `n` waiting or later writes through the closed gate.
   void LetWritesThrough(int n) {
@@ -56,7 +57,7 @@ class FaultyStore final : public MessageStore {
     }
     gate_cv_.notify_all();
   }
-  // Returns once the `nth` write since the store was made waits at the gate.
+  // Returns once the `nth` write since the gate closed waits at it.
   void WaitForWriteAtGate(int nth = 1) {
     std::unique_lock lock(mu_);
     gate_cv_.wait(lock, [&] { return writes_at_gate_ > 0 && gate_arrivals_ >= nth; });
@@ -86,7 +87,7 @@ class FaultyStore final : public MessageStore {
     {
       std::unique_lock lock(mu_);
       ++writes_at_gate_;
-      ++gate_arrivals_;
+      if (write_gate_closed_) ++gate_arrivals_;
       gate_cv_.notify_all();
       gate_cv_.wait(lock, [this] { return !write_gate_closed_ || writes_let_through_ > 0; });
       if (write_gate_closed_) --writes_let_through_;
