@@ -187,6 +187,21 @@ TEST(KafkaEventBus, CreateTopicThatGetsNoAnswerFailsWithinTheTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+TEST(KafkaEventBus, TheFactoryOpensKafkaFromTheConfig) {
+  KafkaMockCluster cluster(3);
+  ASSERT_TRUE(cluster.ok());
+  Config config;
+  ASSERT_TRUE(SetConfigValue(config, "bus.backend", "kafka").ok());
+  ASSERT_TRUE(SetConfigValue(config, "bus.kafka.brokers", cluster.bootstraps()).ok());
+  auto bus = OpenEventBus(config);
+  ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+  EXPECT_NE(dynamic_cast<KafkaEventBus*>(bus->get()), nullptr);
+  KafkaOptions options = KafkaOptionsFrom(config);
+  EXPECT_EQ(options.brokers, cluster.bootstraps());
+  EXPECT_EQ(options.session_timeout_ms, config.bus_kafka_session_timeout_ms);
+  EXPECT_EQ(options.assignment_strategy, "range");
+}
+
 // A loopback port nobody listens on (bound, then released).
 int UnusedPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
