@@ -106,9 +106,17 @@ int main(int argc, char** argv) {
     published = Clock::now();
   });
   int consumed = 0;
+  auto last_progress = Clock::now();
   while (consumed < records) {
     auto batch = (*consumer)->Poll(10'000, 1'000);
     if (!batch.ok()) break;
+    // The mock cluster keeps about 5 MB per partition: records it dropped
+    // before they were read never arrive, so give up instead of waiting.
+    if (!batch->empty()) last_progress = Clock::now();
+    if (Clock::now() - last_progress > std::chrono::seconds(20)) {
+      std::fprintf(stderr, "no record for 20 s after %d of %d\n", consumed, records);
+      break;
+    }
     std::map<int32_t, int64_t> next;
     for (const auto& r : *batch) next[r.partition] = r.offset + 1;
     for (auto [p, offset] : next) (void)(*consumer)->Commit(p, offset);

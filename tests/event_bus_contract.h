@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 #include <utility>
@@ -30,6 +31,9 @@ struct EventBusUnderTest {
 };
 
 using EventBusFactory = std::function<EventBusUnderTest()>;
+
+// Test names show the backend's name, not the factory's bytes.
+inline void PrintTo(const EventBusFactory&, std::ostream* os) { *os << "factory"; }
 
 // Listens on behalf of one consumer: what it owns now, every callback, and
 // whether a record ever came from a partition it did not own.

@@ -127,7 +127,8 @@ class InProcessConsumer final : public BusConsumer {
   }
 
   Result<std::vector<BusRecord>> Poll(int max_records, int timeout_ms) override {
-    if (member_ == 0 || closed_) return InvalidArgument("event bus: poll before subscribe");
+    if (member_ == 0 || closed_)
+      return InvalidArgument("event bus: poll on a consumer not subscribed or closed");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     std::vector<BusRecord> out;
     std::unique_lock lock(hub_->mu);

@@ -52,7 +52,8 @@ class KafkaConsumer final : public BusConsumer {
   }
 
   Result<std::vector<BusRecord>> Poll(int max_records, int timeout_ms) override {
-    if (topic_.empty() || closed_) return InvalidArgument("event bus: poll before subscribe");
+    if (topic_.empty() || closed_)
+      return InvalidArgument("event bus: poll on a consumer not subscribed or closed");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     batch_.clear();
     while (static_cast<int>(batch_.size()) < max_records) {
