@@ -27,13 +27,20 @@ constexpr const char* kCountReaders =
     "AND user_id <> $4";
 constexpr const char* kMaxSeq =
     "SELECT max(seq) FROM message_keys WHERE tenant = $1 AND conversation_id = $2";
+// Idempotency keys are looked up in message_keys, which also gives the
+// message's partition key (server_time_ms) for the messages row.
 constexpr const char* kFindByClientId =
-    "SELECT format, body FROM messages WHERE tenant = $1 AND sender = $2 AND client_msg_id = $3";
+    "SELECT m.format, m.body FROM message_keys k JOIN messages m ON m.tenant = k.tenant "
+    "AND m.conversation_id = k.conversation_id AND m.seq = k.seq "
+    "AND m.server_time_ms = k.server_time_ms "
+    "WHERE k.tenant = $1 AND k.sender = $2 AND k.client_msg_id = $3";
 // Many idempotency keys in one query: result rows name the key's index.
 constexpr const char* kFindByClientIds =
-    "SELECT k.i, m.format, m.body FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
-    "AS k(tenant, sender, client_msg_id, i) JOIN messages m ON m.tenant = k.tenant "
-    "AND m.sender = k.sender AND m.client_msg_id = k.client_msg_id";
+    "SELECT q.i, m.format, m.body FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
+    "AS q(tenant, sender, client_msg_id, i) JOIN message_keys k ON k.tenant = q.tenant "
+    "AND k.sender = q.sender AND k.client_msg_id = q.client_msg_id JOIN messages m "
+    "ON m.tenant = k.tenant AND m.conversation_id = k.conversation_id AND m.seq = k.seq "
+    "AND m.server_time_ms = k.server_time_ms";
 constexpr const char* kReadAfter =
     "SELECT format, body FROM messages WHERE tenant = $1 AND conversation_id = $2 AND seq > $3 "
     "ORDER BY seq LIMIT $4";
