@@ -65,16 +65,20 @@ END $$;
       // 2 are moved over with format 0 (a client Message body).
       R"sql(
 ALTER TABLE messages RENAME TO messages_v2;
+-- Key columns compare bytewise (COLLATE "C"): ids need equality and a
+-- stable order, not a language's, and every index insert is cheaper.
 CREATE TABLE message_keys(
-  tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, seq BIGINT NOT NULL,
-  sender TEXT NOT NULL, client_msg_id TEXT NOT NULL, server_time_ms BIGINT NOT NULL,
+  tenant TEXT COLLATE "C" NOT NULL, conversation_id TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL, sender TEXT COLLATE "C" NOT NULL,
+  client_msg_id TEXT COLLATE "C" NOT NULL, server_time_ms BIGINT NOT NULL,
   CONSTRAINT message_keys_seq UNIQUE (tenant, conversation_id, seq));
 CREATE UNIQUE INDEX message_keys_idempotency ON message_keys(tenant, sender, client_msg_id);
 -- BRIN: keys arrive in time order, so a block range index finds the
 -- expired ones at almost no cost per insert.
 CREATE INDEX message_keys_by_time ON message_keys USING brin(server_time_ms);
 CREATE TABLE messages_p(
-  tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, seq BIGINT NOT NULL,
+  tenant TEXT COLLATE "C" NOT NULL, conversation_id TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL,
   server_msg_id TEXT NOT NULL, sender TEXT NOT NULL, client_msg_id TEXT NOT NULL,
   server_time_ms BIGINT NOT NULL, countable BOOLEAN NOT NULL, mentions TEXT NOT NULL,
   format SMALLINT NOT NULL, body BYTEA NOT NULL,

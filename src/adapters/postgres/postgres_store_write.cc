@@ -152,10 +152,19 @@ Status PostgresStore::EnsureBatchPartitions(const WriteBatch& batch) {
 }
 
 Status PostgresStore::SendBatch(const WriteBatch& batch) {
-  FLARE_RETURN_IF_ERROR(pg::ExecPipeline(writer_.get(), server_, OpeningStatements(batch)));
+  std::vector<Statement> opening = OpeningStatements(batch);
+  // A batch of messages alone sends its BEGIN with the first COPY (one
+  // round trip less).
+  const bool begin_with_copy = opening.size() == 1 && !batch.messages.empty();
+  if (!begin_with_copy) {
+    FLARE_RETURN_IF_ERROR(pg::ExecPipeline(writer_.get(), server_, opening));
+  }
   if (!batch.messages.empty()) {
     // Keys first: a duplicate fails here (23505), before any body is sent.
-    FLARE_RETURN_IF_ERROR(pg::CopyIn(writer_.get(), server_, kCopyKeys, KeyRows(batch.messages)));
+    FLARE_RETURN_IF_ERROR(
+        pg::CopyIn(writer_.get(), server_,
+                   begin_with_copy ? std::string("BEGIN; ") + kCopyKeys : std::string(kCopyKeys),
+                   KeyRows(batch.messages)));
     FLARE_RETURN_IF_ERROR(
         pg::CopyIn(writer_.get(), server_, kCopyMessages, MessageRows(batch.messages)));
   }
