@@ -224,6 +224,31 @@ TEST(PostgresPartitions, ABrokenConnectionIsUnavailableThenRecovers) {
   EXPECT_EQ(*store->MaxSeq("t1", "c1"), 2);
 }
 
+// A batch's cursors go to the server as one statement over arrays; several
+// moves of one member's cursor in a batch keep the highest of each.
+TEST(PostgresPartitions, ManyCursorsOfOneMemberInABatchKeepTheHighest) {
+  std::string dsn = FreshDatabase("cursors");
+  auto store = OpenWith(dsn, 0);
+  ASSERT_TRUE(store);
+  WriteBatch join;
+  join.memberships = {{"t1", "g1", 2, "alice", 1}, {"t1", "g1", 2, "it's \"bob\"", 1}};
+  ASSERT_TRUE(store->Write(join).ok());
+  WriteBatch moves;
+  moves.cursors = {{"t1", "g1", "alice", 5, 1},
+                   {"t1", "g1", "alice", 3, 4},
+                   {"t1", "g1", "it's \"bob\"", 7, 7},
+                   {"t1", "g1", "nobody", 9, 9}};
+  ASSERT_TRUE(store->Write(moves).ok());
+  auto alice = store->GetMember("t1", "g1", "alice");
+  ASSERT_TRUE(alice.ok() && alice->has_value());
+  EXPECT_EQ((*alice)->read_seq, 4);
+  auto list = store->ListForUser("t1", "alice");
+  ASSERT_TRUE(list.ok() && list->size() == 1u);
+  EXPECT_EQ((*list)[0].delivered_seq, 5);
+  EXPECT_EQ((*store->GetMember("t1", "g1", "it's \"bob\""))->read_seq, 7);
+  EXPECT_FALSE(store->GetMember("t1", "g1", "nobody")->has_value());
+}
+
 TEST(PostgresPartitions, TheBackgroundThreadMaintains) {
   std::string dsn = FreshDatabase("thread");
   PostgresOptions options;

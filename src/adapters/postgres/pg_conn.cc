@@ -203,6 +203,48 @@ const std::string& BinaryCopy::Finish() {
   return out_;
 }
 
+namespace {
+
+constexpr int32_t kInt8Oid = 20;
+constexpr int32_t kTextOid = 25;
+
+void PutInt32(std::string* out, int32_t v) {
+  uint32_t u = static_cast<uint32_t>(v);
+  for (int shift = 24; shift >= 0; shift -= 8) *out += static_cast<char>((u >> shift) & 0xff);
+}
+
+// Header of a one-dimensional array without NULLs, lower bound 1.
+std::string ArrayHeader(int32_t element_oid, size_t count) {
+  std::string out;
+  PutInt32(&out, 1);  // dimensions
+  PutInt32(&out, 0);  // no NULLs
+  PutInt32(&out, element_oid);
+  PutInt32(&out, static_cast<int32_t>(count));
+  PutInt32(&out, 1);  // lower bound
+  return out;
+}
+
+}  // namespace
+
+std::string BinaryTextArray(const std::vector<std::string_view>& items) {
+  std::string out = ArrayHeader(kTextOid, items.size());
+  for (std::string_view item : items) {
+    PutInt32(&out, static_cast<int32_t>(item.size()));
+    out.append(item.data(), item.size());
+  }
+  return out;
+}
+
+std::string BinaryInt64Array(const std::vector<int64_t>& items) {
+  std::string out = ArrayHeader(kInt8Oid, items.size());
+  for (int64_t item : items) {
+    PutInt32(&out, 8);
+    uint64_t u = static_cast<uint64_t>(item);
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((u >> shift) & 0xff);
+  }
+  return out;
+}
+
 std::string Text(const PGresult* res, int row, int col) {
   return std::string(PQgetvalue(res, row, col), PQgetlength(res, row, col));
 }

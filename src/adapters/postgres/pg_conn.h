@@ -85,6 +85,11 @@ class BinaryCopy {
   std::string out_;
 };
 
+// A one-dimensional array parameter in binary form (Param{..., true}) for
+// a $n::text[] or $n::bigint[] placeholder.
+std::string BinaryTextArray(const std::vector<std::string_view>& items);
+std::string BinaryInt64Array(const std::vector<int64_t>& items);
+
 std::string Text(const PGresult* res, int row, int col);
 int64_t Int(const PGresult* res, int row, int col);  // 0 for NULL
 std::string Bytea(const PGresult* res, int row, int col);

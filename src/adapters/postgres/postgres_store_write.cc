@@ -34,10 +34,14 @@ constexpr const char* kUpsertMember =
 constexpr const char* kUpdateMessage =
     "UPDATE messages SET format = $4, body = $5 "
     "WHERE tenant = $1 AND conversation_id = $2 AND seq = $3";
+// Every cursor of a batch in one statement (a group message moves one per
+// member). Grouped first: UPDATE ... FROM applies one source row per target.
 constexpr const char* kMoveCursors =
-    "UPDATE members SET delivered_seq = GREATEST(delivered_seq, $4), "
-    "read_seq = GREATEST(read_seq, $5) "
-    "WHERE tenant = $1 AND user_id = $2 AND conversation_id = $3";
+    "UPDATE members m SET delivered_seq = GREATEST(m.delivered_seq, c.d), "
+    "read_seq = GREATEST(m.read_seq, c.r) FROM (SELECT tenant, user_id, conversation_id, "
+    "max(d) AS d, max(r) AS r FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
+    "$5::bigint[]) AS u(tenant, user_id, conversation_id, d, r) GROUP BY 1, 2, 3) c "
+    "WHERE m.tenant = c.tenant AND m.user_id = c.user_id AND m.conversation_id = c.conversation_id";
 
 Param P(std::string_view s) { return {std::string(s)}; }
 Param P(int64_t v) { return {std::to_string(v)}; }
@@ -64,6 +68,24 @@ std::vector<Statement> OpeningStatements(const WriteBatch& batch) {
   return out;
 }
 
+Statement CursorStatement(const std::vector<CursorUpdate>& cursors) {
+  std::vector<std::string_view> tenants, users, conversations;
+  std::vector<int64_t> delivered, read;
+  for (const auto& c : cursors) {
+    tenants.push_back(c.tenant);
+    users.push_back(c.user_id);
+    conversations.push_back(c.conversation_id);
+    delivered.push_back(c.delivered_seq);
+    read.push_back(c.read_seq);
+  }
+  return {kMoveCursors,
+          {{pg::BinaryTextArray(tenants), true},
+           {pg::BinaryTextArray(users), true},
+           {pg::BinaryTextArray(conversations), true},
+           {pg::BinaryInt64Array(delivered), true},
+           {pg::BinaryInt64Array(read), true}}};
+}
+
 // Message updates, cursors and COMMIT.
 std::vector<Statement> ClosingStatements(const WriteBatch& batch) {
   std::vector<Statement> out;
@@ -78,11 +100,7 @@ std::vector<Statement> ClosingStatements(const WriteBatch& batch) {
                     format,
                     {body, true}}});
   }
-  for (const auto& c : batch.cursors) {
-    out.push_back(
-        {kMoveCursors,
-         {P(c.tenant), P(c.user_id), P(c.conversation_id), P(c.delivered_seq), P(c.read_seq)}});
-  }
+  if (!batch.cursors.empty()) out.push_back(CursorStatement(batch.cursors));
   out.push_back({"COMMIT", {}});
   return out;
 }
