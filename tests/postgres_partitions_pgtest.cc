@@ -249,6 +249,22 @@ TEST(PostgresPartitions, ManyCursorsOfOneMemberInABatchKeepTheHighest) {
   EXPECT_FALSE(store->GetMember("t1", "g1", "nobody")->has_value());
 }
 
+// Ids travel as COPY data and parameters; text the database encoding
+// rejects is the caller's error and writes nothing.
+TEST(PostgresPartitions, TextInvalidInTheEncodingIsInvalidArgument) {
+  std::string dsn = FreshDatabase("encoding");
+  auto store = OpenWith(dsn, 0);
+  ASSERT_TRUE(store);
+  StoredMessage bad = At("c1", 1, "k1", kWeek0);
+  bad.message.set_sender("al\xffice");
+  EXPECT_EQ(WriteOne(*store, bad).code(), Code::kInvalidArgument);
+  WriteBatch member;
+  member.memberships = {{"t1", "c1", 1, "b\xc3", 1}};
+  EXPECT_EQ(store->Write(member).code(), Code::kInvalidArgument);
+  EXPECT_EQ(*store->MaxSeq("t1", "c1"), 0);
+  EXPECT_TRUE(WriteOne(*store, At("c1", 1, "k1", kWeek0)).ok());
+}
+
 TEST(PostgresPartitions, TheBackgroundThreadMaintains) {
   std::string dsn = FreshDatabase("thread");
   PostgresOptions options;
