@@ -26,9 +26,12 @@ std::string ServerName(const std::string& dsn) {
 }
 
 Result<ConnPtr> Connect(const std::string& dsn, const std::string& server) {
-  // Later keywords win: the DSN's own connect_timeout overrides this one.
-  const char* keys[] = {"connect_timeout", "dbname", nullptr};
-  const char* values[] = {"10", dsn.c_str(), nullptr};
+  // Later keywords win: the DSN's own connect_timeout (or options)
+  // overrides these.
+  // client_min_messages: no NOTICEs (e.g. "already exists, skipping") on
+  // stderr; it applies again after a PQreset.
+  const char* keys[] = {"connect_timeout", "options", "dbname", nullptr};
+  const char* values[] = {"10", "-c client_min_messages=warning", dsn.c_str(), nullptr};
   ConnPtr conn(PQconnectdbParams(keys, values, 1));
   if (!conn) return Unavailable("cannot connect to PostgreSQL at " + server + ": out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {

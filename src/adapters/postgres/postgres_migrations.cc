@@ -226,6 +226,11 @@ Result<MaintenanceReport> PostgresStore::Maintain(int64_t now_ms) {
   MaintenanceReport report;
   auto existing = ExistingWeeks(conn, server_);
   if (!existing.ok()) return existing.status();
+  {
+    // The writer need not ask for these before its batches.
+    std::lock_guard weeks_lock(weeks_mu_);
+    known_weeks_.insert(existing->begin(), existing->end());
+  }
   std::set<int64_t> ahead;
   for (int64_t w = PartitionWeek(now_ms); w <= PartitionWeek(now_ms) + kPartitionsAhead; ++w) {
     if (!existing->count(w)) ahead.insert(w);
