@@ -265,6 +265,25 @@ TEST(PostgresPartitions, TextInvalidInTheEncodingIsInvalidArgument) {
   EXPECT_TRUE(WriteOne(*store, At("c1", 1, "k1", kWeek0)).ok());
 }
 
+// A reader that holds the messages table makes Maintain give up after its
+// lock timeout instead of waiting (and queueing the writer behind it).
+TEST(PostgresPartitions, MaintainGivesUpOnALockedTable) {
+  std::string dsn = FreshDatabase("locked");
+  auto store = OpenWith(dsn, 0);
+  ASSERT_TRUE(store);
+  pg::ConnPtr holder(PQconnectdb(dsn.c_str()));
+  pg::ResultPtr held(PQexec(holder.get(), "BEGIN; LOCK TABLE messages IN ACCESS SHARE MODE"));
+  ASSERT_EQ(PQresultStatus(held.get()), PGRES_COMMAND_OK) << PQerrorMessage(holder.get());
+  auto start = std::chrono::steady_clock::now();
+  auto blocked = store->Maintain(kWeek0 + 500 * kDay);  // weeks that do not exist yet
+  EXPECT_FALSE(blocked.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  pg::ResultPtr done(PQexec(holder.get(), "COMMIT"));
+  auto after = store->Maintain(kWeek0 + 500 * kDay);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->partitions_created, kPartitionsAhead + 1);
+}
+
 TEST(PostgresPartitions, TheBackgroundThreadMaintains) {
   std::string dsn = FreshDatabase("thread");
   PostgresOptions options;

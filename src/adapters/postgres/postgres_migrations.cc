@@ -219,7 +219,7 @@ Result<MaintenanceReport> PostgresStore::Maintain(int64_t now_ms) {
     if (!conn.ok()) return conn.status();
     maintain_conn_ = std::move(conn).value();
     // Waiting behind a long reader would queue every writer behind us.
-    auto set = pg::Exec(maintain_conn_.get(), server_, "SET lock_timeout = '5s'");
+    auto set = pg::Exec(maintain_conn_.get(), server_, "SET lock_timeout = '1s'");
     if (!set.ok()) return set.status();
   }
   PGconn* conn = maintain_conn_.get();
