@@ -9,26 +9,13 @@
 #include "ports/store_factory.h"
 #include "store_contract.h"
 #include "support/postgres_server.h"
+#include "support/postgres_test_db.h"
 
 namespace flare {
 namespace {
 
-using ::flare::testing::SharedPostgres;
-
-// A fresh database on the shared server; the test fails if there is none.
-std::string FreshDatabase(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  std::string error;
-  auto* server = SharedPostgres(&error);
-  if (server == nullptr) {
-    ADD_FAILURE() << "no PostgreSQL server: " << error;
-    return {};
-  }
-  auto dsn = server->CreateDatabase(prefix + "_" + std::to_string(::getpid()) + "_" +
-                                    std::to_string(counter++));
-  EXPECT_TRUE(dsn.ok()) << dsn.status().ToString();
-  return dsn.ok() ? *dsn : std::string();
-}
+using ::flare::testing::FreshDatabase;
+using ::flare::testing::Query;
 
 std::shared_ptr<PostgresStore> OpenOrFail(const std::string& dsn) {
   auto store = PostgresStore::Open({dsn});
@@ -43,20 +30,6 @@ INSTANTIATE_TEST_SUITE_P(Adapters, StoreContract,
                                                      return StoreUnderTest{s, s};
                                                    }}),
                          [](const auto& info) { return info.param.name; });
-
-// Runs one statement on its own connection (to look behind the store).
-std::string Query(const std::string& dsn, const std::string& sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  PGresult* res = PQexec(conn, sql.c_str());
-  std::string out;
-  if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) out = PQgetvalue(res, 0, 0);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
-    ADD_FAILURE() << sql << ": " << PQresultErrorMessage(res);
-  }
-  PQclear(res);
-  PQfinish(conn);
-  return out;
-}
 
 TEST(PostgresStore, KeepsDataAcrossReopen) {
   std::string dsn = FreshDatabase("reopen");

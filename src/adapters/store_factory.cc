@@ -31,6 +31,7 @@ Result<Stores> OpenSqlite(const Config& config) {
 Result<Stores> OpenPostgres(const Config& config) {
   PostgresOptions options;
   options.dsn = config.postgres_dsn;
+  options.retention_days = static_cast<int>(config.postgres_retention_days);
   auto store = PostgresStore::Open(options);
   if (!store.ok()) return store.status();
   return Stores{*store, *store};

@@ -140,6 +140,10 @@ const std::vector<KeyDef>& Keys() {
       {"storage.postgres.dsn",
        "libpq connection string of the PostgreSQL store (storage.backend = \"postgres\")", nullptr,
        &Config::postgres_dsn},
+      {"storage.postgres.retention_days",
+       "days of messages the PostgreSQL store keeps (whole week partitions are dropped); 0 = "
+       "forever",
+       &Config::postgres_retention_days, nullptr, 0, 36'500},
       {"storage.durability",
        "full: each batch fsync'd before acks (survives power loss); normal: survives a process "
        "crash, the last batches may be lost on power loss",

@@ -65,6 +65,8 @@ struct Config {
   std::string durability = "full";  // full | normal
   // libpq connection string for storage_backend "postgres".
   std::string postgres_dsn = "host=127.0.0.1 port=5432 dbname=flare user=flare connect_timeout=5";
+  // Days of messages the PostgreSQL store keeps (whole week partitions); 0 = forever.
+  int64_t postgres_retention_days = 0;
   int64_t max_batch = 4096;
   int64_t max_pending_writes = 200'000;
   int64_t reader_threads = 2;

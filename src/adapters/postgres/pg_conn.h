@@ -44,6 +44,52 @@ Result<ResultPtr> Exec(PGconn* conn, const std::string& server, const std::strin
 // True when the connection is gone (a reset may bring it back).
 inline bool Broken(PGconn* conn) { return PQstatus(conn) == CONNECTION_BAD; }
 
+// A statement for ExecPipeline: parameters travel out of band (never
+// spliced into the SQL); binary ones as raw bytes (for bytea).
+struct Param {
+  std::string value;
+  bool binary = false;
+};
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// Sends the statements in libpq pipeline mode (one round trip per
+// kPipelineChunk statements) and reads their results; the first error is
+// returned (mapped as Exec maps it) and the statements after it are skipped
+// by the server. Meant for statements inside an explicit transaction.
+inline constexpr size_t kPipelineChunk = 1000;
+Status ExecPipeline(PGconn* conn, const std::string& server, const std::vector<Statement>& batch);
+
+// Runs `copy_sql` (a COPY ... FROM STDIN) and streams `data` to it.
+Status CopyIn(PGconn* conn, const std::string& server, const std::string& copy_sql,
+              std::string_view data);
+
+// Builds the payload of a COPY ... FROM STDIN (FORMAT binary): a header,
+// one tuple per Row() with its fields, and a trailer from Finish().
+class BinaryCopy {
+ public:
+  BinaryCopy();
+  void Row(int16_t fields) { Int16(fields); }
+  void Text(std::string_view s) { Bytes(s); }
+  void Bytes(std::string_view b);
+  void Int64(int64_t v);
+  void Bool(bool v);
+  void SmallInt(int16_t v);
+  const std::string& Finish();
+
+ private:
+  void Int16(int16_t v);
+  void Int32(int32_t v);
+  std::string out_;
+};
+
+// A one-dimensional array parameter in binary form (Param{..., true}) for
+// a $n::text[] or $n::bigint[] placeholder.
+std::string BinaryTextArray(const std::vector<std::string_view>& items);
+std::string BinaryInt64Array(const std::vector<int64_t>& items);
+
 std::string Text(const PGresult* res, int row, int col);
 int64_t Int(const PGresult* res, int row, int col);  // 0 for NULL
 std::string Bytea(const PGresult* res, int row, int col);

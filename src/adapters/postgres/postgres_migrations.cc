@@ -1,6 +1,10 @@
-// The PostgreSQL store's schema, as versioned migrations applied at open.
-// (A `flare migrate` subcommand and time partitioning with retention are
-// planned on top of this.)
+// The PostgreSQL store's schema, as versioned migrations applied at open
+// (and by `flare migrate`), and its upkeep: week partitions created ahead,
+// expired ones dropped (Maintain).
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -13,8 +17,7 @@ namespace {
 const std::vector<const char*>& Migrations() {
   static const std::vector<const char*> migrations = {
       // 1: messages, members, conversations (the SQLite store's tables).
-      // body is the serialized client Message for now; a flare.storage.v1
-      // record is planned as the stored format.
+      // body is the serialized client Message (format 0 since version 3).
       R"sql(
 CREATE TABLE messages(
   tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, seq BIGINT NOT NULL,
@@ -48,6 +51,57 @@ BEGIN
   END IF;
 END $$;
 )sql",
+      // 3: messages range-partitioned by week of server_time_ms, bodies as
+      // flare.storage.v1 records. PostgreSQL enforces a UNIQUE constraint on
+      // a partitioned table only when it contains the partition key, so
+      // neither (tenant, conversation_id, seq) nor the idempotency key
+      // (tenant, sender, client_msg_id) could stay unique on `messages`.
+      // Both live on message_keys, a narrow unpartitioned table every batch
+      // inserts into in the same transaction as the messages: a duplicate
+      // fails the batch (23505) and nothing of it is written. Lookups by
+      // idempotency key go through message_keys too (messages has no index
+      // of its own for them). Retention
+      // deletes a dropped week's keys after its partition. Rows of version
+      // 2 are moved over with format 0 (a client Message body).
+      R"sql(
+ALTER TABLE messages RENAME TO messages_v2;
+-- Key columns compare bytewise (COLLATE "C"): ids need equality and a
+-- stable order, not a language's, and every index insert is cheaper.
+CREATE TABLE message_keys(
+  tenant TEXT COLLATE "C" NOT NULL, conversation_id TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL, sender TEXT COLLATE "C" NOT NULL,
+  client_msg_id TEXT COLLATE "C" NOT NULL, server_time_ms BIGINT NOT NULL,
+  CONSTRAINT message_keys_seq UNIQUE (tenant, conversation_id, seq));
+CREATE UNIQUE INDEX message_keys_idempotency ON message_keys(tenant, sender, client_msg_id);
+-- BRIN: keys arrive in time order, so a block range index finds the
+-- expired ones at almost no cost per insert.
+CREATE INDEX message_keys_by_time ON message_keys USING brin(server_time_ms);
+CREATE TABLE messages_p(
+  tenant TEXT COLLATE "C" NOT NULL, conversation_id TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL,
+  server_msg_id TEXT NOT NULL, sender TEXT NOT NULL, client_msg_id TEXT NOT NULL,
+  server_time_ms BIGINT NOT NULL, countable BOOLEAN NOT NULL, mentions TEXT NOT NULL,
+  format SMALLINT NOT NULL, body BYTEA NOT NULL,
+  CONSTRAINT messages_p_key PRIMARY KEY (tenant, conversation_id, seq, server_time_ms))
+  PARTITION BY RANGE (server_time_ms);
+-- Creates the partition holding week `w` (server_time_ms / 604800000,
+-- rounded down) unless it exists; serialised so two sessions cannot race.
+CREATE FUNCTION flare_message_partition(w BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(7242314);
+  EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF messages FOR VALUES FROM (%s) TO (%s)',
+                 'messages_w' || w, w * 604800000, (w + 1) * 604800000);
+END $$;
+ALTER TABLE messages_p RENAME TO messages;
+SELECT flare_message_partition(w) FROM
+  (SELECT DISTINCT floor(server_time_ms / 604800000.0)::bigint AS w FROM messages_v2) weeks;
+INSERT INTO message_keys
+  SELECT tenant, conversation_id, seq, sender, client_msg_id, server_time_ms FROM messages_v2;
+INSERT INTO messages
+  SELECT tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, server_time_ms,
+         countable, mentions, 0, body FROM messages_v2;
+DROP TABLE messages_v2;
+)sql",
   };
   return migrations;
 }
@@ -56,7 +110,7 @@ END $$;
 
 int PostgresSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
-Status MigratePostgres(PGconn* conn, const std::string& server) {
+Status MigratePostgres(PGconn* conn, const std::string& server, int up_to) {
   auto begin =
       pg::Exec(conn, server,
                "BEGIN; "
@@ -71,6 +125,7 @@ Status MigratePostgres(PGconn* conn, const std::string& server) {
   auto current = pg::Exec(conn, server, "SELECT coalesce(max(version), 0) FROM flare_migrations");
   if (!current.ok()) st = current.status();
   const int known = PostgresSchemaVersion();
+  const int target = up_to > 0 && up_to < known ? up_to : known;
   int version = st.ok() ? static_cast<int>(pg::Int(current->get(), 0, 0)) : 0;
   if (st.ok() && version > known) {
     st = Status(Code::kInvalidArgument,
@@ -78,7 +133,7 @@ Status MigratePostgres(PGconn* conn, const std::string& server) {
                     std::to_string(version) + " is newer than this binary knows (" +
                     std::to_string(known) + "); run a newer flare against it");
   }
-  for (int v = version + 1; st.ok() && v <= known; ++v) {
+  for (int v = version + 1; st.ok() && v <= target; ++v) {
     auto applied = pg::Exec(conn, server, Migrations()[v - 1]);
     if (applied.ok()) {
       applied = pg::Exec(conn, server, "INSERT INTO flare_migrations(version) VALUES($1)",
@@ -92,6 +147,172 @@ Status MigratePostgres(PGconn* conn, const std::string& server) {
   }
   auto committed = pg::Exec(conn, server, "COMMIT");
   return committed.ok() ? Status::Ok() : committed.status();
+}
+
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr int kKeysPerDelete = 5000;  // keeps each retention DELETE short
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The weeks of the partitions `messages` has now.
+Result<std::set<int64_t>> ExistingWeeks(PGconn* conn, const std::string& server) {
+  auto res = pg::Exec(conn, server,
+                      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                      "WHERE i.inhparent = 'messages'::regclass");
+  if (!res.ok()) return res.status();
+  std::set<int64_t> weeks;
+  for (int i = 0; i < PQntuples(res->get()); ++i) {
+    std::string name = pg::Text(res->get(), i, 0);
+    if (name.rfind("messages_w", 0) != 0) continue;
+    weeks.insert(std::strtoll(name.c_str() + 10, nullptr, 10));
+  }
+  return weeks;
+}
+
+}  // namespace
+
+Status PostgresStore::EnsurePartitions(PGconn* conn, const std::set<int64_t>& weeks) {
+  for (int64_t week : weeks) {
+    auto made =
+        pg::Exec(conn, server_, "SELECT flare_message_partition($1)", {std::to_string(week)});
+    if (!made.ok()) return made.status();
+  }
+  std::lock_guard lock(weeks_mu_);
+  known_weeks_.insert(weeks.begin(), weeks.end());
+  return Status::Ok();
+}
+
+// Each partition goes in its own short transaction: the DROP holds the
+// parent table's lock only for a moment.
+Result<int> PostgresStore::DropExpiredPartitions(PGconn* conn, int64_t boundary_ms) {
+  auto existing = ExistingWeeks(conn, server_);
+  if (!existing.ok()) return existing.status();
+  int dropped = 0;
+  for (int64_t week : *existing) {
+    if ((week + 1) * kPartitionMs > boundary_ms) break;  // weeks are sorted
+    {
+      std::lock_guard lock(weeks_mu_);
+      known_weeks_.erase(week);
+    }
+    std::string table = "messages_w" + std::to_string(week);
+    char* ident = PQescapeIdentifier(conn, table.data(), table.size());
+    if (ident == nullptr) return Internal("cannot quote partition name " + table);
+    std::string sql = std::string("DROP TABLE IF EXISTS ") + ident;
+    PQfreemem(ident);
+    auto res = pg::Exec(conn, server_, sql);
+    if (!res.ok()) return res.status();
+    ++dropped;
+  }
+  return dropped;
+}
+
+Result<MaintenanceReport> PostgresStore::Maintain(int64_t now_ms) {
+  std::lock_guard lock(maintain_mu_);
+  if (!maintain_conn_ || pg::Broken(maintain_conn_.get())) {
+    auto conn = pg::Connect(options_.dsn, server_);
+    if (!conn.ok()) return conn.status();
+    maintain_conn_ = std::move(conn).value();
+    // Waiting behind a long reader would queue every writer behind us.
+    auto set = pg::Exec(maintain_conn_.get(), server_, "SET lock_timeout = '1s'");
+    if (!set.ok()) return set.status();
+  }
+  PGconn* conn = maintain_conn_.get();
+  MaintenanceReport report;
+  auto existing = ExistingWeeks(conn, server_);
+  if (!existing.ok()) return existing.status();
+  {
+    // The writer need not ask for these before its batches.
+    std::lock_guard weeks_lock(weeks_mu_);
+    known_weeks_.insert(existing->begin(), existing->end());
+  }
+  std::set<int64_t> ahead;
+  for (int64_t w = PartitionWeek(now_ms); w <= PartitionWeek(now_ms) + kPartitionsAhead; ++w) {
+    if (!existing->count(w)) ahead.insert(w);
+  }
+  FLARE_RETURN_IF_ERROR(EnsurePartitions(conn, ahead));
+  report.partitions_created = static_cast<int>(ahead.size());
+  if (options_.retention_days <= 0) return report;
+  // Whole weeks only: a partition goes once all of it is past retention.
+  int64_t boundary = PartitionWeek(now_ms - options_.retention_days * kDayMs) * kPartitionMs;
+  auto dropped = DropExpiredPartitions(conn, boundary);
+  if (!dropped.ok()) return dropped.status();
+  report.partitions_dropped = *dropped;
+  // The dropped weeks' keys (and any a failed earlier run left), in small
+  // transactions so the writer's inserts never wait long on them.
+  const std::string chunk = std::to_string(kKeysPerDelete);
+  for (;;) {
+    auto res = pg::Exec(conn, server_,
+                        "DELETE FROM message_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
+                        "message_keys WHERE server_time_ms < $1 LIMIT " +
+                            chunk + "))",
+                        {std::to_string(boundary)});
+    if (!res.ok()) return res.status();
+    int64_t n = std::strtoll(PQcmdTuples(res->get()), nullptr, 10);
+    report.keys_deleted += n;
+    if (n < kKeysPerDelete) break;
+  }
+  return report;
+}
+
+void PostgresStore::StartMaintenanceThread() {
+  if (options_.maintenance_interval_ms <= 0) return;
+  maintainer_ = std::thread([this] {
+    std::unique_lock lock(stop_mu_);
+    const auto interval = std::chrono::milliseconds(options_.maintenance_interval_ms);
+    while (!stop_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+      lock.unlock();
+      auto report = Maintain(NowMs());
+      if (!report.ok()) {
+        spdlog::warn("PostgreSQL store maintenance: {}", report.status().ToString());
+      } else if (report->partitions_dropped > 0) {
+        spdlog::info("PostgreSQL store retention: dropped {} week partitions, {} keys",
+                     report->partitions_dropped, report->keys_deleted);
+      }
+      lock.lock();
+    }
+  });
+}
+
+PostgresStore::~PostgresStore() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (maintainer_.joinable()) maintainer_.join();
+}
+
+// TimescaleDB would offer hypertables instead; this store uses native
+// partitioning either way and says so when the extension is available.
+void LogPartitioningMode(PGconn* conn, const std::string& server) {
+  auto res =
+      pg::Exec(conn, server, "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'");
+  if (res.ok() && PQntuples(res->get()) > 0) {
+    spdlog::info(
+        "PostgreSQL at {}: timescaledb is available; messages use native weekly "
+        "range partitions",
+        server);
+  }
+}
+
+Result<std::shared_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions& options) {
+  std::string server = pg::ServerName(options.dsn);
+  auto conn = pg::Connect(options.dsn, server);
+  if (!conn.ok()) return conn.status();
+  FLARE_RETURN_IF_ERROR(MigratePostgres(conn->get(), server));
+  LogPartitioningMode(conn->get(), server);
+  std::shared_ptr<PostgresStore> store(
+      new PostgresStore(options, std::move(server), std::move(conn).value()));
+  auto first = store->Maintain(NowMs());
+  if (!first.ok()) return first.status();
+  store->StartMaintenanceThread();
+  return store;
 }
 
 }  // namespace flare

@@ -1,14 +1,15 @@
-// The PostgreSQL store: opening, the read connection pool and every read.
+// The PostgreSQL store: the read connection pool and every read. Message
+// rows carry their body's format (storage_record::Format) next to it.
 #include "adapters/postgres/postgres_store.h"
-#include "adapters/stored_message.h"
+#include "adapters/storage_record.h"
 
 namespace flare {
 namespace {
 
 constexpr const char* kGetMessage =
-    "SELECT body FROM messages WHERE tenant = $1 AND conversation_id = $2 AND seq = $3";
+    "SELECT format, body FROM messages WHERE tenant = $1 AND conversation_id = $2 AND seq = $3";
 constexpr const char* kGetMany =
-    "SELECT body FROM messages WHERE tenant = $1 AND conversation_id = $2 "
+    "SELECT format, body FROM messages WHERE tenant = $1 AND conversation_id = $2 "
     "AND seq = ANY($3::bigint[])";
 constexpr const char* kMentionedAfter =
     "SELECT 1 FROM messages WHERE tenant = $1 AND conversation_id = $2 AND seq > $3 "
@@ -25,22 +26,29 @@ constexpr const char* kCountReaders =
     "SELECT count(*) FROM members WHERE tenant = $1 AND conversation_id = $2 AND read_seq >= $3 "
     "AND user_id <> $4";
 constexpr const char* kMaxSeq =
-    "SELECT max(seq) FROM messages WHERE tenant = $1 AND conversation_id = $2";
+    "SELECT max(seq) FROM message_keys WHERE tenant = $1 AND conversation_id = $2";
+// Idempotency keys are looked up in message_keys, which also gives the
+// message's partition key (server_time_ms) for the messages row.
 constexpr const char* kFindByClientId =
-    "SELECT body FROM messages WHERE tenant = $1 AND sender = $2 AND client_msg_id = $3";
+    "SELECT m.format, m.body FROM message_keys k JOIN messages m ON m.tenant = k.tenant "
+    "AND m.conversation_id = k.conversation_id AND m.seq = k.seq "
+    "AND m.server_time_ms = k.server_time_ms "
+    "WHERE k.tenant = $1 AND k.sender = $2 AND k.client_msg_id = $3";
 // Many idempotency keys in one query: result rows name the key's index.
 constexpr const char* kFindByClientIds =
-    "SELECT k.i, m.body FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
-    "AS k(tenant, sender, client_msg_id, i) JOIN messages m ON m.tenant = k.tenant "
-    "AND m.sender = k.sender AND m.client_msg_id = k.client_msg_id";
+    "SELECT q.i, m.format, m.body FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
+    "AS q(tenant, sender, client_msg_id, i) JOIN message_keys k ON k.tenant = q.tenant "
+    "AND k.sender = q.sender AND k.client_msg_id = q.client_msg_id JOIN messages m "
+    "ON m.tenant = k.tenant AND m.conversation_id = k.conversation_id AND m.seq = k.seq "
+    "AND m.server_time_ms = k.server_time_ms";
 constexpr const char* kReadAfter =
-    "SELECT body FROM messages WHERE tenant = $1 AND conversation_id = $2 AND seq > $3 "
+    "SELECT format, body FROM messages WHERE tenant = $1 AND conversation_id = $2 AND seq > $3 "
     "ORDER BY seq LIMIT $4";
 constexpr const char* kCountAfter =
     "SELECT count(*) FROM messages WHERE tenant = $1 AND conversation_id = $2 AND seq > $3 "
     "AND seq <= $5 AND sender <> $4 AND countable";
 constexpr const char* kLast =
-    "SELECT body FROM messages WHERE tenant = $1 AND conversation_id = $2 "
+    "SELECT format, body FROM messages WHERE tenant = $1 AND conversation_id = $2 "
     "ORDER BY seq DESC LIMIT 1";
 constexpr const char* kMembers =
     "SELECT user_id FROM members WHERE tenant = $1 AND conversation_id = $2 ORDER BY user_id";
@@ -50,21 +58,18 @@ constexpr const char* kListForUser =
     "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
     "WHERE m.tenant = $1 AND m.user_id = $2 ORDER BY m.conversation_id";
 
+// A message from a row's (format, body) columns starting at `col`.
+Result<Message> ReadBody(const PGresult* res, int row, int col) {
+  auto format = static_cast<storage_record::Format>(pg::Int(res, row, col));
+  return storage_record::Decode(format, pg::Bytea(res, row, col + 1));
+}
+
 MemberRow ReadMemberRow(const PGresult* res, int row) {
   return {pg::Text(res, row, 0), static_cast<int>(pg::Int(res, row, 1)), pg::Int(res, row, 2),
           pg::Int(res, row, 3), pg::Int(res, row, 4)};
 }
 
 }  // namespace
-
-Result<std::shared_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions& options) {
-  std::string server = pg::ServerName(options.dsn);
-  auto conn = pg::Connect(options.dsn, server);
-  if (!conn.ok()) return conn.status();
-  FLARE_RETURN_IF_ERROR(MigratePostgres(conn->get(), server));
-  return std::shared_ptr<PostgresStore>(
-      new PostgresStore(options, std::move(server), std::move(conn).value()));
-}
 
 Result<pg::ResultPtr> PostgresStore::Read(const std::string& sql,
                                           const std::vector<std::string>& params) {
@@ -103,7 +108,7 @@ Result<std::optional<Message>> PostgresStore::ReadOneMessage(
   auto res = Read(sql, params);
   if (!res.ok()) return res.status();
   if (PQntuples(res->get()) == 0) return std::optional<Message>();
-  auto m = stored::ParseBody(pg::Bytea(res->get(), 0, 0));
+  auto m = ReadBody(res->get(), 0, 0);
   if (!m.ok()) return m.status();
   return std::optional<Message>(std::move(m).value());
 }
@@ -116,7 +121,7 @@ Result<std::vector<Message>> PostgresStore::ReadMessages(const std::string& sql,
   int rows = PQntuples(res->get());
   out.reserve(rows);
   for (int i = 0; i < rows; ++i) {
-    auto m = stored::ParseBody(pg::Bytea(res->get(), i, 0));
+    auto m = ReadBody(res->get(), i, 0);
     if (!m.ok()) return m.status();
     out.push_back(std::move(m).value());
   }
@@ -165,7 +170,7 @@ Result<std::vector<std::optional<Message>>> PostgresStore::FindByClientMsgIds(
   for (int i = 0; i < PQntuples(res->get()); ++i) {
     int64_t index = pg::Int(res->get(), i, 0) - 1;  // ORDINALITY counts from 1
     if (index < 0 || index >= static_cast<int64_t>(out.size())) continue;
-    auto m = stored::ParseBody(pg::Bytea(res->get(), i, 1));
+    auto m = ReadBody(res->get(), i, 1);
     if (!m.ok()) return m.status();
     out[index] = std::move(m).value();
   }

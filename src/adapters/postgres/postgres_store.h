@@ -4,9 +4,12 @@
 // it and, for reads, tries once more. Errors come back as Status.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapters/postgres/pg_conn.h"
@@ -18,6 +21,26 @@ namespace flare {
 struct PostgresOptions {
   std::string dsn;           // libpq connection string
   int max_idle_readers = 4;  // read connections kept open between calls
+  // Messages whose week partition ended more than this many days ago are
+  // dropped by Maintain; 0 keeps everything.
+  int retention_days = 0;
+  // How often a background thread runs Maintain; 0: only at Open and when
+  // called (tests call it with chosen times).
+  int64_t maintenance_interval_ms = 3'600'000;
+};
+
+// Messages are partitioned by week of server_time_ms (UTC, weeks counted
+// from the Unix epoch): partition messages_w<N> holds
+// [N * kPartitionMs, (N + 1) * kPartitionMs).
+inline constexpr int64_t kPartitionMs = 7 * 86'400'000LL;
+// Maintain keeps this many weeks after the current one created ahead.
+inline constexpr int kPartitionsAhead = 2;
+
+// What one Maintain run did (for logs and tests).
+struct MaintenanceReport {
+  int partitions_created = 0;
+  int partitions_dropped = 0;
+  int64_t keys_deleted = 0;
 };
 
 // The schema version this binary creates and understands.
@@ -28,6 +51,15 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   // Connects, applies the pending schema migrations and refuses a database
   // whose schema is newer than this binary knows.
   static Result<std::shared_ptr<PostgresStore>> Open(const PostgresOptions& options);
+  ~PostgresStore() override;
+
+  // Creates the partitions of the current week and kPartitionsAhead after
+  // it (as of now_ms) and, with a retention, drops the partitions that
+  // ended more than retention_days before now_ms, then their message_keys
+  // rows in small transactions. Runs on its own connection; it takes the
+  // messages table's lock only for the moment a partition is created or
+  // dropped (and gives up after a lock timeout rather than queue writers).
+  Result<MaintenanceReport> Maintain(int64_t now_ms);
 
   // One transaction per batch, committed with synchronous_commit = on.
   Status Write(const WriteBatch& batch) override;
@@ -76,6 +108,12 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   PostgresStore(PostgresOptions options, std::string server, pg::ConnPtr writer)
       : options_(std::move(options)), server_(std::move(server)), writer_(std::move(writer)) {}
 
+  void StartMaintenanceThread();
+  Status EnsurePartitions(PGconn* conn, const std::set<int64_t>& weeks);  // autocommit
+  Status EnsureBatchPartitions(const WriteBatch& batch);                  // write_mu_ held
+  Status SendBatch(const WriteBatch& batch);                              // write_mu_ held
+  Result<int> DropExpiredPartitions(PGconn* conn, int64_t boundary_ms);
+
   // Runs a read on a pooled connection; a broken one is reset and the
   // statement tried once more.
   Result<pg::ResultPtr> Read(const std::string& sql, const std::vector<std::string>& params);
@@ -83,7 +121,6 @@ class PostgresStore final : public MessageStore, public ConversationStore {
                                                 const std::vector<std::string>& params);
   Result<std::vector<Message>> ReadMessages(const std::string& sql,
                                             const std::vector<std::string>& params);
-  Result<std::string> BuildBatchSql(const WriteBatch& batch);  // write_mu_ held
 
   const PostgresOptions options_;
   const std::string server_;  // host:port, for errors
@@ -91,10 +128,27 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   pg::ConnPtr writer_;
   std::mutex pool_mu_;
   std::vector<pg::ConnPtr> idle_;
+  // Weeks whose partition is known to exist (the writer creates missing
+  // ones before a batch; Maintain forgets the ones it drops).
+  std::mutex weeks_mu_;
+  std::set<int64_t> known_weeks_;
+  std::mutex maintain_mu_;  // one Maintain at a time, on maintain_conn_
+  pg::ConnPtr maintain_conn_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread maintainer_;
 };
 
 // Applies the schema migrations this binary knows on `conn` (idempotent,
-// serialised between processes by an advisory lock).
-Status MigratePostgres(PGconn* conn, const std::string& server);
+// serialised between processes by an advisory lock); with up_to > 0 only
+// those up to that version (tests build old databases with it).
+Status MigratePostgres(PGconn* conn, const std::string& server, int up_to = 0);
+
+// The week partition holding server_time_ms (rounded down, also before 1970).
+inline int64_t PartitionWeek(int64_t server_time_ms) {
+  int64_t q = server_time_ms / kPartitionMs;
+  return (server_time_ms % kPartitionMs < 0) ? q - 1 : q;
+}
 
 }  // namespace flare

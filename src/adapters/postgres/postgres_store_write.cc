@@ -1,120 +1,148 @@
-// The PostgreSQL store's write path: a whole batch as one transaction sent
-// in one round trip (messages as multi-row INSERTs), committed with
-// synchronous_commit = on so Sync() has nothing left to do.
+// The PostgreSQL store's write path. A batch is one transaction: a libpq
+// pipeline with BEGIN, the claim checks and the conversation and member
+// statements; the messages as two binary COPYs (message_keys, then the
+// partitioned messages table); a second pipeline with the message updates,
+// cursors and COMMIT. Values always travel as parameters or COPY data,
+// never as SQL text. Committed with synchronous_commit = on, so Sync() has
+// nothing left to do.
 #include "adapters/postgres/postgres_store.h"
+#include "adapters/storage_record.h"
 #include "adapters/stored_message.h"
 
 namespace flare {
 namespace {
 
-constexpr size_t kRowsPerInsert = 500;
+using pg::Param;
+using pg::Statement;
 
-// Appends values as a parenthesised, comma separated SQL tuple.
-class Tuple {
- public:
-  explicit Tuple(PGconn* conn) : conn_(conn) {}
-  Tuple& Str(std::string_view s) {
-    auto lit = pg::Literal(conn_, s);
-    if (!lit) ok_ = false;
-    return Raw(lit ? *lit : "''");
-  }
-  Tuple& Int(int64_t v) { return Raw(std::to_string(v)); }
-  Tuple& Bytes(std::string_view b) { return Raw(pg::ByteaLiteral(b)); }
-  Tuple& Raw(const std::string& sql) {
-    out_ += out_.empty() ? "(" : ", ";
-    out_ += sql;
-    return *this;
-  }
-  std::string sql() const { return out_ + ")"; }
-  bool ok() const { return ok_; }
+constexpr const char* kCopyKeys =
+    "COPY message_keys(tenant, conversation_id, seq, sender, client_msg_id, server_time_ms) "
+    "FROM STDIN (FORMAT binary)";
+constexpr const char* kCopyMessages =
+    "COPY messages(tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, "
+    "server_time_ms, countable, mentions, format, body) FROM STDIN (FORMAT binary)";
+constexpr const char* kUpsertConversation =
+    "INSERT INTO conversations(tenant, conversation_id, info) VALUES ($1, $2, $3) "
+    "ON CONFLICT (tenant, conversation_id) DO UPDATE SET info = EXCLUDED.info";
+constexpr const char* kDeleteMember =
+    "DELETE FROM members WHERE tenant = $1 AND user_id = $2 AND conversation_id = $3";
+constexpr const char* kUpsertMember =
+    "INSERT INTO members(tenant, user_id, conversation_id, conversation_type, joined_ms, role, "
+    "muted_until_ms, joined_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+    "ON CONFLICT (tenant, user_id, conversation_id) DO UPDATE SET role = EXCLUDED.role, "
+    "muted_until_ms = EXCLUDED.muted_until_ms, joined_seq = EXCLUDED.joined_seq";
+constexpr const char* kUpdateMessage =
+    "UPDATE messages SET format = $4, body = $5 "
+    "WHERE tenant = $1 AND conversation_id = $2 AND seq = $3";
+// Every cursor of a batch in one statement (a group message moves one per
+// member). Grouped first: UPDATE ... FROM applies one source row per target.
+constexpr const char* kMoveCursors =
+    "UPDATE members m SET delivered_seq = GREATEST(m.delivered_seq, c.d), "
+    "read_seq = GREATEST(m.read_seq, c.r) FROM (SELECT tenant, user_id, conversation_id, "
+    "max(d) AS d, max(r) AS r FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
+    "$5::bigint[]) AS u(tenant, user_id, conversation_id, d, r) GROUP BY 1, 2, 3) c "
+    "WHERE m.tenant = c.tenant AND m.user_id = c.user_id AND m.conversation_id = c.conversation_id";
 
- private:
-  PGconn* conn_;
-  std::string out_;
-  bool ok_ = true;
-};
+Param P(std::string_view s) { return {std::string(s)}; }
+Param P(int64_t v) { return {std::to_string(v)}; }
 
-}  // namespace
-
-// One statement per conversation, membership (in batch order: a removal
-// deletes the row), update and cursor; messages in multi-row INSERTs.
-Result<std::string> PostgresStore::BuildBatchSql(const WriteBatch& batch) {
-  PGconn* conn = writer_.get();
-  std::string sql = "BEGIN;\n";
+// BEGIN, the claim checks, conversations and memberships (in batch order).
+std::vector<Statement> OpeningStatements(const WriteBatch& batch) {
+  std::vector<Statement> out;
+  out.push_back({"BEGIN", {}});
   for (const auto& claim : batch.claims) {
-    sql += "SELECT flare_check_claim(" + std::to_string(claim.partition) + ", " +
-           std::to_string(claim.epoch) + ");\n";
+    out.push_back({"SELECT flare_check_claim($1, $2)", {P(claim.partition), P(claim.epoch)}});
   }
-  bool ok = true;
-  auto add = [&](const std::string& statement, const Tuple& t) {
-    ok = ok && t.ok();
-    sql += statement;
-  };
   for (const auto& c : batch.conversations) {
-    Tuple t(conn);
-    t.Str(c.tenant).Str(c.conversation_id).Bytes(c.info);
-    add("INSERT INTO conversations(tenant, conversation_id, info) VALUES " + t.sql() +
-            " ON CONFLICT (tenant, conversation_id) DO UPDATE SET info = EXCLUDED.info;\n",
-        t);
+    out.push_back({kUpsertConversation, {P(c.tenant), P(c.conversation_id), {c.info, true}}});
   }
   for (const auto& r : batch.memberships) {
-    Tuple key(conn);
-    key.Str(r.tenant).Str(r.user_id).Str(r.conversation_id);
     if (r.removed) {
-      add("DELETE FROM members WHERE (tenant, user_id, conversation_id) = " + key.sql() + ";\n",
-          key);
+      out.push_back({kDeleteMember, {P(r.tenant), P(r.user_id), P(r.conversation_id)}});
       continue;
     }
-    Tuple t(conn);
-    t.Str(r.tenant).Str(r.user_id).Str(r.conversation_id).Int(r.conversation_type);
-    t.Int(r.joined_ms).Int(r.role).Int(r.muted_until_ms).Int(r.joined_seq);
-    add("INSERT INTO members(tenant, user_id, conversation_id, conversation_type, joined_ms, "
-        "role, muted_until_ms, joined_seq) VALUES " +
-            t.sql() +
-            " ON CONFLICT (tenant, user_id, conversation_id) DO UPDATE SET role = EXCLUDED.role, "
-            "muted_until_ms = EXCLUDED.muted_until_ms, joined_seq = EXCLUDED.joined_seq;\n",
-        t);
+    out.push_back({kUpsertMember,
+                   {P(r.tenant), P(r.user_id), P(r.conversation_id), P(r.conversation_type),
+                    P(r.joined_ms), P(r.role), P(r.muted_until_ms), P(r.joined_seq)}});
   }
-  std::string body;
-  for (size_t start = 0; start < batch.messages.size(); start += kRowsPerInsert) {
-    sql +=
-        "INSERT INTO messages(tenant, conversation_id, seq, server_msg_id, sender, "
-        "client_msg_id, server_time_ms, countable, mentions, body) VALUES ";
-    size_t end = std::min(batch.messages.size(), start + kRowsPerInsert);
-    for (size_t i = start; i < end; ++i) {
-      const StoredMessage& sm = batch.messages[i];
-      const Message& m = sm.message;
-      m.SerializeToString(&body);
-      Tuple t(conn);
-      t.Str(sm.tenant).Str(m.conversation_id()).Int(m.seq()).Str(m.server_msg_id());
-      t.Str(m.sender()).Str(m.client_msg_id()).Int(m.server_time_ms());
-      t.Raw(stored::Countable(m) ? "true" : "false");
-      t.Str(stored::MentionColumn(m)).Bytes(body);
-      add((i > start ? ", " : "") + t.sql(), t);
-    }
-    sql += ";\n";
-  }
-  for (const auto& sm : batch.updates) {
-    sm.message.SerializeToString(&body);
-    Tuple key(conn);
-    key.Str(sm.tenant).Str(sm.message.conversation_id()).Int(sm.message.seq());
-    add("UPDATE messages SET body = " + pg::ByteaLiteral(body) +
-            " WHERE (tenant, conversation_id, seq) = " + key.sql() + ";\n",
-        key);
-  }
-  for (const auto& c : batch.cursors) {
-    Tuple key(conn);
-    key.Str(c.tenant).Str(c.user_id).Str(c.conversation_id);
-    add("UPDATE members SET delivered_seq = GREATEST(delivered_seq, " +
-            std::to_string(c.delivered_seq) + "), read_seq = GREATEST(read_seq, " +
-            std::to_string(c.read_seq) +
-            ") WHERE (tenant, user_id, conversation_id) = " + key.sql() + ";\n",
-        key);
-  }
-  sql += "COMMIT;";
-  if (!ok) return InvalidArgument("a batch holds text that is not valid in the database encoding");
-  return sql;
+  return out;
 }
+
+Statement CursorStatement(const std::vector<CursorUpdate>& cursors) {
+  std::vector<std::string_view> tenants, users, conversations;
+  std::vector<int64_t> delivered, read;
+  for (const auto& c : cursors) {
+    tenants.push_back(c.tenant);
+    users.push_back(c.user_id);
+    conversations.push_back(c.conversation_id);
+    delivered.push_back(c.delivered_seq);
+    read.push_back(c.read_seq);
+  }
+  return {kMoveCursors,
+          {{pg::BinaryTextArray(tenants), true},
+           {pg::BinaryTextArray(users), true},
+           {pg::BinaryTextArray(conversations), true},
+           {pg::BinaryInt64Array(delivered), true},
+           {pg::BinaryInt64Array(read), true}}};
+}
+
+// Message updates, cursors and COMMIT.
+std::vector<Statement> ClosingStatements(const WriteBatch& batch) {
+  std::vector<Statement> out;
+  const Param format = P(static_cast<int64_t>(storage_record::Format::kRecordV1));
+  std::string body;
+  for (const auto& sm : batch.updates) {
+    storage_record::Encode(sm.message, &body);
+    out.push_back({kUpdateMessage,
+                   {P(sm.tenant),
+                    P(sm.message.conversation_id()),
+                    P(sm.message.seq()),
+                    format,
+                    {body, true}}});
+  }
+  if (!batch.cursors.empty()) out.push_back(CursorStatement(batch.cursors));
+  out.push_back({"COMMIT", {}});
+  return out;
+}
+
+std::string KeyRows(const std::vector<StoredMessage>& messages) {
+  pg::BinaryCopy copy;
+  for (const auto& sm : messages) {
+    const Message& m = sm.message;
+    copy.Row(6);
+    copy.Text(sm.tenant);
+    copy.Text(m.conversation_id());
+    copy.Int64(m.seq());
+    copy.Text(m.sender());
+    copy.Text(m.client_msg_id());
+    copy.Int64(m.server_time_ms());
+  }
+  return copy.Finish();
+}
+
+std::string MessageRows(const std::vector<StoredMessage>& messages) {
+  pg::BinaryCopy copy;
+  std::string body;
+  for (const auto& sm : messages) {
+    const Message& m = sm.message;
+    storage_record::Encode(m, &body);
+    copy.Row(11);
+    copy.Text(sm.tenant);
+    copy.Text(m.conversation_id());
+    copy.Int64(m.seq());
+    copy.Text(m.server_msg_id());
+    copy.Text(m.sender());
+    copy.Text(m.client_msg_id());
+    copy.Int64(m.server_time_ms());
+    copy.Bool(stored::Countable(m));
+    copy.Text(stored::MentionColumn(m));
+    copy.SmallInt(static_cast<int16_t>(storage_record::Format::kRecordV1));
+    copy.Bytes(body);
+  }
+  return copy.Finish();
+}
+
+}  // namespace
 
 Result<int64_t> PostgresStore::ClaimPartition(int32_t partition) {
   std::lock_guard lock(write_mu_);
@@ -127,11 +155,44 @@ Result<int64_t> PostgresStore::ClaimPartition(int32_t partition) {
   return pg::Int(res->get(), 0, 0);
 }
 
-// The batch travels as one multi-statement query: BEGIN, its statements,
-// COMMIT. On the first error PostgreSQL skips the rest and leaves the
-// transaction aborted; ROLLBACK ends it and nothing is written. A
-// duplicate (conversation, seq) or idempotency key fails with SQLSTATE
-// 23505, which comes back as kAlreadyExists.
+// Creates the week partitions the batch's messages need that this store
+// has not seen yet, each in its own short transaction before the batch's.
+Status PostgresStore::EnsureBatchPartitions(const WriteBatch& batch) {
+  std::set<int64_t> missing;
+  {
+    std::lock_guard lock(weeks_mu_);
+    for (const auto& sm : batch.messages) {
+      int64_t week = PartitionWeek(sm.message.server_time_ms());
+      if (!known_weeks_.count(week)) missing.insert(week);
+    }
+  }
+  return missing.empty() ? Status::Ok() : EnsurePartitions(writer_.get(), missing);
+}
+
+Status PostgresStore::SendBatch(const WriteBatch& batch) {
+  std::vector<Statement> opening = OpeningStatements(batch);
+  // A batch of messages alone sends its BEGIN with the first COPY (one
+  // round trip less).
+  const bool begin_with_copy = opening.size() == 1 && !batch.messages.empty();
+  if (!begin_with_copy) {
+    FLARE_RETURN_IF_ERROR(pg::ExecPipeline(writer_.get(), server_, opening));
+  }
+  if (!batch.messages.empty()) {
+    // Keys first: a duplicate fails here (23505), before any body is sent.
+    FLARE_RETURN_IF_ERROR(
+        pg::CopyIn(writer_.get(), server_,
+                   begin_with_copy ? std::string("BEGIN; ") + kCopyKeys : std::string(kCopyKeys),
+                   KeyRows(batch.messages)));
+    FLARE_RETURN_IF_ERROR(
+        pg::CopyIn(writer_.get(), server_, kCopyMessages, MessageRows(batch.messages)));
+  }
+  return pg::ExecPipeline(writer_.get(), server_, ClosingStatements(batch));
+}
+
+// On the first error PostgreSQL leaves the transaction aborted; ROLLBACK
+// ends it and nothing is written. A duplicate (conversation, seq) or
+// idempotency key fails with SQLSTATE 23505 on message_keys, which comes
+// back as kAlreadyExists; a stale claim as kAborted.
 //
 // A connection found broken before the batch is sent is reset first. One
 // that breaks while the batch is in flight is not retried: whether its
@@ -147,12 +208,14 @@ Status PostgresStore::Write(const WriteBatch& batch) {
     auto set = pg::Exec(writer_.get(), server_, "SET synchronous_commit = on");
     if (!set.ok()) return set.status();
   }
-  auto sql = BuildBatchSql(batch);
-  if (!sql.ok()) return sql.status();
-  auto res = pg::Exec(writer_.get(), server_, *sql);
-  if (res.ok()) return Status::Ok();
+  FLARE_RETURN_IF_ERROR(EnsureBatchPartitions(batch));
+  Status st = SendBatch(batch);
+  if (st.ok()) return st;
   if (!pg::Broken(writer_.get())) (void)pg::Exec(writer_.get(), server_, "ROLLBACK");
-  return res.status();
+  if (pg::Broken(writer_.get()) && st.code() != Code::kUnavailable) {
+    return Unavailable(st.message());
+  }
+  return st;
 }
 
 }  // namespace flare
