@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
+#include "ports/presence_bus.h"
 #include "ports/route_table.h"
 #include "ports/store_factory.h"
 #include "services/conversation_access.h"
@@ -17,6 +18,7 @@
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
+#include "services/signaling/online/gateway_heartbeat.h"
 #include "services/storage/reader/storage_reader.h"
 #include "services/storage/writer/storage_writer.h"
 
@@ -26,11 +28,13 @@ namespace {
 class Embedded final : public EmbeddedServer {
  public:
   Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
-           std::string secret, LoginConflictPolicy login_conflict)
+           std::shared_ptr<PresenceBus> bus, std::string secret, LoginConflictPolicy login_conflict)
       : config_(config),
         gateway_id_(NewGatewayId()),
         stores_(std::move(stores)),
         routes_(std::move(routes)),
+        bus_(std::move(bus)),
+        heartbeat_(*routes_, gateway_id_, std::chrono::milliseconds(config.gateway_ttl_ms / 3)),
         tokens_(std::move(secret)),
         server_metrics_(metrics_),
         blocking_(static_cast<int>(config.reader_threads),
@@ -49,7 +53,7 @@ class Embedded final : public EmbeddedServer {
                   {static_cast<int>(config.bootstrap_page_conversations),
                    static_cast<size_t>(config.sync_max_page_bytes)},
                   &fence_),
-        presence_(*routes_),
+        presence_(*routes_, bus_.get()),
         gateway_(GatewayOptionsFrom(config, std::move(login_conflict), gateway_id_),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
@@ -80,6 +84,7 @@ class Embedded final : public EmbeddedServer {
   ~Embedded() override { Shutdown(); }
 
   Status Start() override {
+    heartbeat_.Start();
     writer_.Start();
     FLARE_RETURN_IF_ERROR(transport_->Start());
     gateway_.StartTimer();
@@ -104,6 +109,7 @@ class Embedded final : public EmbeddedServer {
     gateway_.StopTimer();
     transport_->Stop();
     blocking_.Stop();
+    heartbeat_.Stop();
     spdlog::info("stopped");
   }
 
@@ -200,6 +206,8 @@ class Embedded final : public EmbeddedServer {
   std::string gateway_id_;
   Stores stores_;
   std::shared_ptr<RouteTable> routes_;
+  std::shared_ptr<PresenceBus> bus_;  // outlives presence_, which listens on it
+  GatewayHeartbeat heartbeat_;
   TokenSigner tokens_;
   Metrics metrics_;
   ServerMetrics server_metrics_;
@@ -230,9 +238,11 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   if (!stores.ok()) return stores.status();
   auto routes = OpenRouteTable(config);
   if (!routes.ok()) return routes.status();
-  return std::unique_ptr<EmbeddedServer>(new Embedded(config, std::move(stores).value(),
-                                                      std::move(routes).value(), *secret,
-                                                      std::move(login_conflict).value()));
+  auto bus = OpenPresenceBus(config);
+  if (!bus.ok()) return bus.status();
+  return std::unique_ptr<EmbeddedServer>(
+      new Embedded(config, std::move(stores).value(), std::move(routes).value(),
+                   std::move(bus).value(), *secret, std::move(login_conflict).value()));
 }
 
 }  // namespace flare

@@ -20,21 +20,15 @@ bool IsLarge(const StoredMessage& sm, size_t threshold) {
 
 void PushServer::CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
                                  const std::string& skip_user, const std::string& skip_device) {
+  // One LookupMany for the whole audience: one round trip on a remote table.
   routes_buf_.clear();
-  for (const auto& user : users) {
-    size_t before = routes_buf_.size();
-    if (Status st = routes_.Lookup(tenant, user, routes_buf_); !st.ok()) {
-      // The device is not pushed to; it gets the message by sync.
-      spdlog::warn("route lookup for {}/{} failed: {}", tenant, user, st.ToString());
-    }
-    if (user != skip_user) continue;
-    auto own =
-        std::remove_if(routes_buf_.begin() + static_cast<ptrdiff_t>(before), routes_buf_.end(),
-                       [&](const DeviceRoute& r) { return r.device == skip_device; });
-    routes_buf_.erase(own, routes_buf_.end());
+  if (Status st = routes_.LookupMany(tenant, users, routes_buf_); !st.ok()) {
+    // The devices are not pushed to; they get the message by sync.
+    spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant, st.ToString());
   }
   sessions_.clear();
-  for (const auto& r : routes_buf_) {
+  for (const auto& [user, r] : routes_buf_) {
+    if (r.device == skip_device && users[user] == skip_user) continue;
     if (options_.gateway_id.empty() || r.gateway_id == options_.gateway_id) {
       sessions_.push_back(r.session_id);
     }
