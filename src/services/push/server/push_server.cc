@@ -20,11 +20,19 @@ bool IsLarge(const StoredMessage& sm, size_t threshold) {
 
 void PushServer::CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
                                  const std::string& skip_user, const std::string& skip_device) {
-  // One LookupMany for the whole audience: one round trip on a remote table.
-  routes_buf_.clear();
-  if (Status st = routes_.LookupMany(tenant, users, routes_buf_); !st.ok()) {
-    // The devices are not pushed to; they get the message by sync.
-    spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant, st.ToString());
+  // One LookupMany for the whole audience (one round trip on a remote
+  // table), and none for the next message of the batch to the same audience.
+  if (!lookup_valid_ || tenant != looked_up_tenant_ || users != looked_up_users_) {
+    routes_buf_.clear();
+    lookup_valid_ = true;
+    if (Status st = routes_.LookupMany(tenant, users, routes_buf_); !st.ok()) {
+      // The devices are not pushed to; they get the message by sync.
+      spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant,
+                   st.ToString());
+      lookup_valid_ = false;
+    }
+    looked_up_tenant_ = tenant;
+    looked_up_users_ = users;
   }
   sessions_.clear();
   for (const auto& [user, r] : routes_buf_) {
@@ -110,6 +118,7 @@ void PushServer::AdvanceLarge(const std::vector<StoredMessage>& messages) {
 }
 
 void PushServer::OnStored(std::vector<StoredMessage>& messages) {
+  lookup_valid_ = false;  // routes are reused within one batch only
   bool any_large = false;
   for (auto& sm : messages) {
     if (IsLarge(sm, options_.large_group_threshold)) {
@@ -123,6 +132,7 @@ void PushServer::OnStored(std::vector<StoredMessage>& messages) {
 }
 
 void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
+  lookup_valid_ = false;
   for (const auto& move : moves) {
     // The reader's other devices, and in a 1:1 conversation the peer (a read receipt).
     users_.assign(1, move.user_id);
