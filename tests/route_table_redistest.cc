@@ -292,6 +292,27 @@ TEST_F(RedisRouteTableTest, ReRegistersItsLiveRoutesAfterTheServerLostThem) {
   EXPECT_EQ(carol[0].session_id, 4u);
 }
 
+// Another process's lookups delete a dead gateway's routes; the gateway's
+// own adapter registers them again when its next beat finds its liveness
+// key gone (it had lost Redis, or stalled, for longer than the TTL).
+TEST_F(RedisRouteTableTest, AGatewayGivenUpForDeadRegistersItsRoutesAgainOnItsNextBeat) {
+  auto gateway = OpenTable(), other = OpenTable();
+  ASSERT_NE(gateway, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(gateway->Heartbeat("gw1").ok());
+  DeleteLivenessKeys();
+  EXPECT_TRUE(Lookup(*other, "t", "bob").empty());
+  long long exists = -1;
+  ServerCommand({"EXISTS", RedisRouteTable::RoutesKey("t", "bob")},
+                [&](redisReply* r) { exists = r->integer; });
+  EXPECT_EQ(exists, 0);  // deleted, not just hidden
+  ASSERT_TRUE(gateway->Heartbeat("gw1").ok());
+  auto bob = Lookup(*other, "t", "bob");
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].session_id, 1u);
+}
+
 TEST(RedisRouteTableFactory, PresenceBackendRedisUsesTheConfiguredUrl) {
   ASSERT_TRUE(Server().running() || Server().Start());
   Config config;

@@ -4,9 +4,11 @@
 //
 // Gateway liveness: a route belongs to a gateway (one `flare serve` start),
 // and a gateway is alive for the gateway TTL after its last Heartbeat or
-// route registration. Lookups return only routes of live gateways and drop
-// the others from the table, so the routes of a killed process stop
-// counting as online once its TTL has passed.
+// route registration. Lookups return only routes of live gateways, so the
+// routes of a killed process stop counting as online once its TTL has
+// passed (a shared table also deletes them). A gateway that beats again
+// after its TTL passed (it stalled, or lost the backend for a while) gets
+// back the routes it still holds.
 #pragma once
 
 #include <cstdint>

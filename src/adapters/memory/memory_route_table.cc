@@ -18,9 +18,12 @@ bool MemoryRouteTable::Alive(const std::string& gateway_id, int64_t now_ms) {
   return it != alive_until_ms_.end() && it->second > now_ms;
 }
 
-void MemoryRouteTable::DropDead(std::vector<DeviceRoute>& routes) {
+void MemoryRouteTable::AppendLive(const std::vector<DeviceRoute>& routes,
+                                  std::vector<DeviceRoute>& out) {
   int64_t now = clock_.MonotonicMs();
-  std::erase_if(routes, [&](const DeviceRoute& r) { return !Alive(r.gateway_id, now); });
+  for (const auto& r : routes) {
+    if (Alive(r.gateway_id, now)) out.push_back(r);
+  }
 }
 
 void MemoryRouteTable::MarkAlive(const std::string& gateway_id) {
@@ -81,10 +84,7 @@ Status MemoryRouteTable::Lookup(const std::string& tenant, const std::string& us
   Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mu);
   auto it = shard.routes.find(key);
-  if (it == shard.routes.end()) return Status::Ok();
-  DropDead(it->second);
-  out.insert(out.end(), it->second.begin(), it->second.end());
-  if (it->second.empty()) shard.routes.erase(it);
+  if (it != shard.routes.end()) AppendLive(it->second, out);
   return Status::Ok();
 }
 

@@ -44,8 +44,10 @@ class MemoryRouteTable final : public RouteTable {
   Shard& ShardFor(const std::string& key);
   bool Alive(const std::string& gateway_id, int64_t now_ms);
   void MarkAlive(const std::string& gateway_id);
-  // Drops the routes of dead gateways from `routes` (shard lock held).
-  void DropDead(std::vector<DeviceRoute>& routes);
+  // Appends the routes of live gateways (shard lock held). Dead gateways'
+  // routes are kept, not deleted: in one process the only gateway is this
+  // one, and when it beats again its sessions are still connected.
+  void AppendLive(const std::vector<DeviceRoute>& routes, std::vector<DeviceRoute>& out);
 
   const Clock& clock_;
   const int64_t gateway_ttl_ms_;

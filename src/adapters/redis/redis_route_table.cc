@@ -78,7 +78,7 @@ Status RedisRouteTable::ConnectLocked() {
   if (!run_id_.empty() && run_id != run_id_) {
     // Another server process: what we registered may be gone. run_id_ is
     // only updated once that is repaired, so a failure here repeats it.
-    FLARE_RETURN_IF_ERROR(ReRegisterLocked());
+    FLARE_RETURN_IF_ERROR(ReRegisterLocked(nullptr));
   }
   run_id_ = run_id;
   return Status::Ok();
@@ -88,16 +88,23 @@ RedisCommand RedisRouteTable::GatewayAliveCommand(const std::string& gateway_id)
   return {"SET", GatewayKey(gateway_id), "1", "PX", std::to_string(options_.gateway_ttl_ms)};
 }
 
-Status RedisRouteTable::ReRegisterLocked() {
+Status RedisRouteTable::ReRegisterLocked(const std::string* only_gateway) {
   std::vector<RedisCommand> commands;
-  std::set<std::string> gateways = heartbeats_;
+  std::set<std::string> gateways;
+  if (only_gateway != nullptr) {
+    gateways.insert(*only_gateway);
+  } else {
+    gateways = heartbeats_;
+  }
   for (const auto& [key, routes] : owned_) {
     RedisCommand hset = {"HSET", key};
     for (const auto& [sid, route] : routes) {
+      if (only_gateway != nullptr && route.gateway_id != *only_gateway) continue;
       hset.push_back(std::to_string(sid));
       hset.push_back(EncodeRoute(route));
       gateways.insert(route.gateway_id);
     }
+    if (hset.size() == 2) continue;
     commands.push_back(std::move(hset));
     commands.push_back({"EXPIRE", key, std::to_string(options_.route_ttl_s)});
   }
@@ -203,10 +210,16 @@ Status RedisRouteTable::Unregister(const std::string& tenant, const std::string&
 Status RedisRouteTable::Heartbeat(const std::string& gateway_id) {
   std::lock_guard lock(mu_);
   heartbeats_.insert(gateway_id);
-  auto replies = RunLocked({GatewayAliveCommand(gateway_id)}, true);
+  RedisCommand set = GatewayAliveCommand(gateway_id);
+  set.push_back("GET");  // the old value: nil if the gateway had been given up for dead
+  auto replies = RunLocked({set}, true);
   if (!replies.ok()) return replies.status();
   const redisReply* r = replies->front().get();
   if (IsError(r)) return conn_.Unavailable("SET failed: " + std::string(ReplyString(r)));
+  // Beats missed for a TTL (Redis unreachable, the process stalled): other
+  // processes' lookups may have deleted our routes; the sessions are still
+  // here, so register them again.
+  if (r->type == REDIS_REPLY_NIL) return ReRegisterLocked(&gateway_id);
   return Status::Ok();
 }
 

@@ -29,7 +29,9 @@
 // sessions). The adapter keeps the routes it registered (and did not see
 // unregistered or displaced); when it reconnects to a server with another
 // run_id (restarted: with no persistence every route is gone) it registers
-// them again, with their gateways' liveness keys, before anything else.
+// them again, with their gateways' liveness keys, before anything else. It
+// does the same when a Heartbeat finds its gateway's liveness key gone
+// (beats missed for a TTL, so other processes may have deleted its routes).
 //
 // Threading: every call is serialised on one mutex around one connection.
 // Errors are Status kUnavailable naming the server; nothing throws.
@@ -89,7 +91,8 @@ class RedisRouteTable final : public RouteTable {
   // The rest need mu_ held.
   Status ConnectLocked();
   Status LoadScriptsLocked();
-  Status ReRegisterLocked();
+  // Registers the routes this adapter holds again (of one gateway, or all).
+  Status ReRegisterLocked(const std::string* only_gateway);
   // Runs the commands in one round trip, connecting first if needed; a
   // broken connection is re-established once and the commands sent again
   // if `retry`. A NOSCRIPT reply loads the scripts and sends again once.
