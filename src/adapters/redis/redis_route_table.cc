@@ -77,8 +77,12 @@ Status RedisRouteTable::ConnectLocked() {
   std::string run_id = RunIdOf(ReplyString(info->get()));
   if (!run_id_.empty() && run_id != run_id_) {
     // Another server process: what we registered may be gone. run_id_ is
-    // only updated once that is repaired, so a failure here repeats it.
-    FLARE_RETURN_IF_ERROR(ReRegisterLocked(nullptr));
+    // only updated once that is repaired; the connection is dropped on a
+    // failure, so the next call connects and tries again.
+    if (Status st = ReRegisterLocked(nullptr); !st.ok()) {
+      conn_.Close();
+      return st;
+    }
   }
   run_id_ = run_id;
   return Status::Ok();
@@ -219,8 +223,14 @@ Status RedisRouteTable::Heartbeat(const std::string& gateway_id) {
   // Beats missed for a TTL (Redis unreachable, the process stalled): other
   // processes' lookups may have deleted our routes; the sessions are still
   // here, so register them again.
-  if (r->type == REDIS_REPLY_NIL) return ReRegisterLocked(&gateway_id);
-  return Status::Ok();
+  if (r->type != REDIS_REPLY_NIL && !reregister_pending_.contains(gateway_id)) return Status::Ok();
+  Status st = ReRegisterLocked(&gateway_id);
+  if (st.ok()) {
+    reregister_pending_.erase(gateway_id);
+  } else {
+    reregister_pending_.insert(gateway_id);  // the key exists now: remember to try again
+  }
+  return st;
 }
 
 Status RedisRouteTable::Lookup(const std::string& tenant, const std::string& user_id,

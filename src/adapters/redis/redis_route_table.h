@@ -110,7 +110,8 @@ class RedisRouteTable final : public RouteTable {
   std::string run_id_;  // of the server last connected to
   // Routes registered through this adapter: routes key -> session -> route.
   std::unordered_map<std::string, std::map<uint64_t, DeviceRoute>> owned_;
-  std::set<std::string> heartbeats_;  // gateways this adapter keeps alive
+  std::set<std::string> heartbeats_;          // gateways this adapter keeps alive
+  std::set<std::string> reregister_pending_;  // a re-registration on a beat failed
 };
 
 }  // namespace flare
