@@ -46,6 +46,11 @@ class LookupBarrierRouteTable final : public RouteTable {
     }
     return inner_.Lookup(tenant, user, out);
   }
+  Status LookupMany(const std::string& tenant, std::span<const std::string> users,
+                    std::vector<UserRoute>& out) override {
+    return inner_.LookupMany(tenant, users, out);
+  }
+  Status Heartbeat(const std::string& gateway_id) override { return inner_.Heartbeat(gateway_id); }
   void Disarm() {
     std::lock_guard lock(mu_);
     armed_ = false;

@@ -94,4 +94,89 @@ TEST_P(RouteTableContract, ConcurrentExclusiveLoginsLeaveExactlyOne) {
   for (uint64_t id = 1; id <= kThreads * kLoginsEach; ++id) EXPECT_EQ(all.count(id), 1u) << id;
 }
 
+TEST_P(RouteTableContract, TwoTenantsWithTheSameUsersDoNotSeeEachOthersRoutes) {
+  ASSERT_TRUE(table_->Register("tenant-a", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Register("tenant-a", "carol", {"gw1", 2, "phone", "ios"}).ok());
+  std::vector<uint64_t> displaced;
+  ASSERT_TRUE(table_
+                  ->RegisterDisplacing("tenant-b", "bob", {"gw1", 3, "phone", "ios"},
+                                       LoginConflict::kExclusive, displaced)
+                  .ok());
+  EXPECT_TRUE(displaced.empty());                                // tenant-a's bob is another user
+  ASSERT_TRUE(table_->Unregister("tenant-b", "carol", 2).ok());  // not tenant-a's session 2
+  auto a_bob = Lookup("tenant-a", "bob");
+  ASSERT_EQ(a_bob.size(), 1u);
+  EXPECT_EQ(a_bob[0].session_id, 1u);
+  auto b_bob = Lookup("tenant-b", "bob");
+  ASSERT_EQ(b_bob.size(), 1u);
+  EXPECT_EQ(b_bob[0].session_id, 3u);
+  EXPECT_EQ(Lookup("tenant-a", "carol").size(), 1u);
+  auto many = LookupMany("tenant-b", {"bob", "carol"});
+  ASSERT_EQ(many.size(), 1u);
+  EXPECT_EQ(many[0].route.session_id, 3u);
+}
+
+TEST_P(RouteTableContract, LookupManyTagsEveryRouteWithItsUser) {
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw2", 2, "laptop", "web"}).ok());
+  ASSERT_TRUE(table_->Register("t", "dave", {"gw1", 3, "phone", "android"}).ok());
+  auto found = LookupMany("t", {"alice", "bob", "carol", "dave"});
+  std::set<std::pair<size_t, uint64_t>> got;
+  for (const auto& f : found) got.insert({f.user_index, f.route.session_id});
+  EXPECT_EQ(got, (std::set<std::pair<size_t, uint64_t>>{{1, 1}, {1, 2}, {3, 3}}));
+  for (const auto& f : found) {
+    if (f.route.session_id == 3) {
+      EXPECT_EQ(f.route.platform, "android");
+    }
+  }
+  EXPECT_TRUE(LookupMany("t", {}).empty());
+}
+
+// More users than one batch of a remote adapter holds, in one call.
+TEST_P(RouteTableContract, LookupManyFindsEveryOneOfAManyUserAudience) {
+  constexpr size_t kUsers = 700;
+  std::vector<std::string> users;
+  for (size_t i = 0; i < kUsers; ++i) {
+    users.push_back("u" + std::to_string(i));
+    if (i % 3 == 0) continue;  // every third user is offline
+    ASSERT_TRUE(table_->Register("t", users.back(), {"gw1", i + 1, "d", "web"}).ok());
+  }
+  auto found = LookupMany("t", users);
+  std::set<size_t> online;
+  for (const auto& f : found) {
+    EXPECT_EQ(f.route.session_id, f.user_index + 1);
+    online.insert(f.user_index);
+  }
+  EXPECT_EQ(found.size(), online.size());
+  for (size_t i = 0; i < kUsers; ++i) EXPECT_EQ(online.count(i), i % 3 == 0 ? 0u : 1u) << i;
+}
+
+// A gateway that stopped sending heartbeats (killed) no longer has online
+// routes; one that beats again (it had only stalled) has its routes back.
+TEST_P(RouteTableContract, RoutesOfAGatewayWithoutHeartbeatsExpireUntilItBeatsAgain) {
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw-dead", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw-live", 2, "laptop", "web"}).ok());
+  ASSERT_TRUE(table_->Register("t", "carol", {"gw-dead", 3, "phone", "ios"}).ok());
+  ASSERT_TRUE(table_->Heartbeat("gw-live").ok());
+  EXPECT_EQ(Lookup("t", "bob").size(), 2u);  // both alive before the TTL passes
+  under_test_.pass_gateway_ttl();
+  ASSERT_TRUE(table_->Heartbeat("gw-live").ok());
+  auto bob = Lookup("t", "bob");
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].gateway_id, "gw-live");
+  EXPECT_TRUE(Lookup("t", "carol").empty());
+  EXPECT_EQ(LookupMany("t", {"carol", "bob"}).size(), 1u);
+  ASSERT_TRUE(table_->Heartbeat("gw-dead").ok());  // it was alive after all
+  EXPECT_EQ(Lookup("t", "bob").size(), 2u);
+  auto carol = Lookup("t", "carol");
+  ASSERT_EQ(carol.size(), 1u);
+  EXPECT_EQ(carol[0].session_id, 3u);
+}
+
+TEST_P(RouteTableContract, RegisteringMarksTheGatewayAlive) {
+  under_test_.pass_gateway_ttl();
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  EXPECT_EQ(Lookup("t", "bob").size(), 1u);
+}
+
 }  // namespace flare

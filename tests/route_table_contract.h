@@ -1,7 +1,8 @@
 // The contract every RouteTable adapter passes (the TEST_Ps are in
 // route_table_contract.cc). A test binary instantiates RouteTableContract
 // with a name and a factory per adapter; the factory returns a table with
-// no routes, or null when the backend cannot be set up.
+// no routes (null when the backend cannot be set up) and a way to let the
+// gateway TTL pass for every gateway, as if none had sent a heartbeat since.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,16 +17,30 @@
 
 namespace flare {
 
-using RouteTableFactory = std::function<std::shared_ptr<RouteTable>()>;
+struct RouteTableUnderTest {
+  std::shared_ptr<RouteTable> table;
+  // Memory: moves its manual clock past the TTL; Redis: deletes the
+  // liveness keys (what their expiry does).
+  std::function<void()> pass_gateway_ttl;
+};
+using RouteTableFactory = std::function<RouteTableUnderTest()>;
 
 class RouteTableContract
     : public ::testing::TestWithParam<std::pair<std::string, RouteTableFactory>> {
  protected:
   void SetUp() override { ASSERT_NE(table_, nullptr) << "backend " << GetParam().first; }
-  std::shared_ptr<RouteTable> table_ = GetParam().second();
+  RouteTableUnderTest under_test_ = GetParam().second();
+  std::shared_ptr<RouteTable> table_ = under_test_.table;
   std::vector<DeviceRoute> Lookup(const std::string& tenant, const std::string& user) {
     std::vector<DeviceRoute> out;
     EXPECT_TRUE(table_->Lookup(tenant, user, out).ok());
+    return out;
+  }
+  std::vector<UserRoute> LookupMany(const std::string& tenant,
+                                    const std::vector<std::string>& users) {
+    std::vector<UserRoute> out;
+    Status st = table_->LookupMany(tenant, users, out);
+    EXPECT_TRUE(st.ok()) << st.ToString();
     return out;
   }
 };

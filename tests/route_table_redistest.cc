@@ -1,6 +1,7 @@
 // The Redis RouteTable against a real redis-server (started per test
 // process on a free port): the route-table contract, tenant isolation,
-// recovery after a server restart, atomic logins across connections and the
+// recovery after a server restart (reconnect and re-register), gateway
+// expiry, batched lookups, atomic logins across connections and the
 // factory's errors.
 #include <hiredis/hiredis.h>
 
@@ -35,10 +36,60 @@ std::shared_ptr<RouteTable> FreshTable() {
   return OpenTable();
 }
 
-INSTANTIATE_TEST_SUITE_P(Adapters, RouteTableContract,
-                         ::testing::Values(std::make_pair(std::string("redis"),
-                                                          RouteTableFactory(FreshTable))),
-                         [](const auto& info) { return info.param.first; });
+// Runs one command on the test server through its own connection.
+template <typename Check>
+bool ServerCommand(const std::vector<std::string>& args, Check check) {
+  timeval tv{2, 0};
+  redisContext* ctx = redisConnectWithTimeout("127.0.0.1", Server().port(), tv);
+  bool ok = false;
+  if (ctx != nullptr && ctx->err == 0) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r != nullptr) {
+      ok = r->type != REDIS_REPLY_ERROR;
+      check(r);
+      freeReplyObject(r);
+    }
+  }
+  if (ctx != nullptr) redisFree(ctx);
+  return ok;
+}
+
+// What the expiry of every gateway's liveness key does.
+void DeleteLivenessKeys() {
+  std::vector<std::string> keys;
+  ServerCommand({"KEYS", "flare-gateway:*"}, [&](redisReply* r) {
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
+      keys.emplace_back(r->element[i]->str, r->element[i]->len);
+    }
+  });
+  for (const auto& k : keys) ServerCommand({"DEL", k}, [](redisReply*) {});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Adapters, RouteTableContract,
+    ::testing::Values(std::make_pair(std::string("redis"), RouteTableFactory([] {
+                                       return RouteTableUnderTest{FreshTable(), DeleteLivenessKeys};
+                                     }))),
+    [](const auto& info) { return info.param.first; });
+
+// Calls of a command the server has run (INFO commandstats).
+long long CommandCalls(const std::string& command) {
+  long long calls = 0;
+  ServerCommand({"INFO", "commandstats"}, [&](redisReply* r) {
+    std::string info(r->str, r->len);
+    std::string field = "cmdstat_" + command + ":calls=";
+    size_t at = info.find(field);
+    if (at != std::string::npos) calls = std::atoll(info.c_str() + at + field.size());
+  });
+  return calls;
+}
 
 // The TTL in seconds of `key` on the test server (-2: no key, -1: none).
 long long KeyTtl(const std::string& key) {
@@ -167,6 +218,99 @@ TEST_F(RedisRouteTableTest, ConcurrentExclusiveLoginsOnSeparateConnectionsLeaveO
   all.insert(routes[0].session_id);
   ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kLoginsEach));
   for (uint64_t id = 1; id <= kThreads * kLoginsEach; ++id) EXPECT_EQ(all.count(id), 1u) << id;
+}
+
+// LookupMany sends one lookup script per kLookupChunk users (pipelined,
+// one round trip), never one command per user.
+TEST_F(RedisRouteTableTest, LookupManySendsOneScriptPerChunkOfUsers) {
+  std::vector<std::string> users;
+  for (int i = 0; i < 600; ++i) users.push_back("u" + std::to_string(i));
+  ASSERT_TRUE(table_->Register("t", "u599", {"gw1", 1, "phone", "ios"}).ok());
+  long long evalsha = CommandCalls("evalsha");
+  std::vector<UserRoute> found;
+  ASSERT_TRUE(table_->LookupMany("t", users, found).ok());
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].user_index, 599u);
+  EXPECT_EQ(CommandCalls("evalsha") - evalsha, 3);  // 256 + 256 + 88 users
+}
+
+// With a short gateway TTL and no heartbeat, the routes stop counting as
+// online by themselves (waits for it, with a deadline).
+TEST_F(RedisRouteTableTest, RoutesExpireWithTheGatewayTtl) {
+  RedisRouteTableOptions options;
+  options.url = Server().url();
+  options.gateway_ttl_ms = 300;
+  auto table = RedisRouteTable::Open(options);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  ASSERT_TRUE((*table)->Register("t", "bob", {"gw-short", 1, "phone", "ios"}).ok());
+  long long pttl = -3;
+  ServerCommand({"PTTL", "flare-gateway:gw-short"}, [&](redisReply* r) { pttl = r->integer; });
+  EXPECT_GT(pttl, 0);
+  EXPECT_LE(pttl, 300);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!Lookup(**table, "t", "bob").empty() && std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_TRUE(Lookup(**table, "t", "bob").empty());
+  long long exists = -1;
+  ServerCommand({"EXISTS", RedisRouteTable::RoutesKey("t", "bob")},
+                [&](redisReply* r) { exists = r->integer; });
+  EXPECT_EQ(exists, 0);  // the dead route was deleted, not just hidden
+}
+
+// A restarted server without persistence has lost every route; the adapter
+// notices (another run_id) on its next call - here the heartbeat - and
+// registers the routes it holds again: found without any new login.
+TEST_F(RedisRouteTableTest, ReRegistersItsLiveRoutesAfterTheServerLostThem) {
+  auto gateway = OpenTable();
+  ASSERT_NE(gateway, nullptr);
+  ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 2, "laptop", "web"}).ok());
+  ASSERT_TRUE(gateway->Register("t", "carol", {"gw1", 3, "phone", "ios"}).ok());
+  std::vector<uint64_t> displaced;
+  ASSERT_TRUE(gateway
+                  ->RegisterDisplacing("t", "carol", {"gw1", 4, "phone", "ios"},
+                                       LoginConflict::kPlatformExclusive, displaced)
+                  .ok());
+  ASSERT_EQ(displaced, (std::vector<uint64_t>{3}));
+  ASSERT_TRUE(gateway->Unregister("t", "bob", 2).ok());
+  Server().Stop();
+  ASSERT_TRUE(Server().Start());
+  auto reader = OpenTable();  // another process's view
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(Lookup(*reader, "t", "bob").empty());  // the data is really gone
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<DeviceRoute> bob;
+  while (bob.empty() && std::chrono::steady_clock::now() < deadline) {
+    (void)gateway->Heartbeat("gw1");  // the first may fail on the dead connection
+    bob = Lookup(*reader, "t", "bob");
+  }
+  ASSERT_EQ(bob.size(), 1u);  // session 2 was unregistered before
+  EXPECT_EQ(bob[0].session_id, 1u);
+  EXPECT_EQ(bob[0].device, "phone");
+  auto carol = Lookup(*reader, "t", "carol");
+  ASSERT_EQ(carol.size(), 1u);  // session 3 was displaced before
+  EXPECT_EQ(carol[0].session_id, 4u);
+}
+
+// Another process's lookups delete a dead gateway's routes; the gateway's
+// own adapter registers them again when its next beat finds its liveness
+// key gone (it had lost Redis, or stalled, for longer than the TTL).
+TEST_F(RedisRouteTableTest, AGatewayGivenUpForDeadRegistersItsRoutesAgainOnItsNextBeat) {
+  auto gateway = OpenTable(), other = OpenTable();
+  ASSERT_NE(gateway, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(gateway->Heartbeat("gw1").ok());
+  DeleteLivenessKeys();
+  EXPECT_TRUE(Lookup(*other, "t", "bob").empty());
+  long long exists = -1;
+  ServerCommand({"EXISTS", RedisRouteTable::RoutesKey("t", "bob")},
+                [&](redisReply* r) { exists = r->integer; });
+  EXPECT_EQ(exists, 0);  // deleted, not just hidden
+  ASSERT_TRUE(gateway->Heartbeat("gw1").ok());
+  auto bob = Lookup(*other, "t", "bob");
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].session_id, 1u);
 }
 
 TEST(RedisRouteTableFactory, PresenceBackendRedisUsesTheConfiguredUrl) {

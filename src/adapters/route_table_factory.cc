@@ -1,29 +1,40 @@
-// Route-table backends registered by name; `presence.backend` picks one.
+// Route-table and presence-bus backends registered by name;
+// `presence.backend` picks one.
 #include <functional>
 #include <map>
 
+#include "adapters/memory/memory_presence_bus.h"
 #include "adapters/memory/memory_route_table.h"
+#include "adapters/redis/redis_presence_bus.h"
 #include "adapters/redis/redis_route_table.h"
+#include "ports/presence_bus.h"
 #include "ports/route_table.h"
 
 namespace flare {
+namespace {
+
+// Names the configuration keys in an error of the redis backend.
+Status RedisError(const Status& st) {
+  return Status(st.code(), "presence.backend redis (presence.redis.url): " + st.message());
+}
+
+}  // namespace
 
 Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config) {
   using Factory = std::function<Result<std::shared_ptr<RouteTable>>(const Config&)>;
   static const std::map<std::string, Factory> registry = {
       {"memory",
-       [](const Config&) -> Result<std::shared_ptr<RouteTable>> {
-         return std::shared_ptr<RouteTable>(std::make_shared<MemoryRouteTable>());
+       [](const Config& c) -> Result<std::shared_ptr<RouteTable>> {
+         return std::shared_ptr<RouteTable>(
+             std::make_shared<MemoryRouteTable>(SystemClock::Instance(), c.gateway_ttl_ms));
        }},
       {"redis",
        [](const Config& c) -> Result<std::shared_ptr<RouteTable>> {
          RedisRouteTableOptions options;
          options.url = c.presence_redis_url;
+         options.gateway_ttl_ms = c.gateway_ttl_ms;
          auto table = RedisRouteTable::Open(options);
-         if (!table.ok()) {
-           return Status(table.status().code(), "presence.backend redis (presence.redis.url): " +
-                                                    table.status().message());
-         }
+         if (!table.ok()) return RedisError(table.status());
          return std::shared_ptr<RouteTable>(std::move(table).value());
        }},
   };
@@ -32,6 +43,20 @@ Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config) {
     return InvalidArgument("presence.backend: unknown backend '" + config.presence_backend + "'");
   }
   return it->second(config);
+}
+
+Result<std::shared_ptr<PresenceBus>> OpenPresenceBus(const Config& config) {
+  if (config.presence_backend == "memory") {
+    return std::shared_ptr<PresenceBus>(std::make_shared<MemoryPresenceBus>());
+  }
+  if (config.presence_backend == "redis") {
+    RedisPresenceBusOptions options;
+    options.url = config.presence_redis_url;
+    auto bus = RedisPresenceBus::Open(options);
+    if (!bus.ok()) return RedisError(bus.status());
+    return std::shared_ptr<PresenceBus>(std::move(bus).value());
+  }
+  return InvalidArgument("presence.backend: unknown backend '" + config.presence_backend + "'");
 }
 
 }  // namespace flare

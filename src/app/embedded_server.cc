@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "common/thread_pool.h"
 #include "ports/event_bus.h"
+#include "ports/presence_bus.h"
 #include "ports/route_table.h"
 #include "ports/store_factory.h"
 #include "services/conversation_access.h"
@@ -19,6 +20,7 @@
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
+#include "services/signaling/online/gateway_heartbeat.h"
 #include "services/storage/reader/storage_reader.h"
 #include "services/storage/writer/ingest_consumer.h"
 #include "services/storage/writer/storage_writer.h"
@@ -28,15 +30,18 @@ namespace {
 
 class Embedded final : public EmbeddedServer {
  public:
-  // `bus` null: the orchestrator hands commands straight to the writer's
-  // queue; else through the bus's ingest topic (kafka).
+  // `event_bus` null: the orchestrator hands commands straight to the
+  // writer's queue; else through the bus's ingest topic (kafka).
   Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
-           std::shared_ptr<EventBus> bus, std::unique_ptr<BusProducer> producer, std::string secret,
+           std::shared_ptr<PresenceBus> presence_bus, std::shared_ptr<EventBus> event_bus,
+           std::unique_ptr<BusProducer> producer, std::string secret,
            LoginConflictPolicy login_conflict)
       : config_(config),
         gateway_id_(NewGatewayId()),
         stores_(std::move(stores)),
         routes_(std::move(routes)),
+        presence_bus_(std::move(presence_bus)),
+        heartbeat_(*routes_, gateway_id_, std::chrono::milliseconds(config.gateway_ttl_ms / 3)),
         tokens_(std::move(secret)),
         server_metrics_(metrics_),
         blocking_(static_cast<int>(config.reader_threads),
@@ -44,7 +49,7 @@ class Embedded final : public EmbeddedServer {
         access_(*stores_.conversations),
         writer_(*stores_.messages, *stores_.conversations, clock_, WriterOptionsFrom(config),
                 &server_metrics_),
-        bus_(std::move(bus)),
+        event_bus_(std::move(event_bus)),
         // Answers what the bus refused through the gateway (built below;
         // only its address is taken here).
         bus_ingest_(producer ? std::make_unique<BusIngest>(std::move(producer),
@@ -61,7 +66,7 @@ class Embedded final : public EmbeddedServer {
                   {static_cast<int>(config.bootstrap_page_conversations),
                    static_cast<size_t>(config.sync_max_page_bytes)},
                   &fence_),
-        presence_(*routes_),
+        presence_(*routes_, presence_bus_.get()),
         gateway_(GatewayOptionsFrom(config, std::move(login_conflict), gateway_id_),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
@@ -71,12 +76,12 @@ class Embedded final : public EmbeddedServer {
     writer_.SetListener(&push_);
     writer_.SetReplies(&gateway_);
     writer_.SetFence(&fence_);
-    if (bus_) {
+    if (event_bus_) {
       IngestConsumerOptions o;
       o.topic = config.bus_ingest_topic;
       o.group = config.bus_writer_group;
       ingest_consumer_ =
-          std::make_unique<IngestConsumer>(*bus_, *stores_.messages, writer_, clock_, o);
+          std::make_unique<IngestConsumer>(*event_bus_, *stores_.messages, writer_, clock_, o);
     }
     TransportOptions topts;
     topts.bind_address = config.bind_address;
@@ -100,6 +105,7 @@ class Embedded final : public EmbeddedServer {
   ~Embedded() override { Shutdown(); }
 
   Status Start() override {
+    heartbeat_.Start();
     writer_.Start();
     if (ingest_consumer_) FLARE_RETURN_IF_ERROR(ingest_consumer_->Start());
     FLARE_RETURN_IF_ERROR(transport_->Start());
@@ -131,6 +137,7 @@ class Embedded final : public EmbeddedServer {
     gateway_.StopTimer();
     transport_->Stop();
     blocking_.Stop();
+    heartbeat_.Stop();
     spdlog::info("stopped");
   }
 
@@ -227,6 +234,8 @@ class Embedded final : public EmbeddedServer {
   std::string gateway_id_;
   Stores stores_;
   std::shared_ptr<RouteTable> routes_;
+  std::shared_ptr<PresenceBus> presence_bus_;  // outlives presence_, which listens on it
+  GatewayHeartbeat heartbeat_;
   TokenSigner tokens_;
   Metrics metrics_;
   ServerMetrics server_metrics_;
@@ -235,7 +244,7 @@ class Embedded final : public EmbeddedServer {
   ConversationAccess access_;
   DurableFence fence_;  // before the writer and readers that use it
   StorageWriter writer_;
-  std::shared_ptr<EventBus> bus_;
+  std::shared_ptr<EventBus> event_bus_;
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
   MessageOrchestrator orchestrator_;
@@ -260,6 +269,8 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   if (!stores.ok()) return stores.status();
   auto routes = OpenRouteTable(config);
   if (!routes.ok()) return routes.status();
+  auto presence_bus = OpenPresenceBus(config);
+  if (!presence_bus.ok()) return presence_bus.status();
   std::shared_ptr<EventBus> bus;
   std::unique_ptr<BusProducer> producer;
   // In one process the in-process bus would only add a copy per command:
@@ -275,9 +286,9 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
     if (!made.ok()) return made.status();
     producer = std::move(made).value();
   }
-  return std::unique_ptr<EmbeddedServer>(
-      new Embedded(config, std::move(stores).value(), std::move(routes).value(), std::move(bus),
-                   std::move(producer), *secret, std::move(login_conflict).value()));
+  return std::unique_ptr<EmbeddedServer>(new Embedded(
+      config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),
+      std::move(bus), std::move(producer), *secret, std::move(login_conflict).value()));
 }
 
 }  // namespace flare

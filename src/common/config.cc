@@ -193,6 +193,10 @@ const std::vector<KeyDef>& Keys() {
        0,
        {},
        &CheckRedisUrl},
+      {"presence.gateway_ttl_ms",
+       "a gateway's routes count as online until this long after its last heartbeat "
+       "(sent every third of it)",
+       &Config::gateway_ttl_ms, nullptr, 300, 3'600'000},
       {"presence.login_conflict",
        "coexist | platform_exclusive | exclusive, or per platform: "
        "\"ios=platform_exclusive,web=coexist,*=coexist\"",

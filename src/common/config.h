@@ -85,6 +85,7 @@ struct Config {
   // [presence]
   std::string presence_backend = "memory";  // | redis
   std::string presence_redis_url = "redis://127.0.0.1:6379/0";
+  int64_t gateway_ttl_ms = 30'000;  // a gateway's routes die this long after its last heartbeat
   std::string login_conflict = "coexist";
   int64_t max_subscriptions = 1'000;
   std::string presence_visibility = "shared_conversation";  // | tenant

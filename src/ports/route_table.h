@@ -1,10 +1,19 @@
 // Port: which devices of a user are online and which gateway holds each
 // (signaling-online / signaling-route). In-memory in embedded mode; Redis
 // with TTLs in cluster mode.
+//
+// Gateway liveness: a route belongs to a gateway (one `flare serve` start),
+// and a gateway is alive for the gateway TTL after its last Heartbeat or
+// route registration. Lookups return only routes of live gateways, so the
+// routes of a killed process stop counting as online once its TTL has
+// passed (a shared table also deletes them). A gateway that beats again
+// after its TTL passed (it stalled, or lost the backend for a while) gets
+// back the routes it still holds.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +35,12 @@ struct DeviceRoute {
   std::string platform;
 };
 
+// A route found by LookupMany, with the index of its user in the request.
+struct UserRoute {
+  size_t user_index = 0;
+  DeviceRoute route;
+};
+
 class RouteTable {
  public:
   virtual ~RouteTable() = default;
@@ -44,6 +59,14 @@ class RouteTable {
   // Appends the user's routes to `out` (so callers can reuse one buffer).
   virtual Status Lookup(const std::string& tenant, const std::string& user_id,
                         std::vector<DeviceRoute>& out) = 0;
+  // Lookup for many users of one tenant in one call (one round trip on a
+  // remote backend): appends every route of users[i] as {i, route} to `out`.
+  virtual Status LookupMany(const std::string& tenant, std::span<const std::string> users,
+                            std::vector<UserRoute>& out) = 0;
+  // Marks `gateway_id` alive for the gateway TTL. A running gateway calls it
+  // periodically (well within the TTL); Register and RegisterDisplacing mark
+  // their route's gateway alive too.
+  virtual Status Heartbeat(const std::string& gateway_id) = 0;
 };
 
 // Whether a login of `newcomer` displaces the session of `existing` (a

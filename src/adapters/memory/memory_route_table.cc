@@ -12,10 +12,35 @@ MemoryRouteTable::Shard& MemoryRouteTable::ShardFor(const std::string& key) {
   return shards_[std::hash<std::string>{}(key) % kShards];
 }
 
+bool MemoryRouteTable::Alive(const std::string& gateway_id, int64_t now_ms) {
+  std::lock_guard lock(gateways_mu_);
+  auto it = alive_until_ms_.find(gateway_id);
+  return it != alive_until_ms_.end() && it->second > now_ms;
+}
+
+void MemoryRouteTable::AppendLive(const std::vector<DeviceRoute>& routes,
+                                  std::vector<DeviceRoute>& out) {
+  int64_t now = clock_.MonotonicMs();
+  for (const auto& r : routes) {
+    if (Alive(r.gateway_id, now)) out.push_back(r);
+  }
+}
+
+void MemoryRouteTable::MarkAlive(const std::string& gateway_id) {
+  std::lock_guard lock(gateways_mu_);
+  alive_until_ms_[gateway_id] = clock_.MonotonicMs() + gateway_ttl_ms_;
+}
+
+Status MemoryRouteTable::Heartbeat(const std::string& gateway_id) {
+  MarkAlive(gateway_id);
+  return Status::Ok();
+}
+
 Status MemoryRouteTable::Register(const std::string& tenant, const std::string& user_id,
                                   const DeviceRoute& route) {
   std::string key = Key(tenant, user_id);
   Shard& shard = ShardFor(key);
+  MarkAlive(route.gateway_id);
   std::lock_guard lock(shard.mu);
   auto& routes = shard.routes[key];
   std::erase_if(routes, [&](const DeviceRoute& r) { return r.session_id == route.session_id; });
@@ -28,6 +53,7 @@ Status MemoryRouteTable::RegisterDisplacing(const std::string& tenant, const std
                                             std::vector<uint64_t>& displaced) {
   std::string key = Key(tenant, user_id);
   Shard& shard = ShardFor(key);
+  MarkAlive(route.gateway_id);
   std::lock_guard lock(shard.mu);  // one lock for the user: the login is one step
   auto& routes = shard.routes[key];
   std::erase_if(routes, [&](const DeviceRoute& r) {
@@ -58,7 +84,18 @@ Status MemoryRouteTable::Lookup(const std::string& tenant, const std::string& us
   Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mu);
   auto it = shard.routes.find(key);
-  if (it != shard.routes.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  if (it != shard.routes.end()) AppendLive(it->second, out);
+  return Status::Ok();
+}
+
+Status MemoryRouteTable::LookupMany(const std::string& tenant, std::span<const std::string> users,
+                                    std::vector<UserRoute>& out) {
+  std::vector<DeviceRoute> routes;  // in memory one call per user costs no round trip
+  for (size_t i = 0; i < users.size(); ++i) {
+    routes.clear();
+    FLARE_RETURN_IF_ERROR(Lookup(tenant, users[i], routes));
+    for (auto& r : routes) out.push_back({i, std::move(r)});
+  }
   return Status::Ok();
 }
 

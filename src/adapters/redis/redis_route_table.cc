@@ -1,117 +1,48 @@
 #include "adapters/redis/redis_route_table.h"
 
 #include <hiredis/hiredis.h>
-#include <signal.h>
-#include <sys/time.h>
 
-#include <charconv>
-#include <optional>
+#include <algorithm>
+
+#include "adapters/redis/redis_route_scripts.h"
 
 namespace flare {
+using namespace redis_routes;
+
 namespace {
 
-// KEYS[1]: the user's routes hash. ARGV: session id, encoded route, platform,
-// policy (0 coexist, 1 platform_exclusive, 2 exclusive), TTL in seconds.
-// Returns the displaced session ids. Mirrors Displaces() in the port header.
-constexpr const char* kLoginScript = R"lua(
-local function platform_of(v)
-  local colon = string.find(v, ':', 1, true)
-  if not colon then return nil end
-  local n = tonumber(string.sub(v, 1, colon - 1))
-  return string.sub(v, colon + 1, colon + n)
-end
-local displaced = {}
-if ARGV[4] ~= '0' then
-  local all = redis.call('HGETALL', KEYS[1])
-  for i = 1, #all, 2 do
-    local sid = all[i]
-    if sid ~= ARGV[1] and (ARGV[4] == '2' or platform_of(all[i + 1]) == ARGV[3]) then
-      displaced[#displaced + 1] = sid
-    end
-  end
-  for _, sid in ipairs(displaced) do redis.call('HDEL', KEYS[1], sid) end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return displaced
-)lua";
-
-std::string EncodeTenant(const std::string& tenant) {
-  std::string out;
-  for (char c : tenant) {
-    if (c == ':') {
-      out += "%3A";
-    } else if (c == '%') {
-      out += "%25";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+// The run_id line of an INFO server reply ("" if absent).
+std::string RunIdOf(std::string_view info) {
+  constexpr std::string_view kField = "run_id:";
+  size_t at = info.find(kField);
+  if (at == std::string_view::npos) return "";
+  info.remove_prefix(at + kField.size());
+  return std::string(info.substr(0, info.find_first_of("\r\n")));
 }
 
-void AppendField(std::string& out, const std::string& field) {
-  out += std::to_string(field.size());
-  out += ':';
-  out += field;
-}
+// Placeholders for the script SHAs in commands given to RunLocked.
+constexpr const char* kLoginName = "login";
+constexpr const char* kLookupName = "lookup";
 
-std::string EncodeRoute(const DeviceRoute& route) {
-  std::string out;
-  AppendField(out, route.platform);
-  AppendField(out, route.gateway_id);
-  AppendField(out, route.device);
-  return out;
-}
-
-bool TakeField(std::string_view& in, std::string& field) {
-  auto colon = in.find(':');
-  if (colon == std::string_view::npos) return false;
-  size_t n = 0;
-  auto [ptr, ec] = std::from_chars(in.data(), in.data() + colon, n);
-  if (ec != std::errc() || ptr != in.data() + colon || n > in.size() - colon - 1) return false;
-  field.assign(in.substr(colon + 1, n));
-  in.remove_prefix(colon + 1 + n);
-  return true;
-}
-
-std::optional<uint64_t> ParseSessionId(const char* s, size_t len) {
-  uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s, s + len, v);
-  if (ec != std::errc() || ptr != s + len) return std::nullopt;
-  return v;
-}
-
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
-
-std::string ServerName(const RedisUrl& url) {
-  return "redis://" + url.host + ":" + std::to_string(url.port) + "/" + std::to_string(url.db);
+bool IsNoScript(const redisReply* r) {
+  return IsError(r) && ReplyString(r).starts_with("NOSCRIPT");
 }
 
 }  // namespace
 
-void RedisRouteTable::ReplyDeleter::operator()(redisReply* r) const { freeReplyObject(r); }
-
 std::string RedisRouteTable::RoutesKey(const std::string& tenant, const std::string& user_id) {
   return "flare:" + EncodeTenant(tenant) + ":routes:" + user_id;
+}
+
+std::string RedisRouteTable::GatewayKey(const std::string& gateway_id) {
+  return kGatewayKeyPrefix + gateway_id;
 }
 
 Result<std::shared_ptr<RedisRouteTable>> RedisRouteTable::Open(
     const RedisRouteTableOptions& options) {
   auto url = ParseRedisUrl(options.url);
   if (!url.ok()) return url.status();
-  // hiredis writes with write(2): a write on a connection the server closed
-  // must fail with EPIPE, not kill the process. `flare serve` ignores SIGPIPE
-  // already; do the same for other hosts that left the default action.
-  struct sigaction current {};
-  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-    signal(SIGPIPE, SIG_IGN);
-  }
+  IgnoreSigpipeOnce();
   std::shared_ptr<RedisRouteTable> table(new RedisRouteTable(options, *url));
   std::lock_guard lock(table->mu_);
   FLARE_RETURN_IF_ERROR(table->ConnectLocked());
@@ -119,175 +50,229 @@ Result<std::shared_ptr<RedisRouteTable>> RedisRouteTable::Open(
 }
 
 RedisRouteTable::RedisRouteTable(RedisRouteTableOptions options, RedisUrl url)
-    : options_(std::move(options)), url_(std::move(url)) {}
+    : options_(std::move(options)),
+      conn_(std::move(url), options_.connect_timeout, options_.command_timeout) {}
 
-RedisRouteTable::~RedisRouteTable() {
-  if (ctx_ != nullptr) redisFree(ctx_);
-}
-
-Status RedisRouteTable::Unavailable(const std::string& what) const {
-  return flare::Unavailable("redis server " + ServerName(url_) + ": " + what);
-}
-
-Status RedisRouteTable::ConnectLocked() {
-  if (ctx_ != nullptr) {
-    redisFree(ctx_);
-    ctx_ = nullptr;
-  }
-  redisContext* ctx =
-      redisConnectWithTimeout(url_.host.c_str(), url_.port, ToTimeval(options_.connect_timeout));
-  if (ctx == nullptr) return Unavailable("cannot allocate a connection");
-  if (ctx->err != 0) {
-    Status st = Unavailable(std::string("cannot connect: ") + ctx->errstr);
-    redisFree(ctx);
-    return st;
-  }
-  redisSetTimeout(ctx, ToTimeval(options_.command_timeout));
-  redisEnableKeepAlive(ctx);
-  // The set-up commands: AUTH, SELECT, SCRIPT LOAD.
-  std::vector<std::vector<std::string>> setup;
-  if (!url_.password.empty()) {
-    if (url_.user.empty()) {
-      setup.push_back({"AUTH", url_.password});
-    } else {
-      setup.push_back({"AUTH", url_.user, url_.password});
-    }
-  }
-  if (url_.db != 0) setup.push_back({"SELECT", std::to_string(url_.db)});
-  setup.push_back({"SCRIPT", "LOAD", kLoginScript});
-  for (const auto& args : setup) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    Reply reply(static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
-    Status st;
-    if (reply == nullptr) {
-      st = Unavailable(std::string("connection set-up failed: ") + ctx->errstr);
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-      st = Unavailable(args[0] + " failed: " + std::string(reply->str, reply->len));
-    } else if (args[0] == "SCRIPT" && reply->type == REDIS_REPLY_STRING) {
-      script_sha_.assign(reply->str, reply->len);
-    }
-    if (!st.ok()) {
-      redisFree(ctx);
+Status RedisRouteTable::LoadScriptsLocked() {
+  auto replies =
+      conn_.Pipeline({{"SCRIPT", "LOAD", kLoginScript}, {"SCRIPT", "LOAD", kLookupScript}});
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r->type != REDIS_REPLY_STRING) {
+      Status st = conn_.Unavailable("SCRIPT LOAD failed: " + std::string(ReplyString(r.get())));
+      conn_.Close();
       return st;
     }
   }
-  ctx_ = ctx;
+  login_sha_ = ReplyString((*replies)[0].get());
+  lookup_sha_ = ReplyString((*replies)[1].get());
   return Status::Ok();
 }
 
-Result<RedisRouteTable::Reply> RedisRouteTable::CommandLocked(const std::vector<std::string>& args,
-                                                              bool retry) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+Status RedisRouteTable::ConnectLocked() {
+  FLARE_RETURN_IF_ERROR(conn_.Connect());
+  FLARE_RETURN_IF_ERROR(LoadScriptsLocked());
+  auto info = conn_.Command({"INFO", "server"});
+  if (!info.ok()) return info.status();
+  std::string run_id = RunIdOf(ReplyString(info->get()));
+  if (!run_id_.empty() && run_id != run_id_) {
+    // Another server process: what we registered may be gone. run_id_ is
+    // only updated once that is repaired; the connection is dropped on a
+    // failure, so the next call connects and tries again.
+    if (Status st = ReRegisterLocked(nullptr); !st.ok()) {
+      conn_.Close();
+      return st;
+    }
   }
+  run_id_ = run_id;
+  return Status::Ok();
+}
+
+RedisCommand RedisRouteTable::GatewayAliveCommand(const std::string& gateway_id) const {
+  return {"SET", GatewayKey(gateway_id), "1", "PX", std::to_string(options_.gateway_ttl_ms)};
+}
+
+Status RedisRouteTable::ReRegisterLocked(const std::string* only_gateway) {
+  std::vector<RedisCommand> commands;
+  std::set<std::string> gateways;
+  if (only_gateway != nullptr) {
+    gateways.insert(*only_gateway);
+  } else {
+    gateways = heartbeats_;
+  }
+  for (const auto& [key, routes] : owned_) {
+    RedisCommand hset = {"HSET", key};
+    for (const auto& [sid, route] : routes) {
+      if (only_gateway != nullptr && route.gateway_id != *only_gateway) continue;
+      hset.push_back(std::to_string(sid));
+      hset.push_back(EncodeRoute(route));
+      gateways.insert(route.gateway_id);
+    }
+    if (hset.size() == 2) continue;
+    commands.push_back(std::move(hset));
+    commands.push_back({"EXPIRE", key, std::to_string(options_.route_ttl_s)});
+  }
+  for (const auto& gw : gateways) commands.push_back(GatewayAliveCommand(gw));
+  if (commands.empty()) return Status::Ok();
+  auto replies = conn_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (IsError(r.get())) {
+      return conn_.Unavailable("re-registering routes failed: " +
+                               std::string(ReplyString(r.get())));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<RedisReply>> RedisRouteTable::RunLocked(std::vector<RedisCommand> commands,
+                                                           bool retry) {
   for (int attempt = 0;; ++attempt) {
-    bool fresh = ctx_ == nullptr;
+    bool fresh = !conn_.connected();
     if (fresh) FLARE_RETURN_IF_ERROR(ConnectLocked());
-    auto* raw = static_cast<redisReply*>(
-        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (raw != nullptr) return Reply(raw);
-    std::string err = ctx_->errstr;
-    redisFree(ctx_);  // broken: the next call (or the retry) reconnects
-    ctx_ = nullptr;
-    if (!retry || fresh || attempt > 0) return Unavailable(args[0] + " failed: " + err);
+    // Scripts are named in `commands` and sent by their SHAs on this server.
+    std::vector<RedisCommand> sent = commands;
+    for (auto& c : sent) {
+      if (c[0] == "EVALSHA") c[1] = c[1] == kLoginName ? login_sha_ : lookup_sha_;
+    }
+    auto replies = conn_.Pipeline(sent);
+    if (!replies.ok()) {
+      if (!retry || fresh || attempt > 0) return replies.status();
+      continue;  // broken: reconnect once and send again
+    }
+    if (std::none_of(replies->begin(), replies->end(),
+                     [](const RedisReply& r) { return IsNoScript(r.get()); })) {
+      return replies;
+    }
+    // The server lost its script cache (SCRIPT FLUSH): load and send again, once.
+    FLARE_RETURN_IF_ERROR(LoadScriptsLocked());
+    if (attempt > 0) return conn_.Unavailable("scripts missing after SCRIPT LOAD");
   }
 }
 
-Status RedisRouteTable::RunScript(const std::string& key, const DeviceRoute& route,
-                                  LoginConflict policy, bool retry,
-                                  std::vector<uint64_t>* displaced) {
+void RedisRouteTable::RememberLocked(const std::string& key, const DeviceRoute& route,
+                                     const std::vector<uint64_t>& displaced) {
+  auto& routes = owned_[key];
+  for (uint64_t sid : displaced) routes.erase(sid);
+  routes[route.session_id] = route;
+}
+
+Status RedisRouteTable::RunLogin(const std::string& key, const DeviceRoute& route,
+                                 LoginConflict policy, bool retry,
+                                 std::vector<uint64_t>* displaced) {
   const char* policy_arg = policy == LoginConflict::kExclusive           ? "2"
                            : policy == LoginConflict::kPlatformExclusive ? "1"
                                                                          : "0";
-  std::lock_guard lock(mu_);  // also guards script_sha_, set by ConnectLocked
-  std::vector<std::string> args = {"EVALSHA",
-                                   script_sha_,
-                                   "1",
-                                   key,
-                                   std::to_string(route.session_id),
-                                   EncodeRoute(route),
-                                   route.platform,
-                                   policy_arg,
-                                   std::to_string(options_.route_ttl_s)};
-  auto reply = CommandLocked(args, retry);
-  if (!reply.ok()) return reply.status();
-  if ((*reply)->type == REDIS_REPLY_ERROR &&
-      std::string_view((*reply)->str, (*reply)->len).starts_with("NOSCRIPT")) {
-    args[0] = "EVAL";  // the server lost its script cache (restart, SCRIPT FLUSH)
-    args[1] = kLoginScript;
-    reply = CommandLocked(args, false);
-    if (!reply.ok()) return reply.status();
-  }
-  const redisReply* r = reply->get();
-  if (r->type == REDIS_REPLY_ERROR) {
-    return Unavailable("login script failed: " + std::string(r->str, r->len));
-  }
+  std::lock_guard lock(mu_);
+  auto replies =
+      RunLocked({{"EVALSHA", kLoginName, "2", key, GatewayKey(route.gateway_id),
+                  std::to_string(route.session_id), EncodeRoute(route), route.platform, policy_arg,
+                  std::to_string(options_.route_ttl_s), std::to_string(options_.gateway_ttl_ms)}},
+                retry);
+  if (!replies.ok()) return replies.status();
+  const redisReply* r = replies->front().get();
+  if (IsError(r)) return conn_.Unavailable("login script failed: " + std::string(ReplyString(r)));
   if (r->type != REDIS_REPLY_ARRAY) return Internal("redis login script: unexpected reply");
-  if (displaced == nullptr) return Status::Ok();
+  std::vector<uint64_t> gone;
   for (size_t i = 0; i < r->elements; ++i) {
     const redisReply* e = r->element[i];
     if (e->type != REDIS_REPLY_STRING) continue;
-    if (auto sid = ParseSessionId(e->str, e->len)) displaced->push_back(*sid);
+    if (auto sid = ParseSessionId(ReplyString(e))) gone.push_back(*sid);
   }
+  RememberLocked(key, route, gone);
+  if (displaced != nullptr) displaced->insert(displaced->end(), gone.begin(), gone.end());
   return Status::Ok();
 }
 
 Status RedisRouteTable::Register(const std::string& tenant, const std::string& user_id,
                                  const DeviceRoute& route) {
   // The login script with "coexist": one atomic HSET + EXPIRE; safe to retry.
-  return RunScript(RoutesKey(tenant, user_id), route, LoginConflict::kCoexist, true, nullptr);
+  return RunLogin(RoutesKey(tenant, user_id), route, LoginConflict::kCoexist, true, nullptr);
 }
 
 Status RedisRouteTable::RegisterDisplacing(const std::string& tenant, const std::string& user_id,
                                            const DeviceRoute& route, LoginConflict policy,
                                            std::vector<uint64_t>& displaced) {
-  return RunScript(RoutesKey(tenant, user_id), route, policy, false, &displaced);
+  return RunLogin(RoutesKey(tenant, user_id), route, policy, false, &displaced);
 }
 
 Status RedisRouteTable::Unregister(const std::string& tenant, const std::string& user_id,
                                    uint64_t session_id) {
+  std::string key = RoutesKey(tenant, user_id);
   std::lock_guard lock(mu_);
-  auto reply =
-      CommandLocked({"HDEL", RoutesKey(tenant, user_id), std::to_string(session_id)}, true);
-  if (!reply.ok()) return reply.status();
-  if ((*reply)->type == REDIS_REPLY_ERROR) {
-    return Unavailable("HDEL failed: " + std::string((*reply)->str, (*reply)->len));
+  if (auto it = owned_.find(key); it != owned_.end()) {
+    it->second.erase(session_id);  // not re-registered even if the HDEL below fails
+    if (it->second.empty()) owned_.erase(it);
   }
+  auto replies = RunLocked({{"HDEL", key, std::to_string(session_id)}}, true);
+  if (!replies.ok()) return replies.status();
+  const redisReply* r = replies->front().get();
+  if (IsError(r)) return conn_.Unavailable("HDEL failed: " + std::string(ReplyString(r)));
   return Status::Ok();
+}
+
+Status RedisRouteTable::Heartbeat(const std::string& gateway_id) {
+  std::lock_guard lock(mu_);
+  heartbeats_.insert(gateway_id);
+  RedisCommand set = GatewayAliveCommand(gateway_id);
+  set.push_back("GET");  // the old value: nil if the gateway had been given up for dead
+  auto replies = RunLocked({set}, true);
+  if (!replies.ok()) return replies.status();
+  const redisReply* r = replies->front().get();
+  if (IsError(r)) return conn_.Unavailable("SET failed: " + std::string(ReplyString(r)));
+  // Beats missed for a TTL (Redis unreachable, the process stalled): other
+  // processes' lookups may have deleted our routes; the sessions are still
+  // here, so register them again.
+  if (r->type != REDIS_REPLY_NIL && !reregister_pending_.contains(gateway_id)) return Status::Ok();
+  Status st = ReRegisterLocked(&gateway_id);
+  if (st.ok()) {
+    reregister_pending_.erase(gateway_id);
+  } else {
+    reregister_pending_.insert(gateway_id);  // the key exists now: remember to try again
+  }
+  return st;
 }
 
 Status RedisRouteTable::Lookup(const std::string& tenant, const std::string& user_id,
                                std::vector<DeviceRoute>& out) {
-  std::lock_guard lock(mu_);
-  auto reply = CommandLocked({"HGETALL", RoutesKey(tenant, user_id)}, true);
-  if (!reply.ok()) return reply.status();
-  const redisReply* r = reply->get();
-  if (r->type == REDIS_REPLY_ERROR) {
-    return Unavailable("HGETALL failed: " + std::string(r->str, r->len));
+  std::vector<UserRoute> found;
+  FLARE_RETURN_IF_ERROR(LookupMany(tenant, std::span<const std::string>(&user_id, 1), found));
+  for (auto& f : found) out.push_back(std::move(f.route));
+  return Status::Ok();
+}
+
+Status RedisRouteTable::LookupMany(const std::string& tenant, std::span<const std::string> users,
+                                   std::vector<UserRoute>& out) {
+  if (users.empty()) return Status::Ok();
+  std::vector<RedisCommand> commands;
+  for (size_t from = 0; from < users.size(); from += kLookupChunk) {
+    size_t n = std::min(kLookupChunk, users.size() - from);
+    RedisCommand c = {"EVALSHA", kLookupName, std::to_string(n)};
+    for (size_t i = from; i < from + n; ++i) c.push_back(RoutesKey(tenant, users[i]));
+    c.push_back(kGatewayKeyPrefix);
+    commands.push_back(std::move(c));
   }
-  if (r->type != REDIS_REPLY_ARRAY) return Internal("redis HGETALL: unexpected reply");
-  for (size_t i = 0; i + 1 < r->elements; i += 2) {
-    const redisReply* field = r->element[i];
-    const redisReply* value = r->element[i + 1];
-    if (field->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING) continue;
-    auto sid = ParseSessionId(field->str, field->len);
-    std::string_view in(value->str, value->len);
-    DeviceRoute route;
-    if (!sid || !TakeField(in, route.platform) || !TakeField(in, route.gateway_id) ||
-        !TakeField(in, route.device)) {
-      return Internal("redis key " + RoutesKey(tenant, user_id) + ": malformed route");
+  std::lock_guard lock(mu_);
+  auto replies = RunLocked(std::move(commands), true);
+  if (!replies.ok()) return replies.status();
+  for (size_t chunk = 0; chunk < replies->size(); ++chunk) {
+    const redisReply* r = (*replies)[chunk].get();
+    if (IsError(r))
+      return conn_.Unavailable("lookup script failed: " + std::string(ReplyString(r)));
+    if (r->type != REDIS_REPLY_ARRAY) return Internal("redis lookup script: unexpected reply");
+    for (size_t k = 0; k < r->elements; ++k) {
+      const redisReply* pairs = r->element[k];
+      size_t user = chunk * kLookupChunk + k;
+      if (pairs->type != REDIS_REPLY_ARRAY || user >= users.size()) continue;
+      for (size_t i = 0; i + 1 < pairs->elements; i += 2) {
+        auto route =
+            DecodeRoute(ReplyString(pairs->element[i]), ReplyString(pairs->element[i + 1]));
+        if (!route) {
+          return Internal("redis key " + RoutesKey(tenant, users[user]) + ": malformed route");
+        }
+        out.push_back({user, std::move(*route)});
+      }
     }
-    route.session_id = *sid;
-    out.push_back(std::move(route));
   }
   return Status::Ok();
 }

@@ -1,43 +1,53 @@
 // RouteTable on a Redis server, shared by every Flare process that points at
 // it (presence.backend = "redis", presence.redis.url).
 //
-// Key layout (one key per user, every key carries the tenant):
+// Key layout (every route key carries the tenant):
 //   flare:<tenant>:routes:<user>   hash  session_id (decimal) -> encoded route
+//   flare-gateway:<gateway id>     string, PX gateway_ttl_ms: the gateway is alive
 // <tenant> has ':' and '%' percent-encoded (%3A, %25), so the first
-// ":routes:" ends it and keys of different tenants never collide. An encoded
-// route is three length-prefixed fields, "<n>:<platform><n>:<gateway><n>:<device>",
-// platform first so the login script can read it. The hash's TTL
-// (route_ttl_s) is refreshed by every register, so the routes of a gateway
-// that died without unregistering expire.
+// ":routes:" ends it and keys of different tenants never collide; the
+// liveness keys start with another prefix, so they collide with none. An
+// encoded route is three length-prefixed fields,
+// "<n>:<platform><n>:<gateway><n>:<device>". The routes hash's TTL
+// (route_ttl_s) is refreshed by every register; the liveness key by every
+// register and Heartbeat.
 //
-// RegisterDisplacing is one Lua script on that one key (EVALSHA, EVAL when
-// the server lost its script cache): it reads the user's routes, removes
-// those the policy displaces (the rule of Displaces() in the port), adds the
-// new route and returns the displaced session ids, atomically across
-// processes. Scripts touch only the key they are given, so the layout also
-// works on Redis Cluster.
+// Scripts (EVALSHA; loaded again when the server lost its script cache):
+// the login script reads the user's routes, removes those the policy
+// displaces (the rule of Displaces() in the port), adds the new route and
+// returns the displaced session ids, atomically across processes. The lookup
+// script reads many users' hashes, keeps the routes whose gateway has a
+// liveness key and deletes the others; LookupMany sends it in chunks of
+// kLookupChunk users, pipelined, so one call is one round trip. Scripts
+// derive the liveness key from the route: this needs a single Redis server
+// (not Redis Cluster).
 //
-// Threading: this first version serialises every call on one mutex around
-// one redisContext (a blocking connection with connect and command
-// timeouts). A broken connection is dropped and re-established by the next
-// call; calls that cannot change state twice (Register, Unregister, Lookup)
-// retry once on the new connection, RegisterDisplacing does not (a lost
-// reply may hide displaced sessions). Errors are Status kUnavailable naming
-// the server; nothing throws. Open() sets SIGPIPE to ignored if it still has
-// its default action (a write on a closed connection must not end the process).
+// Reconnect: a broken connection is dropped and re-established by the next
+// call (the gateway's heartbeat makes one at least every few seconds).
+// Register, Unregister, Lookup and Heartbeat retry once on the new
+// connection; RegisterDisplacing does not (a lost reply may hide displaced
+// sessions). The adapter keeps the routes it registered (and did not see
+// unregistered or displaced); when it reconnects to a server with another
+// run_id (restarted: with no persistence every route is gone) it registers
+// them again, with their gateways' liveness keys, before anything else. It
+// does the same when a Heartbeat finds its gateway's liveness key gone
+// (beats missed for a TTL, so other processes may have deleted its routes).
+//
+// Threading: every call is serialised on one mutex around one connection.
+// Errors are Status kUnavailable naming the server; nothing throws.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
-#include "common/redis_url.h"
+#include "adapters/redis/redis_connection.h"
 #include "ports/route_table.h"
-
-struct redisContext;
-struct redisReply;
 
 namespace flare {
 
@@ -46,14 +56,16 @@ struct RedisRouteTableOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{5000};
   int64_t route_ttl_s = 24 * 3600;
+  int64_t gateway_ttl_ms = 30'000;
 };
 
 class RedisRouteTable final : public RouteTable {
  public:
-  // Connects (within connect_timeout) and loads the login script; an
-  // unreachable server is kUnavailable naming the URL.
+  static constexpr size_t kLookupChunk = 256;  // users per lookup script call
+
+  // Connects (within connect_timeout) and loads the scripts; an unreachable
+  // server is kUnavailable naming the URL.
   static Result<std::shared_ptr<RedisRouteTable>> Open(const RedisRouteTableOptions& options);
-  ~RedisRouteTable() override;
   RedisRouteTable(const RedisRouteTable&) = delete;
   RedisRouteTable& operator=(const RedisRouteTable&) = delete;
 
@@ -66,31 +78,40 @@ class RedisRouteTable final : public RouteTable {
                     uint64_t session_id) override;
   Status Lookup(const std::string& tenant, const std::string& user_id,
                 std::vector<DeviceRoute>& out) override;
+  Status LookupMany(const std::string& tenant, std::span<const std::string> users,
+                    std::vector<UserRoute>& out) override;
+  Status Heartbeat(const std::string& gateway_id) override;
 
-  // The key of a user's routes (exposed for tests and operators).
+  // Key names (exposed for tests and operators).
   static std::string RoutesKey(const std::string& tenant, const std::string& user_id);
+  static std::string GatewayKey(const std::string& gateway_id);
 
  private:
-  struct ReplyDeleter {
-    void operator()(redisReply* r) const;
-  };
-  using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
   RedisRouteTable(RedisRouteTableOptions options, RedisUrl url);
-  // Both need mu_ held.
+  // The rest need mu_ held.
   Status ConnectLocked();
-  // Runs one command; a broken connection is dropped (and, if `retry`,
-  // re-established once and the command sent again).
-  Result<Reply> CommandLocked(const std::vector<std::string>& args, bool retry);
-  Status RunScript(const std::string& key, const DeviceRoute& route, LoginConflict policy,
-                   bool retry, std::vector<uint64_t>* displaced);
-  Status Unavailable(const std::string& what) const;
+  Status LoadScriptsLocked();
+  // Registers the routes this adapter holds again (of one gateway, or all).
+  Status ReRegisterLocked(const std::string* only_gateway);
+  // Runs the commands in one round trip, connecting first if needed; a
+  // broken connection is re-established once and the commands sent again
+  // if `retry`. A NOSCRIPT reply loads the scripts and sends again once.
+  Result<std::vector<RedisReply>> RunLocked(std::vector<RedisCommand> commands, bool retry);
+  Status RunLogin(const std::string& key, const DeviceRoute& route, LoginConflict policy,
+                  bool retry, std::vector<uint64_t>* displaced);
+  void RememberLocked(const std::string& key, const DeviceRoute& route,
+                      const std::vector<uint64_t>& displaced);
+  RedisCommand GatewayAliveCommand(const std::string& gateway_id) const;
 
   const RedisRouteTableOptions options_;
-  const RedisUrl url_;
   std::mutex mu_;
-  redisContext* ctx_ = nullptr;  // null: not connected
-  std::string script_sha_;
+  RedisConnection conn_;
+  std::string login_sha_, lookup_sha_;
+  std::string run_id_;  // of the server last connected to
+  // Routes registered through this adapter: routes key -> session -> route.
+  std::unordered_map<std::string, std::map<uint64_t, DeviceRoute>> owned_;
+  std::set<std::string> heartbeats_;          // gateways this adapter keeps alive
+  std::set<std::string> reregister_pending_;  // a re-registration on a beat failed
 };
 
 }  // namespace flare

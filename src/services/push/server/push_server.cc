@@ -20,21 +20,23 @@ bool IsLarge(const CommittedMessage& cm, size_t threshold) {
 
 void PushServer::CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
                                  const std::string& skip_user, const std::string& skip_device) {
-  routes_buf_.clear();
-  for (const auto& user : users) {
-    size_t before = routes_buf_.size();
-    if (Status st = routes_.Lookup(tenant, user, routes_buf_); !st.ok()) {
-      // The device is not pushed to; it gets the message by sync.
-      spdlog::warn("route lookup for {}/{} failed: {}", tenant, user, st.ToString());
+  // One LookupMany for the whole audience (one round trip on a remote
+  // table), and none for the next message of the batch to the same audience.
+  if (!lookup_valid_ || tenant != looked_up_tenant_ || users != looked_up_users_) {
+    routes_buf_.clear();
+    lookup_valid_ = true;
+    if (Status st = routes_.LookupMany(tenant, users, routes_buf_); !st.ok()) {
+      // The devices are not pushed to; they get the message by sync.
+      spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant,
+                   st.ToString());
+      lookup_valid_ = false;
     }
-    if (user != skip_user) continue;
-    auto own =
-        std::remove_if(routes_buf_.begin() + static_cast<ptrdiff_t>(before), routes_buf_.end(),
-                       [&](const DeviceRoute& r) { return r.device == skip_device; });
-    routes_buf_.erase(own, routes_buf_.end());
+    looked_up_tenant_ = tenant;
+    looked_up_users_ = users;
   }
   sessions_.clear();
-  for (const auto& r : routes_buf_) {
+  for (const auto& [user, r] : routes_buf_) {
+    if (r.device == skip_device && users[user] == skip_user) continue;
     if (options_.gateway_id.empty() || r.gateway_id == options_.gateway_id) {
       sessions_.push_back(r.session_id);
     }
@@ -118,6 +120,7 @@ void PushServer::AdvanceLarge(const std::vector<CommittedMessage>& messages) {
 }
 
 void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
+  lookup_valid_ = false;  // routes are reused within one batch only
   bool any_large = false;
   for (auto& cm : messages) {
     if (IsLarge(cm, options_.large_group_threshold)) {
@@ -131,6 +134,7 @@ void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
 }
 
 void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
+  lookup_valid_ = false;
   for (const auto& move : moves) {
     // The reader's other devices, and in a 1:1 conversation the peer (a read receipt).
     users_.assign(1, move.user_id);

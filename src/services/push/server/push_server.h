@@ -72,7 +72,11 @@ class PushServer final : public StoredListener {
   PushOptions options_;
   // Reused across calls; the listener runs on the writer thread only.
   std::vector<std::string> users_;
-  std::vector<DeviceRoute> routes_buf_;
+  std::vector<UserRoute> routes_buf_;
+  // The audience routes_buf_ holds, valid within one OnStored/OnReadMoved.
+  bool lookup_valid_ = false;
+  std::string looked_up_tenant_;
+  std::vector<std::string> looked_up_users_;
   std::vector<uint64_t> sessions_;
   // This batch's pushes grouped by session; slots are reused across batches.
   std::unordered_map<uint64_t, size_t> slot_of_;

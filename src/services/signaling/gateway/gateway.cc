@@ -15,7 +15,10 @@ constexpr uint16_t kCloseAuthTimeout = 4002;
 constexpr uint16_t kCloseIdle = 4003;
 }  // namespace
 
-Gateway::~Gateway() { StopTimer(); }
+Gateway::~Gateway() {
+  deps_.presence.SetNoticeSink(nullptr);  // the bus's thread must not reach a dead gateway
+  StopTimer();
+}
 
 Gateway::SessionPtr Gateway::Find(uint64_t id) {
   Shard& shard = ShardFor(id);

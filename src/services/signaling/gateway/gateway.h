@@ -69,7 +69,12 @@ class Gateway final : public ConnectionHandler, public PushDelivery, public Comm
         deps_(deps),
         send_limiter_(options_.send_limit, deps_.clock),
         message_op_limiter_(options_.message_op_limit, deps_.clock),
-        group_op_limiter_(options_.group_op_limit, deps_.clock) {}
+        group_op_limiter_(options_.group_op_limit, deps_.clock) {
+    deps_.presence.SetNoticeSink([this](const std::vector<uint64_t>& sessions,
+                                        const ::flare::client::v1::PresenceStatus& status) {
+      OnPresenceNotice(sessions, status);
+    });
+  }
   ~Gateway() override;
 
   void OnOpen(const std::shared_ptr<Connection>& conn, std::string handshake_token) override;
@@ -129,6 +134,9 @@ class Gateway final : public ConnectionHandler, public PushDelivery, public Comm
   void ApplyPresence(const SessionPtr& s, const Principal& who, const std::string& request_id,
                      const ::flare::client::v1::PresenceRequest& req);
   void AnnouncePresence(const Principal& who, bool online);
+  // A presence notice from any gateway, for this process's subscribers.
+  void OnPresenceNotice(const std::vector<uint64_t>& sessions,
+                        const ::flare::client::v1::PresenceStatus& status);
   // False, after a RATE_LIMITED reply with the wait, when `who` is over the rate.
   bool WithinRate(RateLimiter& limiter, const SessionPtr& s, const Principal& who,
                   const std::string& request_id, const char* what);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "common/ids.h"
 #include "services/signaling/gateway/gateway.h"
@@ -93,15 +94,13 @@ void Gateway::HandleTyping(const SessionPtr& s, const Principal& who, const pb::
       if (!members.ok()) return s->ReplyStatus(rid, members.status());
       users = std::move(members).value();
     }
-    std::vector<DeviceRoute> routes;
-    for (const auto& u : users) {
-      if (u == who.user_id) continue;
-      if (Status st = deps_.routes.Lookup(who.tenant, u, routes); !st.ok()) {
-        return s->ReplyStatus(rid, st);
-      }
+    std::erase(users, who.user_id);
+    std::vector<UserRoute> routes;  // one LookupMany: one round trip on a remote table
+    if (Status st = deps_.routes.LookupMany(who.tenant, users, routes); !st.ok()) {
+      return s->ReplyStatus(rid, st);
     }
     std::vector<uint64_t> sessions;
-    for (const auto& r : routes) {
+    for (const auto& [user, r] : routes) {
       if (r.gateway_id == options_.gateway_id) sessions.push_back(r.session_id);  // ours only
     }
     pb::ServerFrame notice;
@@ -154,22 +153,29 @@ void Gateway::ApplyPresence(const SessionPtr& s, const Principal& who,
   s->Reply(request_id, reply);
 }
 
-// Tells subscribers when a user's first device comes online or last goes.
+// Tells subscribers on every gateway when a user's first device comes
+// online or last goes.
 void Gateway::AnnouncePresence(const Principal& who, bool online) {
-  auto subscribers = deps_.presence.Subscribers(who.tenant, who.user_id);
-  if (subscribers.empty()) return;
-  pb::PresenceStatus status = deps_.presence.Query(who.tenant, who.user_id);
-  int devices = 0;
   std::vector<DeviceRoute> routes;
   if (Status st = deps_.routes.Lookup(who.tenant, who.user_id, routes); !st.ok()) {
     spdlog::warn("presence of {}/{} not announced: {}", who.tenant, who.user_id, st.ToString());
     return;
   }
-  devices = static_cast<int>(routes.size());
-  if (online ? devices != 1 : devices != 0) return;  // not a change of online state
+  if (online ? routes.size() != 1 : !routes.empty()) return;  // not a change of online state
+  pb::PresenceStatus status;
+  status.set_user_id(who.user_id);
+  status.set_online(online);
+  std::set<std::string> platforms;
+  for (const auto& r : routes) platforms.insert(r.platform);
+  for (const auto& p : platforms) status.add_platforms(p);
+  deps_.presence.Announce(who.tenant, status);
+}
+
+void Gateway::OnPresenceNotice(const std::vector<uint64_t>& sessions,
+                               const pb::PresenceStatus& status) {
   pb::ServerFrame notice;
   *notice.mutable_presence_notice() = status;
-  Notify(subscribers, std::make_shared<const SharedFrame>(std::move(notice)));
+  Notify(sessions, std::make_shared<const SharedFrame>(std::move(notice)));
 }
 
 void Gateway::Kick(uint64_t session_id, const std::string& reason) {

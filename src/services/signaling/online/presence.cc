@@ -53,6 +53,45 @@ LoginConflict LoginConflictPolicy::For(const std::string& platform) const {
   return it == per_platform_.end() ? fallback_ : it->second;
 }
 
+PresenceHub::PresenceHub(RouteTable& routes, PresenceBus* bus) : routes_(routes), bus_(bus) {
+  if (bus_ != nullptr) {
+    listener_id_ =
+        bus_->AddListener([this](const std::string& tenant, const std::string& user,
+                                 const std::string& payload) { OnNotice(tenant, user, payload); });
+  }
+}
+
+PresenceHub::~PresenceHub() {
+  if (bus_ != nullptr) bus_->RemoveListener(listener_id_);
+}
+
+void PresenceHub::SetNoticeSink(NoticeSink sink) {
+  std::lock_guard lock(sink_mu_);
+  sink_ = std::move(sink);
+}
+
+void PresenceHub::Announce(const std::string& tenant,
+                           const ::flare::client::v1::PresenceStatus& status) {
+  std::string payload = status.SerializeAsString();
+  if (bus_ == nullptr) return OnNotice(tenant, status.user_id(), payload);
+  if (Status st = bus_->Publish(tenant, status.user_id(), payload); !st.ok()) {
+    spdlog::warn("presence of {}/{} not announced: {}", tenant, status.user_id(), st.ToString());
+  }
+}
+
+void PresenceHub::OnNotice(const std::string& tenant, const std::string& user,
+                           const std::string& payload) {
+  auto subscribers = Subscribers(tenant, user);
+  if (subscribers.empty()) return;
+  ::flare::client::v1::PresenceStatus status;
+  if (!status.ParseFromString(payload) || status.user_id() != user) {
+    spdlog::warn("malformed presence notice about {}/{} dropped", tenant, user);
+    return;
+  }
+  std::lock_guard lock(sink_mu_);
+  if (sink_) sink_(subscribers, status);
+}
+
 PresenceHub::Shard& PresenceHub::ShardFor(const std::string& key) {
   return shards_[std::hash<std::string>{}(key) % kShards];
 }

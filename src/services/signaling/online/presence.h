@@ -1,10 +1,12 @@
 // signaling-online presence: who is online (from the route table), who
-// wants to know, and the login-conflict policy. Subscriptions live in this
-// process (embedded); in cluster mode they would live beside the routes.
+// wants to know, and the login-conflict policy. Subscriptions live in the
+// process whose sessions made them; notices travel between processes on
+// the PresenceBus, and each process hands them to its own subscribers.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -14,6 +16,7 @@
 
 #include "flare/client/v1/client.pb.h"
 #include "ports/conversation_store.h"
+#include "ports/presence_bus.h"
 #include "ports/route_table.h"
 
 namespace flare {
@@ -45,7 +48,20 @@ Status CheckSharesConversation(ConversationStore& store, const std::string& tena
 
 class PresenceHub {
  public:
-  explicit PresenceHub(RouteTable& routes) : routes_(routes) {}
+  // Gets the notices of every gateway on `bus` (when given) for this
+  // process's subscribers; without a bus, notices stay in this process.
+  explicit PresenceHub(RouteTable& routes, PresenceBus* bus = nullptr);
+  ~PresenceHub();
+  PresenceHub(const PresenceHub&) = delete;
+  PresenceHub& operator=(const PresenceHub&) = delete;
+
+  // Receives each notice with this process's subscribers of its user (never
+  // empty); runs on the bus's thread. Set to null before the sink goes away.
+  using NoticeSink = std::function<void(const std::vector<uint64_t>& sessions,
+                                        const ::flare::client::v1::PresenceStatus& status)>;
+  void SetNoticeSink(NoticeSink sink);
+  // Tells the subscribers of `status.user_id` on every gateway.
+  void Announce(const std::string& tenant, const ::flare::client::v1::PresenceStatus& status);
 
   // Registers the route of a new login and returns the sessions it
   // displaces under `policy` (their owners kick them).
@@ -68,8 +84,13 @@ class PresenceHub {
     std::unordered_map<std::string, std::set<uint64_t>> subscribers;  // tenant '\n' user
   };
   Shard& ShardFor(const std::string& key);
+  void OnNotice(const std::string& tenant, const std::string& user, const std::string& payload);
 
   RouteTable& routes_;
+  PresenceBus* bus_;
+  uint64_t listener_id_ = 0;
+  std::mutex sink_mu_;  // held while the sink runs
+  NoticeSink sink_;
   std::array<Shard, kShards> shards_;
 };
 

@@ -1,0 +1,99 @@
+// push-server looks up an audience's routes with one LookupMany, reused by
+// the messages of one committed batch to the same audience.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "adapters/memory/memory_route_table.h"
+#include "services/push/server/push_server.h"
+
+namespace flare {
+namespace {
+
+// A memory route table that counts the lookups made through it.
+class CountingRouteTable final : public RouteTable {
+ public:
+  Status Register(const std::string& t, const std::string& u, const DeviceRoute& r) override {
+    return inner_.Register(t, u, r);
+  }
+  Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
+                            LoginConflict p, std::vector<uint64_t>& d) override {
+    return inner_.RegisterDisplacing(t, u, r, p, d);
+  }
+  Status Unregister(const std::string& t, const std::string& u, uint64_t s) override {
+    return inner_.Unregister(t, u, s);
+  }
+  Status Lookup(const std::string& t, const std::string& u, std::vector<DeviceRoute>& o) override {
+    ++lookups;
+    return inner_.Lookup(t, u, o);
+  }
+  Status LookupMany(const std::string& t, std::span<const std::string> u,
+                    std::vector<UserRoute>& o) override {
+    ++lookup_many;
+    return inner_.LookupMany(t, u, o);
+  }
+  Status Heartbeat(const std::string& g) override { return inner_.Heartbeat(g); }
+  int lookups = 0, lookup_many = 0;
+
+ private:
+  MemoryRouteTable inner_;
+};
+
+// Records what push-server hands over: session -> seqs pushed.
+class RecordingDelivery final : public PushDelivery {
+ public:
+  void Deliver(std::span<const SessionPushes> pushes) override {
+    for (const auto& p : pushes) {
+      for (const auto& item : p.items) pushed[p.session_id].push_back(item->seq);
+    }
+  }
+  void Notify(const std::vector<uint64_t>&, const std::shared_ptr<const SharedFrame>&) override {}
+  std::map<uint64_t, std::vector<int64_t>> pushed;
+};
+
+StoredMessage GroupMessage(const std::shared_ptr<const std::vector<std::string>>& audience,
+                           int64_t seq) {
+  StoredMessage sm;
+  sm.tenant = "t";
+  sm.message.set_conversation_id("g:1");
+  sm.message.set_seq(seq);
+  sm.message.set_sender("u0");
+  sm.message.set_sender_device("d0");
+  sm.audience = audience;
+  return sm;
+}
+
+TEST(PushServerLookups, OneLookupPerAudiencePerCommittedBatch) {
+  CountingRouteTable routes;
+  for (uint64_t i = 0; i < 5; ++i) {
+    std::string user = "u" + std::to_string(i);
+    ASSERT_TRUE(routes.Register("t", user, {"gw1", i + 1, "d" + std::to_string(i), "web"}).ok());
+  }
+  ASSERT_TRUE(
+      routes.Register("t", "u0", {"gw1", 10, "d9", "ios"}).ok());  // the sender's other device
+  ASSERT_TRUE(routes.Register("t", "u1", {"gw-other", 99, "d1", "ios"}).ok());
+  RecordingDelivery delivery;
+  PushServer push(routes, delivery, PushOptions{2000, "gw1"});
+  auto audience = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"u0", "u1", "u2", "u3", "u4"});
+  std::vector<StoredMessage> batch;
+  for (int64_t seq = 1; seq <= 3; ++seq) batch.push_back(GroupMessage(audience, seq));
+  push.OnStored(batch);
+  EXPECT_EQ(routes.lookup_many, 1);
+  EXPECT_EQ(routes.lookups, 0);
+  std::set<uint64_t> sessions;
+  for (const auto& [session, seqs] : delivery.pushed) {
+    sessions.insert(session);
+    EXPECT_EQ(seqs, (std::vector<int64_t>{1, 2, 3})) << session;
+  }
+  // Not the sending device (1), not another gateway's session (99).
+  EXPECT_EQ(sessions, (std::set<uint64_t>{2, 3, 4, 5, 10}));
+
+  std::vector<StoredMessage> next{GroupMessage(audience, 4)};
+  push.OnStored(next);
+  EXPECT_EQ(routes.lookup_many, 2);  // a new batch looks again: routes change
+}
+
+}  // namespace
+}  // namespace flare
