@@ -52,16 +52,16 @@ class RecordingDelivery final : public PushDelivery {
   std::map<uint64_t, std::vector<int64_t>> pushed;
 };
 
-StoredMessage GroupMessage(const std::shared_ptr<const std::vector<std::string>>& audience,
-                           int64_t seq) {
-  StoredMessage sm;
+CommittedMessage GroupMessage(const Audience& audience, int64_t seq) {
+  CommittedMessage cm;
+  StoredMessage& sm = cm.stored;
   sm.tenant = "t";
   sm.message.set_conversation_id("g:1");
   sm.message.set_seq(seq);
   sm.message.set_sender("u0");
   sm.message.set_sender_device("d0");
-  sm.audience = audience;
-  return sm;
+  cm.audience = audience;
+  return cm;
 }
 
 TEST(PushServerLookups, OneLookupPerAudiencePerCommittedBatch) {
@@ -77,7 +77,7 @@ TEST(PushServerLookups, OneLookupPerAudiencePerCommittedBatch) {
   PushServer push(routes, delivery, PushOptions{2000, "gw1"});
   auto audience = std::make_shared<const std::vector<std::string>>(
       std::vector<std::string>{"u0", "u1", "u2", "u3", "u4"});
-  std::vector<StoredMessage> batch;
+  std::vector<CommittedMessage> batch;
   for (int64_t seq = 1; seq <= 3; ++seq) batch.push_back(GroupMessage(audience, seq));
   push.OnStored(batch);
   EXPECT_EQ(routes.lookup_many, 1);
@@ -90,7 +90,7 @@ TEST(PushServerLookups, OneLookupPerAudiencePerCommittedBatch) {
   // Not the sending device (1), not another gateway's session (99).
   EXPECT_EQ(sessions, (std::set<uint64_t>{2, 3, 4, 5, 10}));
 
-  std::vector<StoredMessage> next{GroupMessage(audience, 4)};
+  std::vector<CommittedMessage> next{GroupMessage(audience, 4)};
   push.OnStored(next);
   EXPECT_EQ(routes.lookup_many, 2);  // a new batch looks again: routes change
 }
