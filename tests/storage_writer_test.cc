@@ -101,6 +101,34 @@ TEST_F(StorageWriterTest, AssignsContiguousSeqPerConversation) {
   EXPECT_EQ(*memory_.Members("t", "c1"), (std::vector<std::string>{"alice", "bob"}));
 }
 
+// After an assignment the writer knows no conversation: a batch's seqs
+// must not cost one storage read per conversation.
+TEST_F(StorageWriterTest, ABatchReadsTheMaxSeqsOfItsConversationsInOneCall) {
+  WriteBatch earlier;
+  for (int c = 0; c < 20; c += 2) {  // half the conversations have history
+    StoredMessage sm;
+    sm.tenant = "t";
+    sm.message.set_conversation_id("c" + std::to_string(c));
+    sm.message.set_seq(5);
+    sm.message.set_sender("bob");
+    sm.message.set_client_msg_id("old" + std::to_string(c));
+    earlier.messages.push_back(sm);
+  }
+  ASSERT_TRUE(memory_.Write(earlier).ok());
+  for (int c = 0; c < 20; ++c) {
+    std::string id = std::to_string(c);
+    ASSERT_TRUE(writer_.Submit(Send("r" + id, "c" + id, "k" + id)).ok());
+  }
+  writer_.Start();  // all twenty in one batch
+  auto out = outcomes_->Wait(20);
+  for (int c = 0; c < 20; ++c) {
+    EXPECT_EQ(out["r" + std::to_string(c)].message.seq(), c % 2 == 0 ? 6 : 1) << c;
+  }
+  EXPECT_EQ(faulty_.max_seqs_calls(), 1);
+  EXPECT_EQ(faulty_.max_seq_calls(), 0);
+  writer_.Stop();
+}
+
 TEST_F(StorageWriterTest, RetryWithTheSameClientMsgIdIsOneMessage) {
   writer_.Start();
   ASSERT_TRUE(writer_.Submit(Send("first", "c1", "same")).ok());

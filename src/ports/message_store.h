@@ -25,6 +25,10 @@ struct IdempotencyKeyRef {
   std::string_view tenant, sender, client_msg_id;
 };
 
+struct ConversationRef {
+  std::string_view tenant, conversation_id;
+};
+
 // A member row. Written with upsert semantics: role, mute and joined_seq
 // replace the stored ones; cursors are kept. With `removed` set the row
 // (and its cursors) goes away instead. Records apply in their order in the
@@ -116,6 +120,20 @@ class MessageStore {
 
   // Highest stored seq of the conversation, 0 when it has none.
   virtual Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) = 0;
+
+  // MaxSeq of many conversations in one read (the writer asks once per
+  // batch for those it has not cached). result[i] answers conversations[i].
+  // The default asks MaxSeq for each.
+  virtual Result<std::vector<int64_t>> MaxSeqs(const std::vector<ConversationRef>& conversations) {
+    std::vector<int64_t> out;
+    out.reserve(conversations.size());
+    for (const auto& c : conversations) {
+      auto max = MaxSeq(std::string(c.tenant), std::string(c.conversation_id));
+      if (!max.ok()) return max.status();
+      out.push_back(*max);
+    }
+    return out;
+  }
 
   // The message stored earlier under this idempotency key, if any.
   virtual Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,

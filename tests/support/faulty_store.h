@@ -135,8 +135,15 @@ class FaultyStore final : public MessageStore {
     return base_.ClaimPartition(partition);
   }
   Result<int64_t> MaxSeq(const std::string& t, const std::string& c) override {
+    ++max_seq_calls_;
     return base_.MaxSeq(t, c);
   }
+  Result<std::vector<int64_t>> MaxSeqs(const std::vector<ConversationRef>& convs) override {
+    ++max_seqs_calls_;
+    return base_.MaxSeqs(convs);
+  }
+  int max_seq_calls() const { return max_seq_calls_; }
+  int max_seqs_calls() const { return max_seqs_calls_; }
   Result<std::optional<Message>> FindByClientMsgId(const std::string& t, const std::string& s,
                                                    const std::string& id) override {
     return base_.FindByClientMsgId(t, s, id);
@@ -179,6 +186,8 @@ class FaultyStore final : public MessageStore {
   std::atomic<int> writes_{0};
   std::atomic<int> syncs_{0};
   std::atomic<int> get_many_{0};
+  std::atomic<int> max_seq_calls_{0};
+  std::atomic<int> max_seqs_calls_{0};
   mutable std::mutex mu_;
   std::condition_variable gate_cv_;
   bool gate_closed_ = false;

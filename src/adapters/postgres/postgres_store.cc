@@ -27,6 +27,11 @@ constexpr const char* kCountReaders =
     "AND user_id <> $4";
 constexpr const char* kMaxSeq =
     "SELECT max(seq) FROM message_keys WHERE tenant = $1 AND conversation_id = $2";
+// Many conversations in one query: rows name the conversation's index.
+constexpr const char* kMaxSeqs =
+    "SELECT q.i, (SELECT max(k.seq) FROM message_keys k WHERE k.tenant = q.tenant "
+    "AND k.conversation_id = q.conversation_id) FROM unnest($1::text[], $2::text[]) "
+    "WITH ORDINALITY AS q(tenant, conversation_id, i)";
 // Idempotency keys are looked up in message_keys, which also gives the
 // message's partition key (server_time_ms) for the messages row.
 constexpr const char* kFindByClientId =
@@ -187,6 +192,26 @@ Result<int64_t> PostgresStore::MaxSeq(const std::string& tenant, const std::stri
   auto res = Read(kMaxSeq, {tenant, conv});
   if (!res.ok()) return res.status();
   return pg::Int(res->get(), 0, 0);
+}
+
+Result<std::vector<int64_t>> PostgresStore::MaxSeqs(
+    const std::vector<ConversationRef>& conversations) {
+  std::vector<int64_t> out(conversations.size(), 0);
+  if (conversations.empty()) return out;
+  std::vector<std::string_view> tenants, ids;
+  for (const auto& c : conversations) {
+    tenants.push_back(c.tenant);
+    ids.push_back(c.conversation_id);
+  }
+  auto res = Read(kMaxSeqs, {pg::ArrayLiteral(tenants), pg::ArrayLiteral(ids)});
+  if (!res.ok()) return res.status();
+  for (int i = 0; i < PQntuples(res->get()); ++i) {
+    int64_t index = pg::Int(res->get(), i, 0) - 1;  // ORDINALITY counts from 1
+    if (index >= 0 && index < static_cast<int64_t>(out.size())) {
+      out[index] = pg::Int(res->get(), i, 1);
+    }
+  }
+  return out;
 }
 
 Result<int64_t> PostgresStore::CountAfter(const std::string& tenant, const std::string& conv,

@@ -68,6 +68,7 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   Status Sync() override { return Status::Ok(); }
 
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
+  Result<std::vector<int64_t>> MaxSeqs(const std::vector<ConversationRef>& conversations) override;
   Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,
                                                    const std::string& sender,
                                                    const std::string& client_msg_id) override;

@@ -219,6 +219,7 @@ void StorageWriter::Apply(Batch& batch) {
   SetAsideUnowned(batch);
   staged.replies.reserve(batch.commands.size());
   LookUpEarlier(batch.commands, staged);
+  PrefetchMaxSeqs(batch.commands);
   FetchTargets(batch.commands, staged);
   for (auto& command : batch.commands) Stage(command, staged);
   HoldUntilDurable(batch);

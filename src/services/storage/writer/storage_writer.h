@@ -220,6 +220,9 @@ class StorageWriter final : public MessageIngest {
   void ReportProgress(const Batch& batch);
   void DropCachesIfOwnershipChanged();
   void LookUpEarlier(std::vector<Command>& commands, Staged& staged);
+  // Reads the max seq of every conversation the batch appends to that is
+  // not cached, in one store call (after an assignment the cache is empty).
+  void PrefetchMaxSeqs(const std::vector<Command>& commands);
   void FetchTargets(const std::vector<Command>& commands, Staged& staged);
   void Stage(Command& command, Staged& staged);
   void StageSend(Command& command, SendCommand& send, Staged& staged);

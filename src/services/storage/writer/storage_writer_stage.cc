@@ -54,6 +54,32 @@ Result<int64_t> StorageWriter::MaxSeq(const std::string& tenant, const std::stri
   return *stored;
 }
 
+void StorageWriter::PrefetchMaxSeqs(const std::vector<Command>& commands) {
+  std::vector<ConversationRef> missing;
+  std::vector<std::string> keys;
+  std::unordered_set<std::string> seen;
+  for (const auto& c : commands) {
+    const std::string* conv = nullptr;
+    if (const auto* send = std::get_if<SendCommand>(&c.body)) {
+      conv = &send->message.conversation_id();
+    } else if (const auto* op = std::get_if<MessageOpCommand>(&c.body)) {
+      conv = &op->request.conversation_id();
+    } else if (const auto* group = std::get_if<GroupCommand>(&c.body);
+               group && !group->request.has_create() && !group->request.has_info()) {
+      conv = &group->request.conversation_id();
+    }
+    if (conv == nullptr || conv->empty()) continue;
+    std::string key = ConversationKey(c.tenant, *conv);
+    if (max_seq_.Find(key) != nullptr || !seen.insert(key).second) continue;
+    missing.push_back({c.tenant, *conv});
+    keys.push_back(std::move(key));
+  }
+  if (missing.empty()) return;
+  auto found = messages_.MaxSeqs(missing);
+  if (!found.ok()) return;  // each conversation is read again when it is staged
+  for (size_t i = 0; i < keys.size(); ++i) max_seq_.Put(keys[i], (*found)[i]);
+}
+
 Result<int64_t> StorageWriter::NextSeq(const std::string& tenant, const std::string& conv,
                                        Staged& staged) {
   auto max = MaxSeq(tenant, conv);
