@@ -198,11 +198,11 @@ TEST_P(FencedWriters, AWriterPausedWhileItsPartitionsMovedCannotCommitWhenItResu
   // stops right before committing it.
   old_writer.store.CloseWriteGate();
   SendRange(50, 51);
-  old_writer.store.WaitForWriteAtGate(1);
+  ASSERT_TRUE(old_writer.store.WaitForWriteAtGate(1));
   SendRange(51, 251);
   ASSERT_TRUE(Eventually([&] { return old_writer.consumer->submitted() >= 251; }, Deadline()));
   old_writer.store.LetWritesThrough(1);
-  old_writer.store.WaitForWriteAtGate(2);
+  ASSERT_TRUE(old_writer.store.WaitForWriteAtGate(2));
 
   // Meanwhile a second writer joins; some partitions move to it and it
   // claims them. Then the paused writer resumes and tries to commit.
@@ -215,6 +215,19 @@ TEST_P(FencedWriters, AWriterPausedWhileItsPartitionsMovedCannotCommitWhenItResu
   // It leaves the group and joins again (on Kafka the eager rebalance may
   // already have handed its partitions back before that).
   EXPECT_TRUE(Eventually([&] { return old_writer.consumer->rejoins() >= 1; }, Deadline()));
+  ExpectStoredOnceAndAnsweredTruly();
+}
+
+// A write whose outcome is unknown (the connection broke during COMMIT) is
+// not answered "retry": the stream redelivers it and its keys tell.
+TEST_P(FencedWriters, ABatchWithAnUnknownOutcomeIsRedeliveredNotAnsweredAsFailed) {
+  WriterNode writer(*t_.bus, shared_, book_, clock_);
+  SendRange(0, 20);
+  ASSERT_TRUE(book_.WaitForAll(requests_, Deadline()));
+  writer.store.FailNextWrites(1, Unavailable("connection lost during COMMIT"));
+  SendRange(20, 120);
+  ASSERT_TRUE(book_.WaitForAll(requests_, Deadline()));
+  EXPECT_GE(writer.consumer->rejoins(), 1u);
   ExpectStoredOnceAndAnsweredTruly();
 }
 

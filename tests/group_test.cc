@@ -178,3 +178,24 @@ TEST(LoginConflictPolicy, SingleOrPerPlatform) {
 
 }  // namespace
 }  // namespace flare
+
+namespace flare {
+namespace {
+
+TEST(GroupIds, ACreateRetriedWithItsKeyGetsTheSameIdAndOthersDiffer) {
+  auto id = GroupIdForKey(pb::CONVERSATION_TYPE_GROUP, "t1", "alice", "create-1");
+  EXPECT_EQ(id, GroupIdForKey(pb::CONVERSATION_TYPE_GROUP, "t1", "alice", "create-1"));
+  EXPECT_EQ(id.rfind("group:", 0), 0u);
+  EXPECT_EQ(id.size(), 6u + 26u);
+  EXPECT_NE(id, GroupIdForKey(pb::CONVERSATION_TYPE_GROUP, "t2", "alice", "create-1"));
+  EXPECT_NE(id, GroupIdForKey(pb::CONVERSATION_TYPE_GROUP, "t1", "bob", "create-1"));
+  EXPECT_NE(id, GroupIdForKey(pb::CONVERSATION_TYPE_GROUP, "t1", "alice", "create-2"));
+  // Parts do not run into each other.
+  EXPECT_NE(GroupIdForKey(pb::CONVERSATION_TYPE_GROUP, "t1", "ab", "c"),
+            GroupIdForKey(pb::CONVERSATION_TYPE_GROUP, "t1", "a", "bc"));
+  EXPECT_EQ(GroupIdForKey(pb::CONVERSATION_TYPE_CHANNEL, "t1", "alice", "k").rfind("channel:", 0),
+            0u);
+}
+
+}  // namespace
+}  // namespace flare

@@ -107,8 +107,16 @@ class Embedded final : public EmbeddedServer {
   Status Start() override {
     heartbeat_.Start();
     writer_.Start();
-    if (ingest_consumer_) FLARE_RETURN_IF_ERROR(ingest_consumer_->Start());
-    FLARE_RETURN_IF_ERROR(transport_->Start());
+    Status st = ingest_consumer_ ? ingest_consumer_->Start() : Status::Ok();
+    if (st.ok()) st = transport_->Start();
+    if (!st.ok()) {
+      // Undone in reverse, so nothing runs on members being destroyed.
+      if (ingest_consumer_) ingest_consumer_->Stop();
+      writer_.Stop();
+      if (bus_ingest_) bus_ingest_->Close(0);
+      heartbeat_.Stop();
+      return st;
+    }
     gateway_.StartTimer();
     started_ = true;
     return Status::Ok();
@@ -125,6 +133,9 @@ class Embedded final : public EmbeddedServer {
       // Sends already taken reach the stream; their owner answers them.
       if (Status st = bus_ingest_->Flush(5'000); !st.ok()) spdlog::warn("{}", st.ToString());
     }
+    // Nothing is published after this, and what never reached the stream is
+    // answered now, while the gateway is still there.
+    if (bus_ingest_) bus_ingest_->Close(1'000);
     // Leaving the group commits what is durable; the rest is redelivered.
     if (ingest_consumer_) ingest_consumer_->Stop();
     writer_.Stop();  // commits and acks everything already queued

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -18,7 +19,11 @@ namespace flare::testing {
 class FaultyStore final : public MessageStore {
  public:
   explicit FaultyStore(MessageStore& base) : base_(base) {}
-  void FailNextWrites(int n) { fail_writes_ = n; }
+  void FailNextWrites(int n, Status with = IoError("injected write failure")) {
+    std::lock_guard lock(mu_);
+    fail_write_status_ = std::move(with);
+    fail_writes_ = n;
+  }
   void FailNextSyncs(int n) { fail_syncs_ = n; }
   void FailNextCheckpoints(int n) { fail_checkpoints_ = n; }
   int writes() const { return writes_; }
@@ -58,9 +63,12 @@ class FaultyStore final : public MessageStore {
     gate_cv_.notify_all();
   }
   // Returns once the `nth` write since the gate closed waits at it.
-  void WaitForWriteAtGate(int nth = 1) {
+  // False if that did not happen within `deadline`.
+  bool WaitForWriteAtGate(int nth = 1,
+                          std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
     std::unique_lock lock(mu_);
-    gate_cv_.wait(lock, [&] { return writes_at_gate_ > 0 && gate_arrivals_ >= nth; });
+    return gate_cv_.wait_for(lock, deadline,
+                             [&] { return writes_at_gate_ > 0 && gate_arrivals_ >= nth; });
   }
   void OpenWriteGate() {
     {
@@ -82,7 +90,8 @@ class FaultyStore final : public MessageStore {
     ++writes_;
     if (fail_writes_ > 0) {
       --fail_writes_;
-      return IoError("injected write failure");
+      std::lock_guard lock(mu_);
+      return fail_write_status_;
     }
     {
       std::unique_lock lock(mu_);
@@ -190,6 +199,7 @@ class FaultyStore final : public MessageStore {
   std::atomic<int> max_seqs_calls_{0};
   mutable std::mutex mu_;
   std::condition_variable gate_cv_;
+  Status fail_write_status_;
   bool gate_closed_ = false;
   int waiting_at_gate_ = 0;
   bool write_gate_closed_ = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <utility>
 
 #include "adapters/kafka/kafka_clients.h"
 
@@ -54,6 +55,7 @@ class KafkaConsumer final : public BusConsumer {
   Result<std::vector<BusRecord>> Poll(int max_records, int timeout_ms) override {
     if (topic_.empty() || closed_)
       return InvalidArgument("event bus: poll on a consumer not subscribed or closed");
+    if (!pending_error_.ok()) return std::exchange(pending_error_, Status::Ok());
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     batch_.clear();
     while (static_cast<int>(batch_.size()) < max_records) {
@@ -69,7 +71,13 @@ class KafkaConsumer final : public BusConsumer {
       }
       Status st = Take(message);
       rd_kafka_message_destroy(message);
-      if (!st.ok()) return st;
+      if (!st.ok()) {
+        // The fetch position is past the records taken: they go back now,
+        // the error with the next Poll (else a later commit would skip them).
+        if (batch_.empty()) return st;
+        pending_error_ = std::move(st);
+        break;
+      }
     }
     return std::move(batch_);
   }
@@ -162,6 +170,7 @@ class KafkaConsumer final : public BusConsumer {
   bool closed_ = false;
   std::set<int32_t> assigned_;
   std::vector<BusRecord> batch_;  // the records the current Poll returns
+  Status pending_error_;          // met after records were taken; the next Poll's
 };
 
 }  // namespace

@@ -23,11 +23,25 @@ void EnsureIdempotencyKey(Command& command) {
 
 }  // namespace
 
+Status BusIngest::Flush(int timeout_ms) {
+  std::shared_lock lock(mu_);
+  return producer_ ? producer_->Flush(timeout_ms) : Status::Ok();
+}
+
+void BusIngest::Close(int timeout_ms) {
+  std::lock_guard lock(mu_);
+  if (!producer_) return;
+  (void)producer_->Flush(timeout_ms);
+  producer_.reset();
+}
+
 Status BusIngest::Submit(Command command) {
   EnsureIdempotencyKey(command);
   std::string key = CommandStreamKey(command);
   std::string value = EncodeCommand(command);
   auto kind = static_cast<CommandKind>(command.body.index());
+  std::shared_lock lock(mu_);
+  if (!producer_) return Unavailable("server is shutting down");
   return producer_->Publish(
       topic_, key, value, [this, kind, reply = std::move(command.reply)](Status published) {
         if (published.ok() || reply.session_id == 0) return;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
 
 #include "ports/event_bus.h"
@@ -21,9 +22,14 @@ class BusIngest final : public MessageIngest {
 
   Status Submit(Command command) override;
   // Waits for every published command's acknowledgement (at shutdown).
-  Status Flush(int timeout_ms) { return producer_->Flush(timeout_ms); }
+  Status Flush(int timeout_ms);
+  // Waits up to `timeout_ms` for acknowledgements, then drops the producer:
+  // commands not acknowledged by then are answered UNAVAILABLE now (the
+  // replies must still be alive), and later Submits are refused.
+  void Close(int timeout_ms);
 
  private:
+  std::shared_mutex mu_;  // Submits share it; Close takes it alone
   std::unique_ptr<BusProducer> producer_;
   const std::string topic_;
   CommandReplies& replies_;

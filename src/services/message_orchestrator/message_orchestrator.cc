@@ -111,8 +111,14 @@ Status MessageOrchestrator::Group(const Principal& who, pb::GroupRequest& reques
   if (size > limits_.max_message_bytes * 8) return InvalidArgument("group request is too large");
   if (request.has_create()) {
     // Named here so the create is keyed by its conversation on the stream.
-    thread_local SystemRandom random;  // called from many I/O threads
-    request.set_conversation_id(NewGroupId(request.create().type(), clock_.NowMs(), random));
+    auto type = request.create().type();
+    if (!request.client_msg_id().empty()) {
+      request.set_conversation_id(
+          GroupIdForKey(type, who.tenant, who.user_id, request.client_msg_id()));
+    } else {
+      thread_local SystemRandom random;  // called from many I/O threads
+      request.set_conversation_id(NewGroupId(type, clock_.NowMs(), random));
+    }
   }
   Command command = NewCommand(who, std::move(reply));
   command.body = GroupCommand{std::move(request)};

@@ -1,7 +1,9 @@
 #include "services/session/group.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <set>
+#include <string_view>
 
 #include "common/ids.h"
 
@@ -9,6 +11,35 @@ namespace flare {
 
 std::string NewGroupId(pb::ConversationType type, int64_t now_ms, Random& random) {
   return (type == pb::CONVERSATION_TYPE_CHANNEL ? "channel:" : "group:") + MakeUlid(now_ms, random);
+}
+
+namespace {
+
+// FNV-1a over the parts, each followed by a 0 byte (so parts cannot run
+// into each other), from the given offset basis.
+uint64_t Fnv1a(uint64_t basis, std::initializer_list<std::string_view> parts) {
+  uint64_t h = basis;
+  for (std::string_view part : parts) {
+    for (unsigned char c : part) h = (h ^ c) * 0x100000001b3ULL;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string GroupIdForKey(pb::ConversationType type, std::string_view tenant,
+                          std::string_view actor, std::string_view key) {
+  static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  uint64_t hi = Fnv1a(0xcbf29ce484222325ULL, {tenant, actor, key});
+  uint64_t lo = Fnv1a(0x84222325cbf29ce4ULL, {key, actor, tenant});
+  std::string id(26, '0');
+  for (int i = 0; i < 26; ++i) {  // 130 bits: 60 of hi, then 70 of lo
+    int bit = i * 5;
+    uint64_t v = bit < 60 ? hi >> bit : lo >> (bit - 60);
+    id[i] = kAlphabet[v & 31];
+  }
+  return (type == pb::CONVERSATION_TYPE_CHANNEL ? "channel:" : "group:") + id;
 }
 
 Status GroupError(Code code, pb::ErrorCode detail, std::string message) {

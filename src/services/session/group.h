@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -45,6 +46,11 @@ struct GroupState {
 
 // A new group's or channel's id: "group:" or "channel:" and a ULID.
 std::string NewGroupId(pb::ConversationType type, int64_t now_ms, Random& random);
+// The id of a group created with an idempotency key: the same for every
+// retry of the create (so each reaches the same storage writer and finds
+// the first one's outcome), different for other tenants, actors or keys.
+std::string GroupIdForKey(pb::ConversationType type, std::string_view tenant,
+                          std::string_view actor, std::string_view key);
 
 // What one group operation did, before the writer gives its event a seq.
 struct GroupChange {

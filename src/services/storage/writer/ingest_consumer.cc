@@ -30,7 +30,10 @@ Status IngestConsumer::Start() {
 }
 
 void IngestConsumer::Stop() {
-  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard lock(mu_);  // so a waiter cannot miss the wake-up
+    if (stopping_.exchange(true)) return;
+  }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -64,10 +67,7 @@ void IngestConsumer::OnRevoked(const std::vector<int32_t>& partitions) {
 void IngestConsumer::OnProgress(const StreamProgress& progress) {
   std::lock_guard lock(mu_);
   in_flight_ -= std::min(in_flight_, progress.commands);
-  if (progress.fenced) {
-    rejoin_ = true;
-    fenced_generation_ = std::max(fenced_generation_, progress.generation);
-  }
+  if (progress.fenced) rejoin_ = true;
   for (const auto& [partition, next] : progress.next_offsets) {
     int64_t& pending = to_commit_[partition];
     pending = std::max(pending, next);
@@ -77,7 +77,8 @@ void IngestConsumer::OnProgress(const StreamProgress& progress) {
 
 void IngestConsumer::WaitForRoom() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] {
+  // Bounded: a writer that failed reports nothing more.
+  cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_timeout_ms), [this] {
     return stopping_ || rejoin_ || !to_commit_.empty() || in_flight_ < options_.max_in_flight;
   });
 }
@@ -88,6 +89,7 @@ void IngestConsumer::CommitReported() {
     std::lock_guard lock(mu_);
     commits.swap(to_commit_);
   }
+  if (!consumer_) return;
   for (const auto& [partition, next] : commits) {
     Status st = consumer_->Commit(partition, next);
     // kAborted: the partition moved on; its next owner redelivers the rest.
@@ -133,6 +135,27 @@ bool IngestConsumer::Submit(BusRecord& record) {
   }
 }
 
+// Leaves the group and joins again after a pause (a store that is down
+// would otherwise make this spin), so the stream redelivers from the last
+// commit whatever this member's writer left unanswered.
+void IngestConsumer::Rejoin() {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.rejoin_backoff_ms),
+                 [this] { return stopping_.load(); });
+  }
+  if (stopping_) return;
+  if (consumer_) (void)consumer_->Close();  // OnRevoked releases every partition
+  ++generation_;
+  ++rejoins_;
+  if (Status st = Join(); !st.ok()) {
+    spdlog::error("rejoining the storage writers' group: {}", st.ToString());
+    consumer_.reset();
+    std::lock_guard lock(mu_);
+    rejoin_ = true;  // tried again after the next pause
+  }
+}
+
 void IngestConsumer::Run() {
   while (!stopping_) {
     WaitForRoom();
@@ -143,12 +166,13 @@ void IngestConsumer::Run() {
       std::swap(rejoin, rejoin_);
     }
     if (rejoin && !stopping_) {
-      (void)consumer_->Close();  // OnRevoked releases every partition
-      ++generation_;
-      ++rejoins_;
-      if (Status st = Join(); !st.ok())
-        spdlog::error("rejoining the writers' group: {}", st.ToString());
+      Rejoin();
       continue;
+    }
+    if (!consumer_) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (in_flight_ >= options_.max_in_flight) continue;  // woken for a commit only
     }
     auto records = consumer_->Poll(options_.max_poll_records, options_.poll_timeout_ms);
     if (!records.ok()) {
@@ -159,8 +183,10 @@ void IngestConsumer::Run() {
       if (!Submit(record)) break;
     }
   }
-  CommitReported();
-  (void)consumer_->Close();
+  if (consumer_) {
+    CommitReported();
+    (void)consumer_->Close();
+  }
 }
 
 }  // namespace flare

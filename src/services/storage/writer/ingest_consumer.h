@@ -33,6 +33,8 @@ struct IngestConsumerOptions {
   // Stream commands handed to the writer and not yet reported back: the
   // consumer stops polling above this (the writer's queue is the bound).
   size_t max_in_flight = 50'000;
+  // Pause before leaving and joining the group again.
+  int rejoin_backoff_ms = 200;
 };
 
 class IngestConsumer final : public BusConsumerListener {
@@ -62,6 +64,7 @@ class IngestConsumer final : public BusConsumerListener {
   // Waits until there is room in flight, a commit to make or a rejoin due.
   void WaitForRoom();
   void CommitReported();
+  void Rejoin();
   // False when the writer cannot take it (stopping or failed).
   bool Submit(BusRecord& record);
 
@@ -83,7 +86,6 @@ class IngestConsumer final : public BusConsumerListener {
   size_t in_flight_ = 0;
   std::map<int32_t, int64_t> to_commit_;  // partition -> next offset
   bool rejoin_ = false;
-  uint64_t fenced_generation_ = 0;
 };
 
 }  // namespace flare

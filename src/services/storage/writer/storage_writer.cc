@@ -225,7 +225,7 @@ void StorageWriter::Apply(Batch& batch) {
   HoldUntilDurable(batch);
   batch.written = messages_.Write(staged.batch);
   if (metrics_) metrics_->store_batches.Add();
-  if (batch.written.code() == Code::kAborted) OnFenced(batch);
+  if (LeftToRedelivery(batch)) OnFenced(batch);
   if (!batch.written.ok() && !batch.fenced) {
     spdlog::error("group commit of {} messages failed: {}", staged.batch.messages.size(),
                   batch.written.ToString());

@@ -216,6 +216,9 @@ class StorageWriter final : public MessageIngest {
   void ReleaseQueued(const Batch& batch);
   // storage_writer_claims.cc
   void SetAsideUnowned(Batch& batch);
+  // Whether a failed batch's stream commands are better redelivered than
+  // answered: fenced, or an outcome that may change on a retry.
+  bool LeftToRedelivery(const Batch& batch) const;
   void OnFenced(Batch& batch);
   void ReportProgress(const Batch& batch);
   void DropCachesIfOwnershipChanged();

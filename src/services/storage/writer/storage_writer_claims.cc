@@ -61,7 +61,22 @@ void StorageWriter::SetAsideUnowned(Batch& batch) {
   batch.commands = std::move(kept);
 }
 
-// Writer thread, right after the store refused the batch with kAborted.
+// kAborted: another writer owns a partition. kUnavailable: the store may
+// or may not have committed (a connection lost during COMMIT), so an answer
+// could be wrong and a retry under a new key could apply it twice; on
+// redelivery the idempotency keys tell. kAlreadyExists: a key or seq
+// another writer stored meanwhile, which redelivery answers as a repeat.
+// Other errors would fail the same way again: those are answered.
+bool StorageWriter::LeftToRedelivery(const Batch& batch) const {
+  Code code = batch.written.code();
+  if (code != Code::kAborted && code != Code::kUnavailable && code != Code::kAlreadyExists) {
+    return false;
+  }
+  return std::any_of(batch.commands.begin(), batch.commands.end(),
+                     [](const Command& c) { return c.source.partition >= 0; });
+}
+
+// Writer thread, right after the store refused the batch (see above).
 void StorageWriter::OnFenced(Batch& batch) {
   batch.fenced = true;
   uint64_t generation = 0;
@@ -74,12 +89,13 @@ void StorageWriter::OnFenced(Batch& batch) {
     fenced_generation_ = std::max(fenced_generation_, generation);
   }
   ownership_changed_.store(true, std::memory_order_release);
-  spdlog::warn("a newer storage writer owns a partition of this batch: {} commands left to it",
-               batch.commands.size());
+  spdlog::warn("batch of {} commands left to redelivery: {}", batch.commands.size(),
+               batch.written.ToString());
 }
 
 void StorageWriter::ReportProgress(const Batch& batch) {
-  if (!on_progress_) return;
+  // After a failed sync nothing may be committed to the stream.
+  if (!on_progress_ || failed()) return;
   StreamProgress progress;
   progress.fenced = batch.fenced;
   for (const auto& c : batch.unowned) {
@@ -89,7 +105,7 @@ void StorageWriter::ReportProgress(const Batch& batch) {
   for (const auto& c : batch.commands) {
     if (c.source.partition < 0) continue;
     ++progress.commands;
-    progress.generation = c.source.generation;
+    progress.generation = std::max(progress.generation, c.source.generation);
     if (batch.fenced) continue;
     int64_t& next = progress.next_offsets[c.source.partition];
     next = std::max(next, c.source.offset + 1);
