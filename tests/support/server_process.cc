@@ -14,6 +14,8 @@
 
 #include "app/spawn.h"
 #include "services/signaling/online/token.h"
+#include "support/postgres_server.h"
+#include "support/redis_server.h"
 
 namespace flare::testing {
 
@@ -23,7 +25,27 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env) : env_(std:
   env_.emplace("FLARE_AUTH_JWT_SECRET", kTestSecret);
   env_.emplace("FLARE_LOG_LEVEL", "warn");
   env_.emplace("FLARE_SERVER_BIND_ADDRESS", "127.0.0.1");
+  AddBackendsFromEnvironment();
   Start(0, 0);
+}
+
+void ServerProcess::AddBackendsFromEnvironment() {
+  const char* wanted = std::getenv("E2E_BACKENDS");
+  if (wanted == nullptr || *wanted == '\0' || env_.count("FLARE_STORAGE_BACKEND") > 0) return;
+  ASSERT_EQ(std::string(wanted), "postgres+redis") << "E2E_BACKENDS";
+  static int servers = 0;
+  std::string error;
+  PostgresServer* pg = SharedPostgres(&error);
+  ASSERT_NE(pg, nullptr) << error;
+  auto dsn = pg->CreateDatabase("e2e_server_" + std::to_string(++servers));
+  ASSERT_TRUE(dsn.ok()) << dsn.status().ToString();
+  auto redis = std::make_shared<RedisServer>();
+  ASSERT_TRUE(redis->running());
+  env_["FLARE_STORAGE_BACKEND"] = "postgres";
+  env_["FLARE_STORAGE_POSTGRES_DSN"] = *dsn;
+  env_["FLARE_PRESENCE_BACKEND"] = "redis";
+  env_["FLARE_PRESENCE_REDIS_URL"] = redis->url();
+  redis_ = std::move(redis);
 }
 
 ServerProcess::~ServerProcess() {

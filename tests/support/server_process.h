@@ -53,6 +53,12 @@ class ServerProcess {
 
  private:
   void Start(uint16_t ws_port, uint16_t http_port);
+  // E2E_BACKENDS=postgres+redis in the test's environment: this
+  // server runs on a fresh database of a PostgreSQL server the test
+  // process starts and on a redis-server of its own, so the same e2e cases
+  // cover the cluster backends (unless the test chose a storage backend).
+  void AddBackendsFromEnvironment();
+  std::shared_ptr<void> redis_;  // the RedisServer of this server, if any
   // Reaps the server if it already exited and records a test failure then.
   bool ExitedUnexpectedly();
   std::map<std::string, std::string> env_;
