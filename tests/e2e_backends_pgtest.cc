@@ -34,13 +34,7 @@ std::map<std::string, std::string> BackendEnv(const std::string& database,
           {"FLARE_PRESENCE_REDIS_URL", redis.url()}};
 }
 
-pb::SendRequest Text(const std::string& peer, const std::string& key) {
-  pb::SendRequest r;
-  r.set_peer_user_id(peer);
-  r.set_client_msg_id(key);
-  r.mutable_content()->set_text("text " + key);
-  return r;
-}
+using testing::TextTo;
 
 TEST(E2eOnPostgresAndRedis, SendsGroupsAndSyncAcrossAKill) {
   testing::RedisServer redis;
@@ -55,11 +49,11 @@ TEST(E2eOnPostgresAndRedis, SendsGroupsAndSyncAcrossAKill) {
     ASSERT_TRUE(alice.Connect().ok());
     ASSERT_TRUE(bob.Connect().ok());
     for (int i = 1; i <= 40; ++i) {
-      auto ack = alice.Send(Text("bob", "k" + std::to_string(i)));
+      auto ack = alice.Send(TextTo("bob", "k" + std::to_string(i)));
       ASSERT_TRUE(ack.ok()) << ack.status().ToString();
       EXPECT_EQ(ack->seq(), i);
     }
-    auto again = alice.Send(Text("bob", "k7"));  // a retry: the same message
+    auto again = alice.Send(TextTo("bob", "k7"));  // a retry: the same message
     ASSERT_TRUE(again.ok());
     EXPECT_TRUE(again->duplicate());
     EXPECT_EQ(again->seq(), 7);
@@ -87,7 +81,7 @@ TEST(E2eOnPostgresAndRedis, SendsGroupsAndSyncAcrossAKill) {
     EXPECT_EQ(page->messages(i).seq(), i + 1);
     EXPECT_EQ(page->messages(i).client_msg_id(), "k" + std::to_string(i + 1));
   }
-  auto next = bob.Send(Text("alice", "after-restart"));
+  auto next = bob.Send(TextTo("alice", "after-restart"));
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->seq(), 41);
 }
@@ -117,8 +111,8 @@ TEST(E2eOnPostgresAndRedis, RoutesOfAKilledServerReachNobody) {
   ASSERT_TRUE(carol.Connect().ok());
   FlareClient alice(server.Options("alice"));
   ASSERT_TRUE(alice.Connect().ok());
-  ASSERT_TRUE(alice.Send(Text("bob", "for-bob")).ok());
-  ASSERT_TRUE(alice.Send(Text("carol", "for-carol")).ok());
+  ASSERT_TRUE(alice.Send(TextTo("bob", "for-bob")).ok());
+  ASSERT_TRUE(alice.Send(TextTo("carol", "for-carol")).ok());
   auto got = carol_inbox.WaitFor(1);
   for (const auto& m : got)
     EXPECT_NE(m.client_msg_id(), "for-bob") << "bob's message reached carol";

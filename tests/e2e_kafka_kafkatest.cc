@@ -21,13 +21,7 @@ namespace {
 using testing::Inbox;
 using testing::ServerProcess;
 
-pb::SendRequest Text(const std::string& peer, const std::string& key) {
-  pb::SendRequest r;
-  r.set_peer_user_id(peer);
-  r.set_client_msg_id(key);
-  r.mutable_content()->set_text("text " + key);
-  return r;
-}
+using testing::TextTo;
 
 TEST(E2eOnClusterBackends, SendsGroupsAndSyncThroughKafkaAcrossAKill) {
   testing::KafkaMockCluster kafka(3);
@@ -55,11 +49,11 @@ TEST(E2eOnClusterBackends, SendsGroupsAndSyncThroughKafkaAcrossAKill) {
     ASSERT_TRUE(alice.Connect().ok());
     ASSERT_TRUE(bob.Connect().ok());
     for (int i = 1; i <= 30; ++i) {
-      auto ack = alice.Send(Text("bob", "k" + std::to_string(i)));
+      auto ack = alice.Send(TextTo("bob", "k" + std::to_string(i)));
       ASSERT_TRUE(ack.ok()) << ack.status().ToString();
       EXPECT_EQ(ack->seq(), i);
     }
-    auto again = alice.Send(Text("bob", "k7"));
+    auto again = alice.Send(TextTo("bob", "k7"));
     ASSERT_TRUE(again.ok());
     EXPECT_TRUE(again->duplicate());
     EXPECT_EQ(again->seq(), 7);
@@ -84,7 +78,7 @@ TEST(E2eOnClusterBackends, SendsGroupsAndSyncThroughKafkaAcrossAKill) {
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   ASSERT_EQ(page->messages_size(), 30);
   for (int i = 0; i < 30; ++i) EXPECT_EQ(page->messages(i).seq(), i + 1);
-  auto next = bob.Send(Text("alice", "after-restart"));
+  auto next = bob.Send(TextTo("alice", "after-restart"));
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_EQ(next->seq(), 31);
 }

@@ -5,40 +5,13 @@
 #include <map>
 #include <set>
 
-#include "adapters/memory/memory_route_table.h"
 #include "services/push/server/push_server.h"
+#include "support/counting_route_table.h"
 
 namespace flare {
 namespace {
 
-// A memory route table that counts the lookups made through it.
-class CountingRouteTable final : public RouteTable {
- public:
-  Status Register(const std::string& t, const std::string& u, const DeviceRoute& r) override {
-    return inner_.Register(t, u, r);
-  }
-  Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
-                            LoginConflict p, std::vector<uint64_t>& d) override {
-    return inner_.RegisterDisplacing(t, u, r, p, d);
-  }
-  Status Unregister(const std::string& t, const std::string& u, uint64_t s) override {
-    return inner_.Unregister(t, u, s);
-  }
-  Status Lookup(const std::string& t, const std::string& u, std::vector<DeviceRoute>& o) override {
-    ++lookups;
-    return inner_.Lookup(t, u, o);
-  }
-  Status LookupMany(const std::string& t, std::span<const std::string> u,
-                    std::vector<UserRoute>& o) override {
-    ++lookup_many;
-    return inner_.LookupMany(t, u, o);
-  }
-  Status Heartbeat(const std::string& g) override { return inner_.Heartbeat(g); }
-  int lookups = 0, lookup_many = 0;
-
- private:
-  MemoryRouteTable inner_;
-};
+using testing::CountingRouteTable;
 
 // Records what push-server hands over: session -> seqs pushed.
 class RecordingDelivery final : public PushDelivery {

@@ -30,6 +30,15 @@ inline pb::GroupRequest Members(const std::string& conv, const std::vector<std::
   return r;
 }
 
+// A text to `peer` (1:1) with the idempotency key `key`.
+inline pb::SendRequest TextTo(const std::string& peer, const std::string& key) {
+  pb::SendRequest r;
+  r.set_peer_user_id(peer);
+  r.set_client_msg_id(key);
+  r.mutable_content()->set_text("text " + key);
+  return r;
+}
+
 inline pb::SendRequest ToConversation(const std::string& conv, const std::string& text) {
   pb::SendRequest r;
   r.set_conversation_id(conv);
