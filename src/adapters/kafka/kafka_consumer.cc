@@ -185,6 +185,7 @@ Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
                            {"auto.offset.reset", "earliest"},
                            {"enable.partition.eof", "false"},
                            {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
+                           {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max_ms)},
                            {"heartbeat.interval.ms", std::to_string(options.heartbeat_interval_ms)},
                            {"partition.assignment.strategy", options.assignment_strategy},
                        });

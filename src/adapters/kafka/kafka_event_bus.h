@@ -21,6 +21,10 @@ struct KafkaOptions {
   std::string brokers;  // bootstrap list: host:port[,host:port...]
   int startup_timeout_ms = 10'000;
   int session_timeout_ms = 45'000;
+  // How long a broker may hold a fetch that found nothing new: bounds the
+  // latency a message waits on a broker that does not answer a waiting
+  // fetch as soon as data arrives.
+  int fetch_wait_max_ms = 50;
   int heartbeat_interval_ms = 3'000;
   std::string assignment_strategy = "range";  // range | roundrobin (eager protocols)
   int message_timeout_ms = 300'000;           // a record not acked by then fails
