@@ -103,11 +103,13 @@ INSERT INTO messages
 DROP TABLE messages_v2;
 )sql",
       // 4: the durability marker. Batches commit with synchronous_commit =
-      // off; Sync() commits an UPDATE of this one row with it on, whose WAL
+      // off; Sync() commits a write to this table with it on, whose WAL
       // flush covers every earlier commit (see postgres_store_write.cc).
+      // One row per sync connection (by backend pid, unique among live
+      // connections), so writers of other partitions never wait on each
+      // other's row lock; at most one row per pid value ever exists.
       R"sql(
-CREATE TABLE flare_sync(id BOOLEAN PRIMARY KEY DEFAULT true CHECK (id), syncs BIGINT NOT NULL);
-INSERT INTO flare_sync(id, syncs) VALUES (true, 0);
+CREATE TABLE flare_sync(backend_pid INTEGER PRIMARY KEY, syncs BIGINT NOT NULL);
 )sql",
   };
   return migrations;

@@ -40,6 +40,10 @@ constexpr const char* kUpdateMessage =
     "WHERE tenant = $1 AND conversation_id = $2 AND seq = $3";
 // Every cursor of a batch in one statement (a group message moves one per
 // member). Grouped first: UPDATE ... FROM applies one source row per target.
+// Sync()'s marker commit (migration 4): this connection's own row.
+constexpr const char* kSyncMarker =
+    "INSERT INTO flare_sync(backend_pid, syncs) VALUES (pg_backend_pid(), 1) "
+    "ON CONFLICT (backend_pid) DO UPDATE SET syncs = flare_sync.syncs + 1";
 constexpr const char* kMoveCursors =
     "UPDATE members m SET delivered_seq = GREATEST(m.delivered_seq, c.d), "
     "read_seq = GREATEST(m.read_seq, c.r) FROM (SELECT tenant, user_id, conversation_id, "
@@ -234,8 +238,9 @@ Status PostgresStore::Write(const WriteBatch& batch) {
 // whose Write returned before Sync started has its commit record earlier
 // in that stream (it was inserted before Write returned), so the flush for
 // the marker's commit covers it, whichever connection committed it.
-// The marker must really write: an UPDATE that matched no row would get no
-// transaction id, no commit record and no flush, hence the row count check.
+// The marker must really write: a statement that changed no row would get
+// no transaction id, no commit record and no flush, hence the row count
+// check (an upsert always inserts or updates its row).
 // Not covered by tests: a power loss (a test cannot cut the disk's power);
 // the tests check what is observable, that the WAL is flushed past every
 // earlier commit when Sync returns and that a lost connection fails it.
@@ -246,10 +251,10 @@ Status PostgresStore::Sync() {
   if (target == synced_writes_) return Status::Ok();
   // Never reset here: if the server restarted, batches committed before it
   // may be gone, and a flush on a new connection would not notice.
-  auto marked = pg::Exec(syncer_.get(), server_, "UPDATE flare_sync SET syncs = syncs + 1");
+  auto marked = pg::Exec(syncer_.get(), server_, kSyncMarker);
   Status st = marked.ok() ? Status::Ok() : marked.status();
   if (st.ok() && std::string_view(PQcmdTuples(marked->get())) != "1") {
-    st = Internal("PostgreSQL at " + server_ + ": the flare_sync row is missing");
+    st = Internal("PostgreSQL at " + server_ + ": the sync marker wrote no row");
   }
   if (st.ok()) {
     synced_writes_ = target;
