@@ -2,6 +2,8 @@
 // sized batches, the way the storage writer does, against PostgreSQL or
 // SQLite, and prints rows/s and CPU µs per message (this process and, for
 // PostgreSQL, the server's processes when --pg-data names its data dir).
+// Like the writer, one thread writes batch k+1 while a second one syncs
+// batch k (at most two batches written and not yet synced).
 //
 //   flare-store-bench --backend postgres --dsn "host=... dbname=..." \
 //       --pg-data /tmp/pg/data --batch 512 --kind direct --messages 200000
@@ -11,11 +13,14 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
@@ -99,6 +104,49 @@ WriteBatch MakeBatch(int64_t index, int batch_size, const std::string& kind, int
   return batch;
 }
 
+// Writes batches until `messages` are written, handing each written batch
+// to a syncer thread as the storage writer does (Run / RunSyncer): at most
+// two batches wait for Sync. Returns the first error.
+flare::Status WriteAndSync(MessageStore& store, int64_t messages, int batch_size,
+                           const std::string& kind) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int unsynced = 0;  // written batches the syncer has not finished
+  bool done = false;
+  flare::Status failed;
+  std::thread syncer([&] {
+    std::unique_lock lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return unsynced > 0 || done; });
+      if (unsynced == 0) return;
+      lock.unlock();
+      flare::Status st = store.Sync();
+      lock.lock();
+      --unsynced;
+      if (!st.ok() && failed.ok()) failed = st;
+      cv.notify_all();
+    }
+  });
+  int64_t next_id = 0;
+  for (int64_t b = 0, written = 0; written < messages; ++b, written += batch_size) {
+    WriteBatch batch = MakeBatch(b, batch_size, kind, &next_id);
+    flare::Status st = store.Write(batch);
+    std::unique_lock lock(mu);
+    if (!st.ok() && failed.ok()) failed = st;
+    if (!failed.ok()) break;
+    cv.wait(lock, [&] { return unsynced < 2; });
+    ++unsynced;
+    cv.notify_all();
+  }
+  {
+    std::lock_guard lock(mu);
+    done = true;
+    cv.notify_all();
+  }
+  syncer.join();
+  return failed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,17 +179,11 @@ int main(int argc, char** argv) {
     if (!s.ok()) return std::fprintf(stderr, "%s\n", s.status().ToString().c_str()), 1;
     store = *s;
   }
-  int64_t next_id = 0;
   const double cpu0 = SelfCpuSeconds(), pg0 = PostgresCpuSeconds(pg_data);
   const auto t0 = std::chrono::steady_clock::now();
-  int64_t written = 0;
-  for (int64_t b = 0; written < messages; ++b) {
-    WriteBatch batch = MakeBatch(b, batch_size, kind, &next_id);
-    flare::Status st = store->Write(batch);
-    if (st.ok()) st = store->Sync();
-    if (!st.ok()) return std::fprintf(stderr, "write: %s\n", st.ToString().c_str()), 1;
-    written += batch_size;
-  }
+  flare::Status st = WriteAndSync(*store, messages, batch_size, kind);
+  if (!st.ok()) return std::fprintf(stderr, "write: %s\n", st.ToString().c_str()), 1;
+  const int64_t written = (messages + batch_size - 1) / batch_size * batch_size;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = SelfCpuSeconds() - cpu0, pg = PostgresCpuSeconds(pg_data) - pg0;
   std::printf(

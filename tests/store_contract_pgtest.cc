@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "adapters/postgres/postgres_store.h"
 #include "ports/store_factory.h"
@@ -143,6 +144,79 @@ TEST(PostgresStore, BatchesManyMessagesInOneTransaction) {
   dup.messages.push_back(Msg("c1", 5, "alice", "x"));
   EXPECT_EQ(store->Write(dup).code(), Code::kAlreadyExists);
   EXPECT_EQ(*store->MaxSeq("t1", "c1"), 1200);
+}
+
+// Batches commit without waiting for their WAL flush; Sync flushes the WAL
+// past every batch written before it (a power loss itself cannot be
+// staged here; the flush position is what it would preserve).
+TEST(PostgresStore, SyncFlushesTheWalPastEveryEarlierWrite) {
+  std::string dsn = FreshDatabase("sync");
+  ASSERT_FALSE(dsn.empty());
+  auto store = OpenOrFail(dsn);
+  ASSERT_TRUE(store);
+  WriteBatch batch;
+  batch.messages.push_back(Msg("c1", 1, "alice", "k1", "flushed"));
+  ASSERT_TRUE(store->Write(batch).ok());
+  // At least the end of the batch's commit record: it was inserted before
+  // Write returned.
+  std::string written_up_to = Query(dsn, "SELECT pg_current_wal_insert_lsn()");
+  ASSERT_TRUE(store->Sync().ok());
+  EXPECT_EQ(Query(dsn, "SELECT pg_current_wal_flush_lsn() >= '" + written_up_to + "'::pg_lsn"),
+            "t");
+  EXPECT_EQ(Query(dsn, "SELECT count(*) FROM message_keys WHERE client_msg_id = 'k1'"), "1");
+  EXPECT_EQ(Query(dsn, "SELECT sum(syncs) FROM flare_sync"), "1");
+  // Nothing written since: no second marker commit.
+  ASSERT_TRUE(store->Sync().ok());
+  EXPECT_EQ(Query(dsn, "SELECT sum(syncs) FROM flare_sync"), "1");
+}
+
+// Ends the store's sync connection from outside and waits (with a
+// deadline) until the server has let go of it.
+bool TerminateSyncConnection(const std::string& dsn) {
+  const std::string who =
+      "FROM pg_stat_activity WHERE application_name = 'flare-sync' "
+      "AND datname = current_database()";
+  if (Query(dsn, "SELECT count(*) " + who) != "1") return false;
+  Query(dsn, "SELECT pg_terminate_backend(pid) " + who);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Query(dsn, "SELECT count(*) " + who) != "0") {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// A lost sync connection fails Sync, and every Sync after it: batches
+// committed before may have gone with the server, and a flush on a new
+// connection could not tell. A reopened store starts afresh.
+TEST(PostgresStore, LostSyncConnectionFailsSyncForGood) {
+  std::string dsn = FreshDatabase("syncfail");
+  ASSERT_FALSE(dsn.empty());
+  auto store = OpenOrFail(dsn);
+  ASSERT_TRUE(store);
+  WriteBatch first;
+  first.messages.push_back(Msg("c1", 1, "alice", "k1"));
+  ASSERT_TRUE(store->Write(first).ok());
+  ASSERT_TRUE(store->Sync().ok());
+  ASSERT_TRUE(TerminateSyncConnection(dsn));
+  // Nothing to make durable yet: the connection is not needed.
+  EXPECT_TRUE(store->Sync().ok());
+
+  WriteBatch second;
+  second.messages.push_back(Msg("c1", 2, "alice", "k2"));
+  ASSERT_TRUE(store->Write(second).ok());
+  Status synced = store->Sync();
+  EXPECT_EQ(synced.code(), Code::kUnavailable) << synced.ToString();
+  Status again = store->Sync();
+  EXPECT_EQ(again.code(), Code::kUnavailable) << again.ToString();
+
+  auto reopened = OpenOrFail(dsn);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(*reopened->MaxSeq("t1", "c1"), 2);
+  WriteBatch third;
+  third.messages.push_back(Msg("c1", 3, "alice", "k3"));
+  ASSERT_TRUE(reopened->Write(third).ok());
+  EXPECT_TRUE(reopened->Sync().ok());
 }
 
 }  // namespace

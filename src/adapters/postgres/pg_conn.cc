@@ -39,8 +39,8 @@ Result<ConnPtr> Connect(const std::string& dsn, const std::string& server) {
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return Unavailable("cannot connect to PostgreSQL at " + server + ": " + msg);
   }
-  // Every commit waits for the server's WAL flush, so Write is durable when
-  // it returns and Sync() has nothing left to do.
+  // Commits wait for the server's WAL flush unless a transaction turns it
+  // off (the writer's batches do; Sync() then flushes them).
   auto set = Exec(conn.get(), server, "SET synchronous_commit = on");
   if (!set.ok()) return set.status();
   return conn;

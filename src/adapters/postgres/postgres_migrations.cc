@@ -102,6 +102,15 @@ INSERT INTO messages
          countable, mentions, 0, body FROM messages_v2;
 DROP TABLE messages_v2;
 )sql",
+      // 4: the durability marker. Batches commit with synchronous_commit =
+      // off; Sync() commits a write to this table with it on, whose WAL
+      // flush covers every earlier commit (see postgres_store_write.cc).
+      // One row per sync connection (by backend pid, unique among live
+      // connections), so writers of other partitions never wait on each
+      // other's row lock; at most one row per pid value ever exists.
+      R"sql(
+CREATE TABLE flare_sync(backend_pid INTEGER PRIMARY KEY, syncs BIGINT NOT NULL);
+)sql",
   };
   return migrations;
 }
@@ -307,8 +316,13 @@ Result<std::shared_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions
   if (!conn.ok()) return conn.status();
   FLARE_RETURN_IF_ERROR(MigratePostgres(conn->get(), server));
   LogPartitioningMode(conn->get(), server);
-  std::shared_ptr<PostgresStore> store(
-      new PostgresStore(options, std::move(server), std::move(conn).value()));
+  auto syncer = pg::Connect(options.dsn, server);
+  if (!syncer.ok()) return syncer.status();
+  // Named so that operators (and tests) can tell it from the others.
+  auto named = pg::Exec(syncer->get(), server, "SET application_name = 'flare-sync'");
+  if (!named.ok()) return named.status();
+  std::shared_ptr<PostgresStore> store(new PostgresStore(
+      options, std::move(server), std::move(conn).value(), std::move(syncer).value()));
   auto first = store->Maintain(NowMs());
   if (!first.ok()) return first.status();
   store->StartMaintenanceThread();

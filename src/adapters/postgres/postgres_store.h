@@ -4,6 +4,7 @@
 // it and, for reads, tries once more. Errors come back as Status.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -61,11 +62,18 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   // dropped (and gives up after a lock timeout rather than queue writers).
   Result<MaintenanceReport> Maintain(int64_t now_ms);
 
-  // One transaction per batch, committed with synchronous_commit = on.
+  // One transaction per batch, committed with synchronous_commit = off:
+  // visible to readers when Write returns, durable after the next Sync().
   Status Write(const WriteBatch& batch) override;
   Result<int64_t> ClaimPartition(int32_t partition) override;
-  // Commits are durable when Write returns (synchronous_commit = on).
-  Status Sync() override { return Status::Ok(); }
+  // Makes every batch whose Write returned before this call durable: one
+  // small commit with synchronous_commit = on, on a connection of its own
+  // (so it runs while Write applies the next batch). Returns at once when
+  // nothing was written since the last successful Sync. A failure is
+  // sticky: kUnavailable (or the first error) from then on, until the store
+  // is reopened, because a batch committed before it may have been lost
+  // with the server and no later flush can vouch for it.
+  Status Sync() override;
 
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
   Result<std::vector<int64_t>> MaxSeqs(const std::vector<ConversationRef>& conversations) override;
@@ -106,8 +114,11 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   const std::string& server() const { return server_; }
 
  private:
-  PostgresStore(PostgresOptions options, std::string server, pg::ConnPtr writer)
-      : options_(std::move(options)), server_(std::move(server)), writer_(std::move(writer)) {}
+  PostgresStore(PostgresOptions options, std::string server, pg::ConnPtr writer, pg::ConnPtr syncer)
+      : options_(std::move(options)),
+        server_(std::move(server)),
+        writer_(std::move(writer)),
+        syncer_(std::move(syncer)) {}
 
   void StartMaintenanceThread();
   Status EnsurePartitions(PGconn* conn, const std::set<int64_t>& weeks);  // autocommit
@@ -127,6 +138,12 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   const std::string server_;  // host:port, for errors
   std::mutex write_mu_;
   pg::ConnPtr writer_;
+  // Batches Write has sent (some may have committed even if it failed).
+  std::atomic<int64_t> writes_{0};
+  std::mutex sync_mu_;  // Sync's own: it never waits for a Write
+  pg::ConnPtr syncer_;
+  int64_t synced_writes_ = 0;  // writes_ as of the last successful Sync
+  Status sync_failure_;        // the first failed Sync's error (sticky)
   std::mutex pool_mu_;
   std::vector<pg::ConnPtr> idle_;
   // Weeks whose partition is known to exist (the writer creates missing
