@@ -107,6 +107,25 @@ TEST(PostgresPartitions, RetentionDropsWholeWeeksOlderThanIt) {
   EXPECT_TRUE(store->Get("t1", "c1", 3)->has_value());
 }
 
+// A conversation whose every message expired goes on from its last seq:
+// sync cursors and unread counts are above it, a restart at 1 would hide
+// every new message.
+TEST(PostgresPartitions, AConversationWhollyExpiredKeepsItsLastSeq) {
+  std::string dsn = FreshDatabase("expired");
+  auto store = OpenWith(dsn, 30);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(WriteOne(*store, At("c1", 1, "first", kWeek0 + kDay)).ok());
+  ASSERT_TRUE(WriteOne(*store, At("c1", 2, "second", kWeek0 + 2 * kDay)).ok());
+  auto report = store->Maintain(kWeek0 + 400 * kDay);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(store->Get("t1", "c1", 2)->has_value());
+  EXPECT_EQ(*store->MaxSeq("t1", "c1"), 2);
+  auto many = store->MaxSeqs({{"t1", "c1"}});
+  ASSERT_TRUE(many.ok());
+  EXPECT_EQ(many->at(0), 2);
+  EXPECT_EQ(report->keys_deleted, 1);  // only the older key goes
+}
+
 TEST(PostgresPartitions, NoRetentionKeepsEverything) {
   std::string dsn = FreshDatabase("forever");
   auto store = OpenWith(dsn, 0);

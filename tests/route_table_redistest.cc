@@ -313,6 +313,23 @@ TEST_F(RedisRouteTableTest, AGatewayGivenUpForDeadRegistersItsRoutesAgainOnItsNe
   EXPECT_EQ(bob[0].session_id, 1u);
 }
 
+// The same, when a login on that gateway brings its liveness key back
+// before its next beat: the login restores the gateway's other routes.
+TEST_F(RedisRouteTableTest, ALoginThatRevivesAGatewayRegistersItsOtherRoutesAgain) {
+  auto gateway = OpenTable(), other = OpenTable();
+  ASSERT_NE(gateway, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(gateway->Heartbeat("gw1").ok());
+  DeleteLivenessKeys();
+  EXPECT_TRUE(Lookup(*other, "t", "bob").empty());  // deleted as dead
+  ASSERT_TRUE(gateway->Register("t", "carol", {"gw1", 2, "web", "web"}).ok());
+  ASSERT_TRUE(gateway->Heartbeat("gw1").ok());  // finds the key: restores nothing itself
+  auto bob = Lookup(*other, "t", "bob");
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].session_id, 1u);
+}
+
 TEST(RedisRouteTableFactory, PresenceBackendRedisUsesTheConfiguredUrl) {
   ASSERT_TRUE(Server().running() || Server().Start());
   Config config;

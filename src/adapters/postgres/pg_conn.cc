@@ -30,8 +30,20 @@ Result<ConnPtr> Connect(const std::string& dsn, const std::string& server) {
   // overrides these.
   // client_min_messages: no NOTICEs (e.g. "already exists, skipping") on
   // stderr; it applies again after a PQreset.
-  const char* keys[] = {"connect_timeout", "options", "dbname", nullptr};
-  const char* values[] = {"10", "-c client_min_messages=warning", dsn.c_str(), nullptr};
+  // TCP keepalives and a user timeout: a database host that vanished is
+  // noticed in about half a minute instead of the kernel's two hours, so a
+  // write never waits on it longer than that.
+  const char* keys[] = {"connect_timeout",
+                        "keepalives",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        "tcp_user_timeout",
+                        "options",
+                        "dbname",
+                        nullptr};
+  const char* values[] = {
+      "10", "1", "10", "5", "3", "30000", "-c client_min_messages=warning", dsn.c_str(), nullptr};
   ConnPtr conn(PQconnectdbParams(keys, values, 1));
   if (!conn) return Unavailable("cannot connect to PostgreSQL at " + server + ": out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -142,7 +154,11 @@ Status ExecPipeline(PGconn* conn, const std::string& server, const std::vector<S
   }
   // Leaving pipeline mode needs every result read; a broken connection is
   // reset by the next caller anyway.
-  if (!PQexitPipelineMode(conn) && st.ok()) st = ErrorStatus(conn, nullptr, server);
+  if (!PQexitPipelineMode(conn)) {
+    if (st.ok()) st = ErrorStatus(conn, nullptr, server);
+    // Results left unread would be taken for the next statement's.
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQreset(conn);
+  }
   return st;
 }
 
@@ -156,6 +172,12 @@ Status CopyIn(PGconn* conn, const std::string& server, const std::string& copy_s
   sent = PQputCopyEnd(conn, sent ? nullptr : "client could not send the data") == 1 && sent;
   Status st;
   for (ResultPtr res(PQgetResult(conn)); res; res.reset(PQgetResult(conn))) {
+    if (PQresultStatus(res.get()) == PGRES_COPY_IN) {
+      // The end of the copy did not get through: the connection is still
+      // copying and would answer COPY_IN forever. Give it up.
+      PQreset(conn);
+      return Unavailable("PostgreSQL at " + server + ": a COPY could not be ended");
+    }
     if (st.ok() && !StatementOk(res.get())) st = ErrorStatus(conn, res.get(), server);
   }
   if (st.ok() && (!sent || Broken(conn))) st = ErrorStatus(conn, nullptr, server);

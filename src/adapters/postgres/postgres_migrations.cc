@@ -257,8 +257,13 @@ Result<MaintenanceReport> PostgresStore::Maintain(int64_t now_ms) {
   const std::string chunk = std::to_string(kKeysPerDelete);
   for (;;) {
     auto res = pg::Exec(conn, server_,
-                        "DELETE FROM message_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
-                        "message_keys WHERE server_time_ms < $1 LIMIT " +
+                        // A conversation's newest key stays: MaxSeq reads the
+                        // keys, and a conversation whose every message expired
+                        // must go on from its last seq, not start again at 1.
+                        "DELETE FROM message_keys WHERE ctid = ANY(ARRAY(SELECT k.ctid FROM "
+                        "message_keys k WHERE k.server_time_ms < $1 AND EXISTS (SELECT 1 FROM "
+                        "message_keys n WHERE n.tenant = k.tenant AND n.conversation_id = "
+                        "k.conversation_id AND n.seq > k.seq) LIMIT " +
                             chunk + "))",
                         {std::to_string(boundary)});
     if (!res.ok()) return res.status();

@@ -174,13 +174,26 @@ Status RedisRouteTable::RunLogin(const std::string& key, const DeviceRoute& rout
   if (IsError(r)) return conn_.Unavailable("login script failed: " + std::string(ReplyString(r)));
   if (r->type != REDIS_REPLY_ARRAY) return Internal("redis login script: unexpected reply");
   std::vector<uint64_t> gone;
+  bool revived = false;
   for (size_t i = 0; i < r->elements; ++i) {
     const redisReply* e = r->element[i];
     if (e->type != REDIS_REPLY_STRING) continue;
-    if (auto sid = ParseSessionId(ReplyString(e))) gone.push_back(*sid);
+    if (ReplyString(e) == "revived") {
+      revived = true;
+    } else if (auto sid = ParseSessionId(ReplyString(e))) {
+      gone.push_back(*sid);
+    }
   }
   RememberLocked(key, route, gone);
   if (displaced != nullptr) displaced->insert(displaced->end(), gone.begin(), gone.end());
+  // The gateway had been given up for dead (it beat before, its key is
+  // gone) before this login brought the key back: lookups may have deleted
+  // its other routes, and the next beat would find the key and not restore
+  // them. (A gateway's first login finds no key too: nothing to restore.)
+  if (revived && heartbeats_.contains(route.gateway_id) &&
+      !ReRegisterLocked(&route.gateway_id).ok()) {
+    reregister_pending_.insert(route.gateway_id);
+  }
   return Status::Ok();
 }
 
@@ -211,13 +224,33 @@ Status RedisRouteTable::Unregister(const std::string& tenant, const std::string&
   return Status::Ok();
 }
 
+// Route hashes expire (so a user nobody looks up does not stay forever),
+// but a session may outlive their TTL: the beats renew the hashes of this
+// adapter's routes every half TTL, in one pipeline.
+void RedisRouteTable::RefreshRouteTtlsLocked() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_ttl_refresh_ < std::chrono::seconds(options_.route_ttl_s) / 2) return;
+  std::vector<RedisCommand> commands;
+  commands.reserve(owned_.size());
+  for (const auto& [key, routes] : owned_) {
+    commands.push_back({"EXPIRE", key, std::to_string(options_.route_ttl_s)});
+  }
+  if (commands.empty() || conn_.Pipeline(commands).ok()) last_ttl_refresh_ = now;
+}
+
 Status RedisRouteTable::Heartbeat(const std::string& gateway_id) {
   std::lock_guard lock(mu_);
   heartbeats_.insert(gateway_id);
   RedisCommand set = GatewayAliveCommand(gateway_id);
   set.push_back("GET");  // the old value: nil if the gateway had been given up for dead
-  auto replies = RunLocked({set}, true);
-  if (!replies.ok()) return replies.status();
+  // Not retried: a retry would read the value a lost first attempt set.
+  // After a failure the next beat registers the routes again instead.
+  auto replies = RunLocked({set}, false);
+  if (!replies.ok()) {
+    reregister_pending_.insert(gateway_id);
+    return replies.status();
+  }
+  RefreshRouteTtlsLocked();
   const redisReply* r = replies->front().get();
   if (IsError(r)) return conn_.Unavailable("SET failed: " + std::string(ReplyString(r)));
   // Beats missed for a TTL (Redis unreachable, the process stalled): other

@@ -9,8 +9,9 @@
 // liveness keys start with another prefix, so they collide with none. An
 // encoded route is three length-prefixed fields,
 // "<n>:<platform><n>:<gateway><n>:<device>". The routes hash's TTL
-// (route_ttl_s) is refreshed by every register; the liveness key by every
-// register and Heartbeat.
+// (route_ttl_s) is refreshed by every register and, for this adapter's own
+// routes, by a Heartbeat every half TTL; the liveness key by every register
+// and Heartbeat.
 //
 // Scripts (EVALSHA; loaded again when the server lost its script cache):
 // the login script reads the user's routes, removes those the policy
@@ -93,6 +94,7 @@ class RedisRouteTable final : public RouteTable {
   Status LoadScriptsLocked();
   // Registers the routes this adapter holds again (of one gateway, or all).
   Status ReRegisterLocked(const std::string* only_gateway);
+  void RefreshRouteTtlsLocked();
   // Runs the commands in one round trip, connecting first if needed; a
   // broken connection is re-established once and the commands sent again
   // if `retry`. A NOSCRIPT reply loads the scripts and sends again once.
@@ -112,6 +114,7 @@ class RedisRouteTable final : public RouteTable {
   std::unordered_map<std::string, std::map<uint64_t, DeviceRoute>> owned_;
   std::set<std::string> heartbeats_;          // gateways this adapter keeps alive
   std::set<std::string> reregister_pending_;  // a re-registration on a beat failed
+  std::chrono::steady_clock::time_point last_ttl_refresh_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace flare
