@@ -34,10 +34,9 @@ std::string GroupIdForKey(pb::ConversationType type, std::string_view tenant,
   uint64_t hi = Fnv1a(0xcbf29ce484222325ULL, {tenant, actor, key});
   uint64_t lo = Fnv1a(0x84222325cbf29ce4ULL, {key, actor, tenant});
   std::string id(26, '0');
-  for (int i = 0; i < 26; ++i) {  // 130 bits: 60 of hi, then 70 of lo
-    int bit = i * 5;
-    uint64_t v = bit < 60 ? hi >> bit : lo >> (bit - 60);
-    id[i] = kAlphabet[v & 31];
+  for (int i = 0; i < 13; ++i) {  // 13 characters from each hash (shifts up to 60)
+    id[i] = kAlphabet[(hi >> (5 * i)) & 31];
+    id[13 + i] = kAlphabet[(lo >> (5 * i)) & 31];
   }
   return (type == pb::CONVERSATION_TYPE_CHANNEL ? "channel:" : "group:") + id;
 }
