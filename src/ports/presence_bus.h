@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/config.h"
@@ -30,8 +32,28 @@ class PresenceBus {
   // Listeners run on an adapter thread (memory: the publisher's), one notice
   // at a time per bus. Once RemoveListener returns, its listener is not running and
   // is not called again (do not call it from a listener).
-  virtual uint64_t AddListener(Listener listener) = 0;
-  virtual void RemoveListener(uint64_t id) = 0;
+  uint64_t AddListener(Listener listener) {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.emplace(next_id_, std::move(listener));
+    return next_id_++;
+  }
+  void RemoveListener(uint64_t id) {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.erase(id);
+  }
+
+ protected:
+  // Hands a notice to every listener of this bus (adapters call it for
+  // each notice they receive).
+  void Notify(const std::string& tenant, const std::string& user_id, const std::string& payload) {
+    std::lock_guard lock(listeners_mu_);
+    for (auto& [id, listener] : listeners_) listener(tenant, user_id, payload);
+  }
+
+ private:
+  std::mutex listeners_mu_;  // held while listeners run: RemoveListener waits for them
+  std::map<uint64_t, Listener> listeners_;
+  uint64_t next_id_ = 1;
 };
 
 // Builds the bus of presence.backend ("memory", "redis").

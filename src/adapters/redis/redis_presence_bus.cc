@@ -122,8 +122,7 @@ void RedisPresenceBus::Dispatch(std::string_view channel, std::string_view messa
     return;
   }
   std::string payload(message);
-  std::lock_guard lock(listeners_mu_);
-  for (auto& [id, listener] : listeners_) listener(*tenant, user, payload);
+  Notify(*tenant, user, payload);
 }
 
 Status RedisPresenceBus::Publish(const std::string& tenant, const std::string& user_id,
@@ -145,17 +144,6 @@ Status RedisPresenceBus::Publish(const std::string& tenant, const std::string& u
     }
     if (fresh || attempt > 0) return reply.status();  // a duplicate notice is harmless
   }
-}
-
-uint64_t RedisPresenceBus::AddListener(Listener listener) {
-  std::lock_guard lock(listeners_mu_);
-  listeners_.emplace(next_id_, std::move(listener));
-  return next_id_++;
-}
-
-void RedisPresenceBus::RemoveListener(uint64_t id) {
-  std::lock_guard lock(listeners_mu_);
-  listeners_.erase(id);
 }
 
 }  // namespace flare

@@ -42,8 +42,6 @@ class RedisPresenceBus final : public PresenceBus {
 
   Status Publish(const std::string& tenant, const std::string& user_id,
                  const std::string& payload) override;
-  uint64_t AddListener(Listener listener) override;
-  void RemoveListener(uint64_t id) override;
 
   static std::string Channel(const std::string& tenant);
 
@@ -56,9 +54,6 @@ class RedisPresenceBus final : public PresenceBus {
   std::mutex publish_mu_;
   RedisConnection publisher_;
   RedisConnection subscriber_;  // used by the reader thread (and Open)
-  std::mutex listeners_mu_;     // held while listeners run
-  std::map<uint64_t, Listener> listeners_;
-  uint64_t next_id_ = 1;
   std::atomic<bool> stopping_{false};
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
