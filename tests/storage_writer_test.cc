@@ -149,6 +149,61 @@ TEST_F(StorageWriterTest, RetryWithTheSameClientMsgIdIsOneMessage) {
   EXPECT_EQ(outcomes_->stored(), std::vector<int64_t>{1});  // pushed once
 }
 
+// Almost every key is new: the store's unique key is what finds a repeat,
+// so a batch of new keys costs no idempotency read, and a repeat one.
+TEST_F(StorageWriterTest, OnlyARepeatCostsAnIdempotencyRead) {
+  writer_.Start();
+  for (int i = 0; i < 5; ++i) {
+    std::string id = std::to_string(i);
+    ASSERT_TRUE(writer_.Submit(Send("new" + id, "c" + id, "k" + id)).ok());
+  }
+  outcomes_->Wait(5);
+  EXPECT_EQ(faulty_.key_lookups(), 0);
+  ASSERT_TRUE(writer_.Submit(Send("repeat", "c3", "k3")).ok());
+  ASSERT_TRUE(writer_.Submit(Send("next", "c3", "k-next")).ok());
+  auto out = outcomes_->Wait(7);
+  EXPECT_GE(faulty_.key_lookups(), 1);
+  EXPECT_TRUE(out["repeat"].duplicate);
+  EXPECT_EQ(out["repeat"].message.seq(), 1);
+  EXPECT_EQ(out["repeat"].message.server_msg_id(), out["new3"].message.server_msg_id());
+  EXPECT_TRUE(out["next"].status.ok());
+  EXPECT_EQ(out["next"].message.seq(), 2);  // the repeat took no seq
+  writer_.Stop();
+  EXPECT_EQ(*memory_.MaxSeq("t", "c3"), 2);
+}
+
+// The store refuses a batch holding a repeat; the batch is staged again
+// from the same commands, and the new messages in it lose nothing.
+TEST_F(StorageWriterTest, ABatchStagedAgainKeepsItsNewMessagesWhole) {
+  WriteBatch earlier;
+  StoredMessage sm;
+  sm.tenant = "t";
+  sm.message.set_conversation_id("c1");
+  sm.message.set_seq(1);
+  sm.message.set_sender("alice");
+  sm.message.set_client_msg_id("stored-before");
+  sm.message.set_server_msg_id("01EARLIER");
+  earlier.messages.push_back(sm);
+  ASSERT_TRUE(memory_.Write(earlier).ok());
+  Command fresh = Send("fresh", "c1", "new-key");
+  std::get<SendCommand>(fresh.body).message.mutable_content()->set_text("hello");
+  ASSERT_TRUE(writer_.Submit(std::move(fresh)).ok());
+  ASSERT_TRUE(writer_.Submit(Send("repeat", "c1", "stored-before")).ok());
+  writer_.Start();  // one batch
+  auto out = outcomes_->Wait(2);
+  EXPECT_TRUE(out["repeat"].duplicate);
+  EXPECT_EQ(out["repeat"].message.server_msg_id(), "01EARLIER");
+  ASSERT_TRUE(out["fresh"].status.ok());
+  EXPECT_EQ(out["fresh"].message.seq(), 2);
+  writer_.Stop();
+  auto stored = memory_.Get("t", "c1", 2);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->content().text(), "hello");
+  EXPECT_EQ((*stored)->client_msg_id(), "new-key");
+  EXPECT_EQ((*stored)->server_msg_id(), out["fresh"].message.server_msg_id());
+  EXPECT_EQ(*memory_.MaxSeq("t", "c1"), 2);
+}
+
 TEST_F(StorageWriterTest, FailedCommitReportsUnavailableAndLeavesNoGap) {
   faulty_.FailNextWrites(1);
   writer_.Start();

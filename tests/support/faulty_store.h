@@ -152,6 +152,7 @@ class FaultyStore final : public MessageStore {
     return base_.MaxSeqs(convs);
   }
   int max_seq_calls() const { return max_seq_calls_; }
+  int key_lookups() const { return key_lookups_; }
   int max_seqs_calls() const { return max_seqs_calls_; }
   Result<std::optional<Message>> FindByClientMsgId(const std::string& t, const std::string& s,
                                                    const std::string& id) override {
@@ -159,6 +160,7 @@ class FaultyStore final : public MessageStore {
   }
   Result<std::vector<std::optional<Message>>> FindByClientMsgIds(
       const std::vector<IdempotencyKeyRef>& keys) override {
+    ++key_lookups_;
     return base_.FindByClientMsgIds(keys);
   }
   Result<std::vector<Message>> ReadAfter(const std::string& t, const std::string& c, int64_t a,
@@ -197,6 +199,7 @@ class FaultyStore final : public MessageStore {
   std::atomic<int> get_many_{0};
   std::atomic<int> max_seq_calls_{0};
   std::atomic<int> max_seqs_calls_{0};
+  std::atomic<int> key_lookups_{0};
   mutable std::mutex mu_;
   std::condition_variable gate_cv_;
   Status fail_write_status_;

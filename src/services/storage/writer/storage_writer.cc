@@ -209,7 +209,6 @@ void StorageWriter::HoldUntilDurable(Batch& batch) {
 }
 
 void StorageWriter::Apply(Batch& batch) {
-  Staged& staged = batch.staged;
   batch.started_ms = clock_.MonotonicMs();
   // Between batches, so nothing a batch staged is dropped while it runs.
   DropCachesIfOwnershipChanged();
@@ -217,28 +216,44 @@ void StorageWriter::Apply(Batch& batch) {
   known_singles_.Trim();
   groups_.Trim();
   SetAsideUnowned(batch);
+  if (!StageAndWrite(batch, /*look_up_keys=*/false)) {
+    Unstage(batch);
+    batch.staged.ReturnSendsToCommands();
+    batch.staged = Staged{};
+    StageAndWrite(batch, /*look_up_keys=*/true);
+  }
+  if (LeftToRedelivery(batch)) OnFenced(batch);
+  if (!batch.written.ok() && !batch.fenced) {
+    spdlog::error("group commit of {} messages failed: {}", batch.staged.batch.messages.size(),
+                  batch.written.ToString());
+  }
+  if (!batch.written.ok()) Unstage(batch);
+}
+
+bool StorageWriter::StageAndWrite(Batch& batch, bool look_up_keys) {
+  Staged& staged = batch.staged;
   staged.replies.reserve(batch.commands.size());
-  LookUpEarlier(batch.commands, staged);
+  if (look_up_keys) LookUpEarlier(batch.commands, staged);
   PrefetchMaxSeqs(batch.commands);
   FetchTargets(batch.commands, staged);
   for (auto& command : batch.commands) Stage(command, staged);
+  if (!look_up_keys && RefusedRepeatsPossible(staged)) return false;
   HoldUntilDurable(batch);
   batch.written = messages_.Write(staged.batch);
   if (metrics_) metrics_->store_batches.Add();
-  if (LeftToRedelivery(batch)) OnFenced(batch);
-  if (!batch.written.ok() && !batch.fenced) {
-    spdlog::error("group commit of {} messages failed: {}", staged.batch.messages.size(),
-                  batch.written.ToString());
+  return look_up_keys || batch.written.code() != Code::kAlreadyExists;
+}
+
+// Forgets what the batch assumed so the next staging starts from the store.
+// Its replies and staged messages stay for Dispatch to answer a failure.
+void StorageWriter::Unstage(Batch& batch) {
+  if (fence_) fence_->Release(batch.id);
+  for (const auto& key : batch.staged.touched) {
+    max_seq_.Erase(key);
+    known_singles_.Erase(key);
+    groups_.Erase(key);
   }
-  if (!batch.written.ok()) {
-    if (fence_) fence_->Release(batch.id);
-    // Forget what this batch assumed so the next batch starts from the store.
-    for (const auto& key : staged.touched) {
-      max_seq_.Erase(key);
-      known_singles_.Erase(key);
-      groups_.Erase(key);
-    }
-  }
+  batch.staged.touched.clear();
 }
 
 void StorageWriter::Dispatch(Batch& batch) {

@@ -222,7 +222,14 @@ class StorageWriter final : public MessageIngest {
   void OnFenced(Batch& batch);
   void ReportProgress(const Batch& batch);
   void DropCachesIfOwnershipChanged();
+  // Stages the batch's commands and writes them. With `look_up_keys`
+  // false it assumes every idempotency key is new and returns false,
+  // having written nothing that stays, when that may be wrong (see
+  // storage_writer_repeats.cc).
+  bool StageAndWrite(Batch& batch, bool look_up_keys);
+  void Unstage(Batch& batch);  // forgets what a batch staged and assumed
   void LookUpEarlier(std::vector<Command>& commands, Staged& staged);
+  bool RefusedRepeatsPossible(const Staged& staged);
   // Reads the max seq of every conversation the batch appends to that is
   // not cached, in one store call (after an assignment the cache is empty).
   void PrefetchMaxSeqs(const std::vector<Command>& commands);
@@ -240,7 +247,8 @@ class StorageWriter final : public MessageIngest {
   void StageMessageOp(Command& command, MessageOpCommand& op, Staged& staged);
   void StageCursor(Command& command, CursorCommand& cursor, Staged& staged);
   // Appends an event or message with the next seq; returns its batch index.
-  Result<int> AppendMessage(const std::string& tenant, Message message, Staged& staged,
+  // `message` is moved from only when it is appended.
+  Result<int> AppendMessage(const std::string& tenant, Message&& message, Staged& staged,
                             Audience audience);
   void Answer(const Command& command, const CommandOutcome& outcome);
   Result<int64_t> NextSeq(const std::string& tenant, const std::string& conversation_id,

@@ -35,8 +35,24 @@ struct StorageWriter::Staged {
   // Targets of the batch's message operations, read once per conversation.
   std::map<std::pair<std::string, int64_t>, Message> targets;  // (conv key, seq)
 
+  // Sends whose message was moved into `batch` (at that index): staging a
+  // send consumes it, so a batch staged again takes the messages back.
+  std::vector<std::pair<SendCommand*, int>> taken_sends;
+
   void Reply(Command& command, CommandOutcome outcome) {
     replies.push_back({&command, -1, std::move(outcome)});
+  }
+  // Undoes what staging did to the sends: each gets its message back
+  // without what the writer assigned (seq, time, server id).
+  void ReturnSendsToCommands() {
+    for (auto [send, index] : taken_sends) {
+      Message& m = batch.messages[index].message;
+      m.clear_seq();
+      m.clear_server_time_ms();
+      m.clear_server_msg_id();
+      send->message = std::move(m);
+    }
+    taken_sends.clear();
   }
 };
 

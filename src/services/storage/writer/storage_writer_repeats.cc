@@ -1,8 +1,14 @@
-// Repeated requests: every command kind is idempotent by its key. The
-// writer looks the batch's keys up once, answers a retry with its first
-// outcome, and refuses a key that already names a different request.
+// Repeated requests: every command kind is idempotent by its key. A batch
+// is first staged as if every key were new, because almost all are and the
+// store's unique key refuses a repeat. Only when the store refuses it, or a
+// keyed command is refused, are the batch's keys looked up (once for the
+// whole batch) and the batch staged again: a retry is answered with its
+// first outcome, and a key that already names another request is refused.
 #include "services/storage/writer/storage_writer.h"
 #include "services/storage/writer/storage_writer_internal.h"
+
+#include <algorithm>
+#include <optional>
 
 namespace flare {
 
@@ -69,22 +75,30 @@ bool SameGroupOp(const Message& earlier, const pb::GroupRequest& request) {
 
 }  // namespace
 
+// The idempotency key a command is stored under, or nullopt if it has none.
+std::optional<IdempotencyKeyRef> KeyOf(const Command& c) {
+  if (const auto* send = std::get_if<SendCommand>(&c.body)) {
+    return IdempotencyKeyRef{c.tenant, send->message.sender(), send->message.client_msg_id()};
+  }
+  if (const auto* op = std::get_if<MessageOpCommand>(&c.body);
+      op && !op->request.client_msg_id().empty()) {
+    return IdempotencyKeyRef{c.tenant, c.actor, op->request.client_msg_id()};
+  }
+  if (const auto* group = std::get_if<GroupCommand>(&c.body);
+      group && !group->request.client_msg_id().empty()) {
+    return IdempotencyKeyRef{c.tenant, c.actor, group->request.client_msg_id()};
+  }
+  return std::nullopt;
+}
+
 void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged) {
   std::vector<IdempotencyKeyRef> keys;
   std::vector<const Command*> owners;
   keys.reserve(commands.size());
   for (const auto& c : commands) {
-    if (const auto* send = std::get_if<SendCommand>(&c.body)) {
-      keys.push_back({c.tenant, send->message.sender(), send->message.client_msg_id()});
-    } else if (const auto* op = std::get_if<MessageOpCommand>(&c.body);
-               op && !op->request.client_msg_id().empty()) {
-      keys.push_back({c.tenant, c.actor, op->request.client_msg_id()});
-    } else if (const auto* group = std::get_if<GroupCommand>(&c.body);
-               group && !group->request.client_msg_id().empty()) {
-      keys.push_back({c.tenant, c.actor, group->request.client_msg_id()});
-    } else {
-      continue;
-    }
+    auto key = KeyOf(c);
+    if (!key) continue;
+    keys.push_back(std::move(*key));
     owners.push_back(&c);
   }
   auto found = messages_.FindByClientMsgIds(keys);
@@ -95,6 +109,21 @@ void StorageWriter::LookUpEarlier(std::vector<Command>& commands, Staged& staged
   for (size_t i = 0; i < owners.size(); ++i) {
     if ((*found)[i]) staged.earlier.emplace(owners[i], std::move(*(*found)[i]));
   }
+}
+
+// A refused command may be the retry of one that was stored before the
+// state changed (the sender has left the group since): that one deserves
+// its first outcome, which only a look at its key can tell.
+bool StorageWriter::RefusedRepeatsPossible(const Staged& staged) {
+  std::vector<IdempotencyKeyRef> keys;
+  for (const auto& reply : staged.replies) {
+    if (reply.message_index >= 0 || reply.ready.status.ok() || reply.ready.duplicate) continue;
+    if (auto key = KeyOf(*reply.command)) keys.push_back(std::move(*key));
+  }
+  if (keys.empty()) return false;
+  auto found = messages_.FindByClientMsgIds(keys);
+  return !found.ok() ||
+         std::any_of(found->begin(), found->end(), [](const auto& m) { return m.has_value(); });
 }
 
 // The common path of every kind: the earlier outcome under the command's

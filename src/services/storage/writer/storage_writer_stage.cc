@@ -112,7 +112,7 @@ Result<GroupState*> StorageWriter::LoadGroup(const std::string& tenant, const st
   return groups_.Put(key, std::make_unique<GroupState>(std::move(state).value())).get();
 }
 
-Result<int> StorageWriter::AppendMessage(const std::string& tenant, Message m, Staged& staged,
+Result<int> StorageWriter::AppendMessage(const std::string& tenant, Message&& m, Staged& staged,
                                          Audience audience) {
   auto seq = NextSeq(tenant, m.conversation_id(), staged);
   if (!seq.ok()) return seq.status();
@@ -148,6 +148,7 @@ void StorageWriter::StageSend(Command& command, SendCommand& send, Staged& stage
   }
   auto index = AppendMessage(command.tenant, std::move(m), staged, std::move(audience));
   if (!index.ok()) return staged.Reply(command, Failed(CommandKind::kSend, index.status()));
+  staged.taken_sends.emplace_back(&send, *index);
   staged.replies.push_back({&command, *index, {}});
 }
 
