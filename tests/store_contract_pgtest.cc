@@ -186,11 +186,12 @@ bool TerminateSyncConnection(const std::string& dsn) {
   return true;
 }
 
-// A lost sync connection fails Sync, and every Sync after it: batches
-// committed before may have gone with the server, and a flush on a new
-// connection could not tell. A reopened store starts afresh.
-TEST(PostgresStore, LostSyncConnectionFailsSyncForGood) {
-  std::string dsn = FreshDatabase("syncfail");
+// A sync connection lost while the server kept running (a network cut, an
+// operator ending it) is opened again: the batches committed before it are
+// in the same server's WAL, and the marker on the new connection flushes
+// past them.
+TEST(PostgresStore, ALostSyncConnectionIsOpenedAgainOnTheSameServer) {
+  std::string dsn = FreshDatabase("syncagain");
   ASSERT_FALSE(dsn.empty());
   auto store = OpenOrFail(dsn);
   ASSERT_TRUE(store);
@@ -199,23 +200,60 @@ TEST(PostgresStore, LostSyncConnectionFailsSyncForGood) {
   ASSERT_TRUE(store->Write(first).ok());
   ASSERT_TRUE(store->Sync().ok());
   ASSERT_TRUE(TerminateSyncConnection(dsn));
-  // Nothing to make durable yet: the connection is not needed.
-  EXPECT_TRUE(store->Sync().ok());
 
   WriteBatch second;
   second.messages.push_back(Msg("c1", 2, "alice", "k2"));
   ASSERT_TRUE(store->Write(second).ok());
+  std::string written_up_to = Query(dsn, "SELECT pg_current_wal_insert_lsn()");
+  Status synced = store->Sync();
+  ASSERT_TRUE(synced.ok()) << synced.ToString();
+  EXPECT_EQ(Query(dsn, "SELECT pg_current_wal_flush_lsn() >= '" + written_up_to + "'::pg_lsn"),
+            "t");
+  EXPECT_EQ(Query(dsn,
+                  "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flare-sync' "
+                  "AND datname = current_database()"),
+            "1");
+  WriteBatch third;
+  third.messages.push_back(Msg("c1", 3, "alice", "k3"));
+  ASSERT_TRUE(store->Write(third).ok());
+  EXPECT_TRUE(store->Sync().ok());
+}
+
+// A server that restarted (here as a crash would) may have lost batches
+// committed before it that were not flushed yet, and no flush on the new
+// server can vouch for them: Sync fails, and every Sync after it. A
+// reopened store starts afresh from what the server has.
+TEST(PostgresStore, SyncAfterTheServerRestartedFailsForGood) {
+  std::string dsn = FreshDatabase("syncrestart");
+  ASSERT_FALSE(dsn.empty());
+  auto store = OpenOrFail(dsn);
+  ASSERT_TRUE(store);
+  WriteBatch first;
+  first.messages.push_back(Msg("c1", 1, "alice", "k1"));
+  ASSERT_TRUE(store->Write(first).ok());
+  ASSERT_TRUE(store->Sync().ok());
+  // Nothing to make durable: no connection needed, nothing to fail.
+  std::string error;
+  auto* server = ::flare::testing::SharedPostgres(&error);
+  ASSERT_NE(server, nullptr) << error;
+
+  WriteBatch second;
+  second.messages.push_back(Msg("c1", 2, "alice", "k2"));
+  ASSERT_TRUE(store->Write(second).ok());
+  ASSERT_TRUE(server->Restart().ok());
   Status synced = store->Sync();
   EXPECT_EQ(synced.code(), Code::kUnavailable) << synced.ToString();
+  EXPECT_NE(synced.message().find("restarted"), std::string::npos) << synced.ToString();
   Status again = store->Sync();
   EXPECT_EQ(again.code(), Code::kUnavailable) << again.ToString();
 
   auto reopened = OpenOrFail(dsn);
   ASSERT_TRUE(reopened);
-  EXPECT_EQ(*reopened->MaxSeq("t1", "c1"), 2);
-  WriteBatch third;
-  third.messages.push_back(Msg("c1", 3, "alice", "k3"));
-  ASSERT_TRUE(reopened->Write(third).ok());
+  auto max = reopened->MaxSeq("t1", "c1");
+  ASSERT_TRUE(max.ok()) << max.status().ToString();
+  WriteBatch next;
+  next.messages.push_back(Msg("c1", *max + 1, "alice", "k3"));
+  ASSERT_TRUE(reopened->Write(next).ok());
   EXPECT_TRUE(reopened->Sync().ok());
 }
 

@@ -78,6 +78,12 @@ Status PostgresServer::Start() {
   return Status::Ok();
 }
 
+Status PostgresServer::Restart() {
+  if (!running_) return Unavailable("PostgreSQL is not running");
+  return Run("runuser -u postgres -- " + std::string(kBin) + "/pg_ctl -D " + dir_ + "/data -l " +
+             dir_ + "/log -m immediate -w -t 30 restart > /dev/null 2>&1");
+}
+
 void PostgresServer::Stop() {
   if (running_) {
     (void)Run("runuser -u postgres -- " + std::string(kBin) + "/pg_ctl -D " + dir_ +

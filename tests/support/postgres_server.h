@@ -22,6 +22,9 @@ class PostgresServer {
 
   Status Start();
   void Stop();
+  // Stops the server as a crash would (immediate mode, no shutdown
+  // checkpoint) and starts it again on the same port and data.
+  Status Restart();
 
   // Creates a fresh database and returns its DSN.
   Result<std::string> CreateDatabase(const std::string& name);

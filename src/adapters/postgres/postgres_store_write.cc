@@ -9,6 +9,8 @@
 // pipelining): a batch commits with synchronous_commit = off, so Write
 // returns without waiting for the WAL flush, and Sync() makes it durable
 // later, on its own connection, while Write applies the next batch.
+#include <spdlog/spdlog.h>
+
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/storage_record.h"
 #include "adapters/stored_message.h"
@@ -38,12 +40,12 @@ constexpr const char* kUpsertMember =
 constexpr const char* kUpdateMessage =
     "UPDATE messages SET format = $4, body = $5 "
     "WHERE tenant = $1 AND conversation_id = $2 AND seq = $3";
-// Every cursor of a batch in one statement (a group message moves one per
-// member). Grouped first: UPDATE ... FROM applies one source row per target.
 // Sync()'s marker commit (migration 4): this connection's own row.
 constexpr const char* kSyncMarker =
     "INSERT INTO flare_sync(backend_pid, syncs) VALUES (pg_backend_pid(), 1) "
     "ON CONFLICT (backend_pid) DO UPDATE SET syncs = flare_sync.syncs + 1";
+// Every cursor of a batch in one statement (a group message moves one per
+// member). Grouped first: UPDATE ... FROM applies one source row per target.
 constexpr const char* kMoveCursors =
     "UPDATE members m SET delivered_seq = GREATEST(m.delivered_seq, c.d), "
     "read_seq = GREATEST(m.read_seq, c.r) FROM (SELECT tenant, user_id, conversation_id, "
@@ -153,6 +155,18 @@ std::string MessageRows(const std::vector<StoredMessage>& messages) {
   return copy.Finish();
 }
 
+// The marker must really write: a statement that changed no row would get
+// no transaction id, no commit record and no flush, hence the row count
+// check (an upsert always inserts or updates its row).
+Status WriteSyncMarker(PGconn* conn, const std::string& server) {
+  auto marked = pg::Exec(conn, server, kSyncMarker);
+  if (!marked.ok()) return marked.status();
+  if (std::string_view(PQcmdTuples(marked->get())) != "1") {
+    return Internal("PostgreSQL at " + server + ": the sync marker wrote no row");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<int64_t> PostgresStore::ClaimPartition(int32_t partition) {
@@ -238,9 +252,6 @@ Status PostgresStore::Write(const WriteBatch& batch) {
 // whose Write returned before Sync started has its commit record earlier
 // in that stream (it was inserted before Write returned), so the flush for
 // the marker's commit covers it, whichever connection committed it.
-// The marker must really write: a statement that changed no row would get
-// no transaction id, no commit record and no flush, hence the row count
-// check (an upsert always inserts or updates its row).
 // Not covered by tests: a power loss (a test cannot cut the disk's power);
 // the tests check what is observable, that the WAL is flushed past every
 // earlier commit when Sync returns and that a lost connection fails it.
@@ -249,12 +260,10 @@ Status PostgresStore::Sync() {
   if (!sync_failure_.ok()) return sync_failure_;
   const int64_t target = writes_.load(std::memory_order_acquire);
   if (target == synced_writes_) return Status::Ok();
-  // Never reset here: if the server restarted, batches committed before it
-  // may be gone, and a flush on a new connection would not notice.
-  auto marked = pg::Exec(syncer_.get(), server_, kSyncMarker);
-  Status st = marked.ok() ? Status::Ok() : marked.status();
-  if (st.ok() && std::string_view(PQcmdTuples(marked->get())) != "1") {
-    st = Internal("PostgreSQL at " + server_ + ": the sync marker wrote no row");
+  Status st = WriteSyncMarker(syncer_.get(), server_);
+  if (!st.ok() && pg::Broken(syncer_.get())) {
+    Status reconnected = ReconnectSyncer();
+    st = reconnected.ok() ? WriteSyncMarker(syncer_.get(), server_) : reconnected;
   }
   if (st.ok()) {
     synced_writes_ = target;
@@ -264,6 +273,30 @@ Status PostgresStore::Sync() {
   sync_failure_ =
       Status(code, "sync failed, committed batches may not be durable: " + st.message());
   return sync_failure_;
+}
+
+// A connection lost while the server kept running (a network cut, an
+// operator's pg_terminate_backend) loses no committed batch: their commit
+// records wait in the server's WAL, and a marker commit on any connection
+// flushes past them. A server that restarted (crashed, or failed over to a
+// standby) may have lost them, so the same postmaster start time is
+// required; anything else is left to fail.
+Status PostgresStore::ReconnectSyncer() {
+  PQreset(syncer_.get());
+  if (pg::Broken(syncer_.get())) {
+    return Unavailable("PostgreSQL at " + server_ + ": " + PQerrorMessage(syncer_.get()));
+  }
+  auto named = pg::Exec(syncer_.get(), server_, "SET application_name = 'flare-sync'");
+  if (!named.ok()) return named.status();
+  auto incarnation = pg::ServerStartTime(syncer_.get(), server_);
+  if (!incarnation.ok()) return incarnation.status();
+  if (*incarnation != incarnation_) {
+    return Unavailable("PostgreSQL at " + server_ + " restarted (started " + incarnation_ +
+                       ", now " + *incarnation + ")");
+  }
+  spdlog::warn("PostgreSQL at {}: sync connection was lost; reconnected to the same server",
+               server_);
+  return Status::Ok();
 }
 
 }  // namespace flare
