@@ -186,6 +186,13 @@ bool TerminateSyncConnection(const std::string& dsn) {
   return true;
 }
 
+// Writes message `seq` of c1 (key k<seq>) in a batch of its own.
+Status WriteOne(PostgresStore& store, int64_t seq) {
+  WriteBatch batch;
+  batch.messages.push_back(Msg("c1", seq, "alice", "k" + std::to_string(seq)));
+  return store.Write(batch);
+}
+
 // A sync connection lost while the server kept running (a network cut, an
 // operator ending it) is opened again: the batches committed before it are
 // in the same server's WAL, and the marker on the new connection flushes
@@ -195,15 +202,11 @@ TEST(PostgresStore, ALostSyncConnectionIsOpenedAgainOnTheSameServer) {
   ASSERT_FALSE(dsn.empty());
   auto store = OpenOrFail(dsn);
   ASSERT_TRUE(store);
-  WriteBatch first;
-  first.messages.push_back(Msg("c1", 1, "alice", "k1"));
-  ASSERT_TRUE(store->Write(first).ok());
+  ASSERT_TRUE(WriteOne(*store, 1).ok());
   ASSERT_TRUE(store->Sync().ok());
   ASSERT_TRUE(TerminateSyncConnection(dsn));
 
-  WriteBatch second;
-  second.messages.push_back(Msg("c1", 2, "alice", "k2"));
-  ASSERT_TRUE(store->Write(second).ok());
+  ASSERT_TRUE(WriteOne(*store, 2).ok());
   std::string written_up_to = Query(dsn, "SELECT pg_current_wal_insert_lsn()");
   Status synced = store->Sync();
   ASSERT_TRUE(synced.ok()) << synced.ToString();
@@ -213,9 +216,7 @@ TEST(PostgresStore, ALostSyncConnectionIsOpenedAgainOnTheSameServer) {
                   "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flare-sync' "
                   "AND datname = current_database()"),
             "1");
-  WriteBatch third;
-  third.messages.push_back(Msg("c1", 3, "alice", "k3"));
-  ASSERT_TRUE(store->Write(third).ok());
+  ASSERT_TRUE(WriteOne(*store, 3).ok());
   EXPECT_TRUE(store->Sync().ok());
 }
 
@@ -228,18 +229,13 @@ TEST(PostgresStore, SyncAfterTheServerRestartedFailsForGood) {
   ASSERT_FALSE(dsn.empty());
   auto store = OpenOrFail(dsn);
   ASSERT_TRUE(store);
-  WriteBatch first;
-  first.messages.push_back(Msg("c1", 1, "alice", "k1"));
-  ASSERT_TRUE(store->Write(first).ok());
+  ASSERT_TRUE(WriteOne(*store, 1).ok());
   ASSERT_TRUE(store->Sync().ok());
-  // Nothing to make durable: no connection needed, nothing to fail.
   std::string error;
   auto* server = ::flare::testing::SharedPostgres(&error);
   ASSERT_NE(server, nullptr) << error;
 
-  WriteBatch second;
-  second.messages.push_back(Msg("c1", 2, "alice", "k2"));
-  ASSERT_TRUE(store->Write(second).ok());
+  ASSERT_TRUE(WriteOne(*store, 2).ok());
   ASSERT_TRUE(server->Restart().ok());
   Status synced = store->Sync();
   EXPECT_EQ(synced.code(), Code::kUnavailable) << synced.ToString();
@@ -251,9 +247,7 @@ TEST(PostgresStore, SyncAfterTheServerRestartedFailsForGood) {
   ASSERT_TRUE(reopened);
   auto max = reopened->MaxSeq("t1", "c1");
   ASSERT_TRUE(max.ok()) << max.status().ToString();
-  WriteBatch next;
-  next.messages.push_back(Msg("c1", *max + 1, "alice", "k3"));
-  ASSERT_TRUE(reopened->Write(next).ok());
+  ASSERT_TRUE(WriteOne(*reopened, *max + 1).ok());
   EXPECT_TRUE(reopened->Sync().ok());
 }
 
