@@ -2,8 +2,9 @@
 // registry_contract.cc). A test binary instantiates RegistryContract with
 // a name and a factory per adapter; the factory returns a registry with no
 // registrations of the services the tests use, a health URL that answers
-// 2xx, and how long a registration may take to become visible (Consul:
-// until the agent's first health check passed; static: at once).
+// 2xx, and how long a registration or deregistration may take to show in
+// Resolve (Consul: until the agent's first health check passed and the
+// catalog is in sync; static: no time at all).
 #pragma once
 
 #include <gtest/gtest.h>

@@ -9,7 +9,8 @@
 // and "consul" (a Consul agent's HTTP API, discovery.consul.*: the agent
 // runs the health check, and Resolve returns only instances whose checks
 // pass). Resolve is eventually consistent on Consul: a registered instance
-// appears once its first health check has passed.
+// appears once its first health check has passed, and a deregistered one
+// disappears once the agent has synced the change to the catalog.
 #pragma once
 
 #include <cstdint>
