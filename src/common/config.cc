@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "common/endpoints.h"
 #include "common/redis_url.h"
 
 extern char** environ;
@@ -24,31 +25,10 @@ struct KeyDef {
   int64_t max = 0;
   std::vector<std::string> choices = {};          // empty: any string
   Status (*check)(const std::string&) = nullptr;  // extra validation of a string
+  ServiceEndpoints Config::*services_field = nullptr;
 };
 
 Status CheckRedisUrl(const std::string& url) { return ParseRedisUrl(url).status(); }
-
-// A Kafka bootstrap list: host:port[,host:port...], every port a number.
-Status CheckBrokerList(const std::string& list) {
-  if (list.empty()) return InvalidArgument("empty broker list");
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t end = std::min(list.find(',', start), list.size());
-    std::string broker = list.substr(start, end - start);
-    size_t colon = broker.rfind(':');
-    int port = 0;
-    auto [ptr, ec] =
-        colon == std::string::npos
-            ? std::from_chars_result{nullptr, std::errc::invalid_argument}
-            : std::from_chars(broker.data() + colon + 1, broker.data() + broker.size(), port);
-    if (colon == 0 || ec != std::errc() || ptr != broker.data() + broker.size() || port < 1 ||
-        port > 65535) {
-      return InvalidArgument("'" + broker + "' is not host:port");
-    }
-    start = end + 1;
-  }
-  return Status::Ok();
-}
 
 const std::vector<KeyDef>& Keys() {
   static const std::vector<KeyDef> keys = {
@@ -226,7 +206,7 @@ const std::vector<KeyDef>& Keys() {
        0,
        0,
        {},
-       &CheckBrokerList},
+       &CheckHostPortList},
       {"bus.kafka.startup_timeout_ms",
        "start-up fails naming bus.kafka.brokers if no broker answers within this time",
        &Config::bus_kafka_startup_timeout_ms, nullptr, 100, 600'000},
@@ -259,6 +239,47 @@ const std::vector<KeyDef>& Keys() {
        &Config::bus_ingest_partitions, nullptr, 1, 10'000},
       {"bus.writer_group", "consumer group of the storage writers", nullptr,
        &Config::bus_writer_group},
+      {"discovery.backend",
+       "service discovery of cluster roles: static (discovery.static.services) | consul "
+       "(a Consul agent, discovery.consul.url)",
+       nullptr,
+       &Config::discovery_backend,
+       0,
+       0,
+       {"static", "consul"}},
+      {"discovery.static.services",
+       "static discovery: a table, service name -> [\"host:port\", ...] of its instances "
+       "(environment: \"name=host:port,host:port;name2=host:port\")",
+       nullptr,
+       nullptr,
+       0,
+       0,
+       {},
+       nullptr,
+       &Config::discovery_static_services},
+      {"discovery.consul.url",
+       "HTTP API of the local Consul agent, http(s)://host:port (environment: "
+       "CONSUL_ENDPOINTS too)",
+       nullptr,
+       &Config::discovery_consul_url,
+       0,
+       0,
+       {},
+       &CheckHttpBaseUrl},
+      {"discovery.consul.token", "Consul ACL token sent as X-Consul-Token; empty = none", nullptr,
+       &Config::discovery_consul_token},
+      {"discovery.consul.request_timeout_ms",
+       "each request to the Consul agent fails (UNAVAILABLE) after this long",
+       &Config::discovery_consul_request_timeout_ms, nullptr, 10, 600'000},
+      {"discovery.consul.check_interval_ms",
+       "how often the Consul agent calls a registered instance's health URL",
+       &Config::discovery_consul_check_interval_ms, nullptr, 10, 86'400'000},
+      {"discovery.consul.check_timeout_ms", "a health check not answered this fast fails",
+       &Config::discovery_consul_check_timeout_ms, nullptr, 10, 600'000},
+      {"discovery.consul.deregister_after_s",
+       "Consul removes an instance whose check has failed for this long "
+       "(DeregisterCriticalServiceAfter; Consul's minimum is 60)",
+       &Config::discovery_consul_deregister_after_s, nullptr, 1, 31'536'000},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,
@@ -270,6 +291,13 @@ const std::vector<KeyDef>& Keys() {
   };
   return keys;
 }
+
+// The seed's environment variables and the keys they set (a FLARE_*
+// variable for the same key is applied after them and wins).
+const std::map<std::string, std::string> kSeedEnvironment = {
+    {"CONSUL_ENDPOINTS", "discovery.consul.url"},
+    {"KAFKA_BOOTSTRAP_SERVERS", "bus.kafka.brokers"},
+};
 
 const KeyDef* FindKey(const std::string& key) {
   for (const auto& def : Keys()) {
@@ -310,9 +338,40 @@ Status SetString(Config& config, const KeyDef& def, const std::string& value) {
   return Status::Ok();
 }
 
+Status SetServices(Config& config, const KeyDef& def, ServiceEndpoints services) {
+  Status st = CheckServiceEndpoints(services);
+  if (!st.ok())
+    return InvalidArgument("config key '" + std::string(def.key) + "': " + st.message());
+  config.*def.services_field = std::move(services);
+  return Status::Ok();
+}
+
+// [key] name = ["host:port", ...] per service.
+Status ApplyServicesTable(Config& config, const KeyDef& def, const toml::node& node) {
+  const std::string key = def.key;
+  const auto* table = node.as_table();
+  if (table == nullptr) return InvalidArgument("config key '" + key + "' must be a table");
+  ServiceEndpoints services;
+  for (const auto& [name, endpoints] : *table) {
+    const auto* array = endpoints.as_array();
+    auto& list = services[std::string(name.str())];
+    for (size_t i = 0; array != nullptr && i < array->size(); ++i) {
+      auto endpoint = array->get(i)->value<std::string>();
+      if (!array->get(i)->is_string() || !endpoint) break;
+      list.push_back(*endpoint);
+    }
+    if (array == nullptr || list.size() != array->size()) {
+      return InvalidArgument("config key '" + key + "." + std::string(name.str()) +
+                             "' must be an array of \"host:port\" strings");
+    }
+  }
+  return SetServices(config, def, std::move(services));
+}
+
 Status ApplyTomlNode(Config& config, const std::string& key, const toml::node& node) {
   const KeyDef* def = FindKey(key);
   if (def == nullptr) return InvalidArgument("unknown config key '" + key + "'");
+  if (def->services_field != nullptr) return ApplyServicesTable(config, *def, node);
   if (def->int_field != nullptr) {
     auto v = node.value<int64_t>();
     if (!node.is_integer() || !v)
@@ -328,7 +387,9 @@ Status ApplyTable(Config& config, const toml::table& table, const std::string& p
   for (const auto& [name, node] : table) {
     std::string key =
         prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
-    if (const auto* sub = node.as_table()) {
+    const KeyDef* def = FindKey(key);
+    bool table_valued = def != nullptr && def->services_field != nullptr;
+    if (const auto* sub = node.as_table(); sub != nullptr && !table_valued) {
       FLARE_RETURN_IF_ERROR(ApplyTable(config, *sub, key));
     } else {
       FLARE_RETURN_IF_ERROR(ApplyTomlNode(config, key, node));
@@ -368,7 +429,8 @@ std::string EnvToKey(const std::string& env_name) {
 std::vector<ConfigKeyInfo> ListConfigKeys() {
   std::vector<ConfigKeyInfo> out;
   for (const auto& def : Keys()) {
-    out.push_back({def.key, def.int_field ? "int" : "string", def.description});
+    const char* type = def.int_field ? "int" : def.services_field ? "services" : "string";
+    out.push_back({def.key, type, def.description});
   }
   return out;
 }
@@ -377,6 +439,13 @@ Status SetConfigValue(Config& config, const std::string& key, const std::string&
   const KeyDef* def = FindKey(key);
   if (def == nullptr) return InvalidArgument("unknown config key '" + key + "'");
   if (def->string_field != nullptr) return SetString(config, *def, value);
+  if (def->services_field != nullptr) {
+    auto services = ParseServiceEndpoints(value);
+    if (!services.ok()) {
+      return InvalidArgument("config key '" + key + "': " + services.status().message());
+    }
+    return SetServices(config, *def, std::move(services).value());
+  }
   int64_t parsed = 0;
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
   if (ec != std::errc() || ptr != value.data() + value.size()) {
@@ -397,6 +466,12 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
                              std::string(err.description()));
     }
     FLARE_RETURN_IF_ERROR(ApplyTable(config, parsed, ""));
+  }
+  for (const auto& [name, key] : kSeedEnvironment) {
+    auto it = env.find(name);
+    if (it == env.end()) continue;
+    Status st = SetConfigValue(config, key, it->second);
+    if (!st.ok()) return Status(st.code(), "environment " + it->first + ": " + st.message());
   }
   for (const auto& [name, value] : env) {
     if (name.rfind("FLARE_", 0) != 0) continue;
@@ -419,7 +494,9 @@ std::map<std::string, std::string> FlareEnvironment() {
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
     auto eq = entry.find('=');
-    if (eq == std::string::npos || entry.rfind("FLARE_", 0) != 0) continue;
+    if (eq == std::string::npos) continue;
+    std::string name = entry.substr(0, eq);
+    if (name.rfind("FLARE_", 0) != 0 && kSeedEnvironment.count(name) == 0) continue;
     env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   return env;

@@ -106,6 +106,17 @@ struct Config {
   int64_t bus_ingest_partitions = 16;
   std::string bus_writer_group = "flare-storage-writer";
 
+  // [discovery] how cluster roles find each other (ports/registry.h)
+  std::string discovery_backend = "static";  // | consul
+  // static: service name -> "host:port" of each of its instances
+  std::map<std::string, std::vector<std::string>> discovery_static_services;
+  std::string discovery_consul_url = "http://127.0.0.1:8500";
+  std::string discovery_consul_token;  // X-Consul-Token; empty = none
+  int64_t discovery_consul_request_timeout_ms = 5'000;
+  int64_t discovery_consul_check_interval_ms = 10'000;
+  int64_t discovery_consul_check_timeout_ms = 2'000;
+  int64_t discovery_consul_deregister_after_s = 60;
+
   // [log]
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
@@ -113,7 +124,7 @@ struct Config {
 
 struct ConfigKeyInfo {
   std::string key;   // "server.http_port"
-  std::string type;  // "int" | "string"
+  std::string type;  // "int" | "string" | "services" (a table: name -> ["host:port", ...])
   std::string description;
 };
 
@@ -121,13 +132,16 @@ struct ConfigKeyInfo {
 std::vector<ConfigKeyInfo> ListConfigKeys();
 
 // Loads `path` (may be empty for defaults only) and applies `env`
-// (FLARE_SECTION_KEY=value, e.g. FLARE_SERVER_HTTP_PORT=9000).
+// (FLARE_SECTION_KEY=value, e.g. FLARE_SERVER_HTTP_PORT=9000). The seed's
+// variables CONSUL_ENDPOINTS (discovery.consul.url) and
+// KAFKA_BOOTSTRAP_SERVERS (bus.kafka.brokers) are read too; a FLARE_*
+// variable for the same key wins.
 Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env);
 
 // Sets one key from its string form, with the same checks as the file.
 Status SetConfigValue(Config& config, const std::string& key, const std::string& value);
 
-// The process environment, FLARE_* variables only.
+// The process environment: FLARE_* variables and the seed's variables above.
 std::map<std::string, std::string> FlareEnvironment();
 
 }  // namespace flare
