@@ -91,8 +91,8 @@ TEST(StatusMapping, EveryFlareCodeHasAGrpcCodeAndComesBack) {
                     Code::kUnavailable, Code::kInternal, Code::kAborted}) {
     EXPECT_EQ(rpc::FromGrpcCode(rpc::ToGrpcCode(code)), code) << CodeName(code);
   }
-  // IO_ERROR shares INTERNAL on the wire; its trailer restores it (tested
-  // over a real call in rpc_storage_reader_test.cc for a client error code).
+  // IO_ERROR shares INTERNAL on the wire; its trailer restores it (over a
+  // real call in rpc_storage_reader_test.cc).
   EXPECT_EQ(rpc::ToGrpcCode(Code::kIoError), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(rpc::FromGrpcCode(grpc::StatusCode::DEADLINE_EXCEEDED), Code::kUnavailable);
   EXPECT_EQ(rpc::FromGrpcCode(grpc::StatusCode::UNIMPLEMENTED), Code::kInternal);

@@ -44,13 +44,14 @@ StoredMessage Text(const std::string& conversation, pb::ConversationType type, i
 }
 
 // The reader beneath the server: fails the first `failures` calls with
-// UNAVAILABLE (a fault-injecting wrapper), counts every call and keeps
-// what the last one was told.
+// `fault` (a fault-injecting wrapper), counts every call and keeps what the
+// last one was told.
 class ObservedReader final : public StorageReader {
  public:
   explicit ObservedReader(StorageReader& inner) : inner_(inner) {}
   std::atomic<int> failures{0};
   std::atomic<int> calls{0};
+  Status fault = Unavailable("injected fault");  // set before calls start
 
   Result<pb::SyncResult> Sync(const Principal& who, const pb::SyncRequest& request) override {
     {
@@ -59,7 +60,7 @@ class ObservedReader final : public StorageReader {
       last_trace_ = CurrentTrace() ? *CurrentTrace() : TraceContext{};
     }
     ++calls;
-    if (failures.fetch_sub(1) > 0) return Unavailable("injected fault");
+    if (failures.fetch_sub(1) > 0) return fault;
     return inner_.Sync(who, request);
   }
   Principal last_who() {
@@ -223,6 +224,16 @@ TEST_F(RpcStorageReader, AClientErrorCodeSurvivesTheHop) {
   EXPECT_EQ(remote.status().detail(), pb::ERROR_CODE_NOT_MEMBER);
   EXPECT_EQ(remote.status().message(), local.status().message());
   EXPECT_EQ(observed_.calls.load(), 1) << "PERMISSION_DENIED is not retried";
+}
+
+TEST_F(RpcStorageReader, AnIoErrorComesBackAsOneAndIsNotRetried) {
+  observed_.failures = 1;
+  observed_.fault = IoError("disk gone");
+  auto result = Client(options_)->Sync(alice_, Request("bob", 0, 1));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kIoError) << "INTERNAL on the wire, IO_ERROR again";
+  EXPECT_EQ(result.status().message(), "disk gone");
+  EXPECT_EQ(observed_.calls.load(), 1);
 }
 
 TEST_F(RpcStorageReader, ACallToAServerThatNeverAnswersEndsAtItsDeadline) {
