@@ -125,7 +125,7 @@ TEST(BootstrapPages, PagedByConversationCountWithACursor) {
     batch.memberships.push_back(m);
   }
   ASSERT_TRUE(store.Write(batch).ok());
-  SessionService sessions(store, store, BootstrapLimits{10, 1024 * 1024});
+  LocalSessionService sessions(store, store, BootstrapLimits{10, 1024 * 1024});
   Principal who{"t", "u", "d", "web", 0};
 
   std::vector<int> page_sizes;

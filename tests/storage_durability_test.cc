@@ -157,8 +157,8 @@ TEST_F(WriterDurability, AFailedCheckpointDoesNotFailCommittedBatches) {
 
 TEST_F(WriterDurability, ReadersServeOnlyDurableMessages) {
   ConversationAccess access(memory_);
-  StorageReader reader(memory_, access, {}, &fence_);
-  SessionService sessions(memory_, memory_, {}, &fence_);
+  LocalStorageReader reader(memory_, access, {}, &fence_);
+  LocalSessionService sessions(memory_, memory_, {}, &fence_);
   Principal bob{"t", "bob", "d1", "ios"};
   pb::SyncRequest request;
   request.set_peer_user_id("alice");

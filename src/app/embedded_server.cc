@@ -259,8 +259,8 @@ class Embedded final : public EmbeddedServer {
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
   MessageOrchestrator orchestrator_;
-  StorageReader reader_;
-  SessionService sessions_;
+  LocalStorageReader reader_;
+  LocalSessionService sessions_;
   PresenceHub presence_;
   Gateway gateway_;
   PushServer push_;

@@ -280,6 +280,28 @@ const std::vector<KeyDef>& Keys() {
        "Consul removes an instance whose check has failed for this long "
        "(DeregisterCriticalServiceAfter; Consul's minimum is 60)",
        &Config::discovery_consul_deregister_after_s, nullptr, 1, 31'536'000},
+      {"rpc.deadline_ms",
+       "deadline of a gRPC call between roles, retries included (per service below when set)",
+       &Config::rpc_deadline_ms, nullptr, 1, 3'600'000},
+      {"rpc.storage_reader.deadline_ms",
+       "deadline of calls to the storage-reader role; 0 = rpc.deadline_ms",
+       &Config::rpc_storage_reader_deadline_ms, nullptr, 0, 3'600'000},
+      {"rpc.session.deadline_ms", "deadline of calls to the session role; 0 = rpc.deadline_ms",
+       &Config::rpc_session_deadline_ms, nullptr, 0, 3'600'000},
+      {"rpc.retry.max_attempts",
+       "attempts of an idempotent call that fails with UNAVAILABLE (or an attempt's timeout); "
+       "1 = no retry. Other calls are never retried",
+       &Config::rpc_retry_max_attempts, nullptr, 1, 100},
+      {"rpc.retry.initial_backoff_ms",
+       "wait before the first retry; doubled per retry up to rpc.retry.max_backoff_ms, with "
+       "jitter",
+       &Config::rpc_retry_initial_backoff_ms, nullptr, 1, 600'000},
+      {"rpc.retry.max_backoff_ms", "longest wait between two attempts",
+       &Config::rpc_retry_max_backoff_ms, nullptr, 1, 600'000},
+      {"rpc.retry.attempt_timeout_ms",
+       "deadline of one attempt (a stuck server is then retried within the call's deadline); "
+       "0 = an attempt may use the whole call's deadline",
+       &Config::rpc_retry_attempt_timeout_ms, nullptr, 0, 3'600'000},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,
@@ -485,6 +507,10 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
     return InvalidArgument(
         "config key 'bus.kafka.heartbeat_interval_ms' must be below "
         "'bus.kafka.session_timeout_ms'");
+  }
+  if (config.rpc_retry_initial_backoff_ms > config.rpc_retry_max_backoff_ms) {
+    return InvalidArgument(
+        "config key 'rpc.retry.initial_backoff_ms' exceeds 'rpc.retry.max_backoff_ms'");
   }
   return config;
 }

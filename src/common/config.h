@@ -116,6 +116,14 @@ struct Config {
   int64_t discovery_consul_check_interval_ms = 10'000;
   int64_t discovery_consul_check_timeout_ms = 2'000;
   int64_t discovery_consul_deregister_after_s = 60;
+  // [rpc] gRPC calls between roles (cluster mode)
+  int64_t rpc_deadline_ms = 2'000;             // a whole call, retries included
+  int64_t rpc_storage_reader_deadline_ms = 0;  // 0: rpc_deadline_ms
+  int64_t rpc_session_deadline_ms = 0;         // 0: rpc_deadline_ms
+  int64_t rpc_retry_max_attempts = 3;          // of an idempotent call; 1 = no retry
+  int64_t rpc_retry_initial_backoff_ms = 20;
+  int64_t rpc_retry_max_backoff_ms = 1'000;
+  int64_t rpc_retry_attempt_timeout_ms = 0;  // 0: an attempt may use the whole deadline
 
   // [log]
   std::string log_level = "info";

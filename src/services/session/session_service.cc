@@ -9,8 +9,8 @@ namespace flare {
 
 namespace pb = ::flare::client::v1;
 
-Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who,
-                                                      const pb::BootstrapRequest& request) {
+Result<pb::BootstrapResult> LocalSessionService::Bootstrap(const Principal& who,
+                                                           const pb::BootstrapRequest& request) {
   auto list = conversations_.ListForUser(who.tenant, who.user_id);
   if (!list.ok()) return list.status();
   std::sort(list->begin(), list->end(),
@@ -36,8 +36,8 @@ Result<pb::BootstrapResult> SessionService::Bootstrap(const Principal& who,
   return result;
 }
 
-Result<pb::ConversationSummary> SessionService::Summarize(const Principal& who,
-                                                          const MemberConversation& mc) {
+Result<pb::ConversationSummary> LocalSessionService::Summarize(const Principal& who,
+                                                               const MemberConversation& mc) {
   pb::ConversationSummary s;
   s.set_conversation_id(mc.conversation_id);
   s.set_type(static_cast<pb::ConversationType>(mc.conversation_type));

@@ -8,7 +8,8 @@ namespace flare {
 
 namespace pb = ::flare::client::v1;
 
-Result<pb::SyncResult> StorageReader::Sync(const Principal& who, const pb::SyncRequest& request) {
+Result<pb::SyncResult> LocalStorageReader::Sync(const Principal& who,
+                                                const pb::SyncRequest& request) {
   if (request.after_seq() < 0) return InvalidArgument("after_seq must not be negative");
   if (request.limit() < 0) return InvalidArgument("limit must not be negative");
   auto conv = access_.Resolve(who, request.peer_user_id(), request.conversation_id());

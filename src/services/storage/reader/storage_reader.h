@@ -1,5 +1,9 @@
 // storage-reader: history for a device that was away. Pages through a
 // conversation after a seq, checking membership first.
+//
+// Callers depend on the StorageReader interface: in one process it is the
+// LocalStorageReader below, in a cluster a gRPC client of the
+// storage-reader role (rpc/storage_reader/).
 #pragma once
 
 #include <cstddef>
@@ -22,13 +26,22 @@ struct SyncLimits {
 
 class StorageReader {
  public:
+  virtual ~StorageReader() = default;
+  // One page of `request`'s conversation after its seq, as `who` may see it.
+  virtual Result<::flare::client::v1::SyncResult> Sync(
+      const Principal& who, const ::flare::client::v1::SyncRequest& request) = 0;
+};
+
+// Reads the MessageStore of this process.
+class LocalStorageReader final : public StorageReader {
+ public:
   // `fence` (may be null): serve only what is durable.
-  StorageReader(MessageStore& store, ConversationAccess& access, SyncLimits limits,
-                const DurableFence* fence = nullptr)
+  LocalStorageReader(MessageStore& store, ConversationAccess& access, SyncLimits limits,
+                     const DurableFence* fence = nullptr)
       : store_(store), access_(access), limits_(limits), fence_(fence) {}
 
-  Result<::flare::client::v1::SyncResult> Sync(const Principal& who,
-                                               const ::flare::client::v1::SyncRequest& request);
+  Result<::flare::client::v1::SyncResult> Sync(
+      const Principal& who, const ::flare::client::v1::SyncRequest& request) override;
 
  private:
   MessageStore& store_;

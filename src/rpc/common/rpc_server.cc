@@ -1,0 +1,42 @@
+#include "rpc/common/rpc_server.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <chrono>
+
+namespace flare {
+
+void RpcServiceDeleter::operator()(grpc::Service* service) const { delete service; }
+
+RpcServer::RpcServer(std::unique_ptr<grpc::Server> server, int port)
+    : server_(std::move(server)), port_(port) {}
+
+RpcServer::~RpcServer() { Shutdown(0); }
+
+Result<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& address,
+                                                    const std::vector<grpc::Service*>& services) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) return Unavailable("cannot serve gRPC on '" + address + "'");
+  return std::unique_ptr<RpcServer>(new RpcServer(std::move(server), port));
+}
+
+void RpcServer::Shutdown(int64_t grace_ms) {
+  if (!server_) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
+  server_->Wait();
+  server_.reset();
+}
+
+std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::string& target) {
+  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+}
+
+}  // namespace flare

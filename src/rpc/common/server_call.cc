@@ -1,0 +1,45 @@
+#include "rpc/common/server_call.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "rpc/common/call_metadata.h"
+
+namespace flare::rpc {
+namespace {
+
+// Failures that point at the server or the caller's set-up, not at what
+// a user asked: worth a warning.
+bool Alarming(Code code) {
+  return code == Code::kInternal || code == Code::kIoError || code == Code::kUnavailable ||
+         code == Code::kUnauthenticated;
+}
+
+}  // namespace
+
+grpc::Status ServeUnary(grpc::ServerContext& context, std::string_view method,
+                        const std::function<Status(const Principal&)>& handler) {
+  auto call = ReadIncomingCall(context);
+  if (!call.ok()) {
+    spdlog::warn("rpc {} refused: {} peer={}", method, call.status().ToString(), context.peer());
+    return ToGrpcStatus(call.status(), context);
+  }
+  auto start = std::chrono::steady_clock::now();
+  Status status;
+  {
+    ScopedTrace scope(call->trace);
+    status = handler(call->who);
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count() /
+            1000.0;
+  auto level = !status.ok() && Alarming(status.code()) ? spdlog::level::warn : spdlog::level::debug;
+  spdlog::log(level, "rpc {} {} in {:.2f} ms tenant={} user={} device={} request_id={} trace_id={}",
+              method, status.ToString(), ms, call->who.tenant, call->who.user_id, call->who.device,
+              call->trace.request_id, call->trace_id);
+  return ToGrpcStatus(status, context);
+}
+
+}  // namespace flare::rpc

@@ -1,0 +1,24 @@
+// The server half of every call between roles: reads who calls and the
+// call's ids from metadata, makes the ids current while the handler runs
+// (so calls it makes in turn carry them on), logs the call with them and
+// maps the handler's Status to gRPC's. Included by src/rpc/ .cc files only.
+#pragma once
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include <functional>
+#include <string_view>
+
+#include "common/result.h"
+#include "services/signaling/online/token.h"
+
+namespace flare::rpc {
+
+// Serves one unary call with `handler`; a call without a valid identity is
+// refused UNAUTHENTICATED before the handler runs. `method` names the call
+// in logs ("storage.v1.StorageReaderService/Sync").
+grpc::Status ServeUnary(grpc::ServerContext& context, std::string_view method,
+                        const std::function<Status(const Principal&)>& handler);
+
+}  // namespace flare::rpc
