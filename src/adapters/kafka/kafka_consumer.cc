@@ -2,6 +2,7 @@
 // and a rebalance callback, served on the thread that calls Poll.
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -98,6 +99,30 @@ class KafkaConsumer final : public BusConsumer {
     std::string what =
         "kafka commit of partition " + std::to_string(partition) + ": " + rd_kafka_err2str(err);
     return IsFencedCommit(err) ? Aborted(what) : Unavailable(what);
+  }
+
+  // The high watermarks are librdkafka's cached ones (from fetch
+  // responses); the position is the offset after the last record it handed
+  // to Poll.
+  std::map<int32_t, int64_t> Lag() override {
+    std::map<int32_t, int64_t> lag;
+    if (closed_ || rk_ == nullptr || assigned_.empty()) return lag;
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()));
+    for (int32_t p : assigned_) rd_kafka_topic_partition_list_add(list, topic_.c_str(), p);
+    if (rd_kafka_position(rk_, list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < list->cnt; ++i) {
+        const rd_kafka_topic_partition_t& tp = list->elems[i];
+        int64_t low = 0, high = 0;
+        if (tp.offset < 0 || rd_kafka_get_watermark_offsets(rk_, topic_.c_str(), tp.partition, &low,
+                                                            &high) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          continue;
+        }
+        if (high >= 0) lag[tp.partition] = std::max<int64_t>(high - tp.offset, 0);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return lag;
   }
 
   // Leaves the group; librdkafka revokes the assignment through OnRebalance

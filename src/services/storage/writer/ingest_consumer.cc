@@ -156,6 +156,13 @@ void IngestConsumer::Rejoin() {
   }
 }
 
+void IngestConsumer::ReportLag() {
+  if (options_.lag_records == nullptr) return;
+  int64_t total = 0;
+  for (const auto& [partition, behind] : consumer_->Lag()) total += behind;
+  options_.lag_records->Set(total);
+}
+
 void IngestConsumer::Run() {
   while (!stopping_) {
     WaitForRoom();
@@ -179,6 +186,7 @@ void IngestConsumer::Run() {
       spdlog::warn("polling the ingest stream: {}", records.status().ToString());
       continue;
     }
+    ReportLag();
     for (auto& record : *records) {
       if (!Submit(record)) break;
     }

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "ports/event_bus.h"
 #include "ports/message_store.h"
 #include "services/storage/writer/storage_writer.h"
@@ -35,6 +36,9 @@ struct IngestConsumerOptions {
   size_t max_in_flight = 50'000;
   // Pause before leaving and joining the group again.
   int rejoin_backoff_ms = 200;
+  // Set after every poll to the records not read yet of the partitions
+  // this member owns (BusConsumer::Lag, summed), when not null.
+  Gauge* lag_records = nullptr;
 };
 
 class IngestConsumer final : public BusConsumerListener {
@@ -65,6 +69,7 @@ class IngestConsumer final : public BusConsumerListener {
   void WaitForRoom();
   void CommitReported();
   void Rejoin();
+  void ReportLag();
   // False when the writer cannot take it (stopping or failed).
   bool Submit(BusRecord& record);
 
