@@ -74,9 +74,10 @@ class BusConsumer {
   // How far behind this consumer is: for each partition it owns, the
   // records at the partition's end (Kafka: its high watermark) that Poll
   // has not returned yet. From what the consumer last learned (Kafka: its
-  // latest fetch response), without a round trip, so cheap after every
-  // Poll; a partition whose end or read position is not known yet is left
-  // out.
+  // latest fetch response; where reading starts in a partition nothing was
+  // read from yet takes one round trip per assignment), so cheap after
+  // every Poll; a partition whose end or read position is not known yet is
+  // left out.
   virtual std::map<int32_t, int64_t> Lag() = 0;
   // Leaves the group (OnRevoked for what it owned) without committing;
   // uncommitted records go to the partitions' next owners. Idempotent.

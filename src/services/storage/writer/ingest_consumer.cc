@@ -177,9 +177,14 @@ void IngestConsumer::Run() {
       continue;
     }
     if (!consumer_) continue;
+    bool room;
     {
       std::lock_guard lock(mu_);
-      if (in_flight_ >= options_.max_in_flight) continue;  // woken for a commit only
+      room = in_flight_ < options_.max_in_flight;
+    }
+    if (!room) {  // woken for a commit only; the backlog may still grow
+      ReportLag();
+      continue;
     }
     auto records = consumer_->Poll(options_.max_poll_records, options_.poll_timeout_ms);
     if (!records.ok()) {

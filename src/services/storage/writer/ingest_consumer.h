@@ -36,8 +36,9 @@ struct IngestConsumerOptions {
   size_t max_in_flight = 50'000;
   // Pause before leaving and joining the group again.
   int rejoin_backoff_ms = 200;
-  // Set after every poll to the records not read yet of the partitions
-  // this member owns (BusConsumer::Lag, summed), when not null.
+  // Set to the records not read yet of the partitions this member owns
+  // (BusConsumer::Lag, summed) after every poll, and while the consumer
+  // waits for room in flight, when not null.
   Gauge* lag_records = nullptr;
 };
 
