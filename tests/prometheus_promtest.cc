@@ -170,13 +170,23 @@ TEST(PrometheusScrape, EveryMetricTheAlertsAndDashboardUseIsScrapedFromFlareServ
           << name << " is used by deploy/ but flare does not export it";
     }
 
-    // What Prometheus stored is the server's traffic.
-    nlohmann::json stored = prometheus.Api("query?query=flare_messages_stored_total");
-    ASSERT_TRUE(stored.is_object() && !stored["result"].empty()) << stored.dump();
-    EXPECT_EQ(stored["result"][0]["value"][1], "20");
-    nlohmann::json lag = prometheus.Api("query?query=flare_ingest_consumer_lag_records");
-    ASSERT_TRUE(lag.is_object() && !lag["result"].empty()) << lag.dump();
-    EXPECT_EQ(lag["result"][0]["value"][1], "0");  // everything sent was stored
+    // What Prometheus stored is the server's traffic and the process's figures.
+    auto value = [&](const std::string& query) {
+      nlohmann::json answer = prometheus.Api("query?query=" + query);
+      EXPECT_TRUE(answer.is_object() && answer["result"].size() == 1) << query << answer.dump();
+      if (!answer.is_object() || answer["result"].size() != 1) return -1.0;
+      return std::stod(answer["result"][0]["value"][1].get<std::string>());
+    };
+    EXPECT_EQ(value("flare_messages_stored_total"), 20);
+    EXPECT_EQ(value("flare_store_batch_messages_sum"), 20);  // every message in some batch
+    EXPECT_GE(value("flare_store_batch_messages_count"), 1);
+    EXPECT_EQ(value("flare_message_delivery_seconds_count"), 20);  // bob acked every push
+    EXPECT_EQ(value("flare_ingest_consumer_lag_records"), 0);      // everything sent was stored
+    EXPECT_GT(value("process_cpu_seconds_total"), 0);
+    double rss = value("process_resident_memory_bytes");
+    EXPECT_GT(rss, 1 << 20);
+    EXPECT_GT(value("flare_machine_memory_bytes"), rss);
+    EXPECT_GE(value("flare_machine_cpu_cores"), 1);
 
     // Every alert rule loaded and was evaluated without an error.
     nlohmann::json rules;

@@ -2,7 +2,6 @@
 // relaxed atomics so the hot path never takes a lock to count.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
