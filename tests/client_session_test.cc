@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 
 namespace flare {
 namespace {
@@ -54,13 +55,46 @@ TEST_F(ClientSessionTest, CumulativeAckSettlesEverythingUpToTheSeq) {
   session_->Push({Item("c1", 2)}, clock_.MonotonicMs());
   session_->Push({Item("c2", 1)}, clock_.MonotonicMs());
   EXPECT_EQ(conn_->frames.size(), 3u);
-  EXPECT_EQ(session_->Ack("c1", 2), 2u);
-  EXPECT_EQ(session_->Ack("c1", 2), 0u);
+  EXPECT_EQ(session_->Ack("c1", 2, clock_.NowMs()), 2u);
+  EXPECT_EQ(session_->Ack("c1", 2, clock_.NowMs()), 0u);
   EXPECT_EQ(session_->UnackedCount(), 1u);
   auto cursors = session_->TakeDeliveredCursors();  // many acks, one cursor write
   ASSERT_EQ(cursors.size(), 1u);
   EXPECT_EQ(cursors[0], std::make_pair(std::string("c1"), int64_t{2}));
   EXPECT_TRUE(session_->TakeDeliveredCursors().empty());
+}
+
+TEST(ClientSessionDelivery, EachPushSettledByAnAckIsTimedFromItsServerTime) {
+  ManualClock clock;
+  Metrics registry;
+  ServerMetrics metrics(registry);
+  auto conn = std::make_shared<RecordingConnection>();
+  auto session =
+      std::make_shared<ClientSession>(conn, clock.MonotonicMs(), SessionLimits{}, &metrics);
+  auto stamped = [&](int64_t seq, int64_t server_time_ms) {
+    pb::ServerFrame frame;
+    auto* m = frame.mutable_push()->add_messages();
+    m->set_conversation_id("c1");
+    m->set_seq(seq);
+    m->set_server_time_ms(server_time_ms);
+    return std::make_shared<const PushItem>("c1", seq, frame);
+  };
+  int64_t t0 = clock.NowMs();
+  session->Push({stamped(1, t0), stamped(2, t0 + 100)}, clock.MonotonicMs());
+  session->Push({stamped(3, t0 + 200)}, clock.MonotonicMs());
+  clock.Advance(300);
+  EXPECT_EQ(session->Ack("c1", 2, clock.NowMs()), 2u);  // 300 ms and 200 ms
+  EXPECT_EQ(metrics.delivery_ms.Count(), 2);
+  EXPECT_NEAR(metrics.delivery_ms.Sum(), 0.5, 1e-9);
+  EXPECT_EQ(session->Ack("c1", 2, clock.NowMs()), 0u);  // nothing settled: nothing observed
+  EXPECT_EQ(metrics.delivery_ms.Count(), 2);
+  clock.Advance(50);
+  EXPECT_EQ(session->Ack("c1", 3, clock.NowMs()), 1u);  // 150 ms
+  EXPECT_EQ(metrics.delivery_ms.Count(), 3);
+  EXPECT_NEAR(metrics.delivery_ms.Sum(), 0.65, 1e-9);
+  std::string text = registry.Render();
+  EXPECT_NE(text.find("flare_message_delivery_seconds_bucket{le=\"0.2\"} 2\n"), std::string::npos)
+      << text;
 }
 
 TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {
@@ -72,7 +106,7 @@ TEST_F(ClientSessionTest, UnackedPushesAreResentAfterTheTimeout) {
   EXPECT_EQ(conn_->frames.size(), 2u);
   EXPECT_EQ(conn_->frames[0], conn_->frames[1]);                   // the same bytes again
   EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);  // timer restarted
-  session_->Ack("c1", 1);
+  session_->Ack("c1", 1, clock_.NowMs());
   clock_.Advance(5000);
   EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000), 0u);
 }

@@ -282,6 +282,27 @@ TEST_P(EventBusContract, AConsumerJoiningMidStreamTakesOverWithoutLosingOrRepeat
   EXPECT_EQ(a->unowned_records + b->unowned_records, 0);
 }
 
+TEST_P(EventBusContract, LagCountsTheRecordsOfOwnedPartitionsNotPolledYet) {
+  CreateTopic("lag", 1);
+  auto producer = bus().CreateProducer();
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  auto published = PublishKeyed(**producer, "lag", 1, 10);
+  auto a = Join("g7", "lag");
+  ASSERT_NE(a, nullptr);
+  auto deadline = under_test_.group_deadline + std::chrono::seconds(10);
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (a->received.empty() && std::chrono::steady_clock::now() < end) a->PollOnce(50, 1);
+  ASSERT_EQ(a->received.size(), 1u);
+  EXPECT_EQ(a->consumer->Lag(), (std::map<int32_t, int64_t>{{0, 9}}));
+  while (a->received.size() < 2 && std::chrono::steady_clock::now() < end) a->PollOnce(50, 1);
+  EXPECT_EQ(a->consumer->Lag(), (std::map<int32_t, int64_t>{{0, 8}}));
+  ASSERT_TRUE(PollUntil(
+      {a.get()}, [&] { return a->received.size() >= published.size(); }, deadline));
+  EXPECT_EQ(a->consumer->Lag(), (std::map<int32_t, int64_t>{{0, 0}}));
+  ASSERT_TRUE(a->consumer->Close().ok());
+  EXPECT_TRUE(a->consumer->Lag().empty());  // owns nothing any more
+}
+
 TEST_P(EventBusContract, CommitOfAPartitionNotOwnedIsAborted) {
   CreateTopic("fence", 2);
   auto a = Join("g5", "fence");

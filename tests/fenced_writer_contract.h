@@ -80,10 +80,11 @@ class AnswerBook final : public CommandReplies {
 // One storage-writer process: its own view of the shared database (so
 // its writes can be paused), its writer and its member of the group.
 struct WriterNode {
-  WriterNode(EventBus& bus, MemoryStore& shared, CommandReplies& replies, const Clock& clock)
+  WriterNode(EventBus& bus, MemoryStore& shared, CommandReplies& replies, const Clock& clock,
+             IngestConsumerOptions consumer_options = ConsumerOptions())
       : store(shared), writer(store, shared, clock, Options(), nullptr) {
     writer.SetReplies(&replies);
-    consumer = std::make_unique<IngestConsumer>(bus, store, writer, clock, ConsumerOptions());
+    consumer = std::make_unique<IngestConsumer>(bus, store, writer, clock, consumer_options);
     writer.Start();
     EXPECT_TRUE(consumer->Start().ok());
   }
@@ -186,6 +187,27 @@ TEST_P(FencedWriters, EveryCommandIsStoredOnceAndAnsweredWithItsSeq) {
   WriterNode writer(*t_.bus, shared_, book_, clock_);
   SendRange(0, 300);
   ASSERT_TRUE(book_.WaitForAll(requests_, Deadline()));
+  ExpectStoredOnceAndAnsweredTruly();
+}
+
+TEST_P(FencedWriters, RecordsTheWriterHasNotReadYetAreReportedAsLag) {
+  Gauge lag;
+  IngestConsumerOptions options = WriterNode::ConsumerOptions();
+  options.max_poll_records = 10;
+  options.max_in_flight = 10;
+  options.lag_records = &lag;
+  WriterNode writer(*t_.bus, shared_, book_, clock_, options);
+  SendRange(0, 1);
+  ASSERT_TRUE(book_.WaitForAll(requests_, Deadline()));
+  EXPECT_EQ(lag.Value(), 0);
+  // A stuck commit: the consumer reads at most 10 + 9 more and waits.
+  writer.store.CloseWriteGate();
+  SendRange(1, 201);
+  EXPECT_TRUE(Eventually([&] { return lag.Value() >= 200 - 19; }, Deadline())) << lag.Value();
+  EXPECT_LE(lag.Value(), 200 - 10);
+  writer.store.OpenWriteGate();
+  ASSERT_TRUE(book_.WaitForAll(requests_, Deadline()));
+  EXPECT_TRUE(Eventually([&] { return lag.Value() == 0; }, Deadline())) << lag.Value();
   ExpectStoredOnceAndAnsweredTruly();
 }
 

@@ -2,27 +2,38 @@
 
 #include <fmt/format.h>
 
+#include "common/process_metrics.h"
+
 namespace flare {
 
-void Histogram::ObserveMs(double ms) {
+const std::vector<double> Histogram::kLatencySeconds = {
+    0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
+const std::vector<double> Histogram::kSizes = {1,   2,   5,   10,   20,   50,
+                                               100, 200, 500, 1000, 2000, 5000};
+
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)),
+      buckets_(std::make_unique<std::atomic<int64_t>[]>(bounds_.size() + 1)) {}
+
+void Histogram::Observe(double value) {
   size_t i = 0;
-  while (i < kBoundsMs.size() && ms > kBoundsMs[i]) ++i;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
-  sum_us_.fetch_add(static_cast<int64_t>(ms * 1000), std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
 }
 
 std::string Histogram::Render(const std::string& name) const {
   std::string out;
   int64_t cumulative = 0;
-  for (size_t i = 0; i < kBoundsMs.size(); ++i) {
+  for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBoundsMs[i] / 1000.0, cumulative);
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i], cumulative);
   }
-  cumulative += buckets_.back().load(std::memory_order_relaxed);
+  cumulative += buckets_[bounds_.size()].load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
-  out += fmt::format("{}_sum {}\n", name, sum_us_.load(std::memory_order_relaxed) / 1e6);
-  out += fmt::format("{}_count {}\n", name, count_.load(std::memory_order_relaxed));
+  out += fmt::format("{}_sum {}\n", name, Sum());
+  out += fmt::format("{}_count {}\n", name, Count());
   return out;
 }
 
@@ -40,11 +51,17 @@ Gauge& Metrics::AddGauge(const std::string& name, const std::string& help) {
   return *e.gauge;
 }
 
-Histogram& Metrics::AddHistogram(const std::string& name, const std::string& help) {
+Histogram& Metrics::AddHistogram(const std::string& name, const std::string& help,
+                                 std::vector<double> bounds) {
   std::lock_guard lock(mu_);
-  auto& e = entries_.emplace_back(
-      Entry{name, help, "histogram", nullptr, nullptr, std::make_unique<Histogram>()});
+  auto& e = entries_.emplace_back(Entry{name, help, "histogram", nullptr, nullptr,
+                                        std::make_unique<Histogram>(std::move(bounds))});
   return *e.histogram;
+}
+
+void Metrics::AddCollector(std::function<std::string()> render) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(render));
 }
 
 std::string Metrics::Render() const {
@@ -56,6 +73,7 @@ std::string Metrics::Render() const {
     if (e.gauge) out += fmt::format("{} {}\n", e.name, e.gauge->Value());
     if (e.histogram) out += e.histogram->Render(e.name);
   }
+  for (const auto& collect : collectors_) out += collect();
   return out;
 }
 
@@ -80,8 +98,25 @@ ServerMetrics::ServerMetrics(Metrics& m)
                                        "connections closed for a per-user or per-address limit")),
       store_batches(m.AddCounter("flare_store_batches_total", "group-commit batches")),
       store_commit_ms(m.AddHistogram("flare_store_commit_seconds", "group commit duration")),
+      store_batch_messages(m.AddHistogram(
+          "flare_store_batch_messages",
+          "messages stored per committed group-commit batch (batches that store no message, "
+          "such as cursor updates only, are not observed)",
+          Histogram::kSizes)),
       send_to_ack_ms(
           m.AddHistogram("flare_send_to_ack_seconds", "send received to send-ack emitted")),
-      pending_writes(m.AddGauge("flare_pending_writes", "writes queued for the storage writer")) {}
+      delivery_ms(m.AddHistogram(
+          "flare_message_delivery_seconds",
+          "a message's server_time_ms (stamped by the storage writer as it sequences the "
+          "message, just before its batch commits) to the push ack of a recipient device, by "
+          "the wall clock; one observation per push settled by an ack, resent pushes included")),
+      pending_writes(m.AddGauge("flare_pending_writes", "writes queued for the storage writer")),
+      ingest_lag_records(m.AddGauge(
+          "flare_ingest_consumer_lag_records",
+          "records of the ingest stream partitions this storage writer owns that it has not "
+          "read yet (partition end minus read position, as of its last poll); always 0 "
+          "without a stream (bus.backend = inprocess)")) {
+  m.AddCollector(RenderProcessMetrics);
+}
 
 }  // namespace flare

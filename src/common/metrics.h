@@ -2,9 +2,9 @@
 // relaxed atomics so the hot path never takes a lock to count.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,25 +31,39 @@ class Gauge {
   std::atomic<int64_t> value_{0};
 };
 
-// Latency histogram with fixed millisecond buckets.
+// A histogram with fixed buckets, exported in the unit its bounds are in
+// (seconds for latencies, a count for sizes).
 class Histogram {
  public:
-  static constexpr std::array<double, 14> kBoundsMs = {0.25, 0.5, 1,   2,   5,    10,   20,
-                                                       50,   100, 200, 500, 1000, 2000, 5000};
-  void ObserveMs(double ms);
+  // Latency buckets, 0.25 ms to 5 s.
+  static const std::vector<double> kLatencySeconds;
+  // Size buckets (messages per batch and the like), 1 to 5000.
+  static const std::vector<double> kSizes;
+
+  explicit Histogram(std::vector<double> bounds = kLatencySeconds);
+  void Observe(double value);
+  // For latency histograms: takes milliseconds, exports seconds.
+  void ObserveMs(double ms) { Observe(ms / 1000.0); }
+  int64_t Count() const { return count_.load(std::memory_order_relaxed); }
+  double Sum() const { return sum_.load(std::memory_order_relaxed); }
   std::string Render(const std::string& name) const;
 
  private:
-  std::array<std::atomic<int64_t>, kBoundsMs.size() + 1> buckets_{};
+  const std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<int64_t>[]> buckets_;  // bounds_.size() + 1 (+Inf)
   std::atomic<int64_t> count_{0};
-  std::atomic<int64_t> sum_us_{0};
+  std::atomic<double> sum_{0};
 };
 
 class Metrics {
  public:
   Counter& AddCounter(const std::string& name, const std::string& help);
   Gauge& AddGauge(const std::string& name, const std::string& help);
-  Histogram& AddHistogram(const std::string& name, const std::string& help);
+  Histogram& AddHistogram(const std::string& name, const std::string& help,
+                          std::vector<double> bounds = Histogram::kLatencySeconds);
+  // Text appended to every Render, produced at scrape time (figures read
+  // from elsewhere, such as /proc). It must carry its own HELP and TYPE.
+  void AddCollector(std::function<std::string()> render);
   std::string Render() const;
 
  private:
@@ -61,6 +75,7 @@ class Metrics {
   };
   mutable std::mutex mu_;  // guards registration and rendering only
   std::vector<Entry> entries_;
+  std::vector<std::function<std::string()>> collectors_;
 };
 
 // The figures the embedded server exports.
@@ -83,8 +98,11 @@ struct ServerMetrics {
   Counter& connections_refused;
   Counter& store_batches;
   Histogram& store_commit_ms;
+  Histogram& store_batch_messages;
   Histogram& send_to_ack_ms;
+  Histogram& delivery_ms;
   Gauge& pending_writes;
+  Gauge& ingest_lag_records;
 };
 
 }  // namespace flare

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +71,14 @@ class BusConsumer {
   // processed (Kafka's committed offset = next record to read). kAborted if
   // this consumer does not own the partition any more.
   virtual Status Commit(int32_t partition, int64_t next_offset) = 0;
+  // How far behind this consumer is: for each partition it owns, the
+  // records at the partition's end (Kafka: its high watermark) that Poll
+  // has not returned yet. From what the consumer last learned (Kafka: its
+  // latest fetch response; where reading starts in a partition nothing was
+  // read from yet takes one round trip per assignment), so cheap after
+  // every Poll; a partition whose end or read position is not known yet is
+  // left out.
+  virtual std::map<int32_t, int64_t> Lag() = 0;
   // Leaves the group (OnRevoked for what it owned) without committing;
   // uncommitted records go to the partitions' next owners. Idempotent.
   virtual Status Close() = 0;

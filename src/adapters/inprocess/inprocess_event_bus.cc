@@ -161,6 +161,18 @@ class InProcessConsumer final : public BusConsumer {
     return Status::Ok();
   }
 
+  std::map<int32_t, int64_t> Lag() override {
+    std::lock_guard lock(hub_->mu);
+    std::map<int32_t, int64_t> lag;
+    if (member_ == 0 || closed_) return lag;
+    const InProcessTopic& topic = hub_->topics[hub_->groups[group_key_].topic];
+    for (int32_t p : owned_) {
+      const InProcessPartition& part = topic.partitions[p];
+      lag[p] = part.next_offset - std::max(position_[p], part.first_offset);
+    }
+    return lag;
+  }
+
   Status Close() override {
     if (member_ == 0 || closed_) return Status::Ok();
     closed_ = true;

@@ -2,6 +2,7 @@
 // and a rebalance callback, served on the thread that calls Poll.
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -100,6 +101,43 @@ class KafkaConsumer final : public BusConsumer {
     return IsFencedCommit(err) ? Aborted(what) : Unavailable(what);
   }
 
+  // The high watermarks are librdkafka's cached ones (from fetch
+  // responses); the position is the offset after the last record it handed
+  // to Poll or, for a partition nothing was read from since it was
+  // assigned, where reading starts (StartOffsets).
+  std::map<int32_t, int64_t> Lag() override {
+    std::map<int32_t, int64_t> lag;
+    if (closed_ || rk_ == nullptr || assigned_.empty()) return lag;
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()));
+    for (int32_t p : assigned_) rd_kafka_topic_partition_list_add(list, topic_.c_str(), p);
+    if (rd_kafka_position(rk_, list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::vector<int32_t> unread;
+      for (int i = 0; i < list->cnt; ++i) {
+        if (list->elems[i].offset < 0) unread.push_back(list->elems[i].partition);
+      }
+      if (!unread.empty()) StartOffsets(unread);
+      for (int i = 0; i < list->cnt; ++i) {
+        const rd_kafka_topic_partition_t& tp = list->elems[i];
+        int64_t position = tp.offset;
+        if (position < 0) {
+          auto known = start_offsets_.find(tp.partition);
+          if (known == start_offsets_.end()) continue;
+          position = known->second;
+        }
+        int64_t low = 0, high = 0;
+        if (rd_kafka_get_watermark_offsets(rk_, topic_.c_str(), tp.partition, &low, &high) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            high < 0) {
+          continue;
+        }
+        lag[tp.partition] = std::max<int64_t>(high - position, 0);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return lag;
+  }
+
   // Leaves the group; librdkafka revokes the assignment through OnRebalance
   // first, so the listener hears OnRevoked on this thread.
   Status Close() override {
@@ -125,6 +163,7 @@ class KafkaConsumer final : public BusConsumer {
   void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                  rd_kafka_topic_partition_list_t* partitions) {
     std::vector<int32_t> list = Partitions(partitions);
+    start_offsets_.clear();  // asked again for the new assignment
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       if (listener_ != nullptr && !list.empty()) listener_->OnAssigned(list);
       assigned_.insert(list.begin(), list.end());
@@ -137,6 +176,38 @@ class KafkaConsumer final : public BusConsumer {
     if (listener_ != nullptr && !list.empty()) listener_->OnRevoked(list);
     for (int32_t p : list) assigned_.erase(p);
     rd_kafka_assign(rk, nullptr);
+  }
+
+  // Where reading starts in `partitions` (nothing read from them since
+  // their assignment): the group's committed offset, else the low
+  // watermark (auto.offset.reset = earliest). The committed offsets take
+  // one round trip to the group coordinator, once per assignment; what is
+  // not known yet is left out and asked again next time.
+  void StartOffsets(const std::vector<int32_t>& partitions) {
+    std::vector<int32_t> ask;
+    for (int32_t p : partitions) {
+      if (!start_offsets_.count(p)) ask.push_back(p);
+    }
+    if (ask.empty()) return;
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(ask.size()));
+    for (int32_t p : ask) rd_kafka_topic_partition_list_add(list, topic_.c_str(), p);
+    constexpr int kCommittedTimeoutMs = 200;
+    if (rd_kafka_committed(rk_, list, kCommittedTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < list->cnt; ++i) {
+        const rd_kafka_topic_partition_t& tp = list->elems[i];
+        if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+        int64_t low = 0, high = 0;
+        if (tp.offset >= 0) {
+          start_offsets_[tp.partition] = tp.offset;
+        } else if (rd_kafka_get_watermark_offsets(rk_, topic_.c_str(), tp.partition, &low, &high) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR &&
+                   low >= 0) {
+          start_offsets_[tp.partition] = low;
+        }
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
   }
 
   Status Take(const rd_kafka_message_t* message) {
@@ -169,8 +240,9 @@ class KafkaConsumer final : public BusConsumer {
   BusConsumerListener* listener_ = nullptr;
   bool closed_ = false;
   std::set<int32_t> assigned_;
-  std::vector<BusRecord> batch_;  // the records the current Poll returns
-  Status pending_error_;          // met after records were taken; the next Poll's
+  std::vector<BusRecord> batch_;              // the records the current Poll returns
+  std::map<int32_t, int64_t> start_offsets_;  // see StartOffsets
+  Status pending_error_;                      // met after records were taken; the next Poll's
 };
 
 }  // namespace

@@ -183,12 +183,27 @@ void ClientSession::Push(const std::vector<std::shared_ptr<const PushItem>>& ite
   if (queued > limits_.max_send_queue_bytes) CloseSlowConsumer("send queue is full");
 }
 
-size_t ClientSession::Ack(const std::string& conversation_id, int64_t seq) {
+// Pushes carry one message each (PushServer); its server_time_ms is the
+// writer's wall clock, so across machines this includes their clock skew.
+void ClientSession::ObserveDelivery(const PushItem& item, int64_t now_wall_ms) {
+  if (metrics_ == nullptr) return;
+  const auto& push = item.frame.frame().push();
+  if (push.messages_size() == 0) return;
+  int64_t stamped = push.messages(0).server_time_ms();
+  if (stamped <= 0) return;
+  metrics_->delivery_ms.ObserveMs(static_cast<double>(std::max<int64_t>(now_wall_ms - stamped, 0)));
+}
+
+size_t ClientSession::Ack(const std::string& conversation_id, int64_t seq, int64_t now_wall_ms) {
   std::lock_guard lock(mu_);
   auto it = unacked_.find(conversation_id);
   if (it == unacked_.end()) return 0;
   auto& pending = it->second;
-  size_t settled = std::erase_if(pending, [&](const Unacked& u) { return u.seq <= seq; });
+  size_t settled = std::erase_if(pending, [&](const Unacked& u) {
+    if (u.seq > seq) return false;
+    ObserveDelivery(*u.item, now_wall_ms);
+    return true;
+  });
   unacked_count_ -= settled;
   if (pending.empty()) unacked_.erase(it);
   if (settled > 0) {

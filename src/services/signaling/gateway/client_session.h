@@ -80,8 +80,10 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession> {
   // Sends pushes (in seq order) and remembers them until acked.
   void Push(const std::vector<std::shared_ptr<const PushItem>>& items, int64_t now_ms);
   // Cumulative ack; returns how many pushes it settled. The delivered
-  // cursor it implies is kept until TakeDeliveredCursors.
-  size_t Ack(const std::string& conversation_id, int64_t seq);
+  // cursor it implies is kept until TakeDeliveredCursors. `now_wall_ms`
+  // (epoch ms) times each settled push's delivery from its message's
+  // server_time_ms (flare_message_delivery_seconds).
+  size_t Ack(const std::string& conversation_id, int64_t seq, int64_t now_wall_ms);
   // Delivered cursors acked since the last call (one per conversation), so
   // that many acks become one cursor write.
   std::vector<std::pair<std::string, int64_t>> TakeDeliveredCursors();
@@ -106,6 +108,7 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession> {
   // Sends bytes; closes the connection as a slow consumer if its queue is full.
   void Write(std::shared_ptr<const std::string> bytes, Encoding encoding);
   void CloseSlowConsumer(const char* why);
+  void ObserveDelivery(const PushItem& item, int64_t now_wall_ms);
 
   std::shared_ptr<Connection> conn_;
   const int64_t opened_ms_;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ids.h"
+#include "common/logging.h"
 
 namespace flare {
 
@@ -112,6 +113,7 @@ void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
                       " printable ASCII characters");
     return;
   }
+  LogContext log_context(rid);  // what is logged while handling it names the request
   switch (frame.body_case()) {
     case pb::ClientFrame::kAuth:
       Authenticate(s, rid, frame.auth().token());
@@ -221,7 +223,8 @@ void Gateway::HandlePushAck(const SessionPtr& s, const Principal& who,
     return;
   }
   deps_.metrics.push_acks.Add();
-  s->Ack(ack.conversation_id(), ack.seq());  // the cursor is written by the next Tick
+  s->Ack(ack.conversation_id(), ack.seq(),
+         deps_.clock.NowMs());  // the cursor is written by the next Tick
 }
 
 void Gateway::OnReadThread(const SessionPtr& s, const std::string& request_id,

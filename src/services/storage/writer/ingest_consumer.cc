@@ -156,6 +156,13 @@ void IngestConsumer::Rejoin() {
   }
 }
 
+void IngestConsumer::ReportLag() {
+  if (options_.lag_records == nullptr) return;
+  int64_t total = 0;
+  for (const auto& [partition, behind] : consumer_->Lag()) total += behind;
+  options_.lag_records->Set(total);
+}
+
 void IngestConsumer::Run() {
   while (!stopping_) {
     WaitForRoom();
@@ -170,15 +177,21 @@ void IngestConsumer::Run() {
       continue;
     }
     if (!consumer_) continue;
+    bool room;
     {
       std::lock_guard lock(mu_);
-      if (in_flight_ >= options_.max_in_flight) continue;  // woken for a commit only
+      room = in_flight_ < options_.max_in_flight;
+    }
+    if (!room) {  // woken for a commit only; the backlog may still grow
+      ReportLag();
+      continue;
     }
     auto records = consumer_->Poll(options_.max_poll_records, options_.poll_timeout_ms);
     if (!records.ok()) {
       spdlog::warn("polling the ingest stream: {}", records.status().ToString());
       continue;
     }
+    ReportLag();
     for (auto& record : *records) {
       if (!Submit(record)) break;
     }

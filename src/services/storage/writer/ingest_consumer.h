@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "ports/event_bus.h"
 #include "ports/message_store.h"
 #include "services/storage/writer/storage_writer.h"
@@ -35,6 +36,10 @@ struct IngestConsumerOptions {
   size_t max_in_flight = 50'000;
   // Pause before leaving and joining the group again.
   int rejoin_backoff_ms = 200;
+  // Set to the records not read yet of the partitions this member owns
+  // (BusConsumer::Lag, summed) after every poll, and while the consumer
+  // waits for room in flight, when not null.
+  Gauge* lag_records = nullptr;
 };
 
 class IngestConsumer final : public BusConsumerListener {
@@ -65,6 +70,7 @@ class IngestConsumer final : public BusConsumerListener {
   void WaitForRoom();
   void CommitReported();
   void Rejoin();
+  void ReportLag();
   // False when the writer cannot take it (stopping or failed).
   bool Submit(BusRecord& record);
 

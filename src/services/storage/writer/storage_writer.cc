@@ -261,6 +261,9 @@ void StorageWriter::Dispatch(Batch& batch) {
   const Status& written = batch.written;
   if (written.ok() && metrics_) {
     metrics_->messages_stored.Add(static_cast<int64_t>(staged.batch.messages.size()));
+    if (!staged.batch.messages.empty()) {
+      metrics_->store_batch_messages.Observe(static_cast<double>(staged.batch.messages.size()));
+    }
   }
   int64_t now = clock_.MonotonicMs();
   for (auto& reply : staged.replies) {
