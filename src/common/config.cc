@@ -259,6 +259,10 @@ const std::vector<KeyDef>& Keys() {
        &Config::bus_ingest_partitions, nullptr, 1, 10'000},
       {"bus.writer_group", "consumer group of the storage writers", nullptr,
        &Config::bus_writer_group},
+      {"bus.gateway_topic",
+       "topic of the gateway inbox: outcomes and pushes for another process's gateway, keyed by "
+       "its id",
+       nullptr, &Config::bus_gateway_topic},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,

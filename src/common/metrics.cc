@@ -82,6 +82,11 @@ ServerMetrics::ServerMetrics(Metrics& m)
       store_commit_ms(m.AddHistogram("flare_store_commit_seconds", "group commit duration")),
       send_to_ack_ms(
           m.AddHistogram("flare_send_to_ack_seconds", "send received to send-ack emitted")),
-      pending_writes(m.AddGauge("flare_pending_writes", "writes queued for the storage writer")) {}
+      pending_writes(m.AddGauge("flare_pending_writes", "writes queued for the storage writer")),
+      inbox_publish_failures(
+          m.AddCounter("flare_gateway_inbox_publish_failures_total",
+                       "outcomes, pushes and notices for other gateways the bus did not take")),
+      inbox_records_in(m.AddCounter("flare_gateway_inbox_records_total",
+                                    "gateway inbox records received for this gateway")) {}
 
 }  // namespace flare

@@ -85,6 +85,8 @@ struct ServerMetrics {
   Histogram& store_commit_ms;
   Histogram& send_to_ack_ms;
   Gauge& pending_writes;
+  Counter& inbox_publish_failures;
+  Counter& inbox_records_in;
 };
 
 }  // namespace flare

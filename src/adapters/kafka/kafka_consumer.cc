@@ -27,7 +27,8 @@ bool IsFencedCommit(rd_kafka_resp_err_t err) {
 
 class KafkaConsumer final : public BusConsumer {
  public:
-  KafkaConsumer() = default;
+  KafkaConsumer(bool start_at_latest, int lookup_timeout_ms)
+      : start_at_latest_(start_at_latest), lookup_timeout_ms_(lookup_timeout_ms) {}
   ~KafkaConsumer() override {
     (void)Close();
     if (rk_ != nullptr) rd_kafka_destroy(rk_);
@@ -126,6 +127,7 @@ class KafkaConsumer final : public BusConsumer {
                  rd_kafka_topic_partition_list_t* partitions) {
     std::vector<int32_t> list = Partitions(partitions);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (start_at_latest_) StartUncommittedAtEnd(rk, partitions);
       if (listener_ != nullptr && !list.empty()) listener_->OnAssigned(list);
       assigned_.insert(list.begin(), list.end());
       rd_kafka_assign(rk, partitions);
@@ -137,6 +139,26 @@ class KafkaConsumer final : public BusConsumer {
     if (listener_ != nullptr && !list.empty()) listener_->OnRevoked(list);
     for (int32_t p : list) assigned_.erase(p);
     rd_kafka_assign(rk, nullptr);
+  }
+
+  // Partitions the group has no committed offset for start at their end as
+  // of now, not whenever the fetcher looks the end up (auto.offset.reset
+  // alone), so every record published after OnAssigned is read. If a
+  // look-up fails, auto.offset.reset=latest decides.
+  void StartUncommittedAtEnd(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions) {
+    if (rd_kafka_committed(rk, partitions, lookup_timeout_ms_) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return;
+    }
+    for (int i = 0; i < partitions->cnt; ++i) {
+      rd_kafka_topic_partition_t& p = partitions->elems[i];
+      if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.offset >= 0) continue;  // committed
+      int64_t low = 0, high = 0;
+      bool found = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high,
+                                                    lookup_timeout_ms_) ==
+                   RD_KAFKA_RESP_ERR_NO_ERROR;
+      p.offset = found ? high : RD_KAFKA_OFFSET_INVALID;
+      p.err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
   }
 
   Status Take(const rd_kafka_message_t* message) {
@@ -164,6 +186,8 @@ class KafkaConsumer final : public BusConsumer {
     return Status::Ok();
   }
 
+  const bool start_at_latest_;
+  const int lookup_timeout_ms_;
   rd_kafka_t* rk_ = nullptr;
   std::string topic_;
   BusConsumerListener* listener_ = nullptr;
@@ -176,13 +200,14 @@ class KafkaConsumer final : public BusConsumer {
 }  // namespace
 
 Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
-                                                 const std::string& group_id) {
+                                                 const std::string& group_id,
+                                                 const ConsumerOptions& consumer_options) {
   auto conf = MakeConf(options,
                        {
                            {"group.id", group_id},
                            {"enable.auto.commit", "false"},
                            {"enable.auto.offset.store", "false"},
-                           {"auto.offset.reset", "earliest"},
+                           {"auto.offset.reset", consumer_options.start_at_latest ? "latest" : "earliest"},
                            {"enable.partition.eof", "false"},
                            {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
                            {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max_ms)},
@@ -190,7 +215,8 @@ Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
                            {"partition.assignment.strategy", options.assignment_strategy},
                        });
   if (!conf.ok()) return conf.status();
-  auto consumer = std::make_unique<KafkaConsumer>();
+  auto consumer =
+      std::make_unique<KafkaConsumer>(consumer_options.start_at_latest, options.startup_timeout_ms);
   rd_kafka_conf_set_opaque(*conf, consumer.get());
   rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::OnRebalance);
   auto rk = NewClient(RD_KAFKA_CONSUMER, *conf);
