@@ -98,7 +98,8 @@ TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
     }
     return true;
   };
-  EXPECT_TRUE(bob_inbox.WaitUntil(pushed)) << bob_inbox.All().size() << " pushed of " << sent.size();
+  EXPECT_TRUE(bob_inbox.WaitUntil(pushed))
+      << bob_inbox.All().size() << " pushed of " << sent.size();
   // And each ack's seq is the one stored.
   std::map<std::string, int64_t> stored_seq;
   for (const auto& conv : conversations) {

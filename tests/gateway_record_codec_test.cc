@@ -12,7 +12,8 @@ namespace {
 
 namespace pb = ::flare::client::v1;
 
-std::shared_ptr<const PushItem> Item(const std::string& conv, int64_t seq, const std::string& text) {
+std::shared_ptr<const PushItem> Item(const std::string& conv, int64_t seq,
+                                     const std::string& text) {
   pb::ServerFrame frame;
   pb::Message* m = frame.mutable_push()->add_messages();
   m->set_conversation_id(conv);

@@ -336,10 +336,10 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
     if (!inbox.ok()) return inbox.status();
     inbox_producer = std::move(inbox).value();
   }
-  return std::unique_ptr<EmbeddedServer>(new Embedded(
-      config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),
-      std::move(bus), std::move(producer), std::move(inbox_producer), *secret,
-      std::move(login_conflict).value()));
+  return std::unique_ptr<EmbeddedServer>(
+      new Embedded(config, std::move(stores).value(), std::move(routes).value(),
+                   std::move(presence_bus).value(), std::move(bus), std::move(producer),
+                   std::move(inbox_producer), *secret, std::move(login_conflict).value()));
 }
 
 }  // namespace flare

@@ -258,8 +258,7 @@ Result<std::unique_ptr<BusProducer>> InProcessEventBus::CreateProducer() {
 Result<std::unique_ptr<BusConsumer>> InProcessEventBus::CreateConsumer(
     const std::string& group_id, const ConsumerOptions& options) {
   if (group_id.empty()) return InvalidArgument("event bus: empty consumer group id");
-  return std::unique_ptr<BusConsumer>(
-      std::make_unique<InProcessConsumer>(hub_, group_id, options));
+  return std::unique_ptr<BusConsumer>(std::make_unique<InProcessConsumer>(hub_, group_id, options));
 }
 
 Status InProcessEventBus::CreateTopic(const std::string& name, int32_t partitions) {

@@ -153,9 +153,9 @@ class KafkaConsumer final : public BusConsumer {
       rd_kafka_topic_partition_t& p = partitions->elems[i];
       if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.offset >= 0) continue;  // committed
       int64_t low = 0, high = 0;
-      bool found = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high,
-                                                    lookup_timeout_ms_) ==
-                   RD_KAFKA_RESP_ERR_NO_ERROR;
+      bool found =
+          rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high,
+                                           lookup_timeout_ms_) == RD_KAFKA_RESP_ERR_NO_ERROR;
       p.offset = found ? high : RD_KAFKA_OFFSET_INVALID;
       p.err = RD_KAFKA_RESP_ERR_NO_ERROR;
     }
@@ -202,12 +202,13 @@ class KafkaConsumer final : public BusConsumer {
 Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
                                                  const std::string& group_id,
                                                  const ConsumerOptions& consumer_options) {
+  const char* reset = consumer_options.start_at_latest ? "latest" : "earliest";
   auto conf = MakeConf(options,
                        {
                            {"group.id", group_id},
                            {"enable.auto.commit", "false"},
                            {"enable.auto.offset.store", "false"},
-                           {"auto.offset.reset", consumer_options.start_at_latest ? "latest" : "earliest"},
+                           {"auto.offset.reset", reset},
                            {"enable.partition.eof", "false"},
                            {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
                            {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max_ms)},

@@ -69,8 +69,7 @@ void GatewayOutbox::Publish(const std::string& gateway_id, const std::string& va
 
 // Counted always, logged at most once a second (a broker outage would fail
 // every record).
-void GatewayOutbox::Failed(const std::string& gateway_id, const char* what,
-                           const Status& status) {
+void GatewayOutbox::Failed(const std::string& gateway_id, const char* what, const Status& status) {
   if (publish_failures_ != nullptr) publish_failures_->Add();
   int64_t now = SteadyNowMs();
   int64_t last = last_log_ms_.load(std::memory_order_relaxed);

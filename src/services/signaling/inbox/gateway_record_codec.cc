@@ -95,8 +95,8 @@ Result<InboxRecord> DecodeNotice(wire::Notice& in) {
   if (!frame.ok()) return frame.status();
   InboxNotice out;
   out.session_ids.assign(in.session_ids().begin(), in.session_ids().end());
-  out.frame = std::make_shared<const SharedFrame>(std::move(frame).value(),
-                                                  std::move(*in.mutable_frame()));
+  out.frame =
+      std::make_shared<const SharedFrame>(std::move(frame).value(), std::move(*in.mutable_frame()));
   return InboxRecord(std::move(out));
 }
 
