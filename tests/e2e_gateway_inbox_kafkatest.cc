@@ -2,7 +2,7 @@
 // cluster): each stores the conversations of the ingest partitions it
 // owns, so a message sent on server A is often stored by server B's
 // writer. Its ack must still reach the sender on A, and its push the peer
-// on B, through the gateway inbox (bus.gateway_topic).
+// on B, through the gateway inbox (bus.gateway_topic); so must typing.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -39,6 +39,7 @@ struct Sent {
 TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
   testing::KafkaMockCluster kafka(3);
   ASSERT_TRUE(kafka.ok());
+  // The mock cluster does not answer CreateTopics: flare serve finds these.
   ASSERT_TRUE(kafka.CreateTopic("flare.ingest", 4).ok());
   ASSERT_TRUE(kafka.CreateTopic("flare.gateways", 4).ok());
   testing::RedisServer redis;
@@ -60,6 +61,7 @@ TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
   FlareClient alice(a.Options("alice"));
   FlareClient bob(b.Options("bob"));
   testing::Inbox bob_inbox(bob);
+  testing::Notices bob_notices(bob);
   ASSERT_TRUE(alice.Connect().ok());
   ASSERT_TRUE(bob.Connect().ok());
 
@@ -108,6 +110,14 @@ TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
     for (const auto& m : page->messages()) stored_seq[m.client_msg_id()] = m.seq();
   }
   for (const auto& s : sent) EXPECT_EQ(stored_seq[s.client_msg_id], s.seq) << s.client_msg_id;
+
+  // Typing is relayed by the sender's gateway itself, to bob's on B.
+  pb::ClientFrame typing;
+  typing.mutable_typing()->set_conversation_id(conversations[0]);
+  auto typed = alice.Call(typing);
+  ASSERT_TRUE(typed.ok() && typed->has_ok());
+  auto notice = bob_notices.WaitFor([](const pb::ServerFrame& f) { return f.has_typing(); });
+  EXPECT_EQ(notice.typing().user_id(), "alice");
 }
 
 }  // namespace
