@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
+#include <thread>
 
 #include "common/ids.h"
 #include "support/frames.h"
@@ -57,7 +59,12 @@ TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
                                             {"FLARE_BUS_KAFKA_BROKERS", kafka.bootstraps()},
                                             {"FLARE_BUS_KAFKA_SESSION_TIMEOUT_MS", "3000"},
                                             {"FLARE_BUS_KAFKA_HEARTBEAT_INTERVAL_MS", "300"}};
-  ServerProcess a(env), b(env);
+  // Started side by side: each waits for its consumer groups to settle.
+  std::unique_ptr<ServerProcess> server_b;
+  std::thread start_b([&] { server_b = std::make_unique<ServerProcess>(env); });
+  ServerProcess a(env);
+  start_b.join();
+  ServerProcess& b = *server_b;
   FlareClient alice(a.Options("alice"));
   FlareClient bob(b.Options("bob"));
   testing::Inbox bob_inbox(bob);
