@@ -129,7 +129,11 @@ void PushServer::FlushQueued() {
     if (other.slots_used > 0) others_->Deliver(other.gateway_id, other.Queued());
     other.Clear();
   }
-  // Gateways of processes that stopped would otherwise stay here for good.
+}
+
+// Between batches (nothing queued): gateways of processes that stopped
+// would otherwise stay here for good.
+void PushServer::ForgetOtherGateways() {
   constexpr size_t kMaxOtherGateways = 64;
   if (others_pushes_.size() > kMaxOtherGateways) others_pushes_.clear();
 }
@@ -163,6 +167,7 @@ void PushServer::AdvanceLarge(const std::vector<CommittedMessage>& messages) {
 
 void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
   lookup_valid_ = false;  // routes are reused within one batch only
+  ForgetOtherGateways();
   bool any_large = false;
   for (auto& cm : messages) {
     if (IsLarge(cm, options_.large_group_threshold)) {
@@ -177,6 +182,7 @@ void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
 
 void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
   lookup_valid_ = false;
+  ForgetOtherGateways();
   for (const auto& move : moves) {
     // The reader's other devices, and in a 1:1 conversation the peer (a read receipt).
     users_.assign(1, move.user_id);

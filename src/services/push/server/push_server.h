@@ -103,6 +103,7 @@ class PushServer final : public StoredListener {
   void NotifyCollected(::flare::client::v1::ServerFrame frame);
   void Queue(const std::shared_ptr<const PushItem>& item);
   void FlushQueued();
+  void ForgetOtherGateways();
 
   RouteTable& routes_;
   PushDelivery& delivery_;
