@@ -40,9 +40,10 @@ std::pair<std::string, int> ParseKeyed(const std::string& value) {
 }
 
 std::unique_ptr<TestConsumer> EventBusContract::Join(const std::string& group,
-                                                     const std::string& topic) {
+                                                     const std::string& topic,
+                                                     const ConsumerOptions& options) {
   auto member = std::make_unique<TestConsumer>();
-  auto consumer = bus().CreateConsumer(group);
+  auto consumer = bus().CreateConsumer(group, options);
   EXPECT_TRUE(consumer.ok()) << consumer.status().ToString();
   if (!consumer.ok()) return nullptr;
   member->consumer = std::move(consumer).value();
@@ -338,6 +339,44 @@ TEST_P(EventBusContract, ADroppedConsumersPartitionsGoToTheRestOfTheGroup) {
       << a->listener.owned.size() << " partitions, " << seen.size() << " records";
   EXPECT_EQ(seen, std::set<std::string>(published.begin(), published.end()));
   EXPECT_EQ(a->unowned_records, 0);
+}
+
+TEST_P(EventBusContract, AGroupStartingAtLatestSkipsTheHistoryUntilItHasCommitted) {
+  CreateTopic("inbox", 2);
+  auto producer = bus().CreateProducer();
+  ASSERT_TRUE(producer.ok());
+  PublishKeyed(**producer, "inbox", 8, 5);  // before the group exists: never delivered
+  auto a = Join("g7", "inbox", ConsumerOptions{.start_at_latest = true});
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(PollUntil(
+      {a.get()}, [&] { return a->listener.owned.size() == 2; }, under_test_.group_deadline * 2));
+  auto fresh = PublishKeyed(**producer, "inbox", 8, 5, 5);
+  ASSERT_TRUE(PollUntil(
+      {a.get()}, [&] { return a->received.size() >= fresh.size(); }, under_test_.group_deadline))
+      << a->received.size() << " of " << fresh.size();
+  std::vector<std::string> got;
+  for (const auto& r : a->received) got.push_back(r.value);
+  EXPECT_EQ(std::multiset<std::string>(got.begin(), got.end()),
+            std::multiset<std::string>(fresh.begin(), fresh.end()));
+  std::map<int32_t, int64_t> committed;
+  CommitProcessed(*a, a->received, committed);
+  ASSERT_EQ(committed.size(), 2u);
+  ASSERT_TRUE(a->consumer->Close().ok());
+  a.reset();
+
+  // The group has committed offsets now: a new member resumes from them and
+  // gets what was published while the group had no member.
+  auto missed = PublishKeyed(**producer, "inbox", 8, 3, 10);
+  auto b = Join("g7", "inbox", ConsumerOptions{.start_at_latest = true});
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(PollUntil(
+      {b.get()}, [&] { return b->received.size() >= missed.size(); },
+      under_test_.group_deadline * 2))
+      << b->received.size() << " of " << missed.size();
+  got.clear();
+  for (const auto& r : b->received) got.push_back(r.value);
+  EXPECT_EQ(std::multiset<std::string>(got.begin(), got.end()),
+            std::multiset<std::string>(missed.begin(), missed.end()));
 }
 
 }  // namespace flare

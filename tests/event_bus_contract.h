@@ -81,7 +81,8 @@ class EventBusContract : public ::testing::TestWithParam<std::pair<std::string, 
     Status st = under_test_.create_topic(name, partitions);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
-  std::unique_ptr<TestConsumer> Join(const std::string& group, const std::string& topic);
+  std::unique_ptr<TestConsumer> Join(const std::string& group, const std::string& topic,
+                                     const ConsumerOptions& options = {});
   // Publishes "key:seq" values for `keys` keys × `per_key` records,
   // interleaved, numbering each key's records from `first_seq`; waits until
   // every done reported OK. Returns the values in publish order.

@@ -20,6 +20,8 @@
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
+#include "services/signaling/inbox/gateway_inbox.h"
+#include "services/signaling/inbox/gateway_outbox.h"
 #include "services/signaling/online/gateway_heartbeat.h"
 #include "services/storage/reader/storage_reader.h"
 #include "services/storage/writer/ingest_consumer.h"
@@ -28,14 +30,20 @@
 namespace flare {
 namespace {
 
+// Partitions of bus.gateway_topic when it is created: every gateway reads
+// all of them, so more would not spread the reading.
+constexpr int32_t kGatewayTopicPartitions = 4;
+
 class Embedded final : public EmbeddedServer {
  public:
   // `event_bus` null: the orchestrator hands commands straight to the
-  // writer's queue; else through the bus's ingest topic (kafka).
+  // writer's queue; else through the bus's ingest topic (kafka), and
+  // outcomes and pushes for other processes' gateways go through the
+  // gateway inbox (`inbox_producer` publishes them).
   Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
            std::shared_ptr<PresenceBus> presence_bus, std::shared_ptr<EventBus> event_bus,
-           std::unique_ptr<BusProducer> producer, std::string secret,
-           LoginConflictPolicy login_conflict)
+           std::unique_ptr<BusProducer> producer, std::unique_ptr<BusProducer> inbox_producer,
+           std::string secret, LoginConflictPolicy login_conflict)
       : config_(config),
         gateway_id_(NewGatewayId()),
         stores_(std::move(stores)),
@@ -71,10 +79,16 @@ class Embedded final : public EmbeddedServer {
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
                              server_metrics_, &fence_}),
+        outbox_(inbox_producer ? std::make_unique<GatewayOutbox>(
+                                     GatewayOutboxOptions{config.bus_gateway_topic, gateway_id_},
+                                     gateway_, gateway_, std::move(inbox_producer),
+                                     &server_metrics_.inbox_publish_failures)
+                               : nullptr),
         push_(*routes_, gateway_,
-              PushOptions{static_cast<size_t>(config.large_group_threshold), gateway_id_}) {
+              PushOptions{static_cast<size_t>(config.large_group_threshold), gateway_id_},
+              outbox_.get()) {
     writer_.SetListener(&push_);
-    writer_.SetReplies(&gateway_);
+    writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
     writer_.SetFence(&fence_);
     if (event_bus_) {
       IngestConsumerOptions o;
@@ -83,6 +97,15 @@ class Embedded final : public EmbeddedServer {
       o.lag_records = &server_metrics_.ingest_lag_records;
       ingest_consumer_ =
           std::make_unique<IngestConsumer>(*event_bus_, *stores_.messages, writer_, clock_, o);
+    }
+    if (outbox_) {
+      gateway_.SetOtherGateways(outbox_.get());
+      GatewayInboxOptions o;
+      o.topic = config.bus_gateway_topic;
+      o.gateway_id = gateway_id_;
+      o.join_timeout_ms = config.bus_kafka_startup_timeout_ms;
+      inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, gateway_, gateway_,
+                                              &server_metrics_.inbox_records_in);
     }
     TransportOptions topts;
     topts.bind_address = config.bind_address;
@@ -109,9 +132,13 @@ class Embedded final : public EmbeddedServer {
     heartbeat_.Start();
     writer_.Start();
     Status st = ingest_consumer_ ? ingest_consumer_->Start() : Status::Ok();
+    // Before any client can connect: replies to its first requests may
+    // come from another process's writer.
+    if (st.ok() && inbox_) st = inbox_->Start();
     if (st.ok()) st = transport_->Start();
     if (!st.ok()) {
       // Undone in reverse, so nothing runs on members being destroyed.
+      if (inbox_) inbox_->Stop();
       if (ingest_consumer_) ingest_consumer_->Stop();
       writer_.Stop();
       if (bus_ingest_) bus_ingest_->Close(0);
@@ -140,12 +167,15 @@ class Embedded final : public EmbeddedServer {
     // Leaving the group commits what is durable; the rest is redelivered.
     if (ingest_consumer_) ingest_consumer_->Stop();
     writer_.Stop();  // commits and acks everything already queued
+    // Acks and pushes for other gateways reach the bus (bounded wait).
+    if (outbox_) outbox_->Close(1'000);
     gateway_.DrainAll("server shutting down; reconnect");
     // Give close frames a moment to reach clients; bounded so shutdown never hangs.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (gateway_.SessionCount() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    if (inbox_) inbox_->Stop();
     gateway_.StopTimer();
     transport_->Stop();
     blocking_.Stop();
@@ -264,8 +294,10 @@ class Embedded final : public EmbeddedServer {
   LocalSessionService sessions_;
   PresenceHub presence_;
   Gateway gateway_;
+  std::unique_ptr<GatewayOutbox> outbox_;  // kafka only: replies and pushes for other gateways
   PushServer push_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<GatewayInbox> inbox_;  // kafka only; hands to gateway_, so destroyed first
   bool started_ = false;
   std::atomic<bool> draining_{false};
 };
@@ -284,7 +316,7 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   auto presence_bus = OpenPresenceBus(config);
   if (!presence_bus.ok()) return presence_bus.status();
   std::shared_ptr<EventBus> bus;
-  std::unique_ptr<BusProducer> producer;
+  std::unique_ptr<BusProducer> producer, inbox_producer;
   // In one process the in-process bus would only add a copy per command:
   // commands go straight to the writer's queue unless the bus is Kafka.
   if (config.bus_backend != "inprocess") {
@@ -297,10 +329,18 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
     auto made = bus->CreateProducer();
     if (!made.ok()) return made.status();
     producer = std::move(made).value();
+    topic = bus->CreateTopic(config.bus_gateway_topic, kGatewayTopicPartitions);
+    if (!topic.ok() && topic.code() != Code::kAlreadyExists) return topic;
+    // A queue of its own: replies piling up for a slow broker do not take
+    // the ingest stream's room, nor the other way round.
+    auto inbox = bus->CreateProducer();
+    if (!inbox.ok()) return inbox.status();
+    inbox_producer = std::move(inbox).value();
   }
-  return std::unique_ptr<EmbeddedServer>(new Embedded(
-      config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),
-      std::move(bus), std::move(producer), *secret, std::move(login_conflict).value()));
+  return std::unique_ptr<EmbeddedServer>(
+      new Embedded(config, std::move(stores).value(), std::move(routes).value(),
+                   std::move(presence_bus).value(), std::move(bus), std::move(producer),
+                   std::move(inbox_producer), *secret, std::move(login_conflict).value()));
 }
 
 }  // namespace flare

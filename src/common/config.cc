@@ -302,6 +302,10 @@ const std::vector<KeyDef>& Keys() {
        "deadline of one attempt (a stuck server is then retried within the call's deadline); "
        "0 = an attempt may use the whole call's deadline",
        &Config::rpc_retry_attempt_timeout_ms, nullptr, 0, 3'600'000},
+      {"bus.gateway_topic",
+       "topic of the gateway inbox: outcomes and pushes for another process's gateway, keyed by "
+       "its id",
+       nullptr, &Config::bus_gateway_topic},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,

@@ -105,6 +105,7 @@ struct Config {
   std::string bus_ingest_topic = "flare.ingest";
   int64_t bus_ingest_partitions = 16;
   std::string bus_writer_group = "flare-storage-writer";
+  std::string bus_gateway_topic = "flare.gateways";
 
   // [discovery] how cluster roles find each other (ports/registry.h)
   std::string discovery_backend = "static";  // | consul

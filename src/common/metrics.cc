@@ -115,7 +115,12 @@ ServerMetrics::ServerMetrics(Metrics& m)
           "flare_ingest_consumer_lag_records",
           "records of the ingest stream partitions this storage writer owns that it has not "
           "read yet (partition end minus read position, as of its last poll); always 0 "
-          "without a stream (bus.backend = inprocess)")) {
+          "without a stream (bus.backend = inprocess)")),
+      inbox_publish_failures(
+          m.AddCounter("flare_gateway_inbox_publish_failures_total",
+                       "outcomes, pushes and notices for other gateways the bus did not take")),
+      inbox_records_in(m.AddCounter("flare_gateway_inbox_records_total",
+                                    "gateway inbox records received for this gateway")) {
   m.AddCollector(RenderProcessMetrics);
 }
 

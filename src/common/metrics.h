@@ -103,6 +103,8 @@ struct ServerMetrics {
   Histogram& delivery_ms;
   Gauge& pending_writes;
   Gauge& ingest_lag_records;
+  Counter& inbox_publish_failures;
+  Counter& inbox_records_in;
 };
 
 }  // namespace flare

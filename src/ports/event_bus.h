@@ -84,11 +84,23 @@ class BusConsumer {
   virtual Status Close() = 0;
 };
 
+struct ConsumerOptions {
+  // Where a partition without a committed offset in the group starts: at
+  // the oldest record still held (false), or at the partition's end as of
+  // its assignment (true; Kafka's auto.offset.reset=latest), for a group
+  // that wants only what is published from now on and not the history.
+  bool start_at_latest = false;
+};
+
 class EventBus {
  public:
   virtual ~EventBus() = default;
   virtual Result<std::unique_ptr<BusProducer>> CreateProducer() = 0;
-  virtual Result<std::unique_ptr<BusConsumer>> CreateConsumer(const std::string& group_id) = 0;
+  virtual Result<std::unique_ptr<BusConsumer>> CreateConsumer(const std::string& group_id,
+                                                              const ConsumerOptions& options) = 0;
+  Result<std::unique_ptr<BusConsumer>> CreateConsumer(const std::string& group_id) {
+    return CreateConsumer(group_id, ConsumerOptions{});
+  }
   // kAlreadyExists if the topic exists.
   virtual Status CreateTopic(const std::string& name, int32_t partitions) = 0;
 };

@@ -30,6 +30,11 @@ class Inbox {
     EXPECT_TRUE(ok) << "got " << state_->messages.size() << " of " << n << " messages";
     return state_->messages;
   }
+  // Waits until `done(messages so far)` holds; false on timeout.
+  template <typename Done>
+  bool WaitUntil(Done done, int64_t timeout_ms = 15'000) {
+    return state_->waiter.WaitFor([&] { return done(state_->messages); }, timeout_ms);
+  }
   std::vector<pb::Message> All() {
     std::lock_guard lock(state_->waiter.mutex());
     return state_->messages;

@@ -100,8 +100,9 @@ class InProcessProducer final : public BusProducer {
 
 class InProcessConsumer final : public BusConsumer {
  public:
-  InProcessConsumer(std::shared_ptr<InProcessHub> hub, std::string group_id)
-      : hub_(std::move(hub)), group_id_(std::move(group_id)) {}
+  InProcessConsumer(std::shared_ptr<InProcessHub> hub, std::string group_id,
+                    ConsumerOptions options)
+      : hub_(std::move(hub)), group_id_(std::move(group_id)), options_(options) {}
   ~InProcessConsumer() override { (void)Close(); }
 
   Status Subscribe(const std::string& topic, BusConsumerListener* listener) override {
@@ -114,9 +115,10 @@ class InProcessConsumer final : public BusConsumer {
     InProcessGroup& group = it->second;
     if (created) {
       group.topic = topic;
-      // A new group starts at the oldest record still held (Kafka's "earliest").
+      // A new group starts at the oldest record still held (Kafka's
+      // "earliest"), or at the end when it wants only new records.
       for (const auto& part : topic_it->second.partitions) {
-        group.committed.push_back(part.first_offset);
+        group.committed.push_back(options_.start_at_latest ? part.next_offset : part.first_offset);
       }
     }
     member_ = hub_->next_member++;
@@ -246,6 +248,7 @@ class InProcessConsumer final : public BusConsumer {
 
   std::shared_ptr<InProcessHub> hub_;
   std::string group_id_;
+  ConsumerOptions options_;
   std::string group_key_;
   uint64_t member_ = 0;
   bool closed_ = false;
@@ -265,9 +268,9 @@ Result<std::unique_ptr<BusProducer>> InProcessEventBus::CreateProducer() {
 }
 
 Result<std::unique_ptr<BusConsumer>> InProcessEventBus::CreateConsumer(
-    const std::string& group_id) {
+    const std::string& group_id, const ConsumerOptions& options) {
   if (group_id.empty()) return InvalidArgument("event bus: empty consumer group id");
-  return std::unique_ptr<BusConsumer>(std::make_unique<InProcessConsumer>(hub_, group_id));
+  return std::unique_ptr<BusConsumer>(std::make_unique<InProcessConsumer>(hub_, group_id, options));
 }
 
 Status InProcessEventBus::CreateTopic(const std::string& name, int32_t partitions) {

@@ -29,7 +29,9 @@ class InProcessEventBus final : public EventBus {
   ~InProcessEventBus() override;
 
   Result<std::unique_ptr<BusProducer>> CreateProducer() override;
-  Result<std::unique_ptr<BusConsumer>> CreateConsumer(const std::string& group_id) override;
+  using EventBus::CreateConsumer;
+  Result<std::unique_ptr<BusConsumer>> CreateConsumer(const std::string& group_id,
+                                                      const ConsumerOptions& options) override;
   Status CreateTopic(const std::string& name, int32_t partitions) override;
 
   // Records of `topic` still held in memory (not yet trimmed).

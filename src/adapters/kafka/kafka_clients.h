@@ -22,6 +22,7 @@ Result<rd_kafka_t*> NewClient(rd_kafka_type_t type, rd_kafka_conf_t* conf);
 
 Result<std::unique_ptr<BusProducer>> NewProducer(const KafkaOptions& options);
 Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
-                                                 const std::string& group_id);
+                                                 const std::string& group_id,
+                                                 const ConsumerOptions& consumer_options);
 
 }  // namespace flare::kafka

@@ -28,7 +28,8 @@ bool IsFencedCommit(rd_kafka_resp_err_t err) {
 
 class KafkaConsumer final : public BusConsumer {
  public:
-  KafkaConsumer() = default;
+  KafkaConsumer(bool start_at_latest, int lookup_timeout_ms)
+      : start_at_latest_(start_at_latest), lookup_timeout_ms_(lookup_timeout_ms) {}
   ~KafkaConsumer() override {
     (void)Close();
     if (rk_ != nullptr) rd_kafka_destroy(rk_);
@@ -165,6 +166,7 @@ class KafkaConsumer final : public BusConsumer {
     std::vector<int32_t> list = Partitions(partitions);
     start_offsets_.clear();  // asked again for the new assignment
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (start_at_latest_) StartUncommittedAtEnd(rk, partitions);
       if (listener_ != nullptr && !list.empty()) listener_->OnAssigned(list);
       assigned_.insert(list.begin(), list.end());
       rd_kafka_assign(rk, partitions);
@@ -180,7 +182,8 @@ class KafkaConsumer final : public BusConsumer {
 
   // Where reading starts in `partitions` (nothing read from them since
   // their assignment): the group's committed offset, else the low
-  // watermark (auto.offset.reset = earliest). The committed offsets take
+  // watermark (auto.offset.reset = earliest), or the high one for a
+  // consumer that starts at the latest offset. The committed offsets take
   // one round trip to the group coordinator, once per assignment; what is
   // not known yet is left out and asked again next time.
   void StartOffsets(const std::vector<int32_t>& partitions) {
@@ -203,11 +206,31 @@ class KafkaConsumer final : public BusConsumer {
         } else if (rd_kafka_get_watermark_offsets(rk_, topic_.c_str(), tp.partition, &low, &high) ==
                        RD_KAFKA_RESP_ERR_NO_ERROR &&
                    low >= 0) {
-          start_offsets_[tp.partition] = low;
+          start_offsets_[tp.partition] = start_at_latest_ ? high : low;
         }
       }
     }
     rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  // Partitions the group has no committed offset for start at their end as
+  // of now, not whenever the fetcher looks the end up (auto.offset.reset
+  // alone), so every record published after OnAssigned is read. If a
+  // look-up fails, auto.offset.reset=latest decides.
+  void StartUncommittedAtEnd(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions) {
+    if (rd_kafka_committed(rk, partitions, lookup_timeout_ms_) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return;
+    }
+    for (int i = 0; i < partitions->cnt; ++i) {
+      rd_kafka_topic_partition_t& p = partitions->elems[i];
+      if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.offset >= 0) continue;  // committed
+      int64_t low = 0, high = 0;
+      bool found =
+          rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high,
+                                           lookup_timeout_ms_) == RD_KAFKA_RESP_ERR_NO_ERROR;
+      p.offset = found ? high : RD_KAFKA_OFFSET_INVALID;
+      p.err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
   }
 
   Status Take(const rd_kafka_message_t* message) {
@@ -235,6 +258,8 @@ class KafkaConsumer final : public BusConsumer {
     return Status::Ok();
   }
 
+  const bool start_at_latest_;
+  const int lookup_timeout_ms_;
   rd_kafka_t* rk_ = nullptr;
   std::string topic_;
   BusConsumerListener* listener_ = nullptr;
@@ -248,13 +273,15 @@ class KafkaConsumer final : public BusConsumer {
 }  // namespace
 
 Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
-                                                 const std::string& group_id) {
+                                                 const std::string& group_id,
+                                                 const ConsumerOptions& consumer_options) {
+  const char* reset = consumer_options.start_at_latest ? "latest" : "earliest";
   auto conf = MakeConf(options,
                        {
                            {"group.id", group_id},
                            {"enable.auto.commit", "false"},
                            {"enable.auto.offset.store", "false"},
-                           {"auto.offset.reset", "earliest"},
+                           {"auto.offset.reset", reset},
                            {"enable.partition.eof", "false"},
                            {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
                            {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max_ms)},
@@ -262,7 +289,8 @@ Result<std::unique_ptr<BusConsumer>> NewConsumer(const KafkaOptions& options,
                            {"partition.assignment.strategy", options.assignment_strategy},
                        });
   if (!conf.ok()) return conf.status();
-  auto consumer = std::make_unique<KafkaConsumer>();
+  auto consumer =
+      std::make_unique<KafkaConsumer>(consumer_options.start_at_latest, options.startup_timeout_ms);
   rd_kafka_conf_set_opaque(*conf, consumer.get());
   rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::OnRebalance);
   auto rk = NewClient(RD_KAFKA_CONSUMER, *conf);

@@ -72,9 +72,10 @@ Result<std::unique_ptr<BusProducer>> KafkaEventBus::CreateProducer() {
   return kafka::NewProducer(options_);
 }
 
-Result<std::unique_ptr<BusConsumer>> KafkaEventBus::CreateConsumer(const std::string& group_id) {
+Result<std::unique_ptr<BusConsumer>> KafkaEventBus::CreateConsumer(const std::string& group_id,
+                                                                   const ConsumerOptions& options) {
   if (group_id.empty()) return InvalidArgument("event bus: empty consumer group id");
-  return kafka::NewConsumer(options_, group_id);
+  return kafka::NewConsumer(options_, group_id, options);
 }
 
 // Whether the cluster's metadata lists `name` (all topics are asked for:

@@ -44,7 +44,9 @@ class KafkaEventBus final : public EventBus {
   ~KafkaEventBus() override;
 
   Result<std::unique_ptr<BusProducer>> CreateProducer() override;
-  Result<std::unique_ptr<BusConsumer>> CreateConsumer(const std::string& group_id) override;
+  using EventBus::CreateConsumer;
+  Result<std::unique_ptr<BusConsumer>> CreateConsumer(const std::string& group_id,
+                                                      const ConsumerOptions& options) override;
   Status CreateTopic(const std::string& name, int32_t partitions) override;
 
  private:

@@ -34,13 +34,32 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
     looked_up_tenant_ = tenant;
     looked_up_users_ = users;
   }
-  sessions_.clear();
+  local_.sessions.clear();
+  for (auto& other : others_pushes_) other.sessions.clear();
   for (const auto& [user, r] : routes_buf_) {
     if (r.device == skip_device && users[user] == skip_user) continue;
     if (options_.gateway_id.empty() || r.gateway_id == options_.gateway_id) {
-      sessions_.push_back(r.session_id);
+      local_.sessions.push_back(r.session_id);
+    } else if (others_ != nullptr) {
+      Other(r.gateway_id).sessions.push_back(r.session_id);
     }
   }
+}
+
+PushServer::GatewayPushes& PushServer::Other(const std::string& gateway_id) {
+  for (auto& other : others_pushes_) {
+    if (other.gateway_id == gateway_id) return other;
+  }
+  others_pushes_.emplace_back().gateway_id = gateway_id;
+  return others_pushes_.back();
+}
+
+bool PushServer::AnySessions() const {
+  if (!local_.sessions.empty()) return true;
+  for (const auto& other : others_pushes_) {
+    if (!other.sessions.empty()) return true;
+  }
+  return false;
 }
 
 void PushServer::PushOne(CommittedMessage& cm) {
@@ -69,7 +88,7 @@ void PushServer::PushOne(CommittedMessage& cm) {
 void PushServer::Deliver(const std::string& tenant, const std::vector<std::string>& users,
                          const std::string& skip_user, const std::string& skip_device, Message m) {
   CollectSessions(tenant, users, skip_user, skip_device);
-  if (sessions_.empty()) return;
+  if (!AnySessions()) return;
   std::string conversation = m.conversation_id();
   int64_t seq = m.seq();
   ::flare::client::v1::ServerFrame frame;
@@ -77,27 +96,54 @@ void PushServer::Deliver(const std::string& tenant, const std::vector<std::strin
   Queue(std::make_shared<const PushItem>(std::move(conversation), seq, std::move(frame)));
 }
 
-void PushServer::Queue(const std::shared_ptr<const PushItem>& item) {
-  for (uint64_t session : sessions_) {
-    auto [it, fresh] = slot_of_.try_emplace(session, slots_used_);
+void PushServer::GatewayPushes::Queue(const std::shared_ptr<const PushItem>& item) {
+  for (uint64_t session : sessions) {
+    auto [it, fresh] = slot_of.try_emplace(session, slots_used);
     if (fresh) {
-      if (slots_used_ == by_session_.size()) by_session_.emplace_back();
-      by_session_[slots_used_].session_id = session;
-      ++slots_used_;
+      if (slots_used == by_session.size()) by_session.emplace_back();
+      by_session[slots_used].session_id = session;
+      ++slots_used;
     }
-    by_session_[it->second].items.push_back(item);
+    by_session[it->second].items.push_back(item);
   }
 }
 
-// One hand-off per committed batch: every session gets all of its pushes at
-// once, so its connection writes them together.
-void PushServer::FlushQueued() {
-  if (slots_used_ == 0) return;
-  delivery_.Deliver(std::span<const SessionPushes>(by_session_.data(), slots_used_));
+void PushServer::GatewayPushes::Clear() {
   // Slots are kept (with their capacity) for the next batch.
-  for (size_t i = 0; i < slots_used_; ++i) by_session_[i].items.clear();
-  slots_used_ = 0;
-  slot_of_.clear();
+  for (size_t i = 0; i < slots_used; ++i) by_session[i].items.clear();
+  slots_used = 0;
+  slot_of.clear();
+}
+
+void PushServer::Queue(const std::shared_ptr<const PushItem>& item) {
+  local_.Queue(item);
+  for (auto& other : others_pushes_) other.Queue(item);
+}
+
+// One hand-off per gateway per committed batch: every session gets all of
+// its pushes at once, so its connection writes them together.
+void PushServer::FlushQueued() {
+  if (local_.slots_used > 0) delivery_.Deliver(local_.Queued());
+  local_.Clear();
+  for (auto& other : others_pushes_) {
+    if (other.slots_used > 0) others_->Deliver(other.gateway_id, other.Queued());
+    other.Clear();
+  }
+}
+
+// Between batches (nothing queued): gateways of processes that stopped
+// would otherwise stay here for good.
+void PushServer::ForgetOtherGateways() {
+  constexpr size_t kMaxOtherGateways = 64;
+  if (others_pushes_.size() > kMaxOtherGateways) others_pushes_.clear();
+}
+
+void PushServer::NotifyCollected(::flare::client::v1::ServerFrame frame) {
+  auto shared = std::make_shared<const SharedFrame>(std::move(frame));
+  if (!local_.sessions.empty()) delivery_.Notify(local_.sessions, shared);
+  for (const auto& other : others_pushes_) {
+    if (!other.sessions.empty()) others_->Notify(other.gateway_id, other.sessions, shared);
+  }
 }
 
 // One notice per large conversation per batch, for its highest seq.
@@ -111,16 +157,17 @@ void PushServer::AdvanceLarge(const std::vector<CommittedMessage>& messages) {
   for (const auto& [key, cm] : last) {
     const Message& m = cm->stored.message;
     CollectSessions(cm->stored.tenant, *cm->audience, m.sender(), m.sender_device());
-    if (sessions_.empty()) continue;
+    if (!AnySessions()) continue;
     ::flare::client::v1::ServerFrame frame;
     frame.mutable_advanced()->set_conversation_id(m.conversation_id());
     frame.mutable_advanced()->set_max_seq(m.seq());
-    delivery_.Notify(sessions_, std::make_shared<const SharedFrame>(std::move(frame)));
+    NotifyCollected(std::move(frame));
   }
 }
 
 void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
   lookup_valid_ = false;  // routes are reused within one batch only
+  ForgetOtherGateways();
   bool any_large = false;
   for (auto& cm : messages) {
     if (IsLarge(cm, options_.large_group_threshold)) {
@@ -135,6 +182,7 @@ void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
 
 void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
   lookup_valid_ = false;
+  ForgetOtherGateways();
   for (const auto& move : moves) {
     // The reader's other devices, and in a 1:1 conversation the peer (a read receipt).
     users_.assign(1, move.user_id);
@@ -143,13 +191,13 @@ void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
       if (peer != move.user_id) users_.push_back(peer);
     }
     CollectSessions(move.tenant, users_, move.user_id, move.device);
-    if (sessions_.empty()) continue;
+    if (!AnySessions()) continue;
     ::flare::client::v1::ServerFrame frame;
     auto* notice = frame.mutable_read_notice();
     notice->set_conversation_id(move.conversation_id);
     notice->set_user_id(move.user_id);
     notice->set_seq(move.seq);
-    delivery_.Notify(sessions_, std::make_shared<const SharedFrame>(std::move(frame)));
+    NotifyCollected(std::move(frame));
   }
 }
 

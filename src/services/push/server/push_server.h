@@ -20,6 +20,9 @@ namespace flare {
 struct PushItem {
   PushItem(std::string conv, int64_t s, ::flare::client::v1::ServerFrame f)
       : conversation_id(std::move(conv)), seq(s), frame(std::move(f)) {}
+  // An item that arrived serialized (`binary`: the frame's protobuf bytes).
+  PushItem(std::string conv, int64_t s, ::flare::client::v1::ServerFrame f, std::string binary)
+      : conversation_id(std::move(conv)), seq(s), frame(std::move(f), std::move(binary)) {}
   std::string conversation_id;
   int64_t seq = 0;
   SharedFrame frame;
@@ -30,7 +33,7 @@ struct SessionPushes {
   std::vector<std::shared_ptr<const PushItem>> items;
 };
 
-// The gateway's internal delivery interface (an RPC in cluster mode).
+// The gateway's internal delivery interface: to the sessions it holds.
 class PushDelivery {
  public:
   virtual ~PushDelivery() = default;
@@ -42,34 +45,70 @@ class PushDelivery {
                       const std::shared_ptr<const SharedFrame>& frame) = 0;
 };
 
+// Delivery to the gateways of other processes, named by gateway id (with
+// bus.backend = "kafka": the gateway inbox over the event bus).
+class GatewayRouter {
+ public:
+  virtual ~GatewayRouter() = default;
+  virtual void Deliver(const std::string& gateway_id, std::span<const SessionPushes> pushes) = 0;
+  virtual void Notify(const std::string& gateway_id, const std::vector<uint64_t>& session_ids,
+                      const std::shared_ptr<const SharedFrame>& frame) = 0;
+};
+
 struct PushOptions {
   size_t large_group_threshold = 2000;  // above: "advanced" notices instead of full pushes
-  // Only routes of this gateway are delivered to (the one this process
-  // runs): a shared route table can still hold routes of a gateway that
-  // died, whose session ids mean nothing here. Empty: every route.
+  // The gateway this process runs: its routes go to the PushDelivery.
+  // Routes of other gateways go to the GatewayRouter if there is one, else
+  // nowhere (one process: a shared route table can still hold routes of a
+  // gateway that died, whose session ids mean nothing here). Empty: every
+  // route goes to the PushDelivery.
   std::string gateway_id;
 };
 
 class PushServer final : public StoredListener {
  public:
-  PushServer(RouteTable& routes, PushDelivery& delivery, PushOptions options)
-      : routes_(routes), delivery_(delivery), options_(options) {}
+  // `others` (may be null) takes what is for gateways other than ours.
+  PushServer(RouteTable& routes, PushDelivery& delivery, PushOptions options,
+             GatewayRouter* others = nullptr)
+      : routes_(routes), delivery_(delivery), options_(options), others_(others) {}
 
   void OnStored(std::vector<CommittedMessage>& messages) override;
   void OnReadMoved(const std::vector<ReadMove>& moves) override;
 
  private:
-  // Session ids of `users`' online devices, without `skip_device` of `skip_user`.
+  // One gateway's share of a committed batch: its sessions for the message
+  // at hand, and its pushes grouped by session (slots reused across batches).
+  struct GatewayPushes {
+    std::string gateway_id;
+    std::vector<uint64_t> sessions;
+    std::unordered_map<uint64_t, size_t> slot_of;
+    std::vector<SessionPushes> by_session;
+    size_t slots_used = 0;
+    void Queue(const std::shared_ptr<const PushItem>& item);
+    std::span<const SessionPushes> Queued() const { return {by_session.data(), slots_used}; }
+    void Clear();
+  };
+
+  // Session ids of `users`' online devices, without `skip_device` of
+  // `skip_user`, into each gateway's `sessions`.
   void CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
                        const std::string& skip_user, const std::string& skip_device);
+  GatewayPushes& Other(const std::string& gateway_id);
+  bool AnySessions() const;
   void PushOne(CommittedMessage& cm);
   void Deliver(const std::string& tenant, const std::vector<std::string>& users,
                const std::string& skip_user, const std::string& skip_device, Message m);
   void AdvanceLarge(const std::vector<CommittedMessage>& messages);
+  // Hands `frame` to every gateway with sessions collected.
+  void NotifyCollected(::flare::client::v1::ServerFrame frame);
+  void Queue(const std::shared_ptr<const PushItem>& item);
+  void FlushQueued();
+  void ForgetOtherGateways();
 
   RouteTable& routes_;
   PushDelivery& delivery_;
   PushOptions options_;
+  GatewayRouter* others_;
   // Reused across calls; the listener runs on the writer thread only.
   std::vector<std::string> users_;
   std::vector<UserRoute> routes_buf_;
@@ -77,13 +116,9 @@ class PushServer final : public StoredListener {
   bool lookup_valid_ = false;
   std::string looked_up_tenant_;
   std::vector<std::string> looked_up_users_;
-  std::vector<uint64_t> sessions_;
-  // This batch's pushes grouped by session; slots are reused across batches.
-  std::unordered_map<uint64_t, size_t> slot_of_;
-  std::vector<SessionPushes> by_session_;
-  size_t slots_used_ = 0;
-  void Queue(const std::shared_ptr<const PushItem>& item);
-  void FlushQueued();
+  GatewayPushes local_;
+  // Other processes' gateways met lately (few: one per live process).
+  std::vector<GatewayPushes> others_pushes_;
 };
 
 }  // namespace flare

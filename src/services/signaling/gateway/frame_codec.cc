@@ -106,6 +106,7 @@ void AppendBatchSuffix(std::string& out, bool binary) {
 
 std::shared_ptr<const std::string> SharedFrame::Bytes(Encoding encoding) const {
   if (encoding == Encoding::kBinary) {
+    if (preset_binary_) return preset_binary_;
     std::call_once(binary_once_, [this] {
       binary_ = std::make_shared<const std::string>(EncodeFrame(frame_, Encoding::kBinary));
     });

@@ -37,12 +37,18 @@ void AppendBatchSuffix(std::string& out, bool binary);
 class SharedFrame {
  public:
   explicit SharedFrame(pb::ServerFrame frame) : frame_(std::move(frame)) {}
+  // A frame that arrived already serialized (`binary` are its protobuf
+  // bytes): binary connections get those bytes, not a second encoding.
+  SharedFrame(pb::ServerFrame frame, std::string binary)
+      : frame_(std::move(frame)),
+        preset_binary_(std::make_shared<const std::string>(std::move(binary))) {}
   const pb::ServerFrame& frame() const { return frame_; }
   // Thread-safe; the bytes live as long as any holder of the pointer.
   std::shared_ptr<const std::string> Bytes(Encoding encoding) const;
 
  private:
   pb::ServerFrame frame_;
+  const std::shared_ptr<const std::string> preset_binary_;
   mutable std::once_flag binary_once_, json_once_;
   mutable std::shared_ptr<const std::string> binary_, json_;
 };

@@ -273,6 +273,8 @@ void Gateway::Notify(const std::vector<uint64_t>& session_ids,
 
 void Gateway::OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) {
   if (to.gateway_id != options_.gateway_id) {
+    // Outcomes for other gateways go through the gateway inbox
+    // (GatewayOutbox); reaching this one, the address is wrong.
     spdlog::warn("dropped an outcome addressed to gateway {}", to.gateway_id);
     return;
   }

@@ -88,6 +88,10 @@ class Gateway final : public ConnectionHandler, public PushDelivery, public Comm
   // An outcome for one of this gateway's sessions (gone ones are skipped).
   void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override;
 
+  // Typing notices for sessions of other processes' gateways go here (with
+  // bus.backend = "kafka"; else they reach only this gateway's sessions).
+  void SetOtherGateways(GatewayRouter* others) { others_ = others; }
+
   void Tick();
   void StartTimer();
   void StopTimer();
@@ -150,8 +154,12 @@ class Gateway final : public ConnectionHandler, public PushDelivery, public Comm
   // Runs `task` on a read thread; answers UNAVAILABLE when the pool is full.
   void OnReadThread(const SessionPtr& s, const std::string& request_id, std::function<void()> task);
 
+  // Sends a typing notice to every route's session, on whichever gateway.
+  void NotifyRoutes(const std::vector<UserRoute>& routes, pb::ServerFrame notice);
+
   GatewayOptions options_;
   GatewayDeps deps_;
+  GatewayRouter* others_ = nullptr;
   std::array<Shard, kShards> shards_;
   ConnectionQuota user_connections_;  // keyed tenant '\n' user
   ConnectionQuota unauthenticated_;   // keyed by source address

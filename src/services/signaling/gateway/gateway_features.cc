@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/ids.h"
@@ -99,18 +100,33 @@ void Gateway::HandleTyping(const SessionPtr& s, const Principal& who, const pb::
     if (Status st = deps_.routes.LookupMany(who.tenant, users, routes); !st.ok()) {
       return s->ReplyStatus(rid, st);
     }
-    std::vector<uint64_t> sessions;
-    for (const auto& [user, r] : routes) {
-      if (r.gateway_id == options_.gateway_id) sessions.push_back(r.session_id);  // ours only
-    }
     pb::ServerFrame notice;
     notice.mutable_typing()->set_conversation_id(conv->conversation_id);
     notice.mutable_typing()->set_user_id(who.user_id);
-    Notify(sessions, std::make_shared<const SharedFrame>(std::move(notice)));
+    NotifyRoutes(routes, std::move(notice));
     pb::ServerFrame ok;
     ok.mutable_ok();
     s->Reply(rid, ok);
   });
+}
+
+void Gateway::NotifyRoutes(const std::vector<UserRoute>& routes, pb::ServerFrame notice) {
+  std::map<std::string, std::vector<uint64_t>> by_gateway;
+  for (const auto& [user, r] : routes) {
+    // Without a router only ours: a shared route table can hold routes of a
+    // gateway that died, whose session ids mean nothing here.
+    if (r.gateway_id == options_.gateway_id || others_ != nullptr) {
+      by_gateway[r.gateway_id].push_back(r.session_id);
+    }
+  }
+  auto frame = std::make_shared<const SharedFrame>(std::move(notice));
+  for (const auto& [gateway, sessions] : by_gateway) {
+    if (gateway == options_.gateway_id) {
+      Notify(sessions, frame);
+    } else {
+      others_->Notify(gateway, sessions, frame);
+    }
+  }
 }
 
 void Gateway::HandlePresence(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {

@@ -1,0 +1,135 @@
+// Gateway inbox records survive the trip through bytes: outcomes with
+// everything the gateway answers from, deliveries whose sessions share
+// items (written once), notices; bytes that are not a record are an error.
+#include "services/signaling/inbox/gateway_record_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "flare/pipeline/v1/pipeline.pb.h"
+
+namespace flare {
+namespace {
+
+namespace pb = ::flare::client::v1;
+
+std::shared_ptr<const PushItem> Item(const std::string& conv, int64_t seq,
+                                     const std::string& text) {
+  pb::ServerFrame frame;
+  pb::Message* m = frame.mutable_push()->add_messages();
+  m->set_conversation_id(conv);
+  m->set_seq(seq);
+  m->mutable_content()->set_text(text);
+  return std::make_shared<const PushItem>(conv, seq, std::move(frame));
+}
+
+TEST(GatewayRecordCodec, ASendOutcomeKeepsItsAddressResultAndDuplicateFlag) {
+  CommandOutcome outcome;
+  outcome.kind = CommandKind::kSend;
+  outcome.duplicate = true;
+  Message stored;
+  stored.set_conversation_id("c1");
+  stored.set_seq(17);
+  stored.set_client_msg_id("k1");
+  stored.set_server_msg_id("s1");
+  outcome.stored = &stored;  // as the writer hands it: pointing into the batch
+  auto decoded = DecodeInboxRecord(EncodeInboxOutcome({"gw-b", 42, "req-7"}, outcome));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const auto& got = std::get<InboxOutcome>(*decoded);
+  EXPECT_EQ(got.session_id, 42u);
+  EXPECT_EQ(got.request_id, "req-7");
+  EXPECT_EQ(got.outcome.kind, CommandKind::kSend);
+  EXPECT_TRUE(got.outcome.status.ok());
+  EXPECT_TRUE(got.outcome.duplicate);
+  EXPECT_EQ(got.outcome.stored, nullptr);
+  EXPECT_EQ(got.outcome.result().seq(), 17);
+  EXPECT_EQ(got.outcome.result().client_msg_id(), "k1");
+  EXPECT_EQ(got.outcome.result().server_msg_id(), "s1");
+}
+
+TEST(GatewayRecordCodec, AGroupOutcomeCarriesTheGroupAndAFailureItsCodeAndDetail) {
+  CommandOutcome group;
+  group.kind = CommandKind::kGroup;
+  group.group.set_conversation_id("g:1");
+  group.group.add_members()->set_user_id("bob");
+  group.message.set_seq(3);
+  auto decoded = DecodeInboxRecord(EncodeInboxOutcome({"gw-b", 1, "r"}, group));
+  ASSERT_TRUE(decoded.ok());
+  const auto& got = std::get<InboxOutcome>(*decoded).outcome;
+  EXPECT_EQ(got.kind, CommandKind::kGroup);
+  EXPECT_EQ(got.group.conversation_id(), "g:1");
+  ASSERT_EQ(got.group.members_size(), 1);
+  EXPECT_EQ(got.result().seq(), 3);
+
+  CommandOutcome refused;
+  refused.kind = CommandKind::kMessageOp;
+  refused.status = PermissionDenied("not yours").WithDetail(pb::ERROR_CODE_NOT_FOUND);
+  decoded = DecodeInboxRecord(EncodeInboxOutcome({"gw-b", 1, "r"}, refused));
+  ASSERT_TRUE(decoded.ok());
+  const Status& status = std::get<InboxOutcome>(*decoded).outcome.status;
+  EXPECT_EQ(status.code(), Code::kPermissionDenied);
+  EXPECT_EQ(status.message(), "not yours");
+  EXPECT_EQ(status.detail(), pb::ERROR_CODE_NOT_FOUND);
+  EXPECT_EQ(std::get<InboxOutcome>(*decoded).outcome.kind, CommandKind::kMessageOp);
+}
+
+TEST(GatewayRecordCodec, ADeliveryWritesEachSharedItemOnceAndSessionsShareItAgain) {
+  auto shared = Item("g:1", 5, "to everyone");
+  auto own = Item("c:2", 9, "just you");
+  std::vector<SessionPushes> pushes(3);
+  pushes[0] = {11, {shared}};
+  pushes[1] = {12, {shared, own}};
+  pushes[2] = {13, {shared}};
+  std::string bytes = EncodeInboxDelivery(pushes);
+  ::flare::pipeline::v1::GatewayRecord raw;
+  ASSERT_TRUE(raw.ParseFromString(bytes));
+  EXPECT_EQ(raw.delivery().items_size(), 2) << "an item for three sessions is written once";
+
+  auto decoded = DecodeInboxRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const auto& got = std::get<InboxDelivery>(*decoded).pushes;
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[1].session_id, 12u);
+  ASSERT_EQ(got[1].items.size(), 2u);
+  EXPECT_EQ(got[1].items[0], got[0].items[0]) << "sessions share one decoded item";
+  EXPECT_EQ(got[1].items[1]->conversation_id, "c:2");
+  EXPECT_EQ(got[1].items[1]->seq, 9);
+  EXPECT_EQ(got[1].items[1]->frame.frame().push().messages(0).content().text(), "just you");
+  // Binary connections get the bytes as they arrived; JSON ones an encoding.
+  EXPECT_EQ(*got[1].items[1]->frame.Bytes(Encoding::kBinary), *own->frame.Bytes(Encoding::kBinary));
+  EXPECT_EQ(*got[0].items[0]->frame.Bytes(Encoding::kJson), *shared->frame.Bytes(Encoding::kJson));
+}
+
+TEST(GatewayRecordCodec, ANoticeKeepsItsSessionsAndFrame) {
+  pb::ServerFrame frame;
+  frame.mutable_read_notice()->set_conversation_id("c1");
+  frame.mutable_read_notice()->set_seq(4);
+  SharedFrame shared(frame);
+  auto decoded = DecodeInboxRecord(EncodeInboxNotice({3, 5, 8}, shared));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const auto& got = std::get<InboxNotice>(*decoded);
+  EXPECT_EQ(got.session_ids, (std::vector<uint64_t>{3, 5, 8}));
+  EXPECT_EQ(got.frame->frame().read_notice().seq(), 4);
+}
+
+TEST(GatewayRecordCodec, GarbageAndBrokenRecordsAreInvalidArguments) {
+  for (std::string bytes : {std::string("\xff\xff\xff\xff garbage", 13), std::string()}) {
+    auto decoded = DecodeInboxRecord(bytes);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), Code::kInvalidArgument);
+  }
+  ::flare::pipeline::v1::GatewayRecord bad_index;
+  bad_index.mutable_delivery()->add_sessions()->add_items(3);  // no item 3
+  EXPECT_EQ(DecodeInboxRecord(bad_index.SerializeAsString()).status().code(),
+            Code::kInvalidArgument);
+  ::flare::pipeline::v1::GatewayRecord bad_frame;
+  bad_frame.mutable_notice()->set_frame("\xff\xff\xff");
+  EXPECT_EQ(DecodeInboxRecord(bad_frame.SerializeAsString()).status().code(),
+            Code::kInvalidArgument);
+  ::flare::pipeline::v1::GatewayRecord bad_code;
+  bad_code.mutable_outcome()->set_status_code(999);
+  EXPECT_EQ(DecodeInboxRecord(bad_code.SerializeAsString()).status().code(),
+            Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace flare
