@@ -41,9 +41,7 @@ struct Sent {
 TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
   testing::KafkaMockCluster kafka(3);
   ASSERT_TRUE(kafka.ok());
-  // The mock cluster does not answer CreateTopics: flare serve finds these.
-  ASSERT_TRUE(kafka.CreateTopic("flare.ingest", 4).ok());
-  ASSERT_TRUE(kafka.CreateTopic("flare.gateways", 4).ok());
+  ASSERT_TRUE(kafka.CreateServeTopics(4).ok());
   testing::RedisServer redis;
   ASSERT_TRUE(redis.running());
   std::string error;

@@ -26,10 +26,7 @@ using testing::TextTo;
 TEST(E2eOnClusterBackends, SendsGroupsAndSyncThroughKafkaAcrossAKill) {
   testing::KafkaMockCluster kafka(3);
   ASSERT_TRUE(kafka.ok());
-  // The mock cluster does not answer CreateTopics: the topics flare serve
-  // needs are made here (it then finds them in the metadata).
-  ASSERT_TRUE(kafka.CreateTopic("flare.ingest", 4).ok());
-  ASSERT_TRUE(kafka.CreateTopic("flare.gateways", 4).ok());
+  ASSERT_TRUE(kafka.CreateServeTopics(4).ok());
   testing::RedisServer redis;
   ASSERT_TRUE(redis.running());
   std::string error;

@@ -118,7 +118,7 @@ TEST(PrometheusScrape, EveryMetricTheAlertsAndDashboardUseIsScrapedFromFlareServ
 
   testing::KafkaMockCluster kafka(1);
   ASSERT_TRUE(kafka.ok());
-  ASSERT_TRUE(kafka.CreateTopic("flare.ingest", 2).ok());
+  ASSERT_TRUE(kafka.CreateServeTopics(2).ok());
   ServerProcess server({{"FLARE_BUS_BACKEND", "kafka"},
                         {"FLARE_BUS_KAFKA_BROKERS", kafka.bootstraps()},
                         {"FLARE_BUS_KAFKA_SESSION_TIMEOUT_MS", "3000"},

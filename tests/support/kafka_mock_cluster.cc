@@ -44,6 +44,11 @@ Status KafkaMockCluster::CreateTopic(const std::string& name, int32_t partitions
   return Status::Ok();
 }
 
+Status KafkaMockCluster::CreateServeTopics(int32_t ingest_partitions) {
+  FLARE_RETURN_IF_ERROR(CreateTopic("flare.ingest", ingest_partitions));
+  return CreateTopic("flare.gateways", 4);
+}
+
 Status KafkaMockCluster::SetBrokerDown(int32_t broker_id) {
   return FromErr("mock broker down", rd_kafka_mock_broker_set_down(cluster_, broker_id));
 }

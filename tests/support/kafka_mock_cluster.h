@@ -25,6 +25,10 @@ class KafkaMockCluster {
   // rd_kafka_mock_topic_create (replication factor = broker count), with
   // partition p led by broker (p % brokers) + 1.
   Status CreateTopic(const std::string& name, int32_t partitions);
+  // The topics `flare serve` with bus.backend = "kafka" looks for at start
+  // (the mock does not answer CreateTopics): the ingest stream, with
+  // `ingest_partitions`, and the gateway inbox.
+  Status CreateServeTopics(int32_t ingest_partitions);
   Status SetBrokerDown(int32_t broker_id);
   Status SetBrokerUp(int32_t broker_id);
 
