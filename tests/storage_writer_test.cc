@@ -204,6 +204,38 @@ TEST_F(StorageWriterTest, ABatchStagedAgainKeepsItsNewMessagesWhole) {
   EXPECT_EQ(*memory_.MaxSeq("t", "c1"), 2);
 }
 
+// A stream batch staged a second time (here: a refused send whose key is
+// already stored) is still fenced by the partition claims it was admitted
+// under: a writer whose partition was claimed by another stores nothing.
+TEST_F(StorageWriterTest, ABatchStagedAgainIsStillFencedByItsPartitionClaim) {
+  WriteBatch earlier;
+  StoredMessage sm;
+  sm.tenant = "t";
+  sm.message.set_conversation_id("c1");
+  sm.message.set_seq(1);
+  sm.message.set_sender("alice");
+  sm.message.set_client_msg_id("stored-before");
+  earlier.messages.push_back(sm);
+  ASSERT_TRUE(memory_.Write(earlier).ok());
+  auto mine = memory_.ClaimPartition(0);
+  ASSERT_TRUE(mine.ok());
+  writer_.ClaimPartition(0, *mine, 0);
+  ASSERT_TRUE(memory_.ClaimPartition(0).ok());  // another writer took it over
+
+  Command refused = Send("refused", "g-missing", "stored-before");
+  std::get<SendCommand>(refused.body)
+      .message.set_conversation_type(pb::CONVERSATION_TYPE_GROUP);  // not a member: refused
+  Command fresh = Send("fresh", "c2", "new-key");
+  for (Command* c : {&refused, &fresh}) c->source = {0, 1, 1};
+  ASSERT_TRUE(writer_.Submit(std::move(refused)).ok());
+  ASSERT_TRUE(writer_.Submit(std::move(fresh)).ok());
+  writer_.Start();  // one batch, staged twice
+  writer_.Stop();
+  EXPECT_GE(faulty_.key_lookups(), 1);  // it was staged again
+  EXPECT_GE(faulty_.aborted_writes(), 1);
+  EXPECT_EQ(*memory_.MaxSeq("t", "c2"), 0);  // nothing stored by the fenced writer
+}
+
 TEST_F(StorageWriterTest, FailedCommitReportsUnavailableAndLeavesNoGap) {
   faulty_.FailNextWrites(1);
   writer_.Start();

@@ -218,8 +218,7 @@ void StorageWriter::Apply(Batch& batch) {
   SetAsideUnowned(batch);
   if (!StageAndWrite(batch, /*look_up_keys=*/false)) {
     Unstage(batch);
-    batch.staged.ReturnSendsToCommands();
-    batch.staged = Staged{};
+    batch.staged.StartOver();
     StageAndWrite(batch, /*look_up_keys=*/true);
   }
   if (LeftToRedelivery(batch)) OnFenced(batch);

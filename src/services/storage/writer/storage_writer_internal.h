@@ -37,14 +37,20 @@ struct StorageWriter::Staged {
 
   // Sends whose message was moved into `batch` (at that index): staging a
   // send consumes it, so a batch staged again takes the messages back.
+  // (A message op aimed at a send of the same batch changes that message in
+  // place, so it comes back changed; its seq cannot be known before the
+  // batch commits, so only a guessed seq does that.)
   std::vector<std::pair<SendCommand*, int>> taken_sends;
 
   void Reply(Command& command, CommandOutcome outcome) {
     replies.push_back({&command, -1, std::move(outcome)});
   }
-  // Undoes what staging did to the sends: each gets its message back
-  // without what the writer assigned (seq, time, server id).
-  void ReturnSendsToCommands() {
+  // Forgets what was staged, for the batch to be staged again from its
+  // commands: each send gets its message back without what the writer
+  // assigned (seq, time, server id). The partition claims the batch's
+  // stream commands were admitted under (SetAsideUnowned) stay: without
+  // them the store could not fence the second write.
+  void StartOver() {
     for (auto [send, index] : taken_sends) {
       Message& m = batch.messages[index].message;
       m.clear_seq();
@@ -52,7 +58,9 @@ struct StorageWriter::Staged {
       m.clear_server_msg_id();
       send->message = std::move(m);
     }
-    taken_sends.clear();
+    std::vector<PartitionClaim> claims = std::move(batch.claims);
+    *this = Staged{};
+    batch.claims = std::move(claims);
   }
 };
 
