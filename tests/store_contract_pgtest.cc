@@ -193,31 +193,32 @@ Status WriteOne(PostgresStore& store, int64_t seq) {
   return store.Write(batch);
 }
 
-// A sync connection lost while the server kept running (a network cut, an
-// operator ending it) is opened again: the batches committed before it are
-// in the same server's WAL, and the marker on the new connection flushes
-// past them.
-TEST(PostgresStore, ALostSyncConnectionIsOpenedAgainOnTheSameServer) {
-  std::string dsn = FreshDatabase("syncagain");
+// A lost sync connection fails Sync, and every Sync after it: batches
+// committed before may have gone with the server (even one that kept
+// running: a crashed backend makes it reinitialise), and a flush on a new
+// connection could not tell. A reopened store starts afresh.
+TEST(PostgresStore, LostSyncConnectionFailsSyncForGood) {
+  std::string dsn = FreshDatabase("syncfail");
   ASSERT_FALSE(dsn.empty());
   auto store = OpenOrFail(dsn);
   ASSERT_TRUE(store);
   ASSERT_TRUE(WriteOne(*store, 1).ok());
   ASSERT_TRUE(store->Sync().ok());
   ASSERT_TRUE(TerminateSyncConnection(dsn));
+  // Nothing to make durable yet: the connection is not needed.
+  EXPECT_TRUE(store->Sync().ok());
 
   ASSERT_TRUE(WriteOne(*store, 2).ok());
-  std::string written_up_to = Query(dsn, "SELECT pg_current_wal_insert_lsn()");
   Status synced = store->Sync();
-  ASSERT_TRUE(synced.ok()) << synced.ToString();
-  EXPECT_EQ(Query(dsn, "SELECT pg_current_wal_flush_lsn() >= '" + written_up_to + "'::pg_lsn"),
-            "t");
-  EXPECT_EQ(Query(dsn,
-                  "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flare-sync' "
-                  "AND datname = current_database()"),
-            "1");
-  ASSERT_TRUE(WriteOne(*store, 3).ok());
-  EXPECT_TRUE(store->Sync().ok());
+  EXPECT_EQ(synced.code(), Code::kUnavailable) << synced.ToString();
+  Status again = store->Sync();
+  EXPECT_EQ(again.code(), Code::kUnavailable) << again.ToString();
+
+  auto reopened = OpenOrFail(dsn);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(*reopened->MaxSeq("t1", "c1"), 2);
+  ASSERT_TRUE(WriteOne(*reopened, 3).ok());
+  EXPECT_TRUE(reopened->Sync().ok());
 }
 
 // A server that restarted (here as a crash would) may have lost batches
@@ -239,7 +240,6 @@ TEST(PostgresStore, SyncAfterTheServerRestartedFailsForGood) {
   ASSERT_TRUE(server->Restart().ok());
   Status synced = store->Sync();
   EXPECT_EQ(synced.code(), Code::kUnavailable) << synced.ToString();
-  EXPECT_NE(synced.message().find("restarted"), std::string::npos) << synced.ToString();
   Status again = store->Sync();
   EXPECT_EQ(again.code(), Code::kUnavailable) << again.ToString();
 

@@ -325,11 +325,4 @@ std::string ArrayLiteral(const std::vector<std::string_view>& items) {
   return out;
 }
 
-Result<std::string> ServerStartTime(PGconn* conn, const std::string& server) {
-  auto res = Exec(conn, server, "SELECT pg_postmaster_start_time()::text");
-  if (!res.ok()) return res.status();
-  if (PQntuples(res->get()) != 1) return Internal("PostgreSQL at " + server + ": no start time");
-  return Text(res->get(), 0, 0);
-}
-
 }  // namespace flare::pg

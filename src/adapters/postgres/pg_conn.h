@@ -87,10 +87,6 @@ class BinaryCopy {
 
 // A one-dimensional array parameter in binary form (Param{..., true}) for
 // a $n::text[] or $n::bigint[] placeholder.
-// When the server's postmaster started: a different value on the same
-// address means a restart (or another server) in between.
-Result<std::string> ServerStartTime(PGconn* conn, const std::string& server);
-
 std::string BinaryTextArray(const std::vector<std::string_view>& items);
 std::string BinaryInt64Array(const std::vector<int64_t>& items);
 

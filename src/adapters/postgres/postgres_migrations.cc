@@ -326,11 +326,8 @@ Result<std::shared_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions
   // Named so that operators (and tests) can tell it from the others.
   auto named = pg::Exec(syncer->get(), server, "SET application_name = 'flare-sync'");
   if (!named.ok()) return named.status();
-  auto incarnation = pg::ServerStartTime(syncer->get(), server);
-  if (!incarnation.ok()) return incarnation.status();
-  std::shared_ptr<PostgresStore> store(
-      new PostgresStore(options, std::move(server), std::move(conn).value(),
-                        std::move(syncer).value(), std::move(incarnation).value()));
+  std::shared_ptr<PostgresStore> store(new PostgresStore(
+      options, std::move(server), std::move(conn).value(), std::move(syncer).value()));
   auto first = store->Maintain(NowMs());
   if (!first.ok()) return first.status();
   store->StartMaintenanceThread();

@@ -69,12 +69,10 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   // Makes every batch whose Write returned before this call durable: one
   // small commit with synchronous_commit = on, on a connection of its own
   // (so it runs while Write applies the next batch). Returns at once when
-  // nothing was written since the last successful Sync. A lost sync
-  // connection is opened again and the marker retried once if the server
-  // has not restarted since the store opened. Any other failure is sticky:
-  // kUnavailable (or the first error) from then on, until the store is
-  // reopened, because a batch committed before it may have been lost with
-  // the server and no later flush can vouch for it.
+  // nothing was written since the last successful Sync. A failure is
+  // sticky: kUnavailable (or the first error) from then on, until the store
+  // is reopened, because a batch committed before it may have been lost
+  // with the server and no later flush can vouch for it.
   Status Sync() override;
 
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
@@ -116,17 +114,11 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   const std::string& server() const { return server_; }
 
  private:
-  PostgresStore(PostgresOptions options, std::string server, pg::ConnPtr writer, pg::ConnPtr syncer,
-                std::string incarnation)
+  PostgresStore(PostgresOptions options, std::string server, pg::ConnPtr writer, pg::ConnPtr syncer)
       : options_(std::move(options)),
         server_(std::move(server)),
         writer_(std::move(writer)),
-        syncer_(std::move(syncer)),
-        incarnation_(std::move(incarnation)) {}
-
-  // The sync connection again after it was lost, if the server is the one
-  // this store opened (see Sync); sync_mu_ held.
-  Status ReconnectSyncer();
+        syncer_(std::move(syncer)) {}
 
   void StartMaintenanceThread();
   Status EnsurePartitions(PGconn* conn, const std::set<int64_t>& weeks);  // autocommit
@@ -152,9 +144,6 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   pg::ConnPtr syncer_;
   int64_t synced_writes_ = 0;  // writes_ as of the last successful Sync
   Status sync_failure_;        // the first failed Sync's error (sticky)
-  // When the server this store opened started (pg_postmaster_start_time):
-  // a server with another has lost whatever was not flushed before it.
-  const std::string incarnation_;
   std::mutex pool_mu_;
   std::vector<pg::ConnPtr> idle_;
   // Weeks whose partition is known to exist (the writer creates missing

@@ -9,8 +9,6 @@
 // pipelining): a batch commits with synchronous_commit = off, so Write
 // returns without waiting for the WAL flush, and Sync() makes it durable
 // later, on its own connection, while Write applies the next batch.
-#include <spdlog/spdlog.h>
-
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/storage_record.h"
 #include "adapters/stored_message.h"
@@ -260,11 +258,10 @@ Status PostgresStore::Sync() {
   if (!sync_failure_.ok()) return sync_failure_;
   const int64_t target = writes_.load(std::memory_order_acquire);
   if (target == synced_writes_) return Status::Ok();
+  // Never reset here: the server may have lost batches committed before
+  // (a restart, or a crashed backend that made it reinitialise while it
+  // kept running), and a flush on a new connection could not tell.
   Status st = WriteSyncMarker(syncer_.get(), server_);
-  if (!st.ok() && pg::Broken(syncer_.get())) {
-    Status reconnected = ReconnectSyncer();
-    st = reconnected.ok() ? WriteSyncMarker(syncer_.get(), server_) : reconnected;
-  }
   if (st.ok()) {
     synced_writes_ = target;
     return st;
@@ -273,30 +270,6 @@ Status PostgresStore::Sync() {
   sync_failure_ =
       Status(code, "sync failed, committed batches may not be durable: " + st.message());
   return sync_failure_;
-}
-
-// A connection lost while the server kept running (a network cut, an
-// operator's pg_terminate_backend) loses no committed batch: their commit
-// records wait in the server's WAL, and a marker commit on any connection
-// flushes past them. A server that restarted (crashed, or failed over to a
-// standby) may have lost them, so the same postmaster start time is
-// required; anything else is left to fail.
-Status PostgresStore::ReconnectSyncer() {
-  PQreset(syncer_.get());
-  if (pg::Broken(syncer_.get())) {
-    return Unavailable("PostgreSQL at " + server_ + ": " + PQerrorMessage(syncer_.get()));
-  }
-  auto named = pg::Exec(syncer_.get(), server_, "SET application_name = 'flare-sync'");
-  if (!named.ok()) return named.status();
-  auto incarnation = pg::ServerStartTime(syncer_.get(), server_);
-  if (!incarnation.ok()) return incarnation.status();
-  if (*incarnation != incarnation_) {
-    return Unavailable("PostgreSQL at " + server_ + " restarted (started " + incarnation_ +
-                       ", now " + *incarnation + ")");
-  }
-  spdlog::warn("PostgreSQL at {}: sync connection was lost; reconnected to the same server",
-               server_);
-  return Status::Ok();
 }
 
 }  // namespace flare
