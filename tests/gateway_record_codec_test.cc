@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "flare/pipeline/v1/pipeline.pb.h"
 
 namespace flare {
@@ -79,7 +81,9 @@ TEST(GatewayRecordCodec, ADeliveryWritesEachSharedItemOnceAndSessionsShareItAgai
   pushes[0] = {11, {shared}};
   pushes[1] = {12, {shared, own}};
   pushes[2] = {13, {shared}};
-  std::string bytes = EncodeInboxDelivery(pushes);
+  auto records = EncodeInboxDelivery(pushes, 1 << 20);
+  ASSERT_EQ(records.size(), 1u);
+  const std::string& bytes = records[0];
   ::flare::pipeline::v1::GatewayRecord raw;
   ASSERT_TRUE(raw.ParseFromString(bytes));
   EXPECT_EQ(raw.delivery().items_size(), 2) << "an item for three sessions is written once";
@@ -97,6 +101,35 @@ TEST(GatewayRecordCodec, ADeliveryWritesEachSharedItemOnceAndSessionsShareItAgai
   // Binary connections get the bytes as they arrived; JSON ones an encoding.
   EXPECT_EQ(*got[1].items[1]->frame.Bytes(Encoding::kBinary), *own->frame.Bytes(Encoding::kBinary));
   EXPECT_EQ(*got[0].items[0]->frame.Bytes(Encoding::kJson), *shared->frame.Bytes(Encoding::kJson));
+}
+
+// A broker refuses records above its size limit (Kafka: 1 MB by default),
+// which would lose every push in them: a batch's pushes for one gateway are
+// cut into records under the limit, between items, keeping each session's
+// items in order.
+TEST(GatewayRecordCodec, ADeliveryIsCutIntoRecordsUnderTheLimitKeepingOrder) {
+  std::vector<SessionPushes> pushes(2);
+  for (int seq = 1; seq <= 40; ++seq) {
+    auto item = Item("c:" + std::to_string(seq % 2), seq, std::string(10'000, 'x'));
+    pushes[seq % 2].session_id = 100 + seq % 2;
+    pushes[seq % 2].items.push_back(item);
+  }
+  constexpr size_t kLimit = 64 * 1024;
+  auto records = EncodeInboxDelivery(pushes, kLimit);
+  ASSERT_GE(records.size(), 6u);  // 400 kB of frames
+  std::map<uint64_t, std::vector<int64_t>> seqs;
+  for (const auto& record : records) {
+    EXPECT_LE(record.size(), kLimit);
+    auto decoded = DecodeInboxRecord(record);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    for (const auto& session : std::get<InboxDelivery>(*decoded).pushes) {
+      for (const auto& item : session.items) seqs[session.session_id].push_back(item->seq);
+    }
+  }
+  std::vector<int64_t> odd, even;
+  for (int seq = 1; seq <= 40; ++seq) (seq % 2 ? odd : even).push_back(seq);
+  EXPECT_EQ(seqs[101], odd);
+  EXPECT_EQ(seqs[100], even);
 }
 
 TEST(GatewayRecordCodec, ANoticeKeepsItsSessionsAndFrame) {

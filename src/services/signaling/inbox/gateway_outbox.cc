@@ -36,7 +36,9 @@ void GatewayOutbox::OnCommandDone(const ReplyAddress& to, const CommandOutcome& 
 
 void GatewayOutbox::Deliver(const std::string& gateway_id, std::span<const SessionPushes> pushes) {
   if (gateway_id == options_.local_gateway_id) return local_delivery_.Deliver(pushes);
-  Publish(gateway_id, EncodeInboxDelivery(pushes), "pushes");
+  for (const auto& record : EncodeInboxDelivery(pushes, options_.max_record_bytes)) {
+    Publish(gateway_id, record, "pushes");
+  }
 }
 
 void GatewayOutbox::Notify(const std::string& gateway_id, const std::vector<uint64_t>& session_ids,

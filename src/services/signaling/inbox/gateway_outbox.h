@@ -23,6 +23,10 @@ namespace flare {
 struct GatewayOutboxOptions {
   std::string topic = "flare.gateways";
   std::string local_gateway_id;
+  // Pushes for one gateway are cut into records of about this size at
+  // most: under Kafka's default message.max.bytes (1 MB), which a bigger
+  // record would exceed and lose every push in it.
+  size_t max_record_bytes = 512 * 1024;
 };
 
 class GatewayOutbox final : public CommandReplies, public GatewayRouter {

@@ -119,25 +119,66 @@ std::string EncodeInboxOutcome(const ReplyAddress& to, const CommandOutcome& out
   return record.SerializeAsString();
 }
 
-std::string EncodeInboxDelivery(std::span<const SessionPushes> pushes) {
-  wire::GatewayRecord record;
-  wire::Delivery* out = record.mutable_delivery();
-  std::unordered_map<const PushItem*, uint32_t> index_of;
+namespace {
+
+// One delivery record in the making: each distinct item written once.
+class DeliveryRecord {
+ public:
+  bool empty() const { return items_ == 0; }
+  size_t bytes() const { return bytes_; }
+  // What adding `item` would add to the record, roughly (field tags and
+  // lengths take a few bytes each).
+  size_t Cost(const PushItem* item) const {
+    constexpr size_t kIndexBytes = 5;
+    if (index_of_.contains(item)) return kIndexBytes;
+    return kIndexBytes + item->conversation_id.size() +
+           item->frame.Bytes(Encoding::kBinary)->size() + 24;
+  }
+  void Add(uint64_t session_id, const PushItem* item) {
+    bytes_ += Cost(item);
+    wire::Delivery* out = record_.mutable_delivery();
+    if (session_ == nullptr || session_->session_id() != session_id) {
+      session_ = out->add_sessions();
+      session_->set_session_id(session_id);
+      bytes_ += 12;
+    }
+    auto [it, fresh] = index_of_.try_emplace(item, static_cast<uint32_t>(index_of_.size()));
+    if (fresh) {
+      wire::PushedItem* pushed = out->add_items();
+      pushed->set_conversation_id(item->conversation_id);
+      pushed->set_seq(item->seq);
+      pushed->set_frame(*item->frame.Bytes(Encoding::kBinary));
+    }
+    session_->add_items(it->second);
+    ++items_;
+  }
+  std::string Serialize() const { return record_.SerializeAsString(); }
+
+ private:
+  wire::GatewayRecord record_;
+  wire::SessionItems* session_ = nullptr;
+  std::unordered_map<const PushItem*, uint32_t> index_of_;
+  size_t items_ = 0;
+  size_t bytes_ = 0;
+};
+
+}  // namespace
+
+std::vector<std::string> EncodeInboxDelivery(std::span<const SessionPushes> pushes,
+                                             size_t max_record_bytes) {
+  std::vector<std::string> records;
+  DeliveryRecord current;
   for (const auto& session : pushes) {
-    wire::SessionItems* items = out->add_sessions();
-    items->set_session_id(session.session_id);
     for (const auto& item : session.items) {
-      auto [it, fresh] = index_of.try_emplace(item.get(), static_cast<uint32_t>(index_of.size()));
-      if (fresh) {
-        wire::PushedItem* pushed = out->add_items();
-        pushed->set_conversation_id(item->conversation_id);
-        pushed->set_seq(item->seq);
-        pushed->set_frame(*item->frame.Bytes(Encoding::kBinary));
+      if (!current.empty() && current.bytes() + current.Cost(item.get()) > max_record_bytes) {
+        records.push_back(current.Serialize());
+        current = DeliveryRecord();
       }
-      items->add_items(it->second);
+      current.Add(session.session_id, item.get());
     }
   }
-  return record.SerializeAsString();
+  if (!current.empty()) records.push_back(current.Serialize());
+  return records;
 }
 
 std::string EncodeInboxNotice(const std::vector<uint64_t>& session_ids, const SharedFrame& frame) {

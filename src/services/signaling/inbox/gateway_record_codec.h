@@ -39,9 +39,14 @@ struct InboxNotice {
 using InboxRecord = std::variant<InboxOutcome, InboxDelivery, InboxNotice>;
 
 std::string EncodeInboxOutcome(const ReplyAddress& to, const CommandOutcome& outcome);
-// Each distinct item is written once, its frame as the protobuf bytes the
-// SharedFrame already holds (or makes once) for binary connections.
-std::string EncodeInboxDelivery(std::span<const SessionPushes> pushes);
+// Each distinct item is written once per record, its frame as the protobuf
+// bytes the SharedFrame already holds (or makes once) for binary
+// connections. Records stay under `max_record_bytes` (a broker refuses
+// bigger ones) unless one item alone is bigger; they are cut between
+// items, so a session's items keep their order across records published
+// in the returned order.
+std::vector<std::string> EncodeInboxDelivery(std::span<const SessionPushes> pushes,
+                                             size_t max_record_bytes);
 std::string EncodeInboxNotice(const std::vector<uint64_t>& session_ids, const SharedFrame& frame);
 
 // kInvalidArgument for bytes that are not a gateway record, have no body,
