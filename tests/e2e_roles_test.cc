@@ -84,7 +84,10 @@ class E2eRoles : public ::testing::Test {
                                 << "\"\nbind_address = \"127.0.0.1\"\nhttp_port = 0\n"
                                 << "roles = \"storage-reader,session\"\n"
                                 << "[storage]\nbackend = \"sqlite\"\n"
-                                << "[rpc]\nport = 0\n[log]\nlevel = \"warn\"\n";
+                                << "[rpc]\nport = 0\n"
+                                // A drain waits this long while a client keeps its
+                                // connection open (docs/architecture.md).
+                                << "drain_timeout_ms = 1000\n[log]\nlevel = \"warn\"\n";
   }
   void TearDown() override {
     std::error_code ec;
