@@ -15,6 +15,7 @@ struct ServeFlags {
   CommonFlags common;
   int http_port = -1;  // -1: from config
   int ws_port = -1;
+  std::string roles;  // empty: server.roles
 };
 
 struct TokenFlags {

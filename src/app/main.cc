@@ -14,10 +14,14 @@ int main(int argc, char** argv) {
   };
 
   flare::ServeFlags serve;
-  auto* serve_cmd = app.add_subcommand("serve", "run every service in one process (embedded)");
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "run every service in one process (embedded), or some roles (--role)");
   add_common(serve_cmd, serve.common);
   serve_cmd->add_option("--http-port", serve.http_port, "HTTP port")->check(CLI::Range(0, 65535));
   serve_cmd->add_option("--ws-port", serve.ws_port, "WebSocket port")->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--role", serve.roles,
+                        "roles to run, comma-separated seed module names (storage-reader, "
+                        "session, ...); \"all\" = embedded (overrides server.roles)");
 
   flare::TokenFlags token;
   auto* token_cmd = app.add_subcommand("token", "print a signed login token (JWT)");

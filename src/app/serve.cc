@@ -7,6 +7,8 @@
 #include "app/commands.h"
 #include "app/config_loader.h"
 #include "app/embedded_server.h"
+#include "app/roles/role_server.h"
+#include "app/roles/roles.h"
 #include "common/logging.h"
 
 namespace flare {
@@ -23,6 +25,67 @@ void RaiseDescriptorLimit() {
                lim.rlim_max);
 }
 
+// Signals are taken synchronously by the calling thread (sigwait); every
+// thread started after this inherits the blocked mask.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+void WaitForStopSignal(sigset_t signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int RunEmbedded(const Config& config, sigset_t signals) {
+  auto server = EmbeddedServer::Create(config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "flare: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  if (Status st = (*server)->Start(); !st.ok()) {
+    std::fprintf(stderr, "flare: %s\n", st.message().c_str());
+    return 1;
+  }
+  spdlog::info("flare {} serving: data in {}, HTTP on {}, WebSocket on {}/ws", FLARE_VERSION,
+               config.data_dir, (*server)->http_port(), (*server)->ws_port());
+  // A machine-readable line for scripts and tests that start the server.
+  std::printf("flare listening ws_port=%u http_port=%u\n", (*server)->ws_port(),
+              (*server)->http_port());
+  std::fflush(stdout);
+  WaitForStopSignal(signals);
+  (*server)->Shutdown();
+  return 0;
+}
+
+int RunRoles(const Config& config, const std::vector<std::string>& roles, sigset_t signals) {
+  std::string names;
+  for (const auto& role : roles) names += (names.empty() ? "" : ",") + role;
+  auto server = RoleServer::Create(config, roles);
+  if (!server.ok()) {
+    std::fprintf(stderr, "flare: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  if (Status st = (*server)->Start(); !st.ok()) {
+    std::fprintf(stderr, "flare: %s\n", st.message().c_str());
+    return 1;
+  }
+  spdlog::info("flare {} serving roles {}: gRPC on {}, HTTP on {}", FLARE_VERSION, names,
+               (*server)->rpc_port(), (*server)->http_port());
+  std::printf("flare listening roles=%s rpc_port=%d http_port=%u\n", names.c_str(),
+              (*server)->rpc_port(), (*server)->http_port());
+  std::fflush(stdout);
+  WaitForStopSignal(signals);
+  (*server)->Shutdown();
+  return 0;
+}
+
 }  // namespace
 
 int RunServe(const ServeFlags& flags) {
@@ -33,42 +96,19 @@ int RunServe(const ServeFlags& flags) {
   }
   if (flags.http_port >= 0) config->http_port = flags.http_port;
   if (flags.ws_port >= 0) config->ws_port = flags.ws_port;
+  if (!flags.roles.empty()) config->roles = flags.roles;
+  auto roles = ParseRoles(config->roles);
+  if (!roles.ok()) {
+    std::fprintf(stderr, "flare: %s\n", roles.status().message().c_str());
+    return 2;
+  }
   if (Status logging = SetupLogging(config->log_level, config->log_format); !logging.ok()) {
     std::fprintf(stderr, "flare: %s\n", logging.message().c_str());
     return 2;
   }
   RaiseDescriptorLimit();
-
-  // Signals are taken synchronously by this thread; every other thread
-  // inherits the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  auto server = EmbeddedServer::Create(*config);
-  if (!server.ok()) {
-    std::fprintf(stderr, "flare: %s\n", server.status().message().c_str());
-    return 1;
-  }
-  if (Status st = (*server)->Start(); !st.ok()) {
-    std::fprintf(stderr, "flare: %s\n", st.message().c_str());
-    return 1;
-  }
-  spdlog::info("flare {} serving: data in {}, HTTP on {}, WebSocket on {}/ws", FLARE_VERSION,
-               config->data_dir, (*server)->http_port(), (*server)->ws_port());
-  // A machine-readable line for scripts and tests that start the server.
-  std::printf("flare listening ws_port=%u http_port=%u\n", (*server)->ws_port(),
-              (*server)->http_port());
-  std::fflush(stdout);
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  (*server)->Shutdown();
-  return 0;
+  sigset_t signals = BlockStopSignals();
+  return roles->empty() ? RunEmbedded(*config, signals) : RunRoles(*config, *roles, signals);
 }
 
 }  // namespace flare

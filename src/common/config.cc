@@ -43,6 +43,11 @@ const std::vector<KeyDef>& Keys() {
       {"server.metrics_token",
        "bearer token /metrics requires; empty = /metrics answers loopback clients only", nullptr,
        &Config::metrics_token},
+      {"server.roles",
+       "the roles this process runs: \"all\" (embedded, every service in one process) or a "
+       "comma-separated list of the seed's module names (storage-reader, session, ...); "
+       "`flare serve --role` overrides it",
+       nullptr, &Config::roles},
       {"server.io_threads", "network I/O threads; 0 = one per core but one (at least one)",
        &Config::io_threads, nullptr, 0, 256},
       {"auth.jwt_secret", "HS256 secret; empty = generated once into <data_dir>/jwt.secret",
@@ -280,6 +285,15 @@ const std::vector<KeyDef>& Keys() {
        "Consul removes an instance whose check has failed for this long "
        "(DeregisterCriticalServiceAfter; Consul's minimum is 60)",
        &Config::discovery_consul_deregister_after_s, nullptr, 1, 31'536'000},
+      {"rpc.port",
+       "gRPC port of a role process (server.roles other than \"all\"), on "
+       "server.bind_address; -1 = the seed's port of its first role (storage-reader 50054, "
+       "session 50055); 0 picks a free port",
+       &Config::rpc_port, nullptr, -1, 65535},
+      {"rpc.drain_timeout_ms",
+       "on SIGTERM a role process stops taking calls and gives those running this long before "
+       "it cancels them",
+       &Config::rpc_drain_timeout_ms, nullptr, 0, 600'000},
       {"rpc.deadline_ms",
        "deadline of a gRPC call between roles, retries included (per service below when set)",
        &Config::rpc_deadline_ms, nullptr, 1, 3'600'000},

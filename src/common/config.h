@@ -21,6 +21,9 @@ struct Config {
   int64_t ws_port = 8081;
   int64_t io_threads = 0;     // 0 = cores - 1, at least 1
   std::string metrics_token;  // empty: /metrics answers loopback peers only
+  // "all" (embedded) or a comma-separated list of cluster roles (the seed's
+  // module names) this process runs; `flare serve --role` overrides it.
+  std::string roles = "all";
 
   // [auth]
   std::string jwt_secret;  // empty: generated once into <data_dir>/jwt.secret
@@ -118,6 +121,10 @@ struct Config {
   int64_t discovery_consul_check_timeout_ms = 2'000;
   int64_t discovery_consul_deregister_after_s = 60;
   // [rpc] gRPC calls between roles (cluster mode)
+  // gRPC port of a role process: -1 = the seed's port of its first role
+  // (storage-reader 50054, session 50055); 0 picks a free port.
+  int64_t rpc_port = -1;
+  int64_t rpc_drain_timeout_ms = 5'000;        // in-flight calls get this long on SIGTERM
   int64_t rpc_deadline_ms = 2'000;             // a whole call, retries included
   int64_t rpc_storage_reader_deadline_ms = 0;  // 0: rpc_deadline_ms
   int64_t rpc_session_deadline_ms = 0;         // 0: rpc_deadline_ms

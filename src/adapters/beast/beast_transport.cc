@@ -379,13 +379,15 @@ class BeastTransport final : public Transport {
   ~BeastTransport() override { Stop(); }
 
   Status Start() override {
-    auto ws = Listen(ws_acceptor_, options_.ws_port);
-    if (!ws.ok()) return ws.status();
-    ws_port_ = *ws;
+    if (ws_handler_ != nullptr) {  // a role process without a gateway serves HTTP only
+      auto ws = Listen(ws_acceptor_, options_.ws_port);
+      if (!ws.ok()) return ws.status();
+      ws_port_ = *ws;
+    }
     auto http = Listen(http_acceptor_, options_.http_port);
     if (!http.ok()) return http.status();
     http_port_ = *http;
-    AcceptWs();
+    if (ws_handler_ != nullptr) AcceptWs();
     AcceptHttp();
     for (auto& ctx : contexts_) {
       threads_.emplace_back([ctx = ctx.get()] {

@@ -1,6 +1,7 @@
 #include "rpc/common/rpc_server.h"
 
 #include <grpcpp/create_channel.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -19,6 +20,8 @@ RpcServer::~RpcServer() { Shutdown(0); }
 
 Result<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& address,
                                                     const std::vector<grpc::Service*>& services) {
+  // Process-wide in gRPC; read by each ServerBuilder when it builds.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
@@ -26,6 +29,15 @@ Result<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& address,
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) return Unavailable("cannot serve gRPC on '" + address + "'");
   return std::unique_ptr<RpcServer>(new RpcServer(std::move(server), port));
+}
+
+void RpcServer::SetServing(const std::string& service, bool serving) {
+  if (server_ && server_->GetHealthCheckService())
+    server_->GetHealthCheckService()->SetServingStatus(service, serving);
+}
+
+void RpcServer::StopServingHealth() {
+  if (server_ && server_->GetHealthCheckService()) server_->GetHealthCheckService()->Shutdown();
 }
 
 void RpcServer::Shutdown(int64_t grace_ms) {

@@ -33,6 +33,13 @@ class RpcServer {
   ~RpcServer();  // Shutdown(0)
 
   int port() const { return port_; }
+  // The gRPC health checking protocol (grpc.health.v1.Health, served by
+  // every RpcServer): what Check answers for `service` ("" = the server
+  // as a whole). A name never set answers NOT_FOUND.
+  void SetServing(const std::string& service, bool serving);
+  // Every service NOT_SERVING from now on, whatever SetServing says later:
+  // the first step of a drain.
+  void StopServingHealth();
   // Stops accepting calls; calls still running after `grace_ms` are cancelled.
   void Shutdown(int64_t grace_ms);
 
