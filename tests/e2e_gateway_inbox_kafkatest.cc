@@ -12,11 +12,9 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "support/cluster_backends.h"
 #include "support/frames.h"
 #include "support/inbox.h"
-#include "support/kafka_mock_cluster.h"
-#include "support/postgres_server.h"
-#include "support/redis_server.h"
 #include "support/server_process.h"
 
 namespace flare {
@@ -39,24 +37,9 @@ struct Sent {
 };
 
 TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
-  testing::KafkaMockCluster kafka(3);
-  ASSERT_TRUE(kafka.ok());
-  ASSERT_TRUE(kafka.CreateServeTopics(4).ok());
-  testing::RedisServer redis;
-  ASSERT_TRUE(redis.running());
-  std::string error;
-  testing::PostgresServer* pg = testing::SharedPostgres(&error);
-  ASSERT_NE(pg, nullptr) << error;
-  auto dsn = pg->CreateDatabase("e2e_gateway_inbox");
-  ASSERT_TRUE(dsn.ok()) << dsn.status().ToString();
-  std::map<std::string, std::string> env = {{"FLARE_STORAGE_BACKEND", "postgres"},
-                                            {"FLARE_STORAGE_POSTGRES_DSN", *dsn},
-                                            {"FLARE_PRESENCE_BACKEND", "redis"},
-                                            {"FLARE_PRESENCE_REDIS_URL", redis.url()},
-                                            {"FLARE_BUS_BACKEND", "kafka"},
-                                            {"FLARE_BUS_KAFKA_BROKERS", kafka.bootstraps()},
-                                            {"FLARE_BUS_KAFKA_SESSION_TIMEOUT_MS", "3000"},
-                                            {"FLARE_BUS_KAFKA_HEARTBEAT_INTERVAL_MS", "300"}};
+  testing::ClusterBackends backends("e2e_gateway_inbox");
+  ASSERT_EQ(backends.error(), "");
+  std::map<std::string, std::string> env = backends.ServeEnv();
   // Started side by side: each waits for its consumer groups to settle.
   std::unique_ptr<ServerProcess> server_b;
   std::thread start_b([&] { server_b = std::make_unique<ServerProcess>(env); });

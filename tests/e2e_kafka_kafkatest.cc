@@ -8,11 +8,9 @@
 #include <signal.h>
 
 #include "common/ids.h"
+#include "support/cluster_backends.h"
 #include "support/frames.h"
 #include "support/inbox.h"
-#include "support/kafka_mock_cluster.h"
-#include "support/postgres_server.h"
-#include "support/redis_server.h"
 #include "support/server_process.h"
 
 namespace flare {
@@ -24,24 +22,9 @@ using testing::ServerProcess;
 using testing::TextTo;
 
 TEST(E2eOnClusterBackends, SendsGroupsAndSyncThroughKafkaAcrossAKill) {
-  testing::KafkaMockCluster kafka(3);
-  ASSERT_TRUE(kafka.ok());
-  ASSERT_TRUE(kafka.CreateServeTopics(4).ok());
-  testing::RedisServer redis;
-  ASSERT_TRUE(redis.running());
-  std::string error;
-  testing::PostgresServer* pg = testing::SharedPostgres(&error);
-  ASSERT_NE(pg, nullptr) << error;
-  auto dsn = pg->CreateDatabase("e2e_kafka");
-  ASSERT_TRUE(dsn.ok()) << dsn.status().ToString();
-  ServerProcess server({{"FLARE_STORAGE_BACKEND", "postgres"},
-                        {"FLARE_STORAGE_POSTGRES_DSN", *dsn},
-                        {"FLARE_PRESENCE_BACKEND", "redis"},
-                        {"FLARE_PRESENCE_REDIS_URL", redis.url()},
-                        {"FLARE_BUS_BACKEND", "kafka"},
-                        {"FLARE_BUS_KAFKA_BROKERS", kafka.bootstraps()},
-                        {"FLARE_BUS_KAFKA_SESSION_TIMEOUT_MS", "3000"},
-                        {"FLARE_BUS_KAFKA_HEARTBEAT_INTERVAL_MS", "300"}});
+  testing::ClusterBackends backends("e2e_kafka");
+  ASSERT_EQ(backends.error(), "");
+  ServerProcess server(backends.ServeEnv());
   {
     FlareClient alice(server.Options("alice"));
     FlareClient bob(server.Options("bob"));

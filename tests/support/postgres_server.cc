@@ -10,26 +10,12 @@
 #include <filesystem>
 #include <memory>
 
+#include "support/free_port.h"
+
 namespace flare::testing {
 namespace {
 
 constexpr const char* kBin = "/usr/lib/postgresql/15/bin";
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 Status Run(const std::string& cmd) {
   int rc = std::system(cmd.c_str());
