@@ -22,6 +22,7 @@
 #include "rpc/session/session_grpc.h"
 #include "rpc/storage_reader/storage_reader_grpc.h"
 #include "support/child_process.h"
+#include "support/group_texts.h"
 
 namespace flare {
 namespace {
@@ -110,19 +111,7 @@ class E2eRoles : public ::testing::Test {
       member.user_id = user;
       batch.memberships.push_back(member);
     }
-    for (int seq = 1; seq <= 3; ++seq) {
-      StoredMessage sm;
-      sm.tenant = "t";
-      sm.message.set_conversation_id("g2");
-      sm.message.set_conversation_type(pb::CONVERSATION_TYPE_GROUP);
-      sm.message.set_seq(seq);
-      sm.message.set_server_msg_id("m" + std::to_string(seq));
-      sm.message.set_client_msg_id("c" + std::to_string(seq));
-      sm.message.set_sender("bob");
-      sm.message.set_type(pb::MESSAGE_TYPE_TEXT);
-      sm.message.mutable_content()->set_text("hi " + std::to_string(seq));
-      batch.messages.push_back(sm);
-    }
+    testing::AppendGroupTexts(batch, "g2", 3, "bob");
     batch.cursors.push_back(CursorUpdate{"t", "g2", "alice", 2, 2});
     ASSERT_TRUE(stores->messages->Write(batch).ok());
     ASSERT_TRUE(stores->messages->Sync().ok());

@@ -10,6 +10,7 @@
 #include "adapters/memory/memory_store.h"
 #include "rpc/common/rpc_server.h"
 #include "rpc/session/session_grpc.h"
+#include "support/group_texts.h"
 #include "support/rpc_support.h"
 
 namespace flare {
@@ -60,19 +61,7 @@ class RpcSession : public ::testing::Test {
       member.user_id = "alice";
       batch.memberships.push_back(member);
     }
-    for (int seq = 1; seq <= 3; ++seq) {
-      StoredMessage sm;
-      sm.tenant = "t";
-      sm.message.set_conversation_id("g2");
-      sm.message.set_conversation_type(pb::CONVERSATION_TYPE_GROUP);
-      sm.message.set_seq(seq);
-      sm.message.set_server_msg_id("m" + std::to_string(seq));
-      sm.message.set_client_msg_id("c" + std::to_string(seq));
-      sm.message.set_sender("bob");
-      sm.message.set_type(pb::MESSAGE_TYPE_TEXT);
-      sm.message.mutable_content()->set_text("hi " + std::to_string(seq));
-      batch.messages.push_back(sm);
-    }
+    testing::AppendGroupTexts(batch, "g2", 3, "bob");
     CursorUpdate read{"t", "g2", "alice", 2, 1};
     batch.cursors.push_back(read);
     ASSERT_TRUE(store_.Write(batch).ok());

@@ -77,6 +77,20 @@ class StorageWriterTest : public ::testing::Test {
     return c;
   }
 
+  // Stores one of alice's messages directly, as if written before.
+  Status StoreEarlier(const std::string& conv, int64_t seq, const std::string& cmid) {
+    WriteBatch earlier;
+    StoredMessage sm;
+    sm.tenant = "t";
+    sm.message.set_conversation_id(conv);
+    sm.message.set_seq(seq);
+    sm.message.set_sender("alice");
+    sm.message.set_client_msg_id(cmid);
+    sm.message.set_server_msg_id("01EARLIER");
+    earlier.messages.push_back(std::move(sm));
+    return memory_.Write(earlier);
+  }
+
   ManualClock clock_;
   MemoryStore memory_;
   testing::FaultyStore faulty_;
@@ -175,16 +189,7 @@ TEST_F(StorageWriterTest, OnlyARepeatCostsAnIdempotencyRead) {
 // The store refuses a batch holding a repeat; the batch is staged again
 // from the same commands, and the new messages in it lose nothing.
 TEST_F(StorageWriterTest, ABatchStagedAgainKeepsItsNewMessagesWhole) {
-  WriteBatch earlier;
-  StoredMessage sm;
-  sm.tenant = "t";
-  sm.message.set_conversation_id("c1");
-  sm.message.set_seq(1);
-  sm.message.set_sender("alice");
-  sm.message.set_client_msg_id("stored-before");
-  sm.message.set_server_msg_id("01EARLIER");
-  earlier.messages.push_back(sm);
-  ASSERT_TRUE(memory_.Write(earlier).ok());
+  ASSERT_TRUE(StoreEarlier("c1", 1, "stored-before").ok());
   Command fresh = Send("fresh", "c1", "new-key");
   std::get<SendCommand>(fresh.body).message.mutable_content()->set_text("hello");
   ASSERT_TRUE(writer_.Submit(std::move(fresh)).ok());
@@ -208,15 +213,7 @@ TEST_F(StorageWriterTest, ABatchStagedAgainKeepsItsNewMessagesWhole) {
 // already stored) is still fenced by the partition claims it was admitted
 // under: a writer whose partition was claimed by another stores nothing.
 TEST_F(StorageWriterTest, ABatchStagedAgainIsStillFencedByItsPartitionClaim) {
-  WriteBatch earlier;
-  StoredMessage sm;
-  sm.tenant = "t";
-  sm.message.set_conversation_id("c1");
-  sm.message.set_seq(1);
-  sm.message.set_sender("alice");
-  sm.message.set_client_msg_id("stored-before");
-  earlier.messages.push_back(sm);
-  ASSERT_TRUE(memory_.Write(earlier).ok());
+  ASSERT_TRUE(StoreEarlier("c1", 1, "stored-before").ok());
   auto mine = memory_.ClaimPartition(0);
   ASSERT_TRUE(mine.ok());
   writer_.ClaimPartition(0, *mine, 0);
