@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "app/health_http.h"
+#include "app/wiring.h"
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
@@ -30,10 +31,6 @@
 namespace flare {
 namespace {
 
-// Partitions of bus.gateway_topic when it is created: every gateway reads
-// all of them, so more would not spread the reading.
-constexpr int32_t kGatewayTopicPartitions = 4;
-
 class Embedded final : public EmbeddedServer {
  public:
   // `event_bus` null: the orchestrator hands commands straight to the
@@ -45,7 +42,7 @@ class Embedded final : public EmbeddedServer {
            std::unique_ptr<BusProducer> producer, std::unique_ptr<BusProducer> inbox_producer,
            std::string secret, LoginConflictPolicy login_conflict)
       : config_(config),
-        gateway_id_(NewGatewayId()),
+        gateway_id_(NewInstanceId("gw")),
         stores_(std::move(stores)),
         routes_(std::move(routes)),
         presence_bus_(std::move(presence_bus)),
@@ -107,21 +104,7 @@ class Embedded final : public EmbeddedServer {
       inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, gateway_, gateway_,
                                               &server_metrics_.inbox_records_in);
     }
-    TransportOptions topts;
-    topts.bind_address = config.bind_address;
-    topts.ws_port = static_cast<uint16_t>(config.ws_port);
-    topts.http_port = static_cast<uint16_t>(config.http_port);
-    // By default one core is left to the storage writer and syncer: on a
-    // 2-core machine one I/O thread moved more messages than two.
-    int cores = static_cast<int>(std::thread::hardware_concurrency());
-    topts.io_threads =
-        config.io_threads > 0 ? static_cast<int>(config.io_threads) : std::max(1, cores - 1);
-    topts.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
-    topts.echo = config.echo_mode == "on";
-    if (!topts.echo) {  // echo mode returns raw frames
-      topts.batching.before = AppendBatchPrefix;
-      topts.batching.after = AppendBatchSuffix;
-    }
+    TransportOptions topts = GatewayTransportOptions(config);
     transport_ = MakeBeastTransport(topts, &gateway_,
                                     [this](const HttpRequest& r) { return http_.Handle(r); });
   }
@@ -184,52 +167,6 @@ class Embedded final : public EmbeddedServer {
   }
 
  private:
-  static StorageWriterOptions WriterOptionsFrom(const Config& c) {
-    StorageWriterOptions o;
-    o.max_batch = static_cast<size_t>(c.max_batch);
-    o.max_pending = static_cast<size_t>(c.max_pending_writes);
-    o.max_pending_bytes = static_cast<size_t>(c.max_pending_bytes);
-    o.cached_conversations = static_cast<size_t>(c.writer_cached_conversations);
-    o.cached_groups = static_cast<size_t>(c.writer_cached_groups);
-    o.group_limits.max_members = static_cast<size_t>(c.group_max_members);
-    o.op_rules.recall_window_ms = c.recall_window_s * 1000;
-    o.op_rules.max_edit_history = static_cast<int>(c.max_edit_history);
-    o.op_rules.max_reactions = static_cast<int>(c.max_reactions);
-    o.op_rules.max_stored_bytes = static_cast<size_t>(c.max_stored_bytes);
-    return o;
-  }
-
-  static std::string NewGatewayId() {
-    SystemRandom random;
-    return "gw-" + MakeUlid(SystemClock::Instance().NowMs(), random);
-  }
-
-  static GatewayOptions GatewayOptionsFrom(const Config& c, LoginConflictPolicy login_conflict,
-                                           const std::string& gateway_id) {
-    GatewayOptions o;
-    o.gateway_id = gateway_id;
-    o.typing_interval_ms = c.typing_interval_ms;
-    o.login_conflict = std::move(login_conflict);
-    o.presence_visibility = c.presence_visibility == "tenant"
-                                ? PresenceVisibility::kTenant
-                                : PresenceVisibility::kSharedConversation;
-    o.auth_timeout_ms = c.auth_timeout_ms;
-    o.idle_timeout_ms = c.idle_timeout_ms;
-    o.resend_timeout_ms = c.resend_timeout_ms;
-    o.timer_interval_ms = c.timer_interval_ms;
-    o.session_limits.max_unacked_pushes = static_cast<size_t>(c.max_unacked_pushes);
-    o.session_limits.max_send_queue_bytes = static_cast<size_t>(c.max_send_queue_bytes);
-    o.session_limits.max_resends = c.max_resends;
-    o.session_limits.max_resend_interval_ms = c.max_resend_interval_ms;
-    o.session_limits.max_subscriptions = static_cast<size_t>(c.max_subscriptions);
-    o.max_connections_per_user = static_cast<size_t>(c.max_connections_per_user);
-    o.max_unauthenticated_per_address = static_cast<size_t>(c.max_unauthenticated_per_address);
-    o.send_limit = {c.send_per_second, c.send_burst};
-    o.message_op_limit = {c.message_ops_per_second, c.message_ops_burst};
-    o.group_op_limit = {c.group_ops_per_second, c.group_ops_burst};
-    return o;
-  }
-
   Config config_;
   // New for every start: routes a previous, killed process left in a shared
   // route table carry the old id and are never delivered to.
@@ -281,17 +218,12 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   // In one process the in-process bus would only add a copy per command:
   // commands go straight to the writer's queue unless the bus is Kafka.
   if (config.bus_backend != "inprocess") {
-    auto opened = OpenEventBus(config);
+    auto opened = OpenClusterBus(config);
     if (!opened.ok()) return opened.status();
     bus = std::move(opened).value();
-    Status topic = bus->CreateTopic(config.bus_ingest_topic,
-                                    static_cast<int32_t>(config.bus_ingest_partitions));
-    if (!topic.ok() && topic.code() != Code::kAlreadyExists) return topic;
     auto made = bus->CreateProducer();
     if (!made.ok()) return made.status();
     producer = std::move(made).value();
-    topic = bus->CreateTopic(config.bus_gateway_topic, kGatewayTopicPartitions);
-    if (!topic.ok() && topic.code() != Code::kAlreadyExists) return topic;
     // A queue of its own: replies piling up for a slow broker do not take
     // the ingest stream's room, nor the other way round.
     auto inbox = bus->CreateProducer();

@@ -76,10 +76,12 @@ int RunRoles(const Config& config, const std::vector<std::string>& roles, sigset
     std::fprintf(stderr, "flare: %s\n", st.message().c_str());
     return 1;
   }
-  spdlog::info("flare {} serving roles {}: gRPC on {}, HTTP on {}", FLARE_VERSION, names,
-               (*server)->rpc_port(), (*server)->http_port());
-  std::printf("flare listening roles=%s rpc_port=%d http_port=%u\n", names.c_str(),
-              (*server)->rpc_port(), (*server)->http_port());
+  spdlog::info(
+      "flare {} serving roles {}: gRPC on {}, HTTP on {}{}", FLARE_VERSION, names,
+      (*server)->rpc_port(), (*server)->http_port(),
+      (*server)->ws_port() ? ", WebSocket on " + std::to_string((*server)->ws_port()) : "");
+  std::printf("flare listening roles=%s rpc_port=%d http_port=%u ws_port=%u\n", names.c_str(),
+              (*server)->rpc_port(), (*server)->http_port(), (*server)->ws_port());
   std::fflush(stdout);
   WaitForStopSignal(signals);
   (*server)->Shutdown();

@@ -252,6 +252,10 @@ const std::vector<KeyDef>& Keys() {
        0,
        0,
        {"static", "consul"}},
+      {"discovery.advertise_address",
+       "the host name or address other processes reach this role process at (registered in "
+       "discovery); empty: server.bind_address, or 127.0.0.1 when that is 0.0.0.0",
+       nullptr, &Config::discovery_advertise_address},
       {"discovery.static.services",
        "static discovery: a table, service name -> [\"host:port\", ...] of its instances "
        "(environment: \"name=host:port,host:port;name2=host:port\")",

@@ -112,6 +112,8 @@ struct Config {
 
   // [discovery] how cluster roles find each other (ports/registry.h)
   std::string discovery_backend = "static";  // | consul
+  // What other processes connect to; empty: bind_address (127.0.0.1 for 0.0.0.0)
+  std::string discovery_advertise_address;
   // static: service name -> "host:port" of each of its instances
   std::map<std::string, std::vector<std::string>> discovery_static_services;
   std::string discovery_consul_url = "http://127.0.0.1:8500";

@@ -1,36 +1,85 @@
 // One cluster role hosted by a role process (`flare serve --role`): the
-// domain object of its seed module and the gRPC service that serves it.
-// Each implemented role is a small file beside this one; role_server.cc
-// hosts them.
+// domain objects of its seed module, the gRPC service that serves them (if
+// any), and what it starts and stops. Each role is a small file beside
+// this one; role_server.cc hosts them.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/config.h"
+#include "common/metrics.h"
+#include "ports/event_bus.h"
+#include "ports/presence_bus.h"
+#include "ports/registry.h"
+#include "ports/route_table.h"
 #include "ports/store_factory.h"
 #include "rpc/common/rpc_server.h"
 #include "services/conversation_access.h"
+#include "services/signaling/gateway/transport.h"
 
 namespace flare {
 
-// What a process's roles share (opened once, whatever the roles).
+// What a process's roles share, opened once on first use whatever the roles.
+class RoleShared {
+ public:
+  RoleShared(const Config& config, Metrics& metrics) : config_(config), metrics_(metrics) {}
+
+  Result<std::shared_ptr<RouteTable>> Routes();
+  Result<std::shared_ptr<PresenceBus>> Presence();
+  // bus.backend with the ingest and gateway topics created; a role process
+  // needs a bus that crosses processes ("kafka").
+  Result<std::shared_ptr<EventBus>> Bus();
+  Result<std::shared_ptr<Registry>> Discovery();
+  // A channel to the instances of the role named `service` (the registry's
+  // healthy ones when this is called, balanced round robin).
+  Result<std::shared_ptr<grpc::Channel>> ChannelTo(const std::string& service);
+  ServerMetrics& server_metrics() { return server_metrics_; }
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  const Config& config_;
+  Metrics& metrics_;
+  ServerMetrics server_metrics_{metrics_};
+  std::mutex mu_;
+  std::shared_ptr<RouteTable> routes_;
+  std::shared_ptr<PresenceBus> presence_;
+  std::shared_ptr<EventBus> bus_;
+  std::shared_ptr<Registry> registry_;
+};
+
 struct RoleDeps {
   const Config& config;
   Stores& stores;
   ConversationAccess& access;
+  RoleShared& shared;
 };
 
 class Role {
  public:
   virtual ~Role() = default;
   // The gRPC service (owned by the role) and its full name, which is also
-  // the name the health checking protocol answers for.
-  virtual grpc::Service* service() = 0;
-  virtual std::string grpc_service_name() const = 0;
+  // the name the health checking protocol answers for; null / empty for a
+  // role that serves no gRPC (a gateway, a stream consumer).
+  virtual grpc::Service* service() { return nullptr; }
+  virtual std::string grpc_service_name() const { return ""; }
+  // Client connections, for a role that holds them (the signaling gateway).
+  virtual ConnectionHandler* connection_handler() { return nullptr; }
+
+  // After the gRPC server and listeners are up (a role's peers may be in
+  // this very process); undoes itself when it fails.
+  virtual Status Start() { return Status::Ok(); }
+  // The drain, after the process stopped accepting connections and calls:
+  // finish or hand over what is in flight, then stop.
+  virtual void Stop() {}
 };
 
 std::unique_ptr<Role> MakeStorageReaderRole(RoleDeps& deps);
 std::unique_ptr<Role> MakeSessionRole(RoleDeps& deps);
+// The pipeline roles open shared backends, so they may fail.
+Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps);
+Result<std::unique_ptr<Role>> MakeOrchestratorRole(RoleDeps& deps);
+Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps);
 
 }  // namespace flare

@@ -23,6 +23,8 @@ class RoleServer {
   virtual Status Start() = 0;
   virtual int rpc_port() const = 0;
   virtual uint16_t http_port() const = 0;
+  // The WebSocket port when a role holds client connections (signaling-gateway); else 0.
+  virtual uint16_t ws_port() const = 0;
   // Graceful drain: health NOT_SERVING and /readyz 503, no new calls,
   // in-flight calls get rpc.drain_timeout_ms, then everything stops.
   virtual void Shutdown() = 0;

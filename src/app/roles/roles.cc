@@ -20,6 +20,11 @@ std::string Names(bool runnable_only) {
   return out;
 }
 
+Result<std::unique_ptr<Role>> StorageReader(RoleDeps& deps) { return MakeStorageReaderRole(deps); }
+Result<std::unique_ptr<Role>> Session(RoleDeps& deps) { return MakeSessionRole(deps); }
+// Hosted by the storage-writer role of the same process.
+Result<std::unique_ptr<Role>> PushServer(RoleDeps&) { return std::make_unique<Role>(); }
+
 }  // namespace
 
 const std::vector<RoleInfo>& KnownRoles() {
@@ -30,11 +35,11 @@ const std::vector<RoleInfo>& KnownRoles() {
       {"signaling-route", 50052, nullptr},
       {"message-orchestrator", 50053, nullptr},
       {"hook-engine", 50059, nullptr},
-      {"storage-writer", 0, nullptr},
-      {"storage-reader", 50054, &MakeStorageReaderRole},
-      {"session", 50055, &MakeSessionRole},
+      {"storage-writer", 0, &MakeStorageWriterRole},
+      {"storage-reader", 50054, &StorageReader},
+      {"session", 50055, &Session},
       {"push-proxy", 50056, nullptr},
-      {"push-server", 50057, nullptr},
+      {"push-server", 50057, &PushServer},
       {"push-worker", 50060, nullptr},
       {"media", 50058, nullptr},
   };
@@ -75,6 +80,14 @@ Result<std::vector<std::string>> ParseRoles(std::string_view list) {
                              Names(true));
     }
     if (std::find(roles.begin(), roles.end(), name) == roles.end()) roles.push_back(name);
+  }
+  auto has = [&](const char* name) {
+    return std::find(roles.begin(), roles.end(), name) != roles.end();
+  };
+  if (has("push-server") && !has("storage-writer")) {
+    return InvalidArgument(
+        "role 'push-server' runs on the commits of a storage writer: list it with "
+        "'storage-writer' (--role storage-writer,push-server)");
   }
   return roles;
 }

@@ -2,6 +2,7 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/service_type.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -49,6 +50,17 @@ void RpcServer::Shutdown(int64_t grace_ms) {
 
 std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::string& target) {
   return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+}
+
+std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::vector<std::string>& targets) {
+  if (targets.size() == 1) return OpenRpcChannel(targets.front());
+  // gRPC's "ipv4:" resolver takes a list of addresses; host names need
+  // one DNS name that resolves to every instance instead.
+  std::string list;
+  for (const std::string& t : targets) list += (list.empty() ? "" : ",") + t;
+  grpc::ChannelArguments args;
+  args.SetLoadBalancingPolicyName("round_robin");
+  return grpc::CreateCustomChannel("ipv4:" + list, grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace flare

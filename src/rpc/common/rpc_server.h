@@ -51,5 +51,8 @@ class RpcServer {
 
 // A plaintext channel to `target` ("host:port"); it connects lazily.
 std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::string& target);
+// A channel balancing calls round robin over `targets` (not empty; IPv4
+// "a.b.c.d:port" when more than one).
+std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::vector<std::string>& targets);
 
 }  // namespace flare

@@ -1,0 +1,176 @@
+// signaling-gateway as a process: holds client WebSocket connections and
+// turns their frames into calls on the other roles over gRPC (sends,
+// group and message operations and cursors to message-orchestrator on one
+// batched stream; sync to storage-reader; bootstrap to session). Routes
+// and presence live in the shared route table (Redis); outcomes and
+// pushes reach it through its gateway inbox (bus.gateway_topic), whoever
+// stored them.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "app/roles/role.h"
+#include "app/wiring.h"
+#include "common/thread_pool.h"
+#include "rpc/message_orchestrator/message_orchestrator_grpc.h"
+#include "rpc/session/session_grpc.h"
+#include "rpc/storage_reader/storage_reader_grpc.h"
+#include "services/signaling/gateway/gateway.h"
+#include "services/signaling/inbox/gateway_inbox.h"
+#include "services/signaling/inbox/gateway_outbox.h"
+#include "services/signaling/online/gateway_heartbeat.h"
+
+namespace flare {
+namespace {
+
+// The orchestrator client answers refused submissions here; the gateway
+// it forwards to is built after the client.
+class RepliesToGateway final : public CommandReplies {
+ public:
+  void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override {
+    gateway_->OnCommandDone(to, outcome);
+  }
+  void Set(Gateway* gateway) { gateway_ = gateway; }
+
+ private:
+  // Set before the client can answer anything (nothing is queued before
+  // the gateway exists to take a frame).
+  Gateway* gateway_ = nullptr;
+};
+
+class GatewayRole final : public Role {
+ public:
+  GatewayRole(RoleDeps& deps, LoginConflictPolicy login_conflict, std::string secret,
+              std::shared_ptr<RouteTable> routes, std::shared_ptr<PresenceBus> presence_bus,
+              std::shared_ptr<EventBus> bus)
+      : deps_(deps),
+        id_(NewInstanceId("gw")),
+        login_conflict_(std::move(login_conflict)),
+        tokens_(std::move(secret)),
+        routes_(std::move(routes)),
+        presence_bus_(std::move(presence_bus)),
+        bus_(std::move(bus)),
+        heartbeat_(*routes_, id_, std::chrono::milliseconds(deps.config.gateway_ttl_ms / 3)),
+        blocking_(static_cast<int>(deps.config.reader_threads),
+                  static_cast<size_t>(deps.config.reader_queue)),
+        presence_(*routes_, presence_bus_.get()) {}
+
+  ~GatewayRole() override {
+    Stop();
+    // The transport has stopped, so no frame calls the client any more;
+    // what it still holds is answered to the (drained) gateway, which
+    // must outlive it.
+    messages_.reset();
+  }
+
+  ConnectionHandler* connection_handler() override { return gateway_.get(); }
+
+  Status Start() override {
+    if (Status st = Build(); !st.ok()) return st;
+    heartbeat_.Start();
+    // Before any client connects: replies to its first requests come
+    // through the inbox.
+    if (Status st = inbox_->Start(); !st.ok()) {
+      heartbeat_.Stop();
+      return st;
+    }
+    gateway_->StartTimer();
+    started_ = true;
+    spdlog::info("signaling-gateway {} started", id_);
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    if (!started_) return;
+    started_ = false;
+    outbox_->Close(1'000);
+    gateway_->DrainAll("server shutting down; reconnect");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (gateway_->SessionCount() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    inbox_->Stop();
+    gateway_->StopTimer();
+    blocking_.Stop();
+    heartbeat_.Stop();
+  }
+
+ private:
+  // The clients of the other roles resolve through discovery, where this
+  // process's own roles are registered by now.
+  Status Build() {
+    RoleShared& shared = deps_.shared;
+    auto orchestrator = shared.ChannelTo("message-orchestrator");
+    if (!orchestrator.ok()) return orchestrator.status();
+    auto reader = shared.ChannelTo("storage-reader");
+    if (!reader.ok()) return reader.status();
+    auto session = shared.ChannelTo("session");
+    if (!session.ok()) return session.status();
+    auto outbox_producer = bus_->CreateProducer();
+    if (!outbox_producer.ok()) return outbox_producer.status();
+    const Config& c = deps_.config;
+    messages_ = NewMessageOrchestratorGrpcClient(
+        *orchestrator, RpcOptionsFor(c, RpcService::kMessageOrchestrator), replies_);
+    reader_ = NewStorageReaderGrpcClient(*reader, RpcOptionsFor(c, RpcService::kStorageReader));
+    sessions_ = NewSessionGrpcClient(*session, RpcOptionsFor(c, RpcService::kSession));
+    ServerMetrics& metrics = shared.server_metrics();
+    gateway_ = std::make_unique<Gateway>(
+        GatewayOptionsFrom(c, login_conflict_, id_),
+        // No DurableFence: read counts come from a store another process's
+        // writer committed to before it published.
+        GatewayDeps{tokens_, *messages_, *reader_, *sessions_, *routes_, presence_,
+                    *deps_.stores.conversations, *deps_.stores.messages, deps_.access, blocking_,
+                    SystemClock::Instance(), metrics, nullptr});
+    replies_.Set(gateway_.get());
+    outbox_ = std::make_unique<GatewayOutbox>(
+        GatewayOutboxOptions{c.bus_gateway_topic, id_}, *gateway_, *gateway_,
+        std::move(outbox_producer).value(), &metrics.inbox_publish_failures);
+    gateway_->SetOtherGateways(outbox_.get());
+    GatewayInboxOptions o;
+    o.topic = c.bus_gateway_topic;
+    o.gateway_id = id_;
+    o.join_timeout_ms = c.bus_kafka_startup_timeout_ms;
+    inbox_ =
+        std::make_unique<GatewayInbox>(*bus_, o, *gateway_, *gateway_, &metrics.inbox_records_in);
+    return Status::Ok();
+  }
+
+  RoleDeps& deps_;
+  const std::string id_;
+  LoginConflictPolicy login_conflict_;
+  TokenSigner tokens_;
+  std::shared_ptr<RouteTable> routes_;
+  std::shared_ptr<PresenceBus> presence_bus_;  // outlives presence_, which listens on it
+  std::shared_ptr<EventBus> bus_;
+  GatewayHeartbeat heartbeat_;
+  ThreadPool blocking_;
+  PresenceHub presence_;
+  RepliesToGateway replies_;
+  std::unique_ptr<MessageService> messages_;
+  std::unique_ptr<StorageReader> reader_;
+  std::unique_ptr<SessionService> sessions_;
+  std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<GatewayOutbox> outbox_;
+  std::unique_ptr<GatewayInbox> inbox_;  // hands to gateway_, so destroyed first
+  bool started_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps) {
+  auto login_conflict = LoginConflictPolicy::Parse(deps.config.login_conflict);
+  if (!login_conflict.ok()) return login_conflict.status();
+  auto secret = ResolveJwtSecret(deps.config);
+  if (!secret.ok()) return secret.status();
+  auto routes = deps.shared.Routes();
+  if (!routes.ok()) return routes.status();
+  auto presence = deps.shared.Presence();
+  if (!presence.ok()) return presence.status();
+  auto bus = deps.shared.Bus();
+  if (!bus.ok()) return bus.status();
+  return std::unique_ptr<Role>(
+      new GatewayRole(deps, std::move(login_conflict).value(), *secret, *routes, *presence, *bus));
+}
+
+}  // namespace flare

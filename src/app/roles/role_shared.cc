@@ -1,0 +1,91 @@
+#include <spdlog/spdlog.h>
+
+#include "app/roles/role.h"
+#include "app/wiring.h"
+
+namespace flare {
+namespace {
+
+bool IsIpv4(const std::string& host) {
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<RouteTable>> RoleShared::Routes() {
+  std::lock_guard lock(mu_);
+  if (!routes_) {
+    auto opened = OpenRouteTable(config_);
+    if (!opened.ok()) return opened.status();
+    routes_ = std::move(opened).value();
+  }
+  return routes_;
+}
+
+Result<std::shared_ptr<PresenceBus>> RoleShared::Presence() {
+  std::lock_guard lock(mu_);
+  if (!presence_) {
+    auto opened = OpenPresenceBus(config_);
+    if (!opened.ok()) return opened.status();
+    presence_ = std::move(opened).value();
+  }
+  return presence_;
+}
+
+Result<std::shared_ptr<EventBus>> RoleShared::Bus() {
+  std::lock_guard lock(mu_);
+  if (!bus_) {
+    if (config_.bus_backend == "inprocess") {
+      return InvalidArgument(
+          "bus.backend = \"inprocess\" cannot join role processes: the pipeline roles need "
+          "bus.backend = \"kafka\"");
+    }
+    auto opened = OpenClusterBus(config_);
+    if (!opened.ok()) return opened.status();
+    bus_ = std::move(opened).value();
+  }
+  return bus_;
+}
+
+Result<std::shared_ptr<Registry>> RoleShared::Discovery() {
+  std::lock_guard lock(mu_);
+  if (!registry_) {
+    auto opened = OpenRegistry(config_);
+    if (!opened.ok()) return opened.status();
+    registry_ = std::move(opened).value();
+  }
+  return registry_;
+}
+
+Result<std::shared_ptr<grpc::Channel>> RoleShared::ChannelTo(const std::string& service) {
+  auto registry = Discovery();
+  if (!registry.ok()) return registry.status();
+  auto instances = (*registry)->Resolve(service);
+  if (!instances.ok()) return instances.status();
+  if (instances->empty()) {
+    return Unavailable("no instance of '" + service + "' in discovery (" +
+                       config_.discovery_backend +
+                       "); with the static list, set discovery.static.services." + service);
+  }
+  std::vector<std::string> targets;
+  for (const ServiceInstance& i : *instances) {
+    if (instances->size() > 1 && !IsIpv4(i.address)) {
+      spdlog::warn("'{}' has {} instances but {} is not an IPv4 address: calls go to {} only",
+                   service, instances->size(), i.address, i.address);
+      targets = {i.address + ":" + std::to_string(i.port)};
+      break;
+    }
+    targets.push_back(i.address + ":" + std::to_string(i.port));
+  }
+  return OpenRpcChannel(targets);
+}
+
+}  // namespace flare

@@ -1,0 +1,92 @@
+// storage-writer as a process, with the push-server's fan-out: consumes
+// the ingest stream in the writers' group (each writer owns some
+// partitions, fenced against a previous owner), group-commits commands to
+// the store, and after each durable commit hands the batch to the
+// push-server, which looks up the audience's routes and publishes one
+// record per gateway to the gateway inbox; outcomes go the same way.
+#include "app/roles/role.h"
+#include "app/wiring.h"
+#include "common/clock.h"
+#include "services/push/server/push_server.h"
+#include "services/signaling/inbox/gateway_outbox.h"
+#include "services/storage/durable_fence.h"
+#include "services/storage/writer/ingest_consumer.h"
+#include "services/storage/writer/storage_writer.h"
+
+namespace flare {
+namespace {
+
+class StorageWriterRole final : public Role {
+ public:
+  StorageWriterRole(RoleDeps& deps, std::shared_ptr<RouteTable> routes,
+                    std::shared_ptr<EventBus> bus, std::unique_ptr<BusProducer> outbox)
+      : id_(NewInstanceId("writer")),
+        routes_(std::move(routes)),
+        bus_(std::move(bus)),
+        writer_(*deps.stores.messages, *deps.stores.conversations, SystemClock::Instance(),
+                WriterOptionsFrom(deps.config), &deps.shared.server_metrics()),
+        outbox_(GatewayOutboxOptions{deps.config.bus_gateway_topic, id_}, no_gateway_, no_gateway_,
+                std::move(outbox), &deps.shared.server_metrics().inbox_publish_failures),
+        // No gateway here has this id: every route goes to the outbox.
+        push_(*routes_, no_gateway_,
+              PushOptions{static_cast<size_t>(deps.config.large_group_threshold), id_}, &outbox_) {
+    writer_.SetListener(&push_);
+    writer_.SetReplies(&outbox_);
+    writer_.SetFence(&fence_);
+    IngestConsumerOptions o;
+    o.topic = deps.config.bus_ingest_topic;
+    o.group = deps.config.bus_writer_group;
+    o.lag_records = &deps.shared.server_metrics().ingest_lag_records;
+    consumer_ = std::make_unique<IngestConsumer>(*bus_, *deps.stores.messages, writer_,
+                                                 SystemClock::Instance(), o);
+  }
+
+  ~StorageWriterRole() override { Stop(); }
+
+  Status Start() override {
+    writer_.Start();
+    if (Status st = consumer_->Start(); !st.ok()) {
+      writer_.Stop();
+      return st;
+    }
+    started_ = true;
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    if (!started_) return;
+    started_ = false;
+    // Leaving the group commits what is durable; the rest is redelivered
+    // to the writer that takes the partitions over.
+    consumer_->Stop();
+    writer_.Stop();  // commits and answers everything already queued
+    outbox_.Close(1'000);
+  }
+
+ private:
+  const std::string id_;
+  std::shared_ptr<RouteTable> routes_;
+  std::shared_ptr<EventBus> bus_;
+  NoLocalGateway no_gateway_;
+  DurableFence fence_;
+  StorageWriter writer_;
+  GatewayOutbox outbox_;
+  PushServer push_;
+  std::unique_ptr<IngestConsumer> consumer_;  // reports to writer_, stopped before it
+  bool started_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps) {
+  auto routes = deps.shared.Routes();
+  if (!routes.ok()) return routes.status();
+  auto bus = deps.shared.Bus();
+  if (!bus.ok()) return bus.status();
+  auto outbox = (*bus)->CreateProducer();
+  if (!outbox.ok()) return outbox.status();
+  return std::unique_ptr<Role>(
+      new StorageWriterRole(deps, *routes, *bus, std::move(outbox).value()));
+}
+
+}  // namespace flare
