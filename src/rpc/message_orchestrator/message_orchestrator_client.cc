@@ -194,7 +194,14 @@ class MessageOrchestratorGrpcClient final : public MessageOrchestratorClient {
     bool answered = false;
     std::thread reader([&] { answered = ReadAnswers(*stream); });
     WriteBatches(*stream);
-    context->TryCancel();  // ends the reader's Read if the stream still stands
+    bool broken;
+    {
+      std::lock_guard lock(mu_);
+      broken = stream_broken_;
+    }
+    // Ends the reader's Read if the stream still stands (a failed write,
+    // closing); a stream the server ended keeps its own status.
+    if (!broken) context->TryCancel();
     reader.join();
     grpc::Status status = stream->Finish();
     std::vector<rpc::SubmitAnswer> answers;
@@ -204,10 +211,11 @@ class MessageOrchestratorGrpcClient final : public MessageOrchestratorClient {
       answers = book_.OnStreamBroken(
           "the stream to the orchestrator broke; the request may or may not have been applied");
       if (!closing_) {
-        spdlog::warn("rpc message.v1.MessageOrchestratorService/Submit broke: {} ({}); {} "
-                     "entr(ies) to resend, {} answered UNAVAILABLE",
-                     status.error_message(), static_cast<int>(status.error_code()),
-                     book_.size(), answers.size());
+        spdlog::warn(
+            "rpc message.v1.MessageOrchestratorService/Submit broke: {} ({}); {} "
+            "entr(ies) to resend, {} answered UNAVAILABLE",
+            status.error_message(), static_cast<int>(status.error_code()), book_.size(),
+            answers.size());
       }
     }
     Deliver(answers);

@@ -72,9 +72,10 @@ class MessageOrchestratorGrpcService final : public MessageOrchestratorService::
       }
       if (!stream->Write(answers)) break;
     }
-    spdlog::debug("rpc message.v1.MessageOrchestratorService/Submit closed after {} batch(es) "
-                  "request_id={}",
-                  batches, trace->request_id);
+    spdlog::debug(
+        "rpc message.v1.MessageOrchestratorService/Submit closed after {} batch(es) "
+        "request_id={}",
+        batches, trace->request_id);
     return grpc::Status::OK;
   }
 
@@ -107,13 +108,12 @@ class MessageOrchestratorGrpcService final : public MessageOrchestratorService::
 
   grpc::Status MoveCursor(grpc::ServerContext* context, const mpb::CursorCall* call,
                           mpb::Accepted* response) override {
-    return rpc::ServeUnary(*context, "message.v1.MessageOrchestratorService/MoveCursor",
-                           [&](const Principal& who) {
-                             const mpb::CursorMove& move = call->move();
-                             return messages_.MoveCursor(who, move.conversation_id(),
-                                                         move.read_seq(), move.delivered_seq(),
-                                                         FromProto(call->reply()));
-                           });
+    return rpc::ServeUnary(
+        *context, "message.v1.MessageOrchestratorService/MoveCursor", [&](const Principal& who) {
+          const mpb::CursorMove& move = call->move();
+          return messages_.MoveCursor(who, move.conversation_id(), move.read_seq(),
+                                      move.delivered_seq(), FromProto(call->reply()));
+        });
   }
 
  private:
