@@ -77,6 +77,8 @@ void BM_SubmitSends(benchmark::State& state) {
     ++sent;
   }
   messages.WaitFor(sent);  // every send reached the server
+  // ... and its acceptance came back (else Close answers it UNAVAILABLE).
+  while (client->stats().unanswered > 0) std::this_thread::yield();
   SubmitStreamStats stats = client->stats();
   client->Close();
   state.SetItemsProcessed(static_cast<int64_t>(sent));
