@@ -71,18 +71,27 @@ Result<IncomingCall> ReadIncomingCall(const grpc::ServerContext& context) {
   if (!call.who.device.empty() && !IsValidId(call.who.device)) {
     return Unauthenticated("the call's x-device-id is not a valid id");
   }
-  call.trace.request_id = Find(metadata, kRequestIdKey).value_or("");
-  if (!IsValidRequestId(call.trace.request_id)) {
+  auto trace = ReadIncomingTrace(context);
+  if (!trace.ok()) return trace.status();
+  call.trace = std::move(*trace);
+  call.trace_id = TraceParent::Parse(call.trace.traceparent)->trace_id;
+  return call;
+}
+
+Result<TraceContext> ReadIncomingTrace(const grpc::ServerContext& context) {
+  const Metadata& metadata = context.client_metadata();
+  TraceContext trace;
+  trace.request_id = Find(metadata, kRequestIdKey).value_or("");
+  if (!IsValidRequestId(trace.request_id)) {
     return InvalidArgument("the call's x-request-id is not a valid request id");
   }
-  if (call.trace.request_id.empty()) {
-    call.trace.request_id = MakeUlid(SystemClock::Instance().NowMs(), LocalRandom());
+  if (trace.request_id.empty()) {
+    trace.request_id = MakeUlid(SystemClock::Instance().NowMs(), LocalRandom());
   }
   auto parent = TraceParent::Parse(Find(metadata, kTraceparentKey).value_or(""));
   if (!parent) parent = NewTrace(LocalRandom());
-  call.trace.traceparent = parent->ToString();
-  call.trace_id = parent->trace_id;
-  return call;
+  trace.traceparent = parent->ToString();
+  return trace;
 }
 
 grpc::StatusCode ToGrpcCode(Code code) {

@@ -45,6 +45,11 @@ struct IncomingCall {
 // traceparent is replaced by a new one (a new trace, as W3C says).
 Result<IncomingCall> ReadIncomingCall(const grpc::ServerContext& context);
 
+// The request id and traceparent alone, for a call whose requests name
+// their own principals (a gateway's stream carries many users): the same
+// checks and replacements as ReadIncomingCall, without the identity.
+Result<TraceContext> ReadIncomingTrace(const grpc::ServerContext& context);
+
 // flare Code <-> grpc::StatusCode. Each project code has its own gRPC code
 // but IO_ERROR, which travels as INTERNAL (the trailer restores it); gRPC's
 // own codes without a flare one come back as UNAVAILABLE
