@@ -4,8 +4,20 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 namespace flare {
+namespace {
+
+// The number after `key` in the listening line ("... http_port=8080 ..."); 0 if absent.
+long AnnouncedNumber(const std::string& line, const char* key) {
+  size_t at = line.find(key);
+  return at == std::string::npos ? 0
+                                 : std::strtol(line.c_str() + at + std::strlen(key), nullptr, 10);
+}
+
+}  // namespace
 
 Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& data_dir,
                                 uint16_t ws_port, uint16_t http_port,
@@ -31,12 +43,13 @@ Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& da
   char line[256] = {0};
   bool got = std::fgets(line, sizeof line, f) != nullptr;
   fclose(f);
-  unsigned ws = 0, http = 0;
-  if (!got || std::sscanf(line, "flare listening ws_port=%u http_port=%u", &ws, &http) != 2) {
+  std::string text = line;
+  if (!got || text.rfind("flare listening ", 0) != 0) {
     return Internal(binary + " serve exited before listening");
   }
-  p.ws_port = static_cast<uint16_t>(ws);
-  p.http_port = static_cast<uint16_t>(http);
+  p.ws_port = static_cast<uint16_t>(AnnouncedNumber(text, "ws_port="));
+  p.http_port = static_cast<uint16_t>(AnnouncedNumber(text, "http_port="));
+  p.rpc_port = static_cast<int>(AnnouncedNumber(text, "rpc_port="));
   return p;
 }
 

@@ -17,10 +17,12 @@ struct ServeProcess {
   pid_t pid = -1;
   uint16_t ws_port = 0;
   uint16_t http_port = 0;
+  int rpc_port = 0;  // a role process's gRPC port (server.roles other than "all")
 };
 
-// `env` is set in the child on top of the inherited environment; port 0
-// picks a free port.
+// `env` is set in the child on top of the inherited environment (with
+// FLARE_SERVER_ROLES the child is a role process); port 0 picks a free
+// port.
 Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& data_dir,
                                 uint16_t ws_port, uint16_t http_port,
                                 const std::map<std::string, std::string>& env);

@@ -60,6 +60,7 @@ void ServerProcess::Start(uint16_t ws_port, uint16_t http_port) {
   pid_ = p->pid;
   ws_port_ = p->ws_port;
   http_port_ = p->http_port;
+  rpc_port_ = p->rpc_port;
 }
 
 bool ServerProcess::ExitedUnexpectedly() {

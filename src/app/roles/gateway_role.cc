@@ -147,7 +147,7 @@ class GatewayRole final : public Role {
   ThreadPool blocking_;
   PresenceHub presence_;
   RepliesToGateway replies_;
-  std::unique_ptr<MessageService> messages_;
+  std::unique_ptr<MessageOrchestratorClient> messages_;
   std::unique_ptr<StorageReader> reader_;
   std::unique_ptr<SessionService> sessions_;
   std::unique_ptr<Gateway> gateway_;

@@ -30,10 +30,10 @@ Result<std::unique_ptr<Role>> PushServer(RoleDeps&) { return std::make_unique<Ro
 const std::vector<RoleInfo>& KnownRoles() {
   static const std::vector<RoleInfo> roles = {
       {"core-gateway", 0, nullptr},
-      {"signaling-gateway", 0, nullptr},
+      {"signaling-gateway", 0, &MakeGatewayRole},
       {"signaling-online", 50051, nullptr},
       {"signaling-route", 50052, nullptr},
-      {"message-orchestrator", 50053, nullptr},
+      {"message-orchestrator", 50053, &MakeOrchestratorRole},
       {"hook-engine", 50059, nullptr},
       {"storage-writer", 0, &MakeStorageWriterRole},
       {"storage-reader", 50054, &StorageReader},

@@ -26,7 +26,8 @@ struct RpcOptions {
 };
 
 // The roles whose clients exist; each may have its own deadline.
-enum class RpcService { kStorageReader, kSession };
+// kMessageOrchestrator: how long a submission may wait for its acceptance.
+enum class RpcService { kStorageReader, kSession, kMessageOrchestrator };
 
 // rpc.* for calls to `service` (rpc.<service>.deadline_ms when set, else
 // rpc.deadline_ms). LoadConfig has checked the values.

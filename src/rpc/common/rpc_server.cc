@@ -1,6 +1,7 @@
 #include "rpc/common/rpc_server.h"
 
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/service_type.h>
 #include <grpcpp/security/credentials.h>
@@ -27,9 +28,16 @@ Result<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& address,
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  // gRPC will not build a server without a method to serve; a process of
+  // roles without a gRPC service (a gateway, a writer) serves health only,
+  // and every other method answers UNIMPLEMENTED.
+  auto unimplemented = std::make_unique<grpc::CallbackGenericService>();
+  if (services.empty()) builder.RegisterCallbackGenericService(unimplemented.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) return Unavailable("cannot serve gRPC on '" + address + "'");
-  return std::unique_ptr<RpcServer>(new RpcServer(std::move(server), port));
+  auto rpc = std::unique_ptr<RpcServer>(new RpcServer(std::move(server), port));
+  rpc->unimplemented_ = std::move(unimplemented);
+  return rpc;
 }
 
 void RpcServer::SetServing(const std::string& service, bool serving) {

@@ -9,6 +9,7 @@
 #include "common/result.h"
 
 namespace grpc {
+class CallbackGenericService;
 class Channel;
 class Server;
 class Service;
@@ -45,6 +46,7 @@ class RpcServer {
 
  private:
   RpcServer(std::unique_ptr<grpc::Server> server, int port);
+  std::unique_ptr<grpc::CallbackGenericService> unimplemented_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
