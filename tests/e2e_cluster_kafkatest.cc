@@ -4,6 +4,8 @@
 // storage-reader and session roles.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <set>
 
 #include "common/ids.h"
@@ -51,6 +53,34 @@ TEST(E2eCluster, ClientsOnTwoGatewaysExchangeMessagesThroughTheRoles) {
   auto boot = bob.Bootstrap();
   ASSERT_TRUE(boot.ok()) << boot.status().ToString();
   EXPECT_EQ(boot->conversations_size(), 2);
+}
+
+TEST(E2eCluster, ADrainedGatewaySendsGoingAwayAndItsClientsMoveToAnother) {
+  testing::LocalCluster cluster("e2e_cluster_drain");
+  ASSERT_EQ(cluster.error(), "");
+  ClientOptions o = cluster.gateway(0).Options("alice");
+  o.failover_ports = {cluster.gateway(1).ws_port()};
+  FlareClient alice(o);
+  testing::Notices alice_notices(alice);
+  FlareClient bob(cluster.gateway(1).Options("bob"));
+  testing::Inbox bob_inbox(bob);
+  ASSERT_TRUE(alice.Connect().ok());
+  ASSERT_TRUE(bob.Connect().ok());
+  ASSERT_TRUE(alice.SendText("bob", "before").ok());
+
+  int status = cluster.gateway(0).Terminate();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto going_away =
+      alice_notices.WaitFor([](const pb::ServerFrame& f) { return f.has_going_away(); });
+  EXPECT_TRUE(going_away.has_going_away());
+  // Alice is back on gateway 1 and her messages reach bob.
+  auto ack = alice.SendText("bob", "after");
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(ack->seq(), 2);
+  EXPECT_GE(alice.reconnects(), 1);
+  auto got = bob_inbox.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].content().text(), "after");
 }
 
 }  // namespace

@@ -171,8 +171,14 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
                      !opt_.json);
   }
 
+  // The gateway to (re)connect to: `port`, then each failover port in turn.
+  uint16_t CurrentPort() const {
+    if (endpoint_ == 0 || opt_.failover_ports.empty()) return opt_.port;
+    return opt_.failover_ports[(endpoint_ - 1) % opt_.failover_ports.size()];
+  }
+
   void StartConnect() {
-    transport_->Connect(opt_.host, opt_.port, "/ws", [this](Status st) {
+    transport_->Connect(opt_.host, CurrentPort(), "/ws", [this](Status st) {
       if (!st.ok()) return ConnectionLost(st.message());
       pb::ClientFrame auth;
       auth.set_request_id("auth");
@@ -192,6 +198,8 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     if (closing_) return;
     if (was_ready) ++reconnects_;
+    if (!opt_.failover_ports.empty())
+      endpoint_ = (endpoint_ + 1) % (opt_.failover_ports.size() + 1);
     int64_t delay = backoff_ms_;
     backoff_ms_ = std::min(backoff_ms_ * 2, opt_.backoff_max_ms);
     transport_->After(delay, [this] {
@@ -442,6 +450,7 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<uint64_t> next_rid_{0};
   std::atomic<bool> authenticated_{false};
   std::atomic<int> reconnects_{0};
+  size_t endpoint_ = 0;  // I/O thread only: 0 = opt_.port, i = failover_ports[i - 1]
 
   // I/O-thread state.
   std::map<std::string, Pending> pending_;

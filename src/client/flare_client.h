@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "flare/client/v1/client.pb.h"
@@ -30,6 +31,10 @@ struct ClientOptions {
   int64_t backoff_min_ms = 50;
   int64_t backoff_max_ms = 3'000;
   int sync_page = 200;
+  // Other gateways of the same cluster on `host`: after a lost connection
+  // (a gateway that died or drained with going_away) the client tries the
+  // next one in turn, `port` included.
+  std::vector<uint16_t> failover_ports;
 };
 
 class FlareClient {
