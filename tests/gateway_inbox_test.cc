@@ -23,8 +23,13 @@ namespace pb = ::flare::client::v1;
 constexpr char kTopic[] = "flare.gateways";
 
 // Stands in for a process's Gateway: records what reaches it.
-class RecordingGateway final : public CommandReplies, public PushDelivery {
+class RecordingGateway final : public CommandReplies, public PushDelivery, public SessionKicks {
  public:
+  void KickSession(uint64_t session_id, const std::string& reason) override {
+    std::lock_guard lock(mu_);
+    kicked.push_back({session_id, reason});
+    cv_.notify_all();
+  }
   void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override {
     std::lock_guard lock(mu_);
     outcomes.push_back({to.gateway_id, to.session_id, to.request_id, outcome.result().seq()});
@@ -60,6 +65,7 @@ class RecordingGateway final : public CommandReplies, public PushDelivery {
   int deliver_calls = 0;
   std::map<uint64_t, std::vector<int64_t>> pushed;
   std::map<uint64_t, std::vector<int64_t>> noticed;
+  std::vector<std::pair<uint64_t, std::string>> kicked;
 
  private:
   std::mutex mu_;
@@ -80,7 +86,7 @@ std::unique_ptr<GatewayInbox> InboxOf(EventBus& bus, const std::string& gateway,
   o.topic = kTopic;
   o.gateway_id = gateway;
   o.poll_timeout_ms = 20;
-  auto inbox = std::make_unique<GatewayInbox>(bus, o, sink, sink, received);
+  auto inbox = std::make_unique<GatewayInbox>(bus, o, sink, sink, sink, received);
   Status st = inbox->Start();
   EXPECT_TRUE(st.ok()) << st.ToString();
   return inbox;
@@ -212,6 +218,28 @@ TEST(GatewayInbox, AReadNoticeForAPeerOnAnotherGatewayArrivesThroughItsInbox) {
   ASSERT_TRUE(b.WaitUntil([&] { return !b.noticed.empty(); }));
   EXPECT_EQ(b.noticed[8], std::vector<int64_t>{12});
   EXPECT_TRUE(a.noticed.empty());
+}
+
+// A login on gateway A displaced a session of gateway B: B's inbox hands
+// the kick, addressed by gateway and session, to B only.
+TEST(GatewayInbox, AKickForAnotherGatewaysSessionReachesThatGatewayOnly) {
+  InProcessEventBus bus;
+  ASSERT_TRUE(bus.CreateTopic(kTopic, 1).ok());
+  RecordingGateway a, b;
+  Counter a_received, b_received;
+  auto inbox_a = InboxOf(bus, "gw-a", a, &a_received);
+  auto inbox_b = InboxOf(bus, "gw-b", b, &b_received);
+  auto outbox_a = OutboxOf(bus, "gw-a", a);
+  outbox_a->Kick("gw-b", 7, "signed in on another device");
+  outbox_a->OnCommandDone({"gw-a", 7, "marker"}, SendOutcome(1));  // A's session 7 (direct)
+  ASSERT_TRUE(b.WaitUntil([&] { return !b.kicked.empty(); }));
+  inbox_a->Stop();
+  inbox_b->Stop();
+  ASSERT_EQ(b.kicked.size(), 1u);
+  EXPECT_EQ(b.kicked[0].first, 7u);
+  EXPECT_EQ(b.kicked[0].second, "signed in on another device");
+  EXPECT_TRUE(a.kicked.empty());  // A's session 7 is another session
+  EXPECT_EQ(a_received.Value(), 0);
 }
 
 // A producer whose queue is always full.

@@ -144,6 +144,15 @@ TEST(GatewayRecordCodec, ANoticeKeepsItsSessionsAndFrame) {
   EXPECT_EQ(got.frame->frame().read_notice().seq(), 4);
 }
 
+TEST(GatewayRecordCodec, AKickKeepsItsSessionAndReason) {
+  auto decoded = DecodeInboxRecord(EncodeInboxKick(18'446'744'073'709'551'615u, "elsewhere"));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ASSERT_TRUE(std::holds_alternative<InboxKick>(*decoded));
+  const auto& got = std::get<InboxKick>(*decoded);
+  EXPECT_EQ(got.session_id, 18'446'744'073'709'551'615u);
+  EXPECT_EQ(got.reason, "elsewhere");
+}
+
 TEST(GatewayRecordCodec, GarbageAndBrokenRecordsAreInvalidArguments) {
   for (std::string bytes : {std::string("\xff\xff\xff\xff garbage", 13), std::string()}) {
     auto decoded = DecodeInboxRecord(bytes);

@@ -27,7 +27,7 @@ class LookupBarrierRouteTable final : public RouteTable {
   }
   Status RegisterDisplacing(const std::string& tenant, const std::string& user,
                             const DeviceRoute& route, LoginConflict policy,
-                            std::vector<uint64_t>& displaced) override {
+                            std::vector<DeviceRoute>& displaced) override {
     return inner_.RegisterDisplacing(tenant, user, route, policy, displaced);
   }
   Status Unregister(const std::string& tenant, const std::string& user,
@@ -69,7 +69,7 @@ TEST(PresenceLogin, ConcurrentPlatformExclusiveLoginsLeaveExactlyOneSession) {
   constexpr int kLogins = 8;
   LookupBarrierRouteTable routes(kLogins);
   PresenceHub hub(routes);
-  std::vector<std::vector<uint64_t>> displaced(kLogins);
+  std::vector<std::vector<DeviceRoute>> displaced(kLogins);
   std::vector<std::thread> logins;
   for (int i = 0; i < kLogins; ++i) {
     logins.emplace_back([&, i] {
@@ -86,7 +86,12 @@ TEST(PresenceLogin, ConcurrentPlatformExclusiveLoginsLeaveExactlyOneSession) {
   // Every other login was displaced (and so kicked) exactly once; the
   // survivor never was.
   std::multiset<uint64_t> kicked;
-  for (const auto& d : displaced) kicked.insert(d.begin(), d.end());
+  for (const auto& d : displaced) {
+    for (const auto& r : d) {
+      EXPECT_EQ(r.gateway_id, "gw");
+      kicked.insert(r.session_id);
+    }
+  }
   EXPECT_EQ(kicked.size(), static_cast<size_t>(kLogins - 1));
   EXPECT_EQ(kicked.count(survivors[0].session_id), 0u);
   for (uint64_t id = 1; id <= kLogins; ++id) {

@@ -38,10 +38,10 @@ TEST_P(RouteTableContract, ReRegisteringASessionReplacesIt) {
 
 TEST_P(RouteTableContract, RegisterDisplacingFollowsThePolicy) {
   ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
-  ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 2, "laptop", "web"}).ok());
-  std::vector<uint64_t> displaced;
+  ASSERT_TRUE(table_->Register("t", "bob", {"gw2", 2, "laptop", "web"}).ok());
+  std::vector<DeviceRoute> displaced;
   ASSERT_TRUE(table_
-                  ->RegisterDisplacing("t", "bob", {"gw1", 3, "tablet", "ios"},
+                  ->RegisterDisplacing("t", "bob", {"gw3", 3, "tablet", "ios"},
                                        LoginConflict::kCoexist, displaced)
                   .ok());
   EXPECT_TRUE(displaced.empty());
@@ -49,14 +49,23 @@ TEST_P(RouteTableContract, RegisterDisplacingFollowsThePolicy) {
                   ->RegisterDisplacing("t", "bob", {"gw1", 4, "phone2", "ios"},
                                        LoginConflict::kPlatformExclusive, displaced)
                   .ok());
-  EXPECT_EQ(std::set<uint64_t>(displaced.begin(), displaced.end()), (std::set<uint64_t>{1, 3}));
+  // Each displaced route names the gateway that holds its session (the one
+  // that kicks it), which need not be the login's.
+  std::set<std::pair<std::string, uint64_t>> got;
+  for (const auto& d : displaced) got.insert({d.gateway_id, d.session_id});
+  EXPECT_EQ(got, (std::set<std::pair<std::string, uint64_t>>{{"gw1", 1}, {"gw3", 3}}));
+  for (const auto& d : displaced) {
+    EXPECT_EQ(d.platform, "ios");
+    EXPECT_EQ(d.device, d.session_id == 1 ? "phone" : "tablet");
+  }
   EXPECT_EQ(Lookup("t", "bob").size(), 2u);  // 2 (web) and 4
   displaced.clear();
   ASSERT_TRUE(table_
                   ->RegisterDisplacing("t", "bob", {"gw1", 4, "phone2", "ios"},
                                        LoginConflict::kExclusive, displaced)
                   .ok());
-  EXPECT_EQ(displaced, (std::vector<uint64_t>{2}));  // never itself
+  ASSERT_EQ(SessionsOf(displaced), (std::vector<uint64_t>{2}));  // never itself
+  EXPECT_EQ(displaced[0].gateway_id, "gw2");
   auto routes = Lookup("t", "bob");
   ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0].session_id, 4u);
@@ -67,7 +76,7 @@ TEST_P(RouteTableContract, RegisterDisplacingFollowsThePolicy) {
 TEST_P(RouteTableContract, ConcurrentExclusiveLoginsLeaveExactlyOne) {
   constexpr int kThreads = 8, kLoginsEach = 50;
   ASSERT_TRUE(table_->Register("t", "bob", {"gw1", 1'000'000, "laptop", "web"}).ok());
-  std::vector<std::vector<uint64_t>> displaced(kThreads);
+  std::vector<std::vector<DeviceRoute>> displaced(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -88,7 +97,9 @@ TEST_P(RouteTableContract, ConcurrentExclusiveLoginsLeaveExactlyOne) {
   EXPECT_EQ(ios.platform, "ios");
   EXPECT_EQ(web.session_id, 1'000'000u);
   std::multiset<uint64_t> all;
-  for (const auto& d : displaced) all.insert(d.begin(), d.end());
+  for (const auto& d : displaced) {
+    for (const auto& r : d) all.insert(r.session_id);
+  }
   all.insert(ios.session_id);
   ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kLoginsEach));
   for (uint64_t id = 1; id <= kThreads * kLoginsEach; ++id) EXPECT_EQ(all.count(id), 1u) << id;
@@ -97,7 +108,7 @@ TEST_P(RouteTableContract, ConcurrentExclusiveLoginsLeaveExactlyOne) {
 TEST_P(RouteTableContract, TwoTenantsWithTheSameUsersDoNotSeeEachOthersRoutes) {
   ASSERT_TRUE(table_->Register("tenant-a", "bob", {"gw1", 1, "phone", "ios"}).ok());
   ASSERT_TRUE(table_->Register("tenant-a", "carol", {"gw1", 2, "phone", "ios"}).ok());
-  std::vector<uint64_t> displaced;
+  std::vector<DeviceRoute> displaced;
   ASSERT_TRUE(table_
                   ->RegisterDisplacing("tenant-b", "bob", {"gw1", 3, "phone", "ios"},
                                        LoginConflict::kExclusive, displaced)

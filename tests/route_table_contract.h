@@ -25,6 +25,13 @@ struct RouteTableUnderTest {
 };
 using RouteTableFactory = std::function<RouteTableUnderTest()>;
 
+// The session ids of displaced routes, in their order.
+inline std::vector<uint64_t> SessionsOf(const std::vector<DeviceRoute>& routes) {
+  std::vector<uint64_t> out;
+  for (const auto& r : routes) out.push_back(r.session_id);
+  return out;
+}
+
 class RouteTableContract
     : public ::testing::TestWithParam<std::pair<std::string, RouteTableFactory>> {
  protected:

@@ -126,7 +126,7 @@ TEST_F(RedisRouteTableTest, RoutesOfOneTenantAreInvisibleToAnother) {
   // Tenants containing the separator do not collide with other tenant/user pairs.
   EXPECT_TRUE(Lookup(*table_, "a", "b:routes:c").empty());
   EXPECT_EQ(Lookup(*table_, "a:routes:b", "c").size(), 1u);
-  std::vector<uint64_t> displaced;
+  std::vector<DeviceRoute> displaced;
   ASSERT_TRUE(table_
                   ->RegisterDisplacing("tenant-b", "bob", {"gw2", 3, "phone", "ios"},
                                        LoginConflict::kExclusive, displaced)
@@ -155,12 +155,15 @@ TEST_F(RedisRouteTableTest, RouteFieldsSurviveArbitraryBytes) {
   EXPECT_EQ(routes[0].session_id, odd.session_id);
   EXPECT_EQ(routes[0].device, odd.device);
   EXPECT_EQ(routes[0].platform, odd.platform);
-  std::vector<uint64_t> displaced;
+  std::vector<DeviceRoute> displaced;
   ASSERT_TRUE(table_
                   ->RegisterDisplacing("t", "bob", {"gw1", 2, "phone", "io:s"},
                                        LoginConflict::kPlatformExclusive, displaced)
                   .ok());
-  EXPECT_EQ(displaced, (std::vector<uint64_t>{odd.session_id}));
+  ASSERT_EQ(displaced.size(), 1u);
+  EXPECT_EQ(displaced[0].session_id, odd.session_id);
+  EXPECT_EQ(displaced[0].gateway_id, odd.gateway_id);  // decoded whatever its bytes
+  EXPECT_EQ(displaced[0].device, odd.device);
 }
 
 TEST_F(RedisRouteTableTest, RecoversAfterTheServerRestarts) {
@@ -173,7 +176,7 @@ TEST_F(RedisRouteTableTest, RecoversAfterTheServerRestarts) {
   ASSERT_TRUE(Server().Start());
   // The restarted server lost everything (no persistence) and its script
   // cache; the first call may fail on the dead connection, the next succeeds.
-  std::vector<uint64_t> displaced;
+  std::vector<DeviceRoute> displaced;
   Status first = table_->RegisterDisplacing("t", "bob", {"gw1", 3, "phone", "ios"},
                                             LoginConflict::kExclusive, displaced);
   if (!first.ok()) {
@@ -197,7 +200,7 @@ TEST_F(RedisRouteTableTest, ConcurrentExclusiveLoginsOnSeparateConnectionsLeaveO
     tables.push_back(OpenTable());
     ASSERT_NE(tables.back(), nullptr);
   }
-  std::vector<std::vector<uint64_t>> displaced(kThreads);
+  std::vector<std::vector<DeviceRoute>> displaced(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -214,7 +217,9 @@ TEST_F(RedisRouteTableTest, ConcurrentExclusiveLoginsOnSeparateConnectionsLeaveO
   auto routes = Lookup(*table_, "t", "bob");
   ASSERT_EQ(routes.size(), 1u);
   std::multiset<uint64_t> all;
-  for (const auto& d : displaced) all.insert(d.begin(), d.end());
+  for (const auto& d : displaced) {
+    for (const auto& r : d) all.insert(r.session_id);
+  }
   all.insert(routes[0].session_id);
   ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kLoginsEach));
   for (uint64_t id = 1; id <= kThreads * kLoginsEach; ++id) EXPECT_EQ(all.count(id), 1u) << id;
@@ -266,12 +271,12 @@ TEST_F(RedisRouteTableTest, ReRegistersItsLiveRoutesAfterTheServerLostThem) {
   ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
   ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 2, "laptop", "web"}).ok());
   ASSERT_TRUE(gateway->Register("t", "carol", {"gw1", 3, "phone", "ios"}).ok());
-  std::vector<uint64_t> displaced;
+  std::vector<DeviceRoute> displaced;
   ASSERT_TRUE(gateway
                   ->RegisterDisplacing("t", "carol", {"gw1", 4, "phone", "ios"},
                                        LoginConflict::kPlatformExclusive, displaced)
                   .ok());
-  ASSERT_EQ(displaced, (std::vector<uint64_t>{3}));
+  ASSERT_EQ(SessionsOf(displaced), (std::vector<uint64_t>{3}));
   ASSERT_TRUE(gateway->Unregister("t", "bob", 2).ok());
   Server().Stop();
   ASSERT_TRUE(Server().Start());

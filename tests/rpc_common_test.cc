@@ -103,7 +103,9 @@ TEST(RpcConfig, PerServiceDeadlinesFallBackToTheDefault) {
   ASSERT_TRUE(SetConfigValue(config, "rpc.deadline_ms", "700").ok());
   ASSERT_TRUE(SetConfigValue(config, "rpc.session.deadline_ms", "90").ok());
   ASSERT_TRUE(SetConfigValue(config, "rpc.retry.max_attempts", "5").ok());
+  ASSERT_TRUE(SetConfigValue(config, "rpc.signaling.deadline_ms", "60").ok());
   EXPECT_EQ(RpcOptionsFor(config, RpcService::kSession).deadline_ms, 90);
+  EXPECT_EQ(RpcOptionsFor(config, RpcService::kSignaling).deadline_ms, 60);
   RpcOptions reader = RpcOptionsFor(config, RpcService::kStorageReader);
   EXPECT_EQ(reader.deadline_ms, 700);
   EXPECT_EQ(reader.retry.max_attempts, 5);

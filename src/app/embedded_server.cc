@@ -101,7 +101,7 @@ class Embedded final : public EmbeddedServer {
       o.topic = config.bus_gateway_topic;
       o.gateway_id = gateway_id_;
       o.join_timeout_ms = config.bus_kafka_startup_timeout_ms;
-      inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, gateway_, gateway_,
+      inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, gateway_, gateway_, gateway_,
                                               &server_metrics_.inbox_records_in);
     }
     TransportOptions topts = GatewayTransportOptions(config);

@@ -306,6 +306,9 @@ const std::vector<KeyDef>& Keys() {
        &Config::rpc_storage_reader_deadline_ms, nullptr, 0, 3'600'000},
       {"rpc.session.deadline_ms", "deadline of calls to the session role; 0 = rpc.deadline_ms",
        &Config::rpc_session_deadline_ms, nullptr, 0, 3'600'000},
+      {"rpc.signaling.deadline_ms",
+       "deadline of calls to the signaling-online and signaling-route roles; 0 = rpc.deadline_ms",
+       &Config::rpc_signaling_deadline_ms, nullptr, 0, 3'600'000},
       {"rpc.retry.max_attempts",
        "attempts of an idempotent call that fails with UNAVAILABLE (or an attempt's timeout); "
        "1 = no retry. Other calls are never retried",

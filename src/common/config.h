@@ -130,6 +130,7 @@ struct Config {
   int64_t rpc_deadline_ms = 2'000;             // a whole call, retries included
   int64_t rpc_storage_reader_deadline_ms = 0;  // 0: rpc_deadline_ms
   int64_t rpc_session_deadline_ms = 0;         // 0: rpc_deadline_ms
+  int64_t rpc_signaling_deadline_ms = 0;       // signaling-online and -route; 0: rpc_deadline_ms
   int64_t rpc_retry_max_attempts = 3;          // of an idempotent call; 1 = no retry
   int64_t rpc_retry_initial_backoff_ms = 20;
   int64_t rpc_retry_max_backoff_ms = 1'000;

@@ -47,12 +47,13 @@ class RouteTable {
   virtual Status Register(const std::string& tenant, const std::string& user_id,
                           const DeviceRoute& route) = 0;
   // A login: registers `route` and, as one step for that user, removes the
-  // user's other routes that `policy` says it displaces, appending their
-  // session ids to `displaced`. Of concurrent logins that displace each
-  // other, the one that registers last is the one left.
+  // user's other routes that `policy` says it displaces, appending them to
+  // `displaced` (each names its gateway: the one that must kick it). Of
+  // concurrent logins that displace each other, the one that registers
+  // last is the one left.
   virtual Status RegisterDisplacing(const std::string& tenant, const std::string& user_id,
                                     const DeviceRoute& route, LoginConflict policy,
-                                    std::vector<uint64_t>& displaced) = 0;
+                                    std::vector<DeviceRoute>& displaced) = 0;
   // Removes the route of that session; unknown sessions are not an error.
   virtual Status Unregister(const std::string& tenant, const std::string& user_id,
                             uint64_t session_id) = 0;

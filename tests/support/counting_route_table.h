@@ -19,7 +19,7 @@ class CountingRouteTable final : public RouteTable {
     return inner_.Register(t, u, r);
   }
   Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
-                            LoginConflict p, std::vector<uint64_t>& d) override {
+                            LoginConflict p, std::vector<DeviceRoute>& d) override {
     return inner_.RegisterDisplacing(t, u, r, p, d);
   }
   Status Unregister(const std::string& t, const std::string& u, uint64_t s) override {

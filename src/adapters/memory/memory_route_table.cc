@@ -50,7 +50,7 @@ Status MemoryRouteTable::Register(const std::string& tenant, const std::string& 
 
 Status MemoryRouteTable::RegisterDisplacing(const std::string& tenant, const std::string& user_id,
                                             const DeviceRoute& route, LoginConflict policy,
-                                            std::vector<uint64_t>& displaced) {
+                                            std::vector<DeviceRoute>& displaced) {
   std::string key = Key(tenant, user_id);
   Shard& shard = ShardFor(key);
   MarkAlive(route.gateway_id);
@@ -59,7 +59,7 @@ Status MemoryRouteTable::RegisterDisplacing(const std::string& tenant, const std
   std::erase_if(routes, [&](const DeviceRoute& r) {
     if (r.session_id == route.session_id) return true;  // re-registered below
     if (!Displaces(policy, route, r)) return false;
-    displaced.push_back(r.session_id);
+    displaced.push_back(r);
     return true;
   });
   routes.push_back(route);

@@ -26,7 +26,7 @@ class MemoryRouteTable final : public RouteTable {
                   const DeviceRoute& route) override;
   Status RegisterDisplacing(const std::string& tenant, const std::string& user_id,
                             const DeviceRoute& route, LoginConflict policy,
-                            std::vector<uint64_t>& displaced) override;
+                            std::vector<DeviceRoute>& displaced) override;
   Status Unregister(const std::string& tenant, const std::string& user_id,
                     uint64_t session_id) override;
   Status Lookup(const std::string& tenant, const std::string& user_id,

@@ -24,9 +24,10 @@ namespace flare::redis_routes {
 // KEYS[1]: the user's routes hash, KEYS[2]: the route's gateway liveness
 // key. ARGV: session id, encoded route, platform, policy (0 coexist,
 // 1 platform_exclusive, 2 exclusive), routes TTL (s), gateway TTL (ms).
-// Returns the displaced session ids, and "revived" last when the gateway's
-// liveness key was gone (its other routes may have been deleted as dead:
-// the caller registers them again). Mirrors Displaces() in the port header.
+// Returns "revived" or "" first ("revived" when the gateway's liveness key
+// was gone: its other routes may have been deleted as dead, the caller
+// registers them again), then the session id and encoded route of each
+// displaced route. Mirrors Displaces() in the port header.
 inline constexpr const char* kLoginScript = FLARE_LUA_ROUTE_FIELDS R"lua(
 local displaced = {}
 if ARGV[4] ~= '0' then
@@ -35,15 +36,16 @@ if ARGV[4] ~= '0' then
     local sid = all[i]
     if sid ~= ARGV[1] and (ARGV[4] == '2' or field(all[i + 1], 1) == ARGV[3]) then
       displaced[#displaced + 1] = sid
+      displaced[#displaced + 1] = all[i + 1]
     end
   end
-  for _, sid in ipairs(displaced) do redis.call('HDEL', KEYS[1], sid) end
+  for i = 1, #displaced, 2 do redis.call('HDEL', KEYS[1], displaced[i]) end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 local revived = redis.call('EXISTS', KEYS[2]) == 0
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[6])
-if revived then displaced[#displaced + 1] = 'revived' end
+table.insert(displaced, 1, revived and 'revived' or '')
 return displaced
 )lua";
 

@@ -151,15 +151,15 @@ Result<std::vector<RedisReply>> RedisRouteTable::RunLocked(std::vector<RedisComm
 }
 
 void RedisRouteTable::RememberLocked(const std::string& key, const DeviceRoute& route,
-                                     const std::vector<uint64_t>& displaced) {
+                                     const std::vector<DeviceRoute>& displaced) {
   auto& routes = owned_[key];
-  for (uint64_t sid : displaced) routes.erase(sid);
+  for (const DeviceRoute& d : displaced) routes.erase(d.session_id);
   routes[route.session_id] = route;
 }
 
 Status RedisRouteTable::RunLogin(const std::string& key, const DeviceRoute& route,
                                  LoginConflict policy, bool retry,
-                                 std::vector<uint64_t>* displaced) {
+                                 std::vector<DeviceRoute>* displaced) {
   const char* policy_arg = policy == LoginConflict::kExclusive           ? "2"
                            : policy == LoginConflict::kPlatformExclusive ? "1"
                                                                          : "0";
@@ -173,16 +173,15 @@ Status RedisRouteTable::RunLogin(const std::string& key, const DeviceRoute& rout
   const redisReply* r = replies->front().get();
   if (IsError(r)) return conn_.Unavailable("login script failed: " + std::string(ReplyString(r)));
   if (r->type != REDIS_REPLY_ARRAY) return Internal("redis login script: unexpected reply");
-  std::vector<uint64_t> gone;
-  bool revived = false;
-  for (size_t i = 0; i < r->elements; ++i) {
-    const redisReply* e = r->element[i];
-    if (e->type != REDIS_REPLY_STRING) continue;
-    if (ReplyString(e) == "revived") {
-      revived = true;
-    } else if (auto sid = ParseSessionId(ReplyString(e))) {
-      gone.push_back(*sid);
-    }
+  if (r->elements == 0 || r->elements % 2 == 0) {
+    return Internal("redis login script: unexpected reply");
+  }
+  bool revived = ReplyString(r->element[0]) == "revived";
+  std::vector<DeviceRoute> gone;
+  for (size_t i = 1; i + 1 < r->elements; i += 2) {
+    auto d = DecodeRoute(ReplyString(r->element[i]), ReplyString(r->element[i + 1]));
+    // The route is removed all the same: a malformed value only loses its kick.
+    if (d) gone.push_back(std::move(*d));
   }
   RememberLocked(key, route, gone);
   if (displaced != nullptr) displaced->insert(displaced->end(), gone.begin(), gone.end());
@@ -205,7 +204,7 @@ Status RedisRouteTable::Register(const std::string& tenant, const std::string& u
 
 Status RedisRouteTable::RegisterDisplacing(const std::string& tenant, const std::string& user_id,
                                            const DeviceRoute& route, LoginConflict policy,
-                                           std::vector<uint64_t>& displaced) {
+                                           std::vector<DeviceRoute>& displaced) {
   return RunLogin(RoutesKey(tenant, user_id), route, policy, false, &displaced);
 }
 

@@ -16,7 +16,7 @@
 // Scripts (EVALSHA; loaded again when the server lost its script cache):
 // the login script reads the user's routes, removes those the policy
 // displaces (the rule of Displaces() in the port), adds the new route and
-// returns the displaced session ids, atomically across processes. The lookup
+// returns the displaced routes, atomically across processes. The lookup
 // script reads many users' hashes, keeps the routes whose gateway has a
 // liveness key and deletes the others; LookupMany sends it in chunks of
 // kLookupChunk users, pipelined, so one call is one round trip. Scripts
@@ -74,7 +74,7 @@ class RedisRouteTable final : public RouteTable {
                   const DeviceRoute& route) override;
   Status RegisterDisplacing(const std::string& tenant, const std::string& user_id,
                             const DeviceRoute& route, LoginConflict policy,
-                            std::vector<uint64_t>& displaced) override;
+                            std::vector<DeviceRoute>& displaced) override;
   Status Unregister(const std::string& tenant, const std::string& user_id,
                     uint64_t session_id) override;
   Status Lookup(const std::string& tenant, const std::string& user_id,
@@ -100,9 +100,9 @@ class RedisRouteTable final : public RouteTable {
   // if `retry`. A NOSCRIPT reply loads the scripts and sends again once.
   Result<std::vector<RedisReply>> RunLocked(std::vector<RedisCommand> commands, bool retry);
   Status RunLogin(const std::string& key, const DeviceRoute& route, LoginConflict policy,
-                  bool retry, std::vector<uint64_t>* displaced);
+                  bool retry, std::vector<DeviceRoute>* displaced);
   void RememberLocked(const std::string& key, const DeviceRoute& route,
-                      const std::vector<uint64_t>& displaced);
+                      const std::vector<DeviceRoute>& displaced);
   RedisCommand GatewayAliveCommand(const std::string& gateway_id) const;
 
   const RedisRouteTableOptions options_;

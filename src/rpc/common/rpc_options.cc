@@ -18,6 +18,9 @@ RpcOptions RpcOptionsFor(const Config& config, RpcService service) {
       break;
     case RpcService::kMessageOrchestrator:
       break;
+    case RpcService::kSignaling:
+      specific = config.rpc_signaling_deadline_ms;
+      break;
   }
   options.deadline_ms = specific > 0 ? specific : config.rpc_deadline_ms;
   options.retry.max_attempts = static_cast<int>(config.rpc_retry_max_attempts);

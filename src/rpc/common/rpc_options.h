@@ -27,7 +27,9 @@ struct RpcOptions {
 
 // The roles whose clients exist; each may have its own deadline.
 // kMessageOrchestrator: how long a submission may wait for its acceptance.
-enum class RpcService { kStorageReader, kSession, kMessageOrchestrator };
+// kSignaling: signaling-online and signaling-route, which one route-table
+// client calls.
+enum class RpcService { kStorageReader, kSession, kMessageOrchestrator, kSignaling };
 
 // rpc.* for calls to `service` (rpc.<service>.deadline_ms when set, else
 // rpc.deadline_ms). LoadConfig has checked the values.

@@ -53,6 +53,11 @@ class GatewayRouter {
   virtual void Deliver(const std::string& gateway_id, std::span<const SessionPushes> pushes) = 0;
   virtual void Notify(const std::string& gateway_id, const std::vector<uint64_t>& session_ids,
                       const std::shared_ptr<const SharedFrame>& frame) = 0;
+  // Closes session `session_id` of gateway `gateway_id` (session ids are
+  // unique per gateway only), telling its client `reason`: a login on
+  // another gateway displaced it.
+  virtual void Kick(const std::string& gateway_id, uint64_t session_id,
+                    const std::string& reason) = 0;
 };
 
 struct PushOptions {

@@ -14,6 +14,7 @@ namespace {
 constexpr uint16_t kCloseAuthFailed = 4001;
 constexpr uint16_t kCloseAuthTimeout = 4002;
 constexpr uint16_t kCloseIdle = 4003;
+constexpr char kDisplacedReason[] = "signed in on another device";
 }  // namespace
 
 Gateway::~Gateway() {
@@ -189,9 +190,16 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
     return;
   }
   DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
-  for (uint64_t displaced : deps_.presence.Login(who->tenant, who->user_id, route,
-                                                 options_.login_conflict.For(who->platform))) {
-    Kick(displaced, "signed in on another device");
+  for (const DeviceRoute& displaced : deps_.presence.Login(
+           who->tenant, who->user_id, route, options_.login_conflict.For(who->platform))) {
+    // Session ids are unique per gateway only: another gateway's session
+    // is kicked by that gateway. Without a router, it is not ours to touch
+    // (a shared table can hold routes of a gateway that died).
+    if (displaced.gateway_id == options_.gateway_id) {
+      Kick(displaced.session_id, kDisplacedReason);
+    } else if (others_ != nullptr) {
+      others_->Kick(displaced.gateway_id, displaced.session_id, kDisplacedReason);
+    }
   }
   deps_.metrics.authenticated.Add(1);
   AnnouncePresence(*who, true);

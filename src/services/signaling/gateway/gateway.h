@@ -22,6 +22,7 @@
 #include "services/signaling/gateway/client_session.h"
 #include "services/signaling/gateway/connection_quota.h"
 #include "services/signaling/gateway/rate_limiter.h"
+#include "services/signaling/gateway/session_kicks.h"
 #include "services/signaling/online/presence.h"
 #include "services/storage/reader/storage_reader.h"
 
@@ -62,7 +63,10 @@ struct GatewayDeps {
   const DurableFence* fence = nullptr;  // read counts only for durable messages
 };
 
-class Gateway final : public ConnectionHandler, public PushDelivery, public CommandReplies {
+class Gateway final : public ConnectionHandler,
+                      public PushDelivery,
+                      public CommandReplies,
+                      public SessionKicks {
  public:
   Gateway(GatewayOptions options, GatewayDeps deps)
       : options_(std::move(options)),
@@ -88,8 +92,15 @@ class Gateway final : public ConnectionHandler, public PushDelivery, public Comm
   // An outcome for one of this gateway's sessions (gone ones are skipped).
   void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override;
 
-  // Typing notices for sessions of other processes' gateways go here (with
-  // bus.backend = "kafka"; else they reach only this gateway's sessions).
+  // A session of this gateway displaced by a login on another (its kick
+  // arrives through the gateway inbox).
+  void KickSession(uint64_t session_id, const std::string& reason) override {
+    Kick(session_id, reason);
+  }
+
+  // Typing notices and kicks for sessions of other processes' gateways go
+  // here (with bus.backend = "kafka"; else they reach only this gateway's
+  // sessions).
   void SetOtherGateways(GatewayRouter* others) { others_ = others; }
 
   void Tick();

@@ -14,21 +14,24 @@ struct Dispatch {
   const std::string& gateway_id;
   CommandReplies& replies;
   PushDelivery& delivery;
+  SessionKicks& kicks;
   void operator()(const InboxOutcome& r) const {
     replies.OnCommandDone(ReplyAddress{gateway_id, r.session_id, r.request_id}, r.outcome);
   }
   void operator()(const InboxDelivery& r) const { delivery.Deliver(r.pushes); }
   void operator()(const InboxNotice& r) const { delivery.Notify(r.session_ids, r.frame); }
+  void operator()(const InboxKick& r) const { kicks.KickSession(r.session_id, r.reason); }
 };
 
 }  // namespace
 
 GatewayInbox::GatewayInbox(EventBus& bus, GatewayInboxOptions options, CommandReplies& replies,
-                           PushDelivery& delivery, Counter* received)
+                           PushDelivery& delivery, SessionKicks& kicks, Counter* received)
     : bus_(bus),
       options_(std::move(options)),
       replies_(replies),
       delivery_(delivery),
+      kicks_(kicks),
       received_(received) {}
 
 GatewayInbox::~GatewayInbox() { Stop(); }
@@ -103,7 +106,7 @@ void GatewayInbox::Handle(const BusRecord& record) {
     return;
   }
   if (received_ != nullptr) received_->Add();
-  std::visit(Dispatch{options_.gateway_id, replies_, delivery_}, *decoded);
+  std::visit(Dispatch{options_.gateway_id, replies_, delivery_, kicks_}, *decoded);
 }
 
 // Losing a commit costs only a replay of records already handed over (the

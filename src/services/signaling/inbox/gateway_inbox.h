@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "ports/event_bus.h"
 #include "services/push/server/push_server.h"
+#include "services/signaling/gateway/session_kicks.h"
 #include "services/storage/writer/storage_writer.h"
 
 namespace flare {
@@ -39,7 +40,7 @@ class GatewayInbox final : public BusConsumerListener {
  public:
   // `received` (may be null) counts the records for this gateway.
   GatewayInbox(EventBus& bus, GatewayInboxOptions options, CommandReplies& replies,
-               PushDelivery& delivery, Counter* received);
+               PushDelivery& delivery, SessionKicks& kicks, Counter* received);
   ~GatewayInbox() override;
 
   // Joins the group, waits for the assignment, and polls on a thread of
@@ -61,6 +62,7 @@ class GatewayInbox final : public BusConsumerListener {
   const GatewayInboxOptions options_;
   CommandReplies& replies_;
   PushDelivery& delivery_;
+  SessionKicks& kicks_;
   Counter* received_;
   std::unique_ptr<BusConsumer> consumer_;  // the polling thread's (Start's before it runs)
   bool assigned_ = false;

@@ -49,6 +49,11 @@ void GatewayOutbox::Notify(const std::string& gateway_id, const std::vector<uint
   Publish(gateway_id, EncodeInboxNotice(session_ids, *frame), "a notice");
 }
 
+void GatewayOutbox::Kick(const std::string& gateway_id, uint64_t session_id,
+                         const std::string& reason) {
+  Publish(gateway_id, EncodeInboxKick(session_id, reason), "a kick");
+}
+
 void GatewayOutbox::Close(int timeout_ms) {
   std::lock_guard lock(mu_);
   if (!producer_) return;

@@ -42,6 +42,9 @@ class GatewayOutbox final : public CommandReplies, public GatewayRouter {
   void Deliver(const std::string& gateway_id, std::span<const SessionPushes> pushes) override;
   void Notify(const std::string& gateway_id, const std::vector<uint64_t>& session_ids,
               const std::shared_ptr<const SharedFrame>& frame) override;
+  // Published even for the local gateway (which kicks its own sessions
+  // itself, so never asks): its inbox hands the kick back to it.
+  void Kick(const std::string& gateway_id, uint64_t session_id, const std::string& reason) override;
 
   // Waits up to `timeout_ms` for what is published to be stored, then drops
   // the producer: later records for other gateways are not sent.

@@ -100,6 +100,10 @@ Result<InboxRecord> DecodeNotice(wire::Notice& in) {
   return InboxRecord(std::move(out));
 }
 
+InboxRecord DecodeKick(wire::Kick& in) {
+  return InboxKick{in.session_id(), std::move(*in.mutable_reason())};
+}
+
 }  // namespace
 
 std::string EncodeInboxOutcome(const ReplyAddress& to, const CommandOutcome& outcome) {
@@ -189,6 +193,14 @@ std::string EncodeInboxNotice(const std::vector<uint64_t>& session_ids, const Sh
   return record.SerializeAsString();
 }
 
+std::string EncodeInboxKick(uint64_t session_id, const std::string& reason) {
+  wire::GatewayRecord record;
+  wire::Kick* out = record.mutable_kick();
+  out->set_session_id(session_id);
+  out->set_reason(reason);
+  return record.SerializeAsString();
+}
+
 Result<InboxRecord> DecodeInboxRecord(std::string_view bytes) {
   wire::GatewayRecord record;
   if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -201,6 +213,8 @@ Result<InboxRecord> DecodeInboxRecord(std::string_view bytes) {
       return DecodeDelivery(*record.mutable_delivery());
     case wire::GatewayRecord::kNotice:
       return DecodeNotice(*record.mutable_notice());
+    case wire::GatewayRecord::kKick:
+      return DecodeKick(*record.mutable_kick());
     case wire::GatewayRecord::BODY_NOT_SET:
       break;
   }

@@ -36,7 +36,14 @@ struct InboxNotice {
   std::shared_ptr<const SharedFrame> frame;
 };
 
-using InboxRecord = std::variant<InboxOutcome, InboxDelivery, InboxNotice>;
+// A session of the destination gateway to close: a login on another
+// gateway displaced it.
+struct InboxKick {
+  uint64_t session_id = 0;
+  std::string reason;
+};
+
+using InboxRecord = std::variant<InboxOutcome, InboxDelivery, InboxNotice, InboxKick>;
 
 std::string EncodeInboxOutcome(const ReplyAddress& to, const CommandOutcome& outcome);
 // Each distinct item is written once per record, its frame as the protobuf
@@ -48,6 +55,7 @@ std::string EncodeInboxOutcome(const ReplyAddress& to, const CommandOutcome& out
 std::vector<std::string> EncodeInboxDelivery(std::span<const SessionPushes> pushes,
                                              size_t max_record_bytes);
 std::string EncodeInboxNotice(const std::vector<uint64_t>& session_ids, const SharedFrame& frame);
+std::string EncodeInboxKick(uint64_t session_id, const std::string& reason);
 
 // kInvalidArgument for bytes that are not a gateway record, have no body,
 // or carry a frame that does not parse or an item index out of range.

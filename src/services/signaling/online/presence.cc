@@ -96,9 +96,9 @@ PresenceHub::Shard& PresenceHub::ShardFor(const std::string& key) {
   return shards_[std::hash<std::string>{}(key) % kShards];
 }
 
-std::vector<uint64_t> PresenceHub::Login(const std::string& tenant, const std::string& user,
-                                         const DeviceRoute& route, LoginConflict policy) {
-  std::vector<uint64_t> displaced;
+std::vector<DeviceRoute> PresenceHub::Login(const std::string& tenant, const std::string& user,
+                                            const DeviceRoute& route, LoginConflict policy) {
+  std::vector<DeviceRoute> displaced;
   Status st = routes_.RegisterDisplacing(tenant, user, route, policy, displaced);
   if (!st.ok())
     spdlog::warn("route registration of session {} failed: {}", route.session_id, st.message());

@@ -63,10 +63,10 @@ class PresenceHub {
   // Tells the subscribers of `status.user_id` on every gateway.
   void Announce(const std::string& tenant, const ::flare::client::v1::PresenceStatus& status);
 
-  // Registers the route of a new login and returns the sessions it
-  // displaces under `policy` (their owners kick them).
-  std::vector<uint64_t> Login(const std::string& tenant, const std::string& user,
-                              const DeviceRoute& route, LoginConflict policy);
+  // Registers the route of a new login and returns the routes it displaces
+  // under `policy` (the gateway each names kicks its session).
+  std::vector<DeviceRoute> Login(const std::string& tenant, const std::string& user,
+                                 const DeviceRoute& route, LoginConflict policy);
 
   void Subscribe(const std::string& tenant, uint64_t session,
                  const std::vector<std::string>& users);
