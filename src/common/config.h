@@ -87,6 +87,8 @@ struct Config {
 
   // [presence]
   std::string presence_backend = "memory";  // | redis
+  // Role processes: "direct" (presence.backend) | "signaling" (over gRPC)
+  std::string presence_route_table = "direct";
   std::string presence_redis_url = "redis://127.0.0.1:6379/0";
   int64_t gateway_ttl_ms = 30'000;  // a gateway's routes die this long after its last heartbeat
   std::string login_conflict = "coexist";

@@ -1,8 +1,10 @@
 // Test support: Flare as a cluster of role processes on this machine, the
-// layout scripts/cluster starts: storage-reader + session in one process,
-// message-orchestrator, two storage writers (each with the push-server's
-// fan-out) and two signaling gateways, on the Kafka mock cluster, a
-// redis-server and a PostgreSQL database of the test's own.
+// layout scripts/cluster starts: signaling-online + signaling-route in one
+// process, storage-reader + session in another, message-orchestrator, two
+// storage writers (each with the push-server's fan-out) and two signaling
+// gateways, on the Kafka mock cluster, a redis-server and a PostgreSQL
+// database of the test's own. Gateways and writers reach the route table
+// through the signaling roles (presence.route_table = "signaling").
 #pragma once
 
 #include <map>
@@ -23,19 +25,20 @@ class LocalCluster {
     env_ = backends_.ServeEnv();
     env_["FLARE_RPC_PORT"] = "0";
     env_["FLARE_RPC_DRAIN_TIMEOUT_MS"] = "500";
-    reader_ = Role("storage-reader,session");
-    orchestrator_ = Role("message-orchestrator");
-    std::string rpc = "127.0.0.1:";
-    gateway_env_ = env_;
-    gateway_env_["FLARE_DISCOVERY_STATIC_SERVICES"] =
-        "message-orchestrator=" + rpc + std::to_string(orchestrator_->rpc_port()) +
-        ";storage-reader=" + rpc + std::to_string(reader_->rpc_port()) + ";session=" + rpc +
-        std::to_string(reader_->rpc_port());
+    signaling_ = Role("signaling-online,signaling-route", env_);
+    reader_ = Role("storage-reader,session", env_);
+    orchestrator_ = Role("message-orchestrator", env_);
+    auto at = [](const ServerProcess& p) { return "127.0.0.1:" + std::to_string(p.rpc_port()); };
+    env_["FLARE_DISCOVERY_STATIC_SERVICES"] =
+        "message-orchestrator=" + at(*orchestrator_) + ";storage-reader=" + at(*reader_) +
+        ";session=" + at(*reader_) + ";signaling-online=" + at(*signaling_) +
+        ";signaling-route=" + at(*signaling_);
+    env_["FLARE_PRESENCE_ROUTE_TABLE"] = "signaling";
     // Started side by side: each waits for its consumer group to settle.
     std::thread second([&] { writers_[1] = Role("storage-writer,push-server"); });
     writers_[0] = Role("storage-writer,push-server");
     second.join();
-    for (auto& gateway : gateways_) gateway = Role("signaling-gateway", gateway_env_);
+    for (auto& gateway : gateways_) gateway = Role("signaling-gateway");
   }
 
   // Empty when the backends are up.
@@ -44,11 +47,8 @@ class LocalCluster {
   ServerProcess& writer(int i) { return *writers_[i]; }
   ServerProcess& orchestrator() { return *orchestrator_; }
   ServerProcess& reader() { return *reader_; }
-  // Starts another process of `roles` on these backends (a gateway gets
-  // the discovery list).
-  std::unique_ptr<ServerProcess> Role(const std::string& roles) {
-    return Role(roles, roles == "signaling-gateway" ? gateway_env_ : env_);
-  }
+  // Starts another process of `roles` on these backends.
+  std::unique_ptr<ServerProcess> Role(const std::string& roles) { return Role(roles, env_); }
   // Replaces writer `i` (killed) with a new process.
   void StartWriter(int i) { writers_[i] = Role("storage-writer,push-server"); }
 
@@ -60,8 +60,8 @@ class LocalCluster {
   }
 
   ClusterBackends backends_;
-  std::map<std::string, std::string> env_, gateway_env_;
-  std::unique_ptr<ServerProcess> reader_, orchestrator_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<ServerProcess> signaling_, reader_, orchestrator_;
   std::unique_ptr<ServerProcess> writers_[2];
   std::unique_ptr<ServerProcess> gateways_[2];
 };

@@ -131,8 +131,8 @@ class GatewayRole final : public Role {
     o.topic = c.bus_gateway_topic;
     o.gateway_id = id_;
     o.join_timeout_ms = c.bus_kafka_startup_timeout_ms;
-    inbox_ =
-        std::make_unique<GatewayInbox>(*bus_, o, *gateway_, *gateway_, &metrics.inbox_records_in);
+    inbox_ = std::make_unique<GatewayInbox>(*bus_, o, *gateway_, *gateway_, *gateway_,
+                                            &metrics.inbox_records_in);
     return Status::Ok();
   }
 

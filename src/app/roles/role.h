@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/metrics.h"
@@ -24,9 +25,15 @@ namespace flare {
 // What a process's roles share, opened once on first use whatever the roles.
 class RoleShared {
  public:
-  RoleShared(const Config& config, Metrics& metrics) : config_(config), metrics_(metrics) {}
+  RoleShared(const Config& config, Metrics& metrics, std::vector<std::string> roles)
+      : config_(config), metrics_(metrics), roles_(std::move(roles)) {}
 
+  // The route table as presence.route_table says: the backend itself, or
+  // a client of the signaling-online and signaling-route roles (unless
+  // this process hosts them).
   Result<std::shared_ptr<RouteTable>> Routes();
+  // presence.backend itself, whatever presence.route_table says.
+  Result<std::shared_ptr<RouteTable>> RouteBackend();
   Result<std::shared_ptr<PresenceBus>> Presence();
   // bus.backend with the ingest and gateway topics created; a role process
   // needs a bus that crosses processes ("kafka").
@@ -39,11 +46,14 @@ class RoleShared {
   Metrics& metrics() { return metrics_; }
 
  private:
+  Result<std::shared_ptr<RouteTable>> RouteClient();
+
   const Config& config_;
   Metrics& metrics_;
+  const std::vector<std::string> roles_;
   ServerMetrics server_metrics_{metrics_};
   std::mutex mu_;
-  std::shared_ptr<RouteTable> routes_;
+  std::shared_ptr<RouteTable> backend_routes_, routes_;
   std::shared_ptr<PresenceBus> presence_;
   std::shared_ptr<EventBus> bus_;
   std::shared_ptr<Registry> registry_;
@@ -81,5 +91,7 @@ std::unique_ptr<Role> MakeSessionRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeOrchestratorRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps);
+Result<std::unique_ptr<Role>> MakeSignalingOnlineRole(RoleDeps& deps);
+Result<std::unique_ptr<Role>> MakeSignalingRouteRole(RoleDeps& deps);
 
 }  // namespace flare

@@ -166,7 +166,7 @@ class Roles final : public RoleServer {
   Stores stores_;
   ConversationAccess access_;
   Metrics metrics_;
-  RoleShared shared_{config_, metrics_};
+  RoleShared shared_{config_, metrics_, names_};
   RoleDeps deps_;
   std::vector<std::unique_ptr<Role>> roles_;  // outlive rpc_, which serves their services
   std::atomic<bool> draining_{false};

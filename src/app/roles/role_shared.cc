@@ -2,6 +2,9 @@
 
 #include "app/roles/role.h"
 #include "app/wiring.h"
+#include "rpc/signaling/signaling_grpc.h"
+
+#include <algorithm>
 
 namespace flare {
 namespace {
@@ -20,12 +23,40 @@ bool IsIpv4(const std::string& host) {
 
 }  // namespace
 
-Result<std::shared_ptr<RouteTable>> RoleShared::Routes() {
+Result<std::shared_ptr<RouteTable>> RoleShared::RouteBackend() {
   std::lock_guard lock(mu_);
-  if (!routes_) {
+  if (!backend_routes_) {
     auto opened = OpenRouteTable(config_);
     if (!opened.ok()) return opened.status();
-    routes_ = std::move(opened).value();
+    backend_routes_ = std::move(opened).value();
+  }
+  return backend_routes_;
+}
+
+Result<std::shared_ptr<RouteTable>> RoleShared::Routes() {
+  auto hosts = [&](const char* role) {
+    return std::find(roles_.begin(), roles_.end(), role) != roles_.end();
+  };
+  if (config_.presence_route_table == "direct" || hosts("signaling-online") ||
+      hosts("signaling-route")) {
+    return RouteBackend();
+  }
+  return RouteClient();
+}
+
+Result<std::shared_ptr<RouteTable>> RoleShared::RouteClient() {
+  {
+    std::lock_guard lock(mu_);
+    if (routes_) return routes_;
+  }
+  auto online = ChannelTo("signaling-online");
+  if (!online.ok()) return online.status();
+  auto router = ChannelTo("signaling-route");
+  if (!router.ok()) return router.status();
+  std::lock_guard lock(mu_);
+  if (!routes_) {
+    routes_ =
+        NewRouteTableGrpcClient(*online, *router, RpcOptionsFor(config_, RpcService::kSignaling));
   }
   return routes_;
 }

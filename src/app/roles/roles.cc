@@ -31,8 +31,8 @@ const std::vector<RoleInfo>& KnownRoles() {
   static const std::vector<RoleInfo> roles = {
       {"core-gateway", 0, nullptr},
       {"signaling-gateway", 0, &MakeGatewayRole},
-      {"signaling-online", 50051, nullptr},
-      {"signaling-route", 50052, nullptr},
+      {"signaling-online", 50051, &MakeSignalingOnlineRole},
+      {"signaling-route", 50052, &MakeSignalingRouteRole},
       {"message-orchestrator", 50053, &MakeOrchestratorRole},
       {"hook-engine", 50059, nullptr},
       {"storage-writer", 0, &MakeStorageWriterRole},
