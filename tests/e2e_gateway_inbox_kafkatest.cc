@@ -108,5 +108,28 @@ TEST(E2eGatewayInbox, AcksAndPushesReachTheOtherServerWhicheverWriterStores) {
   EXPECT_EQ(notice.typing().user_id(), "alice");
 }
 
+// An exclusive login on server B displaces alice's session on server A:
+// B's gateway has A's close it, through A's gateway inbox.
+TEST(E2eGatewayInbox, ALoginOnOneServerKicksTheSessionItDisplacesOnTheOther) {
+  testing::ClusterBackends backends("e2e_gateway_kick");
+  ASSERT_EQ(backends.error(), "");
+  std::map<std::string, std::string> env = backends.ServeEnv();
+  env["FLARE_PRESENCE_LOGIN_CONFLICT"] = "exclusive";
+  std::unique_ptr<ServerProcess> server_b;
+  std::thread start_b([&] { server_b = std::make_unique<ServerProcess>(env); });
+  ServerProcess a(env);
+  start_b.join();
+  FlareClient phone(a.Options("alice", "phone"));
+  testing::Notices phone_notices(phone);
+  ASSERT_TRUE(phone.Connect().ok());
+  FlareClient laptop(server_b->Options("alice", "laptop"));
+  testing::Notices laptop_notices(laptop);
+  ASSERT_TRUE(laptop.Connect().ok());
+  auto kicked = phone_notices.WaitFor([](const pb::ServerFrame& f) { return f.has_kicked(); });
+  EXPECT_EQ(kicked.kicked().reason(), "signed in on another device");
+  EXPECT_TRUE(laptop.SendText("bob", "I am the one").ok());
+  EXPECT_EQ(laptop_notices.Count([](const pb::ServerFrame& f) { return f.has_kicked(); }), 0u);
+}
+
 }  // namespace
 }  // namespace flare

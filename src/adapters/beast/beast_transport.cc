@@ -9,6 +9,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,15 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+
+// Connection ids (the gateway's session ids) count up from a random
+// multiple of 2^32: a shared route table keys a user's routes by session
+// id, so two processes' gateways must not hand out the same ids (counting
+// from 1 everywhere, a user's first sessions on two gateways collide).
+uint64_t RandomIdBase() {
+  std::random_device device;
+  return static_cast<uint64_t>(device()) << 32;
+}
 
 std::string TokenFromRequest(const http::request<http::string_body>& req) {
   std::string_view target(req.target().data(), req.target().size());
@@ -473,7 +483,7 @@ class BeastTransport final : public Transport {
   std::optional<tcp::acceptor> ws_acceptor_, http_acceptor_;
   uint16_t ws_port_ = 0, http_port_ = 0;
   size_t next_context_ = 0;
-  std::atomic<uint64_t> next_id_{0};
+  std::atomic<uint64_t> next_id_{RandomIdBase()};
   std::atomic<bool> stopped_{false};
 };
 
