@@ -4,11 +4,14 @@
 
 #include <openssl/rand.h>
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "app/config_loader.h"
 #include "scenarios.h"
@@ -92,6 +95,27 @@ std::string RandomSecret() {
   return s;
 }
 
+// "host:port[,port...]": the host into `host`, the ports returned.
+flare::Result<std::vector<uint16_t>> ParseServers(const std::string& text, std::string& host) {
+  auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    return flare::InvalidArgument("expected HOST:PORT[,PORT...], got '" + text + "'");
+  }
+  host = text.substr(0, colon);
+  std::vector<uint16_t> ports;
+  std::stringstream list(text.substr(colon + 1));
+  for (std::string item; std::getline(list, item, ',');) {
+    int port = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), port);
+    if (ec != std::errc() || end != item.data() + item.size() || port < 1 || port > 65535) {
+      return flare::InvalidArgument("bad port '" + item + "' in '" + text + "'");
+    }
+    ports.push_back(static_cast<uint16_t>(port));
+  }
+  if (ports.empty()) return flare::InvalidArgument("no port in '" + text + "'");
+  return ports;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,8 +127,12 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", o.scenario, "connections | direct | group | echo")
       ->required()
       ->check(CLI::IsMember({"connections", "direct", "group", "echo"}));
-  app.add_option("--server", server, "HOST:PORT of the WebSocket gateway");
-  app.add_option("--server-pid", o.server_pid, "pid of the server, for memory and CPU");
+  app.add_option("--server", server,
+                 "HOST:PORT of the WebSocket gateway, or HOST:PORT,PORT,... for the gateways of "
+                 "a cluster on one host (connections spread round robin)");
+  app.add_option("--server-pid", o.server_pids,
+                 "pid of the server, for memory and CPU (repeatable: a cluster's processes, "
+                 "summed)");
   app.add_option("--data-dir", data_dir, "the server's data dir (to read its token secret)");
   app.add_option("--secret", o.secret, "the server's HS256 secret");
   app.add_flag("--spawn-server", spawn, "start an embedded flare serve on free ports");
@@ -121,6 +149,12 @@ int main(int argc, char** argv) {
   app.add_option("--payload", o.payload, "message bytes");
   app.add_option("--json", json_path, "write the results as JSON here");
   CLI11_PARSE(app, argc, argv);
+  o.user_prefix = "r" +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count() %
+                                 100'000'000) +
+                  "-";
 
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
@@ -150,12 +184,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     spawned = std::move(s).value();
-    o.port = spawned->ws_port();
-    o.server_pid = spawned->pid();
+    o.ports = {spawned->ws_port()};
+    o.server_pids = {spawned->pid()};
   } else {
-    auto colon = server.rfind(':');
-    o.host = server.substr(0, colon);
-    o.port = static_cast<uint16_t>(std::stoi(server.substr(colon + 1)));
+    auto ports = ParseServers(server, o.host);
+    if (!ports.ok()) {
+      std::fprintf(stderr, "flare-bench: --server: %s\n", ports.status().message().c_str());
+      return 2;
+    }
+    o.ports = *ports;
     if (o.secret.empty() && o.scenario != "echo") {
       flare::CommonFlags flags;
       flags.data_dir = data_dir;

@@ -45,6 +45,25 @@ std::string Token(const Options& o, const std::string& user) {
 
 std::string SourceIp(size_t i) { return "127.0.0." + std::to_string(2 + i % 200); }
 
+uint16_t PortFor(const Options& o, size_t connection) {
+  return o.ports[connection % o.ports.size()];
+}
+
+// The server's processes' stats, summed (ok if any was read).
+Result<ProcStats> ServerStats(const Options& o) {
+  ProcStats sum;
+  bool any = false;
+  for (pid_t pid : o.server_pids) {
+    auto s = ReadProcStats(pid);
+    if (!s.ok()) continue;
+    sum.cpu_seconds += s->cpu_seconds;
+    sum.rss_bytes += s->rss_bytes;
+    any = true;
+  }
+  if (!any) return NotFound("no server process to read");
+  return sum;
+}
+
 // Everything one simulated user does; callbacks run on its connection's thread.
 struct Peer {
   std::string user;
@@ -62,12 +81,15 @@ struct Peer {
 
 class Harness {
  public:
-  explicit Harness(const Options& o) : o_(o), io_(IoThreads::Create(o.threads)) {}
+  // `first_index`: the index of this harness's first connection among all
+  // (several processes may share one scenario), for its gateway.
+  explicit Harness(const Options& o, size_t first_index = 0)
+      : o_(o), first_index_(first_index), io_(IoThreads::Create(o.threads)) {}
   ~Harness() { io_->Stop(); }
 
   Peer& Add(const std::string& user) {
     peers_.push_back(std::make_unique<Peer>());
-    peers_.back()->user = user;
+    peers_.back()->user = o_.user_prefix + user;
     return *peers_.back();
   }
 
@@ -78,7 +100,7 @@ class Harness {
       Peer* p = peers_[i].get();
       p->conn = io_->NewConnection();
       p->conn->Start(
-          SourceIp(i), o_.host, o_.port, "/ws?token=" + Token(o_, p->user),
+          SourceIp(i), o_.host, PortFor(o_, first_index_ + i), "/ws?token=" + Token(o_, p->user),
           [this, p](std::string_view data) { OnFrame(*p, data); },
           [&failed, p](bool ok, const std::string& error) {
             if (!ok) {
@@ -215,6 +237,7 @@ class Harness {
 
  private:
   const Options& o_;
+  size_t first_index_;
   std::unique_ptr<IoThreads> io_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::mutex hist_mu_;
@@ -223,20 +246,16 @@ class Harness {
 
 struct Measure {
   explicit Measure(const Options& o) : o_(o) {
-    if (o.server_pid > 0) {
-      if (auto s = ReadProcStats(o.server_pid); s.ok()) start_ = *s;
-    }
+    if (auto s = ServerStats(o); s.ok()) start_ = *s;
     bench_cpu_ = CpuSeconds();
     t0_ = Clock::now();
   }
   void Finish(Report& r) {
     r.duration_s = std::chrono::duration<double>(Clock::now() - t0_).count();
     r.bench_cpu_s = CpuSeconds() - bench_cpu_;
-    if (o_.server_pid > 0) {
-      if (auto s = ReadProcStats(o_.server_pid); s.ok()) {
-        r.server_cpu_s = s->cpu_seconds - start_.cpu_seconds;
-        r.server_rss = s->rss_bytes;
-      }
+    if (auto s = ServerStats(o_); s.ok()) {
+      r.server_cpu_s = s->cpu_seconds - start_.cpu_seconds;
+      r.server_rss = s->rss_bytes;
     }
   }
   const Options& o_;
@@ -336,7 +355,7 @@ Report RunGroup(const Options& o) {
   create.set_request_id("create");
   create.mutable_group()->mutable_create()->mutable_settings()->set_name("bench");
   for (int i = 1; i < o.members; ++i)
-    create.mutable_group()->mutable_create()->add_member_ids("m" + std::to_string(i));
+    create.mutable_group()->mutable_create()->add_member_ids(h.peers()[i]->user);
   h.peers()[0]->conn->Send(std::make_shared<const std::string>(create.SerializeAsString()));
   auto deadline = Clock::now() + std::chrono::seconds(30);
   while (!created && Clock::now() < deadline)
@@ -392,7 +411,7 @@ Report RunEcho(const Options& o) {
     c->conn = io->NewConnection();
     EchoConn* raw = c.get();
     c->conn->Start(
-        SourceIp(static_cast<size_t>(i)), o.host, o.port, "/ws",
+        SourceIp(static_cast<size_t>(i)), o.host, PortFor(o, static_cast<size_t>(i)), "/ws",
         [&, raw](std::string_view data) {
           int64_t at = 0;
           if (data.size() >= sizeof at) std::memcpy(&at, data.data(), sizeof at);
@@ -444,7 +463,7 @@ namespace {
 
 // Holds `count` authenticated connections from this process until `release` is readable.
 int HoldConnections(const Options& o, int first, int count, int ready_fd, int release_fd) {
-  Harness h(o);
+  Harness h(o, static_cast<size_t>(first));
   for (int i = 0; i < count; ++i) h.Add("idle" + std::to_string(first + i));
   bool ok = h.ConnectAll();
   int64_t authed = 0;
@@ -460,9 +479,7 @@ int HoldConnections(const Options& o, int first, int count, int ready_fd, int re
 Report RunConnections(const Options& o) {
   Report r;
   r.scenario = "connections";
-  if (o.server_pid > 0) {
-    if (auto s = ReadProcStats(o.server_pid); s.ok()) r.server_rss_idle = s->rss_bytes;
-  }
+  if (auto s = ServerStats(o); s.ok()) r.server_rss_idle = s->rss_bytes;
   int procs = std::max(1, o.procs);
   int ready[2], release[2];
   if (pipe(ready) != 0 || pipe(release) != 0) {

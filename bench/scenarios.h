@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "histogram.h"
 
@@ -13,9 +14,15 @@ namespace flare::bench {
 struct Options {
   std::string scenario;
   std::string host = "127.0.0.1";
-  uint16_t port = 8081;
-  std::string secret;    // HS256 secret to sign tokens with
-  pid_t server_pid = 0;  // for memory and CPU figures (0: not reported)
+  // The gateways' WebSocket ports on `host`: connection i goes to
+  // ports[i % ports.size()] (a direct pair's two users to neighbouring ones).
+  std::vector<uint16_t> ports = {8081};
+  std::string secret;  // HS256 secret to sign tokens with
+  // Put before every user name: each run has users (and so conversations)
+  // of its own, also on a server that keeps an earlier run's data.
+  std::string user_prefix;
+  // The server's processes, for memory and CPU figures (summed; none: not reported).
+  std::vector<pid_t> server_pids;
   double duration_s = 10;
   int64_t rate = 0;    // messages/s in total; 0 = flat out
   int clients = 100;   // direct: pairs; group: senders; echo/connections: connections

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "common/ids.h"
 #include "services/push/server/push_server.h"
 #include "support/counting_route_table.h"
 
@@ -66,6 +67,44 @@ TEST(PushServerLookups, OneLookupPerAudiencePerCommittedBatch) {
   std::vector<CommittedMessage> next{GroupMessage(audience, 4)};
   push.OnStored(next);
   EXPECT_EQ(routes.lookup_many, 2);  // a new batch looks again: routes change
+}
+
+// Many 1:1 conversations in one batch: their audiences differ, yet the
+// batch costs one LookupMany (one round trip to a remote route table), and
+// every message still reaches exactly its two users' other devices.
+TEST(PushServerLookups, ABatchOfDirectMessagesCostsOneLookup) {
+  CountingRouteTable routes;
+  for (uint64_t i = 0; i < 20; ++i) {
+    std::string user = "u" + std::to_string(i);
+    ASSERT_TRUE(routes.Register("t", user, {"gw1", i + 1, "d", "web"}).ok());
+  }
+  RecordingDelivery delivery;
+  PushServer push(routes, delivery, PushOptions{2000, "gw1"});
+  std::vector<CommittedMessage> batch;
+  for (int i = 0; i < 10; ++i) {
+    CommittedMessage cm;
+    cm.stored.tenant = "t";
+    std::string a = "u" + std::to_string(2 * i), b = "u" + std::to_string(2 * i + 1);
+    cm.stored.message.set_conversation_id(SingleConversationId(a, b));
+    cm.stored.message.set_seq(1);
+    cm.stored.message.set_sender(a);
+    cm.stored.message.set_sender_device("d-sender");  // not the registered device
+    batch.push_back(std::move(cm));
+  }
+  push.OnStored(batch);
+  EXPECT_EQ(routes.lookup_many, 1);
+  EXPECT_EQ(routes.lookups, 0);
+  ASSERT_EQ(delivery.pushed.size(), 20u);  // both users of each pair
+  for (const auto& [session, seqs] : delivery.pushed) EXPECT_EQ(seqs.size(), 1u) << session;
+
+  // Read receipts of a batch: one lookup too.
+  std::vector<ReadMove> moves;
+  for (int i = 0; i < 10; ++i) {
+    std::string a = "u" + std::to_string(2 * i), b = "u" + std::to_string(2 * i + 1);
+    moves.push_back({"t", SingleConversationId(a, b), a, "d-sender", 1});
+  }
+  push.OnReadMoved(moves);
+  EXPECT_EQ(routes.lookup_many, 2);
 }
 
 }  // namespace

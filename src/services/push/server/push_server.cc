@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_set>
 
 #include "common/ids.h"
 #include "services/message_events.h"
@@ -18,8 +19,78 @@ bool IsLarge(const CommittedMessage& cm, size_t threshold) {
 
 }  // namespace
 
+void PushServer::AudienceOf(const CommittedMessage& cm, std::vector<std::string>& users) {
+  users.clear();
+  if (cm.audience) {
+    users = *cm.audience;
+  } else if (auto pair = ParseSingleConversationId(cm.stored.message.conversation_id())) {
+    users.push_back(pair->first);
+    if (pair->second != pair->first) users.push_back(pair->second);
+  }
+}
+
+void PushServer::Prefetch(const std::map<std::string, std::vector<std::string>>& users_by_tenant) {
+  prefetched_.clear();
+  for (const auto& [tenant, users] : users_by_tenant) {
+    routes_buf_.clear();
+    Status st = routes_.LookupMany(tenant, users, routes_buf_);
+    if (!st.ok()) {
+      // Their devices are not pushed to; they get the messages by sync.
+      spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant,
+                   st.ToString());
+      routes_buf_.clear();
+    }
+    for (const auto& user : users) prefetched_.try_emplace(tenant + '\n' + user);
+    for (auto& [index, route] : routes_buf_) {
+      prefetched_[tenant + '\n' + users[index]].push_back(std::move(route));
+    }
+  }
+  prefetch_active_ = true;
+}
+
+void PushServer::PrefetchBatch(const std::vector<CommittedMessage>& messages) {
+  std::map<std::string, std::vector<std::string>> by_tenant;
+  std::unordered_set<std::string> seen;
+  for (const auto& cm : messages) {
+    if (IsLarge(cm, options_.large_group_threshold)) continue;
+    AudienceOf(cm, users_);
+    for (auto& user : users_) {
+      if (seen.insert(cm.stored.tenant + '\n' + user).second) {
+        by_tenant[cm.stored.tenant].push_back(std::move(user));
+      }
+    }
+  }
+  Prefetch(by_tenant);
+}
+
+void PushServer::SessionsFromPrefetched(const std::string& tenant,
+                                        const std::vector<std::string>& users,
+                                        const std::string& skip_user,
+                                        const std::string& skip_device) {
+  std::string key;
+  for (const auto& user : users) {
+    key.assign(tenant).append(1, '\n').append(user);
+    auto it = prefetched_.find(key);
+    if (it == prefetched_.end()) continue;
+    for (const DeviceRoute& r : it->second) AddSession(r, user == skip_user, skip_device);
+  }
+}
+
+void PushServer::AddSession(const DeviceRoute& r, bool is_skip_user,
+                            const std::string& skip_device) {
+  if (is_skip_user && r.device == skip_device) return;
+  if (options_.gateway_id.empty() || r.gateway_id == options_.gateway_id) {
+    local_.sessions.push_back(r.session_id);
+  } else if (others_ != nullptr) {
+    Other(r.gateway_id).sessions.push_back(r.session_id);
+  }
+}
+
 void PushServer::CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
                                  const std::string& skip_user, const std::string& skip_device) {
+  local_.sessions.clear();
+  for (auto& other : others_pushes_) other.sessions.clear();
+  if (prefetch_active_) return SessionsFromPrefetched(tenant, users, skip_user, skip_device);
   // One LookupMany for the whole audience (one round trip on a remote
   // table), and none for the next message of the batch to the same audience.
   if (!lookup_valid_ || tenant != looked_up_tenant_ || users != looked_up_users_) {
@@ -34,16 +105,7 @@ void PushServer::CollectSessions(const std::string& tenant, const std::vector<st
     looked_up_tenant_ = tenant;
     looked_up_users_ = users;
   }
-  local_.sessions.clear();
-  for (auto& other : others_pushes_) other.sessions.clear();
-  for (const auto& [user, r] : routes_buf_) {
-    if (r.device == skip_device && users[user] == skip_user) continue;
-    if (options_.gateway_id.empty() || r.gateway_id == options_.gateway_id) {
-      local_.sessions.push_back(r.session_id);
-    } else if (others_ != nullptr) {
-      Other(r.gateway_id).sessions.push_back(r.session_id);
-    }
-  }
+  for (const auto& [user, r] : routes_buf_) AddSession(r, users[user] == skip_user, skip_device);
 }
 
 PushServer::GatewayPushes& PushServer::Other(const std::string& gateway_id) {
@@ -65,13 +127,7 @@ bool PushServer::AnySessions() const {
 void PushServer::PushOne(CommittedMessage& cm) {
   StoredMessage& sm = cm.stored;
   Message& m = sm.message;
-  users_.clear();
-  if (cm.audience) {
-    users_ = *cm.audience;
-  } else if (auto pair = ParseSingleConversationId(m.conversation_id())) {
-    users_.push_back(pair->first);
-    if (pair->second != pair->first) users_.push_back(pair->second);
-  }
+  AudienceOf(cm, users_);
   if (!m.visible_to().empty()) {
     // A delete-for-me event: in full to its user, as a placeholder to everyone
     // else, so every device still sees every seq.
@@ -168,6 +224,9 @@ void PushServer::AdvanceLarge(const std::vector<CommittedMessage>& messages) {
 void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
   lookup_valid_ = false;  // routes are reused within one batch only
   ForgetOtherGateways();
+  // The routes of every recipient of the batch in one LookupMany per
+  // tenant: one round trip per batch, not per message, on a remote table.
+  PrefetchBatch(messages);
   bool any_large = false;
   for (auto& cm : messages) {
     if (IsLarge(cm, options_.large_group_threshold)) {
@@ -177,19 +236,35 @@ void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
     PushOne(cm);
   }
   FlushQueued();
+  prefetch_active_ = false;  // a large group's whole audience is looked up on its own
   if (any_large) AdvanceLarge(messages);
+}
+
+// The reader's other devices, and in a 1:1 conversation the peer (a read receipt).
+void PushServer::ReadAudience(const ReadMove& move, std::vector<std::string>& users) {
+  users.assign(1, move.user_id);
+  if (auto pair = ParseSingleConversationId(move.conversation_id)) {
+    const std::string& peer = pair->first == move.user_id ? pair->second : pair->first;
+    if (peer != move.user_id) users.push_back(peer);
+  }
 }
 
 void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
   lookup_valid_ = false;
   ForgetOtherGateways();
+  std::map<std::string, std::vector<std::string>> by_tenant;
+  std::unordered_set<std::string> seen;
   for (const auto& move : moves) {
-    // The reader's other devices, and in a 1:1 conversation the peer (a read receipt).
-    users_.assign(1, move.user_id);
-    if (auto pair = ParseSingleConversationId(move.conversation_id)) {
-      const std::string& peer = pair->first == move.user_id ? pair->second : pair->first;
-      if (peer != move.user_id) users_.push_back(peer);
+    ReadAudience(move, users_);
+    for (auto& user : users_) {
+      if (seen.insert(move.tenant + '\n' + user).second) {
+        by_tenant[move.tenant].push_back(std::move(user));
+      }
     }
+  }
+  Prefetch(by_tenant);
+  for (const auto& move : moves) {
+    ReadAudience(move, users_);
     CollectSessions(move.tenant, users_, move.user_id, move.device);
     if (!AnySessions()) continue;
     ::flare::client::v1::ServerFrame frame;
@@ -199,6 +274,7 @@ void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
     notice->set_seq(move.seq);
     NotifyCollected(std::move(frame));
   }
+  prefetch_active_ = false;
 }
 
 }  // namespace flare

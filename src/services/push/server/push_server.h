@@ -5,6 +5,7 @@
 // and pull instead. Also announces moved read cursors.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -94,6 +95,15 @@ class PushServer final : public StoredListener {
     void Clear();
   };
 
+  static void AudienceOf(const CommittedMessage& cm, std::vector<std::string>& users);
+  static void ReadAudience(const ReadMove& move, std::vector<std::string>& users);
+  // Looks up the routes of `users_by_tenant` (one LookupMany per tenant)
+  // for CollectSessions, until prefetch_active_ is reset.
+  void Prefetch(const std::map<std::string, std::vector<std::string>>& users_by_tenant);
+  void PrefetchBatch(const std::vector<CommittedMessage>& messages);
+  void SessionsFromPrefetched(const std::string& tenant, const std::vector<std::string>& users,
+                              const std::string& skip_user, const std::string& skip_device);
+  void AddSession(const DeviceRoute& r, bool is_skip_user, const std::string& skip_device);
   // Session ids of `users`' online devices, without `skip_device` of
   // `skip_user`, into each gateway's `sessions`.
   void CollectSessions(const std::string& tenant, const std::vector<std::string>& users,
@@ -122,6 +132,10 @@ class PushServer final : public StoredListener {
   std::string looked_up_tenant_;
   std::vector<std::string> looked_up_users_;
   GatewayPushes local_;
+  // Routes of a batch's recipients by tenant '\n' user (every recipient has
+  // an entry, empty when offline), while prefetch_active_.
+  std::unordered_map<std::string, std::vector<DeviceRoute>> prefetched_;
+  bool prefetch_active_ = false;
   // Other processes' gateways met lately (few: one per live process).
   std::vector<GatewayPushes> others_pushes_;
 };
