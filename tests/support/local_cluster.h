@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/cluster_backends.h"
@@ -49,6 +50,15 @@ class LocalCluster {
   ServerProcess& reader() { return *reader_; }
   // Starts another process of `roles` on these backends.
   std::unique_ptr<ServerProcess> Role(const std::string& roles) { return Role(roles, env_); }
+  // Every process with its role label (as deploy/prometheus/roles files
+  // name them), the gateways last.
+  std::vector<std::pair<std::string, ServerProcess*>> Processes() {
+    return {
+        {"signaling-online", signaling_.get()},        {"storage-reader", reader_.get()},
+        {"message-orchestrator", orchestrator_.get()}, {"storage-writer", writers_[0].get()},
+        {"storage-writer", writers_[1].get()},         {"signaling-gateway", gateways_[0].get()},
+        {"signaling-gateway", gateways_[1].get()}};
+  }
   // Replaces writer `i` (killed) with a new process.
   void StartWriter(int i) { writers_[i] = Role("storage-writer,push-server"); }
 
