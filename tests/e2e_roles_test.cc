@@ -218,10 +218,15 @@ TEST_F(E2eRoles, UnknownRoleExitsNonZeroNamingItAndTheValidRoles) {
 
 TEST_F(E2eRoles, RoleNotRunnableAsAProcessYetExitsNonZeroNamingIt) {
   std::string output;
-  EXPECT_NE(RunWithRoles("session,push-server", &output), 0);
-  EXPECT_NE(output.find("role 'push-server' cannot run as a process of its own yet"),
-            std::string::npos)
+  EXPECT_NE(RunWithRoles("session,media", &output), 0);
+  EXPECT_NE(output.find("role 'media' cannot run as a process of its own yet"), std::string::npos)
       << output;
+}
+
+TEST_F(E2eRoles, PushServerWithoutAStorageWriterExitsNonZeroNamingIt) {
+  std::string output;
+  EXPECT_NE(RunWithRoles("session,push-server", &output), 0);
+  EXPECT_NE(output.find("list it with 'storage-writer'"), std::string::npos) << output;
 }
 
 TEST_F(E2eRoles, AllCombinedWithOtherRolesIsAnError) {

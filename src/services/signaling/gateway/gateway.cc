@@ -79,11 +79,15 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
   deps_.metrics.connections.Add(-1);
   ReleaseLimits(session);
   if (auto who = session->principal()) {
-    UnregisterRoute(*who, session->id());
     deps_.presence.Unsubscribe(who->tenant, session->id(), session->Subscriptions());
     WriteDeliveredCursors(*session);
     deps_.metrics.authenticated.Add(-1);
-    AnnouncePresence(*who, false);
+    // Off the I/O thread, as the login: the route table may be remote.
+    bool queued = deps_.blocking.Submit([this, who = *who, id = session->id()] {
+      UnregisterRoute(who, id);
+      AnnouncePresence(who, false);
+    });
+    if (!queued) UnregisterRoute(*who, session->id());  // the pool is full or stopped
   }
 }
 
@@ -189,9 +193,23 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
     s->Close(kCloseAuthFailed, "authentication failed");
     return;
   }
+  deps_.metrics.authenticated.Add(1);
+  // The route table and presence bus may be a network hop away (Redis, or
+  // signaling-online over gRPC): the login runs on a blocking thread, never
+  // on the I/O thread, and the client hears it is signed in once its route
+  // is registered (pushes find it from then on).
   DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
+  if (!deps_.blocking.Submit(
+          [this, s, who = *who, route, request_id] { Login(s, who, route, request_id); })) {
+    s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
+    s->Close(kCloseAuthFailed, "server busy");
+  }
+}
+
+void Gateway::Login(const SessionPtr& s, const Principal& who, const DeviceRoute& route,
+                    const std::string& request_id) {
   for (const DeviceRoute& displaced : deps_.presence.Login(
-           who->tenant, who->user_id, route, options_.login_conflict.For(who->platform))) {
+           who.tenant, who.user_id, route, options_.login_conflict.For(who.platform))) {
     // Session ids are unique per gateway only: another gateway's session
     // is kicked by that gateway. Without a router, it is not ours to touch
     // (a shared table can hold routes of a gateway that died).
@@ -201,13 +219,18 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
       others_->Kick(displaced.gateway_id, displaced.session_id, kDisplacedReason);
     }
   }
-  deps_.metrics.authenticated.Add(1);
-  AnnouncePresence(*who, true);
+  if (Find(s->id()) == nullptr) {
+    // Closed while the login ran: its OnClose may have removed the route
+    // before it was registered, so remove it now (removing twice is fine).
+    UnregisterRoute(who, s->id());
+    return;
+  }
+  AnnouncePresence(who, true);
   pb::ServerFrame reply;
   auto* result = reply.mutable_auth_result();
-  result->set_user_id(who->user_id);
-  result->set_tenant(who->tenant);
-  result->set_device(who->device);
+  result->set_user_id(who.user_id);
+  result->set_tenant(who.tenant);
+  result->set_device(who.device);
   result->set_session_id(std::to_string(s->id()));
   result->set_server_time_ms(deps_.clock.NowMs());
   s->Reply(request_id, reply);

@@ -125,6 +125,11 @@ class Gateway final : public ConnectionHandler,
   std::vector<SessionPtr> Snapshot() const;
 
   void Authenticate(const SessionPtr& s, const std::string& request_id, const std::string& token);
+  // Registers the route of a session just authenticated, kicks what it
+  // displaces, announces presence and answers the auth request (on a
+  // blocking thread).
+  void Login(const SessionPtr& s, const Principal& who, const DeviceRoute& route,
+             const std::string& request_id);
   void HandleFrame(const SessionPtr& s, ::flare::client::v1::ClientFrame& frame);
   void HandleSend(const SessionPtr& s, const Principal& who,
                   ::flare::client::v1::ClientFrame& frame);
