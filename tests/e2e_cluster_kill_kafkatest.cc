@@ -16,6 +16,7 @@
 
 #include "client/conversation_view.h"
 #include "common/ids.h"
+#include "support/device_views.h"
 #include "support/frames.h"
 #include "support/local_cluster.h"
 
@@ -29,11 +30,9 @@ struct Acked {
   int64_t seq = 0;
 };
 
-struct Device {
+struct Device : testing::DeviceViews {  // its mutex guards `acked` too
   std::string user;
   std::unique_ptr<FlareClient> client;
-  std::mutex mu;
-  std::map<std::string, ConversationView> views;
   std::map<std::string, Acked> acked;  // client_msg_id -> where it was stored
   std::atomic<int> sends{0};
   std::vector<std::string> conversations;
@@ -48,14 +47,7 @@ class E2eClusterKill : public ::testing::Test {
     o.failover_ports = {cluster_.gateway(i < 3 ? 1 : 0).ws_port()};
     o.backoff_max_ms = 300;
     d->client = std::make_unique<FlareClient>(o);
-    Device* raw = d.get();
-    d->client->OnMessage([raw, this](const pb::Message& m) {
-      {
-        std::lock_guard lock(raw->mu);
-        raw->views.try_emplace(m.conversation_id(), raw->user).first->second.Apply(m);
-      }
-      waiter_.Notify();
-    });
+    d->Follow(*d->client, d->user, waiter_);
     ASSERT_TRUE(d->client->Connect().ok());
     devices_.push_back(std::move(d));
   }
@@ -116,21 +108,6 @@ class E2eClusterKill : public ::testing::Test {
     }
   }
 
-  ConversationView ServerView(FlareClient& reader, const std::string& user,
-                              const std::string& conv) {
-    ConversationView view(user);
-    int64_t after = 0;
-    for (;;) {
-      auto page = reader.Sync(conv, after, 500);
-      EXPECT_TRUE(page.ok()) << page.status().ToString();
-      if (!page.ok() || page->messages_size() == 0) break;
-      for (const auto& m : page->messages()) view.Apply(m);
-      if (!page->has_more()) break;
-      after = page->messages(page->messages_size() - 1).seq();
-    }
-    return view;
-  }
-
   testing::LocalCluster cluster_{"e2e_cluster_kill"};
   testing::Waiter waiter_;
   std::vector<std::unique_ptr<Device>> devices_;
@@ -180,7 +157,7 @@ TEST_F(E2eClusterKill, AckedMessagesSurviveAKilledGatewayAndWriter) {
     ASSERT_TRUE(own.Connect().ok());
     for (const auto& conv : d->conversations) {
       if (stored.count(conv)) continue;
-      ConversationView view = ServerView(own, d->user, conv);
+      ConversationView view = testing::ServerView(own, d->user, conv);
       int64_t expected = 1;
       auto& seqs = stored[conv];
       for (const auto& [seq, m] : view.messages()) {
@@ -208,12 +185,12 @@ TEST_F(E2eClusterKill, AckedMessagesSurviveAKilledGatewayAndWriter) {
     FlareClient own(cluster_.gateway(1).Options(d->user, "verifier"));
     ASSERT_TRUE(own.Connect().ok());
     for (const auto& conv : d->conversations) {
-      ConversationView server_view = ServerView(own, d->user, conv);
+      ConversationView server_view = testing::ServerView(own, d->user, conv);
       bool caught_up = waiter_.WaitFor(
           [&] { return d->client->DeliveredSeq(conv) >= server_view.max_seq(); }, 30'000);
       ASSERT_TRUE(caught_up) << d->user << " " << conv << " delivered "
                              << d->client->DeliveredSeq(conv) << " of " << server_view.max_seq();
-      server_view = ServerView(own, d->user, conv);  // reactions may have landed meanwhile
+      server_view = testing::ServerView(own, d->user, conv);  // reactions may have landed meanwhile
       std::lock_guard lock(d->mu);
       std::string difference;
       EXPECT_TRUE(

@@ -18,24 +18,6 @@
 namespace flare {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-template <typename Probe>
-bool PollFor(int seconds, Probe probe) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // poll interval
-  }
-  return probe();
-}
-
 TEST(E2eClusterPrometheus, EveryRoleProcessIsScrapedAndTheTrafficAddsUp) {
   testing::LocalCluster cluster("e2e_cluster_prometheus");
   ASSERT_EQ(cluster.error(), "");
@@ -54,7 +36,7 @@ TEST(E2eClusterPrometheus, EveryRoleProcessIsScrapedAndTheTrafficAddsUp) {
              "\"]\n  labels: {role: " + role + "}\n";
   }
   const std::string deploy = std::string(FLARE_SOURCE_DIR) + "/deploy/prometheus/";
-  std::string config = ReadFile(deploy + "prometheus.yml");
+  std::string config = testing::ReadFile(deploy + "prometheus.yml");
   for (const std::string interval : {"scrape_interval: 15s", "evaluation_interval: 15s"}) {
     size_t at = config.find(interval);
     ASSERT_NE(at, std::string::npos) << interval;
@@ -62,7 +44,7 @@ TEST(E2eClusterPrometheus, EveryRoleProcessIsScrapedAndTheTrafficAddsUp) {
   }
   config += "\n";  // file_sd refresh is by file watch, not the 1m interval
   testing::PrometheusServer prometheus({{"prometheus.yml", config},
-                                        {"alerts.yml", ReadFile(deploy + "alerts.yml")},
+                                        {"alerts.yml", testing::ReadFile(deploy + "alerts.yml")},
                                         {"roles/cluster.yml", roles}});
   ASSERT_TRUE(prometheus.running()) << prometheus.error();
   auto value = [&](const std::string& query) {
@@ -71,14 +53,14 @@ TEST(E2eClusterPrometheus, EveryRoleProcessIsScrapedAndTheTrafficAddsUp) {
     return std::stod(answer["result"][0]["value"][1].get<std::string>());
   };
   size_t processes = cluster.Processes().size();
-  EXPECT_TRUE(PollFor(60, [&] {
+  EXPECT_TRUE(testing::PollFor(60, [&] {
     return value("count(up%7Bjob%3D%22flare-roles%22%7D%3D%3D1)") == processes;
   })) << prometheus.Api("targets").dump(2);
   // Stored by the writers, pushed by the gateways, whichever did it.
-  EXPECT_TRUE(PollFor(20, [&] {
+  EXPECT_TRUE(testing::PollFor(20, [&] {
     return value("sum(flare_messages_stored_total%7Brole%3D%22storage-writer%22%7D)") == 20;
   }));
-  EXPECT_TRUE(PollFor(20, [&] {
+  EXPECT_TRUE(testing::PollFor(20, [&] {
     return value("sum(flare_pushes_sent_total%7Brole%3D%22signaling-gateway%22%7D)") >= 20;
   }));
   EXPECT_EQ(value("sum(flare_messages_stored_total%7Brole%3D%22signaling-gateway%22%7D)"), 0);

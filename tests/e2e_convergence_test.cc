@@ -8,6 +8,7 @@
 #include <random>
 
 #include "client/conversation_view.h"
+#include "support/device_views.h"
 #include "support/frames.h"
 #include "support/server_process.h"
 
@@ -16,11 +17,9 @@ namespace {
 
 using testing::ServerProcess;
 
-struct Device {
+struct Device : testing::DeviceViews {
   std::string user, name;
   std::unique_ptr<FlareClient> client;
-  std::mutex mu;
-  std::map<std::string, ConversationView> views;
   bool online = true;
 };
 
@@ -31,14 +30,7 @@ class Convergence : public ::testing::TestWithParam<uint32_t> {
     d->user = user;
     d->name = name;
     d->client = std::make_unique<FlareClient>(server_.Options(user, name));
-    Device* raw = d.get();
-    d->client->OnMessage([raw, this](const pb::Message& m) {
-      {
-        std::lock_guard lock(raw->mu);
-        raw->views.try_emplace(m.conversation_id(), raw->user).first->second.Apply(m);
-      }
-      waiter_.Notify();
-    });
+    d->Follow(*d->client, user, waiter_);
     ASSERT_TRUE(d->client->Connect().ok());
     devices_.push_back(std::move(d));
   }
@@ -50,22 +42,6 @@ class Convergence : public ::testing::TestWithParam<uint32_t> {
                 st.code() == Code::kNotFound || st.code() == Code::kUnavailable)
         << st.ToString();
     EXPECT_NE(st.code(), Code::kInternal) << st.ToString();
-  }
-
-  // The server's view of a conversation for `user`: a full sync from 0.
-  ConversationView ServerView(FlareClient& reader, const std::string& user,
-                              const std::string& conv) {
-    ConversationView view(user);
-    int64_t after = 0;
-    for (;;) {
-      auto page = reader.Sync(conv, after, 500);
-      EXPECT_TRUE(page.ok()) << page.status().ToString();
-      if (!page.ok()) break;
-      for (const auto& m : page->messages()) view.Apply(m);
-      if (!page->has_more() || page->messages_size() == 0) break;
-      after = page->messages(page->messages_size() - 1).seq();
-    }
-    return view;
   }
 
   ServerProcess server_;
@@ -173,7 +149,7 @@ TEST_P(Convergence, EveryDeviceEndsWithTheServersView) {
       });
       ASSERT_TRUE(caught_up) << d->user << "/" << d->name << " " << conv << " delivered "
                              << d->client->DeliveredSeq(conv) << " of " << summary.max_seq();
-      ConversationView server_view = ServerView(reader, d->user, conv);
+      ConversationView server_view = testing::ServerView(reader, d->user, conv);
       std::lock_guard lock(d->mu);
       const ConversationView& mine = d->views.try_emplace(conv, d->user).first->second;
       std::string difference;

@@ -24,19 +24,13 @@ namespace flare {
 namespace {
 
 using testing::Inbox;
+using testing::PollFor;
 using testing::PrometheusServer;
+using testing::ReadFile;
 using testing::ServerProcess;
 using testing::TextTo;
 
 const std::string kDeploy = std::string(FLARE_SOURCE_DIR) + "/deploy";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Metric names (flare_* and process_*) in a PromQL expression.
 void AddMetricNames(const std::string& expr, std::set<std::string>& names) {
@@ -98,17 +92,6 @@ double MetricValue(const std::string& page, const std::string& name) {
   size_t at = page.find("\n" + name + " ");
   if (at == std::string::npos) return -1;
   return std::stod(page.substr(at + name.size() + 2));
-}
-
-// Polls `probe` until it returns true or `seconds` pass.
-template <typename Probe>
-bool PollFor(int seconds, Probe probe) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // poll interval
-  }
-  return probe();
 }
 
 TEST(PrometheusScrape, EveryMetricTheAlertsAndDashboardUseIsScrapedFromFlareServe) {

@@ -3,6 +3,10 @@
 // and a small client for its HTTP API.
 #pragma once
 
+#include <thread>
+
+#include <chrono>
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -45,5 +49,20 @@ struct CommandResult {
   std::string output;
 };
 CommandResult RunCommand(const std::string& command);
+
+// The whole file at `path` (a test failure if it cannot be read).
+std::string ReadFile(const std::string& path);
+
+// Polls `probe` until it returns true or `seconds` pass (Prometheus's
+// answers change only with its scrapes and evaluations).
+template <typename Probe>
+bool PollFor(int seconds, Probe probe) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (probe()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // poll interval
+  }
+  return probe();
+}
 
 }  // namespace flare::testing
