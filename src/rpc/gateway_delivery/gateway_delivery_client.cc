@@ -161,10 +161,12 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
         return Forget(peer, address.status());
       }
       bool worked = false;
+      bool gone = false;
       if (address.ok()) {
         auto channel = ChannelFor(*address);
-        if (WaitForChannel(peer, *channel)) worked = RunStream(peer, channel);
+        if (WaitForChannel(peer, *channel)) worked = RunStream(peer, channel, gone);
       }
+      if (gone) return Forget(peer, NotFound("another gateway answers at " + *address));
       std::unique_lock lock(mu_);
       if (closing_) return;
       int64_t now = SteadyNowMs();
@@ -198,7 +200,9 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
 
   // One stream, until it breaks or the client closes; whether any batch
   // was acknowledged on it.
-  bool RunStream(Peer& peer, const std::shared_ptr<grpc::Channel>& channel) {
+  // A stream the server ended NOT_FOUND reached another gateway (the one
+  // sought has gone): `gone` is set.
+  bool RunStream(Peer& peer, const std::shared_ptr<grpc::Channel>& channel, bool& gone) {
     auto stub = dpb::GatewayDeliveryService::NewStub(channel);
     grpc::ClientContext context;
     rpc::AttachCallMetadata(context, Principal{}, TraceContext{});
@@ -221,6 +225,7 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
     if (!broken) context.TryCancel();  // ends the reader's Read
     reader.join();
     grpc::Status status = stream->Finish();
+    gone = status.error_code() == grpc::StatusCode::NOT_FOUND;
     std::lock_guard lock(mu_);
     peer.context = nullptr;
     int64_t dropped = 0;
@@ -277,6 +282,7 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
     }
     auto sent = std::make_shared<Sent>();
     sent->batch.set_batch_id(peer.next_batch_id++);
+    sent->batch.set_gateway_id(peer.gateway_id);
     size_t bytes = 0;
     // At least one record, however big (the codec keeps records small).
     while (!peer.queued.empty() &&

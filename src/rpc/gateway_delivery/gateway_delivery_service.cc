@@ -1,5 +1,6 @@
 // The gateway's side of signaling.gateway.v1.GatewayDeliveryService: each
-// record of a batch goes to the InboxDispatcher, then the batch is acked.
+// record of a batch for this gateway goes to the InboxDispatcher, then the
+// batch is acked.
 #include <spdlog/spdlog.h>
 
 #include "rpc/common/call_metadata.h"
@@ -29,6 +30,12 @@ class GatewayDeliveryGrpcService final : public dpb::GatewayDeliveryService::Ser
     dpb::DeliveryBatch batch;
     dpb::DeliveryAck ack;
     while (stream->Read(&batch)) {
+      if (batch.gateway_id() != dispatcher_.gateway_id()) {
+        spdlog::info("gateway delivery: refused records for gateway {} from {} (this is {})",
+                     batch.gateway_id(), context->peer(), dispatcher_.gateway_id());
+        return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                            "this is gateway " + dispatcher_.gateway_id());
+      }
       for (const std::string& record : batch.records()) {
         if (Status st = dispatcher_.Handle(record); !st.ok()) {
           spdlog::warn("gateway delivery: record of batch {} from {} dropped: {}",
