@@ -1,7 +1,7 @@
 // The in-memory GatewayDirectory: the contract, with TTLs on a manual
 // clock.
-#include "adapters/memory/memory_gateway_directory.h"
 #include "gateway_directory_contract.h"
+#include "adapters/memory/memory_gateway_directory.h"
 
 namespace flare {
 namespace {
@@ -10,16 +10,16 @@ GatewayDirectoryUnderTest MemoryDirectory() {
   auto clock = std::make_shared<ManualClock>();
   auto directory = std::make_shared<MemoryGatewayDirectory>(*clock);
   // The returned pointer keeps the clock alive with the directory.
-  auto keep = std::make_shared<std::pair<std::shared_ptr<ManualClock>,
-                                         std::shared_ptr<MemoryGatewayDirectory>>>(clock,
-                                                                                    directory);
+  auto keep = std::make_shared<
+      std::pair<std::shared_ptr<ManualClock>, std::shared_ptr<MemoryGatewayDirectory>>>(clock,
+                                                                                        directory);
   return {std::shared_ptr<GatewayDirectory>(keep, keep->second.get()),
           [clock] { clock->Advance(24 * 3600 * 1000); }};
 }
 
 INSTANTIATE_TEST_SUITE_P(Adapters, GatewayDirectoryContract,
-                         ::testing::Values(std::make_pair(std::string("memory"),
-                                                          GatewayDirectoryFactory(MemoryDirectory))),
+                         ::testing::Values(std::make_pair(
+                             std::string("memory"), GatewayDirectoryFactory(MemoryDirectory))),
                          [](const auto& info) { return info.param.first; });
 
 TEST(MemoryGatewayDirectory, AnAnnouncementLastsItsTtlFromTheLastRenewal) {

@@ -85,9 +85,9 @@ class GatewayRole final : public Role {
         presence_(*routes_, presence_bus_.get()),
         directory_(std::move(directory)) {
     if (directory_) {
-      dispatcher_ = std::make_unique<InboxDispatcher>(
-          id_, to_gateway_, to_gateway_, to_gateway_,
-          &deps.shared.server_metrics().inbox_records_in);
+      dispatcher_ =
+          std::make_unique<InboxDispatcher>(id_, to_gateway_, to_gateway_, to_gateway_,
+                                            &deps.shared.server_metrics().inbox_records_in);
       service_ = NewGatewayDeliveryGrpcService(*dispatcher_);
     }
   }
@@ -176,9 +176,9 @@ class GatewayRole final : public Role {
                     SystemClock::Instance(), metrics, nullptr});
     replies_.Set(gateway_.get());
     to_gateway_.Set(gateway_.get());
-    outbox_ = std::make_unique<GatewayOutbox>(GatewayOutboxOptions{c.bus_gateway_topic, id_},
-                                              *gateway_, *gateway_,
-                                              std::move(outbox_transport).value());
+    outbox_ =
+        std::make_unique<GatewayOutbox>(GatewayOutboxOptions{c.bus_gateway_topic, id_}, *gateway_,
+                                        *gateway_, std::move(outbox_transport).value());
     gateway_->SetOtherGateways(outbox_.get());
     if (directory_) return Status::Ok();  // records come through the delivery service
     GatewayInboxOptions o;

@@ -20,8 +20,8 @@
 #include "ports/store_factory.h"
 #include "rpc/common/rpc_server.h"
 #include "services/conversation_access.h"
-#include "services/signaling/inbox/inbox_transport.h"
 #include "services/signaling/gateway/transport.h"
+#include "services/signaling/inbox/inbox_transport.h"
 
 namespace flare {
 

@@ -52,9 +52,9 @@ struct Peer {
   std::deque<std::shared_ptr<Sent>> unacked;  // on the current stream, oldest first
   std::deque<std::shared_ptr<Sent>> resend;   // first on the next stream
   uint64_t next_batch_id = 1;
-  int64_t failing_since_ms = -1;  // -1: the stream works (or has not failed yet)
-  bool broken = false;            // the current stream ended
-  int64_t forgotten_at_ms = -1;   // >= 0: the sender has ended; records are dropped
+  int64_t failing_since_ms = -1;           // -1: the stream works (or has not failed yet)
+  bool broken = false;                     // the current stream ended
+  int64_t forgotten_at_ms = -1;            // >= 0: the sender has ended; records are dropped
   grpc::ClientContext* context = nullptr;  // of the open stream, to cancel it
   std::condition_variable cv;
   std::thread thread;
@@ -241,13 +241,12 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
     }
     peer.unacked.clear();
     if (!closing_) {
-      spdlog::warn("gateway delivery to {} broke: {} ({}); {} batch(es) to resend",
-                   peer.gateway_id, status.error_message(), static_cast<int>(status.error_code()),
+      spdlog::warn("gateway delivery to {} broke: {} ({}); {} batch(es) to resend", peer.gateway_id,
+                   status.error_message(), static_cast<int>(status.error_code()),
                    peer.resend.size());
     }
     if (dropped > 0) {
-      losses_.Lost(peer.gateway_id, "records", Unavailable("a resent batch failed again"),
-                   dropped);
+      losses_.Lost(peer.gateway_id, "records", Unavailable("a resent batch failed again"), dropped);
     }
     return acked;
   }

@@ -38,8 +38,8 @@ class GatewayDeliveryGrpcService final : public dpb::GatewayDeliveryService::Ser
       }
       for (const std::string& record : batch.records()) {
         if (Status st = dispatcher_.Handle(record); !st.ok()) {
-          spdlog::warn("gateway delivery: record of batch {} from {} dropped: {}",
-                       batch.batch_id(), context->peer(), st.ToString());
+          spdlog::warn("gateway delivery: record of batch {} from {} dropped: {}", batch.batch_id(),
+                       context->peer(), st.ToString());
         }
       }
       ack.set_batch_id(batch.batch_id());

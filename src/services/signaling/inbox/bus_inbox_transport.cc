@@ -36,10 +36,10 @@ void BusInboxTransport::Publish(const std::string& gateway_id, std::string recor
                                 const char* what) {
   std::shared_lock lock(mu_);
   if (!producer_) return;  // shutting down: the clients retry or sync
-  Status queued = producer_->Publish(topic_, gateway_id, record,
-                                     [this, gateway_id, what](Status stored) {
-                                       if (!stored.ok()) losses_.Lost(gateway_id, what, stored);
-                                     });
+  Status queued =
+      producer_->Publish(topic_, gateway_id, record, [this, gateway_id, what](Status stored) {
+        if (!stored.ok()) losses_.Lost(gateway_id, what, stored);
+      });
   if (!queued.ok()) losses_.Lost(gateway_id, what, queued);
 }
 

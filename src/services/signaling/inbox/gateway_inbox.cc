@@ -4,7 +4,6 @@
 
 #include <chrono>
 
-
 namespace flare {
 
 GatewayInbox::GatewayInbox(EventBus& bus, GatewayInboxOptions options, CommandReplies& replies,

@@ -13,8 +13,8 @@
 
 #include "common/metrics.h"
 #include "ports/event_bus.h"
-#include "services/signaling/inbox/inbox_transport.h"
 #include "services/push/server/push_server.h"
+#include "services/signaling/inbox/inbox_transport.h"
 #include "services/storage/writer/storage_writer.h"
 
 namespace flare {
