@@ -167,6 +167,26 @@ TEST_F(RpcGatewayDelivery, RecordsQueuedTogetherTravelInOneBatchInOrder) {
   (*server)->Shutdown(0);
 }
 
+TEST_F(RpcGatewayDelivery, ACommittedBatchsRecordsForEachGatewayLeaveInOneWrite) {
+  ServeGateway("gw-a");
+  auto client = NewGatewayDeliveryClient(directory_, &lost_, options_);
+  client->Publish("gw-a", Kick(1), "a kick");  // opens the stream
+  ASSERT_EQ(sink_.WaitFor(1).size(), 1u);
+  ASSERT_TRUE(Eventually([&] { return client->stats().batches_acked == 1; }));
+  {
+    // As the storage writer does around a committed batch's outcomes and
+    // pushes.
+    InboxBatchScope batch;
+    for (uint64_t s = 2; s <= 5; ++s) client->Publish("gw-a", Kick(s), "a kick");
+    EXPECT_EQ(client->stats().records_written, 1u) << "held until the scope ends";
+  }
+  EXPECT_EQ(sink_.WaitFor(5), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  ASSERT_TRUE(Eventually([&] { return client->stats().batches_acked == 2; }));
+  EXPECT_EQ(client->stats().batches_written, 2u);
+  EXPECT_EQ(client->stats().records_written, 5u);
+  client->Close(1'000);
+}
+
 TEST_F(RpcGatewayDelivery, ARestartedGatewayServerGetsTheUnacknowledgedBatchesAgain) {
   NoAckService dying;
   Serve(&dying, "gw-a");

@@ -76,20 +76,13 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
 
   ~GatewayDeliveryGrpcClient() override { Close(0); }
 
+  // Inside an InboxBatchScope the records wait for the scope's end and are
+  // queued together, so the sender finds them all at once.
   void Publish(const std::string& gateway_id, std::string record, const char* what) override {
-    std::unique_lock lock(mu_);
-    if (closing_) return;  // shutting down: the clients retry or sync
-    Peer& peer = PeerLocked(gateway_id);
-    if (peer.forgotten_at_ms >= 0) {
-      lock.unlock();
-      return losses_.Lost(gateway_id, what, Unavailable("the gateway cannot be reached"));
-    }
-    if (peer.queued.size() >= options_.max_queued_records) {
-      lock.unlock();
-      return losses_.Lost(gateway_id, what, Unavailable("the gateway's delivery queue is full"));
-    }
-    peer.queued.push_back(std::move(record));
-    peer.cv.notify_all();
+    if (InboxBatchScope::Active()) return Hold(Held{gateway_id, std::move(record), what});
+    std::vector<Held> one;
+    one.push_back(Held{gateway_id, std::move(record), what});
+    Enqueue(one);
   }
 
   void Close(int timeout_ms) override {
@@ -115,6 +108,48 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
         losses_.Lost(id, "records", Unavailable("the delivery client closed"), n);
       }
     }
+  }
+
+  struct Held {
+    std::string gateway_id;
+    std::string record;
+    const char* what;
+  };
+
+  void Hold(Held held) {
+    std::vector<Held>& mine = held_[this];
+    if (mine.empty()) {
+      InboxBatchScope::Defer([this] {
+        auto it = held_.find(this);
+        if (it == held_.end()) return;
+        std::vector<Held> records = std::move(it->second);
+        held_.erase(it);
+        Enqueue(records);
+      });
+    }
+    mine.push_back(std::move(held));
+  }
+
+  // Never waits for the network: the storage writer's thread calls it.
+  void Enqueue(std::vector<Held>& records) {
+    std::vector<std::pair<const Held*, const char*>> lost;  // record, why
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;  // shutting down: the clients retry or sync
+      for (Held& held : records) {
+        Peer& peer = PeerLocked(held.gateway_id);
+        if (peer.forgotten_at_ms >= 0) {
+          lost.emplace_back(&held, "the gateway cannot be reached");
+        } else if (peer.queued.size() >= options_.max_queued_records) {
+          lost.emplace_back(&held, "the gateway's delivery queue is full");
+        } else {
+          peer.queued.push_back(std::move(held.record));
+          peer.cv.notify_all();
+        }
+      }
+    }
+    for (const auto& [held, why] : lost)
+      losses_.Lost(held->gateway_id, held->what, Unavailable(why));
   }
 
   GatewayDeliveryStats stats() const override {
@@ -343,7 +378,13 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
   std::map<std::string, std::unique_ptr<Peer>> peers_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   GatewayDeliveryStats stats_;
+  // This thread's records held until its InboxBatchScope ends, per client.
+  static thread_local std::map<const GatewayDeliveryGrpcClient*, std::vector<Held>> held_;
 };
+
+thread_local std::map<const GatewayDeliveryGrpcClient*,
+                      std::vector<GatewayDeliveryGrpcClient::Held>>
+    GatewayDeliveryGrpcClient::held_;
 
 }  // namespace
 

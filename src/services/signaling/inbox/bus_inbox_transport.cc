@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 
 namespace flare {
@@ -15,7 +16,29 @@ int64_t SteadyNowMs() {
       .count();
 }
 
+thread_local int scope_depth = 0;
+thread_local std::vector<std::function<void()>>* deferred = nullptr;
+
 }  // namespace
+
+// The deferred list is made on first use: most scopes (one process, the
+// bus) defer nothing.
+InboxBatchScope::InboxBatchScope() { ++scope_depth; }
+
+InboxBatchScope::~InboxBatchScope() {
+  if (--scope_depth > 0 || deferred == nullptr) return;
+  std::unique_ptr<std::vector<std::function<void()>>> run(deferred);
+  deferred = nullptr;
+  for (auto& at_end : *run) at_end();
+}
+
+bool InboxBatchScope::Active() { return scope_depth > 0; }
+
+void InboxBatchScope::Defer(std::function<void()> at_end) {
+  if (scope_depth == 0) return;
+  if (deferred == nullptr) deferred = new std::vector<std::function<void()>>();
+  deferred->push_back(std::move(at_end));
+}
 
 void InboxLosses::Lost(const std::string& gateway_id, std::string_view what, const Status& status,
                        int64_t records) {

@@ -3,7 +3,8 @@
 // "flare-gateway-<gateway id>", that starts at the topic's end (a new
 // gateway has no use for replies to its predecessors). Every gateway reads
 // the whole topic and skips records keyed for another gateway without
-// decoding them; the rest go to this process's gateway (InboxDispatcher). Offsets are
+// decoding them; the rest go to this process's gateway through an
+// InboxDispatcher (as the gRPC delivery service's do). Offsets are
 // committed every commit_interval_ms: a crash replays at most that much,
 // and a gateway id is new for every start, so nothing is replayed to a
 // session it does not hold.

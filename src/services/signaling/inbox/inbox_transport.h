@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/result.h"
@@ -27,6 +29,26 @@ class InboxTransport {
   // Waits up to `timeout_ms` for what is queued to be delivered, then
   // stops: later records are dropped.
   virtual void Close(int timeout_ms) = 0;
+};
+
+// Marks what one thread hands to transports while the scope lives as one
+// batch (the storage writer opens one around answering and pushing a
+// committed batch): a transport that can may hold those records and send
+// them when the outermost scope ends, so a committed batch's outcomes and
+// pushes for one gateway leave together. Scopes nest; holding is up to
+// the transport (the bus publishes at once).
+class InboxBatchScope {
+ public:
+  InboxBatchScope();
+  ~InboxBatchScope();  // runs what was deferred, in order
+  InboxBatchScope(const InboxBatchScope&) = delete;
+  InboxBatchScope& operator=(const InboxBatchScope&) = delete;
+
+  // Whether a scope is open on this thread.
+  static bool Active();
+  // Runs `at_end` when this thread's outermost scope ends; only while
+  // Active().
+  static void Defer(std::function<void()> at_end);
 };
 
 // Records a transport lost: counted always (in `counter`, which may be
