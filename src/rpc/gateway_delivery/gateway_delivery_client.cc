@@ -110,6 +110,14 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
     }
   }
 
+  GatewayDeliveryStats stats() const override {
+    std::lock_guard lock(mu_);
+    return stats_;
+  }
+
+  int64_t lost() const override { return losses_.count(); }
+
+ private:
   struct Held {
     std::string gateway_id;
     std::string record;
@@ -152,14 +160,6 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
       losses_.Lost(held->gateway_id, held->what, Unavailable(why));
   }
 
-  GatewayDeliveryStats stats() const override {
-    std::lock_guard lock(mu_);
-    return stats_;
-  }
-
-  int64_t lost() const override { return losses_.count(); }
-
- private:
   // The peer of `gateway_id`, started on first use; a tombstone older than
   // kTombstoneMs is replaced by a new peer.
   Peer& PeerLocked(const std::string& gateway_id) {
