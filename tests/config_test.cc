@@ -55,6 +55,19 @@ TEST(Config, BadValuesAreNamedInTheError) {
   EXPECT_FALSE(unknown_env.ok());
 }
 
+TEST(Config, GatewayDeliveryIsTheBusUnlessSetToGrpc) {
+  auto defaults = LoadConfig("", {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->bus_gateway_delivery, "bus");
+  auto grpc = LoadConfig("", {{"FLARE_BUS_GATEWAY_DELIVERY", "grpc"}});
+  ASSERT_TRUE(grpc.ok()) << grpc.status().ToString();
+  EXPECT_EQ(grpc->bus_gateway_delivery, "grpc");
+  auto bad = LoadConfig("", {{"FLARE_BUS_GATEWAY_DELIVERY", "pigeon"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bus.gateway_delivery"), std::string::npos)
+      << bad.status().ToString();
+}
+
 TEST(Config, SyntaxErrorsGiveTheLine) {
   auto config = LoadConfig(WriteFile("[server]\nhttp_port = = 3\n"), {});
   ASSERT_FALSE(config.ok());

@@ -1,12 +1,15 @@
-// Route-table and presence-bus backends registered by name;
+// Route-table, presence-bus and gateway-directory backends registered by name;
 // `presence.backend` picks one.
 #include <functional>
 #include <map>
 
+#include "adapters/memory/memory_gateway_directory.h"
 #include "adapters/memory/memory_presence_bus.h"
 #include "adapters/memory/memory_route_table.h"
+#include "adapters/redis/redis_gateway_directory.h"
 #include "adapters/redis/redis_presence_bus.h"
 #include "adapters/redis/redis_route_table.h"
+#include "ports/gateway_directory.h"
 #include "ports/presence_bus.h"
 #include "ports/route_table.h"
 
@@ -55,6 +58,20 @@ Result<std::shared_ptr<PresenceBus>> OpenPresenceBus(const Config& config) {
     auto bus = RedisPresenceBus::Open(options);
     if (!bus.ok()) return RedisError(bus.status());
     return std::shared_ptr<PresenceBus>(std::move(bus).value());
+  }
+  return InvalidArgument("presence.backend: unknown backend '" + config.presence_backend + "'");
+}
+
+Result<std::shared_ptr<GatewayDirectory>> OpenGatewayDirectory(const Config& config) {
+  if (config.presence_backend == "memory") {
+    return std::shared_ptr<GatewayDirectory>(std::make_shared<MemoryGatewayDirectory>());
+  }
+  if (config.presence_backend == "redis") {
+    RedisGatewayDirectoryOptions options;
+    options.url = config.presence_redis_url;
+    auto directory = RedisGatewayDirectory::Open(options);
+    if (!directory.ok()) return RedisError(directory.status());
+    return std::shared_ptr<GatewayDirectory>(std::move(directory).value());
   }
   return InvalidArgument("presence.backend: unknown backend '" + config.presence_backend + "'");
 }

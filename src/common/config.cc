@@ -335,6 +335,15 @@ const std::vector<KeyDef>& Keys() {
        "topic of the gateway inbox: outcomes and pushes for another process's gateway, keyed by "
        "its id",
        nullptr, &Config::bus_gateway_topic},
+      {"bus.gateway_delivery",
+       "how role processes hand outcomes and pushes to another process's gateway: bus (the "
+       "gateway inbox topic) | grpc (a stream to that gateway, found in the gateway directory "
+       "on presence.backend)",
+       nullptr,
+       &Config::bus_gateway_delivery,
+       0,
+       0,
+       {"bus", "grpc"}},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,

@@ -111,6 +111,10 @@ struct Config {
   int64_t bus_ingest_partitions = 16;
   std::string bus_writer_group = "flare-storage-writer";
   std::string bus_gateway_topic = "flare.gateways";
+  // How outcomes and pushes reach another process's gateway: "bus" (the
+  // gateway inbox topic) | "grpc" (a stream to the gateway's delivery
+  // service, its address in the gateway directory).
+  std::string bus_gateway_delivery = "bus";
 
   // [discovery] how cluster roles find each other (ports/registry.h)
   std::string discovery_backend = "static";  // | consul

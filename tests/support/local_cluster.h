@@ -4,7 +4,9 @@
 // storage writers (each with the push-server's fan-out) and two signaling
 // gateways, on the Kafka mock cluster, a redis-server and a PostgreSQL
 // database of the test's own. Gateways and writers reach the route table
-// through the signaling roles (presence.route_table = "signaling").
+// through the signaling roles (presence.route_table = "signaling"), and
+// hand outcomes and pushes to gateways over gRPC (bus.gateway_delivery =
+// "grpc"; e2e_gateway_inbox_kafkatest covers the inbox topic).
 #pragma once
 
 #include <map>
@@ -26,6 +28,7 @@ class LocalCluster {
     env_ = backends_.ServeEnv();
     env_["FLARE_RPC_PORT"] = "0";
     env_["FLARE_RPC_DRAIN_TIMEOUT_MS"] = "500";
+    env_["FLARE_BUS_GATEWAY_DELIVERY"] = "grpc";
     signaling_ = Role("signaling-online,signaling-route", env_);
     reader_ = Role("storage-reader,session", env_);
     orchestrator_ = Role("message-orchestrator", env_);

@@ -3,22 +3,26 @@
 // group and message operations and cursors to message-orchestrator on one
 // batched stream; sync to storage-reader; bootstrap to session). Routes
 // and presence live in the shared route table (Redis); outcomes and
-// pushes reach it through its gateway inbox (bus.gateway_topic), whoever
-// stored them.
+// pushes reach it through its gateway inbox, whoever stored them: the
+// inbox topic (bus.gateway_delivery = "bus") or its delivery service on
+// the role server ("grpc"; announced in the gateway directory).
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "app/roles/role.h"
 #include "app/wiring.h"
 #include "common/thread_pool.h"
+#include "rpc/gateway_delivery/gateway_delivery_grpc.h"
 #include "rpc/message_orchestrator/message_orchestrator_grpc.h"
 #include "rpc/session/session_grpc.h"
 #include "rpc/storage_reader/storage_reader_grpc.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/inbox/gateway_inbox.h"
 #include "services/signaling/inbox/gateway_outbox.h"
+#include "services/signaling/online/gateway_announcer.h"
 #include "services/signaling/online/gateway_heartbeat.h"
 
 namespace flare {
@@ -39,11 +43,35 @@ class RepliesToGateway final : public CommandReplies {
   Gateway* gateway_ = nullptr;
 };
 
+// The delivery service exists before the gateway (the gRPC server starts
+// first); it hands records on once the gateway is built. None come before:
+// senders find this gateway only once it is announced, after that.
+class ToGateway final : public CommandReplies, public PushDelivery, public SessionKicks {
+ public:
+  void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override {
+    if (Gateway* g = gateway_.load()) g->OnCommandDone(to, outcome);
+  }
+  void Deliver(std::span<const SessionPushes> pushes) override {
+    if (Gateway* g = gateway_.load()) g->Deliver(pushes);
+  }
+  void Notify(const std::vector<uint64_t>& session_ids,
+              const std::shared_ptr<const SharedFrame>& frame) override {
+    if (Gateway* g = gateway_.load()) g->Notify(session_ids, frame);
+  }
+  void KickSession(uint64_t session_id, const std::string& reason) override {
+    if (Gateway* g = gateway_.load()) g->KickSession(session_id, reason);
+  }
+  void Set(Gateway* gateway) { gateway_.store(gateway); }
+
+ private:
+  std::atomic<Gateway*> gateway_{nullptr};
+};
+
 class GatewayRole final : public Role {
  public:
   GatewayRole(RoleDeps& deps, LoginConflictPolicy login_conflict, std::string secret,
               std::shared_ptr<RouteTable> routes, std::shared_ptr<PresenceBus> presence_bus,
-              std::shared_ptr<EventBus> bus)
+              std::shared_ptr<EventBus> bus, std::shared_ptr<GatewayDirectory> directory)
       : deps_(deps),
         id_(NewInstanceId("gw")),
         login_conflict_(std::move(login_conflict)),
@@ -54,7 +82,15 @@ class GatewayRole final : public Role {
         heartbeat_(*routes_, id_, std::chrono::milliseconds(deps.config.gateway_ttl_ms / 3)),
         blocking_(static_cast<int>(deps.config.reader_threads),
                   static_cast<size_t>(deps.config.reader_queue)),
-        presence_(*routes_, presence_bus_.get()) {}
+        presence_(*routes_, presence_bus_.get()),
+        directory_(std::move(directory)) {
+    if (directory_) {
+      dispatcher_ =
+          std::make_unique<InboxDispatcher>(id_, to_gateway_, to_gateway_, to_gateway_,
+                                            &deps.shared.server_metrics().inbox_records_in);
+      service_ = NewGatewayDeliveryGrpcService(*dispatcher_);
+    }
+  }
 
   ~GatewayRole() override {
     Stop();
@@ -65,15 +101,30 @@ class GatewayRole final : public Role {
   }
 
   ConnectionHandler* connection_handler() override { return gateway_.get(); }
+  grpc::Service* service() override { return service_.get(); }
+  std::string grpc_service_name() const override {
+    return service_ ? "signaling.gateway.v1.GatewayDeliveryService" : "";
+  }
+  bool discoverable() const override { return false; }
 
   Status Start() override {
     if (Status st = Build(); !st.ok()) return st;
     heartbeat_.Start();
     // Before any client connects: replies to its first requests come
     // through the inbox.
-    if (Status st = inbox_->Start(); !st.ok()) {
-      heartbeat_.Stop();
-      return st;
+    if (inbox_) {
+      if (Status st = inbox_->Start(); !st.ok()) {
+        heartbeat_.Stop();
+        return st;
+      }
+    }
+    if (directory_) {
+      std::string address =
+          deps_.shared.AdvertisedHost() + ":" + std::to_string(deps_.shared.rpc_port());
+      announcer_ = std::make_unique<GatewayAnnouncer>(
+          *directory_, id_, address, std::chrono::milliseconds(deps_.config.gateway_ttl_ms));
+      // Not fatal: the announcer tries again every third of the TTL.
+      (void)announcer_->Start();
     }
     gateway_->StartTimer();
     started_ = true;
@@ -84,13 +135,14 @@ class GatewayRole final : public Role {
   void Stop() override {
     if (!started_) return;
     started_ = false;
+    if (announcer_) announcer_->Stop();
     outbox_->Close(1'000);
     gateway_->DrainAll("server shutting down; reconnect");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (gateway_->SessionCount() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    inbox_->Stop();
+    if (inbox_) inbox_->Stop();
     gateway_->StopTimer();
     blocking_.Stop();
     heartbeat_.Stop();
@@ -107,8 +159,8 @@ class GatewayRole final : public Role {
     if (!reader.ok()) return reader.status();
     auto session = shared.ChannelTo("session");
     if (!session.ok()) return session.status();
-    auto outbox_producer = bus_->CreateProducer();
-    if (!outbox_producer.ok()) return outbox_producer.status();
+    auto outbox_transport = shared.NewInboxTransport();
+    if (!outbox_transport.ok()) return outbox_transport.status();
     const Config& c = deps_.config;
     messages_ = NewMessageOrchestratorGrpcClient(
         *orchestrator, RpcOptionsFor(c, RpcService::kMessageOrchestrator), replies_);
@@ -123,10 +175,12 @@ class GatewayRole final : public Role {
                     *deps_.stores.conversations, *deps_.stores.messages, deps_.access, blocking_,
                     SystemClock::Instance(), metrics, nullptr});
     replies_.Set(gateway_.get());
-    outbox_ = std::make_unique<GatewayOutbox>(
-        GatewayOutboxOptions{c.bus_gateway_topic, id_}, *gateway_, *gateway_,
-        std::move(outbox_producer).value(), &metrics.inbox_publish_failures);
+    to_gateway_.Set(gateway_.get());
+    outbox_ =
+        std::make_unique<GatewayOutbox>(GatewayOutboxOptions{c.bus_gateway_topic, id_}, *gateway_,
+                                        *gateway_, std::move(outbox_transport).value());
     gateway_->SetOtherGateways(outbox_.get());
+    if (directory_) return Status::Ok();  // records come through the delivery service
     GatewayInboxOptions o;
     o.topic = c.bus_gateway_topic;
     o.gateway_id = id_;
@@ -153,6 +207,12 @@ class GatewayRole final : public Role {
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<GatewayOutbox> outbox_;
   std::unique_ptr<GatewayInbox> inbox_;  // hands to gateway_, so destroyed first
+  // bus.gateway_delivery = "grpc" only:
+  std::shared_ptr<GatewayDirectory> directory_;
+  ToGateway to_gateway_;
+  std::unique_ptr<InboxDispatcher> dispatcher_;
+  RpcServicePtr service_;  // stopped (the gRPC server) before gateway_ is destroyed
+  std::unique_ptr<GatewayAnnouncer> announcer_;
   bool started_ = false;
 };
 
@@ -169,8 +229,14 @@ Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps) {
   if (!presence.ok()) return presence.status();
   auto bus = deps.shared.Bus();
   if (!bus.ok()) return bus.status();
-  return std::unique_ptr<Role>(
-      new GatewayRole(deps, std::move(login_conflict).value(), *secret, *routes, *presence, *bus));
+  std::shared_ptr<GatewayDirectory> directory;
+  if (deps.config.bus_gateway_delivery == "grpc") {
+    auto opened = deps.shared.Directory();
+    if (!opened.ok()) return opened.status();
+    directory = *opened;
+  }
+  return std::unique_ptr<Role>(new GatewayRole(deps, std::move(login_conflict).value(), *secret,
+                                               *routes, *presence, *bus, std::move(directory)));
 }
 
 }  // namespace flare

@@ -1,7 +1,7 @@
 // message-orchestrator as a process: validates what the gateways submit
 // (message.v1.MessageOrchestratorService) and publishes the commands on
 // the ingest stream, keyed by conversation. A command the stream did not
-// take is answered UNAVAILABLE through the gateway inbox.
+// take is answered UNAVAILABLE through the gateway inbox (either transport).
 #include <spdlog/spdlog.h>
 
 #include "app/roles/role.h"
@@ -18,10 +18,9 @@ namespace {
 class OrchestratorRole final : public Role {
  public:
   OrchestratorRole(RoleDeps& deps, std::unique_ptr<BusProducer> ingest,
-                   std::unique_ptr<BusProducer> replies)
+                   std::unique_ptr<InboxTransport> replies)
       : outbox_(GatewayOutboxOptions{deps.config.bus_gateway_topic, NewInstanceId("orch")},
-                no_gateway_, no_gateway_, std::move(replies),
-                &deps.shared.server_metrics().inbox_publish_failures),
+                no_gateway_, no_gateway_, std::move(replies)),
         ingest_(std::move(ingest), deps.config.bus_ingest_topic, outbox_),
         orchestrator_(deps.access, ingest_, SystemClock::Instance(),
                       {static_cast<size_t>(deps.config.max_message_bytes), 128}),
@@ -58,8 +57,8 @@ Result<std::unique_ptr<Role>> MakeOrchestratorRole(RoleDeps& deps) {
   if (!bus.ok()) return bus.status();
   auto ingest = (*bus)->CreateProducer();
   if (!ingest.ok()) return ingest.status();
-  // A queue of its own, as in the embedded server.
-  auto replies = (*bus)->CreateProducer();
+  // A queue of its own, as in the embedded server (or the gRPC delivery).
+  auto replies = deps.shared.NewInboxTransport();
   if (!replies.ok()) return replies.status();
   return std::unique_ptr<Role>(
       new OrchestratorRole(deps, std::move(ingest).value(), std::move(replies).value()));

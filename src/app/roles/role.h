@@ -4,6 +4,7 @@
 // this one; role_server.cc hosts them.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "ports/event_bus.h"
+#include "ports/gateway_directory.h"
 #include "ports/presence_bus.h"
 #include "ports/registry.h"
 #include "ports/route_table.h"
@@ -19,6 +21,7 @@
 #include "rpc/common/rpc_server.h"
 #include "services/conversation_access.h"
 #include "services/signaling/gateway/transport.h"
+#include "services/signaling/inbox/inbox_transport.h"
 
 namespace flare {
 
@@ -39,6 +42,20 @@ class RoleShared {
   // needs a bus that crosses processes ("kafka").
   Result<std::shared_ptr<EventBus>> Bus();
   Result<std::shared_ptr<Registry>> Discovery();
+  // The gateway directory on presence.backend (bus.gateway_delivery =
+  // "grpc").
+  Result<std::shared_ptr<GatewayDirectory>> Directory();
+  // How this process hands inbox records to other processes' gateways, as
+  // bus.gateway_delivery says: a producer on bus.gateway_topic, or a
+  // GatewayDeliveryClient on the directory. Losses count in
+  // inbox_publish_failures.
+  Result<std::unique_ptr<InboxTransport>> NewInboxTransport();
+  // The host other processes reach this one at: discovery.advertise_address,
+  // else server.bind_address (127.0.0.1 for 0.0.0.0).
+  std::string AdvertisedHost() const;
+  // The gRPC server's port, known once it listens (before roles start).
+  void SetRpcPort(int port) { rpc_port_ = port; }
+  int rpc_port() const { return rpc_port_; }
   // A channel to the instances of the role named `service` (the registry's
   // healthy ones when this is called, balanced round robin).
   Result<std::shared_ptr<grpc::Channel>> ChannelTo(const std::string& service);
@@ -57,6 +74,8 @@ class RoleShared {
   std::shared_ptr<PresenceBus> presence_;
   std::shared_ptr<EventBus> bus_;
   std::shared_ptr<Registry> registry_;
+  std::shared_ptr<GatewayDirectory> directory_;
+  std::atomic<int> rpc_port_{0};
 };
 
 struct RoleDeps {
@@ -74,6 +93,11 @@ class Role {
   // role that serves no gRPC (a gateway, a stream consumer).
   virtual grpc::Service* service() { return nullptr; }
   virtual std::string grpc_service_name() const { return ""; }
+  // Whether the role's service is registered in discovery under the
+  // role's name. A gateway's is not: senders find a gateway by its id in
+  // the gateway directory, and "signaling-gateway" names its WebSocket
+  // listener there.
+  virtual bool discoverable() const { return true; }
   // Client connections, for a role that holds them (the signaling gateway).
   virtual ConnectionHandler* connection_handler() { return nullptr; }
 

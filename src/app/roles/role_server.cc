@@ -49,6 +49,7 @@ class Roles final : public RoleServer {
     auto rpc = RpcServer::Start(rpc_address_, services);
     if (!rpc.ok()) return rpc.status();
     rpc_ = std::move(rpc).value();
+    shared_.SetRpcPort(rpc_->port());
     // A role's peers may be in this very process: register before roles start.
     if (Status st = RegisterRpcRoles(); !st.ok()) return Undo(st, 0);
     for (size_t i = 0; i < roles_.size(); ++i) {
@@ -108,14 +109,9 @@ class Roles final : public RoleServer {
     return 0;
   }
 
-  std::string AdvertisedHost() const {
-    if (!config_.discovery_advertise_address.empty()) return config_.discovery_advertise_address;
-    return config_.bind_address == "0.0.0.0" ? "127.0.0.1" : config_.bind_address;
-  }
-
   Status RegisterRpcRoles() {
     for (size_t i = 0; i < roles_.size(); ++i) {
-      if (roles_[i]->service() == nullptr) continue;
+      if (roles_[i]->service() == nullptr || !roles_[i]->discoverable()) continue;
       if (Status st = Register(names_[i], static_cast<uint16_t>(rpc_->port())); !st.ok()) {
         return st;
       }
@@ -130,7 +126,7 @@ class Roles final : public RoleServer {
     if (!registry.ok()) return registry.status();
     ServiceInstance instance;
     instance.service = service;
-    instance.address = AdvertisedHost();
+    instance.address = shared_.AdvertisedHost();
     instance.port = port;
     instance.id = service + "-" + instance.address + "-" + std::to_string(port);
     if (transport_ != nullptr) {

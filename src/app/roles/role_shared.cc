@@ -2,7 +2,9 @@
 
 #include "app/roles/role.h"
 #include "app/wiring.h"
+#include "rpc/gateway_delivery/gateway_delivery_grpc.h"
 #include "rpc/signaling/signaling_grpc.h"
+#include "services/signaling/inbox/bus_inbox_transport.h"
 
 #include <algorithm>
 
@@ -117,6 +119,40 @@ Result<std::shared_ptr<grpc::Channel>> RoleShared::ChannelTo(const std::string& 
     targets.push_back(i.address + ":" + std::to_string(i.port));
   }
   return OpenRpcChannel(targets);
+}
+
+Result<std::shared_ptr<GatewayDirectory>> RoleShared::Directory() {
+  std::lock_guard lock(mu_);
+  if (!directory_) {
+    auto opened = OpenGatewayDirectory(config_);
+    if (!opened.ok()) return opened.status();
+    directory_ = std::move(opened).value();
+  }
+  return directory_;
+}
+
+Result<std::unique_ptr<InboxTransport>> RoleShared::NewInboxTransport() {
+  Counter* lost = &server_metrics_.inbox_publish_failures;
+  if (config_.bus_gateway_delivery == "grpc") {
+    auto directory = Directory();
+    if (!directory.ok()) return directory.status();
+    GatewayDeliveryClientOptions options;
+    // A gateway silent this long has lost its routes: nothing more is
+    // routed to it.
+    options.forget_after_ms = config_.gateway_ttl_ms;
+    return std::unique_ptr<InboxTransport>(NewGatewayDeliveryClient(**directory, lost, options));
+  }
+  auto bus = Bus();
+  if (!bus.ok()) return bus.status();
+  auto producer = (*bus)->CreateProducer();
+  if (!producer.ok()) return producer.status();
+  return std::unique_ptr<InboxTransport>(std::make_unique<BusInboxTransport>(
+      config_.bus_gateway_topic, std::move(producer).value(), lost));
+}
+
+std::string RoleShared::AdvertisedHost() const {
+  if (!config_.discovery_advertise_address.empty()) return config_.discovery_advertise_address;
+  return config_.bind_address == "0.0.0.0" ? "127.0.0.1" : config_.bind_address;
 }
 
 }  // namespace flare

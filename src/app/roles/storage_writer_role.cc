@@ -2,8 +2,10 @@
 // the ingest stream in the writers' group (each writer owns some
 // partitions, fenced against a previous owner), group-commits commands to
 // the store, and after each durable commit hands the batch to the
-// push-server, which looks up the audience's routes and publishes one
-// record per gateway to the gateway inbox; outcomes go the same way.
+// push-server, which looks up the audience's routes and hands one record
+// per gateway to the gateway inbox (bus.gateway_delivery: the inbox topic,
+// or one stream message per gateway on its delivery service); outcomes go
+// the same way.
 #include "app/roles/role.h"
 #include "app/wiring.h"
 #include "common/clock.h"
@@ -19,14 +21,14 @@ namespace {
 class StorageWriterRole final : public Role {
  public:
   StorageWriterRole(RoleDeps& deps, std::shared_ptr<RouteTable> routes,
-                    std::shared_ptr<EventBus> bus, std::unique_ptr<BusProducer> outbox)
+                    std::shared_ptr<EventBus> bus, std::unique_ptr<InboxTransport> outbox)
       : id_(NewInstanceId("writer")),
         routes_(std::move(routes)),
         bus_(std::move(bus)),
         writer_(*deps.stores.messages, *deps.stores.conversations, SystemClock::Instance(),
                 WriterOptionsFrom(deps.config), &deps.shared.server_metrics()),
         outbox_(GatewayOutboxOptions{deps.config.bus_gateway_topic, id_}, no_gateway_, no_gateway_,
-                std::move(outbox), &deps.shared.server_metrics().inbox_publish_failures),
+                std::move(outbox)),
         // No gateway here has this id: every route goes to the outbox.
         push_(*routes_, no_gateway_,
               PushOptions{static_cast<size_t>(deps.config.large_group_threshold), id_}, &outbox_) {
@@ -83,7 +85,7 @@ Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps) {
   if (!routes.ok()) return routes.status();
   auto bus = deps.shared.Bus();
   if (!bus.ok()) return bus.status();
-  auto outbox = (*bus)->CreateProducer();
+  auto outbox = deps.shared.NewInboxTransport();
   if (!outbox.ok()) return outbox.status();
   return std::unique_ptr<Role>(
       new StorageWriterRole(deps, *routes, *bus, std::move(outbox).value()));

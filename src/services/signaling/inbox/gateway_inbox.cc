@@ -4,35 +4,13 @@
 
 #include <chrono>
 
-#include "services/signaling/inbox/gateway_record_codec.h"
-
 namespace flare {
-
-namespace {
-
-struct Dispatch {
-  const std::string& gateway_id;
-  CommandReplies& replies;
-  PushDelivery& delivery;
-  SessionKicks& kicks;
-  void operator()(const InboxOutcome& r) const {
-    replies.OnCommandDone(ReplyAddress{gateway_id, r.session_id, r.request_id}, r.outcome);
-  }
-  void operator()(const InboxDelivery& r) const { delivery.Deliver(r.pushes); }
-  void operator()(const InboxNotice& r) const { delivery.Notify(r.session_ids, r.frame); }
-  void operator()(const InboxKick& r) const { kicks.KickSession(r.session_id, r.reason); }
-};
-
-}  // namespace
 
 GatewayInbox::GatewayInbox(EventBus& bus, GatewayInboxOptions options, CommandReplies& replies,
                            PushDelivery& delivery, SessionKicks& kicks, Counter* received)
     : bus_(bus),
       options_(std::move(options)),
-      replies_(replies),
-      delivery_(delivery),
-      kicks_(kicks),
-      received_(received) {}
+      dispatcher_(options_.gateway_id, replies, delivery, kicks, received) {}
 
 GatewayInbox::~GatewayInbox() { Stop(); }
 
@@ -99,14 +77,10 @@ Status GatewayInbox::PollOnce() {
 }
 
 void GatewayInbox::Handle(const BusRecord& record) {
-  auto decoded = DecodeInboxRecord(record.value);
-  if (!decoded.ok()) {
+  if (Status st = dispatcher_.Handle(record.value); !st.ok()) {
     spdlog::warn("gateway inbox: record at {}/{} dropped: {}", record.partition, record.offset,
-                 decoded.status().ToString());
-    return;
+                 st.ToString());
   }
-  if (received_ != nullptr) received_->Add();
-  std::visit(Dispatch{options_.gateway_id, replies_, delivery_, kicks_}, *decoded);
 }
 
 // Losing a commit costs only a replay of records already handed over (the

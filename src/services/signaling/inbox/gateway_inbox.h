@@ -3,7 +3,8 @@
 // "flare-gateway-<gateway id>", that starts at the topic's end (a new
 // gateway has no use for replies to its predecessors). Every gateway reads
 // the whole topic and skips records keyed for another gateway without
-// decoding them; the rest go to this process's gateway. Offsets are
+// decoding them; the rest go to this process's gateway through an
+// InboxDispatcher (as the gRPC delivery service's do). Offsets are
 // committed every commit_interval_ms: a crash replays at most that much,
 // and a gateway id is new for every start, so nothing is replayed to a
 // session it does not hold.
@@ -20,6 +21,7 @@
 #include "ports/event_bus.h"
 #include "services/push/server/push_server.h"
 #include "services/signaling/gateway/session_kicks.h"
+#include "services/signaling/inbox/inbox_dispatcher.h"
 #include "services/storage/writer/storage_writer.h"
 
 namespace flare {
@@ -60,10 +62,7 @@ class GatewayInbox final : public BusConsumerListener {
 
   EventBus& bus_;
   const GatewayInboxOptions options_;
-  CommandReplies& replies_;
-  PushDelivery& delivery_;
-  SessionKicks& kicks_;
-  Counter* received_;
+  InboxDispatcher dispatcher_;
   std::unique_ptr<BusConsumer> consumer_;  // the polling thread's (Start's before it runs)
   bool assigned_ = false;
   std::map<int32_t, int64_t> handled_;  // partition -> next offset, not yet committed

@@ -1,21 +1,20 @@
-// The sending side of the gateway inbox (bus.backend = "kafka"): outcomes
-// and pushes for this process's own gateway go to it directly; those for
-// the gateway of another process are published on bus.gateway_topic keyed
-// by that gateway's id, where its GatewayInbox reads them. Publishing never
-// blocks: a record the producer's bounded queue does not take, or that the
-// bus fails to store, is lost (counted and logged at most once a second);
-// its client retries with its idempotency key or syncs.
+// The sending side of the gateway inbox: outcomes and pushes for this
+// process's own gateway go to it directly; those for the gateway of another
+// process are encoded as inbox records and handed to an InboxTransport
+// (the Kafka inbox topic, or a gRPC stream to that gateway; see
+// bus.gateway_delivery). Publishing never blocks: a record the transport
+// does not take is lost (counted and logged at most once a second); its
+// client retries with its idempotency key or syncs.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 
 #include "common/metrics.h"
 #include "ports/event_bus.h"
 #include "services/push/server/push_server.h"
+#include "services/signaling/inbox/inbox_transport.h"
 #include "services/storage/writer/storage_writer.h"
 
 namespace flare {
@@ -32,7 +31,11 @@ struct GatewayOutboxOptions {
 class GatewayOutbox final : public CommandReplies, public GatewayRouter {
  public:
   // `local_replies` and `local_delivery` are this process's gateway; only
-  // their addresses are taken here. `publish_failures` may be null.
+  // their addresses are taken here.
+  GatewayOutbox(GatewayOutboxOptions options, CommandReplies& local_replies,
+                PushDelivery& local_delivery, std::unique_ptr<InboxTransport> transport);
+  // On the event bus (a BusInboxTransport on options.topic);
+  // `publish_failures` may be null.
   GatewayOutbox(GatewayOutboxOptions options, CommandReplies& local_replies,
                 PushDelivery& local_delivery, std::unique_ptr<BusProducer> producer,
                 Counter* publish_failures);
@@ -46,22 +49,15 @@ class GatewayOutbox final : public CommandReplies, public GatewayRouter {
   // itself, so never asks): its inbox hands the kick back to it.
   void Kick(const std::string& gateway_id, uint64_t session_id, const std::string& reason) override;
 
-  // Waits up to `timeout_ms` for what is published to be stored, then drops
-  // the producer: later records for other gateways are not sent.
-  void Close(int timeout_ms);
+  // Waits up to `timeout_ms` for what is published to be delivered, then
+  // stops the transport: later records for other gateways are not sent.
+  void Close(int timeout_ms) { transport_->Close(timeout_ms); }
 
  private:
-  void Publish(const std::string& gateway_id, const std::string& value, const char* what);
-  void Failed(const std::string& gateway_id, const char* what, const Status& status);
-
   const GatewayOutboxOptions options_;
   CommandReplies& local_replies_;
   PushDelivery& local_delivery_;
-  std::shared_mutex mu_;  // publishers share it; Close takes it alone
-  std::unique_ptr<BusProducer> producer_;
-  Counter* publish_failures_;
-  std::atomic<int64_t> last_log_ms_{0};
-  std::atomic<int64_t> unlogged_failures_{0};
+  std::unique_ptr<InboxTransport> transport_;
 };
 
 }  // namespace flare

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "services/signaling/inbox/inbox_transport.h"
 #include "services/storage/writer/storage_writer_internal.h"
 
 namespace flare {
@@ -256,6 +257,9 @@ void StorageWriter::Unstage(Batch& batch) {
 }
 
 void StorageWriter::Dispatch(Batch& batch) {
+  // The batch's outcomes and pushes for another process's gateway leave
+  // together (one stream message per gateway over gRPC).
+  InboxBatchScope inbox_batch;
   Staged& staged = batch.staged;
   const Status& written = batch.written;
   if (written.ok() && metrics_) {
