@@ -14,6 +14,7 @@ KafkaOptions KafkaOptionsFrom(const Config& c) {
   options.startup_timeout_ms = static_cast<int>(c.bus_kafka_startup_timeout_ms);
   options.session_timeout_ms = static_cast<int>(c.bus_kafka_session_timeout_ms);
   options.fetch_wait_max_ms = static_cast<int>(c.bus_kafka_fetch_wait_max_ms);
+  options.linger_ms = static_cast<int>(c.bus_kafka_linger_ms);
   options.heartbeat_interval_ms = static_cast<int>(c.bus_kafka_heartbeat_interval_ms);
   options.assignment_strategy = c.bus_kafka_assignment_strategy;
   options.message_timeout_ms = static_cast<int>(c.bus_kafka_message_timeout_ms);

@@ -229,6 +229,10 @@ const std::vector<KeyDef>& Keys() {
       {"bus.kafka.fetch_wait_max_ms",
        "longest a broker holds a consumer's fetch that found nothing (fetch.wait.max.ms)",
        &Config::bus_kafka_fetch_wait_max_ms, nullptr, 1, 10'000},
+      {"bus.kafka.linger_ms",
+       "how long a producer gathers records into one request (linger.ms): longer costs "
+       "latency, saves CPU per record",
+       &Config::bus_kafka_linger_ms, nullptr, 0, 1'000},
       {"bus.kafka.heartbeat_interval_ms",
        "consumer group heartbeat period (below the session timeout)",
        &Config::bus_kafka_heartbeat_interval_ms, nullptr, 10, 3'600'000},

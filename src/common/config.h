@@ -101,6 +101,7 @@ struct Config {
   int64_t bus_kafka_startup_timeout_ms = 10'000;
   int64_t bus_kafka_session_timeout_ms = 45'000;
   int64_t bus_kafka_fetch_wait_max_ms = 50;
+  int64_t bus_kafka_linger_ms = 5;
   int64_t bus_kafka_heartbeat_interval_ms = 3'000;
   std::string bus_kafka_assignment_strategy = "range";  // | roundrobin
   int64_t bus_kafka_message_timeout_ms = 300'000;

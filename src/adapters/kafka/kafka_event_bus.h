@@ -25,6 +25,8 @@ struct KafkaOptions {
   // latency a message waits on a broker that does not answer a waiting
   // fetch as soon as data arrives.
   int fetch_wait_max_ms = 50;
+  // How long a producer gathers records into one request (linger.ms).
+  int linger_ms = 5;
   int heartbeat_interval_ms = 3'000;
   std::string assignment_strategy = "range";  // range | roundrobin (eager protocols)
   int message_timeout_ms = 300'000;           // a record not acked by then fails

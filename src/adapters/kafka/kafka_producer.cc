@@ -79,7 +79,7 @@ Result<std::unique_ptr<BusProducer>> NewProducer(const KafkaOptions& options) {
       MakeConf(options, {
                             {"enable.idempotence", "true"},
                             {"acks", "all"},
-                            {"linger.ms", "5"},
+                            {"linger.ms", std::to_string(options.linger_ms)},
                             {"message.timeout.ms", std::to_string(options.message_timeout_ms)},
                         });
   if (!conf.ok()) return conf.status();
