@@ -38,6 +38,19 @@ class ObservedSessions final : public SessionService {
     if (failures.fetch_sub(1) > 0) return Unavailable("injected fault");
     return inner_.Bootstrap(who, request);
   }
+  Result<MemberPage> Members(const Principal& who, const MembersQuery& query) override {
+    ++calls;
+    return inner_.Members(who, query);
+  }
+  Result<pb::ConversationSummary> Cursor(const Principal& who,
+                                         const ConversationTarget& target) override {
+    ++calls;
+    return inner_.Cursor(who, target);
+  }
+  Result<pb::GroupInfo> Group(const Principal& who, const std::string& conversation_id) override {
+    ++calls;
+    return inner_.Group(who, conversation_id);
+  }
   Principal last_who() {
     std::lock_guard lock(mu_);
     return last_who_;

@@ -63,6 +63,14 @@ class ObservedReader final : public StorageReader {
     if (failures.fetch_sub(1) > 0) return fault;
     return inner_.Sync(who, request);
   }
+  Result<pb::SyncResult> History(const Principal& who, const HistoryQuery& query) override {
+    ++calls;
+    return inner_.History(who, query);
+  }
+  Result<pb::SyncResult> GetMessages(const Principal& who, const GetMessagesQuery& query) override {
+    ++calls;
+    return inner_.GetMessages(who, query);
+  }
   Principal last_who() {
     std::lock_guard lock(mu_);
     return last_who_;

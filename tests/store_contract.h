@@ -129,6 +129,29 @@ TEST_P(StoreContract, CursorsOnlyMoveForward) {
   EXPECT_EQ((*list)[0].conversation_type, 1);
 }
 
+TEST_P(StoreContract, GetMemberConversationIsListForUsersRowOfIt) {
+  WriteBatch batch;
+  batch.conversations = {{"t1", "g1", "record"}};
+  batch.memberships = {{"t1", "g1", 2, "alice", 1, 0, 0, 3}, {"t1", "c1", 1, "alice", 1}};
+  batch.cursors = {{"t1", "g1", "alice", 5, 4}};
+  ASSERT_TRUE(messages().Write(batch).ok());
+  auto group = conversations().GetMemberConversation("t1", "g1", "alice");
+  ASSERT_TRUE(group.ok()) << group.status().ToString();
+  ASSERT_TRUE(group->has_value());
+  EXPECT_EQ((*group)->conversation_id, "g1");
+  EXPECT_EQ((*group)->conversation_type, 2);
+  EXPECT_EQ((*group)->delivered_seq, 5);
+  EXPECT_EQ((*group)->read_seq, 4);
+  EXPECT_EQ((*group)->joined_seq, 3);
+  EXPECT_EQ((*group)->info, "record");
+  auto single = conversations().GetMemberConversation("t1", "c1", "alice");
+  ASSERT_TRUE(single.ok());
+  ASSERT_TRUE(single->has_value());
+  EXPECT_EQ((*single)->info, "") << "a 1:1 conversation has no record";
+  EXPECT_FALSE(conversations().GetMemberConversation("t1", "g1", "bob")->has_value());
+  EXPECT_FALSE(conversations().GetMemberConversation("t2", "g1", "alice")->has_value());
+}
+
 TEST_P(StoreContract, MembershipAndUnreadCounts) {
   WriteBatch batch;
   batch.memberships = {

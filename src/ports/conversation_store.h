@@ -51,6 +51,19 @@ class ConversationStore {
                                                      const std::string& conversation_id,
                                                      const std::string& user_id) = 0;
 
+  // The user's row of one conversation with its cursors (as ListForUser
+  // gives it), if a member. The default scans ListForUser; backends with
+  // an index on (tenant, user, conversation) read the one row.
+  virtual Result<std::optional<MemberConversation>> GetMemberConversation(
+      const std::string& tenant, const std::string& conversation_id, const std::string& user_id) {
+    auto all = ListForUser(tenant, user_id);
+    if (!all.ok()) return all.status();
+    for (auto& mc : *all) {
+      if (mc.conversation_id == conversation_id) return std::optional(std::move(mc));
+    }
+    return std::optional<MemberConversation>();
+  }
+
   // A group's record and members; nullopt if no such group.
   virtual Result<std::optional<ConversationSnapshot>> LoadConversation(
       const std::string& tenant, const std::string& conversation_id) = 0;

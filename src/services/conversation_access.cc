@@ -5,6 +5,11 @@
 
 namespace flare {
 
+Status NotAMember(const std::string& conversation_id) {
+  return Status(Code::kPermissionDenied, "you are not a member of conversation " + conversation_id)
+      .WithDetail(::flare::client::v1::ERROR_CODE_NOT_MEMBER);
+}
+
 Result<ResolvedConversation> ConversationAccess::Resolve(const Principal& who,
                                                          const std::string& peer_user_id,
                                                          const std::string& conversation_id,
@@ -37,9 +42,7 @@ Result<ResolvedConversation> ConversationAccess::Resolve(const Principal& who,
   auto member = store_.GetMember(who.tenant, conversation_id, who.user_id);
   if (!member.ok()) return member.status();
   if (!member->has_value()) {
-    return Status(Code::kPermissionDenied,
-                  "you are not a member of conversation " + conversation_id)
-        .WithDetail(pb::ERROR_CODE_NOT_MEMBER);
+    return NotAMember(conversation_id);
   }
   return ResolvedConversation{conversation_id, type, {}, (*member)->joined_seq};
 }

@@ -24,6 +24,10 @@ enum class MembershipCheck {
   kDeferred,  // the storage writer checks (sends and events: no read on the I/O thread)
 };
 
+// The refusal of a reader who is not a member of `conversation_id`
+// (PERMISSION_DENIED with ERROR_CODE_NOT_MEMBER).
+Status NotAMember(const std::string& conversation_id);
+
 class ConversationAccess {
  public:
   explicit ConversationAccess(ConversationStore& store) : store_(store) {}

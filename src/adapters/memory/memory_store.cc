@@ -165,6 +165,18 @@ Result<std::vector<MemberConversation>> MemoryStore::ListForUser(const std::stri
   return out;
 }
 
+Result<std::optional<MemberConversation>> MemoryStore::GetMemberConversation(
+    const std::string& tenant, const std::string& conv, const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find({tenant, user_id, conv});
+  if (it == members_.end()) return std::optional<MemberConversation>();
+  const Member& m = it->second;
+  auto info = conversations_.find({tenant, conv});
+  return std::optional<MemberConversation>(
+      MemberConversation{conv, m.conversation_type, m.row.read_seq, m.delivered_seq,
+                         m.row.joined_seq, info == conversations_.end() ? "" : info->second});
+}
+
 Result<std::optional<MemberRow>> MemoryStore::GetMember(const std::string& tenant,
                                                         const std::string& conv,
                                                         const std::string& user_id) {

@@ -62,11 +62,23 @@ constexpr const char* kListForUser =
     "c.info FROM members m LEFT JOIN conversations c "
     "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
     "WHERE m.tenant = $1 AND m.user_id = $2 ORDER BY m.conversation_id";
+// ListForUser's row of one conversation.
+constexpr const char* kGetMemberConversation =
+    "SELECT m.conversation_id, m.conversation_type, m.read_seq, m.delivered_seq, m.joined_seq, "
+    "c.info FROM members m LEFT JOIN conversations c "
+    "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
+    "WHERE m.tenant = $1 AND m.user_id = $2 AND m.conversation_id = $3";
 
 // A message from a row's (format, body) columns starting at `col`.
 Result<Message> ReadBody(const PGresult* res, int row, int col) {
   auto format = static_cast<storage_record::Format>(pg::Int(res, row, col));
   return storage_record::Decode(format, pg::Bytea(res, row, col + 1));
+}
+
+MemberConversation ReadMemberConversation(const PGresult* res, int row) {
+  return {pg::Text(res, row, 0), static_cast<int>(pg::Int(res, row, 1)),
+          pg::Int(res, row, 2),  pg::Int(res, row, 3),
+          pg::Int(res, row, 4),  pg::Bytea(res, row, 5)};
 }
 
 MemberRow ReadMemberRow(const PGresult* res, int row) {
@@ -248,10 +260,17 @@ Result<std::vector<MemberConversation>> PostgresStore::ListForUser(const std::st
   std::vector<MemberConversation> out;
   const PGresult* r = res->get();
   for (int i = 0; i < PQntuples(r); ++i) {
-    out.push_back({pg::Text(r, i, 0), static_cast<int>(pg::Int(r, i, 1)), pg::Int(r, i, 2),
-                   pg::Int(r, i, 3), pg::Int(r, i, 4), pg::Bytea(r, i, 5)});
+    out.push_back(ReadMemberConversation(r, i));
   }
   return out;
+}
+
+Result<std::optional<MemberConversation>> PostgresStore::GetMemberConversation(
+    const std::string& tenant, const std::string& conv, const std::string& user_id) {
+  auto res = Read(kGetMemberConversation, {tenant, user_id, conv});
+  if (!res.ok()) return res.status();
+  if (PQntuples(res->get()) == 0) return std::optional<MemberConversation>();
+  return std::optional<MemberConversation>(ReadMemberConversation(res->get(), 0));
 }
 
 Result<std::optional<MemberRow>> PostgresStore::GetMember(const std::string& tenant,

@@ -103,6 +103,9 @@ class PostgresStore final : public MessageStore, public ConversationStore {
                                            const std::string& conversation_id) override;
   Result<std::vector<MemberConversation>> ListForUser(const std::string& tenant,
                                                       const std::string& user_id) override;
+  Result<std::optional<MemberConversation>> GetMemberConversation(
+      const std::string& tenant, const std::string& conversation_id,
+      const std::string& user_id) override;
   Result<std::optional<MemberRow>> GetMember(const std::string& tenant,
                                              const std::string& conversation_id,
                                              const std::string& user_id) override;

@@ -65,6 +65,17 @@ constexpr const char* kListForUser =
     "c.info FROM members m LEFT JOIN conversations c "
     "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
     "WHERE m.tenant = ?1 AND m.user_id = ?2 ORDER BY m.conversation_id";
+// ListForUser's row of one conversation.
+constexpr const char* kGetMemberConversation =
+    "SELECT m.conversation_id, m.conversation_type, m.read_seq, m.delivered_seq, m.joined_seq, "
+    "c.info FROM members m LEFT JOIN conversations c "
+    "ON c.tenant = m.tenant AND c.conversation_id = m.conversation_id "
+    "WHERE m.tenant = ?1 AND m.user_id = ?2 AND m.conversation_id = ?3";
+
+MemberConversation ReadMemberConversation(const sqlite::Stmt& stmt) {
+  return {stmt.Text(0), static_cast<int>(stmt.Int(1)), stmt.Int(2), stmt.Int(3),
+          stmt.Int(4),  std::string(stmt.Blob(5))};
+}
 
 MemberRow ReadMemberRow(const sqlite::Stmt& stmt) {
   return {stmt.Text(0), static_cast<int>(stmt.Int(1)), stmt.Int(2), stmt.Int(3), stmt.Int(4)};
@@ -393,10 +404,21 @@ Result<std::vector<MemberConversation>> SqliteStore::ListForUser(const std::stri
     auto row = (*stmt)->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    out.push_back({(*stmt)->Text(0), static_cast<int>((*stmt)->Int(1)), (*stmt)->Int(2),
-                   (*stmt)->Int(3), (*stmt)->Int(4), std::string((*stmt)->Blob(5))});
+    out.push_back(ReadMemberConversation(**stmt));
   }
   return out;
+}
+
+Result<std::optional<MemberConversation>> SqliteStore::GetMemberConversation(
+    const std::string& tenant, const std::string& conv, const std::string& user_id) {
+  auto reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  auto stmt = (*reader)->Prepare(kGetMemberConversation);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Bind(1, tenant).Bind(2, user_id).Bind(3, conv).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<MemberConversation>();
+  return std::optional<MemberConversation>(ReadMemberConversation(**stmt));
 }
 
 }  // namespace flare

@@ -10,22 +10,69 @@ namespace {
 namespace pb = ::flare::client::v1;
 using ::storage::v1::StorageReaderService;
 
+HistoryQuery FromProto(const ::storage::v1::HistoryRequest& r) {
+  return HistoryQuery{r.conversation_id(), r.peer_user_id(), r.before_seq(), r.limit()};
+}
+
+::storage::v1::HistoryRequest ToProto(const HistoryQuery& q) {
+  ::storage::v1::HistoryRequest r;
+  r.set_conversation_id(q.conversation_id);
+  r.set_peer_user_id(q.peer_user_id);
+  r.set_before_seq(q.before_seq);
+  r.set_limit(q.limit);
+  return r;
+}
+
+GetMessagesQuery FromProto(const ::storage::v1::GetMessagesRequest& r) {
+  return GetMessagesQuery{
+      r.conversation_id(), r.peer_user_id(), {r.seqs().begin(), r.seqs().end()}};
+}
+
+::storage::v1::GetMessagesRequest ToProto(const GetMessagesQuery& q) {
+  ::storage::v1::GetMessagesRequest r;
+  r.set_conversation_id(q.conversation_id);
+  r.set_peer_user_id(q.peer_user_id);
+  r.mutable_seqs()->Add(q.seqs.begin(), q.seqs.end());
+  return r;
+}
+
 class StorageReaderGrpcService final : public StorageReaderService::Service {
  public:
   explicit StorageReaderGrpcService(StorageReader& reader) : reader_(reader) {}
 
   grpc::Status Sync(grpc::ServerContext* context, const pb::SyncRequest* request,
                     pb::SyncResult* response) override {
-    return rpc::ServeUnary(*context, "storage.v1.StorageReaderService/Sync",
+    return Serve(*context, "Sync", response,
+                 [&](const Principal& who) { return reader_.Sync(who, *request); });
+  }
+
+  grpc::Status History(grpc::ServerContext* context, const ::storage::v1::HistoryRequest* request,
+                       pb::SyncResult* response) override {
+    return Serve(*context, "History", response,
+                 [&](const Principal& who) { return reader_.History(who, FromProto(*request)); });
+  }
+
+  grpc::Status GetMessages(grpc::ServerContext* context,
+                           const ::storage::v1::GetMessagesRequest* request,
+                           pb::SyncResult* response) override {
+    return Serve(*context, "GetMessages", response, [&](const Principal& who) {
+      return reader_.GetMessages(who, FromProto(*request));
+    });
+  }
+
+ private:
+  template <typename Read>
+  static grpc::Status Serve(grpc::ServerContext& context, const std::string& method,
+                            pb::SyncResult* response, Read read) {
+    return rpc::ServeUnary(context, "storage.v1.StorageReaderService/" + method,
                            [&](const Principal& who) {
-                             auto result = reader_.Sync(who, *request);
+                             auto result = read(who);
                              if (!result.ok()) return result.status();
                              response->Swap(&*result);
                              return Status::Ok();
                            });
   }
 
- private:
   StorageReader& reader_;
 };
 
@@ -37,17 +84,39 @@ class StorageReaderGrpcClient final : public StorageReader {
         caller_("storage.v1.StorageReaderService", options, seams) {}
 
   Result<pb::SyncResult> Sync(const Principal& who, const pb::SyncRequest& request) override {
+    return Ask("Sync", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
+      return stub_->Sync(&context, request, response);
+    });
+  }
+
+  Result<pb::SyncResult> History(const Principal& who, const HistoryQuery& query) override {
+    auto request = ToProto(query);
+    return Ask("History", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
+      return stub_->History(&context, request, response);
+    });
+  }
+
+  Result<pb::SyncResult> GetMessages(const Principal& who, const GetMessagesQuery& query) override {
+    auto request = ToProto(query);
+    return Ask("GetMessages", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
+      return stub_->GetMessages(&context, request, response);
+    });
+  }
+
+ private:
+  // Every call of this service is a read: idempotent, so retried.
+  template <typename Invoke>
+  Result<pb::SyncResult> Ask(std::string_view method, const Principal& who, Invoke invoke) {
     pb::SyncResult response;
     Status status =
-        caller_.Call("Sync", who, rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
+        caller_.Call(method, who, rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
           response.Clear();
-          return stub_->Sync(&context, request, &response);
+          return invoke(context, &response);
         });
     if (!status.ok()) return status;
     return response;
   }
 
- private:
   std::unique_ptr<StorageReaderService::Stub> stub_;
   rpc::RpcCaller caller_;
 };

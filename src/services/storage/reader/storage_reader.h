@@ -1,5 +1,6 @@
-// storage-reader: history for a device that was away. Pages through a
-// conversation after a seq, checking membership first.
+// storage-reader: history for a device that was away or scrolls back. Pages
+// through a conversation after a seq (sync) or before one (history), and
+// fetches messages by seq, checking membership first.
 //
 // Callers depend on the StorageReader interface: in one process it is the
 // LocalStorageReader below, in a cluster a gRPC client of the
@@ -7,6 +8,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 #include "flare/client/v1/client.pb.h"
 #include "ports/message_store.h"
@@ -24,12 +28,37 @@ struct SyncLimits {
   size_t max_page_bytes = 1024 * 1024;
 };
 
+// One page of a conversation before `before_seq` (0: from the newest).
+struct HistoryQuery {
+  std::string conversation_id;  // or peer_user_id for a 1:1 conversation
+  std::string peer_user_id;
+  int64_t before_seq = 0;
+  int limit = 0;  // 0: SyncLimits::default_limit; capped at max_limit
+};
+
+// Messages of one conversation by seq.
+struct GetMessagesQuery {
+  static constexpr size_t kMaxSeqs = 100;
+  std::string conversation_id;  // or peer_user_id for a 1:1 conversation
+  std::string peer_user_id;
+  std::vector<int64_t> seqs;  // at most kMaxSeqs
+};
+
 class StorageReader {
  public:
   virtual ~StorageReader() = default;
   // One page of `request`'s conversation after its seq, as `who` may see it.
   virtual Result<::flare::client::v1::SyncResult> Sync(
       const Principal& who, const ::flare::client::v1::SyncRequest& request) = 0;
+  // One page before `query.before_seq`, newest first; has_more: older
+  // messages `who` may see exist.
+  virtual Result<::flare::client::v1::SyncResult> History(const Principal& who,
+                                                          const HistoryQuery& query) = 0;
+  // The asked messages `who` may see, in seq order: seqs not stored, before
+  // the join point or not durable yet are left out. has_more: the page was
+  // cut by size after its last message.
+  virtual Result<::flare::client::v1::SyncResult> GetMessages(const Principal& who,
+                                                              const GetMessagesQuery& query) = 0;
 };
 
 // Reads the MessageStore of this process.
@@ -42,8 +71,24 @@ class LocalStorageReader final : public StorageReader {
 
   Result<::flare::client::v1::SyncResult> Sync(
       const Principal& who, const ::flare::client::v1::SyncRequest& request) override;
+  Result<::flare::client::v1::SyncResult> History(const Principal& who,
+                                                  const HistoryQuery& query) override;
+  Result<::flare::client::v1::SyncResult> GetMessages(const Principal& who,
+                                                      const GetMessagesQuery& query) override;
 
  private:
+  int PageLimit(int asked) const;
+  // The page's header once its messages are read: max seq and the fence
+  // are asked after the reads (a row they saw was held before it was
+  // committed). Drops the messages the fence holds back.
+  Result<::flare::client::v1::SyncResult> StartPage(const Principal& who,
+                                                    const ResolvedConversation& conv,
+                                                    std::vector<Message>& messages);
+  // Moves the first `n` of `messages` into `page` as `user` may see them,
+  // up to max_page_bytes (always one). Returns false when the size cut it.
+  bool Fill(std::vector<Message>& messages, size_t n, const std::string& user,
+            ::flare::client::v1::SyncResult& page) const;
+
   MessageStore& store_;
   ConversationAccess& access_;
   SyncLimits limits_;
