@@ -30,23 +30,7 @@ std::shared_ptr<RedisGatewayDirectory> OpenDirectory() {
 // `check` sees the reply.
 template <typename Check>
 void ServerCommand(const std::vector<std::string>& args, Check check) {
-  timeval tv{2, 0};
-  redisContext* ctx = redisConnectWithTimeout("127.0.0.1", Server().port(), tv);
-  if (ctx != nullptr && ctx->err == 0) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (r != nullptr) {
-      check(r);
-      freeReplyObject(r);
-    }
-  }
-  if (ctx != nullptr) redisFree(ctx);
+  Server().Run(args, check);
 }
 
 // What the expiry of every announcement does.

@@ -90,4 +90,28 @@ void RedisServer::Stop() {
   pid_ = -1;
 }
 
+bool RedisServer::Run(const std::vector<std::string>& args,
+                      const std::function<void(redisReply*)>& check) const {
+  timeval tv{2, 0};
+  redisContext* ctx = redisConnectWithTimeout("127.0.0.1", port_, tv);
+  bool ok = false;
+  if (ctx != nullptr && ctx->err == 0) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r != nullptr) {
+      ok = r->type != REDIS_REPLY_ERROR;
+      if (check) check(r);
+      freeReplyObject(r);
+    }
+  }
+  if (ctx != nullptr) redisFree(ctx);
+  return ok;
+}
+
 }  // namespace flare::testing

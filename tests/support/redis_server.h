@@ -3,10 +3,16 @@
 // port, so tests can restart the server under a connected client.
 #pragma once
 
+#include <vector>
+
+#include <functional>
+
 #include <sys/types.h>
 
 #include <cstdint>
 #include <string>
+
+struct redisReply;
 
 namespace flare::testing {
 
@@ -22,6 +28,10 @@ class RedisServer {
   bool Start();
   void Stop();  // SIGTERM and reap; no-op when stopped
   bool FlushAll();
+  // Runs one command through a connection of its own; `check` (if any)
+  // sees the reply. False if the server did not answer or answered an error.
+  bool Run(const std::vector<std::string>& args,
+           const std::function<void(redisReply*)>& check = {}) const;
 
   bool running() const { return pid_ > 0; }
   uint16_t port() const { return port_; }
