@@ -94,6 +94,7 @@ class GatewayRole final : public Role {
 
   ~GatewayRole() override {
     Stop();
+    blocking_.Stop();
     // The transport has stopped, so no frame calls the client any more;
     // what it still holds is answered to the (drained) gateway, which
     // must outlive it.
@@ -132,20 +133,30 @@ class GatewayRole final : public Role {
     return Status::Ok();
   }
 
-  void Stop() override {
+  // Before the gRPC server stops (its delivery service still brings the
+  // clients' outcomes and pushes): every client is told to go elsewhere
+  // and its connection closed.
+  void Drain() override {
     if (!started_) return;
-    started_ = false;
-    if (announcer_) announcer_->Stop();
-    outbox_->Close(1'000);
     gateway_->DrainAll("server shutting down; reconnect");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (gateway_->SessionCount() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+  }
+
+  void Stop() override {
+    if (!started_) return;
+    Drain();  // a no-op after the process's drain; not so after a failed start
+    started_ = false;
+    if (announcer_) announcer_->Stop();
+    // Kicks for other gateways from logins during the drain went out before this.
+    outbox_->Close(1'000);
     if (inbox_) inbox_->Stop();
     gateway_->StopTimer();
-    blocking_.Stop();
     heartbeat_.Stop();
+    // The read pool stops with the role, after the transport: a connection
+    // still closing may queue work on it until then.
   }
 
  private:

@@ -104,6 +104,10 @@ class Role {
   // After the gRPC server and listeners are up (a role's peers may be in
   // this very process); undoes itself when it fails.
   virtual Status Start() { return Status::Ok(); }
+  // The first step of a drain, after the process stopped accepting
+  // connections but before its gRPC server stops: a role holding clients
+  // lets them go while the calls that serve them still arrive.
+  virtual void Drain() {}
   // The drain, after the process stopped accepting connections and calls:
   // finish or hand over what is in flight, then stop.
   virtual void Stop() {}

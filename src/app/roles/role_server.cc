@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "app/health_http.h"
@@ -90,6 +91,7 @@ class Roles final : public RoleServer {
     rpc_->StopServingHealth();
     Deregister();
     transport_->StopAccepting();
+    for (auto it = roles_.rbegin(); it != roles_.rend(); ++it) (*it)->Drain();
     rpc_->Shutdown(config_.rpc_drain_timeout_ms);
     // Last role first: the gateway (first in the seed's order) drains its
     // clients after the pipeline roles behind it have handed over.
@@ -150,10 +152,10 @@ class Roles final : public RoleServer {
 
   // Stops what Start began: the first `started` roles, the gRPC server.
   Status Undo(Status failure, size_t started) {
-    for (size_t i = started; i-- > 0;) roles_[i]->Stop();
     Deregister();
+    rpc_->Shutdown(0);  // no call reaches a role being stopped
+    for (size_t i = started; i-- > 0;) roles_[i]->Stop();
     if (transport_ != nullptr) transport_->Stop();
-    rpc_->Shutdown(0);
     return failure;
   }
 
@@ -183,7 +185,14 @@ Result<std::unique_ptr<RoleServer>> RoleServer::Create(const Config& config,
   // fine for a single role process (and tests), not for several.
   auto stores = OpenStores(config);
   if (!stores.ok()) return stores.status();
-  auto server = std::make_unique<Roles>(config, std::move(stores).value(), roles);
+  // Started in the seed's order and stopped in reverse, however listed.
+  std::vector<std::string> ordered;
+  for (const RoleInfo& known : KnownRoles()) {
+    if (std::find(roles.begin(), roles.end(), known.name) != roles.end()) {
+      ordered.push_back(known.name);
+    }
+  }
+  auto server = std::make_unique<Roles>(config, std::move(stores).value(), ordered);
   if (Status st = server->Build(); !st.ok()) return st;
   return std::unique_ptr<RoleServer>(std::move(server));
 }

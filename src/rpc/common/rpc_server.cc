@@ -13,6 +13,26 @@
 
 namespace flare {
 
+namespace {
+
+// Long-lived streams (Submit, Deliver) must notice a peer that vanished
+// without a reset (a host gone, a cable pulled): pings every 10 s, idle
+// streams included, and a connection whose ping is not answered in 5 s
+// is broken. Servers accept pings that often (RpcServer::Start).
+constexpr int kKeepaliveTimeMs = 10'000;
+constexpr int kKeepaliveTimeoutMs = 5'000;
+
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  return args;
+}
+
+}  // namespace
+
 void RpcServiceDeleter::operator()(grpc::Service* service) const { delete service; }
 
 RpcServer::RpcServer(std::unique_ptr<grpc::Server> server, int port)
@@ -27,6 +47,11 @@ Result<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& address,
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  // Clients ping every kKeepaliveTimeMs, also without calls (see ChannelArgs).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kKeepaliveTimeMs / 2);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   for (grpc::Service* service : services) builder.RegisterService(service);
   // gRPC will not build a server without a method to serve; a process of
   // roles without a gRPC service (a gateway, a writer) serves health only,
@@ -57,7 +82,7 @@ void RpcServer::Shutdown(int64_t grace_ms) {
 }
 
 std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), ChannelArgs());
 }
 
 std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::vector<std::string>& targets) {
@@ -66,7 +91,7 @@ std::shared_ptr<grpc::Channel> OpenRpcChannel(const std::vector<std::string>& ta
   // one DNS name that resolves to every instance instead.
   std::string list;
   for (const std::string& t : targets) list += (list.empty() ? "" : ",") + t;
-  grpc::ChannelArguments args;
+  grpc::ChannelArguments args = ChannelArgs();
   args.SetLoadBalancingPolicyName("round_robin");
   return grpc::CreateCustomChannel("ipv4:" + list, grpc::InsecureChannelCredentials(), args);
 }

@@ -30,19 +30,27 @@ void PushServer::AudienceOf(const CommittedMessage& cm, std::vector<std::string>
 }
 
 void PushServer::Prefetch(const std::map<std::string, std::vector<std::string>>& users_by_tenant) {
+  // A batch can hold thousands of audiences: lookups of at most this many
+  // users each keep every call (and its answer) small, and a failed one
+  // costs only its users' live pushes.
+  constexpr size_t kUsersPerLookup = 1'000;
   prefetched_.clear();
-  for (const auto& [tenant, users] : users_by_tenant) {
-    routes_buf_.clear();
-    Status st = routes_.LookupMany(tenant, users, routes_buf_);
-    if (!st.ok()) {
-      // Their devices are not pushed to; they get the messages by sync.
-      spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant,
-                   st.ToString());
+  for (const auto& [tenant, all_users] : users_by_tenant) {
+    for (size_t first = 0; first < all_users.size(); first += kUsersPerLookup) {
+      std::span<const std::string> users(all_users.data() + first,
+                                         std::min(kUsersPerLookup, all_users.size() - first));
       routes_buf_.clear();
-    }
-    for (const auto& user : users) prefetched_.try_emplace(tenant + '\n' + user);
-    for (auto& [index, route] : routes_buf_) {
-      prefetched_[tenant + '\n' + users[index]].push_back(std::move(route));
+      Status st = routes_.LookupMany(tenant, users, routes_buf_);
+      if (!st.ok()) {
+        // Their devices are not pushed to; they get the messages by sync.
+        spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant,
+                     st.ToString());
+        routes_buf_.clear();
+      }
+      for (const auto& user : users) prefetched_.try_emplace(tenant + '\n' + user);
+      for (auto& [index, route] : routes_buf_) {
+        prefetched_[tenant + '\n' + users[index]].push_back(std::move(route));
+      }
     }
   }
   prefetch_active_ = true;

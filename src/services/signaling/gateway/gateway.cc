@@ -12,14 +12,22 @@ namespace pb = ::flare::client::v1;
 
 namespace {
 constexpr uint16_t kCloseAuthFailed = 4001;
+constexpr uint16_t kCloseTryAgainLater = 1013;  // RFC 6455 registry: "Try Again Later"
 constexpr uint16_t kCloseAuthTimeout = 4002;
 constexpr uint16_t kCloseIdle = 4003;
 constexpr char kDisplacedReason[] = "signed in on another device";
 }  // namespace
 
 Gateway::~Gateway() {
-  deps_.presence.SetNoticeSink(nullptr);  // the bus's thread must not reach a dead gateway
+  for (auto& lane : login_lanes_) lane->Stop();  // queued logins and logouts finish first
+  deps_.presence.SetNoticeSink(nullptr);         // the bus's thread must not reach a dead gateway
   StopTimer();
+}
+
+bool Gateway::OnLoginLane(const std::string& tenant, const std::string& user,
+                          std::function<void()> task) {
+  size_t lane = std::hash<std::string>{}(tenant + '\n' + user) % login_lanes_.size();
+  return login_lanes_[lane]->Submit(std::move(task));
 }
 
 Gateway::SessionPtr Gateway::Find(uint64_t id) {
@@ -82,12 +90,15 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
     deps_.presence.Unsubscribe(who->tenant, session->id(), session->Subscriptions());
     WriteDeliveredCursors(*session);
     deps_.metrics.authenticated.Add(-1);
-    // Off the I/O thread, as the login: the route table may be remote.
-    bool queued = deps_.blocking.Submit([this, who = *who, id = session->id()] {
+    // Off the I/O thread and after the user's login, on its lane: the
+    // route table may be remote. If the lane cannot take it, the route
+    // goes with the gateway's liveness (TTL) rather than block this thread.
+    bool queued = OnLoginLane(who->tenant, who->user_id, [this, who = *who, id = session->id()] {
       UnregisterRoute(who, id);
       AnnouncePresence(who, false);
     });
-    if (!queued) UnregisterRoute(*who, session->id());  // the pool is full or stopped
+    if (!queued)
+      spdlog::warn("route of {}/{} left to expire: login lane full", who->tenant, who->user_id);
   }
 }
 
@@ -195,19 +206,23 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
   }
   deps_.metrics.authenticated.Add(1);
   // The route table and presence bus may be a network hop away (Redis, or
-  // signaling-online over gRPC): the login runs on a blocking thread, never
+  // signaling-online over gRPC): the login runs on the user's login lane, never
   // on the I/O thread, and the client hears it is signed in once its route
   // is registered (pushes find it from then on).
   DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
-  if (!deps_.blocking.Submit(
-          [this, s, who = *who, route, request_id] { Login(s, who, route, request_id); })) {
+  if (!OnLoginLane(who->tenant, who->user_id, [this, s, who = *who, route, request_id] {
+        Login(s, who, route, request_id);
+      })) {
     s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
-    s->Close(kCloseAuthFailed, "server busy");
+    s->Close(kCloseTryAgainLater, "server busy; retry");
   }
 }
 
 void Gateway::Login(const SessionPtr& s, const Principal& who, const DeviceRoute& route,
                     const std::string& request_id) {
+  // Closed before its login ran: registering it would displace (kick) the
+  // user's newer sessions for nothing.
+  if (Find(s->id()) == nullptr) return;
   for (const DeviceRoute& displaced : deps_.presence.Login(
            who.tenant, who.user_id, route, options_.login_conflict.For(who.platform))) {
     // Session ids are unique per gateway only: another gateway's session

@@ -45,6 +45,11 @@ struct GatewayOptions {
   RateLimit send_limit;
   RateLimit message_op_limit;
   RateLimit group_op_limit;
+  // Logins and logouts run off the I/O threads, one user's in order on one
+  // of these lanes (a thread each), so a later login is never overtaken by
+  // an earlier one or by an earlier logout of the same user.
+  int login_lanes = 4;
+  size_t login_lane_queue = 50'000;
 };
 
 struct GatewayDeps {
@@ -74,6 +79,9 @@ class Gateway final : public ConnectionHandler,
         send_limiter_(options_.send_limit, deps_.clock),
         message_op_limiter_(options_.message_op_limit, deps_.clock),
         group_op_limiter_(options_.group_op_limit, deps_.clock) {
+    for (int i = 0; i < std::max(1, options_.login_lanes); ++i) {
+      login_lanes_.push_back(std::make_unique<ThreadPool>(1, options_.login_lane_queue));
+    }
     deps_.presence.SetNoticeSink([this](const std::vector<uint64_t>& sessions,
                                         const ::flare::client::v1::PresenceStatus& status) {
       OnPresenceNotice(sessions, status);
@@ -167,6 +175,9 @@ class Gateway final : public ConnectionHandler,
   void WriteDeliveredCursors(ClientSession& s);
   void UnregisterRoute(const Principal& who, uint64_t session_id);
   void Kick(uint64_t session_id, const std::string& reason);
+  // Queues `task` on the login lane of tenant/user; false when it is full
+  // or stopping.
+  bool OnLoginLane(const std::string& tenant, const std::string& user, std::function<void()> task);
   // Runs `task` on a read thread; answers UNAVAILABLE when the pool is full.
   void OnReadThread(const SessionPtr& s, const std::string& request_id, std::function<void()> task);
 
@@ -182,6 +193,8 @@ class Gateway final : public ConnectionHandler,
   RateLimiter send_limiter_;
   RateLimiter message_op_limiter_;
   RateLimiter group_op_limiter_;
+
+  std::vector<std::unique_ptr<ThreadPool>> login_lanes_;  // see GatewayOptions::login_lanes
 
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;

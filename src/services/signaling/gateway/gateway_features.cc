@@ -202,7 +202,8 @@ void Gateway::Kick(uint64_t session_id, const std::string& reason) {
   s->Reply("", frame);
   s->Close(kCloseKicked, reason);
   ReleaseLimits(s);  // its slot goes to the login that displaced it
-  if (auto who = s->principal()) UnregisterRoute(*who, session_id);
+  // No route to remove: the login that displaced it removed it, and the
+  // close removes it again (on the user's login lane).
 }
 
 }  // namespace flare

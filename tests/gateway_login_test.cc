@@ -1,0 +1,199 @@
+// The gateway's logins run off the I/O thread, one user's in order on its
+// login lane: a login of a connection that closed before it ran registers
+// nothing and kicks nobody, and a later login of the same user is never
+// overtaken by an earlier one. The gateway runs in-process on the memory
+// backends with connections that record what they are sent.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "adapters/memory/memory_route_table.h"
+#include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "ports/store_factory.h"
+#include "services/message_orchestrator/message_orchestrator.h"
+#include "services/signaling/gateway/frame_codec.h"
+#include "services/signaling/gateway/gateway.h"
+#include "services/signaling/gateway/transport.h"
+
+namespace flare {
+namespace {
+
+namespace pb = ::flare::client::v1;
+const std::string kSecret = "gateway-login-test-secret-0123456789abcdef";
+
+// The memory route table whose first login, once gated, waits until released.
+class GatedRouteTable final : public RouteTable {
+ public:
+  Status Register(const std::string& t, const std::string& u, const DeviceRoute& r) override {
+    return table_.Register(t, u, r);
+  }
+  Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
+                            LoginConflict policy, std::vector<DeviceRoute>& displaced) override {
+    std::unique_lock lock(mu_);
+    bool first = entered_++ == 0;
+    cv_.notify_all();
+    if (first) cv_.wait(lock, [&] { return !gated_; });
+    lock.unlock();
+    return table_.RegisterDisplacing(t, u, r, policy, displaced);
+  }
+  Status Unregister(const std::string& t, const std::string& u, uint64_t s) override {
+    return table_.Unregister(t, u, s);
+  }
+  Status Lookup(const std::string& t, const std::string& u,
+                std::vector<DeviceRoute>& out) override {
+    return table_.Lookup(t, u, out);
+  }
+  Status LookupMany(const std::string& t, std::span<const std::string> users,
+                    std::vector<UserRoute>& out) override {
+    return table_.LookupMany(t, users, out);
+  }
+  Status Heartbeat(const std::string& gateway_id) override { return table_.Heartbeat(gateway_id); }
+
+  void Gate() {
+    std::lock_guard lock(mu_);
+    gated_ = true;
+  }
+  void WaitEntered(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  // Whether `n` logins entered within `ms` (a bound on a login that must
+  // not start: the gate holds everything before it).
+  bool EnteredWithin(int n, int ms) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return entered_ >= n; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    gated_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  MemoryRouteTable table_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool gated_ = false;
+  int entered_ = 0;
+};
+
+class RecordingConnection final : public Connection {
+ public:
+  explicit RecordingConnection(uint64_t id) : id_(id) {}
+  uint64_t id() const override { return id_; }
+  size_t Send(std::shared_ptr<const std::string> bytes, bool binary) override {
+    std::lock_guard lock(mu_);
+    auto frame = DecodeServerFrame(*bytes, binary ? Encoding::kBinary : Encoding::kJson);
+    if (frame.ok()) frames_.push_back(*frame);
+    cv_.notify_all();
+    return 0;
+  }
+  void Close(uint16_t code, std::string) override {
+    std::lock_guard lock(mu_);
+    close_code_ = code;
+    cv_.notify_all();
+  }
+  std::string RemoteAddress() const override { return "127.0.0.1"; }
+
+  // Waits until a frame matching `pred` arrived (or 10 s passed).
+  template <typename Pred>
+  bool WaitFor(Pred pred) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (const auto& f : frames_) {
+        if (pred(f)) return true;
+      }
+      return false;
+    });
+  }
+  bool Kicked() {
+    std::lock_guard lock(mu_);
+    for (const auto& f : frames_) {
+      if (f.has_kicked()) return true;
+    }
+    return false;
+  }
+
+ private:
+  uint64_t id_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<pb::ServerFrame> frames_;
+  uint16_t close_code_ = 0;
+};
+
+class GatewayLogin : public ::testing::Test {
+ protected:
+  GatewayLogin() {
+    Config config;
+    config.storage_backend = "memory";
+    stores_ = *OpenStores(config);
+    access_ = std::make_unique<ConversationAccess>(*stores_.conversations);
+    writer_ = std::make_unique<StorageWriter>(*stores_.messages, *stores_.conversations, clock_,
+                                              StorageWriterOptions{}, nullptr);
+    orchestrator_ = std::make_unique<MessageOrchestrator>(*access_, *writer_, clock_, SendLimits{});
+    reader_ = std::make_unique<LocalStorageReader>(*stores_.messages, *access_, SyncLimits{});
+    sessions_ = std::make_unique<LocalSessionService>(*stores_.messages, *stores_.conversations,
+                                                      BootstrapLimits{});
+    presence_ = std::make_unique<PresenceHub>(routes_);
+    GatewayOptions options;
+    options.gateway_id = "gw-test";
+    options.login_conflict = *LoginConflictPolicy::Parse("exclusive");
+    options.login_lanes = 2;
+    gateway_ = std::make_unique<Gateway>(
+        options, GatewayDeps{tokens_, *orchestrator_, *reader_, *sessions_, routes_, *presence_,
+                             *stores_.conversations, *stores_.messages, *access_, blocking_, clock_,
+                             server_metrics_});
+  }
+  ~GatewayLogin() override {
+    routes_.Open();
+    gateway_.reset();
+  }
+
+  std::string Token(const std::string& device) {
+    return *tokens_.Issue({"t", "alice", device, "web", 0}, clock_.NowMs() / 1000, 3600);
+  }
+
+  const Clock& clock_ = SystemClock::Instance();
+  TokenSigner tokens_{kSecret};
+  Metrics metrics_;
+  ServerMetrics server_metrics_{metrics_};
+  ThreadPool blocking_{2, 1000};
+  Stores stores_;
+  std::unique_ptr<ConversationAccess> access_;
+  std::unique_ptr<StorageWriter> writer_;
+  std::unique_ptr<MessageOrchestrator> orchestrator_;
+  std::unique_ptr<LocalStorageReader> reader_;
+  std::unique_ptr<LocalSessionService> sessions_;
+  GatedRouteTable routes_;
+  std::unique_ptr<PresenceHub> presence_;
+  std::unique_ptr<Gateway> gateway_;
+};
+
+TEST_F(GatewayLogin, ALoginOfAClosedConnectionNeitherRegistersNorKicksTheNewerOne) {
+  routes_.Gate();
+  auto old_conn = std::make_shared<RecordingConnection>(1);
+  gateway_->OnOpen(old_conn, Token("d1"));
+  routes_.WaitEntered(1);  // the old login waits inside the route table
+  gateway_->OnClose(old_conn);
+  auto new_conn = std::make_shared<RecordingConnection>(2);
+  gateway_->OnOpen(new_conn, Token("d2"));  // exclusive: displaces every other device
+  // The new login waits behind the old one on the user's lane; a gateway
+  // that ran them on any free thread would register it now and let the
+  // stale login displace it afterwards.
+  EXPECT_FALSE(routes_.EnteredWithin(2, 500)) << "the newer login overtook the older one";
+  routes_.Open();
+  ASSERT_TRUE(new_conn->WaitFor([](const pb::ServerFrame& f) { return f.has_auth_result(); }));
+  blocking_.Stop();
+  gateway_.reset();  // runs what the login lanes still hold
+  EXPECT_FALSE(new_conn->Kicked()) << "the closed connection's login ran after the new one";
+  std::vector<DeviceRoute> routes;
+  ASSERT_TRUE(routes_.Lookup("t", "alice", routes).ok());
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].session_id, 2u);
+}
+
+}  // namespace
+}  // namespace flare
