@@ -224,7 +224,13 @@ class GatewayDeliveryGrpcClient final : public GatewayDeliveryClient {
   // fails at once.
   bool WaitForChannel(Peer& peer, grpc::Channel& channel) {
     for (;;) {
-      if (channel.WaitForConnected(std::chrono::system_clock::now() + kConnectSlice)) return true;
+      if (channel.WaitForConnected(std::chrono::system_clock::now() + kConnectSlice)) {
+        // Reachable again: a later break starts a new forget deadline
+        // (an idle stream gets no acks to reset it).
+        std::lock_guard lock(mu_);
+        peer.failing_since_ms = -1;
+        return true;
+      }
       std::lock_guard lock(mu_);
       if (closing_) return false;
       int64_t now = SteadyNowMs();
