@@ -316,6 +316,25 @@ TEST_F(RedisRouteTableTest, ALoginThatRevivesAGatewayRegistersItsOtherRoutesAgai
   EXPECT_EQ(bob[0].session_id, 1u);
 }
 
+// A table served to other processes (signaling-online) registers every
+// gateway's routes: it must not keep them and bring back routes of a gateway
+// given up for dead (nor of sessions logged out through another instance).
+TEST_F(RedisRouteTableTest, ATableServedToOthersBringsBackNoRoutesOfAGatewayGivenUpForDead) {
+  RedisRouteTableOptions options;
+  options.url = Server().url();
+  options.remember_routes = false;
+  auto served = RedisRouteTable::Open(options);
+  ASSERT_TRUE(served.ok()) << served.status().ToString();
+  auto other = OpenTable();
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE((*served)->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE((*served)->Heartbeat("gw1").ok());
+  DeleteLivenessKeys();
+  EXPECT_TRUE(Lookup(*other, "t", "bob").empty());  // deleted as dead
+  ASSERT_TRUE((*served)->Heartbeat("gw1").ok());
+  EXPECT_TRUE(Lookup(*other, "t", "bob").empty());
+}
+
 TEST(RedisRouteTableFactory, PresenceBackendRedisUsesTheConfiguredUrl) {
   ASSERT_TRUE(Server().running() || Server().Start());
   Config config;

@@ -24,18 +24,23 @@ Status RedisError(const Status& st) {
 }  // namespace
 
 Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config) {
-  using Factory = std::function<Result<std::shared_ptr<RouteTable>>(const Config&)>;
+  return OpenRouteTable(config, RouteTableUse::kOwnRoutes);
+}
+
+Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config, RouteTableUse use) {
+  using Factory = std::function<Result<std::shared_ptr<RouteTable>>(const Config&, RouteTableUse)>;
   static const std::map<std::string, Factory> registry = {
       {"memory",
-       [](const Config& c) -> Result<std::shared_ptr<RouteTable>> {
+       [](const Config& c, RouteTableUse) -> Result<std::shared_ptr<RouteTable>> {
          return std::shared_ptr<RouteTable>(
              std::make_shared<MemoryRouteTable>(SystemClock::Instance(), c.gateway_ttl_ms));
        }},
       {"redis",
-       [](const Config& c) -> Result<std::shared_ptr<RouteTable>> {
+       [](const Config& c, RouteTableUse use) -> Result<std::shared_ptr<RouteTable>> {
          RedisRouteTableOptions options;
          options.url = c.presence_redis_url;
          options.gateway_ttl_ms = c.gateway_ttl_ms;
+         options.remember_routes = use == RouteTableUse::kOwnRoutes;
          auto table = RedisRouteTable::Open(options);
          if (!table.ok()) return RedisError(table.status());
          return std::shared_ptr<RouteTable>(std::move(table).value());
@@ -45,7 +50,7 @@ Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config) {
   if (it == registry.end()) {
     return InvalidArgument("presence.backend: unknown backend '" + config.presence_backend + "'");
   }
-  return it->second(config);
+  return it->second(config, use);
 }
 
 Result<std::shared_ptr<PresenceBus>> OpenPresenceBus(const Config& config) {

@@ -89,4 +89,11 @@ inline bool Displaces(LoginConflict policy, const DeviceRoute& newcomer,
 // Builds the backend named by presence.backend ("memory", "redis").
 Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config);
 
+// kOwnRoutes: the process registers its own gateways' routes (a gateway,
+// embedded mode) and may register them again after the backend lost them.
+// kServedToOthers: the table is served to other processes (signaling-online)
+// and keeps no copy of what it registers for them.
+enum class RouteTableUse { kOwnRoutes, kServedToOthers };
+Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config, RouteTableUse use);
+
 }  // namespace flare

@@ -152,6 +152,7 @@ Result<std::vector<RedisReply>> RedisRouteTable::RunLocked(std::vector<RedisComm
 
 void RedisRouteTable::RememberLocked(const std::string& key, const DeviceRoute& route,
                                      const std::vector<DeviceRoute>& displaced) {
+  if (!options_.remember_routes) return;
   auto& routes = owned_[key];
   for (const DeviceRoute& d : displaced) routes.erase(d.session_id);
   routes[route.session_id] = route;

@@ -58,6 +58,13 @@ struct RedisRouteTableOptions {
   std::chrono::milliseconds command_timeout{5000};
   int64_t route_ttl_s = 24 * 3600;
   int64_t gateway_ttl_ms = 30'000;
+  // Keep the routes registered through this adapter, to register them
+  // again after the server lost its data (a restart without persistence).
+  // Off for a table served to other processes (signaling-online): it
+  // registers every gateway's routes and would keep them for good, and
+  // bring back routes of dead gateways and of sessions that logged out
+  // through another instance.
+  bool remember_routes = true;
 };
 
 class RedisRouteTable final : public RouteTable {

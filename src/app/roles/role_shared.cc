@@ -28,7 +28,12 @@ bool IsIpv4(const std::string& host) {
 Result<std::shared_ptr<RouteTable>> RoleShared::RouteBackend() {
   std::lock_guard lock(mu_);
   if (!backend_routes_) {
-    auto opened = OpenRouteTable(config_);
+    // The signaling roles serve it to every gateway; other roles register
+    // their own routes through it.
+    bool serves = std::find(roles_.begin(), roles_.end(), "signaling-online") != roles_.end() ||
+                  std::find(roles_.begin(), roles_.end(), "signaling-route") != roles_.end();
+    auto opened = OpenRouteTable(
+        config_, serves ? RouteTableUse::kServedToOthers : RouteTableUse::kOwnRoutes);
     if (!opened.ok()) return opened.status();
     backend_routes_ = std::move(opened).value();
   }
