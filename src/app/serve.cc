@@ -43,48 +43,43 @@ void WaitForStopSignal(sigset_t signals) {
   spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-int RunEmbedded(const Config& config, sigset_t signals) {
-  auto server = EmbeddedServer::Create(config);
-  if (!server.ok()) {
-    std::fprintf(stderr, "flare: %s\n", server.status().message().c_str());
-    return 1;
-  }
-  if (Status st = (*server)->Start(); !st.ok()) {
+// The server created and started, or null once why not is printed.
+template <typename Server>
+std::unique_ptr<Server> Started(Result<std::unique_ptr<Server>> created) {
+  Status st = created.ok() ? (*created)->Start() : created.status();
+  if (!st.ok()) {
     std::fprintf(stderr, "flare: %s\n", st.message().c_str());
-    return 1;
+    return nullptr;
   }
+  return std::move(created).value();
+}
+
+int RunEmbedded(const Config& config, sigset_t signals) {
+  auto server = Started(EmbeddedServer::Create(config));
+  if (!server) return 1;
   spdlog::info("flare {} serving: data in {}, HTTP on {}, WebSocket on {}/ws", FLARE_VERSION,
-               config.data_dir, (*server)->http_port(), (*server)->ws_port());
+               config.data_dir, server->http_port(), server->ws_port());
   // A machine-readable line for scripts and tests that start the server.
-  std::printf("flare listening ws_port=%u http_port=%u\n", (*server)->ws_port(),
-              (*server)->http_port());
+  std::printf("flare listening ws_port=%u http_port=%u\n", server->ws_port(), server->http_port());
   std::fflush(stdout);
   WaitForStopSignal(signals);
-  (*server)->Shutdown();
+  server->Shutdown();
   return 0;
 }
 
 int RunRoles(const Config& config, const std::vector<std::string>& roles, sigset_t signals) {
   std::string names;
   for (const auto& role : roles) names += (names.empty() ? "" : ",") + role;
-  auto server = RoleServer::Create(config, roles);
-  if (!server.ok()) {
-    std::fprintf(stderr, "flare: %s\n", server.status().message().c_str());
-    return 1;
-  }
-  if (Status st = (*server)->Start(); !st.ok()) {
-    std::fprintf(stderr, "flare: %s\n", st.message().c_str());
-    return 1;
-  }
-  spdlog::info(
-      "flare {} serving roles {}: gRPC on {}, HTTP on {}{}", FLARE_VERSION, names,
-      (*server)->rpc_port(), (*server)->http_port(),
-      (*server)->ws_port() ? ", WebSocket on " + std::to_string((*server)->ws_port()) : "");
+  auto server = Started(RoleServer::Create(config, roles));
+  if (!server) return 1;
+  spdlog::info("flare {} serving roles {}: gRPC on {}, HTTP on {}{}", FLARE_VERSION, names,
+               server->rpc_port(), server->http_port(),
+               server->ws_port() ? ", WebSocket on " + std::to_string(server->ws_port()) : "");
   std::printf("flare listening roles=%s rpc_port=%d http_port=%u ws_port=%u\n", names.c_str(),
-              (*server)->rpc_port(), (*server)->http_port(), (*server)->ws_port());
+              server->rpc_port(), server->http_port(), server->ws_port());
   std::fflush(stdout);
   WaitForStopSignal(signals);
-  (*server)->Shutdown();
+  server->Shutdown();
   return 0;
 }
 
