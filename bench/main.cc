@@ -55,6 +55,7 @@ nlohmann::json ToJson(const Report& r, const Options& o) {
       {"server_cpu_percent", 100.0 * r.server_cpu_s / d},
       {"bench_cpu_percent", 100.0 * r.bench_cpu_s / d},
   };
+  if (r.scenario == "connections") j["connect_s"] = r.connect_s;
   int64_t idle = r.server_rss_idle;
   j["server_rss_idle_bytes"] = idle;
   j["server_rss_per_connection_bytes"] = r.connections > 0 && idle > 0
@@ -68,6 +69,11 @@ void PrintTable(const nlohmann::json& j) {
   std::printf("scenario            %s\n", j["scenario"].get<std::string>().c_str());
   std::printf("duration            %.2f s\n", j["duration_s"].get<double>());
   std::printf("connections         %lld\n", j["connections"].get<long long>());
+  if (j.contains("connect_s")) {
+    double s = j["connect_s"].get<double>();
+    std::printf("connected in        %.1f s (%.0f authenticated/s)\n", s,
+                s > 0 ? static_cast<double>(j["connections"].get<long long>()) / s : 0.0);
+  }
   std::printf("acked               %lld  (%.0f/s)\n", j["acked"].get<long long>(),
               j["acked_per_s"].get<double>());
   std::printf("delivered           %lld  (%.0f/s)\n", j["delivered"].get<long long>(),
@@ -147,6 +153,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "bench I/O threads");
   app.add_option("--procs", o.procs, "connections: client processes");
   app.add_option("--payload", o.payload, "message bytes");
+  app.add_option("--connect-timeout", o.connect_timeout_s,
+                 "seconds connecting and logging in may take before the run goes on without "
+                 "the rest")
+      ->check(CLI::PositiveNumber);
   app.add_option("--json", json_path, "write the results as JSON here");
   CLI11_PARSE(app, argc, argv);
   o.user_prefix = "r" +

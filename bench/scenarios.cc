@@ -75,6 +75,7 @@ struct Peer {
   std::unordered_map<int64_t, int64_t> sent_at_us;
   std::atomic<int64_t> acked{0}, received{0}, duplicates{0}, errors{0};
   std::atomic<int64_t> last_seq{0}, last_acked_seq{0};
+  std::atomic<int64_t> pongs{0};
   std::string conversation;
   Peer* partner = nullptr;
 };
@@ -86,6 +87,46 @@ class Harness {
   explicit Harness(const Options& o, size_t first_index = 0)
       : o_(o), first_index_(first_index), io_(IoThreads::Create(o.threads)) {}
   ~Harness() { io_->Stop(); }
+
+  // Sends every authenticated connection a ping every `every_ms`, as a
+  // client app does, so idle connections outlive gateway.idle_timeout_ms
+  // (90 s by default) however long connecting the rest takes.
+  void KeepAlive(int64_t every_ms) {
+    io_->After(every_ms, [this, every_ms] {
+      pb::ClientFrame frame;
+      frame.mutable_ping()->set_client_time_ms(NowUs() / 1000);
+      auto bytes = std::make_shared<const std::string>(frame.SerializeAsString());
+      for (auto& p : peers_) {
+        if (p->authed && p->conn) p->conn->Send(bytes);
+      }
+      KeepAlive(every_ms);
+    });
+  }
+
+  // Pings every authenticated connection and counts those that answer
+  // within `timeout`: the connections open at this moment (a gateway may
+  // have closed some after their login).
+  int64_t CountAnswering(std::chrono::seconds timeout) {
+    std::vector<std::pair<Peer*, int64_t>> asked;
+    pb::ClientFrame frame;
+    frame.mutable_ping()->set_client_time_ms(NowUs() / 1000);
+    auto bytes = std::make_shared<const std::string>(frame.SerializeAsString());
+    for (auto& p : peers_) {
+      if (!p->authed || !p->conn) continue;
+      asked.emplace_back(p.get(), p->pongs.load());
+      p->conn->Send(bytes);
+    }
+    auto answered = [&] {
+      int64_t n = 0;
+      for (auto& [p, before] : asked) n += p->pongs.load() > before ? 1 : 0;
+      return n;
+    };
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline && answered() < static_cast<int64_t>(asked.size())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return answered();
+  }
 
   Peer& Add(const std::string& user) {
     peers_.push_back(std::make_unique<Peer>());
@@ -110,7 +151,8 @@ class Harness {
             }
           });
     }
-    auto deadline = Clock::now() + std::chrono::seconds(60);
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(o_.connect_timeout_s));
     while (Clock::now() < deadline) {
       size_t ready = 0;
       for (auto& p : peers_) ready += p->authed ? 1 : 0;
@@ -162,6 +204,8 @@ class Harness {
     int64_t now = NowUs();
     if (frame.has_auth_result()) {
       p.authed = true;
+    } else if (frame.has_pong()) {
+      ++p.pongs;
     } else if (frame.has_send_ack()) {
       int64_t id = std::stoll(frame.request_id());
       int64_t at;
@@ -461,14 +505,15 @@ Report RunEcho(const Options& o) {
 
 namespace {
 
-// Holds `count` authenticated connections from this process until `release` is readable.
+// Holds `count` authenticated connections from this process until `release` is
+// readable; reports how many answer a ping once all have logged in.
 int HoldConnections(const Options& o, int first, int count, int ready_fd, int release_fd) {
   Harness h(o, static_cast<size_t>(first));
   for (int i = 0; i < count; ++i) h.Add("idle" + std::to_string(first + i));
+  h.KeepAlive(30'000);
   bool ok = h.ConnectAll();
-  int64_t authed = 0;
-  for (auto& p : h.peers()) authed += p->authed ? 1 : 0;
-  if (write(ready_fd, &authed, sizeof authed) != sizeof authed) return 1;
+  int64_t held = h.CountAnswering(std::chrono::seconds(30));
+  if (write(ready_fd, &held, sizeof held) != sizeof held) return 1;
   char c;
   (void)!read(release_fd, &c, 1);  // the parent closes it when done
   return ok ? 0 : 1;
@@ -487,6 +532,7 @@ Report RunConnections(const Options& o) {
     return r;
   }
   std::vector<pid_t> children;
+  auto start = Clock::now();
   int per = (o.clients + procs - 1) / procs;
   for (int i = 0; i < procs; ++i) {
     int count = std::min(per, o.clients - i * per);
@@ -507,6 +553,7 @@ Report RunConnections(const Options& o) {
     int64_t authed = 0;
     if (read(ready[0], &authed, sizeof authed) == sizeof authed) total += authed;
   }
+  r.connect_s = std::chrono::duration<double>(Clock::now() - start).count();
   // Let the server settle, hold for the duration, then measure.
   std::this_thread::sleep_for(std::chrono::duration<double>(std::max(1.0, o.duration_s)));
   m.Finish(r);

@@ -24,13 +24,14 @@ struct Options {
   // The server's processes, for memory and CPU figures (summed; none: not reported).
   std::vector<pid_t> server_pids;
   double duration_s = 10;
-  int64_t rate = 0;    // messages/s in total; 0 = flat out
-  int clients = 100;   // direct: pairs; group: senders; echo/connections: connections
-  int members = 1000;  // group size
-  int window = 16;     // sends in flight per sender when flat out
-  int threads = 1;     // bench I/O threads
-  int procs = 1;       // connections: client processes
-  int payload = 64;    // message bytes
+  int64_t rate = 0;               // messages/s in total; 0 = flat out
+  int clients = 100;              // direct: pairs; group: senders; echo/connections: connections
+  int members = 1000;             // group size
+  int window = 16;                // sends in flight per sender when flat out
+  int threads = 1;                // bench I/O threads
+  int procs = 1;                  // connections: client processes
+  int payload = 64;               // message bytes
+  double connect_timeout_s = 60;  // how long connecting (and logging in) may take
 };
 
 struct Report {
@@ -41,6 +42,7 @@ struct Report {
   Histogram ack_latency, delivery_latency;  // microseconds
   int64_t server_rss_idle = 0, server_rss = 0;
   double server_cpu_s = 0, bench_cpu_s = 0;
+  double connect_s = 0;  // connections: until every client process had its logins answered
 };
 
 Report RunDirect(const Options& o);

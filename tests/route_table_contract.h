@@ -22,6 +22,9 @@ struct RouteTableUnderTest {
   // Memory: moves its manual clock past the TTL; Redis: deletes the
   // liveness keys (what their expiry does).
   std::function<void()> pass_gateway_ttl;
+  // A table served to other processes keeps no routes, so a gateway that
+  // beats again after its TTL does not get its deleted routes back from it.
+  bool restores_routes_of_a_revived_gateway = true;
 };
 using RouteTableFactory = std::function<RouteTableUnderTest()>;
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "adapters/redis/redis_route_table.h"
+#include "adapters/sharded/sharded_route_table.h"
 #include "route_table_contract.h"
 #include "support/redis_server.h"
 
@@ -53,11 +54,32 @@ void DeleteLivenessKeys() {
   for (const auto& k : keys) ServerCommand({"DEL", k}, [](redisReply*) {});
 }
 
+// As signaling-online opens it (presence.redis.connections): several
+// adapters on one server, each user's calls on one, keeping no routes.
+std::shared_ptr<RouteTable> FreshServedTables() {
+  if (!Server().running() && !Server().Start()) return nullptr;
+  if (!Server().FlushAll()) return nullptr;
+  std::vector<std::shared_ptr<RouteTable>> tables;
+  for (int i = 0; i < 3; ++i) {
+    RedisRouteTableOptions options;
+    options.url = Server().url();
+    options.remember_routes = false;
+    auto table = RedisRouteTable::Open(options);
+    if (!table.ok()) return nullptr;
+    tables.push_back(*table);
+  }
+  return std::make_shared<ShardedRouteTable>(std::move(tables), /*shared_backend=*/true);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Adapters, RouteTableContract,
-    ::testing::Values(std::make_pair(std::string("redis"), RouteTableFactory([] {
-                                       return RouteTableUnderTest{FreshTable(), DeleteLivenessKeys};
-                                     }))),
+    ::testing::Values(
+        std::make_pair(std::string("redis"), RouteTableFactory([] {
+                         return RouteTableUnderTest{FreshTable(), DeleteLivenessKeys};
+                       })),
+        std::make_pair(std::string("redis_served_by_user"), RouteTableFactory([] {
+                         return RouteTableUnderTest{FreshServedTables(), DeleteLivenessKeys, false};
+                       }))),
     [](const auto& info) { return info.param.first; });
 
 // Calls of a command the server has run (INFO commandstats).

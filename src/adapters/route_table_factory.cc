@@ -9,6 +9,7 @@
 #include "adapters/redis/redis_gateway_directory.h"
 #include "adapters/redis/redis_presence_bus.h"
 #include "adapters/redis/redis_route_table.h"
+#include "adapters/sharded/sharded_route_table.h"
 #include "ports/gateway_directory.h"
 #include "ports/presence_bus.h"
 #include "ports/route_table.h"
@@ -41,9 +42,20 @@ Result<std::shared_ptr<RouteTable>> OpenRouteTable(const Config& config, RouteTa
          options.url = c.presence_redis_url;
          options.gateway_ttl_ms = c.gateway_ttl_ms;
          options.remember_routes = use == RouteTableUse::kOwnRoutes;
-         auto table = RedisRouteTable::Open(options);
-         if (!table.ok()) return RedisError(table.status());
-         return std::shared_ptr<RouteTable>(std::move(table).value());
+         // A gateway's own table stays one adapter: its re-registration
+         // after a lapse needs every route it holds in one place. A table
+         // served to other processes (signaling-online) keeps no routes and
+         // takes every gateway's logins: several connections, by user.
+         int64_t connections = use == RouteTableUse::kOwnRoutes ? 1 : c.presence_redis_connections;
+         std::vector<std::shared_ptr<RouteTable>> tables;
+         for (int64_t i = 0; i < connections; ++i) {
+           auto table = RedisRouteTable::Open(options);
+           if (!table.ok()) return RedisError(table.status());
+           tables.push_back(std::move(table).value());
+         }
+         if (tables.size() == 1) return tables.front();
+         return std::shared_ptr<RouteTable>(
+             std::make_shared<ShardedRouteTable>(std::move(tables), /*shared_backend=*/true));
        }},
   };
   auto it = registry.find(config.presence_backend);

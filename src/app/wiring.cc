@@ -56,6 +56,7 @@ GatewayOptions GatewayOptionsFrom(const Config& c, LoginConflictPolicy login_con
   o.session_limits.max_subscriptions = static_cast<size_t>(c.max_subscriptions);
   o.max_connections_per_user = static_cast<size_t>(c.max_connections_per_user);
   o.max_unauthenticated_per_address = static_cast<size_t>(c.max_unauthenticated_per_address);
+  o.login_lanes = static_cast<int>(c.login_lanes);
   o.send_limit = {c.send_per_second, c.send_burst};
   o.message_op_limit = {c.message_ops_per_second, c.message_ops_burst};
   o.group_op_limit = {c.group_ops_per_second, c.group_ops_burst};

@@ -89,6 +89,9 @@ const std::vector<KeyDef>& Keys() {
       {"gateway.max_unauthenticated_per_address",
        "connections from one address not yet authenticated; more are closed at once",
        &Config::max_unauthenticated_per_address, nullptr, 1, 10'000'000},
+      {"gateway.login_lanes",
+       "threads that register logins in the route table, one user's logins in order on one",
+       &Config::login_lanes, nullptr, 1, 256},
       {"limits.send_per_second", "sends per user per second on average; 0 = no limit",
        &Config::send_per_second, nullptr, 0, 10'000'000},
       {"limits.send_burst", "sends per user at once above the average rate", &Config::send_burst,
@@ -186,6 +189,10 @@ const std::vector<KeyDef>& Keys() {
        0,
        {},
        &CheckRedisUrl},
+      {"presence.redis.connections",
+       "Redis connections of a route table served to other processes (signaling roles), "
+       "one user's calls on one",
+       &Config::presence_redis_connections, nullptr, 1, 256},
       {"presence.gateway_ttl_ms",
        "a gateway's routes count as online until this long after its last heartbeat "
        "(sent every third of it)",

@@ -44,6 +44,7 @@ struct Config {
   int64_t max_resend_interval_ms = 60'000;
   int64_t max_connections_per_user = 16;
   int64_t max_unauthenticated_per_address = 64;
+  int64_t login_lanes = 16;  // threads running logins (route registration) off the I/O threads
 
   // [limits] per user, all of its connections together; 0 per second = no limit
   int64_t send_per_second = 200;
@@ -90,6 +91,7 @@ struct Config {
   // Role processes: "direct" (presence.backend) | "signaling" (over gRPC)
   std::string presence_route_table = "direct";
   std::string presence_redis_url = "redis://127.0.0.1:6379/0";
+  int64_t presence_redis_connections = 8;  // of a route table served to other processes
   int64_t gateway_ttl_ms = 30'000;  // a gateway's routes die this long after its last heartbeat
   std::string login_conflict = "coexist";
   int64_t max_subscriptions = 1'000;

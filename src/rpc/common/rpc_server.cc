@@ -9,7 +9,10 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <absl/synchronization/mutex.h>
+
 #include <chrono>
+#include <mutex>
 
 namespace flare {
 
@@ -21,8 +24,19 @@ namespace {
 // is broken. Servers accept pings that often (RpcServer::Start).
 constexpr int kKeepaliveTimeMs = 10'000;
 constexpr int kKeepaliveTimeoutMs = 5'000;
+constexpr int kMaxIdlePollers = 64;  // see RpcServer::Start
+
+// Debian's Abseil is built with its debug checks on, so every absl::Mutex
+// that gRPC locks also updated a lock-order graph (deadlock detection: a
+// few percent of a busy role's CPU). Flare's own locks are std::mutex,
+// checked by ThreadSanitizer in tests instead.
+void TuneGrpcOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); });
+}
 
 grpc::ChannelArguments ChannelArgs() {
+  TuneGrpcOnce();
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
@@ -43,6 +57,7 @@ RpcServer::~RpcServer() { Shutdown(0); }
 Result<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& address,
                                                     const std::vector<grpc::Service*>& services) {
   // Process-wide in gRPC; read by each ServerBuilder when it builds.
+  TuneGrpcOnce();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -52,6 +67,13 @@ Result<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& address,
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              kKeepaliveTimeMs / 2);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // The synchronous server runs each call on a poller thread and, by
+  // default, lets a thread exit once more than two are idle: under many
+  // concurrent unary calls (logins at a signaling role) it created and
+  // destroyed a thread per call burst, and that churn cost more CPU than
+  // the calls. Idle pollers are kept instead.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kMaxIdlePollers);
   for (grpc::Service* service : services) builder.RegisterService(service);
   // gRPC will not build a server without a method to serve; a process of
   // roles without a gRPC service (a gateway, a writer) serves health only,

@@ -3,6 +3,7 @@
 // reader and timer threads all touch it, each under its own short lock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -93,6 +94,12 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession> {
   size_t ResendDue(int64_t now_ms, int64_t timeout_ms);
   size_t UnackedCount() const;
 
+  // Set by the login on the user's login lane just before it registers the
+  // route; the logout (on the same lane, after it) has nothing to remove
+  // when the login was skipped because the session had closed first.
+  void MarkRouteRegistering() { route_registering_.store(true, std::memory_order_relaxed); }
+  bool route_registering() const { return route_registering_.load(std::memory_order_relaxed); }
+
   SessionCheck Check(int64_t now_ms, int64_t auth_timeout_ms, int64_t idle_timeout_ms) const;
   void Close(uint16_t code, const std::string& reason);
   void SendGoingAway(const std::string& reason);
@@ -125,6 +132,7 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession> {
   std::unordered_map<std::string, int64_t> last_typing_ms_;
   std::unordered_map<std::string, int64_t> delivered_;  // not yet written
   std::unordered_set<std::string> subscriptions_;
+  std::atomic<bool> route_registering_{false};
 };
 
 }  // namespace flare

@@ -93,8 +93,11 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
     // Off the I/O thread and after the user's login, on its lane: the
     // route table may be remote. If the lane cannot take it, the route
     // goes with the gateway's liveness (TTL) rather than block this thread.
-    bool queued = OnLoginLane(who->tenant, who->user_id, [this, who = *who, id = session->id()] {
-      UnregisterRoute(who, id);
+    bool queued = OnLoginLane(who->tenant, who->user_id, [this, who = *who, session] {
+      // A login that never ran registered nothing (closed first: after a
+      // mass disconnect most queued logins are), and nothing changed online.
+      if (!session->route_registering()) return;
+      UnregisterRoute(who, session->id());
       AnnouncePresence(who, false);
     });
     if (!queued)
@@ -223,6 +226,7 @@ void Gateway::Login(const SessionPtr& s, const Principal& who, const DeviceRoute
   // Closed before its login ran: registering it would displace (kick) the
   // user's newer sessions for nothing.
   if (Find(s->id()) == nullptr) return;
+  s->MarkRouteRegistering();
   for (const DeviceRoute& displaced : deps_.presence.Login(
            who.tenant, who.user_id, route, options_.login_conflict.For(who.platform))) {
     // Session ids are unique per gateway only: another gateway's session
