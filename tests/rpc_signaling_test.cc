@@ -57,6 +57,7 @@ class FlakyRouteTable final : public RouteTable {
  public:
   std::atomic<int> failures{0};
   std::atomic<int> logins{0}, logouts{0}, lookups{0}, heartbeats{0};
+  std::atomic<int> batched_lookups{0};  // LookupMany (also counted in lookups)
 
   Status Register(const std::string& tenant, const std::string& user,
                   const DeviceRoute& route) override {
@@ -86,6 +87,7 @@ class FlakyRouteTable final : public RouteTable {
   Status LookupMany(const std::string& tenant, std::span<const std::string> users,
                     std::vector<UserRoute>& out) override {
     ++lookups;
+    ++batched_lookups;
     FLARE_RETURN_IF_ERROR(Observe(tenant, ""));
     return inner_.LookupMany(tenant, users, out);
   }
@@ -139,6 +141,30 @@ class RpcSignaling : public ::testing::Test {
   testing::ClockSleeper sleeper_{clock_};
   std::unique_ptr<RouteTable> client_;
 };
+
+// A gateway's login and logout each need the user's routes afterwards (for
+// the presence announcement): one Login or Logout call answers both, where
+// a separate lookup would be a second round trip to signaling-route.
+TEST_F(RpcSignaling, ALoginAndALogoutListTheUsersRoutesInTheSameCall) {
+  ASSERT_TRUE(flaky_.inner().Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  std::vector<DeviceRoute> displaced;
+  std::optional<std::vector<DeviceRoute>> after;
+  ASSERT_TRUE(client_
+                  ->RegisterDisplacingAndList("t", "bob", {"gw2", 2, "laptop", "web"},
+                                              LoginConflict::kCoexist, displaced, after)
+                  .ok());
+  EXPECT_TRUE(displaced.empty());
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->size(), 2u);
+  after.reset();
+  ASSERT_TRUE(client_->UnregisterAndList("t", "bob", 1, after).ok());
+  ASSERT_TRUE(after.has_value());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].gateway_id, "gw2");
+  EXPECT_EQ(flaky_.logins.load(), 1);
+  EXPECT_EQ(flaky_.logouts.load(), 1);
+  EXPECT_EQ(flaky_.batched_lookups.load(), 0) << "the routes were looked up by another call";
+}
 
 TEST_F(RpcSignaling, ALoginIsNotRetriedAfterUnavailable) {
   flaky_.failures = 1;

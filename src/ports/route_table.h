@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,10 +65,38 @@ class RouteTable {
   // remote backend): appends every route of users[i] as {i, route} to `out`.
   virtual Status LookupMany(const std::string& tenant, std::span<const std::string> users,
                             std::vector<UserRoute>& out) = 0;
+  // A login or logout that also lists the user's routes after it, as
+  // Lookup would (live gateways only), for the presence announcement: a
+  // remote table answers both in one round trip. `after` stays empty when
+  // the change succeeded but the listing failed (the announcement is then
+  // skipped); an error means the change itself failed. By default: the
+  // change, then Lookup.
+  virtual Status RegisterDisplacingAndList(const std::string& tenant, const std::string& user_id,
+                                           const DeviceRoute& route, LoginConflict policy,
+                                           std::vector<DeviceRoute>& displaced,
+                                           std::optional<std::vector<DeviceRoute>>& after) {
+    FLARE_RETURN_IF_ERROR(RegisterDisplacing(tenant, user_id, route, policy, displaced));
+    ListAfterChange(tenant, user_id, after);
+    return Status::Ok();
+  }
+  virtual Status UnregisterAndList(const std::string& tenant, const std::string& user_id,
+                                   uint64_t session_id,
+                                   std::optional<std::vector<DeviceRoute>>& after) {
+    FLARE_RETURN_IF_ERROR(Unregister(tenant, user_id, session_id));
+    ListAfterChange(tenant, user_id, after);
+    return Status::Ok();
+  }
   // Marks `gateway_id` alive for the gateway TTL. A running gateway calls it
   // periodically (well within the TTL); Register and RegisterDisplacing mark
   // their route's gateway alive too.
   virtual Status Heartbeat(const std::string& gateway_id) = 0;
+
+ protected:
+  void ListAfterChange(const std::string& tenant, const std::string& user_id,
+                       std::optional<std::vector<DeviceRoute>>& after) {
+    std::vector<DeviceRoute> routes;
+    if (Lookup(tenant, user_id, routes).ok()) after = std::move(routes);
+  }
 };
 
 // Whether a login of `newcomer` displaces the session of `existing` (a

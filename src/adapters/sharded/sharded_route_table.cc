@@ -33,6 +33,20 @@ Status ShardedRouteTable::RegisterDisplacing(const std::string& tenant, const st
   return ForUser(tenant, user_id).RegisterDisplacing(tenant, user_id, route, policy, displaced);
 }
 
+Status ShardedRouteTable::RegisterDisplacingAndList(
+    const std::string& tenant, const std::string& user_id, const DeviceRoute& route,
+    LoginConflict policy, std::vector<DeviceRoute>& displaced,
+    std::optional<std::vector<DeviceRoute>>& after) {
+  return ForUser(tenant, user_id)
+      .RegisterDisplacingAndList(tenant, user_id, route, policy, displaced, after);
+}
+
+Status ShardedRouteTable::UnregisterAndList(const std::string& tenant, const std::string& user_id,
+                                            uint64_t session_id,
+                                            std::optional<std::vector<DeviceRoute>>& after) {
+  return ForUser(tenant, user_id).UnregisterAndList(tenant, user_id, session_id, after);
+}
+
 Status ShardedRouteTable::Unregister(const std::string& tenant, const std::string& user_id,
                                      uint64_t session_id) {
   return ForUser(tenant, user_id).Unregister(tenant, user_id, session_id);

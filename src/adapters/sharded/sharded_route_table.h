@@ -34,8 +34,15 @@ class ShardedRouteTable final : public RouteTable {
   Status RegisterDisplacing(const std::string& tenant, const std::string& user_id,
                             const DeviceRoute& route, LoginConflict policy,
                             std::vector<DeviceRoute>& displaced) override;
+  Status RegisterDisplacingAndList(const std::string& tenant, const std::string& user_id,
+                                   const DeviceRoute& route, LoginConflict policy,
+                                   std::vector<DeviceRoute>& displaced,
+                                   std::optional<std::vector<DeviceRoute>>& after) override;
   Status Unregister(const std::string& tenant, const std::string& user_id,
                     uint64_t session_id) override;
+  Status UnregisterAndList(const std::string& tenant, const std::string& user_id,
+                           uint64_t session_id,
+                           std::optional<std::vector<DeviceRoute>>& after) override;
   Status Lookup(const std::string& tenant, const std::string& user_id,
                 std::vector<DeviceRoute>& out) override;
   Status LookupMany(const std::string& tenant, std::span<const std::string> users,

@@ -39,6 +39,33 @@ class RouteTableGrpcClient final : public RouteTable {
     return Login(tenant, user_id, route, policy, idempotency, displaced);
   }
 
+  Status RegisterDisplacingAndList(const std::string& tenant, const std::string& user_id,
+                                   const DeviceRoute& route, LoginConflict policy,
+                                   std::vector<DeviceRoute>& displaced,
+                                   std::optional<std::vector<DeviceRoute>>& after) override {
+    rpc::Idempotency idempotency = policy == LoginConflict::kCoexist
+                                       ? rpc::Idempotency::kIdempotent
+                                       : rpc::Idempotency::kNotIdempotent;
+    return Login(tenant, user_id, route, policy, idempotency, displaced, &after);
+  }
+
+  Status UnregisterAndList(const std::string& tenant, const std::string& user_id,
+                           uint64_t session_id,
+                           std::optional<std::vector<DeviceRoute>>& after) override {
+    online::LogoutRequest request;
+    request.set_session_id(session_id);
+    request.set_list_routes(true);
+    online::LogoutResult response;
+    FLARE_RETURN_IF_ERROR(
+        online_caller_.Call("Logout", Principal{tenant, user_id}, rpc::Idempotency::kIdempotent,
+                            [&](grpc::ClientContext& context) {
+                              response.Clear();
+                              return online_->Logout(&context, request, &response);
+                            }));
+    if (response.routes_listed()) after = RoutesFromWire(response.routes());
+    return Status::Ok();
+  }
+
   Status Unregister(const std::string& tenant, const std::string& user_id,
                     uint64_t session_id) override {
     online::LogoutRequest request;
@@ -93,12 +120,23 @@ class RouteTableGrpcClient final : public RouteTable {
   }
 
  private:
+  static std::vector<DeviceRoute> RoutesFromWire(
+      const google::protobuf::RepeatedPtrField<online::Route>& wire) {
+    std::vector<DeviceRoute> routes;
+    routes.reserve(static_cast<size_t>(wire.size()));
+    for (const auto& r : wire) routes.push_back(rpc::RouteFromWire(r));
+    return routes;
+  }
+
+  // `after`: also list the user's routes after the login (null: do not).
   Status Login(const std::string& tenant, const std::string& user_id, const DeviceRoute& route,
                LoginConflict policy, rpc::Idempotency idempotency,
-               std::vector<DeviceRoute>& displaced) {
+               std::vector<DeviceRoute>& displaced,
+               std::optional<std::vector<DeviceRoute>>* after = nullptr) {
     online::LoginRequest request;
     rpc::RouteToWire(route, request.mutable_route());
     request.set_conflict(rpc::ConflictToWire(policy));
+    request.set_list_routes(after != nullptr);
     online::LoginResult response;
     FLARE_RETURN_IF_ERROR(online_caller_.Call("Login", Principal{tenant, user_id}, idempotency,
                                               [&](grpc::ClientContext& context) {
@@ -106,6 +144,7 @@ class RouteTableGrpcClient final : public RouteTable {
                                                 return online_->Login(&context, request, &response);
                                               }));
     for (const auto& d : response.displaced()) displaced.push_back(rpc::RouteFromWire(d));
+    if (after != nullptr && response.routes_listed()) *after = RoutesFromWire(response.routes());
     return Status::Ok();
   }
 

@@ -12,6 +12,12 @@ namespace {
 namespace online = ::signaling::online;
 namespace router = ::signaling::router;
 
+void ListedToWire(const std::optional<std::vector<DeviceRoute>>& after,
+                  google::protobuf::RepeatedPtrField<online::Route>& out) {
+  if (!after) return;
+  for (const auto& r : *after) rpc::RouteToWire(r, out.Add());
+}
+
 class SignalingGrpcService final : public online::SignalingService::Service {
  public:
   explicit SignalingGrpcService(RouteTable& routes) : routes_(routes) {}
@@ -26,18 +32,35 @@ class SignalingGrpcService final : public online::SignalingService::Service {
           auto policy = rpc::ConflictFromWire(request->conflict());
           if (!policy.ok()) return policy.status();
           std::vector<DeviceRoute> displaced;
-          FLARE_RETURN_IF_ERROR(routes_.RegisterDisplacing(
-              who.tenant, who.user_id, rpc::RouteFromWire(request->route()), *policy, displaced));
+          DeviceRoute route = rpc::RouteFromWire(request->route());
+          if (!request->list_routes()) {
+            FLARE_RETURN_IF_ERROR(
+                routes_.RegisterDisplacing(who.tenant, who.user_id, route, *policy, displaced));
+          } else {
+            std::optional<std::vector<DeviceRoute>> after;
+            FLARE_RETURN_IF_ERROR(routes_.RegisterDisplacingAndList(who.tenant, who.user_id, route,
+                                                                    *policy, displaced, after));
+            ListedToWire(after, *response->mutable_routes());
+            response->set_routes_listed(after.has_value());
+          }
           for (const auto& d : displaced) rpc::RouteToWire(d, response->add_displaced());
           return Status::Ok();
         });
   }
 
   grpc::Status Logout(grpc::ServerContext* context, const online::LogoutRequest* request,
-                      online::LogoutResult*) override {
+                      online::LogoutResult* response) override {
     return rpc::ServeUnary(
         *context, "signaling.online.SignalingService/Logout", [&](const Principal& who) -> Status {
-          return routes_.Unregister(who.tenant, who.user_id, request->session_id());
+          if (!request->list_routes()) {
+            return routes_.Unregister(who.tenant, who.user_id, request->session_id());
+          }
+          std::optional<std::vector<DeviceRoute>> after;
+          FLARE_RETURN_IF_ERROR(
+              routes_.UnregisterAndList(who.tenant, who.user_id, request->session_id(), after));
+          ListedToWire(after, *response->mutable_routes());
+          response->set_routes_listed(after.has_value());
+          return Status::Ok();
         });
   }
 

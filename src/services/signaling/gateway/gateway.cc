@@ -97,8 +97,13 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
       // A login that never ran registered nothing (closed first: after a
       // mass disconnect most queued logins are), and nothing changed online.
       if (!session->route_registering()) return;
-      UnregisterRoute(who, session->id());
-      AnnouncePresence(who, false);
+      std::optional<std::vector<DeviceRoute>> after;
+      Status st = deps_.routes.UnregisterAndList(who.tenant, who.user_id, session->id(), after);
+      // A stale route only costs pushes that find no session; it goes when
+      // the table drops it (TTL in a shared table).
+      if (!st.ok())
+        spdlog::warn("route of {}/{} not removed: {}", who.tenant, who.user_id, st.ToString());
+      AnnouncePresence(who, false, after);
     });
     if (!queued)
       spdlog::warn("route of {}/{} left to expire: login lane full", who->tenant, who->user_id);
@@ -227,8 +232,9 @@ void Gateway::Login(const SessionPtr& s, const Principal& who, const DeviceRoute
   // user's newer sessions for nothing.
   if (Find(s->id()) == nullptr) return;
   s->MarkRouteRegistering();
+  std::optional<std::vector<DeviceRoute>> after;
   for (const DeviceRoute& displaced : deps_.presence.Login(
-           who.tenant, who.user_id, route, options_.login_conflict.For(who.platform))) {
+           who.tenant, who.user_id, route, options_.login_conflict.For(who.platform), after)) {
     // Session ids are unique per gateway only: another gateway's session
     // is kicked by that gateway. Without a router, it is not ours to touch
     // (a shared table can hold routes of a gateway that died).
@@ -244,7 +250,7 @@ void Gateway::Login(const SessionPtr& s, const Principal& who, const DeviceRoute
     UnregisterRoute(who, s->id());
     return;
   }
-  AnnouncePresence(who, true);
+  AnnouncePresence(who, true, after);
   pb::ServerFrame reply;
   auto* result = reply.mutable_auth_result();
   result->set_user_id(who.user_id);

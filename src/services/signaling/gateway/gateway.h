@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -161,7 +162,11 @@ class Gateway final : public ConnectionHandler,
   // Applies a presence request already checked against the visibility policy.
   void ApplyPresence(const SessionPtr& s, const Principal& who, const std::string& request_id,
                      const ::flare::client::v1::PresenceRequest& req);
-  void AnnouncePresence(const Principal& who, bool online);
+  // Tells subscribers the user came online (`routes` after a login: this is
+  // its only one) or went offline (none left after a logout); nothing when
+  // the routes are unknown.
+  void AnnouncePresence(const Principal& who, bool online,
+                        const std::optional<std::vector<DeviceRoute>>& routes);
   // A presence notice from any gateway, for this process's subscribers.
   void OnPresenceNotice(const std::vector<uint64_t>& sessions,
                         const ::flare::client::v1::PresenceStatus& status);

@@ -171,12 +171,14 @@ void Gateway::ApplyPresence(const SessionPtr& s, const Principal& who,
 
 // Tells subscribers on every gateway when a user's first device comes
 // online or last goes.
-void Gateway::AnnouncePresence(const Principal& who, bool online) {
-  std::vector<DeviceRoute> routes;
-  if (Status st = deps_.routes.Lookup(who.tenant, who.user_id, routes); !st.ok()) {
-    spdlog::warn("presence of {}/{} not announced: {}", who.tenant, who.user_id, st.ToString());
+void Gateway::AnnouncePresence(const Principal& who, bool online,
+                               const std::optional<std::vector<DeviceRoute>>& after) {
+  if (!after) {
+    spdlog::warn("presence of {}/{} not announced: its routes are unknown", who.tenant,
+                 who.user_id);
     return;
   }
+  const std::vector<DeviceRoute>& routes = *after;
   if (online ? routes.size() != 1 : !routes.empty()) return;  // not a change of online state
   pb::PresenceStatus status;
   status.set_user_id(who.user_id);

@@ -105,6 +105,16 @@ std::vector<DeviceRoute> PresenceHub::Login(const std::string& tenant, const std
   return displaced;
 }
 
+std::vector<DeviceRoute> PresenceHub::Login(const std::string& tenant, const std::string& user,
+                                            const DeviceRoute& route, LoginConflict policy,
+                                            std::optional<std::vector<DeviceRoute>>& after) {
+  std::vector<DeviceRoute> displaced;
+  Status st = routes_.RegisterDisplacingAndList(tenant, user, route, policy, displaced, after);
+  if (!st.ok())
+    spdlog::warn("route registration of session {} failed: {}", route.session_id, st.message());
+  return displaced;
+}
+
 void PresenceHub::Subscribe(const std::string& tenant, uint64_t session,
                             const std::vector<std::string>& users) {
   for (const auto& user : users) {

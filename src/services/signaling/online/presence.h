@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -67,6 +68,11 @@ class PresenceHub {
   // under `policy` (the gateway each names kicks its session).
   std::vector<DeviceRoute> Login(const std::string& tenant, const std::string& user,
                                  const DeviceRoute& route, LoginConflict policy);
+  // The same, also listing the user's routes after the login into `after`
+  // (left empty if they could not be listed; one round trip on a remote table).
+  std::vector<DeviceRoute> Login(const std::string& tenant, const std::string& user,
+                                 const DeviceRoute& route, LoginConflict policy,
+                                 std::optional<std::vector<DeviceRoute>>& after);
 
   void Subscribe(const std::string& tenant, uint64_t session,
                  const std::vector<std::string>& users);
