@@ -209,6 +209,9 @@ TEST_F(GatewayLogin, AConnectionClosedBeforeItsLoginRanCostsTheRouteTableNothing
   auto gone = std::make_shared<RecordingConnection>(2);
   gateway_->OnOpen(gone, Token("d2"));  // queued behind it on the user's lane
   gateway_->OnClose(gone);              // and closed before its login ran
+  // Its queued login and logout do not keep the session (and through it the
+  // connection with its buffers) alive while the lane is busy.
+  EXPECT_EQ(gone.use_count(), 1);
   routes_.Open();
   // A third login of the user runs after the second one's login and logout.
   auto third = std::make_shared<RecordingConnection>(3);

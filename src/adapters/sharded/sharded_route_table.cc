@@ -1,5 +1,6 @@
 #include "adapters/sharded/sharded_route_table.h"
 
+#include <cassert>
 #include <functional>
 #include <utility>
 
@@ -7,7 +8,9 @@ namespace flare {
 
 ShardedRouteTable::ShardedRouteTable(std::vector<std::shared_ptr<RouteTable>> tables,
                                      bool shared_backend)
-    : tables_(std::move(tables)), shared_backend_(shared_backend) {}
+    : tables_(std::move(tables)), shared_backend_(shared_backend) {
+  assert(!tables_.empty());  // the factory opens at least one (presence.redis.connections >= 1)
+}
 
 size_t ShardedRouteTable::ShardOf(const std::string& tenant, const std::string& user_id) const {
   size_t h = std::hash<std::string>{}(tenant)*31 + std::hash<std::string>{}(user_id);
@@ -70,10 +73,14 @@ Status ShardedRouteTable::LookupMany(const std::string& tenant, std::span<const 
     shard_index[shard].push_back(i);
   }
   std::vector<UserRoute> found;
+  size_t had = out.size();
   for (size_t shard = 0; shard < tables_.size(); ++shard) {
     if (shard_users[shard].empty()) continue;
     found.clear();
-    FLARE_RETURN_IF_ERROR(tables_[shard]->LookupMany(tenant, shard_users[shard], found));
+    if (Status st = tables_[shard]->LookupMany(tenant, shard_users[shard], found); !st.ok()) {
+      out.resize(had);  // all or nothing, as one table's lookup
+      return st;
+    }
     for (UserRoute& r : found) {
       r.user_index = shard_index[shard][r.user_index];
       out.push_back(std::move(r));

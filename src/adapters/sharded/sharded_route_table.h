@@ -10,7 +10,10 @@
 //
 // Shared backend (`shared_backend`): every table sees the same data (one
 // Redis server), so a lookup of many users goes to one table in one call,
-// and a heartbeat to one table. Otherwise (independent tables, as in the
+// and a heartbeat to one table. That needs tables that keep no routes of
+// their own (RedisRouteTableOptions::remember_routes = false, as a table
+// served to other processes is): a table that re-registers its routes when
+// its gateway revives would only hear every Nth heartbeat. Otherwise (independent tables, as in the
 // tests over memory tables) a lookup is split by user and a heartbeat goes
 // to every table.
 #pragma once

@@ -97,8 +97,10 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession> {
   // Set by the login on the user's login lane just before it registers the
   // route; the logout (on the same lane, after it) has nothing to remove
   // when the login was skipped because the session had closed first.
-  void MarkRouteRegistering() { route_registering_.store(true, std::memory_order_relaxed); }
-  bool route_registering() const { return route_registering_.load(std::memory_order_relaxed); }
+  // (Shared, so that a queued logout holds the flag, not the whole session
+  // with its connection and buffers.)
+  void MarkRouteRegistering() { route_registering_->store(true, std::memory_order_relaxed); }
+  std::shared_ptr<const std::atomic<bool>> route_registering() const { return route_registering_; }
 
   SessionCheck Check(int64_t now_ms, int64_t auth_timeout_ms, int64_t idle_timeout_ms) const;
   void Close(uint16_t code, const std::string& reason);
@@ -132,7 +134,8 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession> {
   std::unordered_map<std::string, int64_t> last_typing_ms_;
   std::unordered_map<std::string, int64_t> delivered_;  // not yet written
   std::unordered_set<std::string> subscriptions_;
-  std::atomic<bool> route_registering_{false};
+  const std::shared_ptr<std::atomic<bool>> route_registering_ =
+      std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace flare

@@ -93,18 +93,20 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
     // Off the I/O thread and after the user's login, on its lane: the
     // route table may be remote. If the lane cannot take it, the route
     // goes with the gateway's liveness (TTL) rather than block this thread.
-    bool queued = OnLoginLane(who->tenant, who->user_id, [this, who = *who, session] {
-      // A login that never ran registered nothing (closed first: after a
-      // mass disconnect most queued logins are), and nothing changed online.
-      if (!session->route_registering()) return;
-      std::optional<std::vector<DeviceRoute>> after;
-      Status st = deps_.routes.UnregisterAndList(who.tenant, who.user_id, session->id(), after);
-      // A stale route only costs pushes that find no session; it goes when
-      // the table drops it (TTL in a shared table).
-      if (!st.ok())
-        spdlog::warn("route of {}/{} not removed: {}", who.tenant, who.user_id, st.ToString());
-      AnnouncePresence(who, false, after);
-    });
+    bool queued = OnLoginLane(
+        who->tenant, who->user_id,
+        [this, who = *who, id = session->id(), registering = session->route_registering()] {
+          // A login that never ran registered nothing (closed first: after a
+          // mass disconnect most queued logins are), and nothing changed online.
+          if (!registering->load(std::memory_order_relaxed)) return;
+          std::optional<std::vector<DeviceRoute>> after;
+          Status st = deps_.routes.UnregisterAndList(who.tenant, who.user_id, id, after);
+          // A stale route only costs pushes that find no session; it goes when
+          // the table drops it (TTL in a shared table).
+          if (!st.ok())
+            spdlog::warn("route of {}/{} not removed: {}", who.tenant, who.user_id, st.ToString());
+          AnnouncePresence(who, false, after);
+        });
     if (!queued)
       spdlog::warn("route of {}/{} left to expire: login lane full", who->tenant, who->user_id);
   }
@@ -218,8 +220,11 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
   // on the I/O thread, and the client hears it is signed in once its route
   // is registered (pushes find it from then on).
   DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
-  if (!OnLoginLane(who->tenant, who->user_id, [this, s, who = *who, route, request_id] {
-        Login(s, who, route, request_id);
+  // The queued login holds the session weakly: one that closes meanwhile is
+  // freed with its connection and buffers, not kept until the lane gets to it.
+  std::weak_ptr<ClientSession> weak = s;
+  if (!OnLoginLane(who->tenant, who->user_id, [this, weak, who = *who, route, request_id] {
+        if (SessionPtr session = weak.lock()) Login(session, who, route, request_id);
       })) {
     s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
     s->Close(kCloseTryAgainLater, "server busy; retry");

@@ -163,8 +163,8 @@ class Gateway final : public ConnectionHandler,
   void ApplyPresence(const SessionPtr& s, const Principal& who, const std::string& request_id,
                      const ::flare::client::v1::PresenceRequest& req);
   // Tells subscribers the user came online (`routes` after a login: this is
-  // its only one) or went offline (none left after a logout); nothing when
-  // the routes are unknown.
+  // its only one) or went offline (none left after a logout); routes not
+  // listed with the change are looked up.
   void AnnouncePresence(const Principal& who, bool online,
                         const std::optional<std::vector<DeviceRoute>>& routes);
   // A presence notice from any gateway, for this process's subscribers.

@@ -173,12 +173,16 @@ void Gateway::ApplyPresence(const SessionPtr& s, const Principal& who,
 // online or last goes.
 void Gateway::AnnouncePresence(const Principal& who, bool online,
                                const std::optional<std::vector<DeviceRoute>>& after) {
+  std::vector<DeviceRoute> looked_up;
+  // Not listed with the login or logout (it failed, or a signaling-online
+  // of an older version does not list): looked up on their own.
   if (!after) {
-    spdlog::warn("presence of {}/{} not announced: its routes are unknown", who.tenant,
-                 who.user_id);
-    return;
+    if (Status st = deps_.routes.Lookup(who.tenant, who.user_id, looked_up); !st.ok()) {
+      spdlog::warn("presence of {}/{} not announced: {}", who.tenant, who.user_id, st.ToString());
+      return;
+    }
   }
-  const std::vector<DeviceRoute>& routes = *after;
+  const std::vector<DeviceRoute>& routes = after ? *after : looked_up;
   if (online ? routes.size() != 1 : !routes.empty()) return;  // not a change of online state
   pb::PresenceStatus status;
   status.set_user_id(who.user_id);
