@@ -228,5 +228,24 @@ TEST_F(E2eHooks, PostSendIsDeliveredAfterStorageAndDeadLetteredWhenItKeepsFailin
   EXPECT_NE(metrics.find("flare_hook_dead_letters_total{hook=\"broken\"} 1\n"), std::string::npos);
 }
 
+TEST_F(E2eHooks, SendsAreAckedWhileAPostSendHookHangs) {
+  // The receiver holds every call for 20 s (cut short when it is destroyed).
+  receiver_.SetHandler([](const ReceivedCall&) { return ReceiverReply{200, "", 20'000}; });
+  HookConfig slow = Hook("slow-crm", "post_send", receiver_.url());
+  slow.timeout_ms = 30'000;
+  slow.max_concurrency = 1;
+  StartServer({slow});
+  auto alice = Client("alice");
+  ASSERT_TRUE(alice->Connect().ok());
+  ASSERT_TRUE(alice->SendText("bob", "first").ok());
+  ASSERT_TRUE(receiver_.WaitForCalls(1));  // the hook now hangs on "first"
+  for (int i = 2; i <= 5; ++i) {
+    auto ack = alice->SendText("bob", "more");
+    ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+    EXPECT_EQ(ack->seq(), i);
+  }
+  EXPECT_EQ(receiver_.CallCount(), 1u);  // still on its first call, not answered
+}
+
 }  // namespace
 }  // namespace flare

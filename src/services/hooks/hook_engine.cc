@@ -45,6 +45,14 @@ struct HookEngine::Hook {
   std::vector<int> conversation_types, message_types;
   std::shared_ptr<HookStats> stats;
   std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> last_warned_ms{INT64_MIN / 2};
+
+  // At most one warning a second per hook: a hook that is down under load
+  // fails every call, and the metrics count them all.
+  bool ShouldWarn(int64_t now_ms) {
+    int64_t last = last_warned_ms.load(std::memory_order_relaxed);
+    return now_ms - last >= 1'000 && last_warned_ms.compare_exchange_strong(last, now_ms);
+  }
 
   bool Selects(const std::string& point, const std::string& tenant, const Message& m) const {
     if (config.point != point) return false;
@@ -198,12 +206,17 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
     Next();
   }
 
-  void OnFailure(const Hook& hook, const std::string& why) {
-    if (hook.config.fail_closed()) {
-      verdict_.status = Unavailable("message hook unavailable; retry (" + why + ")");
+  void OnFailure(Hook& hook, const std::string& why) {
+    // The sender learns only that a hook failed; the operator gets why.
+    bool closed = hook.config.fail_closed();
+    if (hook.ShouldWarn(engine_.clock_.MonotonicMs())) {
+      spdlog::warn("pre-send hook '{}' failed, send {}: {}", hook.config.name,
+                   closed ? "refused (fail_closed)" : "goes on (fail_open)", why);
+    }
+    if (closed) {
+      verdict_.status = Unavailable("message hook unavailable; retry");
       return Finish();
     }
-    spdlog::debug("pre-send hook failed open: {}", why);
     ++index_;
     Next();
   }
