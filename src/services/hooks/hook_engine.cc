@@ -316,7 +316,6 @@ void HookEngine::OnDelivered(Delivery delivery, const HookCallResult& result, in
 }
 
 void HookEngine::DeadLetter(const Delivery& delivery) {
-  delivery.hook->stats->dead_letters.Add();
   HookDeadLetter letter;
   letter.hook = delivery.hook->config.name;
   letter.point = delivery.request.point;
@@ -333,6 +332,8 @@ void HookEngine::DeadLetter(const Delivery& delivery) {
     spdlog::error("hook '{}': dead letter {} lost: {}", letter.hook, letter.event_id,
                   st.ToString());
   }
+  // Counted once recorded, so the count never runs ahead of the letters.
+  delivery.hook->stats->dead_letters.Add();
 }
 
 void HookEngine::Start() {
