@@ -166,12 +166,14 @@ class Embedded final : public EmbeddedServer {
     // Nothing is published after this, and what never reached the stream is
     // answered now, while the gateway is still there.
     if (bus_ingest_) bus_ingest_->Close(1'000);
-    // Sends waiting for a pre-send hook go on under their failure policy;
-    // post-send deliveries in flight are queued again (dead-lettered below).
-    hook_transport_->Close();
     // Leaving the group commits what is durable; the rest is redelivered.
     if (ingest_consumer_) ingest_consumer_->Stop();
     writer_.Stop();  // commits and acks everything already queued
+    // Hooks stay open until here, so no send skips its pre-send hooks while
+    // draining; a send whose hook answers after the writer stopped is
+    // answered UNAVAILABLE (clients retry it elsewhere). Post-send calls in
+    // flight fail and are queued again, then dead-lettered below.
+    hook_transport_->Close();
     // Acks and pushes for other gateways reach the bus (bounded wait).
     if (outbox_) outbox_->Close(1'000);
     hooks_.Stop();  // post-send deliveries still queued become dead letters

@@ -124,9 +124,12 @@ Status HookEngine::Configure(const std::vector<HookConfig>& hooks) {
   });
   bool any_pre_send = std::any_of(list->begin(), list->end(),
                                   [](const auto& h) { return h->config.point == "pre_send"; });
+  bool any_post_send = std::any_of(list->begin(), list->end(),
+                                   [](const auto& h) { return h->config.point == "post_send"; });
   std::lock_guard lock(hooks_mu_);
   hooks_ = std::move(list);
   any_pre_send_ = any_pre_send;
+  any_post_send_ = any_post_send;
   return Status::Ok();
 }
 
@@ -242,6 +245,7 @@ void HookEngine::RunPreSend(const std::string& tenant, Message message, PreSendD
 }
 
 void HookEngine::PostSend(const std::string& tenant, const Message& message) {
+  if (!any_post_send_.load(std::memory_order_relaxed)) return;
   HookList hooks = Select("post_send", tenant, message);
   if (hooks.empty()) return;
   int64_t now = clock_.MonotonicMs();

@@ -89,8 +89,10 @@ class HookEngine {
 
   mutable std::mutex hooks_mu_;
   std::shared_ptr<const HookList> hooks_;
-  // Whether any pre-send hook is configured: sends skip the lock without.
+  // Whether any pre-/post-send hook is configured: sends and stored
+  // messages skip the lock without.
   std::atomic<bool> any_pre_send_{false};
+  std::atomic<bool> any_post_send_{false};
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -22,13 +22,18 @@ Status PreSendIngest::Submit(Command command) {
   {
     Shard& shard = ShardOf(key);
     std::lock_guard lock(shard.mu);
-    auto lane = shard.lanes.find(key);
-    // Nothing of this sender waits in this conversation: straight on.
-    if (!hooked && lane == shard.lanes.end()) return next_.Submit(std::move(command));
-    if (waiting_.load() >= max_waiting_) return Unavailable("server busy; retry");
-    ++waiting_;
-    shard.lanes[key].slots.push_back(slot);
+    // Nothing of this sender waits in this conversation: straight on
+    // (handed on outside the lock, below).
+    if (!hooked && shard.lanes.find(key) == shard.lanes.end()) {
+      slot = nullptr;
+    } else if (waiting_.load() >= max_waiting_) {
+      return Unavailable("server busy; retry");
+    } else {
+      ++waiting_;
+      shard.lanes[key].slots.push_back(slot);
+    }
   }
+  if (slot == nullptr) return next_.Submit(std::move(command));
   if (!hooked) {  // waits behind its sender's earlier, hooked sends
     slot->command = std::move(command);
     Complete(key, slot);
