@@ -302,5 +302,33 @@ TEST_F(HookEngineTest, ABadConfigurationKeepsTheHooksThatWork) {
   EXPECT_TRUE(engine_.SelectsPreSend("acme", TextMessage("x")));
 }
 
+TEST(HookEngineLimits, ARewritePastTheMessageSizeLimitIsAFailureOfTheHook) {
+  HookReceiver receiver(kSecret);
+  receiver.SetHandler([](const ReceivedCall&) {
+    nlohmann::json answer = {{"content", {{"text", std::string(200, 'x')}}}};
+    return ReceiverReply{200, answer.dump()};
+  });
+  auto transport = MakeWebhookTransport();
+  MemoryHookDeadLetters dead_letters;
+  ManualClock clock;
+  HookEngine engine(*transport, dead_letters, clock, nullptr,
+                    HookEngineOptions{.max_message_bytes = 100});
+  HookConfig open = Hook("inflater", "pre_send", receiver.url());
+  ASSERT_TRUE(engine.Configure({open}).ok());
+  VerdictBox passed;
+  engine.RunPreSend("acme", TextMessage("small"), passed.Sink());
+  PreSendVerdict v = passed.Wait();
+  ASSERT_TRUE(v.status.ok());                      // fail_open: goes on...
+  EXPECT_EQ(v.message.content().text(), "small");  // ...without the oversized rewrite
+  EXPECT_EQ(engine.Stats("inflater")->failures.Value(), 1);
+
+  open.failure_policy = "fail_closed";
+  ASSERT_TRUE(engine.Configure({open}).ok());
+  VerdictBox refused;
+  engine.RunPreSend("acme", TextMessage("small"), refused.Sink());
+  EXPECT_EQ(refused.Wait().status.code(), Code::kUnavailable);
+  transport->Close();
+}
+
 }  // namespace
 }  // namespace flare

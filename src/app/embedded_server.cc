@@ -61,7 +61,9 @@ class Embedded final : public EmbeddedServer {
         event_bus_(std::move(event_bus)),
         hook_dead_letters_(std::move(dead_letters)),
         hook_transport_(MakeWebhookTransport()),
-        hooks_(*hook_transport_, *hook_dead_letters_, clock_, &metrics_),
+        hooks_(
+            *hook_transport_, *hook_dead_letters_, clock_, &metrics_,
+            HookEngineOptions{.max_message_bytes = static_cast<size_t>(config.max_message_bytes)}),
         // Answers what the bus refused through the gateway (built below;
         // only its address is taken here).
         bus_ingest_(producer ? std::make_unique<BusIngest>(std::move(producer),

@@ -27,6 +27,14 @@ std::vector<int> EnumValues(const std::vector<std::string>& names, const std::st
   return out;
 }
 
+// What counts against the message size limit (as the orchestrator counts it).
+size_t MessageBytes(const Message& m) {
+  size_t size = m.content().ByteSizeLong() + m.quote().ByteSizeLong();
+  for (const auto& a : m.attachments()) size += a.ByteSizeLong();
+  for (const auto& [k, v] : m.attributes()) size += k.size() + v.size();
+  return size;
+}
+
 bool Allows(const std::vector<int>& allowed, int value) {
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
 }
@@ -175,6 +183,7 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
       return OnFailure(*hook, "hook '" + hook->config.name + "' is at max_concurrency");
     }
     hook->stats->calls.Add();
+    if (engine_.options_.max_message_bytes > 0) original_ = verdict_.message;
     HookRequest request{"pre_send", hook->config.name, verdict_.message.client_msg_id(), tenant_,
                         1,          verdict_.message};
     int64_t started = engine_.clock_.MonotonicMs();
@@ -205,6 +214,14 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
       attributes->clear();
       for (auto& [k, v] : *r.response.attributes) (*attributes)[k] = std::move(v);
     }
+    size_t limit = engine_.options_.max_message_bytes;
+    if ((r.response.content || r.response.attributes) && limit > 0 &&
+        MessageBytes(verdict_.message) > limit) {
+      verdict_.message = std::move(original_);  // the failed hook's rewrite is not kept
+      hook.stats->failures.Add();
+      return OnFailure(hook, "hook '" + hook.config.name + "' rewrote the message past " +
+                                 std::to_string(limit) + " bytes");
+    }
     ++index_;
     Next();
   }
@@ -232,6 +249,7 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
   std::string tenant_;
   PreSendDone done_;
   PreSendVerdict verdict_;
+  Message original_;  // before the current hook's rewrite (when a size limit is set)
 };
 
 void HookEngine::RunPreSend(const std::string& tenant, Message message, PreSendDone done) {

@@ -28,6 +28,10 @@ namespace flare {
 struct HookEngineOptions {
   size_t max_queued_deliveries = 100'000;  // post-* deliveries waiting; more are dropped, counted
   int64_t pump_interval_ms = 20;           // how often due retries are looked for
+  // A rewrite that makes content + attachments + attributes + quote larger
+  // than this is a failure of the hook (its failure policy applies); 0 = no
+  // limit. The embedded server passes gateway.max_message_bytes.
+  size_t max_message_bytes = 0;
 };
 
 // The outcome of the pre-send hooks: status OK and the message to store
