@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "adapters/sqlite/sqlite_hook_dead_letters.h"
 #include "app/embedded_server.h"
@@ -245,6 +246,24 @@ TEST_F(E2eHooks, SendsAreAckedWhileAPostSendHookHangs) {
     EXPECT_EQ(ack->seq(), i);
   }
   EXPECT_EQ(receiver_.CallCount(), 1u);  // still on its first call, not answered
+}
+
+TEST_F(E2eHooks, ALaterSendWhoseHookAnswersFirstStillGetsTheLaterSeq) {
+  receiver_.SetHandler([](const ReceivedCall& call) {
+    return ReceiverReply{200, "", TextOf(call) == "first" ? 500 : 0};
+  });
+  StartServer({Hook("policy", "pre_send", receiver_.url())});
+  auto alice = Client("alice");
+  ASSERT_TRUE(alice->Connect().ok());
+  pb::ServerFrame first_reply;
+  std::thread first([&] { first_reply = SendFrame(*alice, "bob", "first"); });
+  ASSERT_TRUE(receiver_.WaitForCalls(1));  // "first" is with its (slow) hook
+  pb::ServerFrame second_reply = SendFrame(*alice, "bob", "second");
+  first.join();
+  ASSERT_TRUE(first_reply.has_send_ack()) << first_reply.DebugString();
+  ASSERT_TRUE(second_reply.has_send_ack()) << second_reply.DebugString();
+  EXPECT_EQ(first_reply.send_ack().seq(), 1);
+  EXPECT_EQ(second_reply.send_ack().seq(), 2);
 }
 
 }  // namespace

@@ -134,6 +134,11 @@ Status HookEngine::Configure(const std::vector<HookConfig>& hooks) {
                                   [](const auto& h) { return h->config.point == "pre_send"; });
   bool any_post_send = std::any_of(list->begin(), list->end(),
                                    [](const auto& h) { return h->config.point == "post_send"; });
+  for (const auto& hook : *list) {
+    spdlog::info("hook '{}': {} -> {} (priority {}, timeout {} ms, {})", hook->config.name,
+                 hook->config.point, hook->config.url, hook->config.priority,
+                 hook->config.timeout_ms, hook->config.failure_policy);
+  }
   std::lock_guard lock(hooks_mu_);
   hooks_ = std::move(list);
   any_pre_send_ = any_pre_send;
