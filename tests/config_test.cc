@@ -105,5 +105,73 @@ TEST(Config, PresenceRedisUrlIsValidatedAndSetFromTheEnvironment) {
   EXPECT_EQ(loaded->presence_backend, "redis");
 }
 
+TEST(Config, HooksAreReadFromAnArrayOfTables) {
+  auto config = LoadConfig(WriteFile(R"([server]
+http_port = 9000
+
+[[hooks]]
+name = "policy"
+point = "pre_send"
+url = "http://127.0.0.1:9/check"
+secret = "0123456789abcdef0123"
+tenants = ["acme"]
+conversation_types = ["group"]
+message_types = ["text", "image"]
+priority = 5
+timeout_ms = 300
+failure_policy = "fail_closed"
+max_concurrency = 8
+
+[[hooks]]
+name = "crm"
+point = "post_send"
+url = "https://crm.example/flare"
+secret = "fedcba9876543210fedc"
+max_attempts = 7
+backoff_ms = 250
+)"),
+                           {});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->hooks.size(), 2u);
+  const HookConfig& policy = config->hooks[0];
+  EXPECT_EQ(policy.name, "policy");
+  EXPECT_EQ(policy.tenants, std::vector<std::string>{"acme"});
+  EXPECT_EQ(policy.message_types, (std::vector<std::string>{"text", "image"}));
+  EXPECT_EQ(policy.priority, 5);
+  EXPECT_EQ(policy.timeout_ms, 300);
+  EXPECT_TRUE(policy.fail_closed());
+  EXPECT_EQ(policy.max_concurrency, 8);
+  EXPECT_EQ(config->hooks[1].max_attempts, 7);
+  EXPECT_EQ(config->hooks[1].backoff_ms, 250);
+  EXPECT_FALSE(config->hooks[1].fail_closed());
+}
+
+TEST(Config, BadHooksAreNamedInTheError) {
+  auto hook = [](const std::string& extra) {
+    return LoadConfig(WriteFile("[[hooks]]\nname = \"h1\"\npoint = \"pre_send\"\n"
+                                "url = \"http://x/\"\nsecret = \"0123456789abcdef\"\n" +
+                                extra),
+                      {});
+  };
+  EXPECT_TRUE(hook("").ok());
+  for (const auto& [extra, named] : std::vector<std::pair<std::string, std::string>>{
+           {"timeout_ms = 0\n", "timeout_ms"},
+           {"failure_policy = \"maybe\"\n", "failure_policy"},
+           {"message_types = [\"fax\"]\n", "message_types"},
+           {"colour = \"red\"\n", "colour"},
+           {"tenants = \"acme\"\n", "tenants"}}) {
+    auto bad = hook(extra);
+    ASSERT_FALSE(bad.ok()) << extra;
+    EXPECT_NE(bad.status().message().find("'h1'"), std::string::npos) << bad.status().message();
+    EXPECT_NE(bad.status().message().find(named), std::string::npos) << bad.status().message();
+  }
+  auto twice = LoadConfig(WriteFile("[[hooks]]\nname = \"a\"\npoint = \"post_send\"\nurl = "
+                                    "\"http://x/\"\nsecret = \"0123456789abcdef\"\n"
+                                    "[[hooks]]\nname = \"a\"\npoint = \"post_send\"\nurl = "
+                                    "\"http://x/\"\nsecret = \"0123456789abcdef\"\n"),
+                          {});
+  EXPECT_FALSE(twice.ok());
+}
+
 }  // namespace
 }  // namespace flare

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "adapters/webhook/webhook_transport.h"
 #include "app/health_http.h"
 #include "app/wiring.h"
 #include "common/ids.h"
@@ -15,6 +16,8 @@
 #include "ports/route_table.h"
 #include "ports/store_factory.h"
 #include "services/conversation_access.h"
+#include "services/hooks/hook_engine.h"
+#include "services/hooks/pre_send_ingest.h"
 #include "services/message_orchestrator/bus_ingest.h"
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/push/server/push_server.h"
@@ -40,7 +43,8 @@ class Embedded final : public EmbeddedServer {
   Embedded(const Config& config, Stores stores, std::shared_ptr<RouteTable> routes,
            std::shared_ptr<PresenceBus> presence_bus, std::shared_ptr<EventBus> event_bus,
            std::unique_ptr<BusProducer> producer, std::unique_ptr<BusProducer> inbox_producer,
-           std::string secret, LoginConflictPolicy login_conflict)
+           std::string secret, LoginConflictPolicy login_conflict,
+           std::unique_ptr<HookDeadLetters> dead_letters)
       : config_(config),
         gateway_id_(NewInstanceId("gw")),
         stores_(std::move(stores)),
@@ -55,13 +59,22 @@ class Embedded final : public EmbeddedServer {
         writer_(*stores_.messages, *stores_.conversations, clock_, WriterOptionsFrom(config),
                 &server_metrics_),
         event_bus_(std::move(event_bus)),
+        hook_dead_letters_(std::move(dead_letters)),
+        hook_transport_(MakeWebhookTransport()),
+        hooks_(
+            *hook_transport_, *hook_dead_letters_, clock_, &metrics_,
+            HookEngineOptions{.max_message_bytes = static_cast<size_t>(config.max_message_bytes)}),
         // Answers what the bus refused through the gateway (built below;
         // only its address is taken here).
         bus_ingest_(producer ? std::make_unique<BusIngest>(std::move(producer),
                                                            config.bus_ingest_topic, gateway_)
                              : nullptr),
-        orchestrator_(access_, bus_ingest_ ? static_cast<MessageIngest&>(*bus_ingest_) : writer_,
-                      clock_, {static_cast<size_t>(config.max_message_bytes), 128}),
+        // Pre-send hooks run in front of the ingest; refusals are answered
+        // through the gateway (only its address is taken here).
+        pre_send_(hooks_, bus_ingest_ ? static_cast<MessageIngest&>(*bus_ingest_) : writer_,
+                  gateway_),
+        orchestrator_(access_, pre_send_, clock_,
+                      {static_cast<size_t>(config.max_message_bytes), 128}),
         reader_(
             *stores_.messages, access_,
             {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit),
@@ -83,8 +96,11 @@ class Embedded final : public EmbeddedServer {
                                : nullptr),
         push_(*routes_, gateway_,
               PushOptions{static_cast<size_t>(config.large_group_threshold), gateway_id_},
-              outbox_.get()) {
-    writer_.SetListener(&push_);
+              outbox_.get()),
+        post_send_(hooks_, push_) {
+    // Checked by LoadConfig already; kept so a bad list can never go unnoticed.
+    if (Status st = hooks_.Configure(config.hooks); !st.ok()) spdlog::error("{}", st.ToString());
+    writer_.SetListener(&post_send_);
     writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
     writer_.SetFence(&fence_);
     if (event_bus_) {
@@ -109,11 +125,16 @@ class Embedded final : public EmbeddedServer {
                                     [this](const HttpRequest& r) { return http_.Handle(r); });
   }
 
-  ~Embedded() override { Shutdown(); }
+  ~Embedded() override {
+    Shutdown();
+    hook_transport_->Close();  // no hook callback after this: they use members below
+    hooks_.Stop();
+  }
 
   Status Start() override {
     heartbeat_.Start();
     writer_.Start();
+    hooks_.Start();
     Status st = ingest_consumer_ ? ingest_consumer_->Start() : Status::Ok();
     // Before any client can connect: replies to its first requests may
     // come from another process's writer.
@@ -150,8 +171,14 @@ class Embedded final : public EmbeddedServer {
     // Leaving the group commits what is durable; the rest is redelivered.
     if (ingest_consumer_) ingest_consumer_->Stop();
     writer_.Stop();  // commits and acks everything already queued
+    // Hooks stay open until here, so no send skips its pre-send hooks while
+    // draining; a send whose hook answers after the writer stopped is
+    // answered UNAVAILABLE (clients retry it elsewhere). Post-send calls in
+    // flight fail and are queued again, then dead-lettered below.
+    hook_transport_->Close();
     // Acks and pushes for other gateways reach the bus (bounded wait).
     if (outbox_) outbox_->Close(1'000);
+    hooks_.Stop();  // post-send deliveries still queued become dead letters
     gateway_.DrainAll("server shutting down; reconnect");
     // Give close frames a moment to reach clients; bounded so shutdown never hangs.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
@@ -184,8 +211,12 @@ class Embedded final : public EmbeddedServer {
   DurableFence fence_;  // before the writer and readers that use it
   StorageWriter writer_;
   std::shared_ptr<EventBus> event_bus_;
+  std::unique_ptr<HookDeadLetters> hook_dead_letters_;
+  std::unique_ptr<HookTransport> hook_transport_;
+  HookEngine hooks_;
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
+  PreSendIngest pre_send_;
   MessageOrchestrator orchestrator_;
   LocalStorageReader reader_;
   LocalSessionService sessions_;
@@ -193,6 +224,7 @@ class Embedded final : public EmbeddedServer {
   Gateway gateway_;
   std::unique_ptr<GatewayOutbox> outbox_;  // kafka only: replies and pushes for other gateways
   PushServer push_;
+  PostSendListener post_send_;  // the writer's listener: post-send hooks, then push_
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<GatewayInbox> inbox_;  // kafka only; hands to gateway_, so destroyed first
   bool started_ = false;
@@ -230,10 +262,12 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
     if (!inbox.ok()) return inbox.status();
     inbox_producer = std::move(inbox).value();
   }
-  return std::unique_ptr<EmbeddedServer>(
-      new Embedded(config, std::move(stores).value(), std::move(routes).value(),
-                   std::move(presence_bus).value(), std::move(bus), std::move(producer),
-                   std::move(inbox_producer), *secret, std::move(login_conflict).value()));
+  auto dead_letters = OpenHookDeadLetters(config);
+  if (!dead_letters.ok()) return dead_letters.status();
+  return std::unique_ptr<EmbeddedServer>(new Embedded(
+      config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),
+      std::move(bus), std::move(producer), std::move(inbox_producer), *secret,
+      std::move(login_conflict).value(), std::move(dead_letters).value()));
 }
 
 }  // namespace flare

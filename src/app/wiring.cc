@@ -1,13 +1,27 @@
 #include "app/wiring.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
+#include "adapters/memory/memory_hook_dead_letters.h"
+#include "adapters/sqlite/sqlite_hook_dead_letters.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "services/signaling/gateway/frame_codec.h"
 
 namespace flare {
+
+Result<std::unique_ptr<HookDeadLetters>> OpenHookDeadLetters(const Config& config) {
+  if (config.storage_backend == "memory") {
+    return std::unique_ptr<HookDeadLetters>(std::make_unique<MemoryHookDeadLetters>());
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  auto opened = SqliteHookDeadLetters::Open(config.data_dir + "/hooks.db");
+  if (!opened.ok()) return opened.status();
+  return std::unique_ptr<HookDeadLetters>(std::move(opened).value());
+}
 namespace {
 
 // Partitions of bus.gateway_topic when it is created: every gateway reads

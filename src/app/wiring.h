@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/result.h"
 #include "ports/event_bus.h"
+#include "ports/hook_dead_letters.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
 #include "services/storage/writer/storage_writer.h"
@@ -28,6 +29,10 @@ std::string NewInstanceId(const std::string& prefix);
 // Opens bus.backend and creates (if missing) the ingest topic and the
 // gateway inbox topic.
 Result<std::shared_ptr<EventBus>> OpenClusterBus(const Config& config);
+
+// Where post-* hook deliveries that failed every attempt are kept: memory
+// with storage.backend = memory, else <data_dir>/hooks.db (SQLite).
+Result<std::unique_ptr<HookDeadLetters>> OpenHookDeadLetters(const Config& config);
 
 // Takes nothing: the local side of a GatewayOutbox in a process without a
 // gateway (a storage writer or orchestrator), whose own id no route or

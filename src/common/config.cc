@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "common/endpoints.h"
+#include "common/hook_config_toml.h"
 #include "common/redis_url.h"
 
 extern char** environ;
@@ -462,6 +463,12 @@ Status ApplyTable(Config& config, const toml::table& table, const std::string& p
   for (const auto& [name, node] : table) {
     std::string key =
         prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
+    if (key == "hooks") {  // [[hooks]]: an array of tables, not a key
+      auto hooks = ParseHookTables(node);
+      if (!hooks.ok()) return hooks.status();
+      config.hooks = std::move(hooks).value();
+      continue;
+    }
     const KeyDef* def = FindKey(key);
     bool table_valued = def != nullptr && def->services_field != nullptr;
     if (const auto* sub = node.as_table(); sub != nullptr && !table_valued) {

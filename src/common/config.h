@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/hook_config.h"
 #include "common/result.h"
 
 namespace flare {
@@ -148,6 +149,9 @@ struct Config {
   // [log]
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
+
+  // [[hooks]] (common/hook_config.h); applied by the hook engine
+  std::vector<HookConfig> hooks;
 };
 
 struct ConfigKeyInfo {

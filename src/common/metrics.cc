@@ -23,17 +23,19 @@ void Histogram::Observe(double value) {
   sum_.fetch_add(value, std::memory_order_relaxed);
 }
 
-std::string Histogram::Render(const std::string& name) const {
+std::string Histogram::Render(const std::string& name, const std::string& labels) const {
   std::string out;
+  std::string prefix = labels.empty() ? "" : labels + ",";
+  std::string braced = labels.empty() ? "" : "{" + labels + "}";
   int64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i], cumulative);
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, prefix, bounds_[i], cumulative);
   }
   cumulative += buckets_[bounds_.size()].load(std::memory_order_relaxed);
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
-  out += fmt::format("{}_sum {}\n", name, Sum());
-  out += fmt::format("{}_count {}\n", name, Count());
+  out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, prefix, cumulative);
+  out += fmt::format("{}_sum{} {}\n", name, braced, Sum());
+  out += fmt::format("{}_count{} {}\n", name, braced, Count());
   return out;
 }
 

@@ -46,7 +46,9 @@ class Histogram {
   void ObserveMs(double ms) { Observe(ms / 1000.0); }
   int64_t Count() const { return count_.load(std::memory_order_relaxed); }
   double Sum() const { return sum_.load(std::memory_order_relaxed); }
-  std::string Render(const std::string& name) const;
+  std::string Render(const std::string& name) const { return Render(name, ""); }
+  // With labels (`hook="x"`) put before `le` on every line.
+  std::string Render(const std::string& name, const std::string& labels) const;
 
  private:
   const std::vector<double> bounds_;

@@ -68,11 +68,14 @@ void ClientSession::ReplyStatus(const std::string& request_id, const Status& sta
 }
 
 void ClientSession::OnCommandDone(const std::string& request_id, const CommandOutcome& outcome) {
+  pb::ServerFrame frame;
   if (!outcome.status.ok()) {
-    ReplyStatus(request_id, outcome.status);
+    frame.mutable_error()->set_code(ErrorCodeFor(outcome.status));
+    frame.mutable_error()->set_message(outcome.status.message());
+    frame.mutable_error()->set_hook_code(outcome.hook_code);
+    Reply(request_id, frame);
     return;
   }
-  pb::ServerFrame frame;
   const Message& m = outcome.result();
   auto fill_ack = [&](pb::SendAck* ack) {
     ack->set_client_msg_id(m.client_msg_id());

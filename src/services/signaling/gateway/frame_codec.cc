@@ -63,6 +63,7 @@ constexpr std::pair<pb::ErrorCode, Code> kErrorCodes[] = {
     {pb::ERROR_CODE_MESSAGE_TOO_LARGE, Code::kResourceExhausted},
     {pb::ERROR_CODE_MEMBER_LIMIT, Code::kResourceExhausted},
     {pb::ERROR_CODE_FRAME_TOO_LARGE, Code::kResourceExhausted},
+    {pb::ERROR_CODE_REJECTED_BY_HOOK, Code::kPermissionDenied},
 };
 }  // namespace
 

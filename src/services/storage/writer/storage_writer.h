@@ -45,6 +45,9 @@ struct CommandOutcome {
   // one found by idempotency.
   const Message* stored = nullptr;
   Message message;
+  // A send refused by a pre-send hook: the hook's own code (status carries
+  // ERROR_CODE_REJECTED_BY_HOOK and the hook's reason).
+  int32_t hook_code = 0;
   const Message& result() const { return stored ? *stored : message; }
 };
 
