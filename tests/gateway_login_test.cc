@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "adapters/memory/memory_route_table.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
 #include "ports/store_factory.h"
@@ -17,6 +16,7 @@
 #include "services/signaling/gateway/frame_codec.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
+#include "support/forwarding_route_table.h"
 
 namespace flare {
 namespace {
@@ -25,11 +25,8 @@ namespace pb = ::flare::client::v1;
 const std::string kSecret = "gateway-login-test-secret-0123456789abcdef";
 
 // The memory route table whose first login, once gated, waits until released.
-class GatedRouteTable final : public RouteTable {
+class GatedRouteTable final : public testing::ForwardingRouteTable {
  public:
-  Status Register(const std::string& t, const std::string& u, const DeviceRoute& r) override {
-    return table_.Register(t, u, r);
-  }
   Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
                             LoginConflict policy, std::vector<DeviceRoute>& displaced) override {
     std::unique_lock lock(mu_);
@@ -38,21 +35,12 @@ class GatedRouteTable final : public RouteTable {
     if (first) cv_.wait(lock, [&] { return !gated_; });
     lock.unlock();
     ++registrations;
-    return table_.RegisterDisplacing(t, u, r, policy, displaced);
+    return inner_.RegisterDisplacing(t, u, r, policy, displaced);
   }
   Status Unregister(const std::string& t, const std::string& u, uint64_t s) override {
     ++unregistrations;
-    return table_.Unregister(t, u, s);
+    return inner_.Unregister(t, u, s);
   }
-  Status Lookup(const std::string& t, const std::string& u,
-                std::vector<DeviceRoute>& out) override {
-    return table_.Lookup(t, u, out);
-  }
-  Status LookupMany(const std::string& t, std::span<const std::string> users,
-                    std::vector<UserRoute>& out) override {
-    return table_.LookupMany(t, users, out);
-  }
-  Status Heartbeat(const std::string& gateway_id) override { return table_.Heartbeat(gateway_id); }
 
   void Gate() {
     std::lock_guard lock(mu_);
@@ -77,7 +65,6 @@ class GatedRouteTable final : public RouteTable {
   std::atomic<int> registrations{0}, unregistrations{0};
 
  private:
-  MemoryRouteTable table_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool gated_ = false;

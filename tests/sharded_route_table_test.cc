@@ -9,6 +9,7 @@
 #include "adapters/sharded/sharded_route_table.h"
 #include "common/clock.h"
 #include "route_table_contract.h"
+#include "support/forwarding_route_table.h"
 
 namespace flare {
 namespace {
@@ -35,9 +36,9 @@ INSTANTIATE_TEST_SUITE_P(Adapters, RouteTableContract,
 
 // A memory table whose Register waits until it is opened (one blocked call
 // stands for a slow connection).
-class GatedTable final : public RouteTable {
+class GatedTable final : public testing::ForwardingRouteTable {
  public:
-  explicit GatedTable(const Clock& clock) : inner_(clock, 30'000) {}
+  explicit GatedTable(const Clock& clock) : ForwardingRouteTable(clock, 30'000) {}
   void Open() {
     std::lock_guard lock(mu_);
     open_ = true;
@@ -54,24 +55,8 @@ class GatedTable final : public RouteTable {
     cv_.wait(lock, [&] { return open_; });
     return inner_.Register(t, u, r);
   }
-  Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
-                            LoginConflict p, std::vector<DeviceRoute>& d) override {
-    return inner_.RegisterDisplacing(t, u, r, p, d);
-  }
-  Status Unregister(const std::string& t, const std::string& u, uint64_t s) override {
-    return inner_.Unregister(t, u, s);
-  }
-  Status Lookup(const std::string& t, const std::string& u, std::vector<DeviceRoute>& o) override {
-    return inner_.Lookup(t, u, o);
-  }
-  Status LookupMany(const std::string& t, std::span<const std::string> u,
-                    std::vector<UserRoute>& o) override {
-    return inner_.LookupMany(t, u, o);
-  }
-  Status Heartbeat(const std::string& g) override { return inner_.Heartbeat(g); }
 
  private:
-  MemoryRouteTable inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;

@@ -9,22 +9,12 @@
 #include <map>
 #include <mutex>
 
-#include "adapters/memory/memory_route_table.h"
+#include "support/forwarding_route_table.h"
 
 namespace flare::testing {
 
-class CountingRouteTable final : public RouteTable {
+class CountingRouteTable final : public ForwardingRouteTable {
  public:
-  Status Register(const std::string& t, const std::string& u, const DeviceRoute& r) override {
-    return inner_.Register(t, u, r);
-  }
-  Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
-                            LoginConflict p, std::vector<DeviceRoute>& d) override {
-    return inner_.RegisterDisplacing(t, u, r, p, d);
-  }
-  Status Unregister(const std::string& t, const std::string& u, uint64_t s) override {
-    return inner_.Unregister(t, u, s);
-  }
   Status Lookup(const std::string& t, const std::string& u, std::vector<DeviceRoute>& o) override {
     ++lookups;
     return inner_.Lookup(t, u, o);
@@ -55,7 +45,6 @@ class CountingRouteTable final : public RouteTable {
   std::atomic<int> lookups{0}, lookup_many{0};
 
  private:
-  MemoryRouteTable inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, int> beats_;
