@@ -5,8 +5,11 @@
 #include <functional>
 #include <map>
 
+#include "adapters/memory/memory_device_store.h"
 #include "adapters/memory/memory_store.h"
+#include "adapters/postgres/postgres_device_store.h"
 #include "adapters/postgres/postgres_store.h"
+#include "adapters/sqlite/sqlite_device_store.h"
 #include "adapters/sqlite/sqlite_store.h"
 
 namespace flare {
@@ -59,6 +62,26 @@ Result<Stores> OpenStores(const Config& config) {
     return InvalidArgument("storage.backend: unknown backend '" + config.storage_backend + "'");
   }
   return it->second(config);
+}
+
+Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config) {
+  if (config.storage_backend == "memory") {
+    return std::shared_ptr<DeviceStore>(std::make_shared<MemoryDeviceStore>());
+  }
+  if (config.storage_backend == "postgres") {
+    auto store = PostgresDeviceStore::Open(config.postgres_dsn);
+    if (!store.ok()) return store.status();
+    return std::shared_ptr<DeviceStore>(std::move(store).value());
+  }
+  if (config.storage_backend != "sqlite") {
+    return InvalidArgument("storage.backend: unknown backend '" + config.storage_backend + "'");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return IoError("cannot create data dir '" + config.data_dir + "': " + ec.message());
+  auto store = SqliteDeviceStore::Open(config.data_dir + "/devices.db");
+  if (!store.ok()) return store.status();
+  return std::shared_ptr<DeviceStore>(std::move(store).value());
 }
 
 }  // namespace flare

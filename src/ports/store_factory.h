@@ -7,6 +7,7 @@
 #include "common/config.h"
 #include "common/result.h"
 #include "ports/conversation_store.h"
+#include "ports/device_store.h"
 #include "ports/message_store.h"
 
 namespace flare {
@@ -17,5 +18,9 @@ struct Stores {
 };
 
 Result<Stores> OpenStores(const Config& config);
+
+// The push devices and preferences of the same storage.backend: memory,
+// <data_dir>/devices.db (SQLite), or the PostgreSQL database.
+Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config);
 
 }  // namespace flare

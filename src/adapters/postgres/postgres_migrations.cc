@@ -111,6 +111,27 @@ DROP TABLE messages_v2;
       R"sql(
 CREATE TABLE flare_sync(backend_pid INTEGER PRIMARY KEY, syncs BIGINT NOT NULL);
 )sql",
+      // 5: push devices and notification preferences (ports/device_store.h).
+      // A token belongs to one device: push_devices_by_token finds the
+      // holders a registration or a provider's rejection touches.
+      R"sql(
+CREATE TABLE push_devices(
+  tenant TEXT COLLATE "C" NOT NULL, user_id TEXT COLLATE "C" NOT NULL,
+  device_id TEXT COLLATE "C" NOT NULL, platform TEXT NOT NULL, token TEXT NOT NULL,
+  locale TEXT NOT NULL, disabled BOOLEAN NOT NULL, disabled_reason TEXT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, user_id, device_id));
+CREATE INDEX push_devices_by_token ON push_devices(tenant, platform, token);
+CREATE TABLE push_mutes(
+  tenant TEXT COLLATE "C" NOT NULL, user_id TEXT COLLATE "C" NOT NULL,
+  conversation_id TEXT COLLATE "C" NOT NULL, until_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, user_id, conversation_id));
+CREATE TABLE push_dnd(
+  tenant TEXT COLLATE "C" NOT NULL, user_id TEXT COLLATE "C" NOT NULL,
+  start_minute INTEGER NOT NULL, end_minute INTEGER NOT NULL,
+  utc_offset_minutes INTEGER NOT NULL,
+  PRIMARY KEY (tenant, user_id));
+)sql",
   };
   return migrations;
 }
