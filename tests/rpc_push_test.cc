@@ -39,8 +39,8 @@ class RpcPush : public ::testing::Test {
     auto server = RpcServer::Start("127.0.0.1:0", {service_.get()});
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
-    stub_ = pv::PushService::NewStub(
-        OpenRpcChannel("127.0.0.1:" + std::to_string(server_->port())));
+    stub_ =
+        pv::PushService::NewStub(OpenRpcChannel("127.0.0.1:" + std::to_string(server_->port())));
   }
   std::unique_ptr<grpc::ClientContext> As(const std::string& tenant) {
     auto context = std::make_unique<grpc::ClientContext>();

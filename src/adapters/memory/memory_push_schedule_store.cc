@@ -8,8 +8,7 @@ Status MemoryPushScheduleStore::PutTemplate(const StoredPushTemplate& t) {
   return Status::Ok();
 }
 
-Status MemoryPushScheduleStore::DeleteTemplate(const std::string& tenant,
-                                               const std::string& name) {
+Status MemoryPushScheduleStore::DeleteTemplate(const std::string& tenant, const std::string& name) {
   std::lock_guard lock(mu_);
   if (templates_.erase({tenant, name}) == 0) return NotFound("no template " + name);
   return Status::Ok();

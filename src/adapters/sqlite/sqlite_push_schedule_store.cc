@@ -73,8 +73,8 @@ Status SqlitePushScheduleStore::PutTemplate(const StoredPushTemplate& t) {
 }
 
 // Runs a DELETE of one row keyed by (a, b); NotFound when none went.
-Status SqlitePushScheduleStore::Removed(const char* sql, const std::string& a,
-                                        const std::string& b, const std::string& what) {
+Status SqlitePushScheduleStore::Removed(const char* sql, const std::string& a, const std::string& b,
+                                        const std::string& what) {
   std::lock_guard lock(mu_);
   auto stmt = db_->Prepare(sql);
   if (!stmt.ok()) return stmt.status();
@@ -84,8 +84,7 @@ Status SqlitePushScheduleStore::Removed(const char* sql, const std::string& a,
   return Status::Ok();
 }
 
-Status SqlitePushScheduleStore::DeleteTemplate(const std::string& tenant,
-                                               const std::string& name) {
+Status SqlitePushScheduleStore::DeleteTemplate(const std::string& tenant, const std::string& name) {
   return Removed(kDeleteTemplate, tenant, name, "no template " + name);
 }
 

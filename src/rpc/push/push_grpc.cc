@@ -70,9 +70,8 @@ class PushGrpcService final : public pv::PushService::Service {
   grpc::Status UnregisterDevice(grpc::ServerContext* context,
                                 const pv::UnregisterDeviceRequest* request,
                                 pv::UnregisterDeviceResponse*) override {
-    return Run(*context, "UnregisterDevice", [&](const std::string& tenant) {
-      return api_.UnregisterDevice(tenant, *request);
-    });
+    return Run(*context, "UnregisterDevice",
+               [&](const std::string& tenant) { return api_.UnregisterDevice(tenant, *request); });
   }
 
   grpc::Status Stats(grpc::ServerContext* context, const pv::StatsRequest*,
@@ -105,8 +104,6 @@ class PushGrpcService final : public pv::PushService::Service {
 
 }  // namespace
 
-RpcServicePtr NewPushGrpcService(PushApi& api) {
-  return RpcServicePtr(new PushGrpcService(api));
-}
+RpcServicePtr NewPushGrpcService(PushApi& api) { return RpcServicePtr(new PushGrpcService(api)); }
 
 }  // namespace flare

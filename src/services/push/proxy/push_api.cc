@@ -63,7 +63,11 @@ Result<std::string> RenderPushTemplate(std::string_view text,
 
 PushApi::PushApi(DeviceStore& devices, PushScheduleStore& store, PushTaskSink& sink,
                  const Clock& clock, PushStatsSource* stats, PushApiLimits limits)
-    : devices_(devices), store_(store), sink_(sink), clock_(clock), stats_(stats),
+    : devices_(devices),
+      store_(store),
+      sink_(sink),
+      clock_(clock),
+      stats_(stats),
       limits_(limits) {}
 
 std::string PushApi::NewId() {
@@ -298,8 +302,7 @@ Status PushApi::RegisterDevice(const std::string& tenant, const pv::RegisterDevi
   return devices_.Register(d);
 }
 
-Status PushApi::UnregisterDevice(const std::string& tenant,
-                                 const pv::UnregisterDeviceRequest& r) {
+Status PushApi::UnregisterDevice(const std::string& tenant, const pv::UnregisterDeviceRequest& r) {
   return devices_.Unregister(tenant, r.user_id(), r.device_id());
 }
 

@@ -67,8 +67,7 @@ class PushApi {
   Result<std::vector<::push::v1::PushTemplate>> ListTemplates(const std::string& tenant);
 
   Status RegisterDevice(const std::string& tenant, const ::push::v1::RegisterDeviceRequest& r);
-  Status UnregisterDevice(const std::string& tenant,
-                          const ::push::v1::UnregisterDeviceRequest& r);
+  Status UnregisterDevice(const std::string& tenant, const ::push::v1::UnregisterDeviceRequest& r);
   Result<::push::v1::PushStats> Stats(const std::string& tenant);
 
   // Sends up to `limit` scheduled pushes whose time has come (by the
@@ -81,8 +80,7 @@ class PushApi {
   Result<::push::v1::PushRequest> Rendered(const std::string& tenant,
                                            const ::push::v1::PushRequest& r);
   // One task per enabled device of the request's targets, published.
-  Result<::push::v1::PushResponse> Send(const std::string& tenant,
-                                        const ::push::v1::PushRequest& r,
+  Result<::push::v1::PushResponse> Send(const std::string& tenant, const ::push::v1::PushRequest& r,
                                         const std::string& push_id);
   Result<std::vector<PushDevice>> Targets(const std::string& tenant,
                                           const ::push::v1::PushRequest& r,
