@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "adapters/inprocess/inprocess_event_bus.h"
 #include "adapters/memory/memory_device_store.h"
 #include "adapters/memory/memory_push_schedule_store.h"
 
@@ -16,9 +17,9 @@ namespace pv = ::push::v1;
 // The tasks PushApi hands on, in order; can be told to refuse.
 class RecordingSink final : public PushTaskSink {
  public:
-  Status Publish(const pv::PushTask& task) override {
+  Status Publish(std::span<const pv::PushTask> published) override {
     if (refuse) return Unavailable("bus down");
-    tasks.push_back(task);
+    tasks.insert(tasks.end(), published.begin(), published.end());
     return Status::Ok();
   }
   std::vector<pv::PushTask> tasks;
@@ -251,6 +252,66 @@ TEST_F(PushApiTest, StatsComeFromPushWorker) {
   EXPECT_EQ(s->sent(), 7);
   PushApi without(devices_, store_, sink_, clock_, nullptr);
   EXPECT_EQ(without.Stats("t1").status().code(), Code::kUnavailable);
+}
+
+TEST_F(PushApiTest, TwoProxiesSharingAStoreSendAScheduledPushOnce) {
+  auto pr = ToUsers({"bob"}, "Once");
+  pr.set_send_at_ms(clock_.NowMs() + 1'000);
+  ASSERT_TRUE(api_.Push("t1", pr).ok());
+  PushApi other(devices_, store_, sink_, clock_, nullptr);
+  clock_.Advance(1'000);
+  // Both read the push as due; the store's removal lets only one send it.
+  auto due = store_.Due(clock_.NowMs(), 10);
+  ASSERT_EQ(due->size(), 1u);
+  ASSERT_TRUE(store_.RemoveScheduled("t1", (*due)[0].push_id).ok());
+  ASSERT_EQ(other.FireDue().value(), 0u);
+  ASSERT_TRUE(store_.AddScheduled((*due)[0]).ok());
+  ASSERT_EQ(other.FireDue().value(), 1u);
+  ASSERT_EQ(api_.FireDue().value(), 0u);
+  EXPECT_EQ(sink_.tasks.size(), 1u);
+}
+
+class NoListener final : public BusConsumerListener {
+ public:
+  void OnAssigned(const std::vector<int32_t>&) override {}
+  void OnRevoked(const std::vector<int32_t>&) override {}
+};
+
+TEST(BusPushTaskSink, EveryTaskIsOneRecordKeyedByTenantAndUser) {
+  InProcessEventBus bus;
+  ASSERT_TRUE(bus.CreateTopic("flare.im.push.tasks", 4).ok());
+  NoListener listener;
+  auto consumer = bus.CreateConsumer("push-workers");
+  ASSERT_TRUE((*consumer)->Subscribe("flare.im.push.tasks", &listener).ok());
+  auto producer = bus.CreateProducer();
+  BusPushTaskSink sink(**producer, "flare.im.push.tasks");
+  std::vector<pv::PushTask> tasks(3);
+  for (int i = 0; i < 3; ++i) {
+    tasks[i].set_tenant("t1");
+    tasks[i].set_user_id("u" + std::to_string(i));
+    tasks[i].set_task_id("task" + std::to_string(i));
+  }
+  ASSERT_TRUE(sink.Publish(tasks).ok());
+  auto records = (*consumer)->Poll(10, 0);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 3u);
+  std::set<std::string> keys, ids;
+  for (const auto& r : *records) {
+    keys.insert(r.key);
+    pv::PushTask task;
+    ASSERT_TRUE(task.ParseFromString(r.value));
+    ids.insert(task.task_id());
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"t1/u0", "t1/u1", "t1/u2"}));
+  EXPECT_EQ(ids, (std::set<std::string>{"task0", "task1", "task2"}));
+}
+
+TEST(BusPushTaskSink, ATopicThatDoesNotExistIsAnError) {
+  InProcessEventBus bus;
+  auto producer = bus.CreateProducer();
+  BusPushTaskSink sink(**producer, "missing");
+  std::vector<pv::PushTask> tasks(1);
+  EXPECT_FALSE(sink.Publish(tasks).ok());
 }
 
 }  // namespace

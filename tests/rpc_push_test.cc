@@ -17,9 +17,9 @@ namespace pv = ::push::v1;
 
 class CollectingSink final : public PushTaskSink {
  public:
-  Status Publish(const pv::PushTask& task) override {
+  Status Publish(std::span<const pv::PushTask> published) override {
     std::lock_guard lock(mu_);
-    tasks_.push_back(task);
+    tasks_.insert(tasks_.end(), published.begin(), published.end());
     return Status::Ok();
   }
   std::vector<pv::PushTask> tasks() {

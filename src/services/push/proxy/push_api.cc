@@ -37,6 +37,43 @@ pv::PushTemplate ToProto(const StoredPushTemplate& t) {
 
 }  // namespace
 
+Status BusPushTaskSink::Publish(std::span<const pv::PushTask> tasks) {
+  // Counts the records whose outcome is still open; the first failure wins.
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t open = 0;
+    Status failure;
+  };
+  auto pending = std::make_shared<Pending>();
+  for (const auto& task : tasks) {
+    {
+      std::lock_guard lock(pending->mu);
+      ++pending->open;
+    }
+    Status queued = producer_.Publish(topic_, task.tenant() + '/' + task.user_id(),
+                                      task.SerializeAsString(), [pending](Status st) {
+                                        std::lock_guard lock(pending->mu);
+                                        if (!st.ok() && pending->failure.ok())
+                                          pending->failure = st;
+                                        if (--pending->open == 0) pending->cv.notify_all();
+                                      });
+    if (!queued.ok()) {
+      std::lock_guard lock(pending->mu);
+      --pending->open;
+      if (pending->failure.ok()) pending->failure = queued;
+      break;
+    }
+  }
+  std::unique_lock lock(pending->mu);
+  if (!pending->cv.wait_for(lock, std::chrono::milliseconds(kTimeoutMs),
+                            [&] { return pending->open == 0; })) {
+    return Unavailable("push tasks not confirmed by the bus within " + std::to_string(kTimeoutMs) +
+                       " ms");
+  }
+  return pending->failure;
+}
+
 Result<std::string> RenderPushTemplate(std::string_view text,
                                        const std::map<std::string, std::string>& variables) {
   std::string out;
@@ -181,8 +218,10 @@ Result<pv::PushResponse> PushApi::Send(const std::string& tenant, const pv::Push
   if (!targets.ok()) return targets.status();
   for (auto& user : without) response.add_users_without_devices(std::move(user));
   int64_t now = clock_.NowMs();
+  std::vector<pv::PushTask> tasks;
+  tasks.reserve(targets->size());
   for (const PushDevice& d : *targets) {
-    pv::PushTask task;
+    pv::PushTask& task = tasks.emplace_back();
     task.set_task_id(NewId());
     task.set_tenant(tenant);
     task.set_user_id(d.user_id);
@@ -198,9 +237,9 @@ Result<pv::PushResponse> PushApi::Send(const std::string& tenant, const pv::Push
     (*task.mutable_data())["push_id"] = push_id;
     task.set_source("api");
     task.set_created_ms(now);
-    FLARE_RETURN_IF_ERROR(sink_.Publish(task));
-    response.set_tasks(response.tasks() + 1);
   }
+  if (!tasks.empty()) FLARE_RETURN_IF_ERROR(sink_.Publish(tasks));
+  response.set_tasks(static_cast<int32_t>(tasks.size()));
   return response;
 }
 
@@ -229,18 +268,21 @@ Result<size_t> PushApi::FireDue(size_t limit) {
   if (!due.ok()) return due.status();
   size_t fired = 0;
   for (const auto& row : *due) {
+    Status claimed = store_.RemoveScheduled(row.tenant, row.push_id);
+    if (claimed.code() == Code::kNotFound) continue;  // another instance took it
+    FLARE_RETURN_IF_ERROR(claimed);
     pv::PushRequest r;
     if (!r.ParseFromString(row.request)) {
       spdlog::error("scheduled push {} of {} is unreadable; dropped", row.push_id, row.tenant);
-    } else if (auto sent = Send(row.tenant, r, row.push_id); !sent.ok()) {
-      // Kept: tried again on the next round (a push fires at least once).
-      spdlog::warn("scheduled push {} of {}: {}", row.push_id, row.tenant,
-                   sent.status().ToString());
       continue;
-    } else {
-      ++fired;
     }
-    FLARE_RETURN_IF_ERROR(store_.RemoveScheduled(row.tenant, row.push_id));
+    if (auto sent = Send(row.tenant, r, row.push_id); !sent.ok()) {
+      spdlog::warn("scheduled push {} of {}: {}; tried again later", row.push_id, row.tenant,
+                   sent.status().ToString());
+      FLARE_RETURN_IF_ERROR(store_.AddScheduled(row));
+      continue;
+    }
+    ++fired;
   }
   return fired;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "common/ids.h"
 #include "common/result.h"
 #include "ports/device_store.h"
+#include "ports/event_bus.h"
 #include "ports/push_schedule_store.h"
 #include "push/v1/push.pb.h"
 
@@ -26,7 +28,24 @@ namespace flare {
 class PushTaskSink {
  public:
   virtual ~PushTaskSink() = default;
-  virtual Status Publish(const ::push::v1::PushTask& task) = 0;
+  // OK once every task is stored; else the first failure (some tasks may
+  // be stored then: a caller that tries again may notify twice).
+  virtual Status Publish(std::span<const ::push::v1::PushTask> tasks) = 0;
+};
+
+// A PushTaskSink on the event bus: each task one record on `topic`, keyed
+// tenant '/' user so that one user's notifications stay in order.
+class BusPushTaskSink final : public PushTaskSink {
+ public:
+  BusPushTaskSink(BusProducer& producer, std::string topic)
+      : producer_(producer), topic_(std::move(topic)) {}
+  // Queues every task, then waits (at most `timeout_ms`) for all of them.
+  Status Publish(std::span<const ::push::v1::PushTask> tasks) override;
+
+ private:
+  static constexpr int kTimeoutMs = 10'000;
+  BusProducer& producer_;
+  std::string topic_;
 };
 
 // push-worker's delivery statistics of a tenant.
@@ -71,7 +90,9 @@ class PushApi {
   Result<::push::v1::PushStats> Stats(const std::string& tenant);
 
   // Sends up to `limit` scheduled pushes whose time has come (by the
-  // Clock); how many were sent.
+  // Clock); how many were sent. Each push is claimed (removed) before it
+  // is sent, so that several push-proxy instances never send one twice;
+  // a push that could not be handed on is put back for the next round.
   Result<size_t> FireDue(size_t limit = 100);
 
  private:
