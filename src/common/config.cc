@@ -382,6 +382,8 @@ const std::vector<KeyDef>& Keys() {
        &Config::push_worker_dlq_topic},
       {"push.worker.group", "consumer group of the push workers", nullptr,
        &Config::push_worker_group},
+      {"push.proxy.schedule_interval_ms", "how often push-proxy sends the scheduled pushes due",
+       &Config::push_proxy_schedule_interval_ms, nullptr, 10, 3'600'000},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,

@@ -165,6 +165,8 @@ struct Config {
   std::string push_worker_tasks_topic = "flare.im.push.tasks";
   std::string push_worker_dlq_topic = "flare.im.push.dlq";
   std::string push_worker_group = "flare-push-worker";
+  // [push.proxy] push-proxy (services/push/proxy/)
+  int64_t push_proxy_schedule_interval_ms = 1'000;
   // [push.providers.<name>] and [push.tenants.<tenant>.<name>] (common/push_config.h)
   PushProvidersConfig push_providers;
 };

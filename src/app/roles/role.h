@@ -114,6 +114,8 @@ class Role {
 };
 
 std::unique_ptr<Role> MakeStorageReaderRole(RoleDeps& deps);
+Result<std::unique_ptr<Role>> MakePushProxyRole(RoleDeps& deps);
+Result<std::unique_ptr<Role>> MakePushWorkerRole(RoleDeps& deps);
 std::unique_ptr<Role> MakeSessionRole(RoleDeps& deps);
 // The pipeline roles open shared backends, so they may fail.
 Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps);

@@ -38,9 +38,9 @@ const std::vector<RoleInfo>& KnownRoles() {
       {"storage-writer", 0, &MakeStorageWriterRole},
       {"storage-reader", 50054, &StorageReader},
       {"session", 50055, &Session},
-      {"push-proxy", 50056, nullptr},
+      {"push-proxy", 50056, &MakePushProxyRole},
       {"push-server", 50057, &PushServer},
-      {"push-worker", 50060, nullptr},
+      {"push-worker", 50060, &MakePushWorkerRole},
       {"media", 50058, nullptr},
   };
   return roles;
