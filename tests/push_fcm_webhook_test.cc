@@ -245,5 +245,38 @@ TEST(PushWebhookTest, SignedNotificationVerifiesAndARefusalIsADeadLetter) {
   EXPECT_EQ(letters[0].task().tenant(), "other");
 }
 
+TEST(PushWebhookTest, ClosingTheProvidersFailsWhatIsInFlight) {
+  ManualClock clock;
+  testing::HookReceiver receiver("push-secret");
+  receiver.SetHandler([](const ReceivedCall&) { return ReceiverReply{200, "{}", 30'000}; });
+  Config config;
+  config.push_providers.by_tenant["*"]["webhook"] = {{"url", receiver.url("/push")},
+                                                     {"secret", "push-secret"}};
+  auto providers = OpenPushProviders(config, clock);
+  ASSERT_TRUE(providers.ok()) << providers.status().ToString();
+  PushProvider* webhook = providers.value()->Find("acme", "web").provider;
+  ASSERT_NE(webhook, nullptr);
+  std::atomic<int> answered{0};
+  PushSendResult result;
+  PushNotification n = ToNotification(MakeTask("t-slow", "web", "tok"));
+  webhook->Send(n, std::chrono::steady_clock::now() + std::chrono::seconds(60),
+                [&](PushSendResult r) {
+                  result = r;
+                  answered.fetch_add(1);
+                });
+  ASSERT_TRUE(receiver.WaitForCalls(1));  // in flight: the receiver holds its answer
+  providers.value()->Close();             // returns once every `done` ran
+  EXPECT_EQ(answered.load(), 1);
+  EXPECT_EQ(result.kind, PushSendResult::Kind::kRetriable);
+  // Later sends are refused at once, not lost.
+  webhook->Send(n, std::chrono::steady_clock::now() + std::chrono::seconds(60),
+                [&](PushSendResult r) {
+                  result = r;
+                  answered.fetch_add(1);
+                });
+  EXPECT_EQ(answered.load(), 2);
+  EXPECT_EQ(result.kind, PushSendResult::Kind::kRetriable);
+}
+
 }  // namespace
 }  // namespace flare

@@ -116,8 +116,9 @@ bool PushWorker::ScheduleRetry(push::v1::PushTask& task, const PushSendResult& r
 int64_t PushWorker::BackoffMs(int32_t attempts_made) {
   int shift = std::min(attempts_made - 1, 30);
   int64_t base = std::min(options_.initial_backoff_ms << shift, options_.max_backoff_ms);
-  // Equal jitter: half fixed, half random, so retries of tasks that failed
-  // together (a provider outage) spread out but never come back at once.
+  // Equal jitter: half fixed, half random, so tasks that failed together
+  // (a provider outage) come back spread out, each still waiting at least
+  // half its backoff.
   int64_t half = base / 2;
   std::lock_guard lock(mu_);  // Random is not thread-safe
   return base - half + static_cast<int64_t>(random_.Next() % static_cast<uint64_t>(half + 1));

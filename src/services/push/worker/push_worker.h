@@ -5,7 +5,9 @@
 // or when a provider rejects the request itself, publishes a PushDeadLetter
 // (flare.im.push.dlq) and keeps the recent ones for the admin read; when a
 // provider says the token is gone, disables it in the DeviceStore and does
-// not retry. Knows nothing of HTTP or gRPC.
+// not retry. Knows nothing of HTTP or gRPC. Results are handled on the
+// provider's thread (DisableToken and the DLQ publish included), so the
+// device store's DisableToken should be quick.
 #pragma once
 
 #include <condition_variable>
