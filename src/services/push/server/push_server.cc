@@ -13,6 +13,9 @@ namespace flare {
 
 namespace {
 
+// Text kept of a message for its notification (the rest stays in the store).
+constexpr size_t kOfflineExcerptBytes = 120;
+
 bool IsLarge(const CommittedMessage& cm, size_t threshold) {
   return cm.audience && cm.audience->size() > threshold && cm.stored.message.visible_to().empty();
 }
@@ -229,12 +232,39 @@ void PushServer::AdvanceLarge(const std::vector<CommittedMessage>& messages) {
   }
 }
 
+OfflineBatch PushServer::OfflineMessages(const std::vector<CommittedMessage>& messages) {
+  OfflineBatch batch;
+  for (const auto& cm : messages) {
+    const Message& m = cm.stored.message;
+    // Events (recall, edit, reactions, delete-for-me) are not notified.
+    if (m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT || !m.visible_to().empty()) continue;
+    OfflineMessage& o = batch.messages.emplace_back();
+    o.tenant = cm.stored.tenant;
+    o.conversation_id = m.conversation_id();
+    o.seq = m.seq();
+    o.server_msg_id = m.server_msg_id();
+    o.sender = m.sender();
+    o.sender_device = m.sender_device();
+    o.type = m.type();
+    o.text = Excerpt(m.content().text(), kOfflineExcerptBytes);
+    if (cm.audience) {
+      o.audience = cm.audience;
+    } else {
+      AudienceOf(cm, users_);
+      o.audience = std::make_shared<const std::vector<std::string>>(users_);
+    }
+  }
+  return batch;
+}
+
 void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
   lookup_valid_ = false;  // routes are reused within one batch only
   ForgetOtherGateways();
   // The routes of every recipient of the batch in one LookupMany per
   // tenant: one round trip per batch, not per message, on a remote table.
   PrefetchBatch(messages);
+  OfflineBatch offline;
+  if (offline_ != nullptr) offline = OfflineMessages(messages);
   bool any_large = false;
   for (auto& cm : messages) {
     if (IsLarge(cm, options_.large_group_threshold)) {
@@ -245,6 +275,13 @@ void PushServer::OnStored(std::vector<CommittedMessage>& messages) {
   }
   FlushQueued();
   prefetch_active_ = false;  // a large group's whole audience is looked up on its own
+  if (offline_ != nullptr && !offline.messages.empty()) {
+    // The hand-off reuses this batch's routes instead of a second lookup
+    // (Prefetch starts from an empty map next time).
+    offline.routes = std::move(prefetched_);
+    prefetched_.clear();
+    offline_->OnCommitted(std::move(offline));
+  }
   if (any_large) AdvanceLarge(messages);
 }
 
@@ -283,6 +320,7 @@ void PushServer::OnReadMoved(const std::vector<ReadMove>& moves) {
     NotifyCollected(std::move(frame));
   }
   prefetch_active_ = false;
+  if (offline_ != nullptr) offline_->OnReadMoved(moves);
 }
 
 }  // namespace flare

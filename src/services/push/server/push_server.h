@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ports/route_table.h"
+#include "services/push/server/offline_handoff.h"
 #include "services/signaling/gateway/frame_codec.h"
 #include "services/storage/writer/storage_writer.h"
 
@@ -81,6 +82,11 @@ class PushServer final : public StoredListener {
   void OnStored(std::vector<CommittedMessage>& messages) override;
   void OnReadMoved(const std::vector<ReadMove>& moves) override;
 
+  // Where stored messages and read moves also go, with the routes looked
+  // up for each batch, for recipients that are offline (null: nowhere).
+  // Set before the writer starts.
+  void SetOfflineSink(OfflineSink* offline) { offline_ = offline; }
+
  private:
   // One gateway's share of a committed batch: its sessions for the message
   // at hand, and its pushes grouped by session (slots reused across batches).
@@ -119,11 +125,15 @@ class PushServer final : public StoredListener {
   void Queue(const std::shared_ptr<const PushItem>& item);
   void FlushQueued();
   void ForgetOtherGateways();
+  // What the offline hand-off needs of the batch's messages, copied before
+  // they move into push frames.
+  OfflineBatch OfflineMessages(const std::vector<CommittedMessage>& messages);
 
   RouteTable& routes_;
   PushDelivery& delivery_;
   PushOptions options_;
   GatewayRouter* others_;
+  OfflineSink* offline_ = nullptr;
   // Reused across calls; the listener runs on the writer thread only.
   std::vector<std::string> users_;
   std::vector<UserRoute> routes_buf_;

@@ -1,0 +1,377 @@
+#include "services/push/server/offline_handoff.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "push/v1/push.pb.h"
+
+namespace flare {
+
+namespace pb = ::flare::client::v1;
+
+namespace {
+
+// Device and route lookups of at most this many users per call.
+constexpr size_t kUsersPerLookup = 1'000;
+constexpr int64_t kMinutesPerDay = 24 * 60;
+
+std::string UserKey(const std::string& tenant, const std::string& user) {
+  return tenant + '\n' + user;
+}
+
+const char* Placeholder(int type) {
+  switch (type) {
+    case pb::MESSAGE_TYPE_IMAGE:
+      return "[image]";
+    case pb::MESSAGE_TYPE_AUDIO:
+      return "[audio]";
+    case pb::MESSAGE_TYPE_VIDEO:
+      return "[video]";
+    case pb::MESSAGE_TYPE_FILE:
+      return "[file]";
+    case pb::MESSAGE_TYPE_LOCATION:
+      return "[location]";
+    case pb::MESSAGE_TYPE_CARD:
+      return "[card]";
+    default:
+      return "[message]";
+  }
+}
+
+}  // namespace
+
+bool InDoNotDisturb(const DndWindow& w, int64_t now_ms) {
+  int64_t utc_minute = now_ms / 60'000;
+  int64_t local =
+      ((utc_minute + w.utc_offset_minutes) % kMinutesPerDay + kMinutesPerDay) % kMinutesPerDay;
+  if (w.start_minute < w.end_minute) return local >= w.start_minute && local < w.end_minute;
+  // Wraps past midnight (end <= start; start == end is the whole day).
+  return local >= w.start_minute || local < w.end_minute;
+}
+
+std::string Excerpt(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  // Back to the start of a UTF-8 sequence (never inside one).
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "\xE2\x80\xA6";  // …
+}
+
+std::pair<std::string, std::string> NotificationText(const OfflineMessage& m) {
+  bool has_text = m.type == pb::MESSAGE_TYPE_TEXT || m.type == pb::MESSAGE_TYPE_UNSPECIFIED;
+  std::string body = has_text && !m.text.empty() ? m.text : Placeholder(m.type);
+  return {m.sender, std::move(body)};
+}
+
+// What one batch looked up, each at most once.
+struct OfflineHandoff::BatchState {
+  // tenant -> users who receive something in the batch
+  std::map<std::string, std::vector<std::string>> users;
+  std::unordered_map<std::string, std::vector<PushDevice>> devices;  // enabled, by user key
+  std::unordered_map<std::string, std::optional<PushPreferences>> preferences;
+  std::unordered_map<std::string, std::optional<int64_t>> badges;
+  RoutesByUser* routes = nullptr;
+};
+
+OfflineHandoff::OfflineHandoff(OfflineHandoffDeps deps, OfflineHandoffOptions options)
+    : deps_(deps), options_(std::move(options)) {
+  if (deps_.metrics != nullptr) {
+    dropped_ = &deps_.metrics->AddCounter(
+        "flare_push_offline_dropped_total",
+        "batches, read moves and logins the offline hand-off's full queue dropped");
+    tasks_ = &deps_.metrics->AddCounter("flare_push_offline_tasks_total",
+                                        "push tasks the offline hand-off published");
+    publish_failures_ =
+        &deps_.metrics->AddCounter("flare_push_offline_publish_failures_total",
+                                   "push tasks the event bus did not take or failed to store");
+  }
+}
+
+OfflineHandoff::~OfflineHandoff() { Stop(); }
+
+void OfflineHandoff::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void OfflineHandoff::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OfflineHandoff::Enqueue(Event event) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= options_.max_queued || stopping_) {
+      if (dropped_ != nullptr) dropped_->Add();
+      return;
+    }
+    queue_.push_back(std::move(event));
+  }
+  cv_.notify_all();
+}
+
+void OfflineHandoff::OnCommitted(OfflineBatch batch) {
+  if (!batch.messages.empty()) Enqueue(std::move(batch));
+}
+
+void OfflineHandoff::OnReadMoved(const std::vector<ReadMove>& moves) {
+  if (!moves.empty()) Enqueue(moves);
+}
+
+void OfflineHandoff::OnDeviceOnline(const std::string& tenant, const std::string& user_id,
+                                    const std::string& device_id) {
+  Enqueue(DeviceOnline{tenant, user_id, device_id});
+}
+
+bool OfflineHandoff::WaitIdle(int64_t timeout_ms) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                      [this] { return queue_.empty() && !busy_; });
+}
+
+void OfflineHandoff::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything queued is handled
+    Event event = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    std::visit([this](auto& e) { Handle(e); }, event);
+    lock.lock();
+    busy_ = false;
+    cv_.notify_all();  // WaitIdle
+  }
+}
+
+void OfflineHandoff::Handle(const DeviceOnline& online) {
+  auto user = coalesced_.find(UserKey(online.tenant, online.user_id));
+  if (user == coalesced_.end()) return;
+  auto device = user->second.find(online.device_id);
+  if (device == user->second.end()) return;
+  coalesced_entries_ -= device->second.size();
+  user->second.erase(device);
+  if (user->second.empty()) coalesced_.erase(user);
+}
+
+void OfflineHandoff::Handle(const std::vector<ReadMove>& moves) {
+  for (const auto& move : moves) {
+    auto user = coalesced_.find(UserKey(move.tenant, move.user_id));
+    if (user == coalesced_.end()) continue;
+    for (auto& [device, conversations] : user->second) {
+      auto it = conversations.find(move.conversation_id);
+      if (it != conversations.end() && move.seq >= it->second) {
+        conversations.erase(it);
+        --coalesced_entries_;
+      }
+    }
+  }
+}
+
+void OfflineHandoff::Remember(const std::string& user_key, const std::string& device,
+                              const std::string& conversation, int64_t seq) {
+  if (coalesced_entries_ >= options_.max_coalesced) {
+    coalesced_.clear();
+    coalesced_entries_ = 0;
+  }
+  auto [it, fresh] = coalesced_[user_key][device].insert_or_assign(conversation, seq);
+  if (fresh) ++coalesced_entries_;
+}
+
+void OfflineHandoff::LoadDevices(BatchState& state) {
+  for (const auto& [tenant, users] : state.users) {
+    for (size_t first = 0; first < users.size(); first += kUsersPerLookup) {
+      std::span<const std::string> chunk(users.data() + first,
+                                         std::min(kUsersPerLookup, users.size() - first));
+      auto devices = deps_.devices.DevicesOf(tenant, chunk);
+      if (!devices.ok()) {
+        spdlog::warn("push devices of {} users of {} not read: {}", chunk.size(), tenant,
+                     devices.status().ToString());
+        continue;
+      }
+      for (auto& d : *devices) {
+        if (!d.disabled) state.devices[UserKey(tenant, d.user_id)].push_back(std::move(d));
+      }
+    }
+  }
+}
+
+// Users with push devices whose routes push-server did not look up (large
+// groups get no full push, so none were) are looked up here.
+void OfflineHandoff::LookupMissingRoutes(BatchState& state, RoutesByUser& routes) {
+  for (const auto& [tenant, users] : state.users) {
+    std::vector<std::string> missing;
+    for (const auto& user : users) {
+      std::string key = UserKey(tenant, user);
+      if (state.devices.count(key) && !routes.count(key)) missing.push_back(user);
+    }
+    for (size_t first = 0; first < missing.size(); first += kUsersPerLookup) {
+      std::span<const std::string> chunk(missing.data() + first,
+                                         std::min(kUsersPerLookup, missing.size() - first));
+      std::vector<UserRoute> found;
+      if (Status st = deps_.routes.LookupMany(tenant, chunk, found); !st.ok()) {
+        // Not knowing whether they are online, they are not notified.
+        spdlog::warn("route lookup for the offline hand-off failed: {}", st.ToString());
+        for (const auto& user : chunk) routes[UserKey(tenant, user)].push_back({});
+        continue;
+      }
+      for (const auto& user : chunk) routes.try_emplace(UserKey(tenant, user));
+      for (auto& [index, route] : found) {
+        routes[UserKey(tenant, chunk[index])].push_back(std::move(route));
+      }
+    }
+  }
+}
+
+void OfflineHandoff::Handle(OfflineBatch& batch) {
+  BatchState state;
+  state.routes = &batch.routes;
+  std::set<std::string> seen;
+  for (const auto& m : batch.messages) {
+    for (const auto& user : *m.audience) {
+      if (user != m.sender && seen.insert(UserKey(m.tenant, user)).second) {
+        state.users[m.tenant].push_back(user);
+      }
+    }
+  }
+  LoadDevices(state);
+  if (state.devices.empty()) return;
+  LookupMissingRoutes(state, batch.routes);
+  // A device seen online is back: what was coalesced for it is forgotten.
+  for (const auto& [key, routes] : batch.routes) {
+    auto user = coalesced_.find(key);
+    if (user == coalesced_.end()) continue;
+    for (const auto& route : routes) {
+      auto device = user->second.find(route.device);
+      if (device == user->second.end()) continue;
+      coalesced_entries_ -= device->second.size();
+      user->second.erase(device);
+    }
+  }
+  for (const auto& m : batch.messages) {
+    for (const auto& user : *m.audience) {
+      if (user != m.sender) NotifyDevices(m, user, state);
+    }
+  }
+}
+
+bool OfflineHandoff::Suppressed(const OfflineMessage& m, const std::string& user,
+                                BatchState& state) {
+  std::string key = UserKey(m.tenant, user);
+  auto [it, fresh] = state.preferences.try_emplace(key);
+  if (fresh) {
+    auto prefs = deps_.devices.Preferences(m.tenant, user);
+    if (prefs.ok()) {
+      it->second = std::move(prefs).value();
+    } else {
+      spdlog::warn("push preferences of {}/{} not read: {}", m.tenant, user,
+                   prefs.status().ToString());
+    }
+  }
+  // Preferences that cannot be read: better no notification than one the
+  // user asked not to get.
+  if (!it->second) return true;
+  const PushPreferences& prefs = *it->second;
+  int64_t now = deps_.clock.NowMs();
+  if (auto mute = prefs.muted_until_ms.find(m.conversation_id);
+      mute != prefs.muted_until_ms.end() && (mute->second == -1 || mute->second > now)) {
+    return true;
+  }
+  return prefs.dnd && InDoNotDisturb(*prefs.dnd, now);
+}
+
+// The user's unread messages over all of their conversations, counted as
+// the conversation bootstrap counts them (from the read or join point,
+// other senders' messages only).
+std::optional<int64_t> OfflineHandoff::Badge(const std::string& tenant, const std::string& user,
+                                             BatchState& state) {
+  auto [it, fresh] = state.badges.try_emplace(UserKey(tenant, user));
+  if (!fresh) return it->second;
+  auto conversations = deps_.conversations.ListForUser(tenant, user);
+  if (!conversations.ok()) return std::nullopt;
+  int64_t total = 0;
+  for (const auto& mc : *conversations) {
+    int64_t from = std::max(mc.read_seq, mc.joined_seq > 0 ? mc.joined_seq : 0);
+    auto unread = deps_.messages.CountAfter(tenant, mc.conversation_id, from,
+                                            std::numeric_limits<int64_t>::max(), user);
+    if (!unread.ok()) return std::nullopt;
+    total += *unread;
+  }
+  it->second = total;
+  return total;
+}
+
+void OfflineHandoff::NotifyDevices(const OfflineMessage& m, const std::string& user,
+                                   BatchState& state) {
+  std::string key = UserKey(m.tenant, user);
+  auto devices = state.devices.find(key);
+  if (devices == state.devices.end()) return;
+  const std::vector<DeviceRoute>& online = (*state.routes)[key];
+  for (const PushDevice& d : devices->second) {
+    bool is_online = std::any_of(online.begin(), online.end(), [&](const DeviceRoute& r) {
+      return r.device == d.device_id || r.device.empty();  // empty: lookup failed
+    });
+    if (is_online) continue;
+    auto user_state = coalesced_.find(key);
+    if (user_state != coalesced_.end()) {
+      auto device = user_state->second.find(d.device_id);
+      if (device != user_state->second.end() && device->second.count(m.conversation_id)) continue;
+    }
+    if (Suppressed(m, user, state)) return;
+    push::v1::PushTask task;
+    int64_t now = deps_.clock.NowMs();
+    task.set_task_id(MakeUlid(now, random_));
+    task.set_tenant(m.tenant);
+    task.set_user_id(user);
+    task.set_device_id(d.device_id);
+    task.set_platform(d.platform);
+    task.set_token(d.token);
+    task.set_locale(d.locale);
+    auto [title, body] = NotificationText(m);
+    task.set_title(std::move(title));
+    task.set_body(std::move(body));
+    if (auto badge = Badge(m.tenant, user, state)) task.set_badge(*badge);
+    task.set_collapse_id(m.conversation_id);
+    (*task.mutable_data())["conversation_id"] = m.conversation_id;
+    (*task.mutable_data())["seq"] = std::to_string(m.seq);
+    (*task.mutable_data())["server_msg_id"] = m.server_msg_id;
+    task.set_source("offline");
+    task.set_conversation_id(m.conversation_id);
+    task.set_seq(m.seq);
+    task.set_created_ms(now);
+    Publish(task);
+    Remember(key, d.device_id, m.conversation_id, m.seq);
+  }
+}
+
+void OfflineHandoff::Publish(const push::v1::PushTask& task) {
+  std::string key = task.tenant() + "/" + task.user_id();
+  Counter* failures = publish_failures_;
+  Status st = deps_.producer.Publish(
+      options_.topic, key, task.SerializeAsString(), [failures, id = task.task_id()](Status done) {
+        if (done.ok()) return;
+        if (failures != nullptr) failures->Add();
+        spdlog::warn("push task {} not stored: {}", id, done.ToString());
+      });
+  if (!st.ok()) {
+    if (publish_failures_ != nullptr) publish_failures_->Add();
+    spdlog::warn("push task {} not published: {}", task.task_id(), st.ToString());
+    return;
+  }
+  if (tasks_ != nullptr) tasks_->Add();
+}
+
+}  // namespace flare

@@ -1,0 +1,164 @@
+// push-server's offline hand-off: for each stored message, the registered
+// push devices of its recipients that have no live route get a PushTask on
+// the event bus (topic flare.im.push.tasks, keyed tenant/user), which
+// push-worker delivers to APNs, FCM or a webhook.
+//
+// PushServer calls it on the storage writer's thread, which must never
+// wait for it: calls only queue (a bounded queue; what does not fit is
+// dropped and counted), and one thread of the hand-off does the device and
+// preference lookups, the badge counts and the publishing.
+//
+// Coalescing: one notification per (device, conversation) while the device
+// stays offline. A device that comes back (its route seen in a batch, or a
+// login reported by OnDeviceOnline) or a read cursor that moves to or past
+// the notified seq makes the next message notify again.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/metrics.h"
+#include "ports/conversation_store.h"
+#include "ports/device_store.h"
+#include "ports/event_bus.h"
+#include "ports/message_store.h"
+#include "ports/route_table.h"
+#include "services/storage/writer/storage_writer.h"
+
+namespace push::v1 {
+class PushTask;
+}
+
+namespace flare {
+
+// What the hand-off needs of one stored message (copied on the writer
+// thread before push-server moves the message into its push frame).
+struct OfflineMessage {
+  std::string tenant;
+  std::string conversation_id;
+  int64_t seq = 0;
+  std::string server_msg_id;
+  std::string sender;
+  std::string sender_device;
+  int type = 0;       // ::flare::client::v1::MessageType
+  std::string text;   // the text content, cut to an excerpt
+  Audience audience;  // every member (1:1: both users)
+};
+
+// Routes by tenant '\n' user: each user looked up has an entry (empty when
+// offline); users without one are looked up by the hand-off.
+using RoutesByUser = std::unordered_map<std::string, std::vector<DeviceRoute>>;
+
+struct OfflineBatch {
+  std::vector<OfflineMessage> messages;
+  RoutesByUser routes;  // what push-server already looked up for the batch
+};
+
+// What push-server tells the hand-off; both calls return at once.
+class OfflineSink {
+ public:
+  virtual ~OfflineSink() = default;
+  virtual void OnCommitted(OfflineBatch batch) = 0;
+  virtual void OnReadMoved(const std::vector<ReadMove>& moves) = 0;
+};
+
+struct OfflineHandoffOptions {
+  std::string topic = "flare.im.push.tasks";
+  size_t max_queued = 1024;  // batches, read moves and logins waiting for the thread
+  // Coalescing entries kept; past it they are forgotten (the cost: a second
+  // notification for a conversation, never a missed one).
+  size_t max_coalesced = 1'000'000;
+};
+
+struct OfflineHandoffDeps {
+  DeviceStore& devices;
+  RouteTable& routes;                // for users push-server did not look up
+  ConversationStore& conversations;  // badge: the user's conversations and cursors
+  MessageStore& messages;            // badge: unread counts
+  BusProducer& producer;
+  const Clock& clock;  // mute expiry, do-not-disturb hours, task times
+  Metrics* metrics = nullptr;
+};
+
+class OfflineHandoff final : public OfflineSink {
+ public:
+  OfflineHandoff(OfflineHandoffDeps deps, OfflineHandoffOptions options);
+  ~OfflineHandoff() override;
+
+  void Start();
+  // Handles what is queued, then stops the thread.
+  void Stop();
+
+  void OnCommitted(OfflineBatch batch) override;
+  void OnReadMoved(const std::vector<ReadMove>& moves) override;
+  // A device logged in (on any thread): its coalesced conversations notify again.
+  void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
+                      const std::string& device_id);
+
+  // True once everything queued before the call is handled (tests).
+  bool WaitIdle(int64_t timeout_ms);
+
+ private:
+  struct DeviceOnline {
+    std::string tenant, user_id, device_id;
+  };
+  using Event = std::variant<OfflineBatch, std::vector<ReadMove>, DeviceOnline>;
+  // Per user (tenant '\n' user): device -> conversation -> notified seq.
+  using Coalesced =
+      std::unordered_map<std::string,
+                         std::unordered_map<std::string, std::unordered_map<std::string, int64_t>>>;
+  struct BatchState;  // lookups cached for one batch (offline_handoff.cc)
+
+  void Enqueue(Event event);
+  void Run();
+  void Handle(OfflineBatch& batch);
+  void Handle(const std::vector<ReadMove>& moves);
+  void Handle(const DeviceOnline& online);
+  void LoadDevices(BatchState& state);
+  void LookupMissingRoutes(BatchState& state, RoutesByUser& routes);
+  void NotifyDevices(const OfflineMessage& m, const std::string& user, BatchState& state);
+  bool Suppressed(const OfflineMessage& m, const std::string& user, BatchState& state);
+  std::optional<int64_t> Badge(const std::string& tenant, const std::string& user,
+                               BatchState& state);
+  void Publish(const push::v1::PushTask& task);
+  void Remember(const std::string& user_key, const std::string& device,
+                const std::string& conversation, int64_t seq);
+
+  OfflineHandoffDeps deps_;
+  OfflineHandoffOptions options_;
+  SystemRandom random_;  // task ids; used on the hand-off thread only
+  Counter* dropped_ = nullptr;
+  Counter* tasks_ = nullptr;
+  Counter* publish_failures_ = nullptr;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> queue_;
+  bool stopping_ = false;
+  bool busy_ = false;
+  std::thread thread_;
+
+  // Owned by the hand-off thread.
+  Coalesced coalesced_;
+  size_t coalesced_entries_ = 0;
+};
+
+// Whether `now_ms` falls in the window (in the window's local time).
+bool InDoNotDisturb(const DndWindow& window, int64_t now_ms);
+// Title and body of the notification for `m`: the sender, and the text's
+// excerpt or a placeholder such as "[image]" for other types.
+std::pair<std::string, std::string> NotificationText(const OfflineMessage& m);
+// `text` cut to at most `max_bytes` without splitting a UTF-8 sequence
+// ("…" appended when cut).
+std::string Excerpt(const std::string& text, size_t max_bytes);
+
+}  // namespace flare
