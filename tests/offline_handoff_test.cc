@@ -203,6 +203,20 @@ TEST_F(OfflineHandoffTest, DisabledTokensAndEventsAreNotNotified) {
   EXPECT_TRUE(Tasks().empty()) << "an event (recall, edit, ...) is not a notification";
 }
 
+TEST_F(OfflineHandoffTest, AFullQueueDropsAndCountsInsteadOfWaiting) {
+  Metrics metrics;
+  OfflineHandoff stalled(
+      OfflineHandoffDeps{devices_, routes_, store_, store_, *producer_, clock_, &metrics},
+      OfflineHandoffOptions{.max_queued = 1});  // not started: nothing drains it
+  for (int i = 0; i < 3; ++i) {
+    OfflineBatch batch;
+    batch.messages.push_back({"t", "g1", i + 1, "m", "alice", "mac", 1, "x", audience_});
+    stalled.OnCommitted(std::move(batch));
+  }
+  EXPECT_NE(metrics.Render().find("flare_push_offline_dropped_total 2\n"), std::string::npos)
+      << metrics.Render();
+}
+
 TEST(OfflineText, ExcerptsKeepUtf8WholeAndDndWrapsMidnight) {
   EXPECT_EQ(Excerpt("short", 10), "short");
   EXPECT_EQ(Excerpt("h\xC3\xA9llo", 2), "h\xE2\x80\xA6");  // not half of é
