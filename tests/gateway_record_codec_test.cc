@@ -74,6 +74,18 @@ TEST(GatewayRecordCodec, AGroupOutcomeCarriesTheGroupAndAFailureItsCodeAndDetail
   EXPECT_EQ(std::get<InboxOutcome>(*decoded).outcome.kind, CommandKind::kMessageOp);
 }
 
+TEST(GatewayRecordCodec, ASendRejectedByAHookKeepsTheHooksCode) {
+  CommandOutcome rejected;
+  rejected.kind = CommandKind::kSend;
+  rejected.status = PermissionDenied("no links").WithDetail(pb::ERROR_CODE_REJECTED_BY_HOOK);
+  rejected.hook_code = 4031;
+  auto decoded = DecodeInboxRecord(EncodeInboxOutcome({"gw-b", 9, "r"}, rejected));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const auto& got = std::get<InboxOutcome>(*decoded).outcome;
+  EXPECT_EQ(got.status.detail(), pb::ERROR_CODE_REJECTED_BY_HOOK);
+  EXPECT_EQ(got.hook_code, 4031);
+}
+
 TEST(GatewayRecordCodec, ADeliveryWritesEachSharedItemOnceAndSessionsShareItAgain) {
   auto shared = Item("g:1", 5, "to everyone");
   auto own = Item("c:2", 9, "just you");

@@ -6,10 +6,13 @@
 #include <map>
 
 #include "adapters/memory/memory_device_store.h"
+#include "adapters/memory/memory_push_schedule_store.h"
 #include "adapters/memory/memory_store.h"
 #include "adapters/postgres/postgres_device_store.h"
+#include "adapters/postgres/postgres_push_schedule_store.h"
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_device_store.h"
+#include "adapters/sqlite/sqlite_push_schedule_store.h"
 #include "adapters/sqlite/sqlite_store.h"
 
 namespace flare {
@@ -64,14 +67,20 @@ Result<Stores> OpenStores(const Config& config) {
   return it->second(config);
 }
 
-Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config) {
+namespace {
+
+// A store beside the message store, on the same storage.backend: memory,
+// its own SQLite file in data_dir (apart from the message store's writer),
+// or the PostgreSQL database (its tables come with the schema migrations).
+template <typename Port, typename Memory, typename Sqlite, typename Postgres>
+Result<std::shared_ptr<Port>> OpenSideStore(const Config& config, const std::string& file) {
   if (config.storage_backend == "memory") {
-    return std::shared_ptr<DeviceStore>(std::make_shared<MemoryDeviceStore>());
+    return std::shared_ptr<Port>(std::make_shared<Memory>());
   }
   if (config.storage_backend == "postgres") {
-    auto store = PostgresDeviceStore::Open(config.postgres_dsn);
+    auto store = Postgres::Open(config.postgres_dsn);
     if (!store.ok()) return store.status();
-    return std::shared_ptr<DeviceStore>(std::move(store).value());
+    return std::shared_ptr<Port>(std::move(store).value());
   }
   if (config.storage_backend != "sqlite") {
     return InvalidArgument("storage.backend: unknown backend '" + config.storage_backend + "'");
@@ -79,9 +88,21 @@ Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return IoError("cannot create data dir '" + config.data_dir + "': " + ec.message());
-  auto store = SqliteDeviceStore::Open(config.data_dir + "/devices.db");
+  auto store = Sqlite::Open(config.data_dir + "/" + file);
   if (!store.ok()) return store.status();
-  return std::shared_ptr<DeviceStore>(std::move(store).value());
+  return std::shared_ptr<Port>(std::move(store).value());
+}
+
+}  // namespace
+
+Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config) {
+  return OpenSideStore<DeviceStore, MemoryDeviceStore, SqliteDeviceStore, PostgresDeviceStore>(
+      config, "devices.db");
+}
+
+Result<std::shared_ptr<PushScheduleStore>> OpenPushScheduleStore(const Config& config) {
+  return OpenSideStore<PushScheduleStore, MemoryPushScheduleStore, SqlitePushScheduleStore,
+                       PostgresPushScheduleStore>(config, "push.db");
 }
 
 }  // namespace flare

@@ -9,6 +9,7 @@
 
 #include "common/endpoints.h"
 #include "common/hook_config_toml.h"
+#include "common/push_config_toml.h"
 #include "common/redis_url.h"
 
 extern char** environ;
@@ -367,6 +368,31 @@ const std::vector<KeyDef>& Keys() {
        0,
        0,
        {"bus", "grpc"}},
+      {"push.worker.max_attempts",
+       "attempts of a push task whose provider answers a retriable error; then it is "
+       "dead-lettered",
+       &Config::push_worker_max_attempts, nullptr, 1, 100},
+      {"push.worker.initial_backoff_ms",
+       "wait before the first retry of a push task; doubled per retry up to "
+       "push.worker.max_backoff_ms, with jitter (a provider's Retry-After waits longer)",
+       &Config::push_worker_initial_backoff_ms, nullptr, 1, 3'600'000},
+      {"push.worker.max_backoff_ms", "longest wait between two attempts of a push task",
+       &Config::push_worker_max_backoff_ms, nullptr, 1, 86'400'000},
+      {"push.worker.max_in_flight", "push sends waiting for a provider at once",
+       &Config::push_worker_max_in_flight, nullptr, 1, 100'000},
+      {"push.worker.send_timeout_ms", "a send a provider has not answered within this time fails "
+       "(retriable)",
+       &Config::push_worker_send_timeout_ms, nullptr, 100, 600'000},
+      {"push.worker.max_queued", "push tasks queued (due or waiting to retry); more are refused",
+       &Config::push_worker_max_queued, nullptr, 1, 100'000'000},
+      {"push.worker.dead_letters_kept", "recent push dead letters kept for the admin read",
+       &Config::push_worker_dead_letters_kept, nullptr, 0, 1'000'000},
+      {"push.worker.tasks_topic", "topic push-worker consumes push tasks from", nullptr,
+       &Config::push_worker_tasks_topic},
+      {"push.worker.dlq_topic", "topic push-worker publishes push dead letters to", nullptr,
+       &Config::push_worker_dlq_topic},
+      {"push.worker.group", "consumer group of the push workers", nullptr,
+       &Config::push_worker_group},
       {"log.level",
        "trace | debug | info | warn | error",
        nullptr,
@@ -484,6 +510,10 @@ Status ApplyTable(Config& config, const toml::table& table, const std::string& p
       config.hooks = std::move(hooks).value();
       continue;
     }
+    if (key == "push.providers" || key == "push.tenants") {  // tables of provider tables
+      FLARE_RETURN_IF_ERROR(ParsePushProviderTables(key, node, config.push_providers));
+      continue;
+    }
     const KeyDef* def = FindKey(key);
     bool table_valued = def != nullptr && def->services_field != nullptr;
     if (const auto* sub = node.as_table(); sub != nullptr && !table_valued) {
@@ -582,6 +612,10 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
     return InvalidArgument(
         "config key 'bus.kafka.heartbeat_interval_ms' must be below "
         "'bus.kafka.session_timeout_ms'");
+  }
+  if (config.push_worker_initial_backoff_ms > config.push_worker_max_backoff_ms) {
+    return InvalidArgument(
+        "config key 'push.worker.initial_backoff_ms' exceeds 'push.worker.max_backoff_ms'");
   }
   if (config.rpc_retry_initial_backoff_ms > config.rpc_retry_max_backoff_ms) {
     return InvalidArgument(

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/hook_config.h"
+#include "common/push_config.h"
 #include "common/result.h"
 
 namespace flare {
@@ -156,6 +157,20 @@ struct Config {
 
   // [[hooks]] (common/hook_config.h); applied by the hook engine
   std::vector<HookConfig> hooks;
+
+  // [push.worker] push-worker (services/push/worker/)
+  int64_t push_worker_max_attempts = 5;
+  int64_t push_worker_initial_backoff_ms = 1'000;
+  int64_t push_worker_max_backoff_ms = 300'000;
+  int64_t push_worker_max_in_flight = 256;
+  int64_t push_worker_send_timeout_ms = 10'000;
+  int64_t push_worker_max_queued = 100'000;
+  int64_t push_worker_dead_letters_kept = 1'000;
+  std::string push_worker_tasks_topic = "flare.im.push.tasks";
+  std::string push_worker_dlq_topic = "flare.im.push.dlq";
+  std::string push_worker_group = "flare-push-worker";
+  // [push.providers.<name>] and [push.tenants.<tenant>.<name>] (common/push_config.h)
+  PushProvidersConfig push_providers;
 };
 
 struct ConfigKeyInfo {

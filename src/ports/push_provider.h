@@ -7,8 +7,11 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "common/result.h"
 
 namespace flare {
 
@@ -51,5 +54,36 @@ class PushProvider {
   // Fails what is in flight (each `done` runs) and refuses later sends.
   virtual void Close() = 0;
 };
+
+// The providers of a process, chosen by (tenant, platform): "ios" -> apns,
+// "android" -> fcm, anything else -> webhook; a tenant with a table of its
+// own for a provider gets an instance with its own endpoint and credentials.
+class PushProviderDirectory {
+ public:
+  struct Choice {
+    PushProvider* provider = nullptr;  // nullptr: none configured
+    std::string name;                  // "apns" | "fcm" | "webhook": the metrics label
+  };
+  virtual ~PushProviderDirectory() = default;
+  virtual Choice Find(const std::string& tenant, const std::string& platform) = 0;
+  // Closes every provider (what is in flight fails).
+  virtual void Close() = 0;
+};
+
+// The provider a platform maps to.
+inline std::string PushProviderForPlatform(const std::string& platform) {
+  if (platform == "ios") return "apns";
+  if (platform == "android") return "fcm";
+  return "webhook";
+}
+
+struct Config;
+class Clock;
+// Builds every provider `[push.providers]` / `[push.tenants]` configure,
+// sharing one HTTP event loop; InvalidArgument naming the key for a missing
+// or bad setting (an unreadable key file included). No provider configured
+// is fine: every Find then answers none.
+Result<std::unique_ptr<PushProviderDirectory>> OpenPushProviders(const Config& config,
+                                                                 const Clock& clock);
 
 }  // namespace flare

@@ -9,6 +9,7 @@
 #include "ports/conversation_store.h"
 #include "ports/device_store.h"
 #include "ports/message_store.h"
+#include "ports/push_schedule_store.h"
 
 namespace flare {
 
@@ -22,5 +23,9 @@ Result<Stores> OpenStores(const Config& config);
 // The push devices and preferences of the same storage.backend: memory,
 // <data_dir>/devices.db (SQLite), or the PostgreSQL database.
 Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config);
+
+// push-proxy's templates and scheduled pushes on the same storage.backend:
+// memory, <data_dir>/push.db (SQLite), or the PostgreSQL database.
+Result<std::shared_ptr<PushScheduleStore>> OpenPushScheduleStore(const Config& config);
 
 }  // namespace flare

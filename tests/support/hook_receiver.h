@@ -18,6 +18,7 @@
 namespace flare::testing {
 
 struct ReceivedCall {
+  std::string path;                            // of the request line, query included
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   bool signature_ok = false;
@@ -41,6 +42,9 @@ class HookReceiver {
   void SetHandler(Handler handler);
   // Moves the receiver's idea of "now" (seconds), to make calls look old.
   void SetClockOffset(int64_t seconds) { clock_offset_s_ = seconds; }
+  // Off: every call goes to the handler, signed or not (a plain HTTP
+  // server, e.g. a push provider's stand-in).
+  void SetVerifySignatures(bool verify) { verify_signatures_ = verify; }
 
   std::vector<ReceivedCall> Calls() const;
   size_t CallCount() const;
@@ -58,6 +62,7 @@ class HookReceiver {
   std::string secret_;
   int64_t window_s_;
   std::atomic<int64_t> clock_offset_s_{0};
+  std::atomic<bool> verify_signatures_{true};
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   mutable std::mutex mu_;

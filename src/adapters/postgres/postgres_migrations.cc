@@ -132,6 +132,19 @@ CREATE TABLE push_dnd(
   utc_offset_minutes INTEGER NOT NULL,
   PRIMARY KEY (tenant, user_id));
 )sql",
+      // 6: push-proxy's templates and scheduled pushes
+      // (ports/push_schedule_store.h); the scheduler reads due pushes by
+      // time.
+      R"sql(
+CREATE TABLE push_templates(
+  tenant TEXT COLLATE "C" NOT NULL, name TEXT COLLATE "C" NOT NULL, title TEXT NOT NULL,
+  body TEXT NOT NULL, updated_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, name));
+CREATE TABLE scheduled_pushes(
+  push_id TEXT COLLATE "C" PRIMARY KEY, tenant TEXT COLLATE "C" NOT NULL,
+  send_at_ms BIGINT NOT NULL, request BYTEA NOT NULL, created_ms BIGINT NOT NULL);
+CREATE INDEX scheduled_pushes_due ON scheduled_pushes(send_at_ms, push_id);
+)sql",
   };
   return migrations;
 }

@@ -62,6 +62,7 @@ Result<InboxRecord> DecodeOutcome(wire::CommandOutcome& in) {
                              .WithDetail(in.error_detail());
   }
   out.outcome.duplicate = in.duplicate();
+  out.outcome.hook_code = in.hook_code();
   out.outcome.message.Swap(in.mutable_result());
   out.outcome.group.Swap(in.mutable_group());
   return InboxRecord(std::move(out));
@@ -116,6 +117,7 @@ std::string EncodeInboxOutcome(const ReplyAddress& to, const CommandOutcome& out
   out->set_status_message(outcome.status.message());
   out->set_error_detail(outcome.status.detail());
   out->set_duplicate(outcome.duplicate);
+  out->set_hook_code(outcome.hook_code);
   if (outcome.status.ok()) {
     *out->mutable_result() = outcome.result();
     if (outcome.kind == CommandKind::kGroup) *out->mutable_group() = outcome.group;

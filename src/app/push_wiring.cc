@@ -1,0 +1,55 @@
+#include "app/push_wiring.h"
+
+namespace flare {
+namespace {
+
+Status EnsureTopic(EventBus& bus, const std::string& topic, int32_t partitions) {
+  Status st = bus.CreateTopic(topic, partitions);
+  return st.code() == Code::kAlreadyExists ? Status::Ok() : st;
+}
+
+}  // namespace
+
+PushWorkerOptions PushWorkerOptionsFrom(const Config& config) {
+  PushWorkerOptions o;
+  o.max_attempts = static_cast<int32_t>(config.push_worker_max_attempts);
+  o.initial_backoff_ms = config.push_worker_initial_backoff_ms;
+  o.max_backoff_ms = config.push_worker_max_backoff_ms;
+  o.max_in_flight = static_cast<size_t>(config.push_worker_max_in_flight);
+  o.send_timeout_ms = config.push_worker_send_timeout_ms;
+  o.max_queued = static_cast<size_t>(config.push_worker_max_queued);
+  o.dead_letters_kept = static_cast<size_t>(config.push_worker_dead_letters_kept);
+  o.dlq_topic = config.push_worker_dlq_topic;
+  return o;
+}
+
+void PushWorkerStack::Stop() {
+  if (consumer_) consumer_->Stop();
+  if (worker_) worker_->Stop();
+  if (providers_) providers_->Close();
+}
+
+Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config& config, EventBus& bus,
+                                                         DeviceStore* devices, const Clock& clock,
+                                                         Metrics* metrics) {
+  auto partitions = static_cast<int32_t>(config.bus_ingest_partitions);
+  FLARE_RETURN_IF_ERROR(EnsureTopic(bus, config.push_worker_tasks_topic, partitions));
+  FLARE_RETURN_IF_ERROR(EnsureTopic(bus, config.push_worker_dlq_topic, partitions));
+  auto stack = std::make_unique<PushWorkerStack>();
+  auto providers = OpenPushProviders(config, clock);
+  if (!providers.ok()) return providers.status();
+  stack->providers_ = std::move(providers).value();
+  auto producer = bus.CreateProducer();
+  if (!producer.ok()) return producer.status();
+  stack->dlq_producer_ = std::move(producer).value();
+  stack->worker_ =
+      std::make_unique<PushWorker>(*stack->providers_, devices, stack->dlq_producer_.get(), clock,
+                                   stack->random_, metrics, PushWorkerOptionsFrom(config));
+  stack->worker_->Start();
+  stack->consumer_ = std::make_unique<PushTaskConsumer>(
+      bus, *stack->worker_, config.push_worker_tasks_topic, config.push_worker_group);
+  FLARE_RETURN_IF_ERROR(stack->consumer_->Start());
+  return stack;
+}
+
+}  // namespace flare

@@ -1,0 +1,50 @@
+// push-worker built from config, apart from the embedded server's start-up
+// so that the embedded server and a push-worker role process wire it the
+// same way: the providers of [push.providers] / [push.tenants], the worker
+// (options from [push.worker], dead letters to push.worker.dlq_topic on the
+// bus), and the consumer of push.worker.tasks_topic. Creates both topics on
+// the bus when missing.
+#pragma once
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/ids.h"
+#include "common/metrics.h"
+#include "ports/device_store.h"
+#include "ports/event_bus.h"
+#include "ports/push_provider.h"
+#include "services/push/worker/push_task_consumer.h"
+#include "services/push/worker/push_worker.h"
+
+namespace flare {
+
+PushWorkerOptions PushWorkerOptionsFrom(const Config& config);
+
+class PushWorkerStack {
+ public:
+  ~PushWorkerStack() { Stop(); }
+  PushWorker& worker() { return *worker_; }
+  // Stops taking tasks, then the worker (what is queued is dead-lettered),
+  // then the providers. Idempotent.
+  void Stop();
+
+ private:
+  friend Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config&, EventBus&,
+                                                                  DeviceStore*, const Clock&,
+                                                                  Metrics*);
+  std::unique_ptr<PushProviderDirectory> providers_;
+  std::unique_ptr<BusProducer> dlq_producer_;
+  SystemRandom random_;
+  std::unique_ptr<PushWorker> worker_;
+  std::unique_ptr<PushTaskConsumer> consumer_;
+};
+
+// `devices` may be null until a device store exists (tokens are then not
+// disabled). Everything passed must outlive the stack.
+Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config& config, EventBus& bus,
+                                                         DeviceStore* devices, const Clock& clock,
+                                                         Metrics* metrics);
+
+}  // namespace flare
