@@ -120,6 +120,9 @@ TEST(E2ePushDevices, AnOfflineDeviceGetsOneTaskPerConversationAndMutesAreRespect
   ASSERT_TRUE(carol.Send(Text("bob", "not muted")).ok());
   EXPECT_EQ(tasks_after(7), 3) << "came back and left: notified again";
   EXPECT_EQ(Metric(server, "flare_push_offline_dropped_total"), 0);
+  // The embedded push-worker took every task; with no provider configured
+  // each becomes a dead letter.
+  EXPECT_EQ(WaitForMetric(server, "flare_push_dead_letters_total", 3), 3);
 }
 
 TEST(E2ePushDevices, TheHandOffCanBeSwitchedOff) {

@@ -7,6 +7,7 @@
 
 #include "adapters/webhook/webhook_transport.h"
 #include "app/health_http.h"
+#include "app/push_wiring.h"
 #include "app/wiring.h"
 #include "common/ids.h"
 #include "common/metrics.h"
@@ -109,7 +110,8 @@ class Embedded final : public EmbeddedServer {
       handoff_ = std::make_unique<OfflineHandoff>(
           OfflineHandoffDeps{*devices_, *routes_, *stores_.conversations, *stores_.messages,
                              *push_tasks_.producer, clock_, &metrics_},
-          OfflineHandoffOptions{.max_queued = static_cast<size_t>(config.push_offline_queue)});
+          OfflineHandoffOptions{.topic = config.push_worker_tasks_topic,
+                                .max_queued = static_cast<size_t>(config.push_offline_queue)});
       push_.SetOfflineSink(handoff_.get());
     }
     writer_.SetListener(&post_send_);
@@ -145,6 +147,16 @@ class Embedded final : public EmbeddedServer {
 
   Status Start() override {
     heartbeat_.Start();
+    // push-worker on the push task bus (in process unless kafka): what the
+    // hand-off publishes is sent to the providers and committed, so the
+    // in-process bus does not keep it.
+    auto push_worker =
+        StartPushWorker(config_, *push_tasks_.bus, devices_.get(), clock_, &metrics_);
+    if (!push_worker.ok()) {
+      heartbeat_.Stop();
+      return push_worker.status();
+    }
+    push_worker_ = std::move(push_worker).value();
     if (handoff_) handoff_->Start();  // before the writer that feeds it
     writer_.Start();
     hooks_.Start();
@@ -159,6 +171,7 @@ class Embedded final : public EmbeddedServer {
       if (ingest_consumer_) ingest_consumer_->Stop();
       writer_.Stop();
       if (handoff_) handoff_->Stop();
+      push_worker_->Stop();
       if (bus_ingest_) bus_ingest_->Close(0);
       heartbeat_.Stop();
       return st;
@@ -188,6 +201,7 @@ class Embedded final : public EmbeddedServer {
     // Hands what the writer's last batches queued to the bus.
     if (handoff_) handoff_->Stop();
     if (Status st = push_tasks_.producer->Flush(1'000); !st.ok()) spdlog::warn("{}", st.ToString());
+    push_worker_->Stop();  // what it has not sent is dead-lettered
     // Hooks stay open until here, so no send skips its pre-send hooks while
     // draining; a send whose hook answers after the writer stopped is
     // answered UNAVAILABLE (clients retry it elsewhere). Post-send calls in
@@ -251,6 +265,7 @@ class Embedded final : public EmbeddedServer {
   PushServer push_;
   PostSendListener post_send_;               // the writer's listener: post-send hooks, then push_
   std::unique_ptr<OfflineHandoff> handoff_;  // push.offline_enabled; fed by push_
+  std::unique_ptr<PushWorkerStack> push_worker_;  // consumes what handoff_ publishes
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<GatewayInbox> inbox_;  // kafka only; hands to gateway_, so destroyed first
   bool started_ = false;
@@ -292,7 +307,7 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   if (!dead_letters.ok()) return dead_letters.status();
   auto devices = OpenDeviceStore(config);
   if (!devices.ok()) return devices.status();
-  auto push_tasks = OpenPushTaskBus(bus);
+  auto push_tasks = OpenPushTaskBus(bus, config.push_worker_tasks_topic);
   if (!push_tasks.ok()) return push_tasks.status();
   return std::unique_ptr<EmbeddedServer>(new Embedded(
       config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),

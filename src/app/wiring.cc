@@ -9,7 +9,6 @@
 #include "adapters/sqlite/sqlite_hook_dead_letters.h"
 #include "common/clock.h"
 #include "common/ids.h"
-#include "services/push/server/offline_handoff.h"
 #include "services/signaling/gateway/frame_codec.h"
 
 namespace flare {
@@ -117,10 +116,11 @@ Result<std::shared_ptr<EventBus>> OpenClusterBus(const Config& config) {
   return bus;
 }
 
-Result<PushTaskBus> OpenPushTaskBus(std::shared_ptr<EventBus> cluster_bus) {
+Result<PushTaskBus> OpenPushTaskBus(std::shared_ptr<EventBus> cluster_bus,
+                                    const std::string& topic) {
   PushTaskBus out;
   out.bus = cluster_bus ? std::move(cluster_bus) : std::make_shared<InProcessEventBus>();
-  FLARE_RETURN_IF_ERROR(CreateIfMissing(*out.bus, kPushTasksTopic, kPushTaskPartitions));
+  FLARE_RETURN_IF_ERROR(CreateIfMissing(*out.bus, topic, kPushTaskPartitions));
   auto producer = out.bus->CreateProducer();
   if (!producer.ok()) return producer.status();
   out.producer = std::move(producer).value();
