@@ -68,6 +68,20 @@ TEST(Config, GatewayDeliveryIsTheBusUnlessSetToGrpc) {
       << bad.status().ToString();
 }
 
+TEST(Config, PushOfflineFlagIsATomlBooleanOrAnEnvironmentWord) {
+  auto defaults = LoadConfig("", {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->push_offline_enabled, "true");
+  auto off = LoadConfig(WriteFile("[push]\noffline_enabled = false\n"), {});
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_EQ(off->push_offline_enabled, "false");
+  auto env = LoadConfig("", {{"FLARE_PUSH_OFFLINE_ENABLED", "false"}});
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->push_offline_enabled, "false");
+  EXPECT_FALSE(LoadConfig("", {{"FLARE_PUSH_OFFLINE_ENABLED", "maybe"}}).ok());
+  EXPECT_FALSE(LoadConfig(WriteFile("[push]\noffline_queue = 0\n"), {}).ok());
+}
+
 TEST(Config, SyntaxErrorsGiveTheLine) {
   auto config = LoadConfig(WriteFile("[server]\nhttp_port = = 3\n"), {});
   ASSERT_FALSE(config.ok());

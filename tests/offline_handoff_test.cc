@@ -40,8 +40,10 @@ class OfflineHandoffTest : public ::testing::Test {
     handoff_->Start();
     push_.SetOfflineSink(handoff_.get());
     // bob has a phone (push device) and a laptop (no push device).
-    ASSERT_TRUE(devices_.Register({"t", "bob", "phone", "ios", "tok-bob", "en", false, "", 1}).ok());
-    ASSERT_TRUE(devices_.Register({"t", "alice", "mac", "webhook", "tok-alice", "", false, "", 1}).ok());
+    ASSERT_TRUE(
+        devices_.Register({"t", "bob", "phone", "ios", "tok-bob", "en", false, "", 1}).ok());
+    ASSERT_TRUE(
+        devices_.Register({"t", "alice", "mac", "webhook", "tok-alice", "", false, "", 1}).ok());
   }
 
   // Stores message `seq` of `conv` from alice's "mac" and hands it to push-server.
@@ -102,8 +104,8 @@ class OfflineHandoffTest : public ::testing::Test {
   NoDelivery delivery_;
   PushServer push_{routes_, delivery_, PushOptions{2000, "gw1"}};
   std::unique_ptr<OfflineHandoff> handoff_;
-  Audience audience_ = std::make_shared<const std::vector<std::string>>(
-      std::vector<std::string>{"alice", "bob"});
+  Audience audience_ =
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"alice", "bob"});
   std::vector<push::v1::PushTask> tasks_;
 };
 
@@ -201,6 +203,20 @@ TEST_F(OfflineHandoffTest, DisabledTokensAndEventsAreNotNotified) {
   EXPECT_TRUE(Tasks().empty()) << "an event (recall, edit, ...) is not a notification";
 }
 
+TEST_F(OfflineHandoffTest, AFullQueueDropsAndCountsInsteadOfWaiting) {
+  Metrics metrics;
+  OfflineHandoff stalled(
+      OfflineHandoffDeps{devices_, routes_, store_, store_, *producer_, clock_, &metrics},
+      OfflineHandoffOptions{.max_queued = 1});  // not started: nothing drains it
+  for (int i = 0; i < 3; ++i) {
+    OfflineBatch batch;
+    batch.messages.push_back({"t", "g1", i + 1, "m", "alice", "mac", 1, "x", audience_});
+    stalled.OnCommitted(std::move(batch));
+  }
+  EXPECT_NE(metrics.Render().find("flare_push_offline_dropped_total 2\n"), std::string::npos)
+      << metrics.Render();
+}
+
 TEST(OfflineText, ExcerptsKeepUtf8WholeAndDndWrapsMidnight) {
   EXPECT_EQ(Excerpt("short", 10), "short");
   EXPECT_EQ(Excerpt("h\xC3\xA9llo", 2), "h\xE2\x80\xA6");  // not half of é
@@ -209,7 +225,7 @@ TEST(OfflineText, ExcerptsKeepUtf8WholeAndDndWrapsMidnight) {
   EXPECT_TRUE(InDoNotDisturb(night, midnight + 23 * 3'600'000));
   EXPECT_TRUE(InDoNotDisturb(night, midnight + 5 * 3'600'000));
   EXPECT_FALSE(InDoNotDisturb(night, midnight + 6 * 3'600'000));
-  DndWindow day{9 * 60, 17 * 60, -300};  // 09:00-17:00 at UTC-5
+  DndWindow day{9 * 60, 17 * 60, -300};                          // 09:00-17:00 at UTC-5
   EXPECT_TRUE(InDoNotDisturb(day, midnight + 15 * 3'600'000));   // 10:00 local
   EXPECT_FALSE(InDoNotDisturb(day, midnight + 23 * 3'600'000));  // 18:00 local
 }

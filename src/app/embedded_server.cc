@@ -7,6 +7,7 @@
 
 #include "adapters/webhook/webhook_transport.h"
 #include "app/health_http.h"
+#include "app/push_wiring.h"
 #include "app/wiring.h"
 #include "common/ids.h"
 #include "common/metrics.h"
@@ -20,6 +21,7 @@
 #include "services/hooks/pre_send_ingest.h"
 #include "services/message_orchestrator/bus_ingest.h"
 #include "services/message_orchestrator/message_orchestrator.h"
+#include "services/push/server/offline_handoff.h"
 #include "services/push/server/push_server.h"
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/gateway.h"
@@ -44,10 +46,13 @@ class Embedded final : public EmbeddedServer {
            std::shared_ptr<PresenceBus> presence_bus, std::shared_ptr<EventBus> event_bus,
            std::unique_ptr<BusProducer> producer, std::unique_ptr<BusProducer> inbox_producer,
            std::string secret, LoginConflictPolicy login_conflict,
-           std::unique_ptr<HookDeadLetters> dead_letters)
+           std::unique_ptr<HookDeadLetters> dead_letters, std::shared_ptr<DeviceStore> devices,
+           PushTaskBus push_tasks)
       : config_(config),
         gateway_id_(NewInstanceId("gw")),
         stores_(std::move(stores)),
+        devices_(std::move(devices)),
+        push_tasks_(std::move(push_tasks)),
         routes_(std::move(routes)),
         presence_bus_(std::move(presence_bus)),
         heartbeat_(*routes_, gateway_id_, std::chrono::milliseconds(config.gateway_ttl_ms / 3)),
@@ -88,7 +93,8 @@ class Embedded final : public EmbeddedServer {
         gateway_(GatewayOptionsFrom(config, std::move(login_conflict), gateway_id_),
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
-                             server_metrics_, &fence_}),
+                             server_metrics_, &fence_, devices_.get(),
+                             [this](const Principal& who) { OnLogin(who); }}),
         outbox_(inbox_producer ? std::make_unique<GatewayOutbox>(
                                      GatewayOutboxOptions{config.bus_gateway_topic, gateway_id_},
                                      gateway_, gateway_, std::move(inbox_producer),
@@ -100,6 +106,14 @@ class Embedded final : public EmbeddedServer {
         post_send_(hooks_, push_) {
     // Checked by LoadConfig already; kept so a bad list can never go unnoticed.
     if (Status st = hooks_.Configure(config.hooks); !st.ok()) spdlog::error("{}", st.ToString());
+    if (config.push_offline_enabled == "true") {
+      handoff_ = std::make_unique<OfflineHandoff>(
+          OfflineHandoffDeps{*devices_, *routes_, *stores_.conversations, *stores_.messages,
+                             *push_tasks_.producer, clock_, &metrics_},
+          OfflineHandoffOptions{.topic = config.push_worker_tasks_topic,
+                                .max_queued = static_cast<size_t>(config.push_offline_queue)});
+      push_.SetOfflineSink(handoff_.get());
+    }
     writer_.SetListener(&post_send_);
     writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
     writer_.SetFence(&fence_);
@@ -133,6 +147,17 @@ class Embedded final : public EmbeddedServer {
 
   Status Start() override {
     heartbeat_.Start();
+    // push-worker on the push task bus (in process unless kafka): what the
+    // hand-off publishes is sent to the providers and committed, so the
+    // in-process bus does not keep it.
+    auto push_worker =
+        StartPushWorker(config_, *push_tasks_.bus, devices_.get(), clock_, &metrics_);
+    if (!push_worker.ok()) {
+      heartbeat_.Stop();
+      return push_worker.status();
+    }
+    push_worker_ = std::move(push_worker).value();
+    if (handoff_) handoff_->Start();  // before the writer that feeds it
     writer_.Start();
     hooks_.Start();
     Status st = ingest_consumer_ ? ingest_consumer_->Start() : Status::Ok();
@@ -145,6 +170,8 @@ class Embedded final : public EmbeddedServer {
       if (inbox_) inbox_->Stop();
       if (ingest_consumer_) ingest_consumer_->Stop();
       writer_.Stop();
+      if (handoff_) handoff_->Stop();
+      push_worker_->Stop();
       if (bus_ingest_) bus_ingest_->Close(0);
       heartbeat_.Stop();
       return st;
@@ -171,6 +198,10 @@ class Embedded final : public EmbeddedServer {
     // Leaving the group commits what is durable; the rest is redelivered.
     if (ingest_consumer_) ingest_consumer_->Stop();
     writer_.Stop();  // commits and acks everything already queued
+    // Hands what the writer's last batches queued to the bus.
+    if (handoff_) handoff_->Stop();
+    if (Status st = push_tasks_.producer->Flush(1'000); !st.ok()) spdlog::warn("{}", st.ToString());
+    push_worker_->Stop();  // what it has not sent is dead-lettered
     // Hooks stay open until here, so no send skips its pre-send hooks while
     // draining; a send whose hook answers after the writer stopped is
     // answered UNAVAILABLE (clients retry it elsewhere). Post-send calls in
@@ -194,11 +225,19 @@ class Embedded final : public EmbeddedServer {
   }
 
  private:
+  // A login (on a login lane): the device is back, so its coalesced
+  // conversations notify again.
+  void OnLogin(const Principal& who) {
+    if (handoff_) handoff_->OnDeviceOnline(who.tenant, who.user_id, who.device);
+  }
+
   Config config_;
   // New for every start: routes a previous, killed process left in a shared
   // route table carry the old id and are never delivered to.
   std::string gateway_id_;
   Stores stores_;
+  std::shared_ptr<DeviceStore> devices_;
+  PushTaskBus push_tasks_;  // the in-process bus, or the cluster's (kafka)
   std::shared_ptr<RouteTable> routes_;
   std::shared_ptr<PresenceBus> presence_bus_;  // outlives presence_, which listens on it
   GatewayHeartbeat heartbeat_;
@@ -224,7 +263,9 @@ class Embedded final : public EmbeddedServer {
   Gateway gateway_;
   std::unique_ptr<GatewayOutbox> outbox_;  // kafka only: replies and pushes for other gateways
   PushServer push_;
-  PostSendListener post_send_;  // the writer's listener: post-send hooks, then push_
+  PostSendListener post_send_;               // the writer's listener: post-send hooks, then push_
+  std::unique_ptr<OfflineHandoff> handoff_;  // push.offline_enabled; fed by push_
+  std::unique_ptr<PushWorkerStack> push_worker_;  // consumes what handoff_ publishes
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<GatewayInbox> inbox_;  // kafka only; hands to gateway_, so destroyed first
   bool started_ = false;
@@ -264,10 +305,15 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   }
   auto dead_letters = OpenHookDeadLetters(config);
   if (!dead_letters.ok()) return dead_letters.status();
+  auto devices = OpenDeviceStore(config);
+  if (!devices.ok()) return devices.status();
+  auto push_tasks = OpenPushTaskBus(bus, config.push_worker_tasks_topic);
+  if (!push_tasks.ok()) return push_tasks.status();
   return std::unique_ptr<EmbeddedServer>(new Embedded(
       config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),
       std::move(bus), std::move(producer), std::move(inbox_producer), *secret,
-      std::move(login_conflict).value(), std::move(dead_letters).value()));
+      std::move(login_conflict).value(), std::move(dead_letters).value(),
+      std::move(devices).value(), std::move(push_tasks).value()));
 }
 
 }  // namespace flare

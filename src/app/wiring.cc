@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "adapters/inprocess/inprocess_event_bus.h"
 #include "adapters/memory/memory_hook_dead_letters.h"
 #include "adapters/sqlite/sqlite_hook_dead_letters.h"
 #include "common/clock.h"
@@ -27,6 +28,9 @@ namespace {
 // Partitions of bus.gateway_topic when it is created: every gateway reads
 // all of them, so more would not spread the reading.
 constexpr int32_t kGatewayTopicPartitions = 4;
+// Partitions of the push task topic when it is created: push-workers share
+// them in one consumer group.
+constexpr int32_t kPushTaskPartitions = 8;
 
 Status CreateIfMissing(EventBus& bus, const std::string& topic, int32_t partitions) {
   Status st = bus.CreateTopic(topic, partitions);
@@ -110,6 +114,17 @@ Result<std::shared_ptr<EventBus>> OpenClusterBus(const Config& config) {
   if (st.ok()) st = CreateIfMissing(*bus, config.bus_gateway_topic, kGatewayTopicPartitions);
   if (!st.ok()) return st;
   return bus;
+}
+
+Result<PushTaskBus> OpenPushTaskBus(std::shared_ptr<EventBus> cluster_bus,
+                                    const std::string& topic) {
+  PushTaskBus out;
+  out.bus = cluster_bus ? std::move(cluster_bus) : std::make_shared<InProcessEventBus>();
+  FLARE_RETURN_IF_ERROR(CreateIfMissing(*out.bus, topic, kPushTaskPartitions));
+  auto producer = out.bus->CreateProducer();
+  if (!producer.ok()) return producer.status();
+  out.producer = std::move(producer).value();
+  return out;
 }
 
 }  // namespace flare

@@ -30,6 +30,15 @@ std::string NewInstanceId(const std::string& prefix);
 // gateway inbox topic.
 Result<std::shared_ptr<EventBus>> OpenClusterBus(const Config& config);
 
+// The bus push tasks travel on (`topic`, push.worker.tasks_topic, created
+// if missing): the cluster's bus when there is one, else a new in-process bus.
+struct PushTaskBus {
+  std::shared_ptr<EventBus> bus;
+  std::unique_ptr<BusProducer> producer;
+};
+Result<PushTaskBus> OpenPushTaskBus(std::shared_ptr<EventBus> cluster_bus,
+                                    const std::string& topic);
+
 // Where post-* hook deliveries that failed every attempt are kept: memory
 // with storage.backend = memory, else <data_dir>/hooks.db (SQLite).
 Result<std::unique_ptr<HookDeadLetters>> OpenHookDeadLetters(const Config& config);

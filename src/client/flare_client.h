@@ -76,6 +76,16 @@ class FlareClient {
   Result<pb::GroupResult> Group(pb::GroupRequest request);
   Result<pb::SendAck> MessageOp(pb::MessageOpRequest request);
   Status MarkRead(const std::string& conversation_id, int64_t seq);
+  // Push notifications for this device while it is offline ("ios",
+  // "android" or "webhook" with the provider's token).
+  Status RegisterDevice(const std::string& platform, const std::string& token,
+                        const std::string& locale = "");
+  Status UnregisterDevice();
+  // until_ms: a time to mute until, -1 for good, 0 unmutes.
+  Status MuteConversation(const std::string& conversation_id, int64_t until_ms);
+  // Local minutes of the day [start, end) at UTC + utc_offset_minutes.
+  Status SetDoNotDisturb(int start_minute, int end_minute, int utc_offset_minutes);
+  Status ClearDoNotDisturb();
   // Any request frame; returns the reply (which may be an error frame).
   Result<pb::ServerFrame> Call(pb::ClientFrame frame);
 

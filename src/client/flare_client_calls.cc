@@ -57,6 +57,52 @@ Status FlareClient::MarkRead(const std::string& conversation_id, int64_t seq) {
   return Status::Ok();
 }
 
+namespace {
+// The Status of a request answered with `ok`.
+Status OkReply(const Result<pb::ServerFrame>& reply) {
+  if (!reply.ok()) return reply.status();
+  return reply->has_ok() ? Status::Ok() : StatusFromReply(*reply);
+}
+}  // namespace
+
+Status FlareClient::RegisterDevice(const std::string& platform, const std::string& token,
+                                   const std::string& locale) {
+  pb::ClientFrame frame;
+  auto* r = frame.mutable_register_device();
+  r->set_platform(platform);
+  r->set_token(token);
+  r->set_locale(locale);
+  return OkReply(Call(std::move(frame)));
+}
+
+Status FlareClient::UnregisterDevice() {
+  pb::ClientFrame frame;
+  frame.mutable_unregister_device();
+  return OkReply(Call(std::move(frame)));
+}
+
+Status FlareClient::MuteConversation(const std::string& conversation_id, int64_t until_ms) {
+  pb::ClientFrame frame;
+  frame.mutable_mute_conversation()->set_conversation_id(conversation_id);
+  frame.mutable_mute_conversation()->set_until_ms(until_ms);
+  return OkReply(Call(std::move(frame)));
+}
+
+Status FlareClient::SetDoNotDisturb(int start_minute, int end_minute, int utc_offset_minutes) {
+  pb::ClientFrame frame;
+  auto* r = frame.mutable_do_not_disturb();
+  r->set_start_minute(start_minute);
+  r->set_end_minute(end_minute);
+  r->set_utc_offset_minutes(utc_offset_minutes);
+  return OkReply(Call(std::move(frame)));
+}
+
+Status FlareClient::ClearDoNotDisturb() {
+  pb::ClientFrame frame;
+  frame.mutable_do_not_disturb()->set_clear(true);
+  return OkReply(Call(std::move(frame)));
+}
+
 Result<pb::SendAck> FlareClient::Send(pb::SendRequest request) {
   if (request.client_msg_id().empty()) request.set_client_msg_id(NewClientMsgId());
   auto deadline =

@@ -114,6 +114,17 @@ const std::vector<KeyDef>& Keys() {
        &Config::large_group_threshold, nullptr, 1, 10'000'000},
       {"groups.recall_window_s", "how long a sender may recall a message", &Config::recall_window_s,
        nullptr, 0, 31'536'000},
+      {"push.offline_enabled",
+       "push tasks (flare.im.push.tasks) for the registered push devices of offline recipients",
+       nullptr,
+       &Config::push_offline_enabled,
+       0,
+       0,
+       {"true", "false"}},
+      {"push.offline_queue",
+       "committed batches (and read moves, logins) waiting for the offline hand-off; more are "
+       "dropped and counted in flare_push_offline_dropped_total",
+       &Config::push_offline_queue, nullptr, 1, 1'000'000},
       {"messages.max_edit_history", "previous versions kept per message; older ones are dropped",
        &Config::max_edit_history, nullptr, 0, 10'000},
       {"messages.max_reactions", "distinct reactions one message may carry", &Config::max_reactions,
@@ -481,6 +492,10 @@ Status ApplyTomlNode(Config& config, const std::string& key, const toml::node& n
     if (!node.is_integer() || !v)
       return InvalidArgument("config key '" + key + "' must be an integer");
     return SetInt(config, *def, *v);
+  }
+  // A flag (a string key of "true"/"false") may be a TOML boolean.
+  if (node.is_boolean() && def->choices == std::vector<std::string>{"true", "false"}) {
+    return SetString(config, *def, *node.value<bool>() ? "true" : "false");
   }
   auto v = node.value<std::string>();
   if (!node.is_string() || !v) return InvalidArgument("config key '" + key + "' must be a string");

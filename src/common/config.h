@@ -61,6 +61,10 @@ struct Config {
   int64_t large_group_threshold = 2'000;
   int64_t recall_window_s = 120;
 
+  // [push]
+  std::string push_offline_enabled = "true";
+  int64_t push_offline_queue = 1024;
+
   // [messages]
   int64_t max_edit_history = 10;
   int64_t max_reactions = 50;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "push/v1/push.pb.h"
@@ -47,8 +48,8 @@ const char* Placeholder(int type) {
 
 bool InDoNotDisturb(const DndWindow& w, int64_t now_ms) {
   int64_t utc_minute = now_ms / 60'000;
-  int64_t local = ((utc_minute + w.utc_offset_minutes) % kMinutesPerDay + kMinutesPerDay) %
-                  kMinutesPerDay;
+  int64_t local =
+      ((utc_minute + w.utc_offset_minutes) % kMinutesPerDay + kMinutesPerDay) % kMinutesPerDay;
   if (w.start_minute < w.end_minute) return local >= w.start_minute && local < w.end_minute;
   // Wraps past midnight (end <= start; start == end is the whole day).
   return local >= w.start_minute || local < w.end_minute;
@@ -86,9 +87,11 @@ OfflineHandoff::OfflineHandoff(OfflineHandoffDeps deps, OfflineHandoffOptions op
         "batches, read moves and logins the offline hand-off's full queue dropped");
     tasks_ = &deps_.metrics->AddCounter("flare_push_offline_tasks_total",
                                         "push tasks the offline hand-off published");
-    publish_failures_ = &deps_.metrics->AddCounter(
-        "flare_push_offline_publish_failures_total",
-        "push tasks the event bus did not take or failed to store");
+    messages_ = &deps_.metrics->AddCounter("flare_push_offline_messages_total",
+                                           "stored messages the offline hand-off looked at");
+    publish_failures_ =
+        &deps_.metrics->AddCounter("flare_push_offline_publish_failures_total",
+                                   "push tasks the event bus did not take or failed to store");
   }
 }
 
@@ -132,25 +135,40 @@ void OfflineHandoff::OnReadMoved(const std::vector<ReadMove>& moves) {
 
 void OfflineHandoff::OnDeviceOnline(const std::string& tenant, const std::string& user_id,
                                     const std::string& device_id) {
-  Enqueue(DeviceOnline{tenant, user_id, device_id});
+  {
+    std::lock_guard lock(mu_);
+    if (online_.size() >= options_.max_queued * 16 || stopping_) {
+      if (dropped_ != nullptr) dropped_->Add();
+      return;
+    }
+    online_.push_back({tenant, user_id, device_id});
+  }
+  cv_.notify_all();
 }
 
 bool OfflineHandoff::WaitIdle(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                      [this] { return queue_.empty() && !busy_; });
+                      [this] { return queue_.empty() && online_.empty() && !busy_; });
 }
 
 void OfflineHandoff::Run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything queued is handled
-    Event event = std::move(queue_.front());
-    queue_.pop_front();
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !online_.empty(); });
+    // Stopping, and everything queued is handled.
+    if (queue_.empty() && online_.empty()) return;
+    std::vector<DeviceOnline> online;
+    online.swap(online_);
+    std::optional<Event> event;
+    if (!queue_.empty()) {
+      event = std::move(queue_.front());
+      queue_.pop_front();
+    }
     busy_ = true;
     lock.unlock();
-    std::visit([this](auto& e) { Handle(e); }, event);
+    for (const auto& o : online) Handle(o);
+    if (event) std::visit([this](auto& e) { Handle(e); }, *event);
     lock.lock();
     busy_ = false;
     cv_.notify_all();  // WaitIdle
@@ -237,6 +255,12 @@ void OfflineHandoff::LookupMissingRoutes(BatchState& state, RoutesByUser& routes
 }
 
 void OfflineHandoff::Handle(OfflineBatch& batch) {
+  HandleMessages(batch);
+  // Counted once handled: a reader that sees the count sees its tasks.
+  if (messages_ != nullptr) messages_->Add(static_cast<int64_t>(batch.messages.size()));
+}
+
+void OfflineHandoff::HandleMessages(OfflineBatch& batch) {
   BatchState state;
   state.routes = &batch.routes;
   std::set<std::string> seen;
@@ -360,13 +384,12 @@ void OfflineHandoff::NotifyDevices(const OfflineMessage& m, const std::string& u
 void OfflineHandoff::Publish(const push::v1::PushTask& task) {
   std::string key = task.tenant() + "/" + task.user_id();
   Counter* failures = publish_failures_;
-  Status st = deps_.producer.Publish(options_.topic, key, task.SerializeAsString(),
-                                     [failures, id = task.task_id()](Status done) {
-                                       if (done.ok()) return;
-                                       if (failures != nullptr) failures->Add();
-                                       spdlog::warn("push task {} not stored: {}", id,
-                                                    done.ToString());
-                                     });
+  Status st = deps_.producer.Publish(
+      options_.topic, key, task.SerializeAsString(), [failures, id = task.task_id()](Status done) {
+        if (done.ok()) return;
+        if (failures != nullptr) failures->Add();
+        spdlog::warn("push task {} not stored: {}", id, done.ToString());
+      });
   if (!st.ok()) {
     if (publish_failures_ != nullptr) publish_failures_->Add();
     spdlog::warn("push task {} not published: {}", task.task_id(), st.ToString());

@@ -49,8 +49,8 @@ struct OfflineMessage {
   std::string server_msg_id;
   std::string sender;
   std::string sender_device;
-  int type = 0;      // ::flare::client::v1::MessageType
-  std::string text;  // the text content, cut to an excerpt
+  int type = 0;       // ::flare::client::v1::MessageType
+  std::string text;   // the text content, cut to an excerpt
   Audience audience;  // every member (1:1: both users)
 };
 
@@ -71,8 +71,11 @@ class OfflineSink {
   virtual void OnReadMoved(const std::vector<ReadMove>& moves) = 0;
 };
 
+// The bus topic of push tasks (push-worker consumes it).
+inline constexpr const char* kPushTasksTopic = "flare.im.push.tasks";
+
 struct OfflineHandoffOptions {
-  std::string topic = "flare.im.push.tasks";
+  std::string topic = kPushTasksTopic;
   size_t max_queued = 1024;  // batches, read moves and logins waiting for the thread
   // Coalescing entries kept; past it they are forgotten (the cost: a second
   // notification for a conversation, never a missed one).
@@ -81,7 +84,7 @@ struct OfflineHandoffOptions {
 
 struct OfflineHandoffDeps {
   DeviceStore& devices;
-  RouteTable& routes;  // for users push-server did not look up
+  RouteTable& routes;                // for users push-server did not look up
   ConversationStore& conversations;  // badge: the user's conversations and cursors
   MessageStore& messages;            // badge: unread counts
   BusProducer& producer;
@@ -111,7 +114,7 @@ class OfflineHandoff final : public OfflineSink {
   struct DeviceOnline {
     std::string tenant, user_id, device_id;
   };
-  using Event = std::variant<OfflineBatch, std::vector<ReadMove>, DeviceOnline>;
+  using Event = std::variant<OfflineBatch, std::vector<ReadMove>>;
   // Per user (tenant '\n' user): device -> conversation -> notified seq.
   using Coalesced =
       std::unordered_map<std::string,
@@ -121,6 +124,7 @@ class OfflineHandoff final : public OfflineSink {
   void Enqueue(Event event);
   void Run();
   void Handle(OfflineBatch& batch);
+  void HandleMessages(OfflineBatch& batch);
   void Handle(const std::vector<ReadMove>& moves);
   void Handle(const DeviceOnline& online);
   void LoadDevices(BatchState& state);
@@ -138,11 +142,15 @@ class OfflineHandoff final : public OfflineSink {
   SystemRandom random_;  // task ids; used on the hand-off thread only
   Counter* dropped_ = nullptr;
   Counter* tasks_ = nullptr;
+  Counter* messages_ = nullptr;
   Counter* publish_failures_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Event> queue_;
+  // Logins are many and cheap to apply: kept apart, so a login storm never
+  // fills the queue of batches; applied before the next event.
+  std::vector<DeviceOnline> online_;
   bool stopping_ = false;
   bool busy_ = false;
   std::thread thread_;

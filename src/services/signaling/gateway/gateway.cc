@@ -191,6 +191,18 @@ void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
     case pb::ClientFrame::kTyping:
       HandleTyping(s, *who, frame);
       return;
+    case pb::ClientFrame::kRegisterDevice:
+      HandleRegisterDevice(s, *who, frame);
+      return;
+    case pb::ClientFrame::kUnregisterDevice:
+      HandleUnregisterDevice(s, *who, frame);
+      return;
+    case pb::ClientFrame::kMuteConversation:
+      HandleMute(s, *who, frame);
+      return;
+    case pb::ClientFrame::kDoNotDisturb:
+      HandleDoNotDisturb(s, *who, frame);
+      return;
     case pb::ClientFrame::kPresence:
       HandlePresence(s, *who, frame);
       return;
@@ -256,6 +268,7 @@ void Gateway::Login(const SessionPtr& s, const Principal& who, const DeviceRoute
     return;
   }
   AnnouncePresence(who, true, after);
+  if (deps_.on_login) deps_.on_login(who);
   pb::ServerFrame reply;
   auto* result = reply.mutable_auth_result();
   result->set_user_id(who.user_id);

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
+#include "ports/device_store.h"
 #include "ports/route_table.h"
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/session/session_service.h"
@@ -67,6 +68,14 @@ struct GatewayDeps {
   const Clock& clock;
   ServerMetrics& metrics;
   const DurableFence* fence = nullptr;  // read counts only for durable messages
+  // Push devices and notification preferences (register_device, mute,
+  // do_not_disturb), called on the read threads; null: those requests are
+  // answered UNAVAILABLE. Embedded: the store itself; a cluster gateway has
+  // no database, so there it is to be a client of the role that owns it.
+  DeviceStore* devices = nullptr;
+  // Told of every completed login, on a login lane (the offline hand-off
+  // notifies a device that came back again). May be empty.
+  std::function<void(const Principal&)> on_login;
 };
 
 class Gateway final : public ConnectionHandler,
@@ -159,6 +168,18 @@ class Gateway final : public ConnectionHandler,
                     const ::flare::client::v1::ClientFrame& f);
   void HandlePresence(const SessionPtr& s, const Principal& who,
                       const ::flare::client::v1::ClientFrame& f);
+  // gateway_devices.cc: push devices, mutes, do-not-disturb.
+  void HandleRegisterDevice(const SessionPtr& s, const Principal& who,
+                            const ::flare::client::v1::ClientFrame& f);
+  void HandleUnregisterDevice(const SessionPtr& s, const Principal& who,
+                              const ::flare::client::v1::ClientFrame& f);
+  void HandleMute(const SessionPtr& s, const Principal& who,
+                  const ::flare::client::v1::ClientFrame& f);
+  void HandleDoNotDisturb(const SessionPtr& s, const Principal& who,
+                          const ::flare::client::v1::ClientFrame& f);
+  // Runs `call` on a read thread and answers ok, or its error.
+  void OnDeviceStore(const SessionPtr& s, const std::string& request_id,
+                     std::function<Status(DeviceStore&)> call);
   // Applies a presence request already checked against the visibility policy.
   void ApplyPresence(const SessionPtr& s, const Principal& who, const std::string& request_id,
                      const ::flare::client::v1::PresenceRequest& req);
