@@ -152,6 +152,10 @@ struct Config {
 
   // [[hooks]] (common/hook_config.h); applied by the hook engine
   std::vector<HookConfig> hooks;
+  // [hook_admin] hooks.v1.HookAdminService (embedded mode); off while the token is empty
+  std::string hook_admin_address = "127.0.0.1";
+  int64_t hook_admin_port = 50059;  // 0 picks a free port
+  std::string hook_admin_token;     // "authorization: Bearer <token>" on every call
 };
 
 struct ConfigKeyInfo {

@@ -103,6 +103,42 @@ HookEngine::HookEngine(HookTransport& transport, HookDeadLetters& dead_letters, 
 HookEngine::~HookEngine() { Stop(); }
 
 Status HookEngine::Configure(const std::vector<HookConfig>& hooks) {
+  std::lock_guard configuring(configure_mu_);
+  return ConfigureLocked(hooks);
+}
+
+std::vector<HookConfig> HookEngine::Hooks() const {
+  std::vector<HookConfig> out;
+  for (const auto& hook : *Snapshot()) out.push_back(hook->config);
+  return out;
+}
+
+Result<bool> HookEngine::PutHook(const HookConfig& hook) {
+  std::lock_guard configuring(configure_mu_);
+  std::vector<HookConfig> hooks = Hooks();
+  auto same = std::find_if(hooks.begin(), hooks.end(),
+                           [&](const HookConfig& h) { return h.name == hook.name; });
+  bool replaced = same != hooks.end();
+  if (replaced) {
+    *same = hook;
+  } else {
+    hooks.push_back(hook);
+  }
+  FLARE_RETURN_IF_ERROR(ConfigureLocked(hooks));
+  return replaced;
+}
+
+Status HookEngine::DeleteHook(const std::string& name) {
+  std::lock_guard configuring(configure_mu_);
+  std::vector<HookConfig> hooks = Hooks();
+  auto same =
+      std::find_if(hooks.begin(), hooks.end(), [&](const HookConfig& h) { return h.name == name; });
+  if (same == hooks.end()) return NotFound("no hook named '" + name + "'");
+  hooks.erase(same);
+  return ConfigureLocked(hooks);
+}
+
+Status HookEngine::ConfigureLocked(const std::vector<HookConfig>& hooks) {
   FLARE_RETURN_IF_ERROR(ValidateHooks(hooks));
   auto list = std::make_shared<HookList>();
   for (const auto& config : hooks) {

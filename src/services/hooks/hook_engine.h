@@ -53,6 +53,13 @@ class HookEngine {
   // Replaces the hooks (validated first; on error the old set stays).
   // Calls in flight finish with the hook they started with.
   Status Configure(const std::vector<HookConfig>& hooks);
+  // The hooks in force, in the order they run (priority, then as listed).
+  std::vector<HookConfig> Hooks() const;
+  // Adds `hook`, or replaces the hook of its name (true then), through
+  // Configure: an invalid hook changes nothing.
+  Result<bool> PutHook(const HookConfig& hook);
+  // NotFound when no hook has that name.
+  Status DeleteHook(const std::string& name);
   void Start();  // the thread that delivers due post-* retries
   // Stops delivering; deliveries still queued are dead-lettered.
   void Stop();
@@ -70,6 +77,9 @@ class HookEngine {
   void Pump();
   size_t QueuedDeliveries() const;
   std::shared_ptr<HookStats> Stats(const std::string& hook) { return stats_.For(hook); }
+  // Of every hook configured since start (deleted ones too), by name.
+  std::map<std::string, std::shared_ptr<HookStats>> AllStats() const { return stats_.All(); }
+  HookDeadLetters& dead_letters() { return dead_letters_; }
 
  private:
   struct Hook;
@@ -77,6 +87,7 @@ class HookEngine {
   class PreSendRun;
   using HookList = std::vector<std::shared_ptr<Hook>>;
 
+  Status ConfigureLocked(const std::vector<HookConfig>& hooks);  // under configure_mu_
   std::shared_ptr<const HookList> Snapshot() const;
   HookList Select(const std::string& point, const std::string& tenant,
                   const Message& message) const;
@@ -91,6 +102,7 @@ class HookEngine {
   HookEngineOptions options_;
   HookStatsRegistry stats_;
 
+  std::mutex configure_mu_;  // one Configure/PutHook/DeleteHook at a time
   mutable std::mutex hooks_mu_;
   std::shared_ptr<const HookList> hooks_;
   // Whether any pre-/post-send hook is configured: sends and stored
