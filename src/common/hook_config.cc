@@ -102,9 +102,10 @@ Status ApplyHookKey(HookConfig& hook, const std::string& key, const toml::node& 
 }  // namespace
 
 const std::vector<std::string>& KnownHookPoints() {
-  // Message operations, conversation lifecycle, login and online/offline
-  // are the next points; their callers do not call the engine yet.
-  static const std::vector<std::string> points = {"pre_send", "post_send"};
+  // Login and online/offline are the next points; their callers do not
+  // call the engine yet.
+  static const std::vector<std::string> points = {"pre_send", "post_send", "pre_message_op",
+                                                  "post_message_op", "post_conversation"};
   return points;
 }
 
@@ -134,7 +135,9 @@ Status ValidateHook(const HookConfig& hook) {
   }
   if (!Contains(KnownHookPoints(), hook.point)) {
     return HookError(hook, "point",
-                     "must be one of pre_send, post_send (got '" + hook.point + "')");
+                     "must be one of pre_send, post_send, pre_message_op, post_message_op, "
+                     "post_conversation (got '" +
+                         hook.point + "')");
   }
   if (IsGrpcHookUrl(hook.url)) {
     if (!GrpcHookAddress(hook.url).ok()) return HookError(hook, "url", "must be grpc://host:port");

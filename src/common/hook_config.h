@@ -13,7 +13,7 @@ namespace flare {
 
 struct HookConfig {
   std::string name;    // unique; the label of the hook's metrics
-  std::string point;   // "pre_send" | "post_send" (more points come with their callers)
+  std::string point;   // KnownHookPoints(): pre_send, post_send, pre_message_op, ...
   std::string url;     // http(s):// webhook receiver, or grpc://host:port (HookExtensionService)
   std::string secret;  // HMAC-SHA256 key of X-Flare-Signature
   // Selectors; empty matches everything. Conversation types: "single",

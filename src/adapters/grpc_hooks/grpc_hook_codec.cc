@@ -17,6 +17,7 @@ pb::HookRequest ToProto(const HookRequest& request) {
   out.set_tenant(request.tenant);
   out.set_attempt(request.attempt);
   *out.mutable_message() = request.message;
+  out.set_action(request.action);
   return out;
 }
 

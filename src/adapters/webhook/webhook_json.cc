@@ -18,6 +18,7 @@ std::string EncodeHookRequest(const HookRequest& request) {
                {"event_id", request.event_id},
                {"tenant", request.tenant},
                {"attempt", request.attempt}};
+  if (!request.action.empty()) head["action"] = request.action;
   std::string body = head.dump();
   body.pop_back();  // the closing brace: the message is spliced in as it was printed
   body += ",\"message\":";

@@ -64,14 +64,30 @@ class HookEngine {
   // Stops delivering; deliveries still queued are dead-lettered.
   void Stop();
 
-  // Whether any pre-send hook selects this message (cheap; no call made).
-  bool SelectsPreSend(const std::string& tenant, const Message& message) const;
-  // Runs the selected pre-send hooks; `done` runs once, on a transport
-  // thread (or on this one when no hook is selected or none could be called).
-  void RunPreSend(const std::string& tenant, Message message, PreSendDone done);
-  // Queues the message for every selected post-send hook; never blocks on
-  // a hook (called by the storage writer's syncer thread).
-  void PostSend(const std::string& tenant, const Message& message);
+  // Whether any hook of the pre-* `point` selects this message (cheap; no call made).
+  bool SelectsPre(const std::string& point, const std::string& tenant,
+                  const Message& message) const;
+  bool SelectsPreSend(const std::string& tenant, const Message& message) const {
+    return SelectsPre("pre_send", tenant, message);
+  }
+  // Runs the selected hooks of the pre-* `point` (`action` names what is
+  // done, for points with several: "recall", "edit", ...); `done` runs
+  // once, on a transport thread (or on this one when no hook is selected
+  // or none could be called). Only pre_send hooks may rewrite the message;
+  // the others may only reject.
+  void RunPre(const std::string& point, const std::string& action, const std::string& tenant,
+              Message message, PreSendDone done);
+  void RunPreSend(const std::string& tenant, Message message, PreSendDone done) {
+    RunPre("pre_send", "", tenant, std::move(message), std::move(done));
+  }
+  // Queues the message (or event) for every selected hook of the post-*
+  // `point`; never blocks on a hook (called by the storage writer's
+  // syncer thread).
+  void Post(const std::string& point, const std::string& action, const std::string& tenant,
+            const Message& message);
+  void PostSend(const std::string& tenant, const Message& message) {
+    Post("post_send", "", tenant, message);
+  }
 
   // Starts every queued delivery that is due and whose hook has room.
   void Pump();
@@ -105,10 +121,10 @@ class HookEngine {
   std::mutex configure_mu_;  // one Configure/PutHook/DeleteHook at a time
   mutable std::mutex hooks_mu_;
   std::shared_ptr<const HookList> hooks_;
-  // Whether any pre-/post-send hook is configured: sends and stored
-  // messages skip the lock without.
-  std::atomic<bool> any_pre_send_{false};
-  std::atomic<bool> any_post_send_{false};
+  // Whether any pre-*/post-* hook is configured: sends, operations and
+  // stored messages skip the lock without.
+  std::atomic<bool> any_pre_{false};
+  std::atomic<bool> any_post_{false};
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
