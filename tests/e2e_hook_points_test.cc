@@ -56,14 +56,15 @@ class E2eHookPoints : public ::testing::Test {
     std::filesystem::remove_all(data_dir_);
   }
 
-  std::unique_ptr<FlareClient> Connected(const std::string& user) {
+  std::unique_ptr<FlareClient> Connected(const std::string& user,
+                                         const std::string& device = "d1") {
     ClientOptions o;
     o.port = server_->ws_port();
     int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
     o.token =
-        *TokenSigner(testing::kTestSecret).Issue({"default", user, "d1", "test", 0}, now, 3600);
+        *TokenSigner(testing::kTestSecret).Issue({"default", user, device, "test", 0}, now, 3600);
     o.request_timeout_ms = 10'000;
     auto client = std::make_unique<FlareClient>(o);
     EXPECT_TRUE(client->Connect().ok());
@@ -198,6 +199,28 @@ TEST_F(E2eHookPoints, PostConversationHooksFollowAGroupFromCreationToDismissal) 
   for (const auto& c : calls) EXPECT_EQ(c["message"]["conversation_id"], conv);
   EXPECT_EQ(calls[1]["message"]["event"]["membership"]["user_ids"], json::array({"carol", "dave"}));
   EXPECT_EQ(calls[3]["message"]["event"]["membership"]["actor"], "bob");
+}
+
+TEST_F(E2eHookPoints, PostOnlineAndOfflineFollowAUsersFirstAndLastDevice) {
+  StartServer({Hook("presence", "post_online", receiver_.url()),
+               Hook("presence-off", "post_offline", receiver_.url())});
+  auto alice = Connected("alice");
+  ASSERT_TRUE(WaitForCallsOf("post_online", 1));
+  auto second = Connected("alice", "d2");  // a second device: alice was online already
+  second.reset();                          // and is still online after it leaves
+  alice.reset();                           // her last device goes
+  ASSERT_TRUE(WaitForCallsOf("post_offline", 1));
+
+  auto online = CallsOf("post_online");
+  auto offline = CallsOf("post_offline");
+  ASSERT_EQ(online.size(), 1u);
+  ASSERT_EQ(offline.size(), 1u);
+  EXPECT_EQ(online[0]["user_id"], "alice");
+  EXPECT_EQ(online[0]["tenant"], "default");
+  EXPECT_EQ(online[0]["hook"], "presence");
+  EXPECT_EQ(offline[0]["user_id"], "alice");
+  EXPECT_EQ(offline[0]["hook"], "presence-off");
+  EXPECT_NE(online[0]["event_id"], offline[0]["event_id"]);
 }
 
 }  // namespace

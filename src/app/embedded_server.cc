@@ -103,6 +103,12 @@ class Embedded final : public EmbeddedServer {
     // Checked by LoadConfig already; kept so a bad list can never go unnoticed.
     if (Status st = hooks_.Configure(config.hooks); !st.ok()) spdlog::error("{}", st.ToString());
     writer_.SetListener(&post_send_);
+    // post_online / post_offline: queued, never waited for.
+    presence_.SetChangeListener(
+        [this](const std::string& tenant, const ::flare::client::v1::PresenceStatus& s) {
+          hooks_.Post(s.online() ? "post_online" : "post_offline", "", tenant, Message(),
+                      s.user_id(), NewInstanceId(s.online() ? "online" : "offline"));
+        });
     writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
     writer_.SetFence(&fence_);
     if (event_bus_) {

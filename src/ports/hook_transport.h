@@ -29,7 +29,8 @@ struct HookTarget {
 // "post_message_op", ...; common/hook_config.h); `action` what happened at
 // points with several ("recall", "member_joined", ...; empty for the send
 // points). `message`: the message of a send; the event (MESSAGE_TYPE_EVENT
-// with `event` set) of a message operation or conversation change.
+// with `event` set) of a message operation or conversation change; empty
+// for post_online/post_offline, which name the user.
 struct HookRequest {
   std::string point;
   std::string hook;      // the hook's name
@@ -38,6 +39,7 @@ struct HookRequest {
   int attempt = 1;
   Message message;
   std::string action;
+  std::string user_id;  // post_online / post_offline: whose state changed (no message)
 };
 
 // A hook's answer. Post-* hooks only acknowledge (any kAllow); a pre-*

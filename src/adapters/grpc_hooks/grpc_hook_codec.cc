@@ -18,6 +18,7 @@ pb::HookRequest ToProto(const HookRequest& request) {
   out.set_attempt(request.attempt);
   *out.mutable_message() = request.message;
   out.set_action(request.action);
+  out.set_user_id(request.user_id);
   return out;
 }
 

@@ -19,6 +19,7 @@ std::string EncodeHookRequest(const HookRequest& request) {
                {"tenant", request.tenant},
                {"attempt", request.attempt}};
   if (!request.action.empty()) head["action"] = request.action;
+  if (!request.user_id.empty()) head["user_id"] = request.user_id;
   std::string body = head.dump();
   body.pop_back();  // the closing brace: the message is spliced in as it was printed
   body += ",\"message\":";

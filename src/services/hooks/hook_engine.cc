@@ -322,7 +322,8 @@ void HookEngine::RunPre(const std::string& point, const std::string& action,
 }
 
 void HookEngine::Post(const std::string& point, const std::string& action,
-                      const std::string& tenant, const Message& message) {
+                      const std::string& tenant, const Message& message, const std::string& user_id,
+                      const std::string& event_key) {
   if (!any_post_.load(std::memory_order_relaxed)) return;
   HookList hooks = Select(point, tenant, message);
   if (hooks.empty()) return;
@@ -334,10 +335,11 @@ void HookEngine::Post(const std::string& point, const std::string& action,
       continue;
     }
     // The event id is the same for every attempt: receivers deduplicate by it.
-    HookRequest request{
-        point,  hook->config.name, message.server_msg_id() + ":" + hook->config.name, tenant, 1,
-        message};
+    const std::string& key = event_key.empty() ? message.server_msg_id() : event_key;
+    HookRequest request{point,  hook->config.name, key + ":" + hook->config.name, tenant, 1,
+                        message};
     request.action = action;
+    request.user_id = user_id;
     queue_.emplace(now, Delivery{hook, std::move(request), ""});
   }
   queue_cv_.notify_one();

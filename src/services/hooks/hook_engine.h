@@ -83,8 +83,11 @@ class HookEngine {
   // Queues the message (or event) for every selected hook of the post-*
   // `point`; never blocks on a hook (called by the storage writer's
   // syncer thread).
+  // `user_id`: for the points about a user; `event_key`: what the
+  // delivery's event id starts with (default: the message's server id).
   void Post(const std::string& point, const std::string& action, const std::string& tenant,
-            const Message& message);
+            const Message& message, const std::string& user_id = "",
+            const std::string& event_key = "");
   void PostSend(const std::string& tenant, const Message& message) {
     Post("post_send", "", tenant, message);
   }
