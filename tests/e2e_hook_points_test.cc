@@ -223,5 +223,36 @@ TEST_F(E2eHookPoints, PostOnlineAndOfflineFollowAUsersFirstAndLastDevice) {
   EXPECT_NE(online[0]["event_id"], offline[0]["event_id"]);
 }
 
+TEST_F(E2eHookPoints, APreLoginHookRefusesALoginWithAClearAuthError) {
+  receiver_.SetHandler([](const ReceivedCall& call) {
+    if (json::parse(call.body)["user_id"] == "mallory") {
+      return ReceiverReply{200, R"({"action":"reject","code":4030,"reason":"account suspended"})"};
+    }
+    return ReceiverReply{};
+  });
+  StartServer({Hook("gate", "pre_login", receiver_.url())});
+  ClientOptions o;
+  o.port = server_->ws_port();
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  o.token =
+      *TokenSigner(testing::kTestSecret).Issue({"default", "mallory", "d9", "ios", 0}, now, 3600);
+  o.request_timeout_ms = 10'000;
+  FlareClient mallory(o);
+  Status refused = mallory.Connect();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("account suspended"), std::string::npos) << refused.ToString();
+
+  auto alice = Connected("alice");  // allowed: signed in as usual
+  ASSERT_TRUE(alice->SendText("bob", "hi").ok());
+  auto calls = CallsOf("pre_login");
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0]["user_id"], "mallory");
+  EXPECT_EQ(calls[0]["device"], "d9");
+  EXPECT_EQ(calls[0]["platform"], "ios");
+  EXPECT_EQ(calls[1]["user_id"], "alice");
+}
+
 }  // namespace
 }  // namespace flare

@@ -19,6 +19,7 @@
 #include "rpc/hooks/hook_admin_grpc.h"
 #include "services/conversation_access.h"
 #include "services/hooks/hook_engine.h"
+#include "services/hooks/login_gate.h"
 #include "services/hooks/pre_send_ingest.h"
 #include "services/message_orchestrator/bus_ingest.h"
 #include "services/message_orchestrator/message_orchestrator.h"
@@ -103,6 +104,7 @@ class Embedded final : public EmbeddedServer {
     // Checked by LoadConfig already; kept so a bad list can never go unnoticed.
     if (Status st = hooks_.Configure(config.hooks); !st.ok()) spdlog::error("{}", st.ToString());
     writer_.SetListener(&post_send_);
+    gateway_.SetLoginGate(&login_gate_);
     // post_online / post_offline: queued, never waited for.
     presence_.SetChangeListener(
         [this](const std::string& tenant, const ::flare::client::v1::PresenceStatus& s) {
@@ -242,6 +244,7 @@ class Embedded final : public EmbeddedServer {
   std::unique_ptr<HookDeadLetters> hook_dead_letters_;
   std::unique_ptr<HookTransport> hook_transport_;
   HookEngine hooks_;
+  HookLoginGate login_gate_{hooks_, clock_};  // pre_login hooks, asked by gateway_ (built below)
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
   PreSendIngest pre_send_;

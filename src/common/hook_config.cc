@@ -102,10 +102,9 @@ Status ApplyHookKey(HookConfig& hook, const std::string& key, const toml::node& 
 }  // namespace
 
 const std::vector<std::string>& KnownHookPoints() {
-  // Login (pre) is the next point; its caller does not call the engine yet.
   static const std::vector<std::string> points = {
       "pre_send",          "post_send",   "pre_message_op", "post_message_op",
-      "post_conversation", "post_online", "post_offline"};
+      "post_conversation", "post_online", "post_offline",   "pre_login"};
   return points;
 }
 
@@ -136,7 +135,7 @@ Status ValidateHook(const HookConfig& hook) {
   if (!Contains(KnownHookPoints(), hook.point)) {
     return HookError(hook, "point",
                      "must be one of pre_send, post_send, pre_message_op, post_message_op, "
-                     "post_conversation, post_online, post_offline (got '" +
+                     "post_conversation, post_online, post_offline, pre_login (got '" +
                          hook.point + "')");
   }
   if (IsGrpcHookUrl(hook.url)) {

@@ -39,7 +39,9 @@ struct HookRequest {
   int attempt = 1;
   Message message;
   std::string action;
-  std::string user_id;  // post_online / post_offline: whose state changed (no message)
+  std::string user_id;  // pre_login, post_online, post_offline: whose (no message)
+  std::string device;   // pre_login: the device and platform logging in
+  std::string platform;
 };
 
 // A hook's answer. Post-* hooks only acknowledge (any kAllow); a pre-*

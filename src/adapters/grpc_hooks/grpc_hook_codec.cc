@@ -19,6 +19,8 @@ pb::HookRequest ToProto(const HookRequest& request) {
   *out.mutable_message() = request.message;
   out.set_action(request.action);
   out.set_user_id(request.user_id);
+  out.set_device(request.device);
+  out.set_platform(request.platform);
   return out;
 }
 

@@ -213,8 +213,9 @@ bool HookEngine::SelectsPre(const std::string& point, const std::string& tenant,
 class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
  public:
   PreSendRun(HookEngine& engine, HookList hooks, std::string point, std::string action,
-             std::string tenant, Message message, PreSendDone done)
+             std::string tenant, Message message, PreSendDone done, HookUser user)
       : engine_(engine),
+        user_(std::move(user)),
         hooks_(std::move(hooks)),
         point_(std::move(point)),
         action_(std::move(action)),
@@ -235,6 +236,12 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
     HookRequest request{point_, hook->config.name, verdict_.message.client_msg_id(), tenant_,
                         1,      verdict_.message};
     request.action = action_;
+    if (!user_.user_id.empty()) {
+      request.event_id = user_.event_id;
+      request.user_id = user_.user_id;
+      request.device = user_.device;
+      request.platform = user_.platform;
+    }
     int64_t started = engine_.clock_.MonotonicMs();
     engine_.transport_.Call(hook->target, std::move(request), DeadlineIn(hook->config.timeout_ms),
                             [self = shared_from_this(), started](HookCallResult r) {
@@ -299,6 +306,7 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
   void Finish() { done_(std::move(verdict_)); }
 
   HookEngine& engine_;
+  HookUser user_;
   HookList hooks_;
   size_t index_ = 0;
   std::string point_;
@@ -310,14 +318,15 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
 };
 
 void HookEngine::RunPre(const std::string& point, const std::string& action,
-                        const std::string& tenant, Message message, PreSendDone done) {
+                        const std::string& tenant, Message message, PreSendDone done,
+                        const HookUser& user) {
   HookList hooks = Select(point, tenant, message);
   if (hooks.empty()) {
     done(PreSendVerdict{Status::Ok(), 0, std::move(message)});
     return;
   }
   std::make_shared<PreSendRun>(*this, std::move(hooks), point, action, tenant, std::move(message),
-                               std::move(done))
+                               std::move(done), user)
       ->Next();
 }
 

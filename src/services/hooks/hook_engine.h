@@ -44,6 +44,11 @@ struct PreSendVerdict {
 };
 using PreSendDone = std::function<void(PreSendVerdict)>;
 
+// Who a login hook is about; `event_id` names the call (no message has one).
+struct HookUser {
+  std::string user_id, device, platform, event_id;
+};
+
 class HookEngine {
  public:
   HookEngine(HookTransport& transport, HookDeadLetters& dead_letters, const Clock& clock,
@@ -75,8 +80,9 @@ class HookEngine {
   // once, on a transport thread (or on this one when no hook is selected
   // or none could be called). Only pre_send hooks may rewrite the message;
   // the others may only reject.
+  // `user`: for the points about a login (pre_login), who logs in.
   void RunPre(const std::string& point, const std::string& action, const std::string& tenant,
-              Message message, PreSendDone done);
+              Message message, PreSendDone done, const HookUser& user = {});
   void RunPreSend(const std::string& tenant, Message message, PreSendDone done) {
     RunPre("pre_send", "", tenant, std::move(message), std::move(done));
   }
