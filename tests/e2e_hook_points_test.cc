@@ -3,6 +3,7 @@
 // receiver the test starts, and real clients over WebSocket.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,16 @@ class E2eHookPoints : public ::testing::Test {
       if (body["point"] == point) out.push_back(body);
     }
     return out;
+  }
+  // The same, in the order the events were stored: post-* deliveries run
+  // concurrently, so they may arrive in any order.
+  std::vector<json> CallsBySeq(const std::string& point) const {
+    auto calls = CallsOf(point);
+    std::sort(calls.begin(), calls.end(), [](const json& a, const json& b) {
+      return std::stoll(a["message"]["seq"].get<std::string>()) <
+             std::stoll(b["message"]["seq"].get<std::string>());
+    });
+    return calls;
   }
   // Waits (on the receiver's condition, with a deadline) for `n` calls of `point`.
   bool WaitForCallsOf(const std::string& point, size_t n) const {
@@ -161,7 +172,7 @@ TEST_F(E2eHookPoints, PostMessageOpHooksGetEachStoredOperation) {
   ASSERT_TRUE(recalled.ok());
 
   ASSERT_TRUE(WaitForCallsOf("post_message_op", 2));
-  auto calls = CallsOf("post_message_op");
+  auto calls = CallsBySeq("post_message_op");
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0]["action"], "reaction");
   EXPECT_EQ(calls[0]["message"]["event"]["reaction"]["emoji"], "+1");
@@ -190,7 +201,7 @@ TEST_F(E2eHookPoints, PostConversationHooksFollowAGroupFromCreationToDismissal) 
   ASSERT_TRUE(alice->Group(dismiss).ok());
 
   ASSERT_TRUE(WaitForCallsOf("post_conversation", 5));
-  auto calls = CallsOf("post_conversation");
+  auto calls = CallsBySeq("post_conversation");
   ASSERT_EQ(calls.size(), 5u);
   std::vector<std::string> actions;
   for (const auto& c : calls) actions.push_back(c["action"]);
