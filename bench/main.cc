@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "app/config_loader.h"
+#include "hook_sink.h"
 #include "scenarios.h"
 #include "server_probe.h"
 #include "services/signaling/online/token.h"
@@ -91,6 +92,11 @@ void PrintTable(const nlohmann::json& j) {
               j["server_rss_per_connection_bytes"].get<long long>());
   std::printf("cpu                 server %.0f%%  bench %.0f%%\n",
               j["server_cpu_percent"].get<double>(), j["bench_cpu_percent"].get<double>());
+  if (j.contains("hook_calls")) {
+    std::printf("pre-send hook       %lld calls answered after %d ms (%lld bad signatures)\n",
+                j["hook_calls"].get<long long>(), j["hook_delay_ms"].get<int>(),
+                j["hook_bad_signatures"].get<long long>());
+  }
 }
 
 std::string RandomSecret() {
@@ -130,6 +136,7 @@ int main(int argc, char** argv) {
   std::string server = "127.0.0.1:8081", json_path, flare_binary, data_dir;
   bool spawn = false;
   std::vector<std::string> server_env;
+  int hook_delay_ms = -1;
   app.add_option("--scenario", o.scenario, "connections | direct | group | echo")
       ->required()
       ->check(CLI::IsMember({"connections", "direct", "group", "echo"}));
@@ -158,6 +165,10 @@ int main(int argc, char** argv) {
                  "the rest")
       ->check(CLI::PositiveNumber);
   app.add_option("--json", json_path, "write the results as JSON here");
+  app.add_option("--hook-delay-ms", hook_delay_ms,
+                 "with --spawn-server: a pre-send webhook on a local receiver the bench starts, "
+                 "answering after this many ms (0 = at once); -1 = no hook")
+      ->check(CLI::Range(-1, 60'000));
   CLI11_PARSE(app, argc, argv);
   o.user_prefix = "r" +
                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -172,6 +183,7 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &lim);
 
   std::unique_ptr<flare::bench::SpawnedServer> spawned;
+  std::unique_ptr<flare::bench::HookSink> hook_sink;  // outlives the server's calls
   if (spawn) {
     if (flare_binary.empty()) {
       std::string self = std::filesystem::canonical("/proc/self/exe").string();
@@ -188,12 +200,30 @@ int main(int argc, char** argv) {
     env.emplace("FLARE_LIMITS_SEND_PER_SECOND", "0");
     if (o.scenario == "group")
       env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
+    std::string admin_token = RandomSecret();
+    if (hook_delay_ms >= 0) {
+      env["FLARE_HOOK_ADMIN_TOKEN"] = admin_token;
+      env["FLARE_HOOK_ADMIN_PORT"] = "0";
+    }
     auto s = flare::bench::SpawnedServer::Start(flare_binary, o.secret, env);
     if (!s.ok()) {
       std::fprintf(stderr, "flare-bench: %s\n", s.status().message().c_str());
       return 2;
     }
     spawned = std::move(s).value();
+    if (hook_delay_ms >= 0) {
+      std::string hook_secret = RandomSecret();
+      auto sink = flare::bench::HookSink::Start(hook_secret, hook_delay_ms);
+      flare::Status put = sink.ok()
+                              ? flare::bench::PutBenchHook(spawned->hook_admin_port(), admin_token,
+                                                           (*sink)->url(), hook_secret)
+                              : sink.status();
+      if (!put.ok()) {
+        std::fprintf(stderr, "flare-bench: %s\n", put.message().c_str());
+        return 2;
+      }
+      hook_sink = std::move(sink).value();
+    }
     o.ports = {spawned->ws_port()};
     o.server_pids = {spawned->pid()};
   } else {
@@ -222,6 +252,11 @@ int main(int argc, char** argv) {
              : o.scenario == "echo"  ? flare::bench::RunEcho(o)
                                      : flare::bench::RunConnections(o);
   auto j = ToJson(r, o);
+  if (hook_sink) {
+    j["hook_delay_ms"] = hook_delay_ms;
+    j["hook_calls"] = hook_sink->calls();
+    j["hook_bad_signatures"] = hook_sink->bad_signatures();
+  }
   PrintTable(j);
   if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
   return (r.errors == 0 && r.lost == 0 && r.duplicated == 0) ? 0 : 1;

@@ -29,10 +29,12 @@ class SpawnedServer {
   ~SpawnedServer();
   pid_t pid() const { return pid_; }
   uint16_t ws_port() const { return ws_port_; }
+  int hook_admin_port() const { return hook_admin_port_; }  // with FLARE_HOOK_ADMIN_TOKEN
 
  private:
   pid_t pid_ = -1;
   uint16_t ws_port_ = 0;
+  int hook_admin_port_ = 0;
   std::string data_dir_;
 };
 

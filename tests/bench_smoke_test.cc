@@ -51,6 +51,15 @@ TEST(BenchSmoke, DirectAtARate) {
   EXPECT_GT(j["acked"].get<int64_t>(), 0);
 }
 
+TEST(BenchSmoke, DirectThroughAPreSendHook) {
+  auto j = RunBench("--scenario direct --clients 2 --window 2 --hook-delay-ms 5");
+  ExpectClean(j);
+  EXPECT_GT(j["acked"].get<int64_t>(), 0);
+  // Every send waited for one signed call of the bench's receiver (fail_closed).
+  EXPECT_GE(j["hook_calls"].get<int64_t>(), j["acked"].get<int64_t>());
+  EXPECT_EQ(j["hook_bad_signatures"], 0);
+}
+
 TEST(BenchSmoke, Group) {
   auto j = RunBench("--scenario group --members 20 --clients 3 --window 2");
   ExpectClean(j);

@@ -25,7 +25,11 @@ class Recorder final : public MessageIngest, public CommandReplies {
  public:
   Status Submit(Command command) override {
     std::lock_guard lock(mu_);
-    texts_.push_back(std::get<SendCommand>(command.body).message.content().text());
+    if (auto* op = std::get_if<MessageOpCommand>(&command.body)) {
+      texts_.push_back("op:" + op->request.edit().content().text());
+    } else {
+      texts_.push_back(std::get<SendCommand>(command.body).message.content().text());
+    }
     cv_.notify_all();
     return Status::Ok();
   }
@@ -68,6 +72,20 @@ Command SendCmd(const std::string& sender, const std::string& conversation,
   send.message.set_sender(sender);
   send.message.mutable_content()->set_text(text);
   c.body = std::move(send);
+  return c;
+}
+
+Command EditCmd(const std::string& sender, const std::string& conversation,
+                const std::string& text) {
+  Command c;
+  c.tenant = "acme";
+  c.actor = sender;
+  c.reply = {"gw", 7, "req-" + text};
+  MessageOpCommand op;
+  op.request.set_conversation_id(conversation);
+  op.request.set_target_seq(1);
+  op.request.mutable_edit()->mutable_content()->set_text(text);
+  c.body = std::move(op);
   return c;
 }
 
@@ -139,6 +157,44 @@ TEST_F(PreSendIngestTest, ARefusalIsAnsweredToTheSenderAndNotHandedOn) {
   EXPECT_EQ(refusals[0].second.status.detail(), pb::ERROR_CODE_REJECTED_BY_HOOK);
   EXPECT_EQ(refusals[0].second.status.message(), "not allowed");
   EXPECT_EQ(refusals[0].second.hook_code, 7);
+}
+
+TEST_F(PreSendIngestTest, AnOperationWaitsBehindItsSendersSlowerSend) {
+  receiver_.SetHandler([](const ReceivedCall& call) {
+    return ReceiverReply{200, "", TextOf(call) == "first" ? 300 : 0};
+  });
+  ASSERT_TRUE(ingest_.Submit(SendCmd("alice", "s:alice:bob", "first")).ok());
+  // No pre_message_op hook selects the edit; it still may not overtake.
+  ASSERT_TRUE(ingest_.Submit(EditCmd("alice", "s:alice:bob", "edited")).ok());
+  ASSERT_TRUE(next_.WaitFor(2, 0));
+  EXPECT_EQ(next_.texts(), (std::vector<std::string>{"first", "op:edited"}));
+}
+
+TEST_F(PreSendIngestTest, APreMessageOpRejectionIsTheOperationsRefusal) {
+  HookConfig h;
+  h.name = "ops";
+  h.point = "pre_message_op";
+  h.url = receiver_.url();
+  h.secret = kSecret;
+  ASSERT_TRUE(engine_.Configure({h}).ok());
+  receiver_.SetHandler([](const ReceivedCall& call) {
+    auto body = nlohmann::json::parse(call.body);
+    bool edit =
+        body["action"] == "edit" && body["message"]["event"]["edit"]["content"]["text"] == "rude";
+    return ReceiverReply{200, edit ? R"({"action":"reject","code":9})" : ""};
+  });
+  ASSERT_TRUE(ingest_.Submit(EditCmd("alice", "s:alice:bob", "rude")).ok());
+  ASSERT_TRUE(ingest_.Submit(EditCmd("alice", "s:alice:bob", "kind")).ok());
+  ASSERT_TRUE(ingest_.Submit(SendCmd("alice", "s:alice:bob", "a send")).ok());  // no pre_send hook
+  ASSERT_TRUE(next_.WaitFor(2, 1));
+  EXPECT_EQ(next_.texts(), (std::vector<std::string>{"op:kind", "a send"}));
+  auto refusals = next_.refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, "req-rude");
+  EXPECT_EQ(refusals[0].second.kind, CommandKind::kMessageOp);
+  EXPECT_EQ(refusals[0].second.hook_code, 9);
+  EXPECT_EQ(refusals[0].second.status.detail(), pb::ERROR_CODE_REJECTED_BY_HOOK);
+  EXPECT_EQ(receiver_.CallCount(), 2u);  // the send was not shown to an operation's hook
 }
 
 }  // namespace

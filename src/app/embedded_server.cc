@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "adapters/webhook/webhook_transport.h"
+#include "adapters/grpc_hooks/grpc_hook_transport.h"
 #include "app/health_http.h"
 #include "app/push_wiring.h"
 #include "app/wiring.h"
@@ -16,8 +16,11 @@
 #include "ports/presence_bus.h"
 #include "ports/route_table.h"
 #include "ports/store_factory.h"
+#include "rpc/common/rpc_server.h"
+#include "rpc/hooks/hook_admin_grpc.h"
 #include "services/conversation_access.h"
 #include "services/hooks/hook_engine.h"
+#include "services/hooks/login_gate.h"
 #include "services/hooks/pre_send_ingest.h"
 #include "services/message_orchestrator/bus_ingest.h"
 #include "services/message_orchestrator/message_orchestrator.h"
@@ -65,7 +68,7 @@ class Embedded final : public EmbeddedServer {
                 &server_metrics_),
         event_bus_(std::move(event_bus)),
         hook_dead_letters_(std::move(dead_letters)),
-        hook_transport_(MakeWebhookTransport()),
+        hook_transport_(MakeHookTransport()),
         hooks_(
             *hook_transport_, *hook_dead_letters_, clock_, &metrics_,
             HookEngineOptions{.max_message_bytes = static_cast<size_t>(config.max_message_bytes)}),
@@ -115,6 +118,13 @@ class Embedded final : public EmbeddedServer {
       push_.SetOfflineSink(handoff_.get());
     }
     writer_.SetListener(&post_send_);
+    gateway_.SetLoginGate(&login_gate_);
+    // post_online / post_offline: queued, never waited for.
+    presence_.SetChangeListener(
+        [this](const std::string& tenant, const ::flare::client::v1::PresenceStatus& s) {
+          hooks_.Post(s.online() ? "post_online" : "post_offline", "", tenant, Message(),
+                      s.user_id(), NewInstanceId(s.online() ? "online" : "offline"));
+        });
     writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
     writer_.SetFence(&fence_);
     if (event_bus_) {
@@ -165,6 +175,10 @@ class Embedded final : public EmbeddedServer {
     // come from another process's writer.
     if (st.ok() && inbox_) st = inbox_->Start();
     if (st.ok()) st = transport_->Start();
+    if (st.ok()) {
+      st = StartHookAdmin();
+      if (!st.ok()) transport_->Stop();
+    }
     if (!st.ok()) {
       // Undone in reverse, so nothing runs on members being destroyed.
       if (inbox_) inbox_->Stop();
@@ -183,11 +197,13 @@ class Embedded final : public EmbeddedServer {
 
   uint16_t ws_port() const override { return transport_->ws_port(); }
   uint16_t http_port() const override { return transport_->http_port(); }
+  int hook_admin_port() const override { return hook_admin_ ? hook_admin_->port() : 0; }
 
   void Shutdown() override {
     if (!started_ || draining_.exchange(true)) return;
     spdlog::info("draining: stop accepting, flush the writer, close connections");
     transport_->StopAccepting();
+    if (hook_admin_) hook_admin_->Shutdown(1'000);
     if (bus_ingest_) {
       // Sends already taken reach the stream; their owner answers them.
       if (Status st = bus_ingest_->Flush(5'000); !st.ok()) spdlog::warn("{}", st.ToString());
@@ -231,6 +247,20 @@ class Embedded final : public EmbeddedServer {
     if (handoff_) handoff_->OnDeviceOnline(who.tenant, who.user_id, who.device);
   }
 
+  // hooks.v1.HookAdminService on hook_admin.address:port, when a token is set.
+  Status StartHookAdmin() {
+    if (config_.hook_admin_token.empty()) return Status::Ok();
+    hook_admin_service_ = NewHookAdminGrpcService(hooks_, config_.hook_admin_token);
+    std::string address =
+        config_.hook_admin_address + ":" + std::to_string(config_.hook_admin_port);
+    auto server = RpcServer::Start(address, {hook_admin_service_.get()});
+    if (!server.ok()) return server.status();
+    hook_admin_ = std::move(server).value();
+    spdlog::info("hook admin API (hooks.v1.HookAdminService) on {}:{}", config_.hook_admin_address,
+                 hook_admin_->port());
+    return Status::Ok();
+  }
+
   Config config_;
   // New for every start: routes a previous, killed process left in a shared
   // route table carry the old id and are never delivered to.
@@ -253,6 +283,7 @@ class Embedded final : public EmbeddedServer {
   std::unique_ptr<HookDeadLetters> hook_dead_letters_;
   std::unique_ptr<HookTransport> hook_transport_;
   HookEngine hooks_;
+  HookLoginGate login_gate_{hooks_, clock_};  // pre_login hooks, asked by gateway_ (built below)
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
   PreSendIngest pre_send_;
@@ -271,6 +302,9 @@ class Embedded final : public EmbeddedServer {
   bool started_ = false;
   std::atomic<bool> draining_{false};
   HealthHttp http_{metrics_, config_.metrics_token, draining_};
+  // Last, so destroyed first: its calls use hooks_.
+  RpcServicePtr hook_admin_service_;
+  std::unique_ptr<RpcServer> hook_admin_;  // stopped before the service it serves is destroyed
 };
 
 }  // namespace

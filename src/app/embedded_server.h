@@ -19,6 +19,8 @@ class EmbeddedServer {
   virtual Status Start() = 0;
   virtual uint16_t ws_port() const = 0;
   virtual uint16_t http_port() const = 0;
+  // The hook admin API's gRPC port; 0 when it is not served (no hook_admin.token).
+  virtual int hook_admin_port() const = 0;
   // Graceful drain: stop accepting, flush the writer, tell clients to go
   // away and close their connections, stop.
   virtual void Shutdown() = 0;

@@ -60,7 +60,8 @@ int RunEmbedded(const Config& config, sigset_t signals) {
   spdlog::info("flare {} serving: data in {}, HTTP on {}, WebSocket on {}/ws", FLARE_VERSION,
                config.data_dir, server->http_port(), server->ws_port());
   // A machine-readable line for scripts and tests that start the server.
-  std::printf("flare listening ws_port=%u http_port=%u\n", server->ws_port(), server->http_port());
+  std::printf("flare listening ws_port=%u http_port=%u hook_admin_port=%d\n", server->ws_port(),
+              server->http_port(), server->hook_admin_port());
   std::fflush(stdout);
   WaitForStopSignal(signals);
   server->Shutdown();

@@ -50,6 +50,7 @@ Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& da
   p.ws_port = static_cast<uint16_t>(AnnouncedNumber(text, "ws_port="));
   p.http_port = static_cast<uint16_t>(AnnouncedNumber(text, "http_port="));
   p.rpc_port = static_cast<int>(AnnouncedNumber(text, "rpc_port="));
+  p.hook_admin_port = static_cast<int>(AnnouncedNumber(text, "hook_admin_port="));
   return p;
 }
 

@@ -17,7 +17,8 @@ struct ServeProcess {
   pid_t pid = -1;
   uint16_t ws_port = 0;
   uint16_t http_port = 0;
-  int rpc_port = 0;  // a role process's gRPC port (server.roles other than "all")
+  int rpc_port = 0;         // a role process's gRPC port (server.roles other than "all")
+  int hook_admin_port = 0;  // embedded mode with hook_admin.token set
 };
 
 // `env` is set in the child on top of the inherited environment (with

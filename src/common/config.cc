@@ -32,6 +32,13 @@ struct KeyDef {
 
 Status CheckRedisUrl(const std::string& url) { return ParseRedisUrl(url).status(); }
 
+// The admin API can point hooks anywhere (and so read every message): no
+// guessable token.
+Status CheckAdminToken(const std::string& token) {
+  if (token.empty() || token.size() >= 16) return Status::Ok();
+  return InvalidArgument("must be empty or at least 16 bytes");
+}
+
 const std::vector<KeyDef>& Keys() {
   static const std::vector<KeyDef> keys = {
       {"server.data_dir", "directory for the SQLite store and the generated secret", nullptr,
@@ -403,6 +410,19 @@ const std::vector<KeyDef>& Keys() {
        0,
        {"trace", "debug", "info", "warn", "error"}},
       {"log.format", "text | json", nullptr, &Config::log_format, 0, 0, {"text", "json"}},
+      {"hook_admin.address", "address the hook admin API (hooks.v1.HookAdminService) binds",
+       nullptr, &Config::hook_admin_address},
+      {"hook_admin.port", "gRPC port of the hook admin API (embedded mode); 0 picks a free port",
+       &Config::hook_admin_port, nullptr, 0, 65535},
+      {"hook_admin.token",
+       "bearer token every hook admin call must carry; empty = the admin API is not served "
+       "(at least 16 bytes when set)",
+       nullptr,
+       &Config::hook_admin_token,
+       0,
+       0,
+       {},
+       &CheckAdminToken},
   };
   return keys;
 }

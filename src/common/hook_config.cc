@@ -102,10 +102,26 @@ Status ApplyHookKey(HookConfig& hook, const std::string& key, const toml::node& 
 }  // namespace
 
 const std::vector<std::string>& KnownHookPoints() {
-  // Message operations, conversation lifecycle, login and online/offline
-  // are the next points; their callers do not call the engine yet.
-  static const std::vector<std::string> points = {"pre_send", "post_send"};
+  static const std::vector<std::string> points = {
+      "pre_send",          "post_send",   "pre_message_op", "post_message_op",
+      "post_conversation", "post_online", "post_offline",   "pre_login"};
   return points;
+}
+
+bool IsGrpcHookUrl(const std::string& url) { return url.rfind("grpc://", 0) == 0; }
+
+Result<std::string> GrpcHookAddress(const std::string& url) {
+  if (!IsGrpcHookUrl(url)) return InvalidArgument("'" + url + "' is not a grpc:// URL");
+  std::string address = url.substr(7);
+  if (!address.empty() && address.back() == '/') address.pop_back();
+  size_t colon = address.rfind(':');
+  bool port_ok = colon != std::string::npos && colon > 0 && colon + 1 < address.size() &&
+                 address.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                 address.size() - colon - 1 <= 5 && std::stoi(address.substr(colon + 1)) <= 65535;
+  if (!port_ok || address.find('/') != std::string::npos) {
+    return InvalidArgument("'" + url + "' is not grpc://host:port");
+  }
+  return address;
 }
 
 Status ValidateHook(const HookConfig& hook) {
@@ -118,10 +134,14 @@ Status ValidateHook(const HookConfig& hook) {
   }
   if (!Contains(KnownHookPoints(), hook.point)) {
     return HookError(hook, "point",
-                     "must be one of pre_send, post_send (got '" + hook.point + "')");
+                     "must be one of pre_send, post_send, pre_message_op, post_message_op, "
+                     "post_conversation, post_online, post_offline, pre_login (got '" +
+                         hook.point + "')");
   }
-  if (hook.url.rfind("http://", 0) != 0 && hook.url.rfind("https://", 0) != 0) {
-    return HookError(hook, "url", "must be an http:// or https:// URL");
+  if (IsGrpcHookUrl(hook.url)) {
+    if (!GrpcHookAddress(hook.url).ok()) return HookError(hook, "url", "must be grpc://host:port");
+  } else if (hook.url.rfind("http://", 0) != 0 && hook.url.rfind("https://", 0) != 0) {
+    return HookError(hook, "url", "must be an http(s):// or grpc://host:port URL");
   }
   if (hook.secret.size() < 16) return HookError(hook, "secret", "must be at least 16 bytes");
   if (hook.failure_policy != "fail_open" && hook.failure_policy != "fail_closed") {

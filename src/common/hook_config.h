@@ -13,8 +13,8 @@ namespace flare {
 
 struct HookConfig {
   std::string name;    // unique; the label of the hook's metrics
-  std::string point;   // "pre_send" | "post_send" (more points come with their callers)
-  std::string url;     // http:// or https:// webhook receiver
+  std::string point;   // KnownHookPoints(): pre_send, post_send, pre_message_op, ...
+  std::string url;     // http(s):// webhook receiver, or grpc://host:port (HookExtensionService)
   std::string secret;  // HMAC-SHA256 key of X-Flare-Signature
   // Selectors; empty matches everything. Conversation types: "single",
   // "group", ... ; message types: "text", "image", ... (the protocol's enum
@@ -37,6 +37,11 @@ struct HookConfig {
 
 // The hook points a hook may name (what the engine can call today).
 const std::vector<std::string>& KnownHookPoints();
+
+// Whether `url` names a gRPC hook (grpc://).
+bool IsGrpcHookUrl(const std::string& url);
+// "grpc://host:port" (a trailing '/' allowed) -> "host:port"; InvalidArgument otherwise.
+Result<std::string> GrpcHookAddress(const std::string& url);
 
 // Checks one hook (names the hook and the key in the error).
 Status ValidateHook(const HookConfig& hook);

@@ -23,6 +23,12 @@ void Histogram::Observe(double value) {
   sum_.fetch_add(value, std::memory_order_relaxed);
 }
 
+std::vector<int64_t> Histogram::BucketCounts() const {
+  std::vector<int64_t> out(bounds_.size() + 1);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = buckets_[i].load(std::memory_order_relaxed);
+  return out;
+}
+
 std::string Histogram::Render(const std::string& name, const std::string& labels) const {
   std::string out;
   std::string prefix = labels.empty() ? "" : labels + ",";

@@ -45,6 +45,9 @@ class Histogram {
   // For latency histograms: takes milliseconds, exports seconds.
   void ObserveMs(double ms) { Observe(ms / 1000.0); }
   int64_t Count() const { return count_.load(std::memory_order_relaxed); }
+  const std::vector<double>& bounds() const { return bounds_; }
+  // Observations per bucket (not cumulative): one per bound, then +Inf.
+  std::vector<int64_t> BucketCounts() const;
   double Sum() const { return sum_.load(std::memory_order_relaxed); }
   std::string Render(const std::string& name) const { return Render(name, ""); }
   // With labels (`hook="x"`) put before `le` on every line.

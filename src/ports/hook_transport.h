@@ -26,14 +26,22 @@ struct HookTarget {
 };
 
 // What a hook is told. `point` is the configured point name ("pre_send",
-// "post_send"); later points add their own fields here.
+// "post_message_op", ...; common/hook_config.h); `action` what happened at
+// points with several ("recall", "member_joined", ...; empty for the send
+// points). `message`: the message of a send; the event (MESSAGE_TYPE_EVENT
+// with `event` set) of a message operation or conversation change; empty
+// for post_online/post_offline, which name the user.
 struct HookRequest {
   std::string point;
   std::string hook;      // the hook's name
   std::string event_id;  // the same for every attempt of one delivery
   std::string tenant;
   int attempt = 1;
-  Message message;  // for the send points
+  Message message;
+  std::string action;
+  std::string user_id;  // pre_login, post_online, post_offline: whose (no message)
+  std::string device;   // pre_login: the device and platform logging in
+  std::string platform;
 };
 
 // A hook's answer. Post-* hooks only acknowledge (any kAllow); a pre-*

@@ -61,6 +61,7 @@ void ServerProcess::Start(uint16_t ws_port, uint16_t http_port) {
   ws_port_ = p->ws_port;
   http_port_ = p->http_port;
   rpc_port_ = p->rpc_port;
+  hook_admin_port_ = p->hook_admin_port;
 }
 
 bool ServerProcess::ExitedUnexpectedly() {

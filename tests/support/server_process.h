@@ -35,7 +35,8 @@ class ServerProcess {
 
   uint16_t ws_port() const { return ws_port_; }
   uint16_t http_port() const { return http_port_; }
-  int rpc_port() const { return rpc_port_; }  // a role process's (FLARE_SERVER_ROLES)
+  int rpc_port() const { return rpc_port_; }                // a role process's (FLARE_SERVER_ROLES)
+  int hook_admin_port() const { return hook_admin_port_; }  // with FLARE_HOOK_ADMIN_TOKEN
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
 
@@ -67,6 +68,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   uint16_t ws_port_ = 0, http_port_ = 0;
   int rpc_port_ = 0;
+  int hook_admin_port_ = 0;
 };
 
 // A raw WebSocket connection for protocol tests: send any bytes, read the

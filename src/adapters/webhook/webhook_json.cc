@@ -18,6 +18,10 @@ std::string EncodeHookRequest(const HookRequest& request) {
                {"event_id", request.event_id},
                {"tenant", request.tenant},
                {"attempt", request.attempt}};
+  if (!request.action.empty()) head["action"] = request.action;
+  if (!request.user_id.empty()) head["user_id"] = request.user_id;
+  if (!request.device.empty()) head["device"] = request.device;
+  if (!request.platform.empty()) head["platform"] = request.platform;
   std::string body = head.dump();
   body.pop_back();  // the closing brace: the message is spliced in as it was printed
   body += ",\"message\":";

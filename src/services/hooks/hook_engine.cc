@@ -68,7 +68,11 @@ struct HookEngine::Hook {
         std::find(config.tenants.begin(), config.tenants.end(), tenant) == config.tenants.end()) {
       return false;
     }
-    return Allows(conversation_types, m.conversation_type()) && Allows(message_types, m.type());
+    // A message operation names no conversation type (0): only the send
+    // points and stored events carry one. Message types: the send points'.
+    bool send_point = point == "pre_send" || point == "post_send";
+    return (m.conversation_type() == 0 || Allows(conversation_types, m.conversation_type())) &&
+           (!send_point || Allows(message_types, m.type()));
   }
   // Takes a call slot; false when max_concurrency calls are in flight.
   bool TryEnter() {
@@ -103,6 +107,42 @@ HookEngine::HookEngine(HookTransport& transport, HookDeadLetters& dead_letters, 
 HookEngine::~HookEngine() { Stop(); }
 
 Status HookEngine::Configure(const std::vector<HookConfig>& hooks) {
+  std::lock_guard configuring(configure_mu_);
+  return ConfigureLocked(hooks);
+}
+
+std::vector<HookConfig> HookEngine::Hooks() const {
+  std::vector<HookConfig> out;
+  for (const auto& hook : *Snapshot()) out.push_back(hook->config);
+  return out;
+}
+
+Result<bool> HookEngine::PutHook(const HookConfig& hook) {
+  std::lock_guard configuring(configure_mu_);
+  std::vector<HookConfig> hooks = Hooks();
+  auto same = std::find_if(hooks.begin(), hooks.end(),
+                           [&](const HookConfig& h) { return h.name == hook.name; });
+  bool replaced = same != hooks.end();
+  if (replaced) {
+    *same = hook;
+  } else {
+    hooks.push_back(hook);
+  }
+  FLARE_RETURN_IF_ERROR(ConfigureLocked(hooks));
+  return replaced;
+}
+
+Status HookEngine::DeleteHook(const std::string& name) {
+  std::lock_guard configuring(configure_mu_);
+  std::vector<HookConfig> hooks = Hooks();
+  auto same =
+      std::find_if(hooks.begin(), hooks.end(), [&](const HookConfig& h) { return h.name == name; });
+  if (same == hooks.end()) return NotFound("no hook named '" + name + "'");
+  hooks.erase(same);
+  return ConfigureLocked(hooks);
+}
+
+Status HookEngine::ConfigureLocked(const std::vector<HookConfig>& hooks) {
   FLARE_RETURN_IF_ERROR(ValidateHooks(hooks));
   auto list = std::make_shared<HookList>();
   for (const auto& config : hooks) {
@@ -130,10 +170,10 @@ Status HookEngine::Configure(const std::vector<HookConfig>& hooks) {
   std::stable_sort(list->begin(), list->end(), [](const auto& a, const auto& b) {
     return a->config.priority < b->config.priority;
   });
-  bool any_pre_send = std::any_of(list->begin(), list->end(),
-                                  [](const auto& h) { return h->config.point == "pre_send"; });
-  bool any_post_send = std::any_of(list->begin(), list->end(),
-                                   [](const auto& h) { return h->config.point == "post_send"; });
+  bool any_pre =
+      std::any_of(list->begin(), list->end(), [](const auto& h) { return h->config.is_pre(); });
+  bool any_post =
+      std::any_of(list->begin(), list->end(), [](const auto& h) { return !h->config.is_pre(); });
   for (const auto& hook : *list) {
     spdlog::info("hook '{}': {} -> {} (priority {}, timeout {} ms, {})", hook->config.name,
                  hook->config.point, hook->config.url, hook->config.priority,
@@ -141,8 +181,8 @@ Status HookEngine::Configure(const std::vector<HookConfig>& hooks) {
   }
   std::lock_guard lock(hooks_mu_);
   hooks_ = std::move(list);
-  any_pre_send_ = any_pre_send;
-  any_post_send_ = any_post_send;
+  any_pre_ = any_pre;
+  any_post_ = any_post;
   return Status::Ok();
 }
 
@@ -160,10 +200,11 @@ HookEngine::HookList HookEngine::Select(const std::string& point, const std::str
   return out;
 }
 
-bool HookEngine::SelectsPreSend(const std::string& tenant, const Message& message) const {
-  if (!any_pre_send_.load(std::memory_order_relaxed)) return false;
+bool HookEngine::SelectsPre(const std::string& point, const std::string& tenant,
+                            const Message& message) const {
+  if (!any_pre_.load(std::memory_order_relaxed)) return false;
   for (const auto& hook : *Snapshot()) {
-    if (hook->Selects("pre_send", tenant, message)) return true;
+    if (hook->Selects(point, tenant, message)) return true;
   }
   return false;
 }
@@ -171,10 +212,13 @@ bool HookEngine::SelectsPreSend(const std::string& tenant, const Message& messag
 // One send going through its pre-send hooks, one hook at a time.
 class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
  public:
-  PreSendRun(HookEngine& engine, HookList hooks, std::string tenant, Message message,
-             PreSendDone done)
+  PreSendRun(HookEngine& engine, HookList hooks, std::string point, std::string action,
+             std::string tenant, Message message, PreSendDone done, HookUser user)
       : engine_(engine),
+        user_(std::move(user)),
         hooks_(std::move(hooks)),
+        point_(std::move(point)),
+        action_(std::move(action)),
         tenant_(std::move(tenant)),
         done_(std::move(done)) {
     verdict_.message = std::move(message);
@@ -189,8 +233,15 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
     }
     hook->stats->calls.Add();
     if (engine_.options_.max_message_bytes > 0) original_ = verdict_.message;
-    HookRequest request{"pre_send", hook->config.name, verdict_.message.client_msg_id(), tenant_,
-                        1,          verdict_.message};
+    HookRequest request{point_, hook->config.name, verdict_.message.client_msg_id(), tenant_,
+                        1,      verdict_.message};
+    request.action = action_;
+    if (!user_.user_id.empty()) {
+      request.event_id = user_.event_id;
+      request.user_id = user_.user_id;
+      request.device = user_.device;
+      request.platform = user_.platform;
+    }
     int64_t started = engine_.clock_.MonotonicMs();
     engine_.transport_.Call(hook->target, std::move(request), DeadlineIn(hook->config.timeout_ms),
                             [self = shared_from_this(), started](HookCallResult r) {
@@ -212,6 +263,11 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
               .WithDetail(pb::ERROR_CODE_REJECTED_BY_HOOK);
       verdict_.hook_code = r.response.code;
       return Finish();
+    }
+    // Only a send's hooks rewrite; an operation's hooks allow or reject.
+    if (point_ != "pre_send") {
+      ++index_;
+      return Next();
     }
     if (r.response.content) *verdict_.message.mutable_content() = std::move(*r.response.content);
     if (r.response.attributes) {
@@ -235,7 +291,8 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
     // The sender learns only that a hook failed; the operator gets why.
     bool closed = hook.config.fail_closed();
     if (hook.ShouldWarn(engine_.clock_.MonotonicMs())) {
-      spdlog::warn("pre-send hook '{}' failed, send {}: {}", hook.config.name,
+      spdlog::warn("{} hook '{}' failed, {} {}: {}", point_, hook.config.name,
+                   point_ == "pre_send" ? "send" : "action",
                    closed ? "refused (fail_closed)" : "goes on (fail_open)", why);
     }
     if (closed) {
@@ -249,27 +306,35 @@ class HookEngine::PreSendRun : public std::enable_shared_from_this<PreSendRun> {
   void Finish() { done_(std::move(verdict_)); }
 
   HookEngine& engine_;
+  HookUser user_;
   HookList hooks_;
   size_t index_ = 0;
+  std::string point_;
+  std::string action_;
   std::string tenant_;
   PreSendDone done_;
   PreSendVerdict verdict_;
   Message original_;  // before the current hook's rewrite (when a size limit is set)
 };
 
-void HookEngine::RunPreSend(const std::string& tenant, Message message, PreSendDone done) {
-  HookList hooks = Select("pre_send", tenant, message);
+void HookEngine::RunPre(const std::string& point, const std::string& action,
+                        const std::string& tenant, Message message, PreSendDone done,
+                        const HookUser& user) {
+  HookList hooks = Select(point, tenant, message);
   if (hooks.empty()) {
     done(PreSendVerdict{Status::Ok(), 0, std::move(message)});
     return;
   }
-  std::make_shared<PreSendRun>(*this, std::move(hooks), tenant, std::move(message), std::move(done))
+  std::make_shared<PreSendRun>(*this, std::move(hooks), point, action, tenant, std::move(message),
+                               std::move(done), user)
       ->Next();
 }
 
-void HookEngine::PostSend(const std::string& tenant, const Message& message) {
-  if (!any_post_send_.load(std::memory_order_relaxed)) return;
-  HookList hooks = Select("post_send", tenant, message);
+void HookEngine::Post(const std::string& point, const std::string& action,
+                      const std::string& tenant, const Message& message, const std::string& user_id,
+                      const std::string& event_key) {
+  if (!any_post_.load(std::memory_order_relaxed)) return;
+  HookList hooks = Select(point, tenant, message);
   if (hooks.empty()) return;
   int64_t now = clock_.MonotonicMs();
   std::lock_guard lock(queue_mu_);
@@ -279,12 +344,11 @@ void HookEngine::PostSend(const std::string& tenant, const Message& message) {
       continue;
     }
     // The event id is the same for every attempt: receivers deduplicate by it.
-    HookRequest request{"post_send",
-                        hook->config.name,
-                        message.server_msg_id() + ":" + hook->config.name,
-                        tenant,
-                        1,
+    const std::string& key = event_key.empty() ? message.server_msg_id() : event_key;
+    HookRequest request{point,  hook->config.name, key + ":" + hook->config.name, tenant, 1,
                         message};
+    request.action = action;
+    request.user_id = user_id;
     queue_.emplace(now, Delivery{hook, std::move(request), ""});
   }
   queue_cv_.notify_one();

@@ -44,6 +44,11 @@ struct PreSendVerdict {
 };
 using PreSendDone = std::function<void(PreSendVerdict)>;
 
+// Who a login hook is about; `event_id` names the call (no message has one).
+struct HookUser {
+  std::string user_id, device, platform, event_id;
+};
+
 class HookEngine {
  public:
   HookEngine(HookTransport& transport, HookDeadLetters& dead_letters, const Clock& clock,
@@ -53,23 +58,53 @@ class HookEngine {
   // Replaces the hooks (validated first; on error the old set stays).
   // Calls in flight finish with the hook they started with.
   Status Configure(const std::vector<HookConfig>& hooks);
+  // The hooks in force, in the order they run (priority, then as listed).
+  std::vector<HookConfig> Hooks() const;
+  // Adds `hook`, or replaces the hook of its name (true then), through
+  // Configure: an invalid hook changes nothing.
+  Result<bool> PutHook(const HookConfig& hook);
+  // NotFound when no hook has that name.
+  Status DeleteHook(const std::string& name);
   void Start();  // the thread that delivers due post-* retries
   // Stops delivering; deliveries still queued are dead-lettered.
   void Stop();
 
-  // Whether any pre-send hook selects this message (cheap; no call made).
-  bool SelectsPreSend(const std::string& tenant, const Message& message) const;
-  // Runs the selected pre-send hooks; `done` runs once, on a transport
-  // thread (or on this one when no hook is selected or none could be called).
-  void RunPreSend(const std::string& tenant, Message message, PreSendDone done);
-  // Queues the message for every selected post-send hook; never blocks on
-  // a hook (called by the storage writer's syncer thread).
-  void PostSend(const std::string& tenant, const Message& message);
+  // Whether any hook of the pre-* `point` selects this message (cheap; no call made).
+  bool SelectsPre(const std::string& point, const std::string& tenant,
+                  const Message& message) const;
+  bool SelectsPreSend(const std::string& tenant, const Message& message) const {
+    return SelectsPre("pre_send", tenant, message);
+  }
+  // Runs the selected hooks of the pre-* `point` (`action` names what is
+  // done, for points with several: "recall", "edit", ...); `done` runs
+  // once, on a transport thread (or on this one when no hook is selected
+  // or none could be called). Only pre_send hooks may rewrite the message;
+  // the others may only reject.
+  // `user`: for the points about a login (pre_login), who logs in.
+  void RunPre(const std::string& point, const std::string& action, const std::string& tenant,
+              Message message, PreSendDone done, const HookUser& user = {});
+  void RunPreSend(const std::string& tenant, Message message, PreSendDone done) {
+    RunPre("pre_send", "", tenant, std::move(message), std::move(done));
+  }
+  // Queues the message (or event) for every selected hook of the post-*
+  // `point`; never blocks on a hook (called by the storage writer's
+  // syncer thread).
+  // `user_id`: for the points about a user; `event_key`: what the
+  // delivery's event id starts with (default: the message's server id).
+  void Post(const std::string& point, const std::string& action, const std::string& tenant,
+            const Message& message, const std::string& user_id = "",
+            const std::string& event_key = "");
+  void PostSend(const std::string& tenant, const Message& message) {
+    Post("post_send", "", tenant, message);
+  }
 
   // Starts every queued delivery that is due and whose hook has room.
   void Pump();
   size_t QueuedDeliveries() const;
   std::shared_ptr<HookStats> Stats(const std::string& hook) { return stats_.For(hook); }
+  // Of every hook configured since start (deleted ones too), by name.
+  std::map<std::string, std::shared_ptr<HookStats>> AllStats() const { return stats_.All(); }
+  HookDeadLetters& dead_letters() { return dead_letters_; }
 
  private:
   struct Hook;
@@ -77,6 +112,7 @@ class HookEngine {
   class PreSendRun;
   using HookList = std::vector<std::shared_ptr<Hook>>;
 
+  Status ConfigureLocked(const std::vector<HookConfig>& hooks);  // under configure_mu_
   std::shared_ptr<const HookList> Snapshot() const;
   HookList Select(const std::string& point, const std::string& tenant,
                   const Message& message) const;
@@ -91,12 +127,13 @@ class HookEngine {
   HookEngineOptions options_;
   HookStatsRegistry stats_;
 
+  std::mutex configure_mu_;  // one Configure/PutHook/DeleteHook at a time
   mutable std::mutex hooks_mu_;
   std::shared_ptr<const HookList> hooks_;
-  // Whether any pre-/post-send hook is configured: sends and stored
-  // messages skip the lock without.
-  std::atomic<bool> any_pre_send_{false};
-  std::atomic<bool> any_post_send_{false};
+  // Whether any pre-*/post-* hook is configured: sends, operations and
+  // stored messages skip the lock without.
+  std::atomic<bool> any_pre_{false};
+  std::atomic<bool> any_post_{false};
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -15,6 +15,11 @@ std::shared_ptr<HookStats> HookStatsRegistry::For(const std::string& hook) {
   return stats;
 }
 
+std::map<std::string, std::shared_ptr<HookStats>> HookStatsRegistry::All() const {
+  std::lock_guard lock(mu_);
+  return by_name_;
+}
+
 std::string HookStatsRegistry::Render() const {
   std::lock_guard lock(mu_);
   if (by_name_.empty()) return "";

@@ -30,6 +30,7 @@ class HookStatsRegistry {
   // Registers the /metrics collector on `metrics` (may be null).
   explicit HookStatsRegistry(Metrics* metrics);
   std::shared_ptr<HookStats> For(const std::string& hook);
+  std::map<std::string, std::shared_ptr<HookStats>> All() const;
   std::string Render() const;
 
  private:

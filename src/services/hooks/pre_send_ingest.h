@@ -1,10 +1,11 @@
-// The pre-send hook point in front of the ingest stream: a MessageIngest
-// that runs a send's pre-send hooks, then hands it on (maybe rewritten) or
-// answers the refusal to the sender through CommandReplies. Submit returns
-// at once: the gateway's I/O thread never waits for a hook, and sends of
-// different senders or conversations wait for their hooks concurrently.
-// One sender's sends in one conversation leave in the order they came,
-// also when a later one's hook answers first.
+// The pre-send and pre_message_op hook points in front of the ingest
+// stream: a MessageIngest that runs a send's pre-send hooks (or a message
+// operation's pre_message_op hooks), then hands it on (a send maybe
+// rewritten) or answers the refusal to the sender through CommandReplies.
+// Submit returns at once: the gateway's I/O thread never waits for a hook,
+// and commands of different senders or conversations wait for their hooks
+// concurrently. One sender's sends and operations in one conversation
+// leave in the order they came, also when a later one's hook answers first.
 #pragma once
 
 #include <array>
@@ -58,9 +59,11 @@ class PreSendIngest final : public MessageIngest {
   std::array<Shard, 16> shards_;
 };
 
-// The post-send hook point after commit: queues each newly stored message
-// for its post-send hooks (never waiting on one), then hands the batch to
-// the next listener (push).
+// The post-* hook points after commit: queues each newly stored message
+// for its post_send hooks, each recall/edit/reaction/delete event for its
+// post_message_op hooks and each conversation change (created, member
+// joined/left/removed, dismissed) for its post_conversation hooks (never
+// waiting on one), then hands the batch to the next listener (push).
 class PostSendListener final : public StoredListener {
  public:
   PostSendListener(HookEngine& engine, StoredListener& next) : engine_(engine), next_(next) {}

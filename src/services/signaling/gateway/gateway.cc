@@ -219,10 +219,41 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
   }
   auto who = deps_.tokens.Verify(token, deps_.clock.NowMs() / 1000);
   if (who.ok() && !AdmitUser(s, *who, request_id)) return;
-  if (!who.ok() || !s->SetPrincipal(*who)) {
+  if (!who.ok()) {
     deps_.metrics.auth_failures.Add();
-    s->ReplyError(request_id, pb::ERROR_CODE_AUTH_FAILED,
-                  who.ok() ? "already authenticated" : who.status().message());
+    s->ReplyError(request_id, pb::ERROR_CODE_AUTH_FAILED, who.status().message());
+    s->Close(kCloseAuthFailed, "authentication failed");
+    return;
+  }
+  if (login_gate_ == nullptr || !login_gate_->Selects(*who)) {
+    return AcceptLogin(s, *who, request_id);
+  }
+  // The business server's pre_login hooks answer on another thread; the
+  // session is held weakly meanwhile (one that closes is not kept).
+  std::weak_ptr<ClientSession> weak = s;
+  login_gate_->Check(*who, [this, weak, who = *who, request_id](Status st, int32_t hook_code) {
+    SessionPtr session = weak.lock();
+    if (!session) return;
+    if (st.ok()) return AcceptLogin(session, who, request_id);
+    bool refused = st.code() == Code::kPermissionDenied;
+    if (refused) deps_.metrics.auth_failures.Add();
+    pb::ServerFrame frame;
+    frame.mutable_error()->set_code(refused ? pb::ERROR_CODE_AUTH_FAILED
+                                            : pb::ERROR_CODE_UNAVAILABLE);
+    frame.mutable_error()->set_message(st.message());
+    frame.mutable_error()->set_hook_code(hook_code);
+    session->Reply(request_id, frame);
+    session->Close(refused ? kCloseAuthFailed : kCloseTryAgainLater,
+                   refused ? "authentication failed" : "login hook unavailable; retry");
+  });
+}
+
+void Gateway::AcceptLogin(const SessionPtr& s, const Principal& who_ref,
+                          const std::string& request_id) {
+  std::optional<Principal> who = who_ref;
+  if (!s->SetPrincipal(*who)) {
+    deps_.metrics.auth_failures.Add();
+    s->ReplyError(request_id, pb::ERROR_CODE_AUTH_FAILED, "already authenticated");
     s->Close(kCloseAuthFailed, "authentication failed");
     return;
   }

@@ -78,6 +78,17 @@ struct GatewayDeps {
   std::function<void(const Principal&)> on_login;
 };
 
+// Asked before a login is registered (the hook engine's pre_login hooks).
+// `done` runs once, on any thread: OK lets the login on; otherwise the
+// client is refused with `status` (its detail, when set, the client error
+// code) and `hook_code`.
+class LoginGate {
+ public:
+  virtual ~LoginGate() = default;
+  virtual bool Selects(const Principal& who) const = 0;
+  virtual void Check(const Principal& who, std::function<void(Status, int32_t hook_code)> done) = 0;
+};
+
 class Gateway final : public ConnectionHandler,
                       public PushDelivery,
                       public CommandReplies,
@@ -120,6 +131,8 @@ class Gateway final : public ConnectionHandler,
   // here (with bus.backend = "kafka"; else they reach only this gateway's
   // sessions).
   void SetOtherGateways(GatewayRouter* others) { others_ = others; }
+  // Set before the transport starts; it must outlive every login it checks.
+  void SetLoginGate(LoginGate* gate) { login_gate_ = gate; }
 
   void Tick();
   void StartTimer();
@@ -197,6 +210,8 @@ class Gateway final : public ConnectionHandler,
   // Connection limits (per user, unauthenticated per address).
   bool AdmitUnauthenticated(const SessionPtr& s);
   bool AdmitUser(const SessionPtr& s, const Principal& who, const std::string& request_id);
+  // The part of Authenticate after the token (and the login gate) passed.
+  void AcceptLogin(const SessionPtr& s, const Principal& who, const std::string& request_id);
   void ReleaseLimits(const SessionPtr& s);
   void WriteDeliveredCursors(ClientSession& s);
   void UnregisterRoute(const Principal& who, uint64_t session_id);
@@ -213,6 +228,7 @@ class Gateway final : public ConnectionHandler,
   GatewayOptions options_;
   GatewayDeps deps_;
   GatewayRouter* others_ = nullptr;
+  LoginGate* login_gate_ = nullptr;
   std::array<Shard, kShards> shards_;
   ConnectionQuota user_connections_;  // keyed tenant '\n' user
   ConnectionQuota unauthenticated_;   // keyed by source address

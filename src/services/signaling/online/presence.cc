@@ -72,6 +72,7 @@ void PresenceHub::SetNoticeSink(NoticeSink sink) {
 
 void PresenceHub::Announce(const std::string& tenant,
                            const ::flare::client::v1::PresenceStatus& status) {
+  if (change_listener_) change_listener_(tenant, status);
   std::string payload = status.SerializeAsString();
   if (bus_ == nullptr) return OnNotice(tenant, status.user_id(), payload);
   if (Status st = bus_->Publish(tenant, status.user_id(), payload); !st.ok()) {

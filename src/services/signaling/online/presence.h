@@ -61,6 +61,12 @@ class PresenceHub {
   using NoticeSink = std::function<void(const std::vector<uint64_t>& sessions,
                                         const ::flare::client::v1::PresenceStatus& status)>;
   void SetNoticeSink(NoticeSink sink);
+  // Told of every change Announce publishes (a user's first device online,
+  // last offline), on the announcing thread; must not block. Set before
+  // the first login (the hook engine's post_online/post_offline points).
+  using ChangeListener =
+      std::function<void(const std::string& tenant, const ::flare::client::v1::PresenceStatus&)>;
+  void SetChangeListener(ChangeListener listener) { change_listener_ = std::move(listener); }
   // Tells the subscribers of `status.user_id` on every gateway.
   void Announce(const std::string& tenant, const ::flare::client::v1::PresenceStatus& status);
 
@@ -97,6 +103,7 @@ class PresenceHub {
   uint64_t listener_id_ = 0;
   std::mutex sink_mu_;  // held while the sink runs
   NoticeSink sink_;
+  ChangeListener change_listener_;
   std::array<Shard, kShards> shards_;
 };
 
