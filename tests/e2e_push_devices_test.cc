@@ -3,8 +3,10 @@
 // flare_push_offline_tasks_total on /metrics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "support/server_process.h"
@@ -15,12 +17,17 @@ namespace {
 namespace pb = ::flare::client::v1;
 using testing::ServerProcess;
 
-// The value of a counter on /metrics (-1 if it is not there).
+// The value of a counter on /metrics, summed over its labels (-1 if it is
+// not there).
 int64_t Metric(const ServerProcess& server, const std::string& name) {
-  std::string text = server.HttpGet("/metrics");
-  auto at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::strtoll(text.c_str() + at + name.size() + 2, nullptr, 10);
+  std::istringstream text(server.HttpGet("/metrics"));
+  int64_t sum = -1;
+  for (std::string line; std::getline(text, line);) {
+    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+    if (line[name.size()] != ' ' && line[name.size()] != '{') continue;
+    sum = std::max<int64_t>(sum, 0) + std::strtoll(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
+  }
+  return sum;
 }
 
 // Waits (with a deadline) until the counter reaches `want`.
