@@ -34,8 +34,6 @@ class E2ePushRoles : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(kafka_.ok());
     ASSERT_TRUE(kafka_.CreateServeTopics(2).ok());
-    ASSERT_TRUE(kafka_.CreateTopic("flare.im.push.tasks", 2).ok());
-    ASSERT_TRUE(kafka_.CreateTopic("flare.im.push.dlq", 1).ok());
     char tmpl[] = "/tmp/flare-push-roles-XXXXXX";
     dir_ = mkdtemp(tmpl);
     receiver_.SetHandler([](const testing::ReceivedCall& call) {

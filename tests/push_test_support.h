@@ -11,10 +11,10 @@
 #include <thread>
 
 #include "adapters/inprocess/inprocess_event_bus.h"
+#include "adapters/memory/memory_device_store.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "services/push/worker/push_worker.h"
-#include "adapters/memory/memory_device_store.h"
 
 namespace flare::testing {
 
@@ -77,10 +77,11 @@ class WorkerRig {
   PushWorker& worker() { return *worker_; }
   MemoryDeviceStore& devices() { return devices_; }
   // The stored device (disabled or not); a default one when there is none.
-  PushDevice Device(const std::string& tenant, const std::string& user,
-                    const std::string& device) {
+  PushDevice Device(const std::string& tenant, const std::string& user, const std::string& device) {
     std::vector<std::string> users{user};
-    for (auto& d : devices_.DevicesOf(tenant, users).value()) {
+    auto found = devices_.DevicesOf(tenant, users);  // kept: the loop reads into it
+    if (!found.ok()) return {};
+    for (auto& d : *found) {
       if (d.device_id == device) return d;
     }
     return {};

@@ -21,7 +21,7 @@ TEST(PushWiring, TasksOnTheBusReachTheProviderAndFailuresTheDeadLetterTopic) {
                                                      {"secret", "wiring-secret"}};
   config.push_worker_max_attempts = 1;
   InProcessEventBus bus;
-  testing::MemoryDeviceStore devices;
+  MemoryDeviceStore devices;
   Metrics metrics;
   auto stack = StartPushWorker(config, bus, &devices, SystemClock::Instance(), &metrics);
   ASSERT_TRUE(stack.ok()) << stack.status().ToString();

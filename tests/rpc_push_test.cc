@@ -134,5 +134,36 @@ TEST_F(RpcPush, TemplatesAndScheduledPushesAreListedPerTenant) {
   EXPECT_EQ(sink_.tasks()[0].title(), "Hi Bob");
 }
 
+TEST(RpcPushWithToken, EveryCallMustCarryTheBearerToken) {
+  ManualClock clock;
+  MemoryDeviceStore devices;
+  MemoryPushScheduleStore store;
+  CollectingSink sink;
+  PushApi api(devices, store, sink, clock, nullptr);
+  auto service = NewPushGrpcService(api, "admin-token-0123456789");
+  auto server = RpcServer::Start("127.0.0.1:0", {service.get()});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto stub =
+      pv::PushService::NewStub(OpenRpcChannel("127.0.0.1:" + std::to_string((*server)->port())));
+  auto context = [](const std::string& bearer) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->AddMetadata("x-tenant-id", "t1");
+    c->AddMetadata("x-user-id", "backend");
+    if (!bearer.empty()) c->AddMetadata("authorization", "Bearer " + bearer);
+    return c;
+  };
+  pv::ListTemplatesResponse listed;
+  EXPECT_EQ(
+      stub->ListTemplates(context("").get(), pv::ListTemplatesRequest(), &listed).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub->ListTemplates(context("admin-token-0123456788").get(), pv::ListTemplatesRequest(),
+                                &listed)
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(stub->ListTemplates(context("admin-token-0123456789").get(),
+                                  pv::ListTemplatesRequest(), &listed)
+                  .ok());
+}
+
 }  // namespace
 }  // namespace flare

@@ -167,6 +167,14 @@ class Embedded final : public EmbeddedServer {
       return push_worker.status();
     }
     push_worker_ = std::move(push_worker).value();
+    auto push_api = StartPushApi(config_, *devices_, *push_tasks_.producer, &push_worker_->worker(),
+                                 clock_, config_.hook_admin_token);
+    if (!push_api.ok()) {
+      push_worker_->Stop();
+      heartbeat_.Stop();
+      return push_api.status();
+    }
+    push_api_ = std::move(push_api).value();
     if (handoff_) handoff_->Start();  // before the writer that feeds it
     writer_.Start();
     hooks_.Start();
@@ -185,6 +193,7 @@ class Embedded final : public EmbeddedServer {
       if (ingest_consumer_) ingest_consumer_->Stop();
       writer_.Stop();
       if (handoff_) handoff_->Stop();
+      push_api_->Stop();
       push_worker_->Stop();
       if (bus_ingest_) bus_ingest_->Close(0);
       heartbeat_.Stop();
@@ -216,6 +225,7 @@ class Embedded final : public EmbeddedServer {
     writer_.Stop();  // commits and acks everything already queued
     // Hands what the writer's last batches queued to the bus.
     if (handoff_) handoff_->Stop();
+    push_api_->Stop();  // no scheduled push is sent after this
     if (Status st = push_tasks_.producer->Flush(1'000); !st.ok()) spdlog::warn("{}", st.ToString());
     push_worker_->Stop();  // what it has not sent is dead-lettered
     // Hooks stay open until here, so no send skips its pre-send hooks while
@@ -247,17 +257,18 @@ class Embedded final : public EmbeddedServer {
     if (handoff_) handoff_->OnDeviceOnline(who.tenant, who.user_id, who.device);
   }
 
-  // hooks.v1.HookAdminService on hook_admin.address:port, when a token is set.
+  // The admin APIs, hooks.v1.HookAdminService and push.v1.PushService, on
+  // hook_admin.address:port, when a token is set (every call carries it).
   Status StartHookAdmin() {
     if (config_.hook_admin_token.empty()) return Status::Ok();
     hook_admin_service_ = NewHookAdminGrpcService(hooks_, config_.hook_admin_token);
     std::string address =
         config_.hook_admin_address + ":" + std::to_string(config_.hook_admin_port);
-    auto server = RpcServer::Start(address, {hook_admin_service_.get()});
+    auto server = RpcServer::Start(address, {hook_admin_service_.get(), push_api_->service()});
     if (!server.ok()) return server.status();
     hook_admin_ = std::move(server).value();
-    spdlog::info("hook admin API (hooks.v1.HookAdminService) on {}:{}", config_.hook_admin_address,
-                 hook_admin_->port());
+    spdlog::info("admin API (hooks.v1.HookAdminService, push.v1.PushService) on {}:{}",
+                 config_.hook_admin_address, hook_admin_->port());
     return Status::Ok();
   }
 
@@ -297,6 +308,7 @@ class Embedded final : public EmbeddedServer {
   PostSendListener post_send_;               // the writer's listener: post-send hooks, then push_
   std::unique_ptr<OfflineHandoff> handoff_;  // push.offline_enabled; fed by push_
   std::unique_ptr<PushWorkerStack> push_worker_;  // consumes what handoff_ publishes
+  std::unique_ptr<PushApiStack> push_api_;        // publishes beside handoff_; served below
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<GatewayInbox> inbox_;  // kafka only; hands to gateway_, so destroyed first
   bool started_ = false;

@@ -1,5 +1,9 @@
 #include "app/push_wiring.h"
 
+#include "ports/store_factory.h"
+#include "rpc/push/push_grpc.h"
+#include "rpc/push/push_worker_grpc.h"
+
 namespace flare {
 namespace {
 
@@ -49,6 +53,41 @@ Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config& config, E
   stack->consumer_ = std::make_unique<PushTaskConsumer>(
       bus, *stack->worker_, config.push_worker_tasks_topic, config.push_worker_group);
   FLARE_RETURN_IF_ERROR(stack->consumer_->Start());
+  return stack;
+}
+
+namespace {
+
+// push-worker's own figures as push-proxy's statistics (one process).
+class LocalPushStats final : public PushStatsSource {
+ public:
+  explicit LocalPushStats(PushWorker& worker) : worker_(worker) {}
+  Result<::push::v1::PushStats> StatsOf(const std::string& tenant) override {
+    return ToProto(worker_.StatsOf(tenant));
+  }
+
+ private:
+  PushWorker& worker_;
+};
+
+}  // namespace
+
+PushApiStack::~PushApiStack() { Stop(); }
+
+Result<std::unique_ptr<PushApiStack>> StartPushApi(const Config& config, DeviceStore& devices,
+                                                   BusProducer& producer, PushWorker* worker,
+                                                   const Clock& clock, const std::string& token) {
+  auto schedule = OpenPushScheduleStore(config);
+  if (!schedule.ok()) return schedule.status();
+  auto stack = std::unique_ptr<PushApiStack>(new PushApiStack());
+  stack->schedule_ = std::move(schedule).value();
+  stack->sink_ = std::make_unique<BusPushTaskSink>(producer, config.push_worker_tasks_topic);
+  if (worker != nullptr) stack->stats_ = std::make_unique<LocalPushStats>(*worker);
+  stack->api_ = std::make_unique<PushApi>(devices, *stack->schedule_, *stack->sink_, clock,
+                                          stack->stats_.get());
+  stack->service_ = NewPushGrpcService(*stack->api_, token);
+  stack->loop_ =
+      std::make_unique<PushScheduleLoop>(*stack->api_, config.push_proxy_schedule_interval_ms);
   return stack;
 }
 

@@ -15,6 +15,9 @@
 #include "ports/device_store.h"
 #include "ports/event_bus.h"
 #include "ports/push_provider.h"
+#include "ports/push_schedule_store.h"
+#include "rpc/common/rpc_server.h"
+#include "services/push/proxy/push_api.h"
 #include "services/push/worker/push_task_consumer.h"
 #include "services/push/worker/push_worker.h"
 
@@ -46,5 +49,36 @@ class PushWorkerStack {
 Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config& config, EventBus& bus,
                                                          DeviceStore* devices, const Clock& clock,
                                                          Metrics* metrics);
+
+// push-proxy in one process (embedded mode): PushApi over the device store
+// and the schedule store of storage.backend, publishing on `producer`
+// (the push task bus), statistics from the local `worker`, the loop that
+// sends scheduled pushes, and push.v1.PushService to serve (behind
+// `token` on the admin port).
+class PushApiStack {
+ public:
+  ~PushApiStack();
+  PushApi& api() { return *api_; }
+  grpc::Service* service() { return service_.get(); }
+  // Stops the scheduled-push loop. Idempotent.
+  void Stop() { loop_.reset(); }
+
+ private:
+  friend Result<std::unique_ptr<PushApiStack>> StartPushApi(const Config&, DeviceStore&,
+                                                            BusProducer&, PushWorker*, const Clock&,
+                                                            const std::string&);
+  std::shared_ptr<PushScheduleStore> schedule_;
+  std::unique_ptr<BusPushTaskSink> sink_;
+  std::unique_ptr<PushStatsSource> stats_;
+  std::unique_ptr<PushApi> api_;
+  RpcServicePtr service_;
+  std::unique_ptr<PushScheduleLoop> loop_;
+};
+
+// Everything passed must outlive the stack; `worker` may be null (no
+// statistics then).
+Result<std::unique_ptr<PushApiStack>> StartPushApi(const Config& config, DeviceStore& devices,
+                                                   BusProducer& producer, PushWorker* worker,
+                                                   const Clock& clock, const std::string& token);
 
 }  // namespace flare

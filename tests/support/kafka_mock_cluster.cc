@@ -46,6 +46,8 @@ Status KafkaMockCluster::CreateTopic(const std::string& name, int32_t partitions
 
 Status KafkaMockCluster::CreateServeTopics(int32_t ingest_partitions) {
   FLARE_RETURN_IF_ERROR(CreateTopic("flare.ingest", ingest_partitions));
+  FLARE_RETURN_IF_ERROR(CreateTopic("flare.im.push.tasks", 8));
+  FLARE_RETURN_IF_ERROR(CreateTopic("flare.im.push.dlq", 1));
   return CreateTopic("flare.gateways", 4);
 }
 

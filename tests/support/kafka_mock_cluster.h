@@ -27,7 +27,8 @@ class KafkaMockCluster {
   Status CreateTopic(const std::string& name, int32_t partitions);
   // The topics `flare serve` with bus.backend = "kafka" looks for at start
   // (the mock does not answer CreateTopics): the ingest stream, with
-  // `ingest_partitions`, and the gateway inbox.
+  // `ingest_partitions`, the gateway inbox, and push.worker's task and
+  // dead-letter topics.
   Status CreateServeTopics(int32_t ingest_partitions);
   Status SetBrokerDown(int32_t broker_id);
   Status SetBrokerUp(int32_t broker_id);

@@ -5,10 +5,16 @@
 // push-server, which looks up the audience's routes and hands one record
 // per gateway to the gateway inbox (bus.gateway_delivery: the inbox topic,
 // or one stream message per gateway on its delivery service); outcomes go
-// the same way.
+// the same way. With push.offline_enabled, push-server's offline hand-off
+// publishes push tasks for devices without a live route on the push task
+// topic, for the push-worker role.
+#include "app/hook_wiring.h"
 #include "app/roles/role.h"
 #include "app/wiring.h"
 #include "common/clock.h"
+#include "ports/store_factory.h"
+#include "services/hooks/pre_send_ingest.h"
+#include "services/push/server/offline_handoff.h"
 #include "services/push/server/push_server.h"
 #include "services/signaling/inbox/gateway_outbox.h"
 #include "services/storage/durable_fence.h"
@@ -21,7 +27,9 @@ namespace {
 class StorageWriterRole final : public Role {
  public:
   StorageWriterRole(RoleDeps& deps, std::shared_ptr<RouteTable> routes,
-                    std::shared_ptr<EventBus> bus, std::unique_ptr<InboxTransport> outbox)
+                    std::shared_ptr<EventBus> bus, std::unique_ptr<InboxTransport> outbox,
+                    std::shared_ptr<DeviceStore> devices, std::unique_ptr<BusProducer> tasks,
+                    std::unique_ptr<HookStack> hooks)
       : id_(NewInstanceId("writer")),
         routes_(std::move(routes)),
         bus_(std::move(bus)),
@@ -31,8 +39,20 @@ class StorageWriterRole final : public Role {
                 std::move(outbox)),
         // No gateway here has this id: every route goes to the outbox.
         push_(*routes_, no_gateway_,
-              PushOptions{static_cast<size_t>(deps.config.large_group_threshold), id_}, &outbox_) {
-    writer_.SetListener(&push_);
+              PushOptions{static_cast<size_t>(deps.config.large_group_threshold), id_}, &outbox_),
+        devices_(std::move(devices)),
+        tasks_(std::move(tasks)),
+        hooks_(std::move(hooks)),
+        post_send_(hooks_->engine(), push_) {
+    if (devices_ && tasks_) {
+      handoff_ = std::make_unique<OfflineHandoff>(
+          OfflineHandoffDeps{*devices_, *routes_, *deps.stores.conversations, *deps.stores.messages,
+                             *tasks_, SystemClock::Instance(), &deps.shared.metrics()},
+          OfflineHandoffOptions{.topic = deps.config.push_worker_tasks_topic,
+                                .max_queued = static_cast<size_t>(deps.config.push_offline_queue)});
+      push_.SetOfflineSink(handoff_.get());
+    }
+    writer_.SetListener(&post_send_);  // post-send hooks, then push_
     writer_.SetReplies(&outbox_);
     writer_.SetFence(&fence_);
     IngestConsumerOptions o;
@@ -46,9 +66,11 @@ class StorageWriterRole final : public Role {
   ~StorageWriterRole() override { Stop(); }
 
   Status Start() override {
+    if (handoff_) handoff_->Start();  // before the writer that feeds it
     writer_.Start();
     if (Status st = consumer_->Start(); !st.ok()) {
       writer_.Stop();
+      if (handoff_) handoff_->Stop();
       return st;
     }
     started_ = true;
@@ -63,6 +85,9 @@ class StorageWriterRole final : public Role {
     consumer_->Stop();
     writer_.Stop();  // commits and answers everything already queued
     outbox_.Close(1'000);
+    hooks_->Close();                 // post-send deliveries still queued become dead letters
+    if (handoff_) handoff_->Stop();  // hands what the last batches queued to the bus
+    if (tasks_) (void)tasks_->Flush(1'000);
   }
 
  private:
@@ -74,6 +99,11 @@ class StorageWriterRole final : public Role {
   StorageWriter writer_;
   GatewayOutbox outbox_;
   PushServer push_;
+  std::shared_ptr<DeviceStore> devices_;
+  std::unique_ptr<BusProducer> tasks_;
+  std::unique_ptr<OfflineHandoff> handoff_;  // fed by push_ (push.offline_enabled)
+  std::unique_ptr<HookStack> hooks_;
+  PostSendListener post_send_;
   std::unique_ptr<IngestConsumer> consumer_;  // reports to writer_, stopped before it
   bool started_ = false;
 };
@@ -87,8 +117,25 @@ Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps) {
   if (!bus.ok()) return bus.status();
   auto outbox = deps.shared.NewInboxTransport();
   if (!outbox.ok()) return outbox.status();
-  return std::unique_ptr<Role>(
-      new StorageWriterRole(deps, *routes, *bus, std::move(outbox).value()));
+  std::shared_ptr<DeviceStore> devices;
+  std::unique_ptr<BusProducer> tasks;
+  if (deps.config.push_offline_enabled == "true") {
+    auto opened = OpenDeviceStore(deps.config);
+    if (!opened.ok()) return opened.status();
+    devices = std::move(opened).value();
+    if (Status st = (*bus)->CreateTopic(deps.config.push_worker_tasks_topic, 8);
+        !st.ok() && st.code() != Code::kAlreadyExists) {
+      return st;
+    }
+    auto producer = (*bus)->CreateProducer();
+    if (!producer.ok()) return producer.status();
+    tasks = std::move(producer).value();
+  }
+  auto hooks = HookStack::Open(deps.config, &deps.shared.metrics());
+  if (!hooks.ok()) return hooks.status();
+  return std::unique_ptr<Role>(new StorageWriterRole(deps, *routes, *bus, std::move(outbox).value(),
+                                                     std::move(devices), std::move(tasks),
+                                                     std::move(hooks).value()));
 }
 
 }  // namespace flare

@@ -16,7 +16,25 @@ bool Alarming(Code code) {
          code == Code::kUnauthenticated;
 }
 
+bool SameInConstantTime(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
 }  // namespace
+
+grpc::Status RequireBearer(const grpc::ServerContext& context, std::string_view expected,
+                           std::string_view method) {
+  auto it = context.client_metadata().find("authorization");
+  std::string_view given = it == context.client_metadata().end()
+                               ? std::string_view()
+                               : std::string_view(it->second.data(), it->second.size());
+  if (SameInConstantTime(given, expected)) return grpc::Status::OK;
+  spdlog::warn("rpc {} refused: bad or missing bearer token, peer={}", method, context.peer());
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bearer token required");
+}
 
 grpc::Status ServeUnary(grpc::ServerContext& context, std::string_view method,
                         const std::function<Status(const Principal&)>& handler) {

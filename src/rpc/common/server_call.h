@@ -21,4 +21,11 @@ namespace flare::rpc {
 grpc::Status ServeUnary(grpc::ServerContext& context, std::string_view method,
                         const std::function<Status(const Principal&)>& handler);
 
+// For a service reached from outside the cluster's trusted network (the
+// embedded server's admin APIs): OK when the call's `authorization`
+// metadata is exactly `expected` ("Bearer <token>", compared in constant
+// time), else UNAUTHENTICATED, logged with `method` and the peer.
+grpc::Status RequireBearer(const grpc::ServerContext& context, std::string_view expected,
+                           std::string_view method);
+
 }  // namespace flare::rpc

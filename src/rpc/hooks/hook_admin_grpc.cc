@@ -8,6 +8,7 @@
 
 #include "hooks/v1/hooks.grpc.pb.h"
 #include "rpc/common/call_metadata.h"
+#include "rpc/common/server_call.h"
 
 namespace flare {
 namespace {
@@ -69,13 +70,6 @@ void FillStatistics(const std::string& name, const HookStats& stats, pb::HookSta
   }
   out.set_latency_sum_seconds(stats.latency.Sum());
   out.set_latency_count(stats.latency.Count());
-}
-
-bool SameInConstantTime(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 class HookAdminGrpcService final : public pb::HookAdminService::Service {
@@ -152,15 +146,8 @@ class HookAdminGrpcService final : public pb::HookAdminService::Service {
  private:
   template <typename Handler>
   grpc::Status Serve(grpc::ServerContext& context, const char* method, Handler handler) {
-    auto it = context.client_metadata().find("authorization");
-    std::string given = it == context.client_metadata().end()
-                            ? ""
-                            : std::string(it->second.data(), it->second.size());
-    if (!SameInConstantTime(given, expected_)) {
-      spdlog::warn("hook admin {} refused: bad or missing bearer token, peer={}", method,
-                   context.peer());
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bearer token required");
-    }
+    grpc::Status allowed = rpc::RequireBearer(context, expected_, method);
+    if (!allowed.ok()) return allowed;
     return rpc::ToGrpcStatus(handler(), context);
   }
 

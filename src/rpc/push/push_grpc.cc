@@ -10,7 +10,8 @@ namespace pv = ::push::v1;
 
 class PushGrpcService final : public pv::PushService::Service {
  public:
-  explicit PushGrpcService(PushApi& api) : api_(api) {}
+  PushGrpcService(PushApi& api, const std::string& token)
+      : api_(api), expected_(token.empty() ? "" : "Bearer " + token) {}
 
   grpc::Status Push(grpc::ServerContext* context, const pv::PushRequest* request,
                     pv::PushResponse* response) override {
@@ -82,15 +83,19 @@ class PushGrpcService final : public pv::PushService::Service {
 
  private:
   template <typename Handler>
-  static grpc::Status Run(grpc::ServerContext& context, const std::string& method,
-                          Handler handler) {
-    return rpc::ServeUnary(context, "push.v1.PushService/" + method,
+  grpc::Status Run(grpc::ServerContext& context, const std::string& method, Handler handler) {
+    std::string full = "push.v1.PushService/" + method;
+    if (!expected_.empty()) {
+      grpc::Status allowed = rpc::RequireBearer(context, expected_, full);
+      if (!allowed.ok()) return allowed;
+    }
+    return rpc::ServeUnary(context, full,
                            [&](const Principal& who) { return handler(who.tenant); });
   }
 
   template <typename Response, typename Handler>
-  static grpc::Status Serve(grpc::ServerContext& context, const std::string& method,
-                            Response* response, Handler handler) {
+  grpc::Status Serve(grpc::ServerContext& context, const std::string& method, Response* response,
+                     Handler handler) {
     return Run(context, method, [&](const std::string& tenant) {
       auto result = handler(tenant);
       if (!result.ok()) return result.status();
@@ -100,10 +105,13 @@ class PushGrpcService final : public pv::PushService::Service {
   }
 
   PushApi& api_;
+  const std::string expected_;
 };
 
 }  // namespace
 
-RpcServicePtr NewPushGrpcService(PushApi& api) { return RpcServicePtr(new PushGrpcService(api)); }
+RpcServicePtr NewPushGrpcService(PushApi& api, const std::string& token) {
+  return RpcServicePtr(new PushGrpcService(api, token));
+}
 
 }  // namespace flare

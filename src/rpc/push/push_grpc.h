@@ -3,12 +3,16 @@
 // header: wiring includes it.
 #pragma once
 
+#include <string>
+
 #include "rpc/common/rpc_server.h"
 #include "services/push/proxy/push_api.h"
 
 namespace flare {
 
-// Serves `api` (which must outlive the service).
-RpcServicePtr NewPushGrpcService(PushApi& api);
+// Serves `api` (which must outlive the service). With a `token`, every call
+// must carry "authorization: Bearer <token>" (the embedded server's admin
+// port); without, the cluster's network is trusted as for every role.
+RpcServicePtr NewPushGrpcService(PushApi& api, const std::string& token = "");
 
 }  // namespace flare
