@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
+
 #include "adapters/inprocess/inprocess_event_bus.h"
 #include "adapters/memory/memory_device_store.h"
 #include "adapters/memory/memory_route_table.h"
@@ -23,6 +26,22 @@ class NoDelivery final : public PushDelivery {
   void Notify(const std::vector<uint64_t>&, const std::shared_ptr<const SharedFrame>&) override {}
 };
 
+// The fixture's producer, told to refuse records (a full producer queue).
+class SwitchableProducer final : public BusProducer {
+ public:
+  explicit SwitchableProducer(BusProducer& inner) : inner_(inner) {}
+  Status Publish(const std::string& topic, std::string_view key, std::string_view value,
+                 std::function<void(Status)> done) override {
+    if (refuse) return Unavailable("producer queue full");
+    return inner_.Publish(topic, key, value, std::move(done));
+  }
+  Status Flush(int timeout_ms) override { return inner_.Flush(timeout_ms); }
+  std::atomic<bool> refuse{false};
+
+ private:
+  BusProducer& inner_;
+};
+
 class OfflineHandoffTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -30,12 +49,13 @@ class OfflineHandoffTest : public ::testing::Test {
     auto producer = bus_.CreateProducer();
     ASSERT_TRUE(producer.ok());
     producer_ = std::move(producer).value();
+    switchable_ = std::make_unique<SwitchableProducer>(*producer_);
     auto consumer = bus_.CreateConsumer("push-worker");
     ASSERT_TRUE(consumer.ok());
     consumer_ = std::move(consumer).value();
     ASSERT_TRUE(consumer_->Subscribe("flare.im.push.tasks", &listener_).ok());
     handoff_ = std::make_unique<OfflineHandoff>(
-        OfflineHandoffDeps{devices_, routes_, store_, store_, *producer_, clock_, &metrics_},
+        OfflineHandoffDeps{devices_, routes_, store_, store_, *switchable_, clock_, &metrics_},
         OfflineHandoffOptions{});
     handoff_->Start();
     push_.SetOfflineSink(handoff_.get());
@@ -99,6 +119,7 @@ class OfflineHandoffTest : public ::testing::Test {
   MemoryDeviceStore devices_;
   InProcessEventBus bus_;
   std::unique_ptr<BusProducer> producer_;
+  std::unique_ptr<SwitchableProducer> switchable_;
   std::unique_ptr<BusConsumer> consumer_;
   Metrics metrics_;
   NoDelivery delivery_;
@@ -139,6 +160,17 @@ TEST_F(OfflineHandoffTest, OneTaskPerConversationWhileTheDeviceStaysOffline) {
   ASSERT_EQ(tasks.size(), 2u) << "another conversation notifies";
   EXPECT_EQ(tasks[1].body(), "[image]");
   EXPECT_EQ(tasks[1].badge(), 3) << "unread over both conversations";
+}
+
+TEST_F(OfflineHandoffTest, ATaskTheProducerRefusedDoesNotSilenceTheConversation) {
+  switchable_->refuse = true;
+  Send("g1", 1);
+  EXPECT_TRUE(Tasks().empty());
+  switchable_->refuse = false;
+  Send("g1", 2);
+  auto tasks = Tasks();
+  ASSERT_EQ(tasks.size(), 1u) << "the refused notification is not counted as sent";
+  EXPECT_EQ(tasks[0].seq(), 2);
 }
 
 TEST_F(OfflineHandoffTest, ADeviceThatCameBackAndLeftIsNotifiedAgain) {

@@ -18,12 +18,14 @@ namespace pv = ::push::v1;
 class RecordingSink final : public PushTaskSink {
  public:
   Status Publish(std::span<const pv::PushTask> published) override {
+    ++publish_calls;
     if (refuse) return Unavailable("bus down");
     tasks.insert(tasks.end(), published.begin(), published.end());
     return Status::Ok();
   }
   std::vector<pv::PushTask> tasks;
   bool refuse = false;
+  int publish_calls = 0;
 };
 
 class FixedStats final : public PushStatsSource {
@@ -210,8 +212,27 @@ TEST_F(PushApiTest, AScheduledPushThatCouldNotBeHandedOnIsTriedAgain) {
   sink_.refuse = true;
   ASSERT_EQ(api_.FireDue().value(), 0u);
   sink_.refuse = false;
+  ASSERT_EQ(api_.FireDue().value(), 0u) << "put back 30 s ahead, behind what is due now";
+  clock_.Advance(30'000);
   ASSERT_EQ(api_.FireDue().value(), 1u);
   EXPECT_EQ(sink_.tasks.size(), 1u);
+}
+
+TEST_F(PushApiTest, ARoundEndsAtTheFirstPushTheBusRefuses) {
+  for (int i = 0; i < 3; ++i) {
+    auto pr = ToUsers({"bob"}, "Later " + std::to_string(i));
+    pr.set_send_at_ms(clock_.NowMs() + 1'000 + i);
+    ASSERT_TRUE(api_.Push("t1", pr).ok());
+  }
+  clock_.Advance(1'010);
+  sink_.refuse = true;
+  ASSERT_EQ(api_.FireDue().value(), 0u);
+  EXPECT_EQ(sink_.publish_calls, 1) << "one wait for a refusing bus per round";
+  sink_.refuse = false;
+  ASSERT_EQ(api_.FireDue().value(), 2u);  // the two not tried yet
+  clock_.Advance(30'000);
+  ASSERT_EQ(api_.FireDue().value(), 1u);  // the one put back
+  EXPECT_EQ(sink_.tasks.size(), 3u);
 }
 
 TEST_F(PushApiTest, ACancelledPushNeverFires) {

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "services/push/server/push_server.h"
 #include "support/counting_route_table.h"
+#include "support/forwarding_route_table.h"
 
 namespace flare {
 namespace {
@@ -105,6 +106,41 @@ TEST(PushServerLookups, ABatchOfDirectMessagesCostsOneLookup) {
   }
   push.OnReadMoved(moves);
   EXPECT_EQ(routes.lookup_many, 2);
+}
+
+// A route table whose LookupMany fails (the others answer from memory).
+class LookupFailingTable final : public testing::ForwardingRouteTable {
+ public:
+  Status LookupMany(const std::string&, std::span<const std::string>,
+                    std::vector<UserRoute>&) override {
+    return Unavailable("route table down");
+  }
+};
+
+class RecordingOffline final : public OfflineSink {
+ public:
+  void OnCommitted(OfflineBatch batch) override { batches.push_back(std::move(batch)); }
+  void OnReadMoved(const std::vector<ReadMove>&) override {}
+  std::vector<OfflineBatch> batches;
+};
+
+// A failed lookup says nothing about who is online: the offline hand-off
+// must not get "no routes" (it would notify devices that are online) but
+// no entry at all, which it looks up again itself.
+TEST(PushServerLookups, AFailedLookupHandsTheOfflineHandOffNoRoutesRatherThanNone) {
+  LookupFailingTable routes;
+  RecordingDelivery delivery;
+  RecordingOffline offline;
+  PushServer push(routes, delivery, PushOptions{2000, "gw1"});
+  push.SetOfflineSink(&offline);
+  auto audience =
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"u0", "u1"});
+  std::vector<CommittedMessage> batch{GroupMessage(audience, 1)};
+  push.OnStored(batch);
+  EXPECT_TRUE(delivery.pushed.empty());
+  ASSERT_EQ(offline.batches.size(), 1u);
+  EXPECT_EQ(offline.batches[0].messages.size(), 1u);
+  EXPECT_TRUE(offline.batches[0].routes.empty());
 }
 
 }  // namespace

@@ -66,6 +66,21 @@ HookCallResult ResultOf(const PendingCall& call, const grpc::Status& status) {
   return r;
 }
 
+// One channel per host:port for the life of the process. gRPC 1.51 still
+// touches a channel's callback completion queue after a call's callback
+// returned; a channel destroyed right after its last callback (a
+// transport closed and dropped at once) races that and aborts in
+// grpc_cq_internal_unref. Hook targets are few, so keeping their channels
+// costs little.
+std::shared_ptr<grpc::Channel> ProcessChannel(const std::string& address) {
+  static std::mutex mu;
+  static auto* channels = new std::map<std::string, std::shared_ptr<grpc::Channel>>();
+  std::lock_guard lock(mu);
+  auto& channel = (*channels)[address];
+  if (!channel) channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return channel;
+}
+
 class GrpcHookTransport final : public HookTransport {
  public:
   explicit GrpcHookTransport(GrpcHookOptions options) : options_(options) {}
@@ -119,13 +134,10 @@ class GrpcHookTransport final : public HookTransport {
   }
 
  private:
-  // Under mu_. One channel per host:port, made on first use.
+  // Under mu_. One stub per host:port, made on first use.
   pb::HookExtensionService::Stub* StubFor(const std::string& address) {
     auto& stub = stubs_[address];
-    if (!stub) {
-      stub = pb::HookExtensionService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-    }
+    if (!stub) stub = pb::HookExtensionService::NewStub(ProcessChannel(address));
     return stub.get();
   }
 

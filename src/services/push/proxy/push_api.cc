@@ -264,6 +264,10 @@ Result<std::vector<pv::ScheduledPush>> PushApi::ListScheduled(const std::string&
 }
 
 Result<size_t> PushApi::FireDue(size_t limit) {
+  // A push the bus did not take goes back this far ahead, behind the
+  // others due now, and the round ends: with the bus down, one round
+  // waits for one push, not for all of them.
+  constexpr int64_t kRetryDelayMs = 30'000;
   auto due = store_.Due(clock_.NowMs(), limit);
   if (!due.ok()) return due.status();
   size_t fired = 0;
@@ -277,10 +281,17 @@ Result<size_t> PushApi::FireDue(size_t limit) {
       continue;
     }
     if (auto sent = Send(row.tenant, r, row.push_id); !sent.ok()) {
-      spdlog::warn("scheduled push {} of {}: {}; tried again later", row.push_id, row.tenant,
-                   sent.status().ToString());
-      FLARE_RETURN_IF_ERROR(store_.AddScheduled(row));
-      continue;
+      // Some of its tasks may have been stored: a later round can notify
+      // a device twice, never lose the push.
+      spdlog::warn("scheduled push {} of {}: {}; tried again in {} s", row.push_id, row.tenant,
+                   sent.status().ToString(), kRetryDelayMs / 1000);
+      StoredScheduledPush again = row;
+      again.send_at_ms = clock_.NowMs() + kRetryDelayMs;
+      if (Status st = store_.AddScheduled(again); !st.ok()) {
+        spdlog::error("scheduled push {} of {} could not be put back, so it is lost: {}",
+                      row.push_id, row.tenant, st.ToString());
+      }
+      break;
     }
     ++fired;
   }

@@ -376,12 +376,13 @@ void OfflineHandoff::NotifyDevices(const OfflineMessage& m, const std::string& u
     task.set_conversation_id(m.conversation_id);
     task.set_seq(m.seq);
     task.set_created_ms(now);
-    Publish(task);
-    Remember(key, d.device_id, m.conversation_id, m.seq);
+    // Coalesced only once queued: a task the producer refused leaves the
+    // next message of the conversation free to notify.
+    if (Publish(task)) Remember(key, d.device_id, m.conversation_id, m.seq);
   }
 }
 
-void OfflineHandoff::Publish(const push::v1::PushTask& task) {
+bool OfflineHandoff::Publish(const push::v1::PushTask& task) {
   std::string key = task.tenant() + "/" + task.user_id();
   Counter* failures = publish_failures_;
   Status st = deps_.producer.Publish(
@@ -393,9 +394,10 @@ void OfflineHandoff::Publish(const push::v1::PushTask& task) {
   if (!st.ok()) {
     if (publish_failures_ != nullptr) publish_failures_->Add();
     spdlog::warn("push task {} not published: {}", task.task_id(), st.ToString());
-    return;
+    return false;
   }
   if (tasks_ != nullptr) tasks_->Add();
+  return true;
 }
 
 }  // namespace flare

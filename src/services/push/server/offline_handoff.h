@@ -133,7 +133,8 @@ class OfflineHandoff final : public OfflineSink {
   bool Suppressed(const OfflineMessage& m, const std::string& user, BatchState& state);
   std::optional<int64_t> Badge(const std::string& tenant, const std::string& user,
                                BatchState& state);
-  void Publish(const push::v1::PushTask& task);
+  // Whether the producer took the task (its storing is reported later).
+  bool Publish(const push::v1::PushTask& task);
   void Remember(const std::string& user_key, const std::string& device,
                 const std::string& conversation, int64_t seq);
 

@@ -46,9 +46,12 @@ void PushServer::Prefetch(const std::map<std::string, std::vector<std::string>>&
       Status st = routes_.LookupMany(tenant, users, routes_buf_);
       if (!st.ok()) {
         // Their devices are not pushed to; they get the messages by sync.
+        // They get no entry either: "no entry" is "not known", which the
+        // offline hand-off looks up again, where an empty entry would say
+        // "offline" and notify devices that may well be online.
         spdlog::warn("route lookup for {} users of {} failed: {}", users.size(), tenant,
                      st.ToString());
-        routes_buf_.clear();
+        continue;
       }
       for (const auto& user : users) prefetched_.try_emplace(tenant + '\n' + user);
       for (auto& [index, route] : routes_buf_) {
