@@ -29,13 +29,7 @@ class E2eHookAdmin : public ::testing::Test {
  protected:
   void SetUp() override {
     data_dir_ = std::filesystem::temp_directory_path() / ("flare-hook-admin-" + NewClientMsgId());
-    Config config;
-    config.data_dir = data_dir_.string();
-    config.bind_address = "127.0.0.1";
-    config.ws_port = 0;
-    config.http_port = 0;
-    config.io_threads = 2;
-    config.jwt_secret = testing::kTestSecret;
+    Config config = testing::InProcessConfig(data_dir_.string());
     config.hook_admin_token = kAdminToken;
     config.hook_admin_port = 0;
     auto server = EmbeddedServer::Create(config);

@@ -38,13 +38,7 @@ class E2eHookPoints : public ::testing::Test {
  protected:
   void StartServer(std::vector<HookConfig> hooks) {
     data_dir_ = std::filesystem::temp_directory_path() / ("flare-hook-points-" + NewClientMsgId());
-    Config config;
-    config.data_dir = data_dir_.string();
-    config.bind_address = "127.0.0.1";
-    config.ws_port = 0;
-    config.http_port = 0;
-    config.io_threads = 2;
-    config.jwt_secret = testing::kTestSecret;
+    Config config = testing::InProcessConfig(data_dir_.string());
     config.hooks = std::move(hooks);
     auto server = EmbeddedServer::Create(config);
     ASSERT_TRUE(server.ok()) << server.status().ToString();

@@ -17,10 +17,24 @@
 
 #include "client/client_transport.h"
 #include "client/flare_client.h"
+#include "common/config.h"
 
 namespace flare::testing {
 
 inline const std::string kTestSecret = "flare-test-secret-0123456789abcdef0123456789";
+
+// The config of an embedded server run inside the test process: loopback,
+// free ports, two I/O threads, kTestSecret, its data in `data_dir`.
+inline Config InProcessConfig(const std::string& data_dir) {
+  Config config;
+  config.data_dir = data_dir;
+  config.bind_address = "127.0.0.1";
+  config.ws_port = 0;
+  config.http_port = 0;
+  config.io_threads = 2;
+  config.jwt_secret = kTestSecret;
+  return config;
+}
 
 class ServerProcess {
  public:

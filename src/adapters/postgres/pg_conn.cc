@@ -325,4 +325,15 @@ std::string ArrayLiteral(const std::vector<std::string_view>& items) {
   return out;
 }
 
+Result<ResultPtr> ExecReconnecting(PGconn* conn, const std::string& server, const std::string& sql,
+                                   const std::vector<std::string>& params) {
+  auto res = Exec(conn, server, sql, params);
+  if (res.ok() || !Broken(conn)) return res;
+  PQreset(conn);  // one retry on a fresh session
+  if (Broken(conn)) return res.status();
+  auto set = Exec(conn, server, "SET synchronous_commit = on");
+  if (!set.ok()) return set.status();
+  return Exec(conn, server, sql, params);
+}
+
 }  // namespace flare::pg

@@ -44,6 +44,11 @@ Result<ResultPtr> Exec(PGconn* conn, const std::string& server, const std::strin
 // True when the connection is gone (a reset may bring it back).
 inline bool Broken(PGconn* conn) { return PQstatus(conn) == CONNECTION_BAD; }
 
+// Exec, and when it failed because the connection broke: one reset (with
+// synchronous_commit turned on again, as Connect does) and one more try.
+Result<ResultPtr> ExecReconnecting(PGconn* conn, const std::string& server, const std::string& sql,
+                                   const std::vector<std::string>& params = {});
+
 // A statement for ExecPipeline: parameters travel out of band (never
 // spliced into the SQL); binary ones as raw bytes (for bytea).
 struct Param {

@@ -15,13 +15,7 @@ Result<std::unique_ptr<PostgresDeviceStore>> PostgresDeviceStore::Open(const std
 
 Result<pg::ResultPtr> PostgresDeviceStore::Run(const std::string& sql,
                                                const std::vector<std::string>& params) {
-  auto res = pg::Exec(conn_.get(), server_, sql, params);
-  if (!res.ok() && pg::Broken(conn_.get())) {
-    PQreset(conn_.get());  // one retry on a fresh session
-    if (pg::Broken(conn_.get())) return res.status();
-    res = pg::Exec(conn_.get(), server_, sql, params);
-  }
-  return res;
+  return pg::ExecReconnecting(conn_.get(), server_, sql, params);
 }
 
 Status PostgresDeviceStore::Register(const PushDevice& d) {

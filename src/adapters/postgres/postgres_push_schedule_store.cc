@@ -47,13 +47,7 @@ Result<std::unique_ptr<PostgresPushScheduleStore>> PostgresPushScheduleStore::Op
 
 Result<pg::ResultPtr> PostgresPushScheduleStore::Run(const std::string& sql,
                                                      const std::vector<std::string>& params) {
-  auto res = pg::Exec(conn_.get(), server_, sql, params);
-  if (!res.ok() && pg::Broken(conn_.get())) {
-    PQreset(conn_.get());  // one retry on a fresh session
-    if (pg::Broken(conn_.get())) return res.status();
-    res = pg::Exec(conn_.get(), server_, sql, params);
-  }
-  return res;
+  return pg::ExecReconnecting(conn_.get(), server_, sql, params);
 }
 
 Status PostgresPushScheduleStore::Deleted(const std::string& sql,

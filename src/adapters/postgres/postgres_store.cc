@@ -103,14 +103,7 @@ Result<pg::ResultPtr> PostgresStore::Read(const std::string& sql,
     if (!fresh.ok()) return fresh.status();
     conn = std::move(fresh).value();
   }
-  auto res = pg::Exec(conn.get(), server_, sql, params);
-  if (!res.ok() && pg::Broken(conn.get())) {
-    PQreset(conn.get());  // one retry on a fresh session
-    if (pg::Broken(conn.get())) return res.status();
-    auto set = pg::Exec(conn.get(), server_, "SET synchronous_commit = on");
-    if (!set.ok()) return set.status();
-    res = pg::Exec(conn.get(), server_, sql, params);
-  }
+  auto res = pg::ExecReconnecting(conn.get(), server_, sql, params);
   if (!pg::Broken(conn.get())) {
     std::lock_guard lock(pool_mu_);
     if (static_cast<int>(idle_.size()) < options_.max_idle_readers) {
