@@ -167,8 +167,9 @@ class Embedded final : public EmbeddedServer {
       return push_worker.status();
     }
     push_worker_ = std::move(push_worker).value();
-    auto push_api = StartPushApi(config_, *devices_, *push_tasks_.producer, &push_worker_->worker(),
-                                 clock_, config_.hook_admin_token);
+    auto push_api =
+        StartPushApi(config_, *devices_, *push_tasks_.producer,
+                     NewLocalPushStats(push_worker_->worker()), clock_, config_.hook_admin_token);
     if (!push_api.ok()) {
       push_worker_->Stop();
       heartbeat_.Stop();

@@ -72,17 +72,22 @@ class LocalPushStats final : public PushStatsSource {
 
 }  // namespace
 
+std::unique_ptr<PushStatsSource> NewLocalPushStats(PushWorker& worker) {
+  return std::make_unique<LocalPushStats>(worker);
+}
+
 PushApiStack::~PushApiStack() { Stop(); }
 
 Result<std::unique_ptr<PushApiStack>> StartPushApi(const Config& config, DeviceStore& devices,
-                                                   BusProducer& producer, PushWorker* worker,
+                                                   BusProducer& producer,
+                                                   std::unique_ptr<PushStatsSource> stats,
                                                    const Clock& clock, const std::string& token) {
   auto schedule = OpenPushScheduleStore(config);
   if (!schedule.ok()) return schedule.status();
   auto stack = std::unique_ptr<PushApiStack>(new PushApiStack());
   stack->schedule_ = std::move(schedule).value();
   stack->sink_ = std::make_unique<BusPushTaskSink>(producer, config.push_worker_tasks_topic);
-  if (worker != nullptr) stack->stats_ = std::make_unique<LocalPushStats>(*worker);
+  stack->stats_ = std::move(stats);
   stack->api_ = std::make_unique<PushApi>(devices, *stack->schedule_, *stack->sink_, clock,
                                           stack->stats_.get());
   stack->service_ = NewPushGrpcService(*stack->api_, token);

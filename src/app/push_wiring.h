@@ -50,11 +50,11 @@ Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config& config, E
                                                          DeviceStore* devices, const Clock& clock,
                                                          Metrics* metrics);
 
-// push-proxy in one process (embedded mode): PushApi over the device store
-// and the schedule store of storage.backend, publishing on `producer`
-// (the push task bus), statistics from the local `worker`, the loop that
-// sends scheduled pushes, and push.v1.PushService to serve (behind
-// `token` on the admin port).
+// push-proxy: PushApi over `devices` and the schedule store of
+// storage.backend, publishing on `producer` (the push task bus), with
+// `stats` (may be null), the loop that sends scheduled pushes, and
+// push.v1.PushService to serve (behind `token` when it is not empty).
+// Embedded mode and the push-proxy role build it the same way.
 class PushApiStack {
  public:
   ~PushApiStack();
@@ -65,8 +65,9 @@ class PushApiStack {
 
  private:
   friend Result<std::unique_ptr<PushApiStack>> StartPushApi(const Config&, DeviceStore&,
-                                                            BusProducer&, PushWorker*, const Clock&,
-                                                            const std::string&);
+                                                            BusProducer&,
+                                                            std::unique_ptr<PushStatsSource>,
+                                                            const Clock&, const std::string&);
   std::shared_ptr<PushScheduleStore> schedule_;
   std::unique_ptr<BusPushTaskSink> sink_;
   std::unique_ptr<PushStatsSource> stats_;
@@ -75,10 +76,13 @@ class PushApiStack {
   std::unique_ptr<PushScheduleLoop> loop_;
 };
 
-// Everything passed must outlive the stack; `worker` may be null (no
-// statistics then).
+// Everything passed by reference must outlive the stack.
 Result<std::unique_ptr<PushApiStack>> StartPushApi(const Config& config, DeviceStore& devices,
-                                                   BusProducer& producer, PushWorker* worker,
+                                                   BusProducer& producer,
+                                                   std::unique_ptr<PushStatsSource> stats,
                                                    const Clock& clock, const std::string& token);
+
+// push-worker's own figures as push-proxy's statistics (one process).
+std::unique_ptr<PushStatsSource> NewLocalPushStats(PushWorker& worker);
 
 }  // namespace flare

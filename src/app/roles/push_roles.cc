@@ -7,8 +7,8 @@
 // storage-writer role (storage_writer_role.cc).
 #include "app/push_wiring.h"
 #include "app/roles/role.h"
+#include "app/wiring.h"
 #include "common/clock.h"
-#include "rpc/push/push_grpc.h"
 #include "rpc/push/push_worker_grpc.h"
 
 namespace flare {
@@ -16,39 +16,20 @@ namespace {
 
 class PushProxyRole final : public Role {
  public:
-  PushProxyRole(const Config& config, std::shared_ptr<DeviceStore> devices,
-                std::shared_ptr<PushScheduleStore> schedule, std::unique_ptr<BusProducer> producer,
-                std::unique_ptr<PushStatsSource> stats)
-      : interval_ms_(config.push_proxy_schedule_interval_ms),
-        devices_(std::move(devices)),
-        schedule_(std::move(schedule)),
-        producer_(std::move(producer)),
-        sink_(*producer_, config.push_worker_tasks_topic),
-        stats_(std::move(stats)),
-        api_(*devices_, *schedule_, sink_, SystemClock::Instance(), stats_.get()),
-        service_(NewPushGrpcService(api_)) {}
+  PushProxyRole(std::shared_ptr<DeviceStore> devices, std::unique_ptr<BusProducer> producer,
+                std::unique_ptr<PushApiStack> stack)
+      : devices_(std::move(devices)), producer_(std::move(producer)), stack_(std::move(stack)) {}
 
   ~PushProxyRole() override { Stop(); }
 
-  grpc::Service* service() override { return service_.get(); }
+  grpc::Service* service() override { return stack_->service(); }
   std::string grpc_service_name() const override { return "push.v1.PushService"; }
-
-  Status Start() override {
-    loop_ = std::make_unique<PushScheduleLoop>(api_, interval_ms_);
-    return Status::Ok();
-  }
-  void Stop() override { loop_.reset(); }
+  void Stop() override { stack_->Stop(); }
 
  private:
-  const int64_t interval_ms_;
   std::shared_ptr<DeviceStore> devices_;
-  std::shared_ptr<PushScheduleStore> schedule_;
   std::unique_ptr<BusProducer> producer_;
-  BusPushTaskSink sink_;
-  std::unique_ptr<PushStatsSource> stats_;
-  PushApi api_;
-  RpcServicePtr service_;
-  std::unique_ptr<PushScheduleLoop> loop_;
+  std::unique_ptr<PushApiStack> stack_;  // uses devices_ and producer_
 };
 
 class PushWorkerRole final : public Role {
@@ -79,22 +60,19 @@ class PushWorkerRole final : public Role {
 Result<std::unique_ptr<Role>> MakePushProxyRole(RoleDeps& deps) {
   auto devices = OpenDeviceStore(deps.config);
   if (!devices.ok()) return devices.status();
-  auto schedule = OpenPushScheduleStore(deps.config);
-  if (!schedule.ok()) return schedule.status();
   auto bus = deps.shared.Bus();
   if (!bus.ok()) return bus.status();
-  if (Status st = (*bus)->CreateTopic(deps.config.push_worker_tasks_topic, 8);
-      !st.ok() && st.code() != Code::kAlreadyExists) {
-    return st;
-  }
-  auto producer = (*bus)->CreateProducer();
-  if (!producer.ok()) return producer.status();
+  auto tasks = OpenPushTaskBus(*bus, deps.config.push_worker_tasks_topic);
+  if (!tasks.ok()) return tasks.status();
   auto registry = deps.shared.Discovery();
   if (!registry.ok()) return registry.status();
-  auto stats = NewPushWorkerStatsClient(*registry, RpcOptions{});
-  return std::unique_ptr<Role>(new PushProxyRole(deps.config, std::move(devices).value(),
-                                                 std::move(schedule).value(),
-                                                 std::move(producer).value(), std::move(stats)));
+  // The cluster's network is trusted, as for every role: no token.
+  auto stack =
+      StartPushApi(deps.config, **devices, *tasks->producer,
+                   NewPushWorkerStatsClient(*registry, RpcOptions{}), SystemClock::Instance(), "");
+  if (!stack.ok()) return stack.status();
+  return std::unique_ptr<Role>(new PushProxyRole(
+      std::move(devices).value(), std::move(tasks->producer), std::move(stack).value()));
 }
 
 Result<std::unique_ptr<Role>> MakePushWorkerRole(RoleDeps& deps) {

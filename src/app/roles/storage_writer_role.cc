@@ -123,13 +123,9 @@ Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps) {
     auto opened = OpenDeviceStore(deps.config);
     if (!opened.ok()) return opened.status();
     devices = std::move(opened).value();
-    if (Status st = (*bus)->CreateTopic(deps.config.push_worker_tasks_topic, 8);
-        !st.ok() && st.code() != Code::kAlreadyExists) {
-      return st;
-    }
-    auto producer = (*bus)->CreateProducer();
-    if (!producer.ok()) return producer.status();
-    tasks = std::move(producer).value();
+    auto opened_tasks = OpenPushTaskBus(*bus, deps.config.push_worker_tasks_topic);
+    if (!opened_tasks.ok()) return opened_tasks.status();
+    tasks = std::move(opened_tasks->producer);
   }
   auto hooks = HookStack::Open(deps.config, &deps.shared.metrics());
   if (!hooks.ok()) return hooks.status();
