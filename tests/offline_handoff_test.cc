@@ -6,13 +6,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 #include "adapters/inprocess/inprocess_event_bus.h"
 #include "adapters/memory/memory_device_store.h"
 #include "adapters/memory/memory_route_table.h"
 #include "adapters/memory/memory_store.h"
 #include "push/v1/push.pb.h"
+#include "push_test_support.h"
 #include "services/push/server/push_server.h"
 
 namespace flare {
@@ -246,6 +250,86 @@ TEST_F(OfflineHandoffTest, AFullQueueDropsAndCountsInsteadOfWaiting) {
     stalled.OnCommitted(std::move(batch));
   }
   EXPECT_NE(metrics.Render().find("flare_push_offline_dropped_total 2\n"), std::string::npos)
+      << metrics.Render();
+}
+
+// Device lookups that wait, after the first call began, until released.
+class StallingDevices final : public testing::ForwardingDeviceStore {
+ public:
+  Result<std::vector<PushDevice>> DevicesOf(const std::string& t,
+                                            std::span<const std::string> users) override {
+    std::unique_lock lock(mu_);
+    ++calls_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return released_; });
+    return ForwardingDeviceStore::DevicesOf(t, users);
+  }
+  void WaitForCall() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return calls_ > 0; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+  bool released_ = false;
+};
+
+// A slow device store cannot hold a shutdown: past the stop deadline, what
+// is still queued is dropped and counted.
+TEST_F(OfflineHandoffTest, StopGivesUpOnWhatIsQueuedAfterItsDeadline) {
+  Metrics metrics;
+  StallingDevices stalling;
+  OfflineHandoff slow(
+      OfflineHandoffDeps{stalling, routes_, store_, store_, *producer_, clock_, &metrics},
+      OfflineHandoffOptions{.stop_deadline_ms = 1'000});
+  slow.Start();
+  for (int i = 0; i < 3; ++i) {
+    OfflineBatch batch;
+    batch.messages.push_back({"t", "g1", i + 1, "m", "alice", "mac", 1, "x", audience_});
+    slow.OnCommitted(std::move(batch));
+    if (i == 0) stalling.WaitForCall();  // the first batch is being handled
+  }
+  std::thread stopper([&] { slow.Stop(); });
+  ASSERT_TRUE(testing::Eventually([&] { return slow.stopping(); }));
+  clock_.Advance(1'000);
+  stalling.Release();
+  stopper.join();
+  EXPECT_EQ(stalling.calls(), 1) << "batches after the deadline were still looked up";
+  EXPECT_NE(metrics.Render().find("flare_push_offline_dropped_total 2\n"), std::string::npos)
+      << metrics.Render();
+}
+
+// Before its deadline, Stop hands on everything queued.
+TEST_F(OfflineHandoffTest, StopHandlesWhatIsQueuedBeforeItsDeadline) {
+  Metrics metrics;
+  StallingDevices stalling;
+  OfflineHandoff slow(
+      OfflineHandoffDeps{stalling, routes_, store_, store_, *producer_, clock_, &metrics},
+      OfflineHandoffOptions{.stop_deadline_ms = 1'000});
+  slow.Start();
+  for (int i = 0; i < 3; ++i) {
+    OfflineBatch batch;
+    batch.messages.push_back({"t", "g1", i + 1, "m", "alice", "mac", 1, "x", audience_});
+    slow.OnCommitted(std::move(batch));
+    if (i == 0) stalling.WaitForCall();
+  }
+  std::thread stopper([&] { slow.Stop(); });
+  ASSERT_TRUE(testing::Eventually([&] { return slow.stopping(); }));
+  stalling.Release();
+  stopper.join();
+  EXPECT_EQ(stalling.calls(), 3);
+  EXPECT_NE(metrics.Render().find("flare_push_offline_dropped_total 0\n"), std::string::npos)
       << metrics.Render();
 }
 

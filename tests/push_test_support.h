@@ -38,6 +38,37 @@ inline std::string StatsText(const PushWorker& worker, const std::string& tenant
          " in_flight=" + std::to_string(worker.InFlight());
 }
 
+// A memory DeviceStore whose calls a test can override one by one.
+class ForwardingDeviceStore : public DeviceStore {
+ public:
+  Status Register(const PushDevice& d) override { return inner_.Register(d); }
+  Status Unregister(const std::string& t, const std::string& u, const std::string& d) override {
+    return inner_.Unregister(t, u, d);
+  }
+  Result<std::vector<PushDevice>> DevicesOf(const std::string& t,
+                                            std::span<const std::string> users) override {
+    return inner_.DevicesOf(t, users);
+  }
+  Status DisableToken(const std::string& t, const std::string& platform, const std::string& token,
+                      const std::string& reason) override {
+    return inner_.DisableToken(t, platform, token, reason);
+  }
+  Status SetMute(const std::string& t, const std::string& u, const std::string& c,
+                 int64_t until) override {
+    return inner_.SetMute(t, u, c, until);
+  }
+  Status SetDoNotDisturb(const std::string& t, const std::string& u,
+                         const std::optional<DndWindow>& w) override {
+    return inner_.SetDoNotDisturb(t, u, w);
+  }
+  Result<PushPreferences> Preferences(const std::string& t, const std::string& u) override {
+    return inner_.Preferences(t, u);
+  }
+
+ private:
+  MemoryDeviceStore inner_;
+};
+
 // A Random that always gives the same number: backoffs are then known.
 class FixedRandom final : public Random {
  public:

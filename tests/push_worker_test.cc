@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "adapters/apns/apns_provider.h"
 #include "adapters/fcm/fcm_provider.h"
@@ -197,6 +198,67 @@ TEST(PushWorker, FullQueueRefusesAndStopDeadLettersWhatIsQueued) {
   EXPECT_TRUE(provider.Sent().empty());
 }
 
+// A device store that notes which thread disabled a token.
+class ThreadNotingDevices final : public testing::ForwardingDeviceStore {
+ public:
+  Status DisableToken(const std::string& t, const std::string& platform, const std::string& token,
+                      const std::string& reason) override {
+    std::lock_guard lock(mu_);
+    disabled_on_.push_back(std::this_thread::get_id());
+    return ForwardingDeviceStore::DisableToken(t, platform, token, reason);
+  }
+  std::vector<std::thread::id> DisabledOn() const {
+    std::lock_guard lock(mu_);
+    return disabled_on_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::thread::id> disabled_on_;
+};
+
+// The provider's thread (libcurl's, shared by every provider) only hands the
+// answer over: a slow device store or broker must not stall other sends.
+TEST(PushWorker, TokenDisablingAndDeadLettersRunOffTheProviderThread) {
+  ManualClock clock;
+  ScriptedProvider provider;
+  provider.Script("gone", {{Kind::kTokenInvalid, 410, "Unregistered", {}}});
+  provider.Script("bad", {{Kind::kRejected, 400, "BadTopic", {}}});
+  provider.Hold(true);
+  ThreadNotingDevices devices;
+  testing::FixedRandom random;
+  PushWorker worker(provider, &devices, nullptr, clock, random, nullptr, SmallOptions());
+  ASSERT_TRUE(worker.Submit(MakeTask("t1", "ios", "gone")).ok());
+  ASSERT_TRUE(worker.Submit(MakeTask("t2", "ios", "bad")).ok());
+  worker.Pump();
+  std::thread provider_thread([&] { provider.ReleaseAll(); });
+  provider_thread.join();
+  EXPECT_TRUE(devices.DisabledOn().empty()) << "disabled on the provider's thread";
+  EXPECT_TRUE(worker.RecentDeadLetters().empty()) << "dead-lettered on the provider's thread";
+  EXPECT_EQ(worker.InFlight(), 0u);  // the sends themselves are over
+
+  worker.Pump();
+  ASSERT_EQ(devices.DisabledOn().size(), 1u);
+  EXPECT_EQ(devices.DisabledOn()[0], std::this_thread::get_id());
+  EXPECT_EQ(worker.RecentDeadLetters().size(), 1u);
+  EXPECT_EQ(worker.StatsOf("acme").token_disabled, 1);
+  EXPECT_EQ(worker.StatsOf("acme").dead_lettered, 1);
+}
+
+// Stop runs the follow-ups of the last answers before it returns.
+TEST(PushWorker, StopRunsTheFollowUpsOfTheLastAnswers) {
+  ManualClock clock;
+  ScriptedProvider provider;
+  provider.Script("bad", {{Kind::kRejected, 400, "BadTopic", {}}});
+  provider.Hold(true);
+  testing::WorkerRig rig(provider, clock, SmallOptions());
+  ASSERT_TRUE(rig.worker().Submit(MakeTask("t1", "ios", "bad")).ok());
+  rig.worker().Pump();
+  provider.ReleaseAll();
+  rig.worker().Stop();
+  EXPECT_EQ(rig.PublishedDeadLetters().size(), 1u);
+}
+
 TEST(PushWorker, ConsumesTasksFromTheBus) {
   ManualClock clock;
   ScriptedProvider provider;
@@ -229,6 +291,35 @@ TEST(PushWorker, ConsumesTasksFromTheBus) {
   } listener;
   ASSERT_TRUE(again->Subscribe("flare.im.push.tasks", &listener).ok());
   EXPECT_TRUE(again->Poll(100, 0).value().empty());
+}
+
+// On the in-process bus, stopping with a drain hands the worker the tasks
+// still on the topic instead of leaving them to vanish with the process.
+TEST(PushWorker, AStopWithADrainHandsTheWorkerWhatIsOnTheBus) {
+  ManualClock clock;
+  ScriptedProvider provider;
+  InProcessEventBus bus;
+  ASSERT_TRUE(bus.CreateTopic("flare.im.push.tasks", 1).ok());
+  testing::FixedRandom random;
+  PushWorkerOptions o = SmallOptions();
+  o.max_queued = 1;
+  PushWorker worker(provider, nullptr, nullptr, clock, random, nullptr, o);
+  ASSERT_TRUE(worker.Submit(MakeTask("first", "android", "tok")).ok());  // the queue is full
+  PushTaskConsumer consumer(bus, worker, "flare.im.push.tasks", "flare-push-worker");
+  ASSERT_TRUE(consumer.Start().ok());
+  auto producer = std::move(bus.CreateProducer()).value();
+  for (int i = 0; i < 5; ++i) {
+    auto task = MakeTask("t" + std::to_string(i), "android", "tok");
+    ASSERT_TRUE(producer->Publish("flare.im.push.tasks", "k", task.SerializeAsString(),
+                                  [](Status) {}).ok());
+  }
+  std::thread stopper([&] { consumer.Stop(/*drain_ms=*/60'000); });
+  // The worker frees its one slot per pump; the draining consumer refills it.
+  EXPECT_TRUE(Eventually([&] {
+    worker.Pump();
+    return worker.StatsOf("acme").sent == 6;
+  })) << testing::StatsText(worker);
+  stopper.join();
 }
 
 TEST(PushProviders, AnswersAreClassified) {

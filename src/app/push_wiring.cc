@@ -7,10 +7,7 @@
 namespace flare {
 namespace {
 
-Status EnsureTopic(EventBus& bus, const std::string& topic, int32_t partitions) {
-  Status st = bus.CreateTopic(topic, partitions);
-  return st.code() == Code::kAlreadyExists ? Status::Ok() : st;
-}
+constexpr int64_t kInProcessDrainMs = 2'000;
 
 }  // namespace
 
@@ -28,7 +25,7 @@ PushWorkerOptions PushWorkerOptionsFrom(const Config& config) {
 }
 
 void PushWorkerStack::Stop() {
-  if (consumer_) consumer_->Stop();
+  if (consumer_) consumer_->Stop(drain_ms_);
   if (worker_) worker_->Stop();
   if (providers_) providers_->Close();
 }
@@ -37,8 +34,8 @@ Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config& config, E
                                                          DeviceStore* devices, const Clock& clock,
                                                          Metrics* metrics) {
   auto partitions = static_cast<int32_t>(config.bus_ingest_partitions);
-  FLARE_RETURN_IF_ERROR(EnsureTopic(bus, config.push_worker_tasks_topic, partitions));
-  FLARE_RETURN_IF_ERROR(EnsureTopic(bus, config.push_worker_dlq_topic, partitions));
+  FLARE_RETURN_IF_ERROR(CreateTopicIfMissing(bus, config.push_worker_tasks_topic, partitions));
+  FLARE_RETURN_IF_ERROR(CreateTopicIfMissing(bus, config.push_worker_dlq_topic, partitions));
   auto stack = std::make_unique<PushWorkerStack>();
   auto providers = OpenPushProviders(config, clock);
   if (!providers.ok()) return providers.status();
@@ -50,6 +47,9 @@ Result<std::unique_ptr<PushWorkerStack>> StartPushWorker(const Config& config, E
       std::make_unique<PushWorker>(*stack->providers_, devices, stack->dlq_producer_.get(), clock,
                                    stack->random_, metrics, PushWorkerOptionsFrom(config));
   stack->worker_->Start();
+  // The in-process bus keeps nothing across a restart: its tasks go to the
+  // worker (sent, or dead-lettered and counted) rather than vanish.
+  if (config.bus_backend == "inprocess") stack->drain_ms_ = kInProcessDrainMs;
   stack->consumer_ = std::make_unique<PushTaskConsumer>(
       bus, *stack->worker_, config.push_worker_tasks_topic, config.push_worker_group);
   FLARE_RETURN_IF_ERROR(stack->consumer_->Start());

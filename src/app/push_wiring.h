@@ -29,8 +29,9 @@ class PushWorkerStack {
  public:
   ~PushWorkerStack() { Stop(); }
   PushWorker& worker() { return *worker_; }
-  // Stops taking tasks, then the worker (what is queued is dead-lettered),
-  // then the providers. Idempotent.
+  // Stops taking tasks (on the in-process bus, after handing the worker
+  // what is on it), then the worker (what is queued is dead-lettered), then
+  // the providers. Idempotent.
   void Stop();
 
  private:
@@ -42,6 +43,7 @@ class PushWorkerStack {
   SystemRandom random_;
   std::unique_ptr<PushWorker> worker_;
   std::unique_ptr<PushTaskConsumer> consumer_;
+  int64_t drain_ms_ = 0;
 };
 
 // `devices` may be null until a device store exists (tokens are then not

@@ -32,11 +32,6 @@ constexpr int32_t kGatewayTopicPartitions = 4;
 // them in one consumer group.
 constexpr int32_t kPushTaskPartitions = 8;
 
-Status CreateIfMissing(EventBus& bus, const std::string& topic, int32_t partitions) {
-  Status st = bus.CreateTopic(topic, partitions);
-  return st.ok() || st.code() == Code::kAlreadyExists ? Status::Ok() : st;
-}
-
 }  // namespace
 
 StorageWriterOptions WriterOptionsFrom(const Config& c) {
@@ -109,9 +104,9 @@ Result<std::shared_ptr<EventBus>> OpenClusterBus(const Config& config) {
   auto opened = OpenEventBus(config);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<EventBus> bus = std::move(opened).value();
-  Status st = CreateIfMissing(*bus, config.bus_ingest_topic,
+  Status st = CreateTopicIfMissing(*bus, config.bus_ingest_topic,
                               static_cast<int32_t>(config.bus_ingest_partitions));
-  if (st.ok()) st = CreateIfMissing(*bus, config.bus_gateway_topic, kGatewayTopicPartitions);
+  if (st.ok()) st = CreateTopicIfMissing(*bus, config.bus_gateway_topic, kGatewayTopicPartitions);
   if (!st.ok()) return st;
   return bus;
 }
@@ -120,7 +115,7 @@ Result<PushTaskBus> OpenPushTaskBus(std::shared_ptr<EventBus> cluster_bus,
                                     const std::string& topic) {
   PushTaskBus out;
   out.bus = cluster_bus ? std::move(cluster_bus) : std::make_shared<InProcessEventBus>();
-  FLARE_RETURN_IF_ERROR(CreateIfMissing(*out.bus, topic, kPushTaskPartitions));
+  FLARE_RETURN_IF_ERROR(CreateTopicIfMissing(*out.bus, topic, kPushTaskPartitions));
   auto producer = out.bus->CreateProducer();
   if (!producer.ok()) return producer.status();
   out.producer = std::move(producer).value();

@@ -105,6 +105,12 @@ class EventBus {
   virtual Status CreateTopic(const std::string& name, int32_t partitions) = 0;
 };
 
+// CreateTopic that takes an existing topic as success.
+inline Status CreateTopicIfMissing(EventBus& bus, const std::string& name, int32_t partitions) {
+  Status st = bus.CreateTopic(name, partitions);
+  return st.code() == Code::kAlreadyExists ? Status::Ok() : st;
+}
+
 // Builds the backend named by bus.backend ("inprocess" | "kafka"). For
 // Kafka, a broker list that answers no metadata request within
 // bus.kafka.startup_timeout_ms is kUnavailable naming bus.kafka.brokers.

@@ -107,10 +107,28 @@ void OfflineHandoff::Start() {
 void OfflineHandoff::Stop() {
   {
     std::lock_guard lock(mu_);
+    if (!stopping_) stop_deadline_ms_ = deps_.clock.MonotonicMs() + options_.stop_deadline_ms;
     stopping_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+bool OfflineHandoff::stopping() const {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
+bool OfflineHandoff::DropWhatIsLeftAfterTheDeadline() {
+  if (!stopping_ || deps_.clock.MonotonicMs() < stop_deadline_ms_) return false;
+  size_t left = queue_.size() + online_.size();
+  if (left > 0) {
+    spdlog::warn("push: offline hand-off stopped with {} batches and logins not handled", left);
+    if (dropped_ != nullptr) dropped_->Add(static_cast<int64_t>(left));
+  }
+  queue_.clear();
+  online_.clear();
+  return true;
 }
 
 void OfflineHandoff::Enqueue(Event event) {
@@ -156,8 +174,11 @@ void OfflineHandoff::Run() {
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !online_.empty(); });
-    // Stopping, and everything queued is handled.
-    if (queue_.empty() && online_.empty()) return;
+    // Stopping, and everything queued is handled (or its time is up).
+    if (DropWhatIsLeftAfterTheDeadline() || (queue_.empty() && online_.empty())) {
+      cv_.notify_all();  // WaitIdle
+      return;
+    }
     std::vector<DeviceOnline> online;
     online.swap(online_);
     std::optional<Event> event;

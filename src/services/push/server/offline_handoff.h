@@ -80,6 +80,10 @@ struct OfflineHandoffOptions {
   // Coalescing entries kept; past it they are forgotten (the cost: a second
   // notification for a conversation, never a missed one).
   size_t max_coalesced = 1'000'000;
+  // Stop hands on what is queued for at most this long (on the Clock);
+  // what is left then is dropped and counted, so a slow device store or
+  // database cannot hold a shutdown.
+  int64_t stop_deadline_ms = 5'000;
 };
 
 struct OfflineHandoffDeps {
@@ -98,8 +102,10 @@ class OfflineHandoff final : public OfflineSink {
   ~OfflineHandoff() override;
 
   void Start();
-  // Handles what is queued, then stops the thread.
+  // Handles what is queued (until options.stop_deadline_ms), then stops
+  // the thread.
   void Stop();
+  bool stopping() const;
 
   void OnCommitted(OfflineBatch batch) override;
   void OnReadMoved(const std::vector<ReadMove>& moves) override;
@@ -123,6 +129,7 @@ class OfflineHandoff final : public OfflineSink {
 
   void Enqueue(Event event);
   void Run();
+  bool DropWhatIsLeftAfterTheDeadline();  // with mu_ held
   void Handle(OfflineBatch& batch);
   void HandleMessages(OfflineBatch& batch);
   void Handle(const std::vector<ReadMove>& moves);
@@ -146,13 +153,14 @@ class OfflineHandoff final : public OfflineSink {
   Counter* messages_ = nullptr;
   Counter* publish_failures_ = nullptr;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Event> queue_;
   // Logins are many and cheap to apply: kept apart, so a login storm never
   // fills the queue of batches; applied before the next event.
   std::vector<DeviceOnline> online_;
   bool stopping_ = false;
+  int64_t stop_deadline_ms_ = 0;  // Clock::MonotonicMs, once stopping
   bool busy_ = false;
   std::thread thread_;
 

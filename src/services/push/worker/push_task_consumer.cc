@@ -26,15 +26,20 @@ Status PushTaskConsumer::Start() {
   return Status::Ok();
 }
 
-void PushTaskConsumer::Stop() {
+void PushTaskConsumer::Stop(int64_t drain_ms) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
+    drain_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
     cv_.notify_all();
   }
   if (thread_.joinable()) thread_.join();
   if (consumer_) (void)consumer_->Close();
+}
+
+bool PushTaskConsumer::StopNow(bool drained) const {
+  return stopping_ && (drained || std::chrono::steady_clock::now() >= drain_until_);
 }
 
 // False when stopping before the worker took the task.
@@ -43,23 +48,29 @@ bool PushTaskConsumer::SubmitWaiting(push::v1::PushTask task) {
     Status st = worker_.Submit(task);
     if (st.ok()) return true;
     std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, kFullQueueWait, [&] { return stopping_; })) return false;
+    if (cv_.wait_for(lock, kFullQueueWait, [&] { return StopNow(false); })) return false;
   }
 }
 
 void PushTaskConsumer::Run() {
+  bool drained = false;
   while (true) {
+    bool draining = false;
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
+      if (StopNow(drained)) return;
+      draining = stopping_;
     }
-    auto polled = consumer_->Poll(kPollRecords, kPollTimeoutMs);
+    // Draining: only what is there already.
+    int poll_timeout_ms = draining ? 0 : kPollTimeoutMs;
+    auto polled = consumer_->Poll(kPollRecords, poll_timeout_ms);
     if (!polled.ok()) {
       spdlog::warn("push: polling {} failed: {}", topic_, polled.status().ToString());
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(kPollTimeoutMs), [&] { return stopping_; });
       continue;
     }
+    drained = draining && polled.value().empty();
     std::map<int32_t, int64_t> next_offsets;
     for (const BusRecord& record : polled.value()) {
       push::v1::PushTask task;

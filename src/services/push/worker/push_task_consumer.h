@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -26,7 +27,12 @@ class PushTaskConsumer : private BusConsumerListener {
 
   // Joins the group and starts the polling thread.
   Status Start();
-  void Stop();
+  // With drain_ms > 0, first hands the worker what is on the topic until
+  // a poll comes back empty or drain_ms passed: on a bus that keeps
+  // nothing across a restart (the in-process one) those tasks would
+  // otherwise vanish uncounted; the worker dead-letters what it cannot
+  // send. On Kafka, 0: what is left is redelivered to another worker.
+  void Stop(int64_t drain_ms = 0);
   int64_t Undecodable() const { return undecodable_.load(); }
 
  private:
@@ -34,6 +40,8 @@ class PushTaskConsumer : private BusConsumerListener {
   void OnRevoked(const std::vector<int32_t>&) override {}
   void Run();
   bool SubmitWaiting(push::v1::PushTask task);
+  // With mu_ held: whether to stop now (`drained`: the last poll was empty).
+  bool StopNow(bool drained) const;
 
   EventBus& bus_;
   PushWorker& worker_;
@@ -43,6 +51,7 @@ class PushTaskConsumer : private BusConsumerListener {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::chrono::steady_clock::time_point drain_until_;  // a shutdown bound, not logic
   std::atomic<int64_t> undecodable_{0};
   std::thread thread_;
 };

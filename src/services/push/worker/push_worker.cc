@@ -59,6 +59,28 @@ void PushWorker::Pump() {
     }
   }
   for (auto& task : due) Attempt(std::move(task));
+  RunFollowUps();
+}
+
+void PushWorker::Defer(FollowUp follow_up) {
+  std::lock_guard lock(mu_);
+  follow_ups_.push_back(std::move(follow_up));
+  cv_.notify_all();
+}
+
+void PushWorker::RunFollowUps() {
+  std::deque<FollowUp> todo;
+  {
+    std::lock_guard lock(mu_);
+    todo.swap(follow_ups_);
+  }
+  for (const FollowUp& f : todo) {
+    if (f.disable_token) {
+      DisableToken(f.task, f.provider, f.reason);
+    } else {
+      DeadLetter(f.task, f.provider, f.http_status, f.reason);
+    }
+  }
 }
 
 void PushWorker::Attempt(push::v1::PushTask task) {
@@ -87,15 +109,15 @@ void PushWorker::OnResult(push::v1::PushTask task, const std::string& provider,
   }
   stats_->Count(task.tenant(), provider, PushEvent::kFailed);
   if (result.kind == Kind::kTokenInvalid) {
-    DisableToken(task, provider, result.reason);
+    Defer({true, std::move(task), provider, result.http_status, result.reason});
   } else if (result.kind == Kind::kRejected) {
-    DeadLetter(task, provider, result.http_status, result.reason);
+    Defer({false, std::move(task), provider, result.http_status, result.reason});
   } else {
     std::string tenant = task.tenant();  // ScheduleRetry moves the task into the queue
     if (ScheduleRetry(task, result)) {
       stats_->Count(tenant, provider, PushEvent::kRetried);
     } else {
-      DeadLetter(task, provider, result.http_status, result.reason);
+      Defer({false, std::move(task), provider, result.http_status, result.reason});
     }
   }
   Finished();
@@ -178,7 +200,11 @@ void PushWorker::Start() {
 void PushWorker::RunPump() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.pump_interval_ms));
+    // Submit, Finished and Defer wake it; follow-ups that came in while it
+    // pumped are run without waiting.
+    if (follow_ups_.empty()) {
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.pump_interval_ms));
+    }
     if (stopping_) break;
     lock.unlock();
     Pump();
@@ -202,6 +228,7 @@ void PushWorker::Stop() {
                  [&] { return in_flight_ == 0; });
     left.swap(queue_);
   }
+  RunFollowUps();  // the answers of the last sends in flight
   for (auto& [due, task] : left) {
     DeadLetter(task, PushProviderForPlatform(task.platform()), 0,
                "push worker stopped before the task was sent");

@@ -5,9 +5,10 @@
 // or when a provider rejects the request itself, publishes a PushDeadLetter
 // (flare.im.push.dlq) and keeps the recent ones for the admin read; when a
 // provider says the token is gone, disables it in the DeviceStore and does
-// not retry. Knows nothing of HTTP or gRPC. Results are handled on the
-// provider's thread (DisableToken and the DLQ publish included), so the
-// device store's DisableToken should be quick.
+// not retry. Knows nothing of HTTP or gRPC. A provider's thread only
+// classifies its answer: disabling a token and publishing a dead letter
+// (which may wait on a database or a broker) are follow-ups that the pump
+// thread runs, so a slow device store never stalls a provider.
 #pragma once
 
 #include <condition_variable>
@@ -56,7 +57,8 @@ class PushWorker {
   // Stops starting tasks, waits (bounded by the send timeout) for sends in
   // flight; what is still queued is dead-lettered.
   void Stop();
-  // Starts every due task while fewer than max_in_flight are in flight.
+  // Starts every due task while fewer than max_in_flight are in flight,
+  // then runs the follow-ups of the answers that came in.
   void Pump();
 
   size_t Queued() const;
@@ -68,7 +70,18 @@ class PushWorker {
   PushStats StatsOfProvider(const std::string& name) const { return stats_->OfProvider(name); }
 
  private:
+  // What an answer leaves to do off the provider's thread.
+  struct FollowUp {
+    bool disable_token = false;  // else dead-letter
+    push::v1::PushTask task;
+    std::string provider;
+    int http_status = 0;
+    std::string reason;
+  };
+
   void Attempt(push::v1::PushTask task);
+  void Defer(FollowUp follow_up);
+  void RunFollowUps();
   void OnResult(push::v1::PushTask task, const std::string& provider, PushSendResult result);
   bool ScheduleRetry(push::v1::PushTask& task, const PushSendResult& result);
   void DeadLetter(const push::v1::PushTask& task, const std::string& provider, int http_status,
@@ -92,6 +105,7 @@ class PushWorker {
   std::multimap<int64_t, push::v1::PushTask> queue_;  // by due time (Clock::MonotonicMs)
   size_t in_flight_ = 0;
   bool stopping_ = false;
+  std::deque<FollowUp> follow_ups_;  // at most one per answer
   std::deque<push::v1::PushDeadLetter> recent_dead_;
   std::thread pump_;
 };
