@@ -6,6 +6,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/ids.h"
@@ -13,6 +14,7 @@
 #include "support/group_texts.h"
 #include "support/inbox.h"
 #include "support/local_cluster.h"
+#include "support/server_metrics.h"
 
 namespace flare {
 namespace {
@@ -81,6 +83,54 @@ TEST(E2eCluster, ADrainedGatewaySendsGoingAwayAndItsClientsMoveToAnother) {
   auto got = bob_inbox.WaitFor(2);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[1].content().text(), "after");
+}
+
+// Push devices through a cluster gateway (the device store on PostgreSQL),
+// the writers' offline hand-off, and a login on a gateway reaching both
+// writers' push-server: a device that came back and left is notified
+// again for a conversation coalesced before.
+TEST(E2eCluster, OfflineDevicesGetOneTaskPerConversationUntilTheyComeBack) {
+  testing::LocalCluster cluster("e2e_cluster_push");
+  ASSERT_EQ(cluster.error(), "");
+  auto writers_sum = [&](const std::string& name) {
+    int64_t sum = 0;
+    for (int i = 0; i < 2; ++i)
+      sum += std::max<int64_t>(0, testing::Metric(cluster.writer(i), name));
+    return sum;
+  };
+  // Tasks published once the hand-offs have looked at `messages` messages.
+  auto tasks_after = [&](int64_t messages) {
+    EXPECT_EQ(testing::WaitForFigure(
+                  [&] { return writers_sum("flare_push_offline_messages_total"); }, messages),
+              messages);
+    return writers_sum("flare_push_offline_tasks_total");
+  };
+  FlareClient alice(cluster.gateway(0).Options("alice", "mac"));
+  FlareClient bob(cluster.gateway(1).Options("bob", "phone"));
+  ASSERT_TRUE(alice.Connect().ok());
+  ASSERT_TRUE(bob.Connect().ok());
+  Status registered = bob.RegisterDevice("webhook", "https://push.example.test/bob");
+  ASSERT_TRUE(registered.ok()) << registered.ToString();
+  ASSERT_TRUE(bob.SendText("alice", "hi").ok());  // alice may see bob's presence now
+
+  bob.Disconnect();
+  ASSERT_TRUE(testing::WaitOffline(alice, "bob"));
+  ASSERT_TRUE(alice.SendText("bob", "one").ok());
+  EXPECT_EQ(tasks_after(2), 1);
+  ASSERT_TRUE(alice.SendText("bob", "two").ok());
+  EXPECT_EQ(tasks_after(3), 1) << "coalesced while bob stays offline";
+
+  // alice's and bob's first logins, applied by both writers.
+  auto logins_total = [&] { return writers_sum("flare_push_offline_logins_total"); };
+  EXPECT_GE(testing::WaitForFigure(logins_total, 4), 4);
+  int64_t logins = logins_total();
+  ASSERT_TRUE(bob.Reconnect().ok());
+  // Both writers applied the login that gateway 1 reported.
+  EXPECT_GE(testing::WaitForFigure(logins_total, logins + 2), logins + 2);
+  bob.Disconnect();
+  ASSERT_TRUE(testing::WaitOffline(alice, "bob"));
+  ASSERT_TRUE(alice.SendText("bob", "three").ok());
+  EXPECT_EQ(tasks_after(4), 2) << "came back and left: notified again";
 }
 
 }  // namespace

@@ -3,60 +3,17 @@
 // flare_push_offline_tasks_total on /metrics.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <chrono>
-#include <cstdlib>
-#include <sstream>
-#include <thread>
-
+#include "support/server_metrics.h"
 #include "support/server_process.h"
 
 namespace flare {
 namespace {
 
 namespace pb = ::flare::client::v1;
+using testing::Metric;
 using testing::ServerProcess;
-
-// The value of a counter on /metrics, summed over its labels (-1 if it is
-// not there).
-int64_t Metric(const ServerProcess& server, const std::string& name) {
-  std::istringstream text(server.HttpGet("/metrics"));
-  int64_t sum = -1;
-  for (std::string line; std::getline(text, line);) {
-    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
-    if (line[name.size()] != ' ' && line[name.size()] != '{') continue;
-    sum = std::max<int64_t>(sum, 0) + std::strtoll(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
-  }
-  return sum;
-}
-
-// Waits (with a deadline) until the counter reaches `want`.
-int64_t WaitForMetric(const ServerProcess& server, const std::string& name, int64_t want) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int64_t got = Metric(server, name);
-  while (got < want && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    got = Metric(server, name);
-  }
-  return got;
-}
-
-// Waits until `asker` sees `user` offline: the route is gone.
-bool WaitOffline(FlareClient& asker, const std::string& user) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    pb::ClientFrame frame;
-    frame.mutable_presence()->add_query(user);
-    auto reply = asker.Call(std::move(frame));
-    if (reply.ok() && reply->has_presence_result() &&
-        reply->presence_result().statuses_size() == 1 &&
-        !reply->presence_result().statuses(0).online()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
+using testing::WaitForMetric;
+using testing::WaitOffline;
 
 pb::SendRequest Text(const std::string& peer, const std::string& text) {
   pb::SendRequest r;

@@ -310,8 +310,9 @@ TEST(PushWorker, AStopWithADrainHandsTheWorkerWhatIsOnTheBus) {
   auto producer = std::move(bus.CreateProducer()).value();
   for (int i = 0; i < 5; ++i) {
     auto task = MakeTask("t" + std::to_string(i), "android", "tok");
-    ASSERT_TRUE(producer->Publish("flare.im.push.tasks", "k", task.SerializeAsString(),
-                                  [](Status) {}).ok());
+    ASSERT_TRUE(
+        producer->Publish("flare.im.push.tasks", "k", task.SerializeAsString(), [](Status) {})
+            .ok());
   }
   std::thread stopper([&] { consumer.Stop(/*drain_ms=*/60'000); });
   // The worker frees its one slot per pump; the draining consumer refills it.

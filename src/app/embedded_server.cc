@@ -118,13 +118,7 @@ class Embedded final : public EmbeddedServer {
       push_.SetOfflineSink(handoff_.get());
     }
     writer_.SetListener(&post_send_);
-    gateway_.SetLoginGate(&login_gate_);
-    // post_online / post_offline: queued, never waited for.
-    presence_.SetChangeListener(
-        [this](const std::string& tenant, const ::flare::client::v1::PresenceStatus& s) {
-          hooks_.Post(s.online() ? "post_online" : "post_offline", "", tenant, Message(),
-                      s.user_id(), NewInstanceId(s.online() ? "online" : "offline"));
-        });
+    AttachGatewayHooks(hooks_, login_gate_, gateway_, presence_, clock_);
     writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
     writer_.SetFence(&fence_);
     if (event_bus_) {

@@ -105,7 +105,7 @@ Result<std::shared_ptr<EventBus>> OpenClusterBus(const Config& config) {
   if (!opened.ok()) return opened.status();
   std::shared_ptr<EventBus> bus = std::move(opened).value();
   Status st = CreateTopicIfMissing(*bus, config.bus_ingest_topic,
-                              static_cast<int32_t>(config.bus_ingest_partitions));
+                                   static_cast<int32_t>(config.bus_ingest_partitions));
   if (st.ok()) st = CreateTopicIfMissing(*bus, config.bus_gateway_topic, kGatewayTopicPartitions);
   if (!st.ok()) return st;
   return bus;

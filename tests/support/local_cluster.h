@@ -6,7 +6,8 @@
 // database of the test's own. Gateways and writers reach the route table
 // through the signaling roles (presence.route_table = "signaling"), and
 // hand outcomes and pushes to gateways over gRPC (bus.gateway_delivery =
-// "grpc"; e2e_gateway_inbox_kafkatest covers the inbox topic).
+// "grpc"; e2e_gateway_inbox_kafkatest covers the inbox topic). Gateways
+// report logins to the writers' push-server role.
 #pragma once
 
 #include <map>
@@ -42,6 +43,9 @@ class LocalCluster {
     std::thread second([&] { writers_[1] = Role("storage-writer,push-server"); });
     writers_[0] = Role("storage-writer,push-server");
     second.join();
+    // Gateways report logins to every push-server (the writers' processes).
+    env_["FLARE_DISCOVERY_STATIC_SERVICES"] +=
+        ";push-server=" + at(*writers_[0]) + "," + at(*writers_[1]);
     for (auto& gateway : gateways_) gateway = Role("signaling-gateway");
   }
 

@@ -12,13 +12,17 @@
 #include <chrono>
 #include <thread>
 
+#include "app/hook_wiring.h"
 #include "app/roles/role.h"
 #include "app/wiring.h"
 #include "common/thread_pool.h"
+#include "ports/store_factory.h"
 #include "rpc/gateway_delivery/gateway_delivery_grpc.h"
 #include "rpc/message_orchestrator/message_orchestrator_grpc.h"
+#include "rpc/push/push_scheduler_grpc.h"
 #include "rpc/session/session_grpc.h"
 #include "rpc/storage_reader/storage_reader_grpc.h"
+#include "services/hooks/login_gate.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/inbox/gateway_inbox.h"
 #include "services/signaling/inbox/gateway_outbox.h"
@@ -67,12 +71,23 @@ class ToGateway final : public CommandReplies, public PushDelivery, public Sessi
   std::atomic<Gateway*> gateway_{nullptr};
 };
 
+// What the gateway role adds to the gateway beside the pipeline: hooks,
+// push devices, and where logins are reported (null: nowhere).
+struct GatewayExtras {
+  std::unique_ptr<HookStack> hooks;
+  std::shared_ptr<DeviceStore> devices;
+  std::unique_ptr<DeviceOnlineSink> logins;
+};
+
 class GatewayRole final : public Role {
  public:
   GatewayRole(RoleDeps& deps, LoginConflictPolicy login_conflict, std::string secret,
               std::shared_ptr<RouteTable> routes, std::shared_ptr<PresenceBus> presence_bus,
-              std::shared_ptr<EventBus> bus, std::shared_ptr<GatewayDirectory> directory)
+              std::shared_ptr<EventBus> bus, std::shared_ptr<GatewayDirectory> directory,
+              GatewayExtras extras)
       : deps_(deps),
+        extras_(std::move(extras)),
+        login_gate_(extras_.hooks->engine(), SystemClock::Instance()),
         id_(NewInstanceId("gw")),
         login_conflict_(std::move(login_conflict)),
         tokens_(std::move(secret)),
@@ -99,6 +114,7 @@ class GatewayRole final : public Role {
     // what it still holds is answered to the (drained) gateway, which
     // must outlive it.
     messages_.reset();
+    extras_.logins.reset();  // sends what logins are pending
   }
 
   ConnectionHandler* connection_handler() override { return gateway_.get(); }
@@ -155,6 +171,7 @@ class GatewayRole final : public Role {
     if (inbox_) inbox_->Stop();
     gateway_->StopTimer();
     heartbeat_.Stop();
+    extras_.hooks->Close();  // post_offline of the drained clients: queued ones are dead-lettered
     // The read pool stops with the role, after the transport: a connection
     // still closing may queue work on it until then.
   }
@@ -184,7 +201,10 @@ class GatewayRole final : public Role {
         // writer committed to before it published.
         GatewayDeps{tokens_, *messages_, *reader_, *sessions_, *routes_, presence_,
                     *deps_.stores.conversations, *deps_.stores.messages, deps_.access, blocking_,
-                    SystemClock::Instance(), metrics, nullptr});
+                    SystemClock::Instance(), metrics, nullptr, extras_.devices.get(),
+                    [this](const Principal& who) { OnLogin(who); }});
+    AttachGatewayHooks(extras_.hooks->engine(), login_gate_, *gateway_, presence_,
+                       SystemClock::Instance());
     replies_.Set(gateway_.get());
     to_gateway_.Set(gateway_.get());
     outbox_ =
@@ -201,7 +221,15 @@ class GatewayRole final : public Role {
     return Status::Ok();
   }
 
+  // A login (on a login lane): push-servers let the device's coalesced
+  // conversations notify again.
+  void OnLogin(const Principal& who) {
+    if (extras_.logins) extras_.logins->OnDeviceOnline(who.tenant, who.user_id, who.device);
+  }
+
   RoleDeps& deps_;
+  GatewayExtras extras_;
+  HookLoginGate login_gate_;  // pre_login hooks on extras_.hooks
   const std::string id_;
   LoginConflictPolicy login_conflict_;
   TokenSigner tokens_;
@@ -227,6 +255,23 @@ class GatewayRole final : public Role {
   bool started_ = false;
 };
 
+Result<GatewayExtras> OpenGatewayExtras(RoleDeps& deps) {
+  GatewayExtras extras;
+  auto hooks = HookStack::Open(deps.config, &deps.shared.metrics());
+  if (!hooks.ok()) return hooks.status();
+  extras.hooks = std::move(hooks).value();
+  auto devices = OpenDeviceStore(deps.config);
+  if (!devices.ok()) return devices.status();
+  extras.devices = std::move(devices).value();
+  if (deps.config.push_offline_enabled == "true") {
+    auto registry = deps.shared.Discovery();
+    if (!registry.ok()) return registry.status();
+    extras.logins = NewPushSchedulerClient(*registry, RpcOptions{}, PushSchedulerClientOptions{},
+                                           &deps.shared.metrics());
+  }
+  return extras;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps) {
@@ -246,8 +291,11 @@ Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps) {
     if (!opened.ok()) return opened.status();
     directory = *opened;
   }
+  auto extras = OpenGatewayExtras(deps);
+  if (!extras.ok()) return extras.status();
   return std::unique_ptr<Role>(new GatewayRole(deps, std::move(login_conflict).value(), *secret,
-                                               *routes, *presence, *bus, std::move(directory)));
+                                               *routes, *presence, *bus, std::move(directory),
+                                               std::move(extras).value()));
 }
 
 }  // namespace flare

@@ -3,12 +3,15 @@
 // discovery, served as push.v1.PushService, with the loop that sends
 // scheduled pushes. push-worker: the providers and PushWorker fed from the
 // tasks topic (wired as in embedded mode, app/push_wiring.h), served as
-// push.v1.PushWorkerService. push-server's offline hand-off runs with the
-// storage-writer role (storage_writer_role.cc).
+// push.v1.PushWorkerService. push-server: its offline hand-off runs behind
+// the storage-writer role of the same process (storage_writer_role.cc);
+// the role serves push.v1.PushSchedulerService, through which gateways
+// report logins to that hand-off.
 #include "app/push_wiring.h"
 #include "app/roles/role.h"
 #include "app/wiring.h"
 #include "common/clock.h"
+#include "rpc/push/push_scheduler_grpc.h"
 #include "rpc/push/push_worker_grpc.h"
 
 namespace flare {
@@ -55,7 +58,39 @@ class PushWorkerRole final : public Role {
   RpcServicePtr service_;
 };
 
+// Hands logins to the storage writer's hand-off in this process, if it has
+// one running (push.offline_enabled).
+class ToLocalHandoff final : public DeviceOnlineSink {
+ public:
+  explicit ToLocalHandoff(RoleShared& shared) : shared_(shared) {}
+  void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
+                      const std::string& device_id) override {
+    if (DeviceOnlineSink* handoff = shared_.device_online_sink()) {
+      handoff->OnDeviceOnline(tenant, user_id, device_id);
+    }
+  }
+
+ private:
+  RoleShared& shared_;
+};
+
+class PushServerRole final : public Role {
+ public:
+  explicit PushServerRole(RoleShared& shared)
+      : to_handoff_(shared), service_(NewPushSchedulerGrpcService(to_handoff_)) {}
+  grpc::Service* service() override { return service_.get(); }
+  std::string grpc_service_name() const override { return "push.v1.PushSchedulerService"; }
+
+ private:
+  ToLocalHandoff to_handoff_;
+  RpcServicePtr service_;
+};
+
 }  // namespace
+
+std::unique_ptr<Role> MakePushServerRole(RoleDeps& deps) {
+  return std::make_unique<PushServerRole>(deps.shared);
+}
 
 Result<std::unique_ptr<Role>> MakePushProxyRole(RoleDeps& deps) {
   auto devices = OpenDeviceStore(deps.config);

@@ -25,6 +25,8 @@
 
 namespace flare {
 
+class DeviceOnlineSink;
+
 // What a process's roles share, opened once on first use whatever the roles.
 class RoleShared {
  public:
@@ -61,6 +63,10 @@ class RoleShared {
   Result<std::shared_ptr<grpc::Channel>> ChannelTo(const std::string& service);
   ServerMetrics& server_metrics() { return server_metrics_; }
   Metrics& metrics() { return metrics_; }
+  // The offline hand-off of this process's storage writer, which the
+  // push-server role serves; null while there is none.
+  void SetDeviceOnlineSink(DeviceOnlineSink* sink) { device_online_.store(sink); }
+  DeviceOnlineSink* device_online_sink() const { return device_online_.load(); }
 
  private:
   Result<std::shared_ptr<RouteTable>> RouteClient();
@@ -76,6 +82,7 @@ class RoleShared {
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<GatewayDirectory> directory_;
   std::atomic<int> rpc_port_{0};
+  std::atomic<DeviceOnlineSink*> device_online_{nullptr};
 };
 
 struct RoleDeps {
@@ -116,6 +123,7 @@ class Role {
 std::unique_ptr<Role> MakeStorageReaderRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakePushProxyRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakePushWorkerRole(RoleDeps& deps);
+std::unique_ptr<Role> MakePushServerRole(RoleDeps& deps);
 std::unique_ptr<Role> MakeSessionRole(RoleDeps& deps);
 // The pipeline roles open shared backends, so they may fail.
 Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps);

@@ -22,8 +22,7 @@ std::string Names(bool runnable_only) {
 
 Result<std::unique_ptr<Role>> StorageReader(RoleDeps& deps) { return MakeStorageReaderRole(deps); }
 Result<std::unique_ptr<Role>> Session(RoleDeps& deps) { return MakeSessionRole(deps); }
-// Hosted by the storage-writer role of the same process.
-Result<std::unique_ptr<Role>> PushServer(RoleDeps&) { return std::make_unique<Role>(); }
+Result<std::unique_ptr<Role>> PushServer(RoleDeps& deps) { return MakePushServerRole(deps); }
 
 }  // namespace
 

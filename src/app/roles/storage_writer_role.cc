@@ -30,7 +30,8 @@ class StorageWriterRole final : public Role {
                     std::shared_ptr<EventBus> bus, std::unique_ptr<InboxTransport> outbox,
                     std::shared_ptr<DeviceStore> devices, std::unique_ptr<BusProducer> tasks,
                     std::unique_ptr<HookStack> hooks)
-      : id_(NewInstanceId("writer")),
+      : shared_(deps.shared),
+        id_(NewInstanceId("writer")),
         routes_(std::move(routes)),
         bus_(std::move(bus)),
         writer_(*deps.stores.messages, *deps.stores.conversations, SystemClock::Instance(),
@@ -66,10 +67,14 @@ class StorageWriterRole final : public Role {
   ~StorageWriterRole() override { Stop(); }
 
   Status Start() override {
-    if (handoff_) handoff_->Start();  // before the writer that feeds it
+    if (handoff_) {
+      handoff_->Start();                            // before the writer that feeds it
+      shared_.SetDeviceOnlineSink(handoff_.get());  // the push-server role's logins
+    }
     writer_.Start();
     if (Status st = consumer_->Start(); !st.ok()) {
       writer_.Stop();
+      shared_.SetDeviceOnlineSink(nullptr);
       if (handoff_) handoff_->Stop();
       return st;
     }
@@ -85,12 +90,14 @@ class StorageWriterRole final : public Role {
     consumer_->Stop();
     writer_.Stop();  // commits and answers everything already queued
     outbox_.Close(1'000);
-    hooks_->Close();                 // post-send deliveries still queued become dead letters
+    hooks_->Close();  // post-send deliveries still queued become dead letters
+    shared_.SetDeviceOnlineSink(nullptr);
     if (handoff_) handoff_->Stop();  // hands what the last batches queued to the bus
     if (tasks_) (void)tasks_->Flush(1'000);
   }
 
  private:
+  RoleShared& shared_;
   const std::string id_;
   std::shared_ptr<RouteTable> routes_;
   std::shared_ptr<EventBus> bus_;

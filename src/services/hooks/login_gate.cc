@@ -1,5 +1,7 @@
 #include "services/hooks/login_gate.h"
 
+#include "common/ids.h"
+
 namespace flare {
 
 bool HookLoginGate::Selects(const Principal& who) const {
@@ -16,6 +18,19 @@ void HookLoginGate::Check(const Principal& who, std::function<void(Status, int32
         done(std::move(verdict.status), verdict.hook_code);
       },
       user);
+}
+
+void AttachGatewayHooks(HookEngine& engine, HookLoginGate& gate, Gateway& gateway,
+                        PresenceHub& presence, const Clock& clock) {
+  gateway.SetLoginGate(&gate);
+  presence.SetChangeListener(
+      [&engine, &clock](const std::string& tenant, const ::flare::client::v1::PresenceStatus& s) {
+        SystemRandom random;
+        std::string event_id =
+            std::string(s.online() ? "online-" : "offline-") + MakeUlid(clock.NowMs(), random);
+        engine.Post(s.online() ? "post_online" : "post_offline", "", tenant, Message(), s.user_id(),
+                    event_id);
+      });
 }
 
 }  // namespace flare

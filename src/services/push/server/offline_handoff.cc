@@ -89,6 +89,8 @@ OfflineHandoff::OfflineHandoff(OfflineHandoffDeps deps, OfflineHandoffOptions op
                                         "push tasks the offline hand-off published");
     messages_ = &deps_.metrics->AddCounter("flare_push_offline_messages_total",
                                            "stored messages the offline hand-off looked at");
+    logins_ = &deps_.metrics->AddCounter("flare_push_offline_logins_total",
+                                         "device logins the offline hand-off applied");
     publish_failures_ =
         &deps_.metrics->AddCounter("flare_push_offline_publish_failures_total",
                                    "push tasks the event bus did not take or failed to store");
@@ -197,6 +199,7 @@ void OfflineHandoff::Run() {
 }
 
 void OfflineHandoff::Handle(const DeviceOnline& online) {
+  if (logins_ != nullptr) logins_->Add();
   auto user = coalesced_.find(UserKey(online.tenant, online.user_id));
   if (user == coalesced_.end()) return;
   auto device = user->second.find(online.device_id);

@@ -71,6 +71,16 @@ class OfflineSink {
   virtual void OnReadMoved(const std::vector<ReadMove>& moves) = 0;
 };
 
+// Where gateways report logins (a device that came back notifies again for
+// the conversations coalesced while it was away): the hand-off itself in
+// one process, a client of every push-server in a cluster. Returns at once.
+class DeviceOnlineSink {
+ public:
+  virtual ~DeviceOnlineSink() = default;
+  virtual void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
+                              const std::string& device_id) = 0;
+};
+
 // The bus topic of push tasks (push-worker consumes it).
 inline constexpr const char* kPushTasksTopic = "flare.im.push.tasks";
 
@@ -96,7 +106,7 @@ struct OfflineHandoffDeps {
   Metrics* metrics = nullptr;
 };
 
-class OfflineHandoff final : public OfflineSink {
+class OfflineHandoff final : public OfflineSink, public DeviceOnlineSink {
  public:
   OfflineHandoff(OfflineHandoffDeps deps, OfflineHandoffOptions options);
   ~OfflineHandoff() override;
@@ -111,7 +121,7 @@ class OfflineHandoff final : public OfflineSink {
   void OnReadMoved(const std::vector<ReadMove>& moves) override;
   // A device logged in (on any thread): its coalesced conversations notify again.
   void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
-                      const std::string& device_id);
+                      const std::string& device_id) override;
 
   // True once everything queued before the call is handled (tests).
   bool WaitIdle(int64_t timeout_ms);
@@ -152,6 +162,7 @@ class OfflineHandoff final : public OfflineSink {
   Counter* tasks_ = nullptr;
   Counter* messages_ = nullptr;
   Counter* publish_failures_ = nullptr;
+  Counter* logins_ = nullptr;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

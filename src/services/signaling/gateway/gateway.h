@@ -70,8 +70,8 @@ struct GatewayDeps {
   const DurableFence* fence = nullptr;  // read counts only for durable messages
   // Push devices and notification preferences (register_device, mute,
   // do_not_disturb), called on the read threads; null: those requests are
-  // answered UNAVAILABLE. Embedded: the store itself; a cluster gateway has
-  // no database, so there it is to be a client of the role that owns it.
+  // answered UNAVAILABLE. The device store of storage.backend, in embedded
+  // mode and in the signaling-gateway role alike.
   DeviceStore* devices = nullptr;
   // Told of every completed login, on a login lane (the offline hand-off
   // notifies a device that came back again). May be empty.

@@ -1,0 +1,39 @@
+// push-server's offline hand-off over gRPC (push.v1.PushSchedulerService):
+// the server adapter over a DeviceOnlineSink, and the client a gateway
+// reports logins to. The client gathers logins for a short while and sends
+// each batch, one call per tenant, to every push-server instance that
+// discovery resolves at the time (each holds the coalescing state of the
+// conversations its writer stores). No gRPC in this header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/metrics.h"
+#include "ports/registry.h"
+#include "rpc/common/rpc_options.h"
+#include "rpc/common/rpc_server.h"
+#include "services/push/server/offline_handoff.h"
+
+namespace flare {
+
+// Serves `sink` (which must outlive the service).
+RpcServicePtr NewPushSchedulerGrpcService(DeviceOnlineSink& sink);
+
+struct PushSchedulerClientOptions {
+  int64_t flush_interval_ms = 50;  // how long a login may wait for others
+  size_t max_batch = 512;          // logins per flush
+  size_t max_pending = 100'000;    // past it, logins are dropped and counted
+};
+
+// The gateway's DeviceOnlineSink in a cluster. Losing a login costs a
+// notification at most (a conversation stays coalesced until the device
+// reads it), never a message: logins that do not reach a push-server are
+// counted in flare_push_logins_dropped_total, not retried past the call's
+// own retries.
+std::unique_ptr<DeviceOnlineSink> NewPushSchedulerClient(std::shared_ptr<Registry> registry,
+                                                         const RpcOptions& rpc,
+                                                         PushSchedulerClientOptions options,
+                                                         Metrics* metrics);
+
+}  // namespace flare
