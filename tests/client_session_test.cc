@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/clock.h"
 #include "common/metrics.h"
 
@@ -125,6 +127,29 @@ TEST_F(ClientSessionTest, ResendsBackOffExponentiallyUpToTheCap) {
   }
   EXPECT_EQ(conn_->frames.size(), 6u);
   EXPECT_EQ(conn_->close_code, 0);
+}
+
+// The offline hand-off hears once of each push unacked at its second
+// resend; an acked push never.
+TEST_F(ClientSessionTest, PushesUnackedAtTheReportingResendAreReportedOnce) {
+  limits_.max_resends = 5;
+  session_ = std::make_shared<ClientSession>(conn_, clock_.MonotonicMs(), limits_, nullptr);
+  session_->Push({Item("c1", 1), Item("c1", 2)}, clock_.MonotonicMs());
+  session_->Push({Item("c2", 7)}, clock_.MonotonicMs());
+  session_->Ack("c1", 1, clock_.NowMs());
+  std::vector<MessageRef> overdue;
+  clock_.Advance(1000);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000, 2, &overdue), 2u);
+  EXPECT_TRUE(overdue.empty()) << "reported at the first resend";
+  clock_.Advance(2000);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000, 2, &overdue), 2u);
+  std::set<std::pair<std::string, int64_t>> got;
+  for (const auto& ref : overdue) got.insert({ref.conversation_id, ref.seq});
+  EXPECT_EQ(got, (std::set<std::pair<std::string, int64_t>>{{"c1", 2}, {"c2", 7}}));
+  overdue.clear();
+  clock_.Advance(4000);
+  EXPECT_EQ(session_->ResendDue(clock_.MonotonicMs(), 1000, 2, &overdue), 2u);
+  EXPECT_TRUE(overdue.empty()) << "reported twice";
 }
 
 TEST_F(ClientSessionTest, PushStillUnackedAfterTheLastResendClosesAsSlowConsumer) {

@@ -89,6 +89,30 @@ TEST(E2ePushDevices, AnOfflineDeviceGetsOneTaskPerConversationAndMutesAreRespect
   EXPECT_EQ(WaitForMetric(server, "flare_push_dead_letters_total", 3), 3);
 }
 
+// A device whose connection stays up but never acks (its network went
+// away before the gateway noticed) is notified of the pushes it missed.
+TEST(E2ePushDevices, APushTheConnectedDeviceDidNotAckIsNotified) {
+  ServerProcess server({{"FLARE_GATEWAY_RESEND_TIMEOUT_MS", "100"},
+                        {"FLARE_PUSH_OFFLINE_UNACKED_RESENDS", "1"}});
+  FlareClient alice(server.Options("alice", "mac"));
+  ASSERT_TRUE(alice.Connect().ok());
+  {
+    FlareClient bob(server.Options("bob", "phone"));
+    ASSERT_TRUE(bob.Connect().ok());
+    ASSERT_TRUE(bob.RegisterDevice("ios", "tok-bob").ok());
+  }
+  // bob's phone again, on a connection that reads but never acks.
+  testing::RawConnection silent(server.ws_port(), "/ws?token=" + server.Token("bob", "phone"));
+  ASSERT_TRUE(silent.connected());
+  auto authenticated = silent.Next();
+  ASSERT_TRUE(authenticated && !authenticated->closed);
+  ASSERT_TRUE(alice.Send(Text("bob", "did you get this?")).ok());
+  auto pushed = silent.Next();
+  ASSERT_TRUE(pushed && !pushed->closed) << "the push reached the connection";
+  EXPECT_EQ(WaitForMetric(server, "flare_push_offline_tasks_total", 1), 1)
+      << "no task for the unacked push";
+}
+
 TEST(E2ePushDevices, TheHandOffCanBeSwitchedOff) {
   ServerProcess server({{"FLARE_PUSH_OFFLINE_ENABLED", "false"}});
   FlareClient bob(server.Options("bob", "phone"));

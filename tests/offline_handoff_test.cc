@@ -166,6 +166,29 @@ TEST_F(OfflineHandoffTest, OneTaskPerConversationWhileTheDeviceStaysOffline) {
   EXPECT_EQ(tasks[1].badge(), 3) << "unread over both conversations";
 }
 
+// A connected device that did not ack its pushes is notified of them as
+// if offline; the user's other devices, which may have acked, are not.
+TEST_F(OfflineHandoffTest, PushesADeviceDidNotAckAreNotifiedToThatDeviceOnly) {
+  ASSERT_TRUE(
+      devices_.Register({"t", "bob", "tablet", "android", "tok-tab", "", false, "", 1}).ok());
+  Online("bob", "phone", 1);
+  Online("bob", "tablet", 2);
+  Send("g1", 1, "are you there");
+  EXPECT_TRUE(Tasks().empty()) << "both devices are online";
+
+  handoff_->OnPushesUnacked("t", "bob", "phone", {{"g1", 1}, {"g1", 99}});
+  auto tasks = Tasks();
+  ASSERT_EQ(tasks.size(), 1u) << "one task: the phone's, and seq 99 was never stored";
+  EXPECT_EQ(tasks[0].device_id(), "phone");
+  EXPECT_EQ(tasks[0].body(), "are you there");
+  EXPECT_EQ(tasks[0].seq(), 1);
+
+  handoff_->OnPushesUnacked("t", "bob", "phone", {{"g1", 1}});
+  EXPECT_EQ(Tasks().size(), 1u) << "coalesced like any offline notification";
+  handoff_->OnPushesUnacked("t", "alice", "mac", {{"g1", 1}});
+  EXPECT_EQ(Tasks().size(), 1u) << "a sender is not notified of her own message";
+}
+
 TEST_F(OfflineHandoffTest, ATaskTheProducerRefusedDoesNotSilenceTheConversation) {
   switchable_->refuse = true;
   Send("g1", 1);

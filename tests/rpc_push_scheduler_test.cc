@@ -1,7 +1,7 @@
 // push.v1.PushSchedulerService over real gRPC: two push-server instances
-// in this process, each serving a recording DeviceOnlineSink, found by a
+// in this process, each serving a recording DeviceActivitySink, found by a
 // gateway's client through a static registry. Every login reaches every
-// instance under its own tenant.
+// instance under its own tenant; an unacked-push report reaches one.
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -18,21 +18,34 @@ namespace {
 
 using Login = std::tuple<std::string, std::string, std::string>;  // tenant, user, device
 
-class RecordingHandoff final : public DeviceOnlineSink {
+class RecordingHandoff final : public DeviceActivitySink {
  public:
   void OnDeviceOnline(const std::string& tenant, const std::string& user,
                       const std::string& device) override {
     std::lock_guard lock(mu_);
     logins_.insert({tenant, user, device});
   }
+  void OnPushesUnacked(const std::string& tenant, const std::string& user,
+                       const std::string& device, std::vector<MessageRef> messages) override {
+    std::lock_guard lock(mu_);
+    for (const auto& m : messages) {
+      unacked_.push_back(tenant + "/" + user + "/" + device + " " + m.conversation_id + "@" +
+                         std::to_string(m.seq));
+    }
+  }
   std::set<Login> logins() {
     std::lock_guard lock(mu_);
     return logins_;
+  }
+  std::vector<std::string> unacked() {
+    std::lock_guard lock(mu_);
+    return unacked_;
   }
 
  private:
   std::mutex mu_;
   std::set<Login> logins_;
+  std::vector<std::string> unacked_;
 };
 
 struct PushServerInstance {
@@ -64,7 +77,17 @@ TEST(RpcPushScheduler, LoginsReachEveryPushServerUnderTheirTenant) {
     EXPECT_TRUE(testing::Eventually([&] { return instance->handoff.logins() == expected; }))
         << instance->handoff.logins().size() << " logins at " << instance->endpoint();
   }
-  EXPECT_NE(metrics.Render().find("flare_push_logins_dropped_total 0\n"), std::string::npos);
+  EXPECT_NE(metrics.Render().find("flare_push_reports_dropped_total 0\n"), std::string::npos);
+
+  // Unacked pushes go to one push-server only (a second would notify twice).
+  client->OnPushesUnacked("acme", "bob", "tablet", {{"g:1", 4}, {"g:1", 5}});
+  EXPECT_TRUE(testing::Eventually(
+      [&] { return a.handoff.unacked().size() + b.handoff.unacked().size() == 2; }));
+  auto& got = a.handoff.unacked().empty() ? b.handoff : a.handoff;
+  EXPECT_EQ(got.unacked(),
+            (std::vector<std::string>{"acme/bob/tablet g:1@4", "acme/bob/tablet g:1@5"}));
+  client.reset();  // nothing more in flight
+  EXPECT_EQ(a.handoff.unacked().size() + b.handoff.unacked().size(), 2u);
 }
 
 // Logins pending when the client goes are still sent; with no push-server
@@ -89,7 +112,7 @@ TEST(RpcPushScheduler, PendingLoginsAreSentAtCloseAndCountedWhenNoneListens) {
       *empty, RpcOptions{}, PushSchedulerClientOptions{.flush_interval_ms = 60'000}, &metrics);
   nowhere->OnDeviceOnline("acme", "alice", "phone");
   nowhere.reset();
-  EXPECT_NE(metrics.Render().find("flare_push_logins_dropped_total 1\n"), std::string::npos)
+  EXPECT_NE(metrics.Render().find("flare_push_reports_dropped_total 1\n"), std::string::npos)
       << metrics.Render();
 }
 

@@ -97,7 +97,13 @@ class Embedded final : public EmbeddedServer {
                  GatewayDeps{tokens_, orchestrator_, reader_, sessions_, *routes_, presence_,
                              *stores_.conversations, *stores_.messages, access_, blocking_, clock_,
                              server_metrics_, &fence_, devices_.get(),
-                             [this](const Principal& who) { OnLogin(who); }}),
+                             [this](const Principal& who) { OnLogin(who); },
+                             [this](const Principal& who, std::vector<MessageRef> unacked) {
+                               if (handoff_) {
+                                 handoff_->OnPushesUnacked(who.tenant, who.user_id, who.device,
+                                                           std::move(unacked));
+                               }
+                             }}),
         outbox_(inbox_producer ? std::make_unique<GatewayOutbox>(
                                      GatewayOutboxOptions{config.bus_gateway_topic, gateway_id_},
                                      gateway_, gateway_, std::move(inbox_producer),

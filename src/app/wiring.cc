@@ -61,6 +61,7 @@ GatewayOptions GatewayOptionsFrom(const Config& c, LoginConflictPolicy login_con
   o.auth_timeout_ms = c.auth_timeout_ms;
   o.idle_timeout_ms = c.idle_timeout_ms;
   o.resend_timeout_ms = c.resend_timeout_ms;
+  o.report_unacked_at_resend = c.push_offline_unacked_resends;
   o.timer_interval_ms = c.timer_interval_ms;
   o.session_limits.max_unacked_pushes = static_cast<size_t>(c.max_unacked_pushes);
   o.session_limits.max_send_queue_bytes = static_cast<size_t>(c.max_send_queue_bytes);

@@ -64,6 +64,7 @@ struct Config {
   // [push]
   std::string push_offline_enabled = "true";
   int64_t push_offline_queue = 1024;
+  int64_t push_offline_unacked_resends = 2;
 
   // [messages]
   int64_t max_edit_history = 10;

@@ -109,6 +109,11 @@ const std::vector<KeyDef>& Keys() {
        "committed batches (and read moves, logins) waiting for the offline hand-off; more are "
        "dropped and counted in flare_push_offline_dropped_total",
        &Config::push_offline_queue, nullptr, 1, 1'000'000},
+      {"push.offline_unacked_resends",
+       "a push a connected device has not acked when it is resent for this many-th time "
+       "(gateway.resend_timeout_ms, then doubling) is notified as if the device were offline; "
+       "0: never",
+       &Config::push_offline_unacked_resends, nullptr, 0, 1'000},
       {"messages.max_edit_history", "previous versions kept per message; older ones are dropped",
        &Config::max_edit_history, nullptr, 0, 10'000},
       {"messages.max_reactions", "distinct reactions one message may carry", &Config::max_reactions,

@@ -72,11 +72,12 @@ class ToGateway final : public CommandReplies, public PushDelivery, public Sessi
 };
 
 // What the gateway role adds to the gateway beside the pipeline: hooks,
-// push devices, and where logins are reported (null: nowhere).
+// push devices, and where logins and unacked pushes are reported (null:
+// nowhere).
 struct GatewayExtras {
   std::unique_ptr<HookStack> hooks;
   std::shared_ptr<DeviceStore> devices;
-  std::unique_ptr<DeviceOnlineSink> logins;
+  std::unique_ptr<DeviceActivitySink> activity;  // to every push-server
 };
 
 class GatewayRole final : public Role {
@@ -114,7 +115,7 @@ class GatewayRole final : public Role {
     // what it still holds is answered to the (drained) gateway, which
     // must outlive it.
     messages_.reset();
-    extras_.logins.reset();  // sends what logins are pending
+    extras_.activity.reset();  // sends the reports still pending
   }
 
   ConnectionHandler* connection_handler() override { return gateway_.get(); }
@@ -202,7 +203,12 @@ class GatewayRole final : public Role {
         GatewayDeps{tokens_, *messages_, *reader_, *sessions_, *routes_, presence_,
                     *deps_.stores.conversations, *deps_.stores.messages, deps_.access, blocking_,
                     SystemClock::Instance(), metrics, nullptr, extras_.devices.get(),
-                    [this](const Principal& who) { OnLogin(who); }});
+                    [this](const Principal& who) { OnLogin(who); },
+                    [this](const Principal& who, std::vector<MessageRef> unacked) {
+                      if (!extras_.activity) return;
+                      extras_.activity->OnPushesUnacked(who.tenant, who.user_id, who.device,
+                                                        std::move(unacked));
+                    }});
     AttachGatewayHooks(extras_.hooks->engine(), login_gate_, *gateway_, presence_,
                        SystemClock::Instance());
     replies_.Set(gateway_.get());
@@ -224,7 +230,7 @@ class GatewayRole final : public Role {
   // A login (on a login lane): push-servers let the device's coalesced
   // conversations notify again.
   void OnLogin(const Principal& who) {
-    if (extras_.logins) extras_.logins->OnDeviceOnline(who.tenant, who.user_id, who.device);
+    if (extras_.activity) extras_.activity->OnDeviceOnline(who.tenant, who.user_id, who.device);
   }
 
   RoleDeps& deps_;
@@ -266,8 +272,8 @@ Result<GatewayExtras> OpenGatewayExtras(RoleDeps& deps) {
   if (deps.config.push_offline_enabled == "true") {
     auto registry = deps.shared.Discovery();
     if (!registry.ok()) return registry.status();
-    extras.logins = NewPushSchedulerClient(*registry, RpcOptions{}, PushSchedulerClientOptions{},
-                                           &deps.shared.metrics());
+    extras.activity = NewPushSchedulerClient(*registry, RpcOptions{}, PushSchedulerClientOptions{},
+                                             &deps.shared.metrics());
   }
   return extras;
 }

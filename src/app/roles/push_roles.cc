@@ -58,15 +58,21 @@ class PushWorkerRole final : public Role {
   RpcServicePtr service_;
 };
 
-// Hands logins to the storage writer's hand-off in this process, if it has
-// one running (push.offline_enabled).
-class ToLocalHandoff final : public DeviceOnlineSink {
+// Hands logins and unacked pushes to the storage writer's hand-off in this
+// process, if it has one running (push.offline_enabled).
+class ToLocalHandoff final : public DeviceActivitySink {
  public:
   explicit ToLocalHandoff(RoleShared& shared) : shared_(shared) {}
   void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
                       const std::string& device_id) override {
-    if (DeviceOnlineSink* handoff = shared_.device_online_sink()) {
+    if (DeviceActivitySink* handoff = shared_.device_activity_sink()) {
       handoff->OnDeviceOnline(tenant, user_id, device_id);
+    }
+  }
+  void OnPushesUnacked(const std::string& tenant, const std::string& user_id,
+                       const std::string& device_id, std::vector<MessageRef> messages) override {
+    if (DeviceActivitySink* handoff = shared_.device_activity_sink()) {
+      handoff->OnPushesUnacked(tenant, user_id, device_id, std::move(messages));
     }
   }
 

@@ -25,7 +25,7 @@
 
 namespace flare {
 
-class DeviceOnlineSink;
+class DeviceActivitySink;
 
 // What a process's roles share, opened once on first use whatever the roles.
 class RoleShared {
@@ -65,8 +65,8 @@ class RoleShared {
   Metrics& metrics() { return metrics_; }
   // The offline hand-off of this process's storage writer, which the
   // push-server role serves; null while there is none.
-  void SetDeviceOnlineSink(DeviceOnlineSink* sink) { device_online_.store(sink); }
-  DeviceOnlineSink* device_online_sink() const { return device_online_.load(); }
+  void SetDeviceActivitySink(DeviceActivitySink* sink) { device_activity_.store(sink); }
+  DeviceActivitySink* device_activity_sink() const { return device_activity_.load(); }
 
  private:
   Result<std::shared_ptr<RouteTable>> RouteClient();
@@ -82,7 +82,7 @@ class RoleShared {
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<GatewayDirectory> directory_;
   std::atomic<int> rpc_port_{0};
-  std::atomic<DeviceOnlineSink*> device_online_{nullptr};
+  std::atomic<DeviceActivitySink*> device_activity_{nullptr};
 };
 
 struct RoleDeps {

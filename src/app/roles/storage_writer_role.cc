@@ -68,13 +68,13 @@ class StorageWriterRole final : public Role {
 
   Status Start() override {
     if (handoff_) {
-      handoff_->Start();                            // before the writer that feeds it
-      shared_.SetDeviceOnlineSink(handoff_.get());  // the push-server role's logins
+      handoff_->Start();                              // before the writer that feeds it
+      shared_.SetDeviceActivitySink(handoff_.get());  // the push-server role's logins
     }
     writer_.Start();
     if (Status st = consumer_->Start(); !st.ok()) {
       writer_.Stop();
-      shared_.SetDeviceOnlineSink(nullptr);
+      shared_.SetDeviceActivitySink(nullptr);
       if (handoff_) handoff_->Stop();
       return st;
     }
@@ -91,7 +91,7 @@ class StorageWriterRole final : public Role {
     writer_.Stop();  // commits and answers everything already queued
     outbox_.Close(1'000);
     hooks_->Close();  // post-send deliveries still queued become dead letters
-    shared_.SetDeviceOnlineSink(nullptr);
+    shared_.SetDeviceActivitySink(nullptr);
     if (handoff_) handoff_->Stop();  // hands what the last batches queued to the bus
     if (tasks_) (void)tasks_->Flush(1'000);
   }

@@ -21,7 +21,7 @@ constexpr char kPushServer[] = "push-server";
 
 class PushSchedulerGrpcService final : public pv::PushSchedulerService::Service {
  public:
-  explicit PushSchedulerGrpcService(DeviceOnlineSink& sink) : sink_(sink) {}
+  explicit PushSchedulerGrpcService(DeviceActivitySink& sink) : sink_(sink) {}
 
   grpc::Status DevicesOnline(grpc::ServerContext* context, const pv::DevicesOnlineRequest* request,
                              pv::DevicesOnlineResponse*) override {
@@ -39,15 +39,37 @@ class PushSchedulerGrpcService final : public pv::PushSchedulerService::Service 
                            });
   }
 
+  grpc::Status PushesUnacked(grpc::ServerContext* context, const pv::PushesUnackedRequest* request,
+                             pv::PushesUnackedResponse*) override {
+    return rpc::ServeUnary(
+        *context, "push.v1.PushSchedulerService/PushesUnacked", [&](const Principal& who) {
+          if (request->user_id().empty() || request->device_id().empty()) {
+            return InvalidArgument("user_id and device_id are required");
+          }
+          std::vector<MessageRef> refs;
+          for (const auto& p : request->pushes()) {
+            if (p.conversation_id().empty() || p.seq() <= 0) {
+              return InvalidArgument("a push needs conversation_id and a seq above 0");
+            }
+            refs.push_back({p.conversation_id(), p.seq()});
+          }
+          sink_.OnPushesUnacked(who.tenant, request->user_id(), request->device_id(),
+                                std::move(refs));
+          return Status::Ok();
+        });
+  }
+
  private:
-  DeviceOnlineSink& sink_;
+  DeviceActivitySink& sink_;
 };
 
-struct Login {
+// A login (no `unacked`) or pushes a device did not ack.
+struct Report {
   std::string tenant, user_id, device_id;
+  std::vector<MessageRef> unacked;
 };
 
-class PushSchedulerClient final : public DeviceOnlineSink {
+class PushSchedulerClient final : public DeviceActivitySink {
  public:
   PushSchedulerClient(std::shared_ptr<Registry> registry, const RpcOptions& rpc,
                       PushSchedulerClientOptions options, Metrics* metrics)
@@ -55,9 +77,9 @@ class PushSchedulerClient final : public DeviceOnlineSink {
         caller_("push.v1.PushSchedulerService", rpc),
         options_(options) {
     if (metrics != nullptr) {
-      dropped_ = &metrics->AddCounter(
-          "flare_push_logins_dropped_total",
-          "logins a gateway could not report to a push-server (a full queue or a failed call)");
+      dropped_ = &metrics->AddCounter("flare_push_reports_dropped_total",
+                                      "logins and unacked pushes a gateway could not report to a "
+                                      "push-server (a full queue or a failed call)");
     }
     thread_ = std::thread([this] { Run(); });
   }
@@ -73,13 +95,21 @@ class PushSchedulerClient final : public DeviceOnlineSink {
 
   void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
                       const std::string& device_id) override {
-    std::lock_guard lock(mu_);
-    if (stopping_ || pending_.size() >= options_.max_pending) return Dropped(1);
-    pending_.push_back({tenant, user_id, device_id});
-    if (pending_.size() >= options_.max_batch) cv_.notify_all();
+    Queue({tenant, user_id, device_id, {}});
+  }
+  void OnPushesUnacked(const std::string& tenant, const std::string& user_id,
+                       const std::string& device_id, std::vector<MessageRef> messages) override {
+    if (!messages.empty()) Queue({tenant, user_id, device_id, std::move(messages)});
   }
 
  private:
+  void Queue(Report report) {
+    std::lock_guard lock(mu_);
+    if (stopping_ || pending_.size() >= options_.max_pending) return Dropped(1);
+    pending_.push_back(std::move(report));
+    if (pending_.size() >= options_.max_batch) cv_.notify_all();
+  }
+
   void Dropped(size_t n) {
     if (dropped_ != nullptr) dropped_->Add(static_cast<int64_t>(n));
   }
@@ -92,7 +122,7 @@ class PushSchedulerClient final : public DeviceOnlineSink {
       cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms),
                    [this] { return stopping_ || pending_.size() >= options_.max_batch; });
       bool last = stopping_;
-      std::vector<Login> batch;
+      std::vector<Report> batch;
       size_t n = std::min(pending_.size(), options_.max_batch);
       batch.assign(std::make_move_iterator(pending_.begin()),
                    std::make_move_iterator(pending_.begin() + static_cast<ptrdiff_t>(n)));
@@ -104,37 +134,69 @@ class PushSchedulerClient final : public DeviceOnlineSink {
     }
   }
 
-  void Send(const std::vector<Login>& batch) {
-    std::map<std::string, pv::DevicesOnlineRequest> by_tenant;
-    for (const Login& l : batch) {
-      auto* login = by_tenant[l.tenant].add_logins();
-      login->set_user_id(l.user_id);
-      login->set_device_id(l.device_id);
-    }
+  void Send(std::vector<Report>& batch) {
     auto instances = registry_->Resolve(kPushServer);
     if (!instances.ok() || instances->empty()) {
-      spdlog::warn("push: {} logins not reported: no push-server in discovery ({})", batch.size(),
+      spdlog::warn("push: {} reports not sent: no push-server in discovery ({})", batch.size(),
                    instances.ok() ? "none" : instances.status().ToString());
       return Dropped(batch.size());
     }
-    for (const auto& instance : *instances) {
-      auto* stub = StubFor(instance.address + ":" + std::to_string(instance.port));
-      for (const auto& [tenant, request] : by_tenant) {
-        Status st = caller_.Call("DevicesOnline", {tenant, "signaling-gateway", "", ""},
-                                 rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
-                                   pv::DevicesOnlineResponse response;
-                                   return stub->DevicesOnline(&context, request, &response);
-                                 });
-        if (!st.ok()) {
-          spdlog::warn("push: logins not reported to push-server {}: {}", instance.id,
-                       st.ToString());
-          Dropped(static_cast<size_t>(request.logins_size()));
-        }
+    std::map<std::string, pv::DevicesOnlineRequest> logins;  // by tenant
+    for (Report& r : batch) {
+      if (r.unacked.empty()) {
+        auto* login = logins[r.tenant].add_logins();
+        login->set_user_id(r.user_id);
+        login->set_device_id(r.device_id);
+      } else {
+        // One push-server is enough: it reads the messages from the store.
+        const auto& instance = (*instances)[next_++ % instances->size()];
+        SendUnacked(instance, r);
       }
+    }
+    // Every push-server: each may hold coalesced conversations of the device.
+    for (const auto& instance : *instances) {
+      for (const auto& [tenant, request] : logins) SendLogins(instance, tenant, request);
     }
   }
 
-  pv::PushSchedulerService::Stub* StubFor(const std::string& target) {
+  void SendLogins(const ServiceInstance& instance, const std::string& tenant,
+                  const pv::DevicesOnlineRequest& request) {
+    auto* stub = StubFor(instance);
+    Status st = caller_.Call("DevicesOnline", {tenant, "signaling-gateway", "", ""},
+                             rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
+                               pv::DevicesOnlineResponse response;
+                               return stub->DevicesOnline(&context, request, &response);
+                             });
+    if (!st.ok()) {
+      spdlog::warn("push: logins not reported to push-server {}: {}", instance.id, st.ToString());
+      Dropped(static_cast<size_t>(request.logins_size()));
+    }
+  }
+
+  void SendUnacked(const ServiceInstance& instance, const Report& r) {
+    pv::PushesUnackedRequest request;
+    request.set_user_id(r.user_id);
+    request.set_device_id(r.device_id);
+    for (const MessageRef& m : r.unacked) {
+      auto* push = request.add_pushes();
+      push->set_conversation_id(m.conversation_id);
+      push->set_seq(m.seq);
+    }
+    auto* stub = StubFor(instance);
+    Status st = caller_.Call("PushesUnacked", {r.tenant, "signaling-gateway", "", ""},
+                             rpc::Idempotency::kNotIdempotent, [&](grpc::ClientContext& context) {
+                               pv::PushesUnackedResponse response;
+                               return stub->PushesUnacked(&context, request, &response);
+                             });
+    if (!st.ok()) {
+      spdlog::warn("push: unacked pushes not reported to push-server {}: {}", instance.id,
+                   st.ToString());
+      Dropped(1);
+    }
+  }
+
+  pv::PushSchedulerService::Stub* StubFor(const ServiceInstance& instance) {
+    std::string target = instance.address + ":" + std::to_string(instance.port);
     auto& stub = stubs_[target];  // the flushing thread only
     if (!stub) stub = pv::PushSchedulerService::NewStub(OpenRpcChannel(target));
     return stub.get();
@@ -147,21 +209,22 @@ class PushSchedulerClient final : public DeviceOnlineSink {
   std::map<std::string, std::unique_ptr<pv::PushSchedulerService::Stub>> stubs_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Login> pending_;
+  std::vector<Report> pending_;
+  size_t next_ = 0;  // round robin of unacked reports (the flushing thread only)
   bool stopping_ = false;
   std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace
 
-RpcServicePtr NewPushSchedulerGrpcService(DeviceOnlineSink& sink) {
+RpcServicePtr NewPushSchedulerGrpcService(DeviceActivitySink& sink) {
   return RpcServicePtr(new PushSchedulerGrpcService(sink));
 }
 
-std::unique_ptr<DeviceOnlineSink> NewPushSchedulerClient(std::shared_ptr<Registry> registry,
-                                                         const RpcOptions& rpc,
-                                                         PushSchedulerClientOptions options,
-                                                         Metrics* metrics) {
+std::unique_ptr<DeviceActivitySink> NewPushSchedulerClient(std::shared_ptr<Registry> registry,
+                                                           const RpcOptions& rpc,
+                                                           PushSchedulerClientOptions options,
+                                                           Metrics* metrics) {
   return std::make_unique<PushSchedulerClient>(std::move(registry), rpc, options, metrics);
 }
 

@@ -1,9 +1,11 @@
 // push-server's offline hand-off over gRPC (push.v1.PushSchedulerService):
-// the server adapter over a DeviceOnlineSink, and the client a gateway
-// reports logins to. The client gathers logins for a short while and sends
-// each batch, one call per tenant, to every push-server instance that
-// discovery resolves at the time (each holds the coalescing state of the
-// conversations its writer stores). No gRPC in this header.
+// the server adapter over a DeviceActivitySink, and the client a gateway
+// reports logins and unacked pushes to. The client gathers reports for a
+// short while; each batch's logins go, one call per tenant, to every
+// push-server instance that discovery resolves at the time (each holds the
+// coalescing state of the conversations its writer stores); each unacked
+// report goes to one instance, round robin (it reads the messages from the
+// shared store). No gRPC in this header.
 #pragma once
 
 #include <cstdint>
@@ -18,22 +20,22 @@
 namespace flare {
 
 // Serves `sink` (which must outlive the service).
-RpcServicePtr NewPushSchedulerGrpcService(DeviceOnlineSink& sink);
+RpcServicePtr NewPushSchedulerGrpcService(DeviceActivitySink& sink);
 
 struct PushSchedulerClientOptions {
   int64_t flush_interval_ms = 50;  // how long a login may wait for others
-  size_t max_batch = 512;          // logins per flush
-  size_t max_pending = 100'000;    // past it, logins are dropped and counted
+  size_t max_batch = 512;          // reports per flush
+  size_t max_pending = 100'000;    // past it, reports are dropped and counted
 };
 
-// The gateway's DeviceOnlineSink in a cluster. Losing a login costs a
+// The gateway's DeviceActivitySink in a cluster. Losing a report costs a
 // notification at most (a conversation stays coalesced until the device
-// reads it), never a message: logins that do not reach a push-server are
-// counted in flare_push_logins_dropped_total, not retried past the call's
+// reads it), never a message: reports that do not reach a push-server are
+// counted in flare_push_reports_dropped_total, not retried past the call's
 // own retries.
-std::unique_ptr<DeviceOnlineSink> NewPushSchedulerClient(std::shared_ptr<Registry> registry,
-                                                         const RpcOptions& rpc,
-                                                         PushSchedulerClientOptions options,
-                                                         Metrics* metrics);
+std::unique_ptr<DeviceActivitySink> NewPushSchedulerClient(std::shared_ptr<Registry> registry,
+                                                           const RpcOptions& rpc,
+                                                           PushSchedulerClientOptions options,
+                                                           Metrics* metrics);
 
 }  // namespace flare

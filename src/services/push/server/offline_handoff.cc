@@ -20,6 +20,7 @@ namespace {
 // Device and route lookups of at most this many users per call.
 constexpr size_t kUsersPerLookup = 1'000;
 constexpr int64_t kMinutesPerDay = 24 * 60;
+constexpr size_t kExcerptBytes = 120;
 
 std::string UserKey(const std::string& tenant, const std::string& user) {
   return tenant + '\n' + user;
@@ -61,6 +62,19 @@ std::string Excerpt(const std::string& text, size_t max_bytes) {
   // Back to the start of a UTF-8 sequence (never inside one).
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
   return text.substr(0, cut) + "\xE2\x80\xA6";  // …
+}
+
+OfflineMessage ToOfflineMessage(const std::string& tenant, const Message& m) {
+  OfflineMessage o;
+  o.tenant = tenant;
+  o.conversation_id = m.conversation_id();
+  o.seq = m.seq();
+  o.server_msg_id = m.server_msg_id();
+  o.sender = m.sender();
+  o.sender_device = m.sender_device();
+  o.type = m.type();
+  o.text = Excerpt(m.content().text(), kExcerptBytes);
+  return o;
 }
 
 std::pair<std::string, std::string> NotificationText(const OfflineMessage& m) {
@@ -153,6 +167,12 @@ void OfflineHandoff::OnReadMoved(const std::vector<ReadMove>& moves) {
   if (!moves.empty()) Enqueue(moves);
 }
 
+void OfflineHandoff::OnPushesUnacked(const std::string& tenant, const std::string& user_id,
+                                     const std::string& device_id,
+                                     std::vector<MessageRef> messages) {
+  if (!messages.empty()) Enqueue(Unacked{tenant, user_id, device_id, std::move(messages)});
+}
+
 void OfflineHandoff::OnDeviceOnline(const std::string& tenant, const std::string& user_id,
                                     const std::string& device_id) {
   {
@@ -207,6 +227,34 @@ void OfflineHandoff::Handle(const DeviceOnline& online) {
   coalesced_entries_ -= device->second.size();
   user->second.erase(device);
   if (user->second.empty()) coalesced_.erase(user);
+}
+
+// Only the device that did not ack, as if it had no route; the rest as for
+// any stored message (coalescing, mute, do-not-disturb, badge).
+void OfflineHandoff::Handle(const Unacked& unacked) {
+  BatchState state;
+  RoutesByUser no_routes;
+  std::string key = UserKey(unacked.tenant, unacked.user_id);
+  no_routes[key];  // looked up: none
+  state.routes = &no_routes;
+  state.users[unacked.tenant].push_back(unacked.user_id);
+  LoadDevices(state);
+  auto& devices = state.devices[key];
+  std::erase_if(devices, [&](const PushDevice& d) { return d.device_id != unacked.device_id; });
+  if (devices.empty()) return;
+  auto audience = std::make_shared<const std::vector<std::string>>(1, unacked.user_id);
+  for (const MessageRef& ref : unacked.messages) {
+    auto stored = deps_.messages.Get(unacked.tenant, ref.conversation_id, ref.seq);
+    if (!stored.ok()) {
+      spdlog::warn("push: unacked message {}@{} not read: {}", ref.conversation_id, ref.seq,
+                   stored.status().ToString());
+      continue;
+    }
+    if (!stored->has_value()) continue;
+    OfflineMessage m = ToOfflineMessage(unacked.tenant, **stored);
+    m.audience = audience;
+    if (m.sender != unacked.user_id) NotifyDevices(m, unacked.user_id, state);
+  }
 }
 
 void OfflineHandoff::Handle(const std::vector<ReadMove>& moves) {

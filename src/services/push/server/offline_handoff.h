@@ -8,6 +8,10 @@
 // dropped and counted), and one thread of the hand-off does the device and
 // preference lookups, the badge counts and the publishing.
 //
+// A device with a live connection that did not ack pushes in time (its
+// gateway reports them, OnPushesUnacked) is notified of those messages as
+// if it were offline.
+//
 // Coalescing: one notification per (device, conversation) while the device
 // stays offline. A device that comes back (its route seen in a batch, or a
 // login reported by OnDeviceOnline) or a read cursor that moves to or past
@@ -54,6 +58,12 @@ struct OfflineMessage {
   Audience audience;  // every member (1:1: both users)
 };
 
+// A stored message by its place (a push a device did not ack).
+struct MessageRef {
+  std::string conversation_id;
+  int64_t seq = 0;
+};
+
 // Routes by tenant '\n' user: each user looked up has an entry (empty when
 // offline); users without one are looked up by the hand-off.
 using RoutesByUser = std::unordered_map<std::string, std::vector<DeviceRoute>>;
@@ -71,14 +81,18 @@ class OfflineSink {
   virtual void OnReadMoved(const std::vector<ReadMove>& moves) = 0;
 };
 
-// Where gateways report logins (a device that came back notifies again for
-// the conversations coalesced while it was away): the hand-off itself in
-// one process, a client of every push-server in a cluster. Returns at once.
-class DeviceOnlineSink {
+// What gateways report to the hand-off: the hand-off itself in one
+// process, a client of the push-servers in a cluster. Both return at once.
+class DeviceActivitySink {
  public:
-  virtual ~DeviceOnlineSink() = default;
+  virtual ~DeviceActivitySink() = default;
+  // A login: the device's coalesced conversations notify again.
   virtual void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
                               const std::string& device_id) = 0;
+  // Pushes the device's connection did not ack in time (the gateway
+  // reports each at most once): notified as if the device were offline.
+  virtual void OnPushesUnacked(const std::string& tenant, const std::string& user_id,
+                               const std::string& device_id, std::vector<MessageRef> messages) = 0;
 };
 
 // The bus topic of push tasks (push-worker consumes it).
@@ -106,7 +120,7 @@ struct OfflineHandoffDeps {
   Metrics* metrics = nullptr;
 };
 
-class OfflineHandoff final : public OfflineSink, public DeviceOnlineSink {
+class OfflineHandoff final : public OfflineSink, public DeviceActivitySink {
  public:
   OfflineHandoff(OfflineHandoffDeps deps, OfflineHandoffOptions options);
   ~OfflineHandoff() override;
@@ -122,6 +136,8 @@ class OfflineHandoff final : public OfflineSink, public DeviceOnlineSink {
   // A device logged in (on any thread): its coalesced conversations notify again.
   void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
                       const std::string& device_id) override;
+  void OnPushesUnacked(const std::string& tenant, const std::string& user_id,
+                       const std::string& device_id, std::vector<MessageRef> messages) override;
 
   // True once everything queued before the call is handled (tests).
   bool WaitIdle(int64_t timeout_ms);
@@ -130,7 +146,11 @@ class OfflineHandoff final : public OfflineSink, public DeviceOnlineSink {
   struct DeviceOnline {
     std::string tenant, user_id, device_id;
   };
-  using Event = std::variant<OfflineBatch, std::vector<ReadMove>>;
+  struct Unacked {
+    std::string tenant, user_id, device_id;
+    std::vector<MessageRef> messages;
+  };
+  using Event = std::variant<OfflineBatch, std::vector<ReadMove>, Unacked>;
   // Per user (tenant '\n' user): device -> conversation -> notified seq.
   using Coalesced =
       std::unordered_map<std::string,
@@ -144,6 +164,7 @@ class OfflineHandoff final : public OfflineSink, public DeviceOnlineSink {
   void HandleMessages(OfflineBatch& batch);
   void Handle(const std::vector<ReadMove>& moves);
   void Handle(const DeviceOnline& online);
+  void Handle(const Unacked& unacked);
   void LoadDevices(BatchState& state);
   void LookupMissingRoutes(BatchState& state, RoutesByUser& routes);
   void NotifyDevices(const OfflineMessage& m, const std::string& user, BatchState& state);
@@ -179,6 +200,9 @@ class OfflineHandoff final : public OfflineSink, public DeviceOnlineSink {
   Coalesced coalesced_;
   size_t coalesced_entries_ = 0;
 };
+
+// The hand-off's view of a stored message (no audience set).
+OfflineMessage ToOfflineMessage(const std::string& tenant, const Message& m);
 
 // Whether `now_ms` falls in the window (in the window's local time).
 bool InDoNotDisturb(const DndWindow& window, int64_t now_ms);

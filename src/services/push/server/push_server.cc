@@ -14,7 +14,6 @@ namespace flare {
 namespace {
 
 // Text kept of a message for its notification (the rest stays in the store).
-constexpr size_t kOfflineExcerptBytes = 120;
 
 bool IsLarge(const CommittedMessage& cm, size_t threshold) {
   return cm.audience && cm.audience->size() > threshold && cm.stored.message.visible_to().empty();
@@ -241,15 +240,7 @@ OfflineBatch PushServer::OfflineMessages(const std::vector<CommittedMessage>& me
     const Message& m = cm.stored.message;
     // Events (recall, edit, reactions, delete-for-me) are not notified.
     if (m.type() == ::flare::client::v1::MESSAGE_TYPE_EVENT || !m.visible_to().empty()) continue;
-    OfflineMessage& o = batch.messages.emplace_back();
-    o.tenant = cm.stored.tenant;
-    o.conversation_id = m.conversation_id();
-    o.seq = m.seq();
-    o.server_msg_id = m.server_msg_id();
-    o.sender = m.sender();
-    o.sender_device = m.sender_device();
-    o.type = m.type();
-    o.text = Excerpt(m.content().text(), kOfflineExcerptBytes);
+    OfflineMessage& o = batch.messages.emplace_back(ToOfflineMessage(cm.stored.tenant, m));
     if (cm.audience) {
       o.audience = cm.audience;
     } else {

@@ -230,7 +230,8 @@ int64_t ClientSession::ResendDelay(int64_t timeout_ms, int64_t resends) const {
   return std::min(delay, cap);
 }
 
-size_t ClientSession::ResendDue(int64_t now_ms, int64_t timeout_ms) {
+size_t ClientSession::ResendDue(int64_t now_ms, int64_t timeout_ms, int64_t report_at_resend,
+                                std::vector<MessageRef>* overdue) {
   std::vector<std::shared_ptr<const PushItem>> due;
   Encoding encoding;
   bool gave_up = false;
@@ -248,6 +249,7 @@ size_t ClientSession::ResendDue(int64_t now_ms, int64_t timeout_ms) {
         u.sent_ms = now_ms;
         ++u.resends;
         due.push_back(u.item);
+        if (overdue != nullptr && u.resends == report_at_resend) overdue->push_back({conv, u.seq});
       }
       if (gave_up) break;
     }

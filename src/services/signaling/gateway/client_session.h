@@ -91,7 +91,11 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession> {
   // Resends the pushes that are due (see SessionLimits: backoff from
   // `timeout_ms`); returns how many. Closes the connection as a slow
   // consumer instead when a push is due after its last allowed resend.
-  size_t ResendDue(int64_t now_ms, int64_t timeout_ms);
+  // With `report_at_resend` > 0, each push being resent for that many-th
+  // time is added to `overdue` (once per push): the device did not ack it
+  // in time, so the offline hand-off notifies it.
+  size_t ResendDue(int64_t now_ms, int64_t timeout_ms, int64_t report_at_resend = 0,
+                   std::vector<MessageRef>* overdue = nullptr);
   size_t UnackedCount() const;
 
   // Set by the login on the user's login lane just before it registers the

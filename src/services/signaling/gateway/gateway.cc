@@ -403,8 +403,14 @@ void Gateway::Tick() {
       case SessionCheck::kOk:
         break;
     }
-    size_t resent = s->ResendDue(now, options_.resend_timeout_ms);
+    std::vector<MessageRef> overdue;
+    size_t resent =
+        s->ResendDue(now, options_.resend_timeout_ms,
+                     deps_.on_unacked ? options_.report_unacked_at_resend : 0, &overdue);
     if (resent > 0) deps_.metrics.pushes_resent.Add(static_cast<int64_t>(resent));
+    if (!overdue.empty()) {
+      if (auto who = s->principal()) deps_.on_unacked(*who, std::move(overdue));
+    }
     WriteDeliveredCursors(*s);
   }
 }

@@ -35,6 +35,9 @@ struct GatewayOptions {
   int64_t auth_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 90'000;
   int64_t resend_timeout_ms = 5'000;
+  // A push still unacked when it is resent for this many-th time is
+  // reported through GatewayDeps::on_unacked (0: never).
+  int64_t report_unacked_at_resend = 2;
   int64_t timer_interval_ms = 250;
   int64_t typing_interval_ms = 1'000;
   LoginConflictPolicy login_conflict;
@@ -76,6 +79,9 @@ struct GatewayDeps {
   // Told of every completed login, on a login lane (the offline hand-off
   // notifies a device that came back again). May be empty.
   std::function<void(const Principal&)> on_login;
+  // Told, on the timer thread, of pushes a connected device did not ack in
+  // time (the offline hand-off notifies them). May be empty.
+  std::function<void(const Principal&, std::vector<MessageRef>)> on_unacked;
 };
 
 // Asked before a login is registered (the hook engine's pre_login hooks).
