@@ -259,6 +259,25 @@ TEST(PushWorker, StopRunsTheFollowUpsOfTheLastAnswers) {
   EXPECT_EQ(rig.PublishedDeadLetters().size(), 1u);
 }
 
+// A provider that answers only once Stop stopped waiting for it (its own
+// close fails what it held) still gets its dead letter out.
+TEST(PushWorker, AnAnswerAfterStopGaveUpWaitingIsStillDeadLettered) {
+  ManualClock clock;
+  ScriptedProvider provider;
+  provider.Script("bad", {{Kind::kRejected, 400, "BadTopic", {}}});
+  provider.Hold(true);
+  PushWorkerOptions o = SmallOptions();
+  o.send_timeout_ms = 0;  // Stop waits 1 s for the send in flight, then gives up
+  testing::WorkerRig rig(provider, clock, o);
+  ASSERT_TRUE(rig.worker().Submit(MakeTask("t1", "ios", "bad")).ok());
+  rig.worker().Pump();
+  rig.worker().Stop();
+  EXPECT_EQ(rig.worker().InFlight(), 1u);
+  provider.ReleaseAll();
+  EXPECT_EQ(rig.PublishedDeadLetters().size(), 1u);
+  EXPECT_EQ(rig.worker().StatsOf("acme").dead_lettered, 1);
+}
+
 TEST(PushWorker, ConsumesTasksFromTheBus) {
   ManualClock clock;
   ScriptedProvider provider;

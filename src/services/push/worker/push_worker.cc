@@ -63,9 +63,25 @@ void PushWorker::Pump() {
 }
 
 void PushWorker::Defer(FollowUp follow_up) {
-  std::lock_guard lock(mu_);
-  follow_ups_.push_back(std::move(follow_up));
-  cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    if (!stopped_) {
+      follow_ups_.push_back(std::move(follow_up));
+      cv_.notify_all();
+      return;
+    }
+  }
+  // An answer after Stop gave up waiting (the provider's own close answers
+  // what it still held): nobody pumps any more, so it is handled here.
+  RunFollowUp(follow_up);
+}
+
+void PushWorker::RunFollowUp(const FollowUp& f) {
+  if (f.disable_token) {
+    DisableToken(f.task, f.provider, f.reason);
+  } else {
+    DeadLetter(f.task, f.provider, f.http_status, f.reason);
+  }
 }
 
 void PushWorker::RunFollowUps() {
@@ -74,13 +90,7 @@ void PushWorker::RunFollowUps() {
     std::lock_guard lock(mu_);
     todo.swap(follow_ups_);
   }
-  for (const FollowUp& f : todo) {
-    if (f.disable_token) {
-      DisableToken(f.task, f.provider, f.reason);
-    } else {
-      DeadLetter(f.task, f.provider, f.http_status, f.reason);
-    }
-  }
+  for (const FollowUp& f : todo) RunFollowUp(f);
 }
 
 void PushWorker::Attempt(push::v1::PushTask task) {
@@ -227,6 +237,7 @@ void PushWorker::Stop() {
     cv_.wait_for(lock, std::chrono::milliseconds(options_.send_timeout_ms + 1'000),
                  [&] { return in_flight_ == 0; });
     left.swap(queue_);
+    stopped_ = true;  // later answers run their follow-ups at once (Defer)
   }
   RunFollowUps();  // the answers of the last sends in flight
   for (auto& [due, task] : left) {

@@ -81,6 +81,7 @@ class PushWorker {
 
   void Attempt(push::v1::PushTask task);
   void Defer(FollowUp follow_up);
+  void RunFollowUp(const FollowUp& follow_up);
   void RunFollowUps();
   void OnResult(push::v1::PushTask task, const std::string& provider, PushSendResult result);
   bool ScheduleRetry(push::v1::PushTask& task, const PushSendResult& result);
@@ -105,6 +106,7 @@ class PushWorker {
   std::multimap<int64_t, push::v1::PushTask> queue_;  // by due time (Clock::MonotonicMs)
   size_t in_flight_ = 0;
   bool stopping_ = false;
+  bool stopped_ = false;  // Stop is past waiting for sends in flight
   std::deque<FollowUp> follow_ups_;  // at most one per answer
   std::deque<push::v1::PushDeadLetter> recent_dead_;
   std::thread pump_;
