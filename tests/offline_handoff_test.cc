@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -331,6 +332,40 @@ TEST_F(OfflineHandoffTest, StopGivesUpOnWhatIsQueuedAfterItsDeadline) {
   EXPECT_EQ(stalling.calls(), 1) << "batches after the deadline were still looked up";
   EXPECT_NE(metrics.Render().find("flare_push_offline_dropped_total 2\n"), std::string::npos)
       << metrics.Render();
+}
+
+// A login never overtakes a batch queued before it: that batch notifies,
+// then the login ends the coalescing, so the next message notifies again.
+TEST_F(OfflineHandoffTest, ALoginIsAppliedAfterTheBatchesQueuedBeforeIt) {
+  StallingDevices stalling;
+  ASSERT_TRUE(
+      stalling.Register({"t", "bob", "phone", "ios", "tok-bob", "en", false, "", 1}).ok());
+  OfflineHandoff ordered(
+      OfflineHandoffDeps{stalling, routes_, store_, store_, *producer_, clock_, &metrics_},
+      OfflineHandoffOptions{});
+  ordered.Start();
+  auto batch = [&](const std::string& conv, int64_t seq) {
+    OfflineBatch b;
+    b.messages.push_back({"t", conv, seq, "m-" + conv, "alice", "mac", 1, "x", audience_});
+    return b;
+  };
+  ordered.OnCommitted(batch("g0", 1));
+  stalling.WaitForCall();  // g0 is being handled
+  ordered.OnCommitted(batch("g1", 1));
+  ordered.OnDeviceOnline("t", "bob", "phone");  // after g1:1 was stored
+  stalling.Release();
+  ordered.OnCommitted(batch("g1", 2));  // bob offline again
+  ASSERT_TRUE(ordered.WaitIdle(5'000));
+  std::vector<std::string> notified;
+  auto records = consumer_->Poll(100, 0);
+  ASSERT_TRUE(records.ok());
+  for (const auto& r : *records) {
+    push::v1::PushTask task;
+    ASSERT_TRUE(task.ParseFromString(r.value));
+    notified.push_back(task.conversation_id() + "@" + std::to_string(task.seq()));
+  }
+  std::sort(notified.begin(), notified.end());
+  EXPECT_EQ(notified, (std::vector<std::string>{"g0@1", "g1@1", "g1@2"}));
 }
 
 // Before its deadline, Stop hands on everything queued.

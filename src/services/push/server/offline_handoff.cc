@@ -155,6 +155,7 @@ void OfflineHandoff::Enqueue(Event event) {
       return;
     }
     queue_.push_back(std::move(event));
+    ++enqueued_;
   }
   cv_.notify_all();
 }
@@ -181,7 +182,7 @@ void OfflineHandoff::OnDeviceOnline(const std::string& tenant, const std::string
       if (dropped_ != nullptr) dropped_->Add();
       return;
     }
-    online_.push_back({tenant, user_id, device_id});
+    online_.push_back({tenant, user_id, device_id, enqueued_});
   }
   cv_.notify_all();
 }
@@ -201,12 +202,19 @@ void OfflineHandoff::Run() {
       cv_.notify_all();  // WaitIdle
       return;
     }
-    std::vector<DeviceOnline> online;
-    online.swap(online_);
+    // Logins whose earlier events are all handled, then the next event: a
+    // login never overtakes a batch queued before it (that batch would
+    // coalesce a conversation again after the device came back).
+    auto ready = std::find_if(online_.begin(), online_.end(),
+                              [this](const DeviceOnline& o) { return o.after > dequeued_; });
+    std::vector<DeviceOnline> online(std::make_move_iterator(online_.begin()),
+                                     std::make_move_iterator(ready));
+    online_.erase(online_.begin(), ready);
     std::optional<Event> event;
     if (!queue_.empty()) {
       event = std::move(queue_.front());
       queue_.pop_front();
+      ++dequeued_;
     }
     busy_ = true;
     lock.unlock();

@@ -145,6 +145,7 @@ class OfflineHandoff final : public OfflineSink, public DeviceActivitySink {
  private:
   struct DeviceOnline {
     std::string tenant, user_id, device_id;
+    uint64_t after = 0;  // events queued before it (applied once they are handled)
   };
   struct Unacked {
     std::string tenant, user_id, device_id;
@@ -189,8 +190,11 @@ class OfflineHandoff final : public OfflineSink, public DeviceActivitySink {
   std::condition_variable cv_;
   std::deque<Event> queue_;
   // Logins are many and cheap to apply: kept apart, so a login storm never
-  // fills the queue of batches; applied before the next event.
+  // fills the queue of batches; each applied once the events queued before
+  // it are handled.
   std::vector<DeviceOnline> online_;
+  uint64_t enqueued_ = 0;  // events queued, ever
+  uint64_t dequeued_ = 0;  // events taken by the thread, ever
   bool stopping_ = false;
   int64_t stop_deadline_ms_ = 0;  // Clock::MonotonicMs, once stopping
   bool busy_ = false;
