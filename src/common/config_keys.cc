@@ -392,6 +392,10 @@ const std::vector<KeyDef>& Keys() {
        nullptr, &Config::hook_admin_address},
       {"hook_admin.port", "gRPC port of the hook admin API (embedded mode); 0 picks a free port",
        &Config::hook_admin_port, nullptr, 0, 65535},
+      {"hook_admin.reload_interval_ms",
+       "how often every process that runs hooks reads the hook list the admin API saved "
+       "(and applies a new version)",
+       &Config::hook_admin_reload_interval_ms, nullptr, 50, 3'600'000},
       {"hook_admin.token",
        "bearer token every hook admin call must carry; empty = the admin API is not served "
        "(at least 16 bytes when set)",
