@@ -6,6 +6,7 @@
 // hook_admin.token it refuses to start, naming the key.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -40,7 +41,7 @@ class E2eHookEngineRole : public ::testing::Test {
   void WriteConfig(const std::string& token) {
     std::ofstream(config_path_) << "[server]\ndata_dir = \"" << dir_
                                 << "\"\nbind_address = \"127.0.0.1\"\nhttp_port = 0\n"
-                                << "[storage]\nbackend = \"sqlite\"\n[rpc]\nport = 0\n"
+                                << "[storage]\nbackend = \"sqlite\"\n[rpc]\nport = 0\ndrain_timeout_ms = 1000\n"
                                 << "[hook_admin]\ntoken = \"" << token
                                 << "\"\nreload_interval_ms = 100\n[log]\nlevel = \"warn\"\n";
   }
