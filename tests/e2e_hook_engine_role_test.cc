@@ -39,11 +39,11 @@ class E2eHookEngineRole : public ::testing::Test {
   }
 
   void WriteConfig(const std::string& token) {
-    std::ofstream(config_path_) << "[server]\ndata_dir = \"" << dir_
-                                << "\"\nbind_address = \"127.0.0.1\"\nhttp_port = 0\n"
-                                << "[storage]\nbackend = \"sqlite\"\n[rpc]\nport = 0\ndrain_timeout_ms = 1000\n"
-                                << "[hook_admin]\ntoken = \"" << token
-                                << "\"\nreload_interval_ms = 100\n[log]\nlevel = \"warn\"\n";
+    std::ofstream(config_path_)
+        << "[server]\ndata_dir = \"" << dir_ << "\"\nbind_address = \"127.0.0.1\"\nhttp_port = 0\n"
+        << "[storage]\nbackend = \"sqlite\"\n[rpc]\nport = 0\ndrain_timeout_ms = 1000\n"
+        << "[hook_admin]\ntoken = \"" << token
+        << "\"\nreload_interval_ms = 100\n[log]\nlevel = \"warn\"\n";
   }
 
   std::unique_ptr<grpc::ClientContext> Admin() const {
