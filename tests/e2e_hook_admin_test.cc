@@ -1,6 +1,7 @@
 // The hook admin API (hooks.v1.HookAdminService) end to end: an embedded
 // server in this process with hook_admin.token set, asked over real gRPC;
-// hooks put and deleted through it apply to the next send of a real client.
+// hooks put and deleted through it apply to the next send of a real client,
+// and (with a `flare serve` child process) outlive a restart.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -26,6 +27,26 @@ const std::string kHookSecret = "e2e-hook-secret-0123456789";
 const std::string kAdminToken = "admin-token-0123456789abcdef";
 
 class E2eHookAdmin : public ::testing::Test {
+ public:
+  // A context with the admin token (or `token`) and a deadline.
+  static std::unique_ptr<grpc::ClientContext> Admin(const std::string& token = kAdminToken) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  static pb::ServerFrame SendFrame(FlareClient& client, const std::string& peer,
+                                   const std::string& text) {
+    pb::ClientFrame frame;
+    frame.mutable_send()->set_peer_user_id(peer);
+    frame.mutable_send()->set_client_msg_id(NewClientMsgId());
+    frame.mutable_send()->mutable_content()->set_text(text);
+    auto reply = client.Call(std::move(frame));
+    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+    return reply.ok() ? *reply : pb::ServerFrame();
+  }
+
  protected:
   void SetUp() override {
     data_dir_ = std::filesystem::temp_directory_path() / ("flare-hook-admin-" + NewClientMsgId());
@@ -45,14 +66,6 @@ class E2eHookAdmin : public ::testing::Test {
     if (server_) server_->Shutdown();
     server_.reset();
     std::filesystem::remove_all(data_dir_);
-  }
-
-  // A context with the admin token (or `token`) and a deadline.
-  static std::unique_ptr<grpc::ClientContext> Admin(const std::string& token = kAdminToken) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->AddMetadata("authorization", "Bearer " + token);
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
   }
 
   hpb::HookSpec Spec(const std::string& name, const std::string& point) const {
@@ -83,17 +96,6 @@ class E2eHookAdmin : public ::testing::Test {
         *TokenSigner(testing::kTestSecret).Issue({"default", user, "d1", "test", 0}, now, 3600);
     o.request_timeout_ms = 10'000;
     return std::make_unique<FlareClient>(o);
-  }
-
-  static pb::ServerFrame SendFrame(FlareClient& client, const std::string& peer,
-                                   const std::string& text) {
-    pb::ClientFrame frame;
-    frame.mutable_send()->set_peer_user_id(peer);
-    frame.mutable_send()->set_client_msg_id(NewClientMsgId());
-    frame.mutable_send()->mutable_content()->set_text(text);
-    auto reply = client.Call(std::move(frame));
-    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
-    return reply.ok() ? *reply : pb::ServerFrame();
   }
 
   HookReceiver receiver_{kHookSecret};
@@ -230,6 +232,63 @@ TEST_F(E2eHookAdmin, StatisticsAndDeadLettersAreReadBack) {
   EXPECT_EQ(stats.hooks(0).name(), "broken");
   EXPECT_EQ(stats.hooks(0).failures(), 2);
   EXPECT_EQ(stats.hooks(0).dead_letters(), 2);
+}
+
+// The admin API's changes are saved (<data_dir>/settings.db): a hook put
+// through it is still in force after `flare serve` is killed and started
+// again, and so is a delete.
+TEST(E2eHookAdminRestart, AHookPutThroughTheAdminApiSurvivesARestart) {
+  HookReceiver receiver(kHookSecret);
+  receiver.SetHandler([](const ReceivedCall&) {
+    return ReceiverReply{200, R"({"action":"reject","code":9,"reason":"kept across restarts"})"};
+  });
+  testing::ServerProcess server{{"FLARE_HOOK_ADMIN_TOKEN", kAdminToken},
+                                {"FLARE_HOOK_ADMIN_PORT", "0"}};
+  ASSERT_GT(server.hook_admin_port(), 0);
+  auto stub = [&] {
+    return hpb::HookAdminService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server.hook_admin_port()),
+                            grpc::InsecureChannelCredentials()));
+  };
+  auto send = [&](const std::string& text) {
+    FlareClient alice(server.Options("alice"));
+    EXPECT_TRUE(alice.Connect().ok());
+    return E2eHookAdmin::SendFrame(alice, "bob", text);
+  };
+
+  hpb::PutHookRequest put;
+  put.mutable_hook()->set_name("gate");
+  put.mutable_hook()->set_point("pre_send");
+  put.mutable_hook()->set_url(receiver.url());
+  put.mutable_hook()->set_secret(kHookSecret);
+  put.mutable_hook()->set_timeout_ms(4'321);
+  hpb::PutHookResponse put_response;
+  ASSERT_TRUE(stub()->PutHook(E2eHookAdmin::Admin().get(), put, &put_response).ok());
+
+  server.Restart();
+  ASSERT_GT(server.hook_admin_port(), 0);
+  hpb::ListHooksResponse list;
+  ASSERT_TRUE(stub()->ListHooks(E2eHookAdmin::Admin().get(), {}, &list).ok());
+  ASSERT_EQ(list.hooks_size(), 1);
+  EXPECT_EQ(list.hooks(0).name(), "gate");
+  EXPECT_EQ(list.hooks(0).timeout_ms(), 4'321);
+  // In force, with its secret: the receiver verified the signature.
+  pb::ServerFrame refused = send("after the restart");
+  ASSERT_TRUE(refused.has_error()) << refused.DebugString();
+  EXPECT_EQ(refused.error().code(), pb::ERROR_CODE_REJECTED_BY_HOOK);
+  EXPECT_EQ(refused.error().hook_code(), 9);
+  EXPECT_EQ(receiver.CallCount(), 1u);
+
+  hpb::DeleteHookRequest del;
+  del.set_name("gate");
+  hpb::DeleteHookResponse deleted;
+  ASSERT_TRUE(stub()->DeleteHook(E2eHookAdmin::Admin().get(), del, &deleted).ok());
+  server.Restart();
+  list.Clear();
+  ASSERT_TRUE(stub()->ListHooks(E2eHookAdmin::Admin().get(), {}, &list).ok());
+  EXPECT_EQ(list.hooks_size(), 0);
+  EXPECT_TRUE(send("after the delete").has_send_ack());
+  EXPECT_EQ(receiver.CallCount(), 1u);
 }
 
 }  // namespace

@@ -7,12 +7,15 @@
 
 #include "adapters/memory/memory_device_store.h"
 #include "adapters/memory/memory_push_schedule_store.h"
+#include "adapters/memory/memory_settings_store.h"
 #include "adapters/memory/memory_store.h"
 #include "adapters/postgres/postgres_device_store.h"
 #include "adapters/postgres/postgres_push_schedule_store.h"
+#include "adapters/postgres/postgres_settings_store.h"
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_device_store.h"
 #include "adapters/sqlite/sqlite_push_schedule_store.h"
+#include "adapters/sqlite/sqlite_settings_store.h"
 #include "adapters/sqlite/sqlite_store.h"
 
 namespace flare {
@@ -103,6 +106,11 @@ Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config) {
 Result<std::shared_ptr<PushScheduleStore>> OpenPushScheduleStore(const Config& config) {
   return OpenSideStore<PushScheduleStore, MemoryPushScheduleStore, SqlitePushScheduleStore,
                        PostgresPushScheduleStore>(config, "push.db");
+}
+
+Result<std::shared_ptr<SettingsStore>> OpenSettingsStore(const Config& config) {
+  return OpenSideStore<SettingsStore, MemorySettingsStore, SqliteSettingsStore,
+                       PostgresSettingsStore>(config, "settings.db");
 }
 
 }  // namespace flare

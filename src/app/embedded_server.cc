@@ -7,6 +7,7 @@
 
 #include "adapters/grpc_hooks/grpc_hook_transport.h"
 #include "app/health_http.h"
+#include "app/hook_wiring.h"
 #include "app/push_wiring.h"
 #include "app/wiring.h"
 #include "common/ids.h"
@@ -20,6 +21,7 @@
 #include "rpc/hooks/hook_admin_grpc.h"
 #include "services/conversation_access.h"
 #include "services/hooks/hook_engine.h"
+#include "services/hooks/hook_settings.h"
 #include "services/hooks/login_gate.h"
 #include "services/hooks/pre_send_ingest.h"
 #include "services/message_orchestrator/bus_ingest.h"
@@ -50,7 +52,7 @@ class Embedded final : public EmbeddedServer {
            std::unique_ptr<BusProducer> producer, std::unique_ptr<BusProducer> inbox_producer,
            std::string secret, LoginConflictPolicy login_conflict,
            std::unique_ptr<HookDeadLetters> dead_letters, std::shared_ptr<DeviceStore> devices,
-           PushTaskBus push_tasks)
+           PushTaskBus push_tasks, std::shared_ptr<SettingsStore> settings_store)
       : config_(config),
         gateway_id_(NewInstanceId("gw")),
         stores_(std::move(stores)),
@@ -72,6 +74,8 @@ class Embedded final : public EmbeddedServer {
         hooks_(
             *hook_transport_, *hook_dead_letters_, clock_, &metrics_,
             HookEngineOptions{.max_message_bytes = static_cast<size_t>(config.max_message_bytes)}),
+        settings_store_(std::move(settings_store)),
+        hook_settings_(*settings_store_, hooks_, clock_, HookSettingsOptionsFrom(config)),
         // Answers what the bus refused through the gateway (built below;
         // only its address is taken here).
         bus_ingest_(producer ? std::make_unique<BusIngest>(std::move(producer),
@@ -115,6 +119,7 @@ class Embedded final : public EmbeddedServer {
         post_send_(hooks_, push_) {
     // Checked by LoadConfig already; kept so a bad list can never go unnoticed.
     if (Status st = hooks_.Configure(config.hooks); !st.ok()) spdlog::error("{}", st.ToString());
+    LoadSavedHooks(hook_settings_);  // the admin API's saved list, if any, replaces them
     if (config.push_offline_enabled == "true") {
       handoff_ = std::make_unique<OfflineHandoff>(
           OfflineHandoffDeps{*devices_, *routes_, *stores_.conversations, *stores_.messages,
@@ -151,6 +156,7 @@ class Embedded final : public EmbeddedServer {
 
   ~Embedded() override {
     Shutdown();
+    hook_settings_.Stop();
     hook_transport_->Close();  // no hook callback after this: they use members below
     hooks_.Stop();
   }
@@ -179,6 +185,7 @@ class Embedded final : public EmbeddedServer {
     if (handoff_) handoff_->Start();  // before the writer that feeds it
     writer_.Start();
     hooks_.Start();
+    hook_settings_.Start();
     Status st = ingest_consumer_ ? ingest_consumer_->Start() : Status::Ok();
     // Before any client can connect: replies to its first requests may
     // come from another process's writer.
@@ -233,6 +240,7 @@ class Embedded final : public EmbeddedServer {
     // draining; a send whose hook answers after the writer stopped is
     // answered UNAVAILABLE (clients retry it elsewhere). Post-send calls in
     // flight fail and are queued again, then dead-lettered below.
+    hook_settings_.Stop();
     hook_transport_->Close();
     // Acks and pushes for other gateways reach the bus (bounded wait).
     if (outbox_) outbox_->Close(1'000);
@@ -262,7 +270,7 @@ class Embedded final : public EmbeddedServer {
   // hook_admin.address:port, when a token is set (every call carries it).
   Status StartHookAdmin() {
     if (config_.hook_admin_token.empty()) return Status::Ok();
-    hook_admin_service_ = NewHookAdminGrpcService(hooks_, config_.hook_admin_token);
+    hook_admin_service_ = NewHookAdminGrpcService(hooks_, hook_settings_, config_.hook_admin_token);
     std::string address =
         config_.hook_admin_address + ":" + std::to_string(config_.hook_admin_port);
     auto server = RpcServer::Start(address, {hook_admin_service_.get(), push_api_->service()});
@@ -295,6 +303,8 @@ class Embedded final : public EmbeddedServer {
   std::unique_ptr<HookDeadLetters> hook_dead_letters_;
   std::unique_ptr<HookTransport> hook_transport_;
   HookEngine hooks_;
+  std::shared_ptr<SettingsStore> settings_store_;
+  HookSettings hook_settings_;                // the admin API's saved hook list, applied to hooks_
   HookLoginGate login_gate_{hooks_, clock_};  // pre_login hooks, asked by gateway_ (built below)
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
@@ -356,11 +366,14 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   if (!devices.ok()) return devices.status();
   auto push_tasks = OpenPushTaskBus(bus, config.push_worker_tasks_topic);
   if (!push_tasks.ok()) return push_tasks.status();
-  return std::unique_ptr<EmbeddedServer>(new Embedded(
-      config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),
-      std::move(bus), std::move(producer), std::move(inbox_producer), *secret,
-      std::move(login_conflict).value(), std::move(dead_letters).value(),
-      std::move(devices).value(), std::move(push_tasks).value()));
+  auto settings_store = OpenSettingsStore(config);
+  if (!settings_store.ok()) return settings_store.status();
+  return std::unique_ptr<EmbeddedServer>(
+      new Embedded(config, std::move(stores).value(), std::move(routes).value(),
+                   std::move(presence_bus).value(), std::move(bus), std::move(producer),
+                   std::move(inbox_producer), *secret, std::move(login_conflict).value(),
+                   std::move(dead_letters).value(), std::move(devices).value(),
+                   std::move(push_tasks).value(), std::move(settings_store).value()));
 }
 
 }  // namespace flare

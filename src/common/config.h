@@ -174,10 +174,13 @@ struct Config {
   int64_t push_proxy_schedule_interval_ms = 1'000;
   // [push.providers.<name>] and [push.tenants.<tenant>.<name>] (common/push_config.h)
   PushProvidersConfig push_providers;
-  // [hook_admin] hooks.v1.HookAdminService (embedded mode); off while the token is empty
+  // [hook_admin] hooks.v1.HookAdminService (embedded mode and the hook-engine role);
+  // off in embedded mode while the token is empty
   std::string hook_admin_address = "127.0.0.1";
   int64_t hook_admin_port = 50059;  // 0 picks a free port
   std::string hook_admin_token;     // "authorization: Bearer <token>" on every call
+  // How often a process re-reads the saved hook list (services/hooks/hook_settings.h).
+  int64_t hook_admin_reload_interval_ms = 2'000;
 };
 
 struct ConfigKeyInfo {

@@ -395,11 +395,17 @@ const std::vector<KeyDef>& Keys() {
       {"log.format", "text | json", nullptr, &Config::log_format, 0, 0, {"text", "json"}},
       {"hook_admin.address", "address the hook admin API (hooks.v1.HookAdminService) binds",
        nullptr, &Config::hook_admin_address},
-      {"hook_admin.port", "gRPC port of the hook admin API (embedded mode); 0 picks a free port",
+      {"hook_admin.port",
+       "gRPC port of the hook admin API (embedded mode; the hook-engine role serves it on "
+       "rpc.port); 0 picks a free port",
        &Config::hook_admin_port, nullptr, 0, 65535},
+      {"hook_admin.reload_interval_ms",
+       "how often every process that runs hooks reads the hook list the admin API saved "
+       "(and applies a new version)",
+       &Config::hook_admin_reload_interval_ms, nullptr, 50, 3'600'000},
       {"hook_admin.token",
        "bearer token every hook admin call must carry; empty = the admin API is not served "
-       "(at least 16 bytes when set)",
+       "(the hook-engine role refuses to start) (at least 16 bytes when set)",
        nullptr,
        &Config::hook_admin_token,
        0,

@@ -10,6 +10,7 @@
 #include "ports/device_store.h"
 #include "ports/message_store.h"
 #include "ports/push_schedule_store.h"
+#include "ports/settings_store.h"
 
 namespace flare {
 
@@ -27,5 +28,10 @@ Result<std::shared_ptr<DeviceStore>> OpenDeviceStore(const Config& config);
 // push-proxy's templates and scheduled pushes on the same storage.backend:
 // memory, <data_dir>/push.db (SQLite), or the PostgreSQL database.
 Result<std::shared_ptr<PushScheduleStore>> OpenPushScheduleStore(const Config& config);
+
+// Versioned settings shared by every process of a deployment (the hook
+// list of the admin API) on the same storage.backend: memory (this process
+// only), <data_dir>/settings.db (SQLite), or the PostgreSQL database.
+Result<std::shared_ptr<SettingsStore>> OpenSettingsStore(const Config& config);
 
 }  // namespace flare

@@ -145,6 +145,12 @@ CREATE TABLE scheduled_pushes(
   send_at_ms BIGINT NOT NULL, request BYTEA NOT NULL, created_ms BIGINT NOT NULL);
 CREATE INDEX scheduled_pushes_due ON scheduled_pushes(send_at_ms, push_id);
 )sql",
+      // 7: versioned settings documents shared by a deployment's processes
+      // (ports/settings_store.h: the hook list of the admin API).
+      R"sql(
+CREATE TABLE flare_settings(
+  key TEXT COLLATE "C" PRIMARY KEY, version BIGINT NOT NULL, value BYTEA NOT NULL);
+)sql",
   };
   return migrations;
 }

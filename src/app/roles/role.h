@@ -131,5 +131,7 @@ Result<std::unique_ptr<Role>> MakeOrchestratorRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeSignalingOnlineRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeSignalingRouteRole(RoleDeps& deps);
+// Refuses to start without hook_admin.token.
+Result<std::unique_ptr<Role>> MakeHookEngineRole(RoleDeps& deps);
 
 }  // namespace flare

@@ -33,7 +33,7 @@ const std::vector<RoleInfo>& KnownRoles() {
       {"signaling-online", 50051, &MakeSignalingOnlineRole},
       {"signaling-route", 50052, &MakeSignalingRouteRole},
       {"message-orchestrator", 50053, &MakeOrchestratorRole},
-      {"hook-engine", 50059, nullptr},
+      {"hook-engine", 50059, &MakeHookEngineRole},
       {"storage-writer", 0, &MakeStorageWriterRole},
       {"storage-reader", 50054, &StorageReader},
       {"session", 50055, &Session},

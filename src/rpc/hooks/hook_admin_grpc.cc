@@ -74,8 +74,8 @@ void FillStatistics(const std::string& name, const HookStats& stats, pb::HookSta
 
 class HookAdminGrpcService final : public pb::HookAdminService::Service {
  public:
-  HookAdminGrpcService(HookEngine& engine, std::string token)
-      : engine_(engine), expected_("Bearer " + std::move(token)) {}
+  HookAdminGrpcService(HookEngine& engine, HookSettings& settings, std::string token)
+      : engine_(engine), settings_(settings), expected_("Bearer " + std::move(token)) {}
 
   grpc::Status ListHooks(grpc::ServerContext* context, const pb::ListHooksRequest*,
                          pb::ListHooksResponse* response) override {
@@ -88,7 +88,7 @@ class HookAdminGrpcService final : public pb::HookAdminService::Service {
   grpc::Status PutHook(grpc::ServerContext* context, const pb::PutHookRequest* request,
                        pb::PutHookResponse* response) override {
     return Serve(*context, "PutHook", [&]() -> Status {
-      auto replaced = engine_.PutHook(FromSpec(request->hook()));
+      auto replaced = settings_.PutHook(FromSpec(request->hook()));
       if (!replaced.ok()) return replaced.status();
       response->set_replaced(*replaced);
       spdlog::info("hook admin: hook '{}' {}", request->hook().name(),
@@ -100,7 +100,7 @@ class HookAdminGrpcService final : public pb::HookAdminService::Service {
   grpc::Status DeleteHook(grpc::ServerContext* context, const pb::DeleteHookRequest* request,
                           pb::DeleteHookResponse*) override {
     return Serve(*context, "DeleteHook", [&]() -> Status {
-      FLARE_RETURN_IF_ERROR(engine_.DeleteHook(request->name()));
+      FLARE_RETURN_IF_ERROR(settings_.DeleteHook(request->name()));
       spdlog::info("hook admin: hook '{}' deleted", request->name());
       return Status::Ok();
     });
@@ -152,13 +152,15 @@ class HookAdminGrpcService final : public pb::HookAdminService::Service {
   }
 
   HookEngine& engine_;
+  HookSettings& settings_;
   std::string expected_;
 };
 
 }  // namespace
 
-RpcServicePtr NewHookAdminGrpcService(HookEngine& engine, std::string token) {
-  return RpcServicePtr(new HookAdminGrpcService(engine, std::move(token)));
+RpcServicePtr NewHookAdminGrpcService(HookEngine& engine, HookSettings& settings,
+                                      std::string token) {
+  return RpcServicePtr(new HookAdminGrpcService(engine, settings, std::move(token)));
 }
 
 }  // namespace flare
