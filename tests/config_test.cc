@@ -55,6 +55,17 @@ TEST(Config, BadValuesAreNamedInTheError) {
   EXPECT_FALSE(unknown_env.ok());
 }
 
+// A push reported at a resend the gateway never makes would never be reported.
+TEST(Config, UnackedReportsMustComeBeforeTheLastResend) {
+  auto too_late = LoadConfig(
+      "", {{"FLARE_GATEWAY_MAX_RESENDS", "3"}, {"FLARE_PUSH_OFFLINE_UNACKED_RESENDS", "4"}});
+  ASSERT_FALSE(too_late.ok());
+  EXPECT_NE(too_late.status().message().find("push.offline_unacked_resends"), std::string::npos);
+  EXPECT_TRUE(LoadConfig("", {{"FLARE_GATEWAY_MAX_RESENDS", "3"},
+                              {"FLARE_PUSH_OFFLINE_UNACKED_RESENDS", "3"}})
+                  .ok());
+}
+
 TEST(Config, GatewayDeliveryIsTheBusUnlessSetToGrpc) {
   auto defaults = LoadConfig("", {});
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();

@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "hooks/v1/hooks.grpc.pb.h"
 #include "services/signaling/online/token.h"
+#include "support/frames.h"
 #include "support/hook_receiver.h"
 #include "support/server_process.h"
 
@@ -34,17 +35,6 @@ class E2eHookAdmin : public ::testing::Test {
     context->AddMetadata("authorization", "Bearer " + token);
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     return context;
-  }
-
-  static pb::ServerFrame SendFrame(FlareClient& client, const std::string& peer,
-                                   const std::string& text) {
-    pb::ClientFrame frame;
-    frame.mutable_send()->set_peer_user_id(peer);
-    frame.mutable_send()->set_client_msg_id(NewClientMsgId());
-    frame.mutable_send()->mutable_content()->set_text(text);
-    auto reply = client.Call(std::move(frame));
-    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
-    return reply.ok() ? *reply : pb::ServerFrame();
   }
 
  protected:
@@ -128,14 +118,14 @@ TEST_F(E2eHookAdmin, APutHookAppliesToTheNextSendAndADeleteRemovesIt) {
   });
   auto alice = Client("alice");
   ASSERT_TRUE(alice->Connect().ok());
-  ASSERT_TRUE(SendFrame(*alice, "bob", "before").has_send_ack());
+  ASSERT_TRUE(testing::SendTextFrame(*alice, "bob", "before").has_send_ack());
 
   bool replaced = true;
   hpb::HookSpec spec = Spec("gate", "pre_send");
   spec.set_timeout_ms(3'000);
   ASSERT_TRUE(Put(spec, &replaced).ok());
   EXPECT_FALSE(replaced);
-  pb::ServerFrame refused = SendFrame(*alice, "bob", "during");
+  pb::ServerFrame refused = testing::SendTextFrame(*alice, "bob", "during");
   ASSERT_TRUE(refused.has_error()) << refused.DebugString();
   EXPECT_EQ(refused.error().code(), pb::ERROR_CODE_REJECTED_BY_HOOK);
   EXPECT_EQ(refused.error().hook_code(), 7);
@@ -156,7 +146,7 @@ TEST_F(E2eHookAdmin, APutHookAppliesToTheNextSendAndADeleteRemovesIt) {
   del.set_name("gate");
   hpb::DeleteHookResponse deleted;
   ASSERT_TRUE(stub_->DeleteHook(Admin().get(), del, &deleted).ok());
-  EXPECT_TRUE(SendFrame(*alice, "bob", "after").has_send_ack());
+  EXPECT_TRUE(testing::SendTextFrame(*alice, "bob", "after").has_send_ack());
   EXPECT_EQ(receiver_.CallCount(), 1u);  // only the send made while the hook was in force
   EXPECT_EQ(stub_->DeleteHook(Admin().get(), del, &deleted).error_code(),
             grpc::StatusCode::NOT_FOUND);
@@ -188,8 +178,8 @@ TEST_F(E2eHookAdmin, StatisticsAndDeadLettersAreReadBack) {
   ASSERT_TRUE(Put(broken).ok());
   auto alice = Client("alice");
   ASSERT_TRUE(alice->Connect().ok());
-  ASSERT_TRUE(SendFrame(*alice, "bob", "one").has_send_ack());
-  ASSERT_TRUE(SendFrame(*alice, "bob", "two").has_send_ack());
+  ASSERT_TRUE(testing::SendTextFrame(*alice, "bob", "one").has_send_ack());
+  ASSERT_TRUE(testing::SendTextFrame(*alice, "bob", "two").has_send_ack());
 
   hpb::ListDeadLettersResponse letters;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -253,7 +243,7 @@ TEST(E2eHookAdminRestart, AHookPutThroughTheAdminApiSurvivesARestart) {
   auto send = [&](const std::string& text) {
     FlareClient alice(server.Options("alice"));
     EXPECT_TRUE(alice.Connect().ok());
-    return E2eHookAdmin::SendFrame(alice, "bob", text);
+    return testing::SendTextFrame(alice, "bob", text);
   };
 
   hpb::PutHookRequest put;

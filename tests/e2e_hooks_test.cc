@@ -12,6 +12,7 @@
 #include "app/embedded_server.h"
 #include "common/ids.h"
 #include "services/signaling/online/token.h"
+#include "support/frames.h"
 #include "support/hook_receiver.h"
 #include "support/inbox.h"
 #include "support/server_process.h"
@@ -68,18 +69,6 @@ class E2eHooks : public ::testing::Test {
     return std::make_unique<FlareClient>(o);
   }
 
-  // The raw reply to a send (error frames included, without client retries).
-  static pb::ServerFrame SendFrame(FlareClient& client, const std::string& peer,
-                                   const std::string& text) {
-    pb::ClientFrame frame;
-    frame.mutable_send()->set_peer_user_id(peer);
-    frame.mutable_send()->set_client_msg_id(NewClientMsgId());
-    frame.mutable_send()->mutable_content()->set_text(text);
-    auto reply = client.Call(std::move(frame));
-    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
-    return reply.ok() ? *reply : pb::ServerFrame();
-  }
-
   std::string Metrics() const {
     std::string out;
     CURL* curl = curl_easy_init();
@@ -114,13 +103,13 @@ TEST_F(E2eHooks, ARejectionReachesTheSenderWithTheHooksCodeAndNothingIsStored) {
   ASSERT_TRUE(alice->Connect().ok());
   ASSERT_TRUE(bob->Connect().ok());
 
-  pb::ServerFrame refused = SendFrame(*alice, "bob", "buy spam");
+  pb::ServerFrame refused = testing::SendTextFrame(*alice, "bob", "buy spam");
   ASSERT_TRUE(refused.has_error()) << refused.DebugString();
   EXPECT_EQ(refused.error().code(), pb::ERROR_CODE_REJECTED_BY_HOOK);
   EXPECT_EQ(refused.error().hook_code(), 4031);
   EXPECT_EQ(refused.error().message(), "no spam here");
 
-  pb::ServerFrame accepted = SendFrame(*alice, "bob", "hello");
+  pb::ServerFrame accepted = testing::SendTextFrame(*alice, "bob", "hello");
   ASSERT_TRUE(accepted.has_send_ack()) << accepted.DebugString();
   EXPECT_EQ(accepted.send_ack().seq(), 1);  // the refused send took no seq
   auto got = bob_inbox.WaitFor(1);
@@ -170,9 +159,9 @@ TEST_F(E2eHooks, ATimedOutHookPassesUnderFailOpenAndRefusesUnderFailClosed) {
   ASSERT_TRUE(lenient->Connect().ok());
   ASSERT_TRUE(strict->Connect().ok());
 
-  pb::ServerFrame passed = SendFrame(*lenient, "bob", "hello");
+  pb::ServerFrame passed = testing::SendTextFrame(*lenient, "bob", "hello");
   EXPECT_TRUE(passed.has_send_ack()) << passed.DebugString();
-  pb::ServerFrame refused = SendFrame(*strict, "bob", "hello");
+  pb::ServerFrame refused = testing::SendTextFrame(*strict, "bob", "hello");
   ASSERT_TRUE(refused.has_error()) << refused.DebugString();
   EXPECT_EQ(refused.error().code(), pb::ERROR_CODE_UNAVAILABLE);
 
@@ -250,9 +239,9 @@ TEST_F(E2eHooks, ALaterSendWhoseHookAnswersFirstStillGetsTheLaterSeq) {
   auto alice = Client("alice");
   ASSERT_TRUE(alice->Connect().ok());
   pb::ServerFrame first_reply;
-  std::thread first([&] { first_reply = SendFrame(*alice, "bob", "first"); });
+  std::thread first([&] { first_reply = testing::SendTextFrame(*alice, "bob", "first"); });
   ASSERT_TRUE(receiver_.WaitForCalls(1));  // "first" is with its (slow) hook
-  pb::ServerFrame second_reply = SendFrame(*alice, "bob", "second");
+  pb::ServerFrame second_reply = testing::SendTextFrame(*alice, "bob", "second");
   first.join();
   ASSERT_TRUE(first_reply.has_send_ack()) << first_reply.DebugString();
   ASSERT_TRUE(second_reply.has_send_ack()) << second_reply.DebugString();

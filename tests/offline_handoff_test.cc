@@ -177,7 +177,7 @@ TEST_F(OfflineHandoffTest, PushesADeviceDidNotAckAreNotifiedToThatDeviceOnly) {
   Send("g1", 1, "are you there");
   EXPECT_TRUE(Tasks().empty()) << "both devices are online";
 
-  handoff_->OnPushesUnacked("t", "bob", "phone", {{"g1", 1}, {"g1", 99}});
+  handoff_->OnPushesUnacked("t", "bob", "phone", {{"g1", 1}, {"g9", 99}});
   auto tasks = Tasks();
   ASSERT_EQ(tasks.size(), 1u) << "one task: the phone's, and seq 99 was never stored";
   EXPECT_EQ(tasks[0].device_id(), "phone");
@@ -188,6 +188,17 @@ TEST_F(OfflineHandoffTest, PushesADeviceDidNotAckAreNotifiedToThatDeviceOnly) {
   EXPECT_EQ(Tasks().size(), 1u) << "coalesced like any offline notification";
   handoff_->OnPushesUnacked("t", "alice", "mac", {{"g1", 1}});
   EXPECT_EQ(Tasks().size(), 1u) << "a sender is not notified of her own message";
+
+  // The next message finds the phone's route (it is connected, just
+  // silent): that must not end the coalescing of what it was notified of.
+  Send("g1", 2, "still there?");
+  handoff_->OnPushesUnacked("t", "bob", "phone", {{"g1", 2}});
+  EXPECT_EQ(Tasks().size(), 1u) << "one notification per conversation for a silent device";
+  // A login does end it.
+  handoff_->OnDeviceOnline("t", "bob", "phone");
+  Send("g1", 3, "hello?");
+  handoff_->OnPushesUnacked("t", "bob", "phone", {{"g1", 3}});
+  EXPECT_EQ(Tasks().size(), 2u);
 }
 
 TEST_F(OfflineHandoffTest, ATaskTheProducerRefusedDoesNotSilenceTheConversation) {
@@ -309,6 +320,20 @@ class StallingDevices final : public testing::ForwardingDeviceStore {
   bool released_ = false;
 };
 
+// Starts `handoff` and queues three batches; the first is being handled
+// (stalled in `stalling`) when it returns.
+void QueueThreeBatchesWhileTheFirstStalls(OfflineHandoff& handoff, StallingDevices& stalling) {
+  handoff.Start();
+  auto audience =
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"alice", "bob"});
+  for (int i = 0; i < 3; ++i) {
+    OfflineBatch batch;
+    batch.messages.push_back({"t", "g1", i + 1, "m", "alice", "mac", 1, "x", audience});
+    handoff.OnCommitted(std::move(batch));
+    if (i == 0) stalling.WaitForCall();
+  }
+}
+
 // A slow device store cannot hold a shutdown: past the stop deadline, what
 // is still queued is dropped and counted.
 TEST_F(OfflineHandoffTest, StopGivesUpOnWhatIsQueuedAfterItsDeadline) {
@@ -317,13 +342,7 @@ TEST_F(OfflineHandoffTest, StopGivesUpOnWhatIsQueuedAfterItsDeadline) {
   OfflineHandoff slow(
       OfflineHandoffDeps{stalling, routes_, store_, store_, *producer_, clock_, &metrics},
       OfflineHandoffOptions{.stop_deadline_ms = 1'000});
-  slow.Start();
-  for (int i = 0; i < 3; ++i) {
-    OfflineBatch batch;
-    batch.messages.push_back({"t", "g1", i + 1, "m", "alice", "mac", 1, "x", audience_});
-    slow.OnCommitted(std::move(batch));
-    if (i == 0) stalling.WaitForCall();  // the first batch is being handled
-  }
+  QueueThreeBatchesWhileTheFirstStalls(slow, stalling);
   std::thread stopper([&] { slow.Stop(); });
   ASSERT_TRUE(testing::Eventually([&] { return slow.stopping(); }));
   clock_.Advance(1'000);
@@ -338,8 +357,7 @@ TEST_F(OfflineHandoffTest, StopGivesUpOnWhatIsQueuedAfterItsDeadline) {
 // then the login ends the coalescing, so the next message notifies again.
 TEST_F(OfflineHandoffTest, ALoginIsAppliedAfterTheBatchesQueuedBeforeIt) {
   StallingDevices stalling;
-  ASSERT_TRUE(
-      stalling.Register({"t", "bob", "phone", "ios", "tok-bob", "en", false, "", 1}).ok());
+  ASSERT_TRUE(stalling.Register({"t", "bob", "phone", "ios", "tok-bob", "en", false, "", 1}).ok());
   OfflineHandoff ordered(
       OfflineHandoffDeps{stalling, routes_, store_, store_, *producer_, clock_, &metrics_},
       OfflineHandoffOptions{});
@@ -375,13 +393,7 @@ TEST_F(OfflineHandoffTest, StopHandlesWhatIsQueuedBeforeItsDeadline) {
   OfflineHandoff slow(
       OfflineHandoffDeps{stalling, routes_, store_, store_, *producer_, clock_, &metrics},
       OfflineHandoffOptions{.stop_deadline_ms = 1'000});
-  slow.Start();
-  for (int i = 0; i < 3; ++i) {
-    OfflineBatch batch;
-    batch.messages.push_back({"t", "g1", i + 1, "m", "alice", "mac", 1, "x", audience_});
-    slow.OnCommitted(std::move(batch));
-    if (i == 0) stalling.WaitForCall();
-  }
+  QueueThreeBatchesWhileTheFirstStalls(slow, stalling);
   std::thread stopper([&] { slow.Stop(); });
   ASSERT_TRUE(testing::Eventually([&] { return slow.stopping(); }));
   stalling.Release();

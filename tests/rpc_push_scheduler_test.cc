@@ -50,7 +50,7 @@ class RecordingHandoff final : public DeviceActivitySink {
 
 struct PushServerInstance {
   RecordingHandoff handoff;
-  RpcServicePtr service = NewPushSchedulerGrpcService(handoff);
+  RpcServicePtr service = NewPushSchedulerGrpcService([this] { return &handoff; });
   std::unique_ptr<RpcServer> server;
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(server->port()); }
 };
@@ -113,6 +113,25 @@ TEST(RpcPushScheduler, PendingLoginsAreSentAtCloseAndCountedWhenNoneListens) {
   nowhere->OnDeviceOnline("acme", "alice", "phone");
   nowhere.reset();
   EXPECT_NE(metrics.Render().find("flare_push_reports_dropped_total 1\n"), std::string::npos)
+      << metrics.Render();
+}
+
+// A push-server whose process runs no hand-off (yet) refuses reports, so
+// the gateway counts them instead of believing them applied.
+TEST(RpcPushScheduler, APushServerWithoutAHandOffRefusesAndTheReportIsCounted) {
+  RpcServicePtr service = NewPushSchedulerGrpcService([] { return nullptr; });
+  auto server = RpcServer::Start("127.0.0.1:0", {service.get()});
+  ASSERT_TRUE(server.ok());
+  auto registry = StaticRegistry::Open(
+      ServiceEndpoints{{"push-server", {"127.0.0.1:" + std::to_string((*server)->port())}}});
+  ASSERT_TRUE(registry.ok());
+  Metrics metrics;
+  auto client = NewPushSchedulerClient(
+      *registry, RpcOptions{}, PushSchedulerClientOptions{.flush_interval_ms = 60'000}, &metrics);
+  client->OnDeviceOnline("acme", "alice", "phone");
+  client->OnPushesUnacked("acme", "alice", "phone", {{"g:1", 1}});
+  client.reset();
+  EXPECT_NE(metrics.Render().find("flare_push_reports_dropped_total 2\n"), std::string::npos)
       << metrics.Render();
 }
 

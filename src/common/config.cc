@@ -228,6 +228,11 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
         "config key 'bus.kafka.heartbeat_interval_ms' must be below "
         "'bus.kafka.session_timeout_ms'");
   }
+  if (config.push_offline_unacked_resends > config.max_resends) {
+    // The connection would be closed as a slow consumer before the report.
+    return InvalidArgument(
+        "config key 'push.offline_unacked_resends' exceeds 'gateway.max_resends'");
+  }
   if (config.push_worker_initial_backoff_ms > config.push_worker_max_backoff_ms) {
     return InvalidArgument(
         "config key 'push.worker.initial_backoff_ms' exceeds 'push.worker.max_backoff_ms'");

@@ -1,6 +1,8 @@
 // Test support: building requests and collecting server notices.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +11,19 @@
 #include "support/server_process.h"
 
 namespace flare::testing {
+
+// The raw reply to a text send (error frames included, without the client
+// library's retries).
+inline pb::ServerFrame SendTextFrame(FlareClient& client, const std::string& peer,
+                                     const std::string& text) {
+  pb::ClientFrame frame;
+  frame.mutable_send()->set_peer_user_id(peer);
+  frame.mutable_send()->set_client_msg_id(NewClientMsgId());
+  frame.mutable_send()->mutable_content()->set_text(text);
+  auto reply = client.Call(std::move(frame));
+  EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+  return reply.ok() ? *reply : pb::ServerFrame();
+}
 
 inline pb::GroupRequest CreateGroup(const std::vector<std::string>& members,
                                     pb::ConversationType type = pb::CONVERSATION_TYPE_GROUP,

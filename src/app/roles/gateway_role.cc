@@ -115,7 +115,8 @@ class GatewayRole final : public Role {
     // what it still holds is answered to the (drained) gateway, which
     // must outlive it.
     messages_.reset();
-    extras_.activity.reset();  // sends the reports still pending
+    // extras_ goes last, after ~Gateway stopped the login lanes and timer
+    // that report to extras_.activity (whose destructor sends what is left).
   }
 
   ConnectionHandler* connection_handler() override { return gateway_.get(); }

@@ -58,37 +58,15 @@ class PushWorkerRole final : public Role {
   RpcServicePtr service_;
 };
 
-// Hands logins and unacked pushes to the storage writer's hand-off in this
-// process, if it has one running (push.offline_enabled).
-class ToLocalHandoff final : public DeviceActivitySink {
- public:
-  explicit ToLocalHandoff(RoleShared& shared) : shared_(shared) {}
-  void OnDeviceOnline(const std::string& tenant, const std::string& user_id,
-                      const std::string& device_id) override {
-    if (DeviceActivitySink* handoff = shared_.device_activity_sink()) {
-      handoff->OnDeviceOnline(tenant, user_id, device_id);
-    }
-  }
-  void OnPushesUnacked(const std::string& tenant, const std::string& user_id,
-                       const std::string& device_id, std::vector<MessageRef> messages) override {
-    if (DeviceActivitySink* handoff = shared_.device_activity_sink()) {
-      handoff->OnPushesUnacked(tenant, user_id, device_id, std::move(messages));
-    }
-  }
-
- private:
-  RoleShared& shared_;
-};
-
 class PushServerRole final : public Role {
  public:
   explicit PushServerRole(RoleShared& shared)
-      : to_handoff_(shared), service_(NewPushSchedulerGrpcService(to_handoff_)) {}
+      : service_(NewPushSchedulerGrpcService([&shared] { return shared.device_activity_sink(); })) {
+  }
   grpc::Service* service() override { return service_.get(); }
   std::string grpc_service_name() const override { return "push.v1.PushSchedulerService"; }
 
  private:
-  ToLocalHandoff to_handoff_;
   RpcServicePtr service_;
 };
 

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -18,10 +19,14 @@ namespace {
 namespace pv = ::push::v1;
 
 constexpr char kPushServer[] = "push-server";
+// A gateway reports at most a session's unacked pushes at once
+// (gateway.max_unacked_pushes); far more is not a gateway talking.
+constexpr int kMaxPushesPerReport = 100'000;
 
 class PushSchedulerGrpcService final : public pv::PushSchedulerService::Service {
  public:
-  explicit PushSchedulerGrpcService(DeviceActivitySink& sink) : sink_(sink) {}
+  explicit PushSchedulerGrpcService(std::function<DeviceActivitySink*()> sink)
+      : sink_(std::move(sink)) {}
 
   grpc::Status DevicesOnline(grpc::ServerContext* context, const pv::DevicesOnlineRequest* request,
                              pv::DevicesOnlineResponse*) override {
@@ -32,8 +37,10 @@ class PushSchedulerGrpcService final : public pv::PushSchedulerService::Service 
                                  return InvalidArgument("a login needs user_id and device_id");
                                }
                              }
+                             DeviceActivitySink* sink = sink_();
+                             if (sink == nullptr) return NoHandoff();
                              for (const auto& login : request->logins()) {
-                               sink_.OnDeviceOnline(who.tenant, login.user_id(), login.device_id());
+                               sink->OnDeviceOnline(who.tenant, login.user_id(), login.device_id());
                              }
                              return Status::Ok();
                            });
@@ -46,6 +53,12 @@ class PushSchedulerGrpcService final : public pv::PushSchedulerService::Service 
           if (request->user_id().empty() || request->device_id().empty()) {
             return InvalidArgument("user_id and device_id are required");
           }
+          if (request->pushes_size() > kMaxPushesPerReport) {
+            return InvalidArgument("at most " + std::to_string(kMaxPushesPerReport) +
+                                   " pushes per report");
+          }
+          DeviceActivitySink* sink = sink_();
+          if (sink == nullptr) return NoHandoff();
           std::vector<MessageRef> refs;
           for (const auto& p : request->pushes()) {
             if (p.conversation_id().empty() || p.seq() <= 0) {
@@ -53,14 +66,20 @@ class PushSchedulerGrpcService final : public pv::PushSchedulerService::Service 
             }
             refs.push_back({p.conversation_id(), p.seq()});
           }
-          sink_.OnPushesUnacked(who.tenant, request->user_id(), request->device_id(),
+          sink->OnPushesUnacked(who.tenant, request->user_id(), request->device_id(),
                                 std::move(refs));
           return Status::Ok();
         });
   }
 
  private:
-  DeviceActivitySink& sink_;
+  static Status NoHandoff() {
+    return Unavailable(
+        "no offline hand-off runs in this process (push.offline_enabled, or the "
+        "storage writer has not started)");
+  }
+
+  std::function<DeviceActivitySink*()> sink_;
 };
 
 // A login (no `unacked`) or pushes a device did not ack.
@@ -127,10 +146,16 @@ class PushSchedulerClient final : public DeviceActivitySink {
       batch.assign(std::make_move_iterator(pending_.begin()),
                    std::make_move_iterator(pending_.begin() + static_cast<ptrdiff_t>(n)));
       pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
+      if (last && !pending_.empty()) {
+        // Stopping: one last batch, so a dead push-server cannot hold the
+        // gateway's shutdown for long.
+        Dropped(pending_.size());
+        pending_.clear();
+      }
       lock.unlock();
       if (!batch.empty()) Send(batch);
       lock.lock();
-      if (last && pending_.empty()) return;
+      if (last) return;
     }
   }
 
@@ -141,6 +166,7 @@ class PushSchedulerClient final : public DeviceActivitySink {
                    instances.ok() ? "none" : instances.status().ToString());
       return Dropped(batch.size());
     }
+    std::set<std::string> failed;  // instances skipped for the rest of this flush
     std::map<std::string, pv::DevicesOnlineRequest> logins;  // by tenant
     for (Report& r : batch) {
       if (r.unacked.empty()) {
@@ -148,19 +174,23 @@ class PushSchedulerClient final : public DeviceActivitySink {
         login->set_user_id(r.user_id);
         login->set_device_id(r.device_id);
       } else {
-        // One push-server is enough: it reads the messages from the store.
-        const auto& instance = (*instances)[next_++ % instances->size()];
-        SendUnacked(instance, r);
+        // One push-server is enough (it reads the messages from the store),
+        // always the same one for a user while discovery's list stays the
+        // same, so its coalescing state sees all of that user's reports.
+        size_t pick = std::hash<std::string>{}(r.tenant + '\n' + r.user_id) % instances->size();
+        const auto& instance = (*instances)[pick];
+        SendUnacked(instance, r, failed);
       }
     }
     // Every push-server: each may hold coalesced conversations of the device.
     for (const auto& instance : *instances) {
-      for (const auto& [tenant, request] : logins) SendLogins(instance, tenant, request);
+      for (const auto& [tenant, request] : logins) SendLogins(instance, tenant, request, failed);
     }
   }
 
   void SendLogins(const ServiceInstance& instance, const std::string& tenant,
-                  const pv::DevicesOnlineRequest& request) {
+                  const pv::DevicesOnlineRequest& request, std::set<std::string>& failed) {
+    if (failed.count(instance.id)) return Dropped(static_cast<size_t>(request.logins_size()));
     auto* stub = StubFor(instance);
     Status st = caller_.Call("DevicesOnline", {tenant, "signaling-gateway", "", ""},
                              rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
@@ -170,10 +200,13 @@ class PushSchedulerClient final : public DeviceActivitySink {
     if (!st.ok()) {
       spdlog::warn("push: logins not reported to push-server {}: {}", instance.id, st.ToString());
       Dropped(static_cast<size_t>(request.logins_size()));
+      failed.insert(instance.id);
     }
   }
 
-  void SendUnacked(const ServiceInstance& instance, const Report& r) {
+  void SendUnacked(const ServiceInstance& instance, const Report& r,
+                   std::set<std::string>& failed) {
+    if (failed.count(instance.id)) return Dropped(1);
     pv::PushesUnackedRequest request;
     request.set_user_id(r.user_id);
     request.set_device_id(r.device_id);
@@ -192,6 +225,7 @@ class PushSchedulerClient final : public DeviceActivitySink {
       spdlog::warn("push: unacked pushes not reported to push-server {}: {}", instance.id,
                    st.ToString());
       Dropped(1);
+      failed.insert(instance.id);
     }
   }
 
@@ -210,15 +244,14 @@ class PushSchedulerClient final : public DeviceActivitySink {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Report> pending_;
-  size_t next_ = 0;  // round robin of unacked reports (the flushing thread only)
   bool stopping_ = false;
   std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace
 
-RpcServicePtr NewPushSchedulerGrpcService(DeviceActivitySink& sink) {
-  return RpcServicePtr(new PushSchedulerGrpcService(sink));
+RpcServicePtr NewPushSchedulerGrpcService(std::function<DeviceActivitySink*()> sink) {
+  return RpcServicePtr(new PushSchedulerGrpcService(std::move(sink)));
 }
 
 std::unique_ptr<DeviceActivitySink> NewPushSchedulerClient(std::shared_ptr<Registry> registry,

@@ -4,11 +4,15 @@
 // short while; each batch's logins go, one call per tenant, to every
 // push-server instance that discovery resolves at the time (each holds the
 // coalescing state of the conversations its writer stores); each unacked
-// report goes to one instance, round robin (it reads the messages from the
-// shared store). No gRPC in this header.
+// report goes to one instance, the same for a user while discovery's list
+// stays the same (it reads the messages from the shared store). At stop,
+// one last batch is sent and the rest counted as dropped; a push-server
+// whose call failed is skipped for the rest of a flush. No gRPC in this
+// header.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "common/metrics.h"
@@ -19,8 +23,11 @@
 
 namespace flare {
 
-// Serves `sink` (which must outlive the service).
-RpcServicePtr NewPushSchedulerGrpcService(DeviceActivitySink& sink);
+// Serves the sink `sink()` returns at each call (it must outlive the
+// service); while it returns null (no hand-off running in the process yet,
+// or none at all) calls are UNAVAILABLE, so the caller counts the report as
+// lost or tries another push-server.
+RpcServicePtr NewPushSchedulerGrpcService(std::function<DeviceActivitySink*()> sink);
 
 struct PushSchedulerClientOptions {
   int64_t flush_interval_ms = 50;  // how long a login may wait for others

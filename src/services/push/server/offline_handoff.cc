@@ -91,6 +91,7 @@ struct OfflineHandoff::BatchState {
   std::unordered_map<std::string, std::optional<PushPreferences>> preferences;
   std::unordered_map<std::string, std::optional<int64_t>> badges;
   RoutesByUser* routes = nullptr;
+  bool while_connected = false;  // an unacked-push report, not a batch
 };
 
 OfflineHandoff::OfflineHandoff(OfflineHandoffDeps deps, OfflineHandoffOptions options)
@@ -143,6 +144,7 @@ bool OfflineHandoff::DropWhatIsLeftAfterTheDeadline() {
     if (dropped_ != nullptr) dropped_->Add(static_cast<int64_t>(left));
   }
   queue_.clear();
+  unacked_queued_ = 0;
   online_.clear();
   return true;
 }
@@ -152,6 +154,7 @@ void OfflineHandoff::Enqueue(Event event) {
     std::lock_guard lock(mu_);
     if (queue_.size() >= options_.max_queued || stopping_) {
       if (dropped_ != nullptr) dropped_->Add();
+      if (std::holds_alternative<Unacked>(event)) --unacked_queued_;
       return;
     }
     queue_.push_back(std::move(event));
@@ -171,7 +174,18 @@ void OfflineHandoff::OnReadMoved(const std::vector<ReadMove>& moves) {
 void OfflineHandoff::OnPushesUnacked(const std::string& tenant, const std::string& user_id,
                                      const std::string& device_id,
                                      std::vector<MessageRef> messages) {
-  if (!messages.empty()) Enqueue(Unacked{tenant, user_id, device_id, std::move(messages)});
+  if (messages.empty()) return;
+  {
+    // Reports cost reads per push: a burst of them (a network blip on a
+    // gateway) may take a quarter of the queue, never the writer's share.
+    std::lock_guard lock(mu_);
+    if (unacked_queued_ >= std::max<size_t>(1, options_.max_queued / 4)) {
+      if (dropped_ != nullptr) dropped_->Add();
+      return;
+    }
+    ++unacked_queued_;
+  }
+  Enqueue(Unacked{tenant, user_id, device_id, std::move(messages)});
 }
 
 void OfflineHandoff::OnDeviceOnline(const std::string& tenant, const std::string& user_id,
@@ -215,6 +229,7 @@ void OfflineHandoff::Run() {
       event = std::move(queue_.front());
       queue_.pop_front();
       ++dequeued_;
+      if (std::holds_alternative<Unacked>(*event)) --unacked_queued_;
     }
     busy_ = true;
     lock.unlock();
@@ -245,6 +260,7 @@ void OfflineHandoff::Handle(const Unacked& unacked) {
   std::string key = UserKey(unacked.tenant, unacked.user_id);
   no_routes[key];  // looked up: none
   state.routes = &no_routes;
+  state.while_connected = true;
   state.users[unacked.tenant].push_back(unacked.user_id);
   LoadDevices(state);
   auto& devices = state.devices[key];
@@ -271,7 +287,7 @@ void OfflineHandoff::Handle(const std::vector<ReadMove>& moves) {
     if (user == coalesced_.end()) continue;
     for (auto& [device, conversations] : user->second) {
       auto it = conversations.find(move.conversation_id);
-      if (it != conversations.end() && move.seq >= it->second) {
+      if (it != conversations.end() && move.seq >= it->second.seq) {
         conversations.erase(it);
         --coalesced_entries_;
       }
@@ -280,12 +296,12 @@ void OfflineHandoff::Handle(const std::vector<ReadMove>& moves) {
 }
 
 void OfflineHandoff::Remember(const std::string& user_key, const std::string& device,
-                              const std::string& conversation, int64_t seq) {
+                              const std::string& conversation, Notified notified) {
   if (coalesced_entries_ >= options_.max_coalesced) {
     coalesced_.clear();
     coalesced_entries_ = 0;
   }
-  auto [it, fresh] = coalesced_[user_key][device].insert_or_assign(conversation, seq);
+  auto [it, fresh] = coalesced_[user_key][device].insert_or_assign(conversation, notified);
   if (fresh) ++coalesced_entries_;
 }
 
@@ -354,15 +370,16 @@ void OfflineHandoff::HandleMessages(OfflineBatch& batch) {
   LoadDevices(state);
   if (state.devices.empty()) return;
   LookupMissingRoutes(state, batch.routes);
-  // A device seen online is back: what was coalesced for it is forgotten.
+  // A device seen online is back: what was coalesced while it was away is
+  // forgotten (not what it was notified of while connected).
   for (const auto& [key, routes] : batch.routes) {
     auto user = coalesced_.find(key);
     if (user == coalesced_.end()) continue;
     for (const auto& route : routes) {
       auto device = user->second.find(route.device);
       if (device == user->second.end()) continue;
-      coalesced_entries_ -= device->second.size();
-      user->second.erase(device);
+      coalesced_entries_ -= std::erase_if(
+          device->second, [](const auto& entry) { return !entry.second.while_connected; });
     }
   }
   for (const auto& m : batch.messages) {
@@ -458,7 +475,9 @@ void OfflineHandoff::NotifyDevices(const OfflineMessage& m, const std::string& u
     task.set_created_ms(now);
     // Coalesced only once queued: a task the producer refused leaves the
     // next message of the conversation free to notify.
-    if (Publish(task)) Remember(key, d.device_id, m.conversation_id, m.seq);
+    if (Publish(task)) {
+      Remember(key, d.device_id, m.conversation_id, {m.seq, state.while_connected});
+    }
   }
 }
 

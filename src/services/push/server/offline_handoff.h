@@ -153,9 +153,15 @@ class OfflineHandoff final : public OfflineSink, public DeviceActivitySink {
   };
   using Event = std::variant<OfflineBatch, std::vector<ReadMove>, Unacked>;
   // Per user (tenant '\n' user): device -> conversation -> notified seq.
-  using Coalesced =
-      std::unordered_map<std::string,
-                         std::unordered_map<std::string, std::unordered_map<std::string, int64_t>>>;
+  struct Notified {
+    int64_t seq = 0;
+    // Notified for a push the connected device did not ack: seeing the
+    // device's route again does not end it (the device was "online" all
+    // along); a login or a read past `seq` does.
+    bool while_connected = false;
+  };
+  using Coalesced = std::unordered_map<
+      std::string, std::unordered_map<std::string, std::unordered_map<std::string, Notified>>>;
   struct BatchState;  // lookups cached for one batch (offline_handoff.cc)
 
   void Enqueue(Event event);
@@ -175,7 +181,7 @@ class OfflineHandoff final : public OfflineSink, public DeviceActivitySink {
   // Whether the producer took the task (its storing is reported later).
   bool Publish(const push::v1::PushTask& task);
   void Remember(const std::string& user_key, const std::string& device,
-                const std::string& conversation, int64_t seq);
+                const std::string& conversation, Notified notified);
 
   OfflineHandoffDeps deps_;
   OfflineHandoffOptions options_;
@@ -193,8 +199,9 @@ class OfflineHandoff final : public OfflineSink, public DeviceActivitySink {
   // fills the queue of batches; each applied once the events queued before
   // it are handled.
   std::vector<DeviceOnline> online_;
-  uint64_t enqueued_ = 0;  // events queued, ever
-  uint64_t dequeued_ = 0;  // events taken by the thread, ever
+  uint64_t enqueued_ = 0;      // events queued, ever
+  uint64_t dequeued_ = 0;      // events taken by the thread, ever
+  size_t unacked_queued_ = 0;  // Unacked events in queue_ (at most a quarter of it)
   bool stopping_ = false;
   int64_t stop_deadline_ms_ = 0;  // Clock::MonotonicMs, once stopping
   bool busy_ = false;
