@@ -146,8 +146,9 @@ TEST_F(ApnsTest, GoneTokenIsDisabledAndNotRetried) {
   rig.RegisterDeviceOf(gone);
   ASSERT_TRUE(rig.worker().Submit(gone).ok());
   rig.worker().Pump();
-  ASSERT_TRUE(Eventually([&] { return rig.worker().StatsOf("acme").token_disabled == 1; }))
-      << testing::StatsText(rig.worker());
+  ASSERT_TRUE(testing::PumpedUntil(rig.worker(), [&] {
+    return rig.worker().StatsOf("acme").token_disabled == 1;
+  })) << testing::StatsText(rig.worker());
   auto device = rig.Device("acme", gone.user_id(), gone.device_id());
   EXPECT_TRUE(device.disabled);
   EXPECT_EQ(device.disabled_reason, "Unregistered");
@@ -204,8 +205,9 @@ TEST_F(ApnsTest, EveryAttemptFailingGivesOneDeadLetter) {
         << testing::StatsText(worker);
     AdvanceAndPump(worker);
   }
-  ASSERT_TRUE(Eventually([&] { return worker.StatsOf("acme").dead_lettered == 1; }))
-      << testing::StatsText(worker);
+  ASSERT_TRUE(testing::PumpedUntil(worker, [&] {
+    return worker.StatsOf("acme").dead_lettered == 1;
+  })) << testing::StatsText(worker);
   EXPECT_EQ(worker.StatsOf("acme").failed, 3);
   EXPECT_EQ(worker.Queued(), 0u);
   auto published = rig.PublishedDeadLetters();

@@ -180,8 +180,9 @@ TEST_F(FcmTest, UnregisteredTokenIsDisabled) {
   rig.RegisterDeviceOf(task);
   ASSERT_TRUE(rig.worker().Submit(task).ok());
   rig.worker().Pump();
-  ASSERT_TRUE(Eventually([&] { return rig.worker().StatsOf("acme").token_disabled == 1; }))
-      << testing::StatsText(rig.worker());
+  ASSERT_TRUE(testing::PumpedUntil(rig.worker(), [&] {
+    return rig.worker().StatsOf("acme").token_disabled == 1;
+  })) << testing::StatsText(rig.worker());
   auto device = rig.Device("acme", task.user_id(), task.device_id());
   EXPECT_TRUE(device.disabled);
   EXPECT_EQ(device.disabled_reason, "UNREGISTERED");
@@ -216,7 +217,7 @@ TEST(PushWebhookTest, SignedNotificationVerifiesAndARefusalIsADeadLetter) {
   forged.set_tenant("other");
   ASSERT_TRUE(worker.Submit(forged).ok());
   worker.Pump();
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(testing::PumpedUntil(worker, [&] {
     return worker.StatsOf("acme").sent == 1 && worker.StatsOf("acme").token_disabled == 1 &&
            worker.StatsOf("other").dead_lettered == 1;
   }));

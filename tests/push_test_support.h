@@ -28,6 +28,19 @@ inline bool Eventually(const std::function<bool()>& condition, int64_t timeout_m
   return true;
 }
 
+// Pumps `worker` until `condition` holds (or `timeout_ms` passed): token
+// disabling and dead letters are follow-ups the pump runs, off the
+// provider's thread.
+inline bool PumpedUntil(PushWorker& worker, const std::function<bool()>& condition,
+                        int64_t timeout_ms = 10'000) {
+  return Eventually(
+      [&] {
+        worker.Pump();
+        return condition();
+      },
+      timeout_ms);
+}
+
 // The tenant's figures, for failure messages.
 inline std::string StatsText(const PushWorker& worker, const std::string& tenant = "acme") {
   PushStats s = worker.StatsOf(tenant);
