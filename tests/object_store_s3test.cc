@@ -55,16 +55,18 @@ INSTANTIATE_TEST_SUITE_P(S3, ObjectStoreContract,
                                                           ObjectStoreFactory(OpenOnS3rver))),
                          [](const auto& info) { return info.param.first; });
 
-TEST(S3ObjectStore, AWrongSecretIsPermissionDeniedWithS3sCode) {
+// s3rver checks the access key but not Signature Version 4 signatures
+// (s3_signer_test.cc checks those against AWS's examples).
+TEST(S3ObjectStore, AnUnknownAccessKeyIsPermissionDeniedWithS3sCode) {
   testing::S3rverProcess server({"media"});
   ASSERT_NE(server.port(), 0);
   S3Options options = OptionsFor(server);
-  options.secret_key = "not-the-secret";
+  options.access_key = "NOT-A-KEY";
   auto store = S3ObjectStore::Open(options);
   ASSERT_TRUE(store.ok());
   Status put = (*store)->Put("t1/a", "x");
   EXPECT_EQ(put.code(), Code::kPermissionDenied) << put.ToString();
-  EXPECT_NE(put.message().find("SignatureDoesNotMatch"), std::string::npos) << put.ToString();
+  EXPECT_NE(put.message().find("InvalidAccessKeyId"), std::string::npos) << put.ToString();
 }
 
 TEST(S3ObjectStore, AMissingBucketIsNotFoundNamingIt) {

@@ -68,8 +68,9 @@ TEST(S3Xml, ListObjectsKeysAreUnescapedAndKeyCountIsNoKey) {
   EXPECT_EQ(listed->objects[0].size, 4u);
   EXPECT_EQ(listed->objects[1].size, 12345678901u);
   EXPECT_TRUE(listed->truncated);
-  auto empty = ParseListObjects("<ListBucketResult><IsTruncated>false</IsTruncated>"
-                                "<KeyCount>0</KeyCount></ListBucketResult>");
+  auto empty = ParseListObjects(
+      "<ListBucketResult><IsTruncated>false</IsTruncated>"
+      "<KeyCount>0</KeyCount></ListBucketResult>");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->objects.empty());
   EXPECT_FALSE(empty->truncated);

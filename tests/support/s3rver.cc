@@ -15,8 +15,11 @@ S3rverProcess::S3rverProcess(const std::vector<std::string>& buckets) {
                std::to_string(::getpid()) + "_" + std::to_string(counter++);
   std::filesystem::remove_all(directory_);
   std::filesystem::create_directories(directory_);
+  // s3rver's ListObjectsV2 continuation tokens use DES, which Node 20's
+  // OpenSSL 3 only has in its legacy provider.
   std::vector<std::string> argv = {
-      "node", std::string(FLARE_SOURCE_DIR) + "/tests/support/s3/s3rver_main.js", directory_};
+      "node", "--openssl-legacy-provider",
+      std::string(FLARE_SOURCE_DIR) + "/tests/support/s3/s3rver_main.js", directory_};
   argv.insert(argv.end(), buckets.begin(), buckets.end());
   if (!process_.Start(argv)) return;
   auto line = process_.ReadLine(std::chrono::seconds(20));

@@ -31,8 +31,8 @@ Status NoUpload(const std::string& key, const std::string& upload_id) {
 Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options options) {
   while (!options.endpoint.empty() && options.endpoint.back() == '/') options.endpoint.pop_back();
   if (options.endpoint.rfind("http://", 0) != 0 && options.endpoint.rfind("https://", 0) != 0) {
-    return InvalidArgument("S3 endpoint must start with http:// or https://: '" +
-                           options.endpoint + "'");
+    return InvalidArgument("S3 endpoint must start with http:// or https://: '" + options.endpoint +
+                           "'");
   }
   if (options.bucket.empty() || options.region.empty() || options.access_key.empty() ||
       options.secret_key.empty()) {
@@ -210,14 +210,16 @@ Result<std::string> S3ObjectStore::StartMultipart(const std::string& key) {
   return *upload_id;
 }
 
-Status S3ObjectStore::PutPart(const std::string& key, const std::string& upload_id,
-                              int part_number, std::string_view data) {
+Status S3ObjectStore::PutPart(const std::string& key, const std::string& upload_id, int part_number,
+                              std::string_view data) {
   if (Status st = CheckObjectKey(key); !st.ok()) return st;
   if (Status st = CheckPartNumber(part_number); !st.ok()) return st;
   if (upload_id.empty()) return NoUpload(key, upload_id);
-  auto response = Send(
-      {"PUT", key, {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}}, data,
-       ""});
+  auto response = Send({"PUT",
+                        key,
+                        {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}},
+                        data,
+                        ""});
   if (!response.ok()) return response.status();
   return Check(*response, "part " + std::to_string(part_number) + " of upload '" + upload_id +
                               "' of '" + key + "'");

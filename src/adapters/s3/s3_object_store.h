@@ -29,7 +29,7 @@ struct S3Options {
   std::string bucket;
   std::string access_key;
   std::string secret_key;
-  int64_t timeout_ms = 30'000;  // per request, connecting included
+  int64_t timeout_ms = 30'000;                    // per request, connecting included
   const Clock* clock = &SystemClock::Instance();  // signing time
 };
 

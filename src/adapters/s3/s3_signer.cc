@@ -92,8 +92,8 @@ std::string SigV4Authorization(const SigV4Request& request, const SigV4Credentia
   std::string amz_date = date_it == request.headers.end() ? "" : date_it->second;
   std::string day = amz_date.substr(0, 8);
   std::string scope = day + "/" + credentials.region + "/" + credentials.service + "/aws4_request";
-  std::string string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" +
-                               Sha256Hex(CanonicalRequest(request));
+  std::string string_to_sign =
+      "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + Sha256Hex(CanonicalRequest(request));
   std::string key = HmacSha256("AWS4" + credentials.secret_key, day);
   key = HmacSha256(key, credentials.region);
   key = HmacSha256(key, credentials.service);

@@ -54,12 +54,23 @@ std::string XmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -160,8 +171,8 @@ Result<S3ListParts> ParseListParts(std::string_view xml) {
 std::string CompleteMultipartXml(const std::map<int, std::string>& etags) {
   std::string out = "<CompleteMultipartUpload>";
   for (const auto& [number, etag] : etags) {
-    out += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
-           XmlEscape(etag) + "</ETag></Part>";
+    out += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + XmlEscape(etag) +
+           "</ETag></Part>";
   }
   return out + "</CompleteMultipartUpload>";
 }
