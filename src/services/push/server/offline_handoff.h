@@ -105,8 +105,8 @@ struct OfflineHandoffOptions {
   // notification for a conversation, never a missed one).
   size_t max_coalesced = 1'000'000;
   // Stop hands on what is queued for at most this long (on the Clock);
-  // what is left then is dropped and counted, so a slow device store or
-  // database cannot hold a shutdown.
+  // what is left then is dropped and counted. Checked between events: the
+  // one being handled when it passes still runs to its end.
   int64_t stop_deadline_ms = 5'000;
 };
 
