@@ -117,31 +117,6 @@ std::vector<HookConfig> HookEngine::Hooks() const {
   return out;
 }
 
-Result<bool> HookEngine::PutHook(const HookConfig& hook) {
-  std::lock_guard configuring(configure_mu_);
-  std::vector<HookConfig> hooks = Hooks();
-  auto same = std::find_if(hooks.begin(), hooks.end(),
-                           [&](const HookConfig& h) { return h.name == hook.name; });
-  bool replaced = same != hooks.end();
-  if (replaced) {
-    *same = hook;
-  } else {
-    hooks.push_back(hook);
-  }
-  FLARE_RETURN_IF_ERROR(ConfigureLocked(hooks));
-  return replaced;
-}
-
-Status HookEngine::DeleteHook(const std::string& name) {
-  std::lock_guard configuring(configure_mu_);
-  std::vector<HookConfig> hooks = Hooks();
-  auto same =
-      std::find_if(hooks.begin(), hooks.end(), [&](const HookConfig& h) { return h.name == name; });
-  if (same == hooks.end()) return NotFound("no hook named '" + name + "'");
-  hooks.erase(same);
-  return ConfigureLocked(hooks);
-}
-
 Status HookEngine::ConfigureLocked(const std::vector<HookConfig>& hooks) {
   FLARE_RETURN_IF_ERROR(ValidateHooks(hooks));
   auto list = std::make_shared<HookList>();

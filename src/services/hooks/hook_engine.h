@@ -60,11 +60,6 @@ class HookEngine {
   Status Configure(const std::vector<HookConfig>& hooks);
   // The hooks in force, in the order they run (priority, then as listed).
   std::vector<HookConfig> Hooks() const;
-  // Adds `hook`, or replaces the hook of its name (true then), through
-  // Configure: an invalid hook changes nothing.
-  Result<bool> PutHook(const HookConfig& hook);
-  // NotFound when no hook has that name.
-  Status DeleteHook(const std::string& name);
   void Start();  // the thread that delivers due post-* retries
   // Stops delivering; deliveries still queued are dead-lettered.
   void Stop();
@@ -127,7 +122,7 @@ class HookEngine {
   HookEngineOptions options_;
   HookStatsRegistry stats_;
 
-  std::mutex configure_mu_;  // one Configure/PutHook/DeleteHook at a time
+  std::mutex configure_mu_;  // one Configure at a time
   mutable std::mutex hooks_mu_;
   std::shared_ptr<const HookList> hooks_;
   // Whether any pre-*/post-* hook is configured: sends, operations and
