@@ -181,6 +181,45 @@ struct Config {
   std::string hook_admin_token;     // "authorization: Bearer <token>" on every call
   // How often a process re-reads the saved hook list (services/hooks/hook_settings.h).
   int64_t hook_admin_reload_interval_ms = 2'000;
+
+  // [auth] business-signed client tokens: <dir>/<tenant>/<kid>.pem public keys
+  // (RSA: RS256, EC P-256: ES256); empty: HS256 tokens only
+  std::string auth_public_keys_dir;
+
+  // [http_api] the core-gateway's REST API on server.http_port (services/core_gateway/)
+  int64_t http_api_threads = 2;                  // handler threads (storage reads block)
+  int64_t http_api_max_body_bytes = 1 << 20;     // JSON requests; media uploads: media.*
+  int64_t http_api_request_timeout_ms = 10'000;  // a whole request, read to answer
+  int64_t http_api_key_rate_per_s = 200;         // token bucket per API key
+  int64_t http_api_key_burst = 400;
+  int64_t http_api_address_rate_per_s = 100;  // token bucket per source address
+  int64_t http_api_address_burst = 200;
+  int64_t http_api_breaker_failures = 5;  // consecutive failures that open a breaker
+  int64_t http_api_breaker_open_ms = 5'000;
+  int64_t http_api_keys_reload_interval_ms = 2'000;
+
+  // [console] the web console (web/) served by the core-gateway
+  std::string console_root;  // empty: the web/ folder of the source tree, if present
+  // "loopback": POST /v1/dev/token issues client and admin tokens to
+  // loopback clients; "off": never
+  std::string console_dev_tokens = "loopback";
+
+  // [media] the media service (services/media/)
+  std::string media_backend = "filesystem";  // filesystem | s3 | memory
+  std::string media_root;                    // filesystem: empty = <data_dir>/media
+  std::string media_s3_endpoint;             // http(s)://host:port (MinIO) or AWS's
+  std::string media_s3_bucket;
+  std::string media_s3_region = "us-east-1";
+  std::string media_s3_access_key;
+  std::string media_s3_secret_key;
+  int64_t media_max_bytes = 100 << 20;               // one object (tenant default)
+  int64_t media_max_single_upload_bytes = 32 << 20;  // larger: multipart
+  int64_t media_max_part_bytes = 16 << 20;
+  std::string media_allowed_types = "image/*,video/*,audio/*,application/pdf,text/plain";
+  int64_t media_presign_max_ttl_s = 86'400;
+  int64_t media_thumbnail_px = 256;
+  int64_t media_orphan_grace_s = 86'400;  // unreferenced uploads older than this go
+  int64_t media_cleanup_interval_s = 3'600;
 };
 
 struct ConfigKeyInfo {
