@@ -114,6 +114,7 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
   std::shared_ptr<SqliteStore> store(new SqliteStore(path, options, std::move(db).value()));
   std::lock_guard lock(store->write_mu_);
+  FLARE_RETURN_IF_ERROR(store->EnsureSearchIndexLocked());
   store->RememberWalFile();
   if (store->wal_file_.load() == nullptr) {
     return IoError("cannot use " + path +
