@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/sqlite/sqlite_store.h"
+#include "adapters/sqlite/sqlite_store_reader.h"
 #include "adapters/stored_message.h"
 
 namespace flare {
