@@ -89,5 +89,29 @@ TEST_F(PostgresSearchUpgrade, FillsTheSearchColumnsOfOlderRowsAtOpen) {
   EXPECT_EQ(again->search_backfilled, 0) << "filled rows are not read again";
 }
 
+// The text condition of PostgresStore::Search, as the planner sees it when
+// sequential scans are off: it must be able to use migration 8's index on
+// every partition, or each search would read every message.
+TEST(PostgresSearchIndex, TheSearchConditionCanUseTheTextIndex) {
+  std::string dsn = FreshDatabase("search_plan");
+  ASSERT_FALSE(dsn.empty());
+  auto store = OpenSearchStore(dsn);
+  ASSERT_TRUE(store);
+  pg::ConnPtr conn(PQconnectdb(dsn.c_str()));
+  ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK);
+  pg::ResultPtr off(PQexec(conn.get(), "SET enable_seqscan = off"));
+  pg::ResultPtr plan(PQexec(conn.get(),
+                            "EXPLAIN SELECT m.body FROM messages m WHERE "
+                            "m.search_text <> '' AND to_tsvector('simple'::regconfig, "
+                            "m.search_text) @@ to_tsquery('simple'::regconfig, 'word:*')"));
+  ASSERT_EQ(PQresultStatus(plan.get()), PGRES_TUPLES_OK) << PQresultErrorMessage(plan.get());
+  std::string text;
+  for (int i = 0; i < PQntuples(plan.get()); ++i) {
+    text += std::string(PQgetvalue(plan.get(), i, 0)) + "\n";
+  }
+  EXPECT_NE(text.find("Bitmap Index Scan"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Seq Scan"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace flare
