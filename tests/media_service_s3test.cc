@@ -3,6 +3,8 @@
 // reads, deduplication and orphan cleanup all go through S3 requests.
 // Multipart is not run here: s3rver lacks ListParts, which the adapter's
 // Complete needs (see object_store_s3test.cc).
+#include <gtest/gtest.h>
+
 #include "adapters/memory/memory_media_store.h"
 #include "adapters/memory/memory_settings_store.h"
 #include "adapters/s3/s3_object_store.h"

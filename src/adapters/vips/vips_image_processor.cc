@@ -83,7 +83,7 @@ class VipsImageProcessor final : public ImageProcessor {
       return InvalidArgument("image of " + std::to_string(pixels) + " pixels is above the " +
                              std::to_string(kMaxImagePixels) + " pixel limit");
     }
-    return std::move(owned);
+    return owned;
   }
 };
 
