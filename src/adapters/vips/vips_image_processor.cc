@@ -1,5 +1,6 @@
 #include "adapters/vips/vips_image_processor.h"
 
+#include <spdlog/spdlog.h>
 #include <vips/vips.h>
 
 #include <mutex>
@@ -22,6 +23,13 @@ struct ImageDeleter {
 };
 using ImagePtr = std::unique_ptr<VipsImage, ImageDeleter>;
 
+// libvips' loaders warn about damaged files on GLib's log (stderr by
+// default); uploads of damaged images are expected, so these go to the
+// debug log instead.
+void LogVipsMessage(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
+  spdlog::debug("libvips ({}): {}", domain ? domain : "", message ? message : "");
+}
+
 Status StartVips() {
   static std::once_flag once;
   static bool started = false;
@@ -29,6 +37,10 @@ Status StartVips() {
     if (VIPS_INIT("flare") != 0) return;
     vips_cache_set_max(0);
     vips_block_untrusted_set(TRUE);
+    g_log_set_handler("VIPS",
+                      static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+                                                  G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG),
+                      LogVipsMessage, nullptr);
     started = true;
   });
   return started ? Status::Ok() : Internal("libvips did not start: " + TakeVipsError());

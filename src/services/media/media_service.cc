@@ -118,8 +118,13 @@ Result<MediaInfo> MediaService::Deduplicated(const MediaRecord& existing) {
 Result<MediaInfo> MediaService::Store(const std::string& tenant, const std::string& owner,
                                       std::string_view bytes, const std::string& sha256) {
   auto existing = store_.FindByHash(tenant, sha256);
-  if (existing.ok()) return Deduplicated(*existing);
-  if (existing.status().code() != Code::kNotFound) return existing.status();
+  if (existing.ok()) {
+    auto info = Deduplicated(*existing);
+    // Gone between the two calls (orphan cleanup): stored anew below.
+    if (info.ok() || info.status().code() != Code::kNotFound) return info;
+  } else if (existing.status().code() != Code::kNotFound) {
+    return existing.status();
+  }
   MediaRecord record;
   record.tenant = tenant;
   record.media_id = NewId();
