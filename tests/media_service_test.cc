@@ -429,6 +429,19 @@ TEST_P(MediaServiceTest, OrphansPastTheirGraceAreDeletedReferencedMediaStay) {
   EXPECT_TRUE(ObjectKeys().empty());
 }
 
+TEST_P(MediaServiceTest, WithoutOrphanDeletionCleanupKeepsUnreferencedMedia) {
+  MediaServiceOptions options;
+  options.delete_orphans = false;
+  Rebuild(options);
+  auto media = media_->Upload("t1", "alice", "nobody refers to me");
+  ASSERT_TRUE(media.ok());
+  clock_.Advance(kGraceMs + 1);
+  auto report = media_->RunCleanup();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->media_deleted, 0);
+  EXPECT_TRUE(media_->Info("t1", media->media_id).ok());
+}
+
 TEST_P(MediaServiceTest, CleanupAbortsUploadsLeftUnfinished) {
   auto stale = media_->BeginUpload("t1", "alice");
   ASSERT_TRUE(media_->PutPart("t1", *stale, 1, "abc").ok());

@@ -28,9 +28,11 @@ Result<MediaServiceOptions> MediaOptionsFrom(const Config& config) {
 
 Result<std::unique_ptr<MediaService>> OpenMediaService(const Config& config, const Clock& clock,
                                                        const std::string& jwt_secret,
-                                                       std::shared_ptr<SettingsStore> settings) {
+                                                       std::shared_ptr<SettingsStore> settings,
+                                                       bool delete_orphans) {
   auto options = MediaOptionsFrom(config);
   if (!options.ok()) return options.status();
+  options->delete_orphans = delete_orphans;
   if (options->min_part_bytes > 0 &&
       static_cast<uint64_t>(config.media_max_part_bytes) < options->min_part_bytes) {
     return InvalidArgument("media.max_part_bytes: below S3's 5 MiB minimum part size");

@@ -23,6 +23,7 @@ Result<MediaServiceOptions> MediaOptionsFrom(const Config& config);
 // or thumbnails, which is logged.
 Result<std::unique_ptr<MediaService>> OpenMediaService(const Config& config, const Clock& clock,
                                                        const std::string& jwt_secret,
-                                                       std::shared_ptr<SettingsStore> settings);
+                                                       std::shared_ptr<SettingsStore> settings,
+                                                       bool delete_orphans = true);
 
 }  // namespace flare

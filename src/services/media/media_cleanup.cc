@@ -70,9 +70,11 @@ Result<MediaCleanupReport> MediaService::RunCleanup() {
   // Older than the grace: unreferenced since strictly before now - grace.
   const int64_t cutoff = clock_.NowMs() - options_.orphan_grace_ms - 1;
   MediaCleanupReport report;
-  auto deleted = DeleteOrphans(cutoff);
-  if (!deleted.ok()) return deleted.status();
-  report.media_deleted = *deleted;
+  if (options_.delete_orphans) {
+    auto deleted = DeleteOrphans(cutoff);
+    if (!deleted.ok()) return deleted.status();
+    report.media_deleted = *deleted;
+  }
   auto aborted = AbortStaleUploads(cutoff);
   if (!aborted.ok()) return aborted.status();
   report.uploads_aborted = *aborted;

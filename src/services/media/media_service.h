@@ -95,6 +95,9 @@ struct MediaServiceOptions {
   int64_t presign_max_ttl_s = 86'400;
   int64_t orphan_grace_ms = 86'400'000;
   int64_t cleanup_interval_ms = 3'600'000;
+  // Off where no writer counts references (the media role, until the
+  // storage-writer role does): every media would look orphaned.
+  bool delete_orphans = true;
   size_t max_queued_reference_changes = 100'000;  // beyond: dropped, logged
 };
 
@@ -163,6 +166,8 @@ class MediaService {
                                int64_t ttl_s);
   Status VerifyPresigned(const std::string& tenant, PresignOp op, const std::string& id,
                          int64_t expires_s, const std::string& signature) const;
+
+  const MediaServiceOptions& options() const { return options_; }
 
   // Per-tenant limits (the admin API): see media_limits.h.
   Result<MediaLimits> LimitsFor(const std::string& tenant) { return limits_.For(tenant); }
