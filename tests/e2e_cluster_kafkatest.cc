@@ -4,12 +4,15 @@
 // storage-reader and session roles.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <set>
 
 #include "common/ids.h"
+#include "services/signaling/online/token.h"
 #include "support/frames.h"
 #include "support/group_texts.h"
 #include "support/inbox.h"
@@ -55,6 +58,41 @@ TEST(E2eCluster, ClientsOnTwoGatewaysExchangeMessagesThroughTheRoles) {
   auto boot = bob.Bootstrap();
   ASSERT_TRUE(boot.ok()) << boot.status().ToString();
   EXPECT_EQ(boot->conversations_size(), 2);
+}
+
+// The core-gateway in the first gateway's process: a send over HTTP goes
+// through the orchestrator and a writer over Kafka, is answered once stored
+// (the outcome comes back to that gateway), and reaches a client on the
+// other gateway; history and members are read over gRPC.
+TEST(E2eCluster, TheHttpApiSendsThroughTheRolesAndAnswersOnceStored) {
+  testing::LocalCluster cluster("e2e_cluster_http");
+  ASSERT_EQ(cluster.error(), "");
+  FlareClient bob(cluster.gateway(1).Options("bob"));
+  testing::Inbox bob_inbox(bob);
+  ASSERT_TRUE(bob.Connect().ok());
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  std::string admin = *TokenSigner(testing::kTestSecret).IssueAdmin({"*", "test", 0}, now, 600);
+  long status = 0;
+  std::string body = cluster.gateway(0).Http(
+      "POST", "/v1/messages",
+      R"({"sender":"alice","peer_user_id":"bob","client_msg_id":"http-1","content":{"text":"over http"}})",
+      &status, admin);
+  ASSERT_EQ(status, 200) << body;
+  auto sent = nlohmann::json::parse(body);
+  EXPECT_EQ(sent["seq"], 1);
+  auto got = bob_inbox.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].content().text(), "over http");
+  std::string history = cluster.gateway(0).Http(
+      "GET", "/v1/conversations/" + SingleConversationId("alice", "bob") + "/messages?user=bob", "",
+      &status, admin);
+  ASSERT_EQ(status, 200) << history;
+  EXPECT_EQ(nlohmann::json::parse(history)["messages"].size(), 1u);
+  // The other gateway's process serves no API.
+  cluster.gateway(1).Http("GET", "/v1/admin/online", "", &status, admin);
+  EXPECT_EQ(status, 404);
 }
 
 TEST(E2eCluster, ADrainedGatewaySendsGoingAwayAndItsClientsMoveToAnother) {

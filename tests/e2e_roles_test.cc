@@ -224,12 +224,10 @@ TEST_F(E2eRoles, UnknownRoleExitsNonZeroNamingItAndTheValidRoles) {
   EXPECT_NE(output.find("message-orchestrator"), std::string::npos) << output;
 }
 
-TEST_F(E2eRoles, RoleNotRunnableAsAProcessYetExitsNonZeroNamingIt) {
+TEST_F(E2eRoles, CoreGatewayWithoutASignalingGatewayExitsNonZeroSayingWhy) {
   std::string output;
   EXPECT_NE(RunWithRoles("session,core-gateway", &output), 0);
-  EXPECT_NE(output.find("role 'core-gateway' cannot run as a process of its own yet"),
-            std::string::npos)
-      << output;
+  EXPECT_NE(output.find("list it with 'signaling-gateway'"), std::string::npos) << output;
 }
 
 TEST_F(E2eRoles, MediaServesUploadsAndReadsOverGrpc) {

@@ -16,13 +16,12 @@ HttpApiOptions HttpApiOptionsFrom(const Config& config) {
 }
 
 CoreGatewayHttp::CoreGatewayHttp(const Config& config, CoreGatewayDeps deps,
-                                 SettingsStore& settings, Metrics* metrics,
-                                 const HealthHttp& health)
+                                 SettingsStore& settings, Metrics* metrics, Health health)
     : keys_(settings, deps.clock, config.http_api_keys_reload_interval_ms),
       deps_(std::move(deps)),
       api_(deps_.tokens, &keys_, deps_.clock, metrics, HttpApiOptionsFrom(config)),
       console_(ResolveConsoleRoot(config.console_root)),
-      health_(health) {
+      health_(std::move(health)) {
   deps_.api_keys = &keys_;
   AddCoreGatewayRoutes(api_, deps_);
 }
@@ -33,7 +32,7 @@ HttpHandler CoreGatewayHttp::Handler() {
       return api_.Handle(std::move(request), std::move(respond));
     const std::string& path = request.path;
     if (path == "/healthz" || path == "/readyz" || path == "/metrics" || !console_.enabled()) {
-      return respond(health_.Handle(request));
+      return respond(health_(request));
     }
     respond(console_.Serve(request));
   };

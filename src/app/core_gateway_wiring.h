@@ -5,7 +5,8 @@
 
 #include <memory>
 
-#include "app/health_http.h"
+#include <functional>
+
 #include "common/config.h"
 #include "services/core_gateway/api_keys.h"
 #include "services/core_gateway/console_files.h"
@@ -18,9 +19,11 @@ class SettingsStore;
 
 class CoreGatewayHttp {
  public:
-  // `deps`, `settings` and `health` must outlive this object.
+  using Health = std::function<HttpServerResponse(const HttpServerRequest&)>;
+  // `deps` and `settings` must outlive this object; `health` answers
+  // /healthz, /readyz and /metrics (the process's HealthHttp).
   CoreGatewayHttp(const Config& config, CoreGatewayDeps deps, SettingsStore& settings,
-                  Metrics* metrics, const HealthHttp& health);
+                  Metrics* metrics, Health health);
 
   HttpHandler Handler();
   HttpApi& api() { return api_; }
@@ -34,7 +37,7 @@ class CoreGatewayHttp {
   CoreGatewayDeps deps_;
   HttpApi api_;
   ConsoleFiles console_;
-  const HealthHttp& health_;
+  Health health_;
 };
 
 HttpApiOptions HttpApiOptionsFrom(const Config& config);

@@ -84,12 +84,12 @@ class Embedded final : public EmbeddedServer {
         // Answers what the bus refused through the gateway (built below;
         // only its address is taken here).
         bus_ingest_(producer ? std::make_unique<BusIngest>(std::move(producer),
-                                                           config.bus_ingest_topic, replies_)
+                                                           config.bus_ingest_topic, gateway_)
                              : nullptr),
         // Pre-send hooks run in front of the ingest; refusals are answered
         // through the gateway (only its address is taken here).
         pre_send_(hooks_, bus_ingest_ ? static_cast<MessageIngest&>(*bus_ingest_) : writer_,
-                  replies_),
+                  gateway_),
         orchestrator_(access_, pre_send_, clock_,
                       {static_cast<size_t>(config.max_message_bytes), 128}),
         reader_(
@@ -137,9 +137,8 @@ class Embedded final : public EmbeddedServer {
     }
     writer_.SetListener(&media_refs_);
     AttachGatewayHooks(hooks_, login_gate_, gateway_, presence_, clock_);
-    // Outcomes of the HTTP API's commands go to its waiter, the rest on.
-    replies_.SetOthers(outbox_ ? static_cast<CommandReplies&>(*outbox_) : gateway_);
-    writer_.SetReplies(&replies_);
+    writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
+    gateway_.SetApiReplies(&http_waiter_);  // outcomes of the HTTP API's commands
     writer_.SetFence(&fence_);
     if (event_bus_) {
       IngestConsumerOptions o;
@@ -155,7 +154,7 @@ class Embedded final : public EmbeddedServer {
       o.topic = config.bus_gateway_topic;
       o.gateway_id = gateway_id_;
       o.join_timeout_ms = config.bus_kafka_startup_timeout_ms;
-      inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, replies_, gateway_, gateway_,
+      inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, gateway_, gateway_, gateway_,
                                               &server_metrics_.inbox_records_in);
     }
     core_http_ = std::make_unique<CoreGatewayHttp>(
@@ -175,7 +174,8 @@ class Embedded final : public EmbeddedServer {
                         .metrics = &metrics_,
                         .ws_port = [this] { return static_cast<int>(ws_port()); },
                         .token_ttl_s = config.token_ttl_s},
-        *settings_store_, &metrics_, http_);
+        *settings_store_, &metrics_,
+        [this](const HttpServerRequest& r) { return http_.Handle(r); });
     TransportOptions topts = GatewayTransportOptions(config);
     transport_ = MakeBeastTransport(topts, &gateway_, core_http_->Handler());
   }
@@ -338,11 +338,9 @@ class Embedded final : public EmbeddedServer {
   std::shared_ptr<SettingsStore> settings_store_;
   HookSettings hook_settings_;                // the admin API's saved hook list, applied to hooks_
   HookLoginGate login_gate_{hooks_, clock_};  // pre_login hooks, asked by gateway_ (built below)
-  // The HTTP API's commands wait here for their outcomes (a gateway id of
-  // its own); replies_ routes each outcome to it or to the WebSocket side.
-  CommandWaiter http_waiter_{NewInstanceId("http"), clock_,
-                             2 * config_.http_api_request_timeout_ms};
-  ReplySplitter replies_{http_waiter_, gateway_};  // others: gateway_ or outbox_ (set below)
+  // The HTTP API's commands wait here for their outcomes, which come back
+  // to gateway_ (this process's gateway id) and are handed here.
+  CommandWaiter http_waiter_{gateway_id_, clock_, 2 * config_.http_api_request_timeout_ms};
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
   PreSendIngest pre_send_;

@@ -46,7 +46,9 @@ class LocalCluster {
     // Gateways report logins to every push-server (the writers' processes).
     env_["FLARE_DISCOVERY_STATIC_SERVICES"] +=
         ";push-server=" + at(*writers_[0]) + "," + at(*writers_[1]);
-    for (auto& gateway : gateways_) gateway = Role("signaling-gateway");
+    // The first gateway's process serves the HTTP API too.
+    gateways_[0] = Role("signaling-gateway,core-gateway");
+    for (size_t i = 1; i < std::size(gateways_); ++i) gateways_[i] = Role("signaling-gateway");
   }
 
   // Empty when the backends are up.

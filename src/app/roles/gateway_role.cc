@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "app/core_gateway_wiring.h"
 #include "app/hook_wiring.h"
 #include "app/roles/role.h"
 #include "app/wiring.h"
@@ -22,6 +23,7 @@
 #include "rpc/push/push_scheduler_grpc.h"
 #include "rpc/session/session_grpc.h"
 #include "rpc/storage_reader/storage_reader_grpc.h"
+#include "services/core_gateway/command_waiter.h"
 #include "services/hooks/login_gate.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/inbox/gateway_inbox.h"
@@ -91,7 +93,7 @@ class GatewayRole final : public Role {
         login_gate_(extras_.hooks->engine(), SystemClock::Instance()),
         id_(NewInstanceId("gw")),
         login_conflict_(std::move(login_conflict)),
-        tokens_(std::move(secret)),
+        tokens_(std::move(secret), deps.config.auth_public_keys_dir),
         routes_(std::move(routes)),
         presence_bus_(std::move(presence_bus)),
         bus_(std::move(bus)),
@@ -120,6 +122,10 @@ class GatewayRole final : public Role {
   }
 
   ConnectionHandler* connection_handler() override { return gateway_.get(); }
+  HttpHandler http_handler(CoreGatewayHttp::Health health) override {
+    if (!deps_.shared.Hosts("core-gateway") || !gateway_) return nullptr;
+    return BuildHttpApi(std::move(health));
+  }
   grpc::Service* service() override { return service_.get(); }
   std::string grpc_service_name() const override {
     return service_ ? "signaling.gateway.v1.GatewayDeliveryService" : "";
@@ -168,6 +174,7 @@ class GatewayRole final : public Role {
     Drain();  // a no-op after the process's drain; not so after a failed start
     started_ = false;
     if (announcer_) announcer_->Stop();
+    if (http_api_) http_api_->Stop();  // pending API calls are answered (503)
     // Kicks for other gateways from logins during the drain went out before this.
     outbox_->Close(1'000);
     if (inbox_) inbox_->Stop();
@@ -228,6 +235,38 @@ class GatewayRole final : public Role {
     return Status::Ok();
   }
 
+  // The core-gateway's HTTP API on this process's HTTP port: its sends are
+  // answered to this gateway, which hands them to waiter_. Push and media
+  // routes answer 503 here (their roles serve them over gRPC).
+  HttpHandler BuildHttpApi(CoreGatewayHttp::Health health) {
+    auto settings = OpenSettingsStore(deps_.config);
+    if (!settings.ok()) {
+      spdlog::error("core-gateway: {}; the HTTP API is not served", settings.status().ToString());
+      return nullptr;
+    }
+    settings_ = std::move(settings).value();
+    waiter_ = std::make_unique<CommandWaiter>(id_, SystemClock::Instance(),
+                                              2 * deps_.config.http_api_request_timeout_ms);
+    gateway_->SetApiReplies(waiter_.get());
+    CoreGatewayDeps api{.tokens = tokens_,
+                        .clock = SystemClock::Instance(),
+                        .messages = *messages_,
+                        .waiter = *waiter_,
+                        .reader = *reader_,
+                        .sessions = *sessions_,
+                        .presence = presence_,
+                        .gateway = gateway_.get(),
+                        .hooks = &extras_.hooks->engine(),
+                        .hook_settings = &extras_.hooks->settings(),
+                        .metrics = &deps_.shared.metrics(),
+                        .ws_port = [port = deps_.config.ws_port] { return static_cast<int>(port); },
+                        .token_ttl_s = deps_.config.token_ttl_s};
+    http_api_ = std::make_unique<CoreGatewayHttp>(deps_.config, std::move(api), *settings_,
+                                                  &deps_.shared.metrics(), std::move(health));
+    spdlog::info("core-gateway: HTTP API served with signaling-gateway {}", id_);
+    return http_api_->Handler();
+  }
+
   // A login (on a login lane): push-servers let the device's coalesced
   // conversations notify again.
   void OnLogin(const Principal& who) {
@@ -259,6 +298,10 @@ class GatewayRole final : public Role {
   std::unique_ptr<InboxDispatcher> dispatcher_;
   RpcServicePtr service_;  // stopped (the gRPC server) before gateway_ is destroyed
   std::unique_ptr<GatewayAnnouncer> announcer_;
+  // core-gateway in this process: the HTTP API and what its commands wait on.
+  std::shared_ptr<SettingsStore> settings_;
+  std::unique_ptr<CommandWaiter> waiter_;
+  std::unique_ptr<CoreGatewayHttp> http_api_;
   bool started_ = false;
 };
 
@@ -279,7 +322,13 @@ Result<GatewayExtras> OpenGatewayExtras(RoleDeps& deps) {
   return extras;
 }
 
+class CoreGatewayMarker final : public Role {};
+
 }  // namespace
+
+Result<std::unique_ptr<Role>> MakeCoreGatewayRole(RoleDeps&) {
+  return std::unique_ptr<Role>(std::make_unique<CoreGatewayMarker>());
+}
 
 Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps) {
   auto login_conflict = LoginConflictPolicy::Parse(deps.config.login_conflict);

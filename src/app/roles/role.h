@@ -4,6 +4,9 @@
 // this one; role_server.cc hosts them.
 #pragma once
 
+#include <algorithm>
+#include <functional>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -62,6 +65,10 @@ class RoleShared {
   // healthy ones when this is called, balanced round robin).
   Result<std::shared_ptr<grpc::Channel>> ChannelTo(const std::string& service);
   ServerMetrics& server_metrics() { return server_metrics_; }
+  // Whether this process runs the role `name`.
+  bool Hosts(const std::string& name) const {
+    return std::find(roles_.begin(), roles_.end(), name) != roles_.end();
+  }
   Metrics& metrics() { return metrics_; }
   // The offline hand-off of this process's storage writer, which the
   // push-server role serves; null while there is none.
@@ -107,6 +114,14 @@ class Role {
   virtual bool discoverable() const { return true; }
   // Client connections, for a role that holds them (the signaling gateway).
   virtual ConnectionHandler* connection_handler() { return nullptr; }
+  // The process's HTTP handler, for a role that serves more than health
+  // (the core-gateway's API, hosted by the signaling gateway); `health`
+  // answers the rest. Null: health and metrics only. Called once, after Start.
+  virtual HttpHandler http_handler(
+      std::function<HttpServerResponse(const HttpServerRequest&)> health) {
+    (void)health;
+    return nullptr;
+  }
 
   // After the gRPC server and listeners are up (a role's peers may be in
   // this very process); undoes itself when it fails.
@@ -127,6 +142,9 @@ std::unique_ptr<Role> MakePushServerRole(RoleDeps& deps);
 std::unique_ptr<Role> MakeSessionRole(RoleDeps& deps);
 // The pipeline roles open shared backends, so they may fail.
 Result<std::unique_ptr<Role>> MakeGatewayRole(RoleDeps& deps);
+// A marker: the signaling-gateway role of the same process serves the
+// HTTP API when the process hosts core-gateway (gateway_role.cc).
+Result<std::unique_ptr<Role>> MakeCoreGatewayRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeOrchestratorRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeStorageWriterRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeSignalingOnlineRole(RoleDeps& deps);

@@ -57,15 +57,15 @@ class Roles final : public RoleServer {
       if (Status st = roles_[i]->Start(); !st.ok()) return Undo(st, i);
     }
     ConnectionHandler* ws = nullptr;
+    auto health = [this](const HttpServerRequest& r) { return health_.Handle(r); };
+    HttpHandler http = SyncHttpHandler(health);
     for (auto& role : roles_) {
       if (role->connection_handler() != nullptr) ws = role->connection_handler();
+      if (HttpHandler h = role->http_handler(health)) http = std::move(h);
     }
     TransportOptions options = GatewayTransportOptions(config_);
     if (ws == nullptr) options.io_threads = 1;  // HTTP only
-    transport_ =
-        MakeBeastTransport(
-            options, ws,
-            SyncHttpHandler([this](const HttpServerRequest& r) { return health_.Handle(r); }));
+    transport_ = MakeBeastTransport(options, ws, std::move(http));
     if (Status st = transport_->Start(); !st.ok()) return Undo(st, roles_.size());
     // Again, now with the health URL the registry checks.
     Status registered = RegisterRpcRoles();

@@ -28,7 +28,7 @@ Result<std::unique_ptr<Role>> PushServer(RoleDeps& deps) { return MakePushServer
 
 const std::vector<RoleInfo>& KnownRoles() {
   static const std::vector<RoleInfo> roles = {
-      {"core-gateway", 0, nullptr},
+      {"core-gateway", 0, &MakeCoreGatewayRole},
       {"signaling-gateway", 0, &MakeGatewayRole},
       {"signaling-online", 50051, &MakeSignalingOnlineRole},
       {"signaling-route", 50052, &MakeSignalingRouteRole},
@@ -83,6 +83,12 @@ Result<std::vector<std::string>> ParseRoles(std::string_view list) {
   auto has = [&](const char* name) {
     return std::find(roles.begin(), roles.end(), name) != roles.end();
   };
+  if (has("core-gateway") && !has("signaling-gateway")) {
+    return InvalidArgument(
+        "role 'core-gateway' (the HTTP API) runs in a signaling-gateway's process, whose "
+        "gateway its sends are answered to: list it with 'signaling-gateway' (--role "
+        "signaling-gateway,core-gateway)");
+  }
   if (has("push-server") && !has("storage-writer")) {
     return InvalidArgument(
         "role 'push-server' runs on the commits of a storage writer: list it with "

@@ -2,14 +2,14 @@
 
 namespace flare {
 
-ReplyAddress CommandWaiter::Expect(Done done) {
+ReplyAddress CommandWaiter::Expect(Done done, const std::string& request_id) {
   const int64_t now = clock_.MonotonicMs();
   std::lock_guard lock(mu_);
   DropExpired(now);
   uint64_t id = next_++;
   waiting_.emplace(id, std::move(done));
   by_age_.emplace_back(now, id);
-  return {gateway_id_, id, ""};
+  return {gateway_id_, id, kApiReplyMarker + request_id};
 }
 
 void CommandWaiter::Forget(const ReplyAddress& address) {

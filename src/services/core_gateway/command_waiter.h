@@ -1,8 +1,9 @@
 // How the HTTP API waits for the pipeline: a command it hands to the
-// orchestrator carries a reply address of this waiter (a gateway id of its
-// own and a number), and the writer's outcome comes back through the same
-// CommandReplies every gateway gets. ReplySplitter sends each outcome to the
-// waiter or to the WebSocket gateway by that id.
+// orchestrator carries a reply address of this process's gateway, with a
+// number and a request id marked as the API's (IsApiReplyAddress); the
+// outcome comes back to that gateway whichever path it takes (the writer of
+// this process, the gateway inbox, the delivery service), and the gateway
+// hands it here (Gateway::SetApiReplies).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +29,9 @@ class CommandWaiter final : public CommandReplies {
 
   const std::string& gateway_id() const { return gateway_id_; }
   // A reply address whose outcome calls `done` once, on the thread that
-  // reports it (the writer's: keep `done` short).
-  ReplyAddress Expect(Done done);
+  // reports it (the writer's: keep `done` short). `request_id` is carried
+  // for tracing.
+  ReplyAddress Expect(Done done, const std::string& request_id = "");
   // The command never reached the pipeline: nothing will come back.
   void Forget(const ReplyAddress& address);
   void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override;
@@ -45,21 +47,6 @@ class CommandWaiter final : public CommandReplies {
   uint64_t next_ = 1;
   std::unordered_map<uint64_t, Done> waiting_;
   std::deque<std::pair<int64_t, uint64_t>> by_age_;  // (expected at, id)
-};
-
-class ReplySplitter final : public CommandReplies {
- public:
-  ReplySplitter(CommandWaiter& waiter, CommandReplies& others)
-      : waiter_(waiter), others_(&others) {}
-  void SetOthers(CommandReplies& others) { others_ = &others; }
-  void OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) override {
-    if (to.gateway_id == waiter_.gateway_id()) return waiter_.OnCommandDone(to, outcome);
-    others_->OnCommandDone(to, outcome);
-  }
-
- private:
-  CommandWaiter& waiter_;
-  CommandReplies* others_;
 };
 
 }  // namespace flare

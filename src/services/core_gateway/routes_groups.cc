@@ -16,11 +16,12 @@ namespace pb = ::flare::client::v1;
 // answered with the group and the membership event's seq once stored.
 void Submit(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call, const Principal& who,
             pb::GroupRequest& request, int success_status) {
-  ReplyAddress address = deps.waiter.Expect([call, success_status](const CommandOutcome& o) {
-    if (!o.status.ok()) return call->Fail(o.status);
-    call->Reply(success_status, {{"group", ProtoToJson(o.group)}, {"seq", o.result().seq()}});
-  });
-  address.request_id = call->request_id();
+  ReplyAddress address = deps.waiter.Expect(
+      [call, success_status](const CommandOutcome& o) {
+        if (!o.status.ok()) return call->Fail(o.status);
+        call->Reply(success_status, {{"group", ProtoToJson(o.group)}, {"seq", o.result().seq()}});
+      },
+      call->request_id());
   if (Status st = deps.messages.Group(who, request, address); !st.ok()) {
     deps.waiter.Forget(address);
     call->Fail(st);

@@ -46,9 +46,8 @@ void Send(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
     thread_local SystemRandom random;
     request.set_client_msg_id(MakeUlid(deps.clock.NowMs(), random));
   }
-  ReplyAddress address =
-      deps.waiter.Expect([call](const CommandOutcome& outcome) { AnswerSend(call, outcome); });
-  address.request_id = call->request_id();
+  ReplyAddress address = deps.waiter.Expect(
+      [call](const CommandOutcome& outcome) { AnswerSend(call, outcome); }, call->request_id());
   if (Status st = deps.messages.Send(*who, request, address); !st.ok()) {
     deps.waiter.Forget(address);
     call->Fail(st);

@@ -139,6 +139,9 @@ class Gateway final : public ConnectionHandler,
   void SetOtherGateways(GatewayRouter* others) { others_ = others; }
   // Set before the transport starts; it must outlive every login it checks.
   void SetLoginGate(LoginGate* gate) { login_gate_ = gate; }
+  // Where outcomes of the HTTP API's commands go (IsApiReplyAddress);
+  // set before commands flow.
+  void SetApiReplies(CommandReplies* replies) { api_replies_ = replies; }
 
   void Tick();
   void StartTimer();
@@ -241,6 +244,7 @@ class Gateway final : public ConnectionHandler,
   GatewayDeps deps_;
   GatewayRouter* others_ = nullptr;
   LoginGate* login_gate_ = nullptr;
+  CommandReplies* api_replies_ = nullptr;
   std::array<Shard, kShards> shards_;
   ConnectionQuota user_connections_;  // keyed tenant '\n' user
   ConnectionQuota unauthenticated_;   // keyed by source address

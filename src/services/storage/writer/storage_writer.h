@@ -60,6 +60,14 @@ struct ReplyAddress {
   std::string request_id;
 };
 
+// The HTTP API's commands are answered to its gateway's id with a request id
+// that starts with \x01, which no client's request id can (they are
+// printable ASCII): the gateway hands those outcomes to the API.
+inline constexpr char kApiReplyMarker = '\x01';
+inline bool IsApiReplyAddress(const ReplyAddress& to) {
+  return !to.request_id.empty() && to.request_id[0] == kApiReplyMarker;
+}
+
 // Takes outcomes addressed to the sessions of one or more gateways (the
 // gateway in embedded mode; a reply channel per gateway in cluster mode).
 class CommandReplies {
