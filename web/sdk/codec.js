@@ -98,7 +98,7 @@ export function errorFromFrame(frame) {
   const e = frame.error ?? {};
   const code = (e.code ?? 'ERROR_CODE_UNSPECIFIED').replace(/^ERROR_CODE_/, '');
   return new FlareError(code, e.message ?? '', {
-    retryAfterMs: e.retryAfterMs,
-    hookCode: e.hookCode,
+    retryAfterMs: Number(e.retryAfterMs ?? 0),
+    hookCode: Number(e.hookCode ?? 0),
   });
 }

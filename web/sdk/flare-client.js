@@ -287,6 +287,7 @@ export class FlareClient {
       () => this.sendRaw({ requestId: `ping-${Date.now()}`, ping: { clientTimeMs: Date.now() } }),
       this.opt.pingIntervalMs,
     );
+    this.pinger.unref?.(); // in Node, pings alone do not keep the process running
     this.setState('online');
     this.requests.resendAll();
     this.settleFirstConnect();
