@@ -75,6 +75,7 @@ async function pollOnline() {
         { 'data-testid': 'online-user', 'data-user': u.user_id },
         h('td', {}, u.user_id),
         h('td', {}, Array.isArray(u.devices) ? u.devices.map(deviceName).join(', ') : String(u.devices ?? '')),
+        h('td', {}, (u.platforms ?? []).join(', ')),
       ),
     ),
   );
@@ -92,11 +93,25 @@ async function loadHooks() {
     $('hooks'),
     (body.hooks ?? []).map((hook) => {
       const s = stats.get(hook.name) ?? {};
-      const mean = s.latency_count > 0 ? `${((1000 * s.latency_sum_seconds) / s.latency_count).toFixed(1)} ms` : '–';
+      // Statistics are proto3 JSON (lowerCamelCase, int64 as strings).
+      const field = (camel, snake) => Number(s[camel] ?? s[snake] ?? 0);
+      const calls = field('latencyCount', 'latency_count');
+      const sum = field('latencySumSeconds', 'latency_sum_seconds');
+      const mean = calls > 0 ? `${((1000 * sum) / calls).toFixed(1)} ms` : '–';
       return h(
         'tr',
         { 'data-testid': 'hook', 'data-hook': hook.name },
-        [hook.name, hook.point, hook.url, s.calls ?? 0, s.failures ?? 0, s.timeouts ?? 0, s.rejections ?? 0, s.dead_letters ?? 0, mean].map((v) => h('td', {}, v)),
+        [
+          hook.name,
+          hook.point,
+          hook.url,
+          field('calls', 'calls'),
+          field('failures', 'failures'),
+          field('timeouts', 'timeouts'),
+          field('rejections', 'rejections'),
+          field('deadLetters', 'dead_letters'),
+          mean,
+        ].map((v) => h('td', {}, v)),
       );
     }),
   );
