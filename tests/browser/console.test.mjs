@@ -3,7 +3,7 @@
 // every message in order, an image shows its thumbnail, recall / edit /
 // reaction reach the other side, the admin view shows who is online and
 // a chart with data. Run by tests/browser/run.mjs (ctest BrowserConsole),
-// which passes FLARE_BINARY, FLARE_WEB_DIR and FLARE_SCREENSHOT_DIR.
+// which passes BROWSER_TEST_FLARE, BROWSER_TEST_WEB_DIR and BROWSER_TEST_SCREENSHOTS.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,14 +12,14 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { makePng, startFlare, waitForTexts } from './support.mjs';
 
-const shots = process.env.FLARE_SCREENSHOT_DIR;
-const CHROMIUM = process.env.FLARE_CHROMIUM ?? '/usr/bin/chromium';
+const shots = process.env.BROWSER_TEST_SCREENSHOTS;
+const CHROMIUM = process.env.BROWSER_TEST_CHROMIUM ?? '/usr/bin/chromium';
 let server;
 let browser;
 const pageErrors = [];
 
 before(async () => {
-  server = await startFlare(process.env.FLARE_BINARY, process.env.FLARE_WEB_DIR);
+  server = await startFlare(process.env.BROWSER_TEST_FLARE, process.env.BROWSER_TEST_WEB_DIR);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   fs.mkdirSync(shots, { recursive: true });
 });
@@ -43,7 +43,12 @@ async function signIn(user, device = `${user}-web`) {
   await page.getByTestId('signin-user').fill(user);
   await page.getByTestId('signin-device').fill(device);
   await page.getByTestId('signin-button').click();
-  await online(page);
+  try {
+    await online(page);
+  } catch (e) {
+    const why = await page.getByTestId('signin-error').textContent();
+    throw new Error(`${user} did not get online: ${why || e.message}`);
+  }
   return { context, page };
 }
 

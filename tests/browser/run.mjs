@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const [binary, webDir, screenshots] = process.argv.slice(2);
-const chromium = process.env.FLARE_CHROMIUM ?? '/usr/bin/chromium';
+const chromium = process.env.BROWSER_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const SKIP = 77;
 
 if (!binary || !webDir || !screenshots) {
@@ -31,10 +31,10 @@ const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', pa
   stdio: 'inherit',
   env: {
     ...process.env,
-    FLARE_BINARY: path.resolve(binary),
-    FLARE_WEB_DIR: path.resolve(webDir),
-    FLARE_SCREENSHOT_DIR: path.resolve(screenshots),
-    FLARE_CHROMIUM: chromium,
+    BROWSER_TEST_FLARE: path.resolve(binary),
+    BROWSER_TEST_WEB_DIR: path.resolve(webDir),
+    BROWSER_TEST_SCREENSHOTS: path.resolve(screenshots),
+    BROWSER_TEST_CHROMIUM: chromium,
   },
 });
 process.exit(result.status ?? 1);

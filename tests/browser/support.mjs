@@ -37,7 +37,9 @@ backend = "filesystem"
 level = "warn"
 `,
   );
-  const child = spawn(binary, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // FLARE_* variables are configuration keys to flare: none leak in from the caller.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLARE_')));
+  const child = spawn(binary, ['serve', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ports = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`flare serve did not start:\n${output}`)), timeoutMs);

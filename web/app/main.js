@@ -48,7 +48,11 @@ form.addEventListener('submit', async (e) => {
       },
     });
     window.flare = client; // for the console and the browser tests
+    const off = client.on('state', (state) => {
+      if (state === 'connecting') errorEl.textContent = `Connecting to ${client.opt.url}…`;
+    });
     await client.connect();
+    off();
     document.getElementById('signin-panel').hidden = true;
     const root = document.getElementById('app');
     root.hidden = false;
