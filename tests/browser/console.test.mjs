@@ -55,9 +55,11 @@ async function signIn(user, device = `${user}-web`) {
 const online = (page) => page.locator('[data-testid=connection-state][data-state=online]').waitFor();
 const conversation = (page, title) =>
   page.locator(`[data-testid=conversation-item][data-title="${title}"]`);
+const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+/** The message bubble whose text is exactly `text`. */
 const message = (page, text) =>
   page.locator('[data-testid=message]').filter({
-    has: page.locator('[data-testid=message-text]', { hasText: text }),
+    has: page.locator('[data-testid=message-text]', { hasText: exactly(text) }),
   });
 
 async function send(page, text) {
@@ -66,7 +68,7 @@ async function send(page, text) {
   await message(page, text).waitFor();
 }
 
-test('the console: 1:1 and group chat, offline catch-up, image, events, admin view', async () => {
+test('the console: 1:1 and group chat, offline catch-up, image, events, history, admin view', async () => {
   const alice = await signIn('alice');
   const bob = await signIn('bob');
 
@@ -156,6 +158,22 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, admin vi
   await screenshot(alice.page, '06-alice-events');
   await screenshot(bob.page, '07-bob-events');
 
+  // History: a new device of alice's loads the last 50 messages of a long
+  // conversation and the older ones when scrolled to the top.
+  await alice.page.evaluate(async () => {
+    for (let i = 1; i <= 60; i++) await window.flare.sendText('carol', `history ${i}`);
+  });
+  const tablet = await signIn('alice', 'alice-tablet');
+  await conversation(tablet.page, 'carol').click();
+  await message(tablet.page, 'history 60').waitFor();
+  const texts = () => tablet.page.$$eval('[data-testid=message-text]', (els) => els.map((e) => e.textContent));
+  assert.deepEqual((await texts())[0], 'history 11');
+  await tablet.page.getByTestId('message-list').evaluate((el) => (el.scrollTop = 0));
+  await message(tablet.page, 'history 1').waitFor();
+  assert.deepEqual(await texts(), Array.from({ length: 60 }, (_, i) => `history ${i + 1}`));
+  await screenshot(tablet.page, '08-alice-tablet-history');
+  await tablet.context.close();
+
   // The admin view: both users online, a chart with data.
   const admin = await browser.newContext();
   const adminPage = await admin.newPage();
@@ -167,7 +185,7 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, admin vi
   await adminPage.locator('[data-testid=chart-rate]:not([data-points="0"])').waitFor();
   await send(alice.page, 'while the admin watches');
   await adminPage.locator('[data-testid=chart-latency]:not([data-points="0"])').waitFor();
-  await screenshot(adminPage, '08-admin');
+  await screenshot(adminPage, '09-admin');
 
   assert.deepEqual(pageErrors, []);
 });

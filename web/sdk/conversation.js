@@ -112,12 +112,15 @@ export function applyEventToTarget(ev, target) {
 
 /**
  * Where a device starts the window of a conversation it has not loaded yet:
- * the last `window` messages, and back to the read cursor so unread
- * messages are all there, but never more than `maxCatchUp` messages.
+ * the last `window` messages, and back to the read cursor when some are
+ * unread so that they are all there, but never more than `maxCatchUp`.
+ * @param {{maxSeq: number, readSeq?: number, unread?: number, visibleFrom?: number}} summary
+ *   a bootstrap ConversationSummary (unread undefined: counted from readSeq)
  * @returns {number} the seq after which to sync
  */
-export function initialBase({ maxSeq, readSeq = 0, visibleFrom = 1 }, window, maxCatchUp) {
-  let base = Math.min(readSeq, maxSeq - window);
+export function initialBase({ maxSeq, readSeq = 0, unread, visibleFrom = 1 }, window, maxCatchUp) {
+  const from = unread === 0 ? maxSeq : readSeq;
+  let base = Math.min(from, maxSeq - window);
   base = Math.max(base, maxSeq - maxCatchUp, visibleFrom - 1, 0);
   return Math.min(base, maxSeq);
 }

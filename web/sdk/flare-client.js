@@ -291,7 +291,10 @@ export class FlareClient {
     this.setState('online');
     this.requests.resendAll();
     this.settleFirstConnect();
-    this.catchUp().catch((e) => this.emit('error', e));
+    this.catchUp().catch((e) => {
+      // A connection lost meanwhile catches up again when it is back.
+      if (!(e instanceof FlareError && e.code === 'DISCONNECTED')) this.emit('error', e);
+    });
   }
 
   onNotice(f) {
@@ -350,7 +353,13 @@ export class FlareClient {
       if (s.peerUserId) c.peer = s.peerUserId;
       c.lastActivityMs = Math.max(c.lastActivityMs, s.lastMessage?.serverTimeMs ?? 0);
       if (!c.placed) {
-        c.place(initialBase(s, this.opt.initialWindow, this.opt.maxCatchUp));
+        c.place(
+          initialBase(
+            { maxSeq: c.maxSeq, readSeq: c.readSeq, unread: s.unread ?? 0 },
+            this.opt.initialWindow,
+            this.opt.maxCatchUp,
+          ),
+        );
       }
       if (c.maxSeq > c.delivered) this.startSync(c.id);
     }

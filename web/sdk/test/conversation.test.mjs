@@ -118,6 +118,8 @@ test('the first window holds the last messages and the unread ones, within a bou
   assert.equal(initialBase({ maxSeq: 1000, readSeq: 0 }, 50, 500), 500);
   assert.equal(initialBase({ maxSeq: 10, readSeq: 0 }, 50, 500), 0);
   assert.equal(initialBase({ maxSeq: 10, readSeq: 0, visibleFrom: 4 }, 50, 500), 3);
+  // Nothing unread (say, only this user's own messages): the last window only.
+  assert.equal(initialBase({ maxSeq: 1000, readSeq: 0, unread: 0 }, 50, 500), 950);
 });
 
 test('older pages extend the window downwards without applying their events again', () => {
