@@ -20,7 +20,11 @@ const pageErrors = [];
 
 before(async () => {
   server = await startFlare(process.env.BROWSER_TEST_FLARE, process.env.BROWSER_TEST_WEB_DIR);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox'],
+  });
   fs.mkdirSync(shots, { recursive: true });
 });
 
@@ -52,7 +56,8 @@ async function signIn(user, device = `${user}-web`) {
   return { context, page };
 }
 
-const online = (page) => page.locator('[data-testid=connection-state][data-state=online]').waitFor();
+const online = (page) =>
+  page.locator('[data-testid=connection-state][data-state=online]').waitFor();
 const conversation = (page, title) =>
   page.locator(`[data-testid=conversation-item][data-title="${title}"]`);
 const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
@@ -76,12 +81,18 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   await alice.page.getByTestId('peer-input').fill('bob');
   await alice.page.getByTestId('open-peer').click();
   await send(alice.page, 'hello bob');
-  await conversation(bob.page, 'alice').getByTestId('unread-badge').filter({ hasText: '1' }).waitFor();
+  await conversation(bob.page, 'alice')
+    .getByTestId('unread-badge')
+    .filter({ hasText: '1' })
+    .waitFor();
   await screenshot(bob.page, '01-bob-unread');
   await conversation(bob.page, 'alice').click();
   await message(bob.page, 'hello bob').waitFor();
   // bob read it: alice gets the read receipt; bob's typing reaches alice.
-  await message(alice.page, 'hello bob').getByTestId('receipt').filter({ hasText: 'Read' }).waitFor();
+  await message(alice.page, 'hello bob')
+    .getByTestId('receipt')
+    .filter({ hasText: 'Read' })
+    .waitFor();
   await bob.page.getByTestId('composer-input').pressSequentially('hi');
   await alice.page.getByTestId('typing-indicator').filter({ hasText: 'bob is typing' }).waitFor();
   await bob.page.getByTestId('composer-input').press('Enter');
@@ -154,7 +165,9 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   const liked = message(bob.page, 'away 3');
   await liked.hover();
   await liked.getByTestId('react-button').click();
-  await message(alice.page, 'away 3').locator('[data-testid=reaction][data-emoji="👍"]', { hasText: '1' }).waitFor();
+  await message(alice.page, 'away 3')
+    .locator('[data-testid=reaction][data-emoji="👍"]', { hasText: '1' })
+    .waitFor();
   await screenshot(alice.page, '06-alice-events');
   await screenshot(bob.page, '07-bob-events');
 
@@ -166,11 +179,15 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   const tablet = await signIn('alice', 'alice-tablet');
   await conversation(tablet.page, 'carol').click();
   await message(tablet.page, 'history 60').waitFor();
-  const texts = () => tablet.page.$$eval('[data-testid=message-text]', (els) => els.map((e) => e.textContent));
+  const texts = () =>
+    tablet.page.$$eval('[data-testid=message-text]', (els) => els.map((e) => e.textContent));
   assert.deepEqual((await texts())[0], 'history 11');
   await tablet.page.getByTestId('message-list').evaluate((el) => (el.scrollTop = 0));
   await message(tablet.page, 'history 1').waitFor();
-  assert.deepEqual(await texts(), Array.from({ length: 60 }, (_, i) => `history ${i + 1}`));
+  assert.deepEqual(
+    await texts(),
+    Array.from({ length: 60 }, (_, i) => `history ${i + 1}`),
+  );
   await screenshot(tablet.page, '08-alice-tablet-history');
   await tablet.context.close();
 

@@ -19,22 +19,30 @@ if (!binary || !webDir || !screenshots) {
   process.exit(2);
 }
 if (!fs.existsSync(chromium)) {
-  console.log(`SKIPPED: no Chromium at ${chromium} (Debian package chromium; scripts/setup installs it)`);
+  console.log(
+    `SKIPPED: no Chromium at ${chromium} (Debian package chromium; scripts/setup installs it)`,
+  );
   process.exit(SKIP);
 }
 if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
-  console.log(`SKIPPED: ${here}/node_modules/playwright-core is missing (scripts/setup installs it: npm ci)`);
+  console.log(
+    `SKIPPED: ${here}/node_modules/playwright-core is missing (scripts/setup installs it: npm ci)`,
+  );
   process.exit(SKIP);
 }
 
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', path.join(here, 'console.test.mjs')], {
-  stdio: 'inherit',
-  env: {
-    ...process.env,
-    BROWSER_TEST_FLARE: path.resolve(binary),
-    BROWSER_TEST_WEB_DIR: path.resolve(webDir),
-    BROWSER_TEST_SCREENSHOTS: path.resolve(screenshots),
-    BROWSER_TEST_CHROMIUM: chromium,
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', path.join(here, 'console.test.mjs')],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      BROWSER_TEST_FLARE: path.resolve(binary),
+      BROWSER_TEST_WEB_DIR: path.resolve(webDir),
+      BROWSER_TEST_SCREENSHOTS: path.resolve(screenshots),
+      BROWSER_TEST_CHROMIUM: chromium,
+    },
   },
-});
+);
 process.exit(result.status ?? 1);

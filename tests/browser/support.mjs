@@ -38,11 +38,19 @@ level = "warn"
 `,
   );
   // FLARE_* variables are configuration keys to flare: none leak in from the caller.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLARE_')));
-  const child = spawn(binary, ['serve', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('FLARE_')),
+  );
+  const child = spawn(binary, ['serve', '--config', config], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const ports = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`flare serve did not start:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`flare serve did not start:\n${output}`)),
+      timeoutMs,
+    );
     const onData = (d) => {
       output += d;
       const m = /flare listening ws_port=(\d+) http_port=(\d+)/.exec(output);
@@ -122,7 +130,8 @@ export async function waitForTexts(page, selector, expected, timeout = 15000) {
   try {
     await page.waitForFunction(
       ([sel, want]) =>
-        JSON.stringify([...document.querySelectorAll(sel)].map((e) => e.textContent.trim())) === want,
+        JSON.stringify([...document.querySelectorAll(sel)].map((e) => e.textContent.trim())) ===
+        want,
       [selector, JSON.stringify(expected)],
       { timeout },
     );

@@ -58,7 +58,9 @@ function drawCharts() {
   const last = history[history.length - 1];
   if (last) {
     $('rate-now').textContent = `${last.rate.toFixed(1)}/s`;
-    $('latency-now').textContent = Number.isFinite(last.meanMs) ? `${last.meanMs.toFixed(1)} ms` : '–';
+    $('latency-now').textContent = Number.isFinite(last.meanMs)
+      ? `${last.meanMs.toFixed(1)} ms`
+      : '–';
   }
 }
 
@@ -74,7 +76,11 @@ async function pollOnline() {
         'tr',
         { 'data-testid': 'online-user', 'data-user': u.user_id },
         h('td', {}, u.user_id),
-        h('td', {}, Array.isArray(u.devices) ? u.devices.map(deviceName).join(', ') : String(u.devices ?? '')),
+        h(
+          'td',
+          {},
+          Array.isArray(u.devices) ? u.devices.map(deviceName).join(', ') : String(u.devices ?? ''),
+        ),
         h('td', {}, (u.platforms ?? []).join(', ')),
       ),
     ),
@@ -115,7 +121,11 @@ async function loadHooks() {
       );
     }),
   );
-  if (!(body.hooks ?? []).length) replace($('hooks'), h('tr', {}, h('td', { colspan: 9, class: 'hint' }, 'No hooks configured.')));
+  if (!(body.hooks ?? []).length)
+    replace(
+      $('hooks'),
+      h('tr', {}, h('td', { colspan: 9, class: 'hint' }, 'No hooks configured.')),
+    );
 }
 
 async function loadKeys() {
@@ -125,13 +135,26 @@ async function loadKeys() {
     (body.keys ?? []).map((k) =>
       h(
         'tr',
-        { 'data-testid': 'apikey', 'data-key-id': k.id, 'data-revoked': k.revoked ? 'true' : 'false' },
+        {
+          'data-testid': 'apikey',
+          'data-key-id': k.id,
+          'data-revoked': k.revoked ? 'true' : 'false',
+        },
         h('td', {}, h('code', {}, k.id)),
         h('td', {}, k.tenant),
         h('td', {}, (k.scopes ?? []).join(', ')),
         h('td', {}, k.created_ms ? new Date(k.created_ms).toLocaleString() : ''),
         h('td', {}, k.revoked ? 'revoked' : 'active'),
-        h('td', {}, !k.revoked && h('button', { 'data-testid': 'apikey-revoke', onclick: () => revokeKey(k.id) }, 'Revoke')),
+        h(
+          'td',
+          {},
+          !k.revoked &&
+            h(
+              'button',
+              { 'data-testid': 'apikey-revoke', onclick: () => revokeKey(k.id) },
+              'Revoke',
+            ),
+        ),
       ),
     ),
   );
@@ -151,8 +174,16 @@ $('apikey-form').addEventListener('submit', async (e) => {
   const f = e.target.elements;
   try {
     const scopes = f.scopes.value.split(/[\s,]+/).filter(Boolean);
-    const created = await postJson('/v1/admin/apikeys', { tenant: f.tenant.value.trim(), scopes }, token);
-    replace($('apikey-new'), 'New key (shown once): ', h('code', { class: 'key', 'data-testid': 'apikey-secret' }, created.key));
+    const created = await postJson(
+      '/v1/admin/apikeys',
+      { tenant: f.tenant.value.trim(), scopes },
+      token,
+    );
+    replace(
+      $('apikey-new'),
+      'New key (shown once): ',
+      h('code', { class: 'key', 'data-testid': 'apikey-secret' }, created.key),
+    );
     await loadKeys();
   } catch (err) {
     showError(err);

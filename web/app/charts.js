@@ -35,7 +35,9 @@ export function drawLineChart(canvas, series, opt = {}) {
 
   const now = Date.now();
   const t0 = now - windowMs;
-  const values = series.flatMap((s) => s.points.filter((p) => p.t >= t0 && Number.isFinite(p.v)).map((p) => p.v));
+  const values = series.flatMap((s) =>
+    s.points.filter((p) => p.t >= t0 && Number.isFinite(p.v)).map((p) => p.v),
+  );
   const yMax = niceMax(Math.max(0, ...values));
   const x = (t) => PAD.left + ((t - t0) / windowMs) * (w - PAD.left - PAD.right);
   const y = (v) => hgt - PAD.bottom - (v / yMax) * (hgt - PAD.top - PAD.bottom);
@@ -82,7 +84,18 @@ export function drawLineChart(canvas, series, opt = {}) {
     legendX += g.measureText(s.name).width + 16;
   }
   // How many points are plotted: the tests and screen readers can tell an empty chart.
-  const shown = series.reduce((n, s) => n + s.points.filter((p) => p.t >= t0 && Number.isFinite(p.v)).length, 0);
+  const shown = series.reduce(
+    (n, s) => n + s.points.filter((p) => p.t >= t0 && Number.isFinite(p.v)).length,
+    0,
+  );
   canvas.dataset.points = String(shown);
-  canvas.setAttribute('aria-label', series.map((s) => `${s.name}: ${s.points.length ? formatValue(s.points[s.points.length - 1].v) : 'none'}`).join(', '));
+  canvas.setAttribute(
+    'aria-label',
+    series
+      .map(
+        (s) =>
+          `${s.name}: ${s.points.length ? formatValue(s.points[s.points.length - 1].v) : 'none'}`,
+      )
+      .join(', '),
+  );
 }

@@ -59,7 +59,11 @@ export class ChatView {
       if (this.messagesEl.scrollTop < 40) this.loadOlder();
     });
     this.typingEl = h('div', { class: 'typing', 'data-testid': 'typing-indicator' });
-    this.input = h('textarea', { rows: 2, placeholder: 'Message', 'data-testid': 'composer-input' });
+    this.input = h('textarea', {
+      rows: 2,
+      placeholder: 'Message',
+      'data-testid': 'composer-input',
+    });
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey) {
         e.preventDefault();
@@ -69,7 +73,11 @@ export class ChatView {
       }
     });
     this.input.addEventListener('input', () => this.sendTyping());
-    this.sendButton = h('button', { 'data-testid': 'send-button', onclick: () => this.submit() }, 'Send');
+    this.sendButton = h(
+      'button',
+      { 'data-testid': 'send-button', onclick: () => this.submit() },
+      'Send',
+    );
     this.fileInput = h('input', {
       type: 'file',
       accept: 'image/*',
@@ -184,11 +192,14 @@ export class ChatView {
     const c = this.client.conv(id);
     this.watchPresence(c);
     if (!c.peer && !c.name && c.type !== 'CONVERSATION_TYPE_SINGLE') {
-      this.client.groupInfo(id).then((info) => {
-        c.name = info?.settings?.name ?? '';
-        this.drawHeader();
-        this.renderList();
-      }, () => {});
+      this.client.groupInfo(id).then(
+        (info) => {
+          c.name = info?.settings?.name ?? '';
+          this.drawHeader();
+          this.renderList();
+        },
+        () => {},
+      );
     }
     this.refreshReceipts();
     this.input.focus();
@@ -315,14 +326,21 @@ export class ChatView {
     const rows = [];
     if (c.hasOlder()) {
       rows.push(
-        h('button', { class: 'older', 'data-testid': 'load-older', onclick: () => this.loadOlder() }, 'Load older messages'),
+        h(
+          'button',
+          { class: 'older', 'data-testid': 'load-older', onclick: () => this.loadOlder() },
+          'Load older messages',
+        ),
       );
     }
     for (const m of c.allMessages()) {
       if (c.hidden.has(m.seq)) continue;
       if (m.type === 'MESSAGE_TYPE_EVENT') {
         const text = systemText(m);
-        if (text) rows.push(h('div', { class: 'system', 'data-testid': 'system-message', 'data-seq': m.seq }, text));
+        if (text)
+          rows.push(
+            h('div', { class: 'system', 'data-testid': 'system-message', 'data-seq': m.seq }, text),
+          );
         continue;
       }
       rows.push(renderMessage(m, this.messageContext(c)));
@@ -425,6 +443,7 @@ export class ChatView {
 function previewOf(m) {
   if (m.status === 'MESSAGE_STATUS_RECALLED') return 'message recalled';
   if (m.content?.text) return `${m.sender}: ${m.content.text}`;
-  if (m.attachments?.length) return `${m.sender}: [${m.type === 'MESSAGE_TYPE_IMAGE' ? 'image' : 'file'}]`;
+  if (m.attachments?.length)
+    return `${m.sender}: [${m.type === 'MESSAGE_TYPE_IMAGE' ? 'image' : 'file'}]`;
   return '';
 }

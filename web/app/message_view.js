@@ -39,14 +39,23 @@ function attachmentView(m, ctx) {
         src: ctx.client.mediaUrl(a.url, { thumbnail: true }),
       });
       // An image without a thumbnail (too small, or not decodable) shows itself.
-      img.addEventListener('error', () => {
-        if (img.src !== full) img.src = full;
-      }, { once: true });
+      img.addEventListener(
+        'error',
+        () => {
+          if (img.src !== full) img.src = full;
+        },
+        { once: true },
+      );
       return h('a', { href: full, target: '_blank', rel: 'noopener' }, img);
     }
     return h(
       'a',
-      { class: 'file', 'data-testid': 'message-file', href: ctx.client.mediaUrl(a.url), target: '_blank' },
+      {
+        class: 'file',
+        'data-testid': 'message-file',
+        href: ctx.client.mediaUrl(a.url),
+        target: '_blank',
+      },
       `📎 ${a.name ?? a.url}`,
     );
   });
@@ -77,11 +86,19 @@ function receiptView(m, ctx) {
   if (m.sender !== ctx.me) return null;
   if (ctx.peerReadSeq >= 0) {
     const read = m.seq <= ctx.peerReadSeq;
-    return h('span', { class: read ? 'receipt read' : 'receipt', 'data-testid': 'receipt' }, read ? 'Read' : 'Sent');
+    return h(
+      'span',
+      { class: read ? 'receipt read' : 'receipt', 'data-testid': 'receipt' },
+      read ? 'Read' : 'Sent',
+    );
   }
   const r = ctx.groupReceipt;
   if (r && r.seq === m.seq) {
-    return h('span', { class: 'receipt', 'data-testid': 'receipt' }, `Read by ${r.readCount ?? 0}/${Math.max(0, (r.memberCount ?? 1) - 1)}`);
+    return h(
+      'span',
+      { class: 'receipt', 'data-testid': 'receipt' },
+      `Read by ${r.readCount ?? 0}/${Math.max(0, (r.memberCount ?? 1) - 1)}`,
+    );
   }
   return null;
 }
@@ -92,10 +109,21 @@ function actionsView(m, ctx) {
     'div',
     { class: 'actions' },
     QUICK_REACTIONS.map((emoji, i) =>
-      h('button', { 'data-testid': i === 0 ? 'react-button' : `react-button-${i}`, title: `react ${emoji}`, onclick: () => ctx.onReact(m, emoji) }, emoji),
+      h(
+        'button',
+        {
+          'data-testid': i === 0 ? 'react-button' : `react-button-${i}`,
+          title: `react ${emoji}`,
+          onclick: () => ctx.onReact(m, emoji),
+        },
+        emoji,
+      ),
     ),
-    own && m.type === 'MESSAGE_TYPE_TEXT' && h('button', { 'data-testid': 'edit-button', onclick: () => ctx.onEdit(m) }, 'Edit'),
-    own && h('button', { 'data-testid': 'recall-button', onclick: () => ctx.onRecall(m) }, 'Recall'),
+    own &&
+      m.type === 'MESSAGE_TYPE_TEXT' &&
+      h('button', { 'data-testid': 'edit-button', onclick: () => ctx.onEdit(m) }, 'Edit'),
+    own &&
+      h('button', { 'data-testid': 'recall-button', onclick: () => ctx.onRecall(m) }, 'Recall'),
   );
 }
 
@@ -107,7 +135,12 @@ export function renderMessage(m, ctx) {
   const own = m.sender === ctx.me;
   const recalled = m.status === 'MESSAGE_STATUS_RECALLED';
   const edited = m.status === 'MESSAGE_STATUS_EDITED';
-  const cls = ['message', own ? 'own' : 'theirs', recalled && 'recalled', ctx.editing === m.seq && 'being-edited'];
+  const cls = [
+    'message',
+    own ? 'own' : 'theirs',
+    recalled && 'recalled',
+    ctx.editing === m.seq && 'being-edited',
+  ];
   return h(
     'div',
     {
@@ -117,11 +150,18 @@ export function renderMessage(m, ctx) {
       'data-sender': m.sender,
       'data-status': recalled ? 'recalled' : edited ? 'edited' : 'normal',
     },
-    h('div', { class: 'meta' }, h('span', { class: 'sender' }, m.sender), ' ', h('time', {}, formatTime(m.serverTimeMs))),
+    h(
+      'div',
+      { class: 'meta' },
+      h('span', { class: 'sender' }, m.sender),
+      ' ',
+      h('time', {}, formatTime(m.serverTimeMs)),
+    ),
     recalled
       ? h('div', { class: 'text', 'data-testid': 'message-text' }, h('em', {}, 'message recalled'))
       : [
-          m.content?.text && h('div', { class: 'text', 'data-testid': 'message-text' }, m.content.text),
+          m.content?.text &&
+            h('div', { class: 'text', 'data-testid': 'message-text' }, m.content.text),
           attachmentView(m, ctx),
         ],
     edited && h('span', { class: 'edited', 'data-testid': 'message-edited' }, 'edited'),

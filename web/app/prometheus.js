@@ -27,7 +27,10 @@ export function parsePrometheus(text) {
 
 /** Sum of a metric over all its label sets (0 when absent). */
 export function total(samples, name) {
-  return (samples.get(name) ?? []).reduce((s, x) => s + (Number.isFinite(x.value) ? x.value : 0), 0);
+  return (samples.get(name) ?? []).reduce(
+    (s, x) => s + (Number.isFinite(x.value) ? x.value : 0),
+    0,
+  );
 }
 
 /** Cumulative histogram buckets summed over label sets: [{le, count}] by le. */
@@ -47,7 +50,10 @@ export function buckets(samples, name) {
  */
 export function quantileBetween(before, after, name, q) {
   const b0 = new Map(buckets(before, name).map((b) => [b.le, b.count]));
-  const diff = buckets(after, name).map((b) => ({ le: b.le, count: b.count - (b0.get(b.le) ?? 0) }));
+  const diff = buckets(after, name).map((b) => ({
+    le: b.le,
+    count: b.count - (b0.get(b.le) ?? 0),
+  }));
   const n = diff.length ? diff[diff.length - 1].count : 0;
   if (n <= 0) return NaN;
   const rank = q * n;
@@ -71,9 +77,16 @@ export function quantileBetween(before, after, name, q) {
  * milliseconds (NaN when no send was acked), connections now.
  */
 export function pointBetween(before, after, dtSeconds) {
-  const rate = Math.max(0, total(after, 'flare_messages_stored_total') - total(before, 'flare_messages_stored_total')) / dtSeconds;
-  const n = total(after, 'flare_send_to_ack_seconds_count') - total(before, 'flare_send_to_ack_seconds_count');
-  const sum = total(after, 'flare_send_to_ack_seconds_sum') - total(before, 'flare_send_to_ack_seconds_sum');
+  const rate =
+    Math.max(
+      0,
+      total(after, 'flare_messages_stored_total') - total(before, 'flare_messages_stored_total'),
+    ) / dtSeconds;
+  const n =
+    total(after, 'flare_send_to_ack_seconds_count') -
+    total(before, 'flare_send_to_ack_seconds_count');
+  const sum =
+    total(after, 'flare_send_to_ack_seconds_sum') - total(before, 'flare_send_to_ack_seconds_sum');
   return {
     rate,
     meanMs: n > 0 ? (1000 * sum) / n : NaN,

@@ -86,7 +86,12 @@ export const callMethods = {
     const attachment = { url: media.url, mimeType: mime, sizeBytes: media.size_bytes ?? file.size };
     if (file.name) attachment.name = file.name;
     if (media.sha256) attachment.sha256 = media.sha256;
-    return this.send({ ...target(to), type, content: { text: caption }, attachments: [attachment] });
+    return this.send({
+      ...target(to),
+      type,
+      content: { text: caption },
+      attachments: [attachment],
+    });
   },
 
   /** The HTTP API's origin ("" = the page's own). */

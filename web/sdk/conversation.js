@@ -268,7 +268,8 @@ export class ConversationState {
       // what the window holds of that range.
       let inWindow = 0;
       for (const m of this.messages.values()) {
-        if (m.seq > this.low && m.seq <= this.serverMaxSeq && countsAsUnread(m, this.me)) inWindow++;
+        if (m.seq > this.low && m.seq <= this.serverMaxSeq && countsAsUnread(m, this.me))
+          inWindow++;
       }
       n += Math.max(0, this.serverUnread - inWindow);
     } else if (!this.placed) {

@@ -71,7 +71,10 @@ test('a device that was away gets exactly what it missed, in order, and acks it'
 
   assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.deepEqual(
-    bob.conv(ID).visibleMessages().map((m) => m.content.text),
+    bob
+      .conv(ID)
+      .visibleMessages()
+      .map((m) => m.content.text),
     ['live 1', 'live 2', 'live 3', 'away 1', 'away 2', 'away 3', 'away 4', 'away 5'],
   );
   const acks = server.received.filter((r) => r.user === 'bob' && r.frame.pushAck);
@@ -119,7 +122,13 @@ test('a send whose connection dropped before the ack is retried with its client_
   const sends = server.received.filter((r) => r.frame.send);
   assert.equal(sends.length, 2);
   assert.equal(sends[0].frame.send.clientMsgId, sends[1].frame.send.clientMsgId);
-  assert.deepEqual(alice.conv(ID).visibleMessages().map((m) => m.content.text), ['once']);
+  assert.deepEqual(
+    alice
+      .conv(ID)
+      .visibleMessages()
+      .map((m) => m.content.text),
+    ['once'],
+  );
   alice.close();
 });
 
@@ -142,7 +151,8 @@ test('an error reply rejects with its code', async () => {
 
 test('bootstrap places unread conversations and counts them; mark_read clears', async () => {
   const server = new FakeServer();
-  for (let i = 0; i < 4; i++) server.store('alice', { peerUserId: 'bob', content: { text: `${i}` } });
+  for (let i = 0; i < 4; i++)
+    server.store('alice', { peerUserId: 'bob', content: { text: `${i}` } });
   const bob = client(server, 'bob');
   await bob.connect();
   await until(bob, () => bob.conv(ID).delivered === 4, 'the catch-up');

@@ -37,16 +37,25 @@ test('1:1 conversation ids are the same from both sides, in byte order', () => {
 test('messages are delivered in seq order, once, across a gap', () => {
   const c = new ConversationState('single:alice:bob', 'alice');
   c.place(0);
-  assert.deepEqual(c.accept(text(1)).added.map((m) => m.seq), [1]);
+  assert.deepEqual(
+    c.accept(text(1)).added.map((m) => m.seq),
+    [1],
+  );
   const ahead = c.accept(text(3));
   assert.deepEqual(ahead.added, []);
   assert.equal(ahead.gap, true);
   assert.equal(c.delivered, 1);
   const filled = c.accept(text(2));
-  assert.deepEqual(filled.added.map((m) => m.seq), [2, 3]);
+  assert.deepEqual(
+    filled.added.map((m) => m.seq),
+    [2, 3],
+  );
   assert.equal(filled.gap, false);
   assert.deepEqual(c.accept(text(2)).added, [], 'a duplicate is dropped');
-  assert.deepEqual(c.visibleMessages().map((m) => m.seq), [1, 2, 3]);
+  assert.deepEqual(
+    c.visibleMessages().map((m) => m.seq),
+    [1, 2, 3],
+  );
 });
 
 test('events change their targets and applying one twice changes nothing', () => {
@@ -58,19 +67,28 @@ test('events change their targets and applying one twice changes nothing', () =>
   assert.deepEqual(c.accept(edit).updated, [1]);
   assert.equal(c.messages.get(1).content.text, 'hello!');
   assert.equal(c.messages.get(1).status, 'MESSAGE_STATUS_EDITED');
-  assert.deepEqual(c.messages.get(1).editHistory.map((e) => e.content.text), ['hello']);
+  assert.deepEqual(
+    c.messages.get(1).editHistory.map((e) => e.content.text),
+    ['hello'],
+  );
   assert.equal(applyEventToTarget(edit, c.messages.get(1)), false, 'same version again');
 
   c.accept(event(4, 2, { reaction: { emoji: '👍', add: true } }, 'bob'));
   c.accept(event(5, 2, { reaction: { emoji: '👍', add: true } }, 'carol'));
-  assert.deepEqual(c.messages.get(2).reactions, [{ emoji: '👍', count: 2, userIds: ['bob', 'carol'] }]);
+  assert.deepEqual(c.messages.get(2).reactions, [
+    { emoji: '👍', count: 2, userIds: ['bob', 'carol'] },
+  ]);
   c.accept(event(6, 2, { reaction: { emoji: '👍', add: false } }, 'bob'));
   assert.deepEqual(c.messages.get(2).reactions, [{ emoji: '👍', count: 1, userIds: ['carol'] }]);
 
   c.accept(event(7, 1, { recall: {} }));
   assert.equal(c.messages.get(1).status, 'MESSAGE_STATUS_RECALLED');
   assert.equal(c.messages.get(1).content, undefined);
-  assert.deepEqual(c.visibleMessages().map((m) => m.seq), [1, 2], 'events are not shown');
+  assert.deepEqual(
+    c.visibleMessages().map((m) => m.seq),
+    [1, 2],
+    'events are not shown',
+  );
 });
 
 test('delete for me hides the target only for the user it is visible to', () => {
@@ -84,10 +102,13 @@ test('delete for me hides the target only for the user it is visible to', () => 
   theirs.place(0);
   theirs.accept(text(1));
   theirs.accept({ ...event(2, 0, { redacted: {} }), sender: '' });
-  assert.deepEqual(theirs.visibleMessages().map((m) => m.seq), [1]);
+  assert.deepEqual(
+    theirs.visibleMessages().map((m) => m.seq),
+    [1],
+  );
 });
 
-test('unread counts other users\' messages after the read cursor, not events', () => {
+test("unread counts other users' messages after the read cursor, not events", () => {
   const c = new ConversationState('single:alice:bob', 'alice');
   c.place(0);
   c.accept(text(1));
@@ -133,7 +154,10 @@ test('older pages extend the window downwards without applying their events agai
     event(10, 9, { reaction: { emoji: '👍', add: true } }),
   ];
   const added = c.addOlder(page, 8);
-  assert.deepEqual(added.map((m) => m.seq), [9, 10]);
+  assert.deepEqual(
+    added.map((m) => m.seq),
+    [9, 10],
+  );
   assert.equal(c.low, 8);
   assert.deepEqual(c.messages.get(9).reactions[0].userIds, ['bob']);
   c.skipInvisible(9);

@@ -62,7 +62,8 @@ export class FakeServer {
     };
     c.messages.push(m);
     for (const s of this.sockets) {
-      if (s !== exceptSocket && s.user && c.members.includes(s.user)) s.deliver({ push: { messages: [m] } });
+      if (s !== exceptSocket && s.user && c.members.includes(s.user))
+        s.deliver({ push: { messages: [m] } });
     }
     return m;
   }
@@ -77,7 +78,12 @@ export class FakeServer {
       const key = `${ws.user}/${f.send.clientMsgId}`;
       if (!this.sent.has(key)) {
         const m = this.store(ws.user, f.send, ws);
-        this.sent.set(key, { clientMsgId: f.send.clientMsgId, conversationId: m.conversationId, seq: m.seq, serverMsgId: m.serverMsgId });
+        this.sent.set(key, {
+          clientMsgId: f.send.clientMsgId,
+          conversationId: m.conversationId,
+          seq: m.seq,
+          serverMsgId: m.serverMsgId,
+        });
       }
       return reply({ sendAck: this.sent.get(key) });
     }
@@ -100,7 +106,11 @@ export class FakeServer {
     if (f.bootstrap) {
       const conversations = [...this.convs.entries()]
         .filter(([, c]) => c.members.includes(ws.user))
-        .map(([id, c]) => ({ conversationId: id, maxSeq: String(c.messages.length), readSeq: String(c.read[ws.user] ?? 0) }));
+        .map(([id, c]) => ({
+          conversationId: id,
+          maxSeq: String(c.messages.length),
+          readSeq: String(c.read[ws.user] ?? 0),
+        }));
       return reply({ bootstrapResult: { conversations } });
     }
     if (f.markRead) {
