@@ -67,6 +67,16 @@ const message = (page, text) =>
     has: page.locator('[data-testid=message-text]', { hasText: exactly(text) }),
   });
 
+/** Waits for `locator`; a timeout names what the page reported in `errorTestId`. */
+async function appears(locator, page, errorTestId) {
+  try {
+    await locator.waitFor();
+  } catch (e) {
+    const shown = await page.getByTestId(errorTestId).textContent();
+    throw new Error(`${e.message}\npage says: ${shown}`);
+  }
+}
+
 async function send(page, text) {
   await page.getByTestId('composer-input').fill(text);
   await page.getByTestId('composer-input').press('Enter');
@@ -140,7 +150,7 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   });
   for (const page of [alice.page, bob.page]) {
     const img = page.getByTestId('message-image').last();
-    await img.waitFor();
+    await appears(img, page, 'flash');
     await page.waitForFunction(
       (el) => el.complete && el.naturalWidth > 0 && el.src.includes('/thumbnail'),
       await img.elementHandle(),
@@ -155,16 +165,21 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   await alice.page.getByTestId('composer-input').fill('away 1 (edited)');
   await alice.page.getByTestId('composer-input').press('Enter');
   await message(bob.page, 'away 1 (edited)').getByTestId('message-edited').waitFor();
+  await message(alice.page, 'away 1 (edited)').getByTestId('message-edited').waitFor();
 
   const recalled = message(alice.page, 'away 2');
   await recalled.hover();
   await recalled.getByTestId('recall-button').click();
   await bob.page.locator('[data-testid=message][data-status=recalled]').waitFor();
+  await alice.page.locator('[data-testid=message][data-status=recalled]').waitFor();
   assert.equal(await message(bob.page, 'away 2').count(), 0);
 
   const liked = message(bob.page, 'away 3');
   await liked.hover();
   await liked.getByTestId('react-button').click();
+  await message(bob.page, 'away 3')
+    .locator('[data-testid=reaction][data-emoji="👍"]', { hasText: '1' })
+    .waitFor();
   await message(alice.page, 'away 3')
     .locator('[data-testid=reaction][data-emoji="👍"]', { hasText: '1' })
     .waitFor();
@@ -196,12 +211,25 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   const adminPage = await admin.newPage();
   adminPage.on('pageerror', (e) => pageErrors.push(`admin: ${e.message}`));
   await adminPage.goto(`${server.base}/admin.html?poll_ms=300`);
-  await adminPage.locator('[data-testid=online-user][data-user=alice]').waitFor();
+  await appears(
+    adminPage.locator('[data-testid=online-user][data-user=alice]'),
+    adminPage,
+    'admin-error',
+  );
   await adminPage.locator('[data-testid=online-user][data-user=bob]').waitFor();
   // A rate point needs two scrapes; a latency point a send between two.
   await adminPage.locator('[data-testid=chart-rate]:not([data-points="0"])').waitFor();
   await send(alice.page, 'while the admin watches');
   await adminPage.locator('[data-testid=chart-latency]:not([data-points="0"])').waitFor();
+  // An API key: created (its secret shown once), listed, revoked.
+  await adminPage.getByTestId('apikey-tenant').fill('default');
+  await adminPage.getByTestId('apikey-create').click();
+  await appears(adminPage.getByTestId('apikey-secret'), adminPage, 'admin-error');
+  await adminPage
+    .locator('[data-testid=apikey][data-revoked=false]')
+    .getByTestId('apikey-revoke')
+    .click();
+  await adminPage.locator('[data-testid=apikey][data-revoked=true]').waitFor();
   await screenshot(adminPage, '09-admin');
 
   assert.deepEqual(pageErrors, []);

@@ -142,8 +142,7 @@ export const callMethods = {
       mentions: sent.mentions ?? [],
       clientTimeMs: sent.clientTimeMs,
       serverTimeMs: ack.serverTimeMs,
-      status: 'MESSAGE_STATUS_NORMAL',
-      version: 1,
+      // As stored: no status, version 0 (the first edit's event carries 1).
     };
     if (sent.quote) m.quote = sent.quote;
     if (this.acceptAll(ack.conversationId, [m])) this.startSync(ack.conversationId);

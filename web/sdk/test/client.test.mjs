@@ -163,3 +163,21 @@ test('bootstrap places unread conversations and counts them; mark_read clears', 
   assert.equal(server.conv(ID).read.bob, 4);
   bob.close();
 });
+
+test("an edit of this device's own message applies to the copy it made from the ack", async () => {
+  const server = new FakeServer();
+  const alice = client(server, 'alice');
+  const bob = client(server, 'bob');
+  await alice.connect();
+  await bob.connect();
+  const ack = await alice.sendText('bob', 'draft');
+  await until(bob, () => bob.conv(ID).delivered === 1, 'the message');
+  await alice.edit(ID, ack.seq, 'final');
+  await until(alice, () => alice.conv(ID).delivered === 2, 'the edit event');
+  await until(bob, () => bob.conv(ID).delivered === 2, 'the edit event');
+  for (const c of [alice, bob]) {
+    const [m] = c.conv(ID).visibleMessages();
+    assert.equal(m.content.text, 'final', c.userId);
+    assert.equal(m.status, 'MESSAGE_STATUS_EDITED');
+  }
+});

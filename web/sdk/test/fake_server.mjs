@@ -48,7 +48,7 @@ export class FakeServer {
   }
 
   /** Stores a message as `sender` and pushes it; returns it. */
-  store(sender, { conversationId, peerUserId, content }, exceptSocket) {
+  store(sender, { conversationId, peerUserId, content }, exceptSocket, extra = {}) {
     const id = conversationId ?? singleConversationId(sender, peerUserId);
     const c = this.conv(id, peerUserId ? [sender, peerUserId] : [sender]);
     const m = {
@@ -59,6 +59,7 @@ export class FakeServer {
       type: 'MESSAGE_TYPE_TEXT',
       content,
       serverTimeMs: String(Date.now()),
+      ...extra,
     };
     c.messages.push(m);
     for (const s of this.sockets) {
@@ -116,6 +117,20 @@ export class FakeServer {
     if (f.markRead) {
       this.conv(f.markRead.conversationId).read[ws.user] = Number(f.markRead.seq);
       return reply({ ok: {} });
+    }
+    if (f.messageOp?.edit) {
+      // As the server: the stored target starts at version 0, an edit's event carries target + 1.
+      const op = f.messageOp;
+      const c = this.convs.get(op.conversationId);
+      const target = c.messages[Number(op.targetSeq) - 1];
+      const version = (target.version ?? 0) + 1;
+      target.version = version;
+      target.content = op.edit.content;
+      const m = this.store(ws.user, { conversationId: op.conversationId }, ws, {
+        type: 'MESSAGE_TYPE_EVENT',
+        event: { targetSeq: op.targetSeq, edit: { content: op.edit.content, version } },
+      });
+      return reply({ opAck: { conversationId: op.conversationId, seq: m.seq } });
     }
     if (f.pushAck || f.ping) return;
     reply({ error: { code: 'ERROR_CODE_BAD_FRAME', message: 'not in the fake' } });
