@@ -10,16 +10,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { makePng, startFlare, waitForTexts } from './support.mjs';
+import { makePng, startFlare, startHookReceiver, waitForTexts } from './support.mjs';
 
 const shots = process.env.BROWSER_TEST_SCREENSHOTS;
 const CHROMIUM = process.env.BROWSER_TEST_CHROMIUM ?? '/usr/bin/chromium';
 let server;
 let browser;
+let hookReceiver;
 const pageErrors = [];
 
 before(async () => {
-  server = await startFlare(process.env.BROWSER_TEST_FLARE, process.env.BROWSER_TEST_WEB_DIR);
+  hookReceiver = await startHookReceiver();
+  // A post_send hook, so the admin view has a hook with statistics to show.
+  server = await startFlare(process.env.BROWSER_TEST_FLARE, process.env.BROWSER_TEST_WEB_DIR, {
+    extraConfig: `
+[[hooks]]
+name = "audit"
+point = "post_send"
+url = "${hookReceiver.url}"
+secret = "0123456789abcdef0123"
+`,
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -31,6 +42,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  hookReceiver?.close();
 });
 
 async function screenshot(page, name) {
@@ -221,6 +233,13 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   await adminPage.locator('[data-testid=chart-rate]:not([data-points="0"])').waitFor();
   await send(alice.page, 'while the admin watches');
   await adminPage.locator('[data-testid=chart-latency]:not([data-points="0"])').waitFor();
+  // The hook and its calls (every message above was a post_send call).
+  await adminPage.waitForFunction(() => {
+    const cell = document.querySelector('[data-hook=audit] [data-testid=hook-calls]');
+    return cell && Number(cell.textContent) > 0;
+  });
+  assert.ok(hookReceiver.calls() > 0);
+
   // An API key: created (its secret shown once), listed, revoked.
   await adminPage.getByTestId('apikey-tenant').fill('default');
   await adminPage.getByTestId('apikey-create').click();

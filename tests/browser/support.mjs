@@ -5,16 +5,40 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+
+/**
+ * A business server's hook endpoint: answers every POST with an empty 200
+ * (allow) and counts the calls.
+ * @returns {Promise<{url: string, calls: () => number, close: () => void}>}
+ */
+export async function startHookReceiver() {
+  let calls = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      calls++;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hook`,
+    calls: () => calls,
+    close: () => server.close(),
+  };
+}
 
 /**
  * Starts `flare serve` with ports 0 (the server picks free ones and prints
  * them on its "flare listening" line).
  * @returns {Promise<{httpPort: number, wsPort: number, base: string, stop: () => Promise<void>, log: () => string}>}
  */
-export async function startFlare(binary, webDir, { timeoutMs = 15000 } = {}) {
+export async function startFlare(binary, webDir, { extraConfig = '', timeoutMs = 15000 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flare-browser-'));
   const config = path.join(dir, 'flare.toml');
   fs.writeFileSync(
@@ -35,7 +59,7 @@ backend = "filesystem"
 
 [log]
 level = "warn"
-`,
+${extraConfig}`,
   );
   // FLARE_* variables are configuration keys to flare: none leak in from the caller.
   const env = Object.fromEntries(

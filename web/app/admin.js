@@ -44,8 +44,11 @@ async function pollMetrics() {
 
 function drawCharts() {
   const pts = (key) => history.map((p) => ({ t: p.t, v: p[key] }));
+  // The charts span what was scraped so far: 30 s at first, up to WINDOW_MS.
+  const span = history.length ? Date.now() - history[0].t + POLL_MS : 0;
+  const windowMs = Math.min(WINDOW_MS, Math.max(30000, span));
   drawLineChart($('chart-rate'), [{ name: 'messages/s', color: '#2563eb', points: pts('rate') }], {
-    windowMs: WINDOW_MS,
+    windowMs,
   });
   drawLineChart(
     $('chart-latency'),
@@ -53,7 +56,7 @@ function drawCharts() {
       { name: 'mean', color: '#16a34a', points: pts('meanMs') },
       { name: 'p95', color: '#dc2626', points: pts('p95Ms') },
     ],
-    { windowMs: WINDOW_MS, unit: ' ms' },
+    { windowMs, unit: ' ms' },
   );
   const last = history[history.length - 1];
   if (last) {
@@ -117,7 +120,7 @@ async function loadHooks() {
           field('rejections', 'rejections'),
           field('deadLetters', 'dead_letters'),
           mean,
-        ].map((v) => h('td', {}, v)),
+        ].map((v, i) => h('td', i === 3 ? { 'data-testid': 'hook-calls' } : {}, v)),
       );
     }),
   );
@@ -221,7 +224,7 @@ async function start() {
   }
   every(pollMetrics);
   every(pollOnline);
-  loadHooks().catch(showError);
+  every(loadHooks);
   loadKeys().catch(showError);
 }
 

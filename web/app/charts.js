@@ -54,7 +54,8 @@ export function drawLineChart(canvas, series, opt = {}) {
     g.stroke();
     g.fillText(`${formatValue(v)}${opt.unit ?? ''}`, 4, y(v) + 4);
   }
-  for (let s = 0; s <= windowMs / 1000; s += 30) {
+  const step = windowMs > 60000 ? 30 : 10;
+  for (let s = 0; s <= windowMs / 1000; s += step) {
     g.fillText(s === 0 ? 'now' : `-${s}s`, x(now - s * 1000) - 10, hgt - 6);
   }
 
