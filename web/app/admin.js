@@ -61,9 +61,8 @@ function drawCharts() {
   const last = history[history.length - 1];
   if (last) {
     $('rate-now').textContent = `${last.rate.toFixed(1)}/s`;
-    $('latency-now').textContent = Number.isFinite(last.meanMs)
-      ? `${last.meanMs.toFixed(1)} ms`
-      : '–';
+    const timed = history.filter((p) => Number.isFinite(p.meanMs)).pop();
+    $('latency-now').textContent = timed ? `${timed.meanMs.toFixed(1)} ms` : '–';
   }
 }
 
