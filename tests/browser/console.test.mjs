@@ -95,7 +95,7 @@ async function send(page, text) {
   await message(page, text).waitFor();
 }
 
-test('the console: 1:1 and group chat, offline catch-up, image, events, history, admin view', async () => {
+test('the console: 1:1 and group chat, offline catch-up, events, history, admin view', async () => {
   const alice = await signIn('alice');
   const bob = await signIn('bob');
 
@@ -153,22 +153,6 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
     ...away,
   ]);
   await screenshot(bob.page, '04-bob-caught-up');
-
-  // An image: alice uploads it, both see its thumbnail.
-  await alice.page.getByTestId('file-input').setInputFiles({
-    name: 'gradient.png',
-    mimeType: 'image/png',
-    buffer: makePng(),
-  });
-  for (const page of [alice.page, bob.page]) {
-    const img = page.getByTestId('message-image').last();
-    await appears(img, page, 'flash');
-    await page.waitForFunction(
-      (el) => el.complete && el.naturalWidth > 0 && el.src.includes('/thumbnail'),
-      await img.elementHandle(),
-    );
-  }
-  await screenshot(bob.page, '05-bob-image');
 
   // Events: alice edits and recalls, bob reacts; each side sees the other's.
   const edited = message(alice.page, 'away 1');
@@ -251,5 +235,40 @@ test('the console: 1:1 and group chat, offline catch-up, image, events, history,
   await adminPage.locator('[data-testid=apikey][data-revoked=true]').waitFor();
   await screenshot(adminPage, '09-admin');
 
+  assert.deepEqual(pageErrors, []);
+});
+
+test('an image upload shows its thumbnail on both sides', async (t) => {
+  const api = await (await fetch(`${server.base}/openapi.json`)).json();
+  if (!api.paths?.['/v1/media']) {
+    // The media routes come with the media service; until the server has
+    // them there is nothing to upload to.
+    t.skip('this flare serves no /v1/media (not in its /openapi.json)');
+    return;
+  }
+  const alice = await signIn('alice', 'alice-photos');
+  const bob = await signIn('bob', 'bob-photos');
+  await alice.page.getByTestId('peer-input').fill('bob');
+  await alice.page.getByTestId('open-peer').click();
+  await send(alice.page, 'a picture:');
+  await conversation(bob.page, 'alice').click();
+  // alice uploads it; both see its thumbnail.
+  await alice.page.getByTestId('file-input').setInputFiles({
+    name: 'gradient.png',
+    mimeType: 'image/png',
+    buffer: makePng(),
+  });
+  for (const page of [alice.page, bob.page]) {
+    const img = page.getByTestId('message-image').last();
+    await appears(img, page, 'flash');
+    await page.waitForFunction(
+      (el) => el.complete && el.naturalWidth > 0 && el.src.includes('/thumbnail'),
+      await img.elementHandle(),
+    );
+  }
+  await screenshot(bob.page, '10-bob-image');
+
+  await alice.context.close();
+  await bob.context.close();
   assert.deepEqual(pageErrors, []);
 });

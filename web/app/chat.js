@@ -56,6 +56,7 @@ export class ChatView {
     this.headerEl = h('header', { class: 'conv-header', 'data-testid': 'conversation-header' });
     this.messagesEl = h('div', { class: 'messages', 'data-testid': 'message-list' });
     this.messagesEl.addEventListener('scroll', () => {
+      this.stuck = this.nearBottom();
       if (this.messagesEl.scrollTop < 40) this.loadOlder();
     });
     this.typingEl = h('div', { class: 'typing', 'data-testid': 'typing-indicator' });
@@ -346,6 +347,7 @@ export class ChatView {
       rows.push(renderMessage(m, this.messageContext(c)));
     }
     replace(el, rows);
+    this.stuck = stick;
     if (stick) el.scrollTop = el.scrollHeight;
     else if (keepFromBottom) el.scrollTop = el.scrollHeight - fromBottom;
     this.drawTyping();
@@ -360,6 +362,10 @@ export class ChatView {
       groupReceipt: receipt,
       editing: this.editing,
       onReact: (m, emoji) => this.react(m, emoji),
+      // An image that loads after the list was drawn grows it: stay at the bottom.
+      onMediaLoaded: () => {
+        if (this.stuck) this.messagesEl.scrollTop = this.messagesEl.scrollHeight;
+      },
       onEdit: (m) => this.startEditing(m),
       onRecall: (m) => this.client.recall(c.id, m.seq).catch((e) => this.flash(e.message)),
     };

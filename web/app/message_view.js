@@ -39,6 +39,7 @@ function attachmentView(m, ctx) {
         src: ctx.client.mediaUrl(a.url, { thumbnail: true }),
       });
       // An image without a thumbnail (too small, or not decodable) shows itself.
+      img.addEventListener('load', () => ctx.onMediaLoaded?.());
       img.addEventListener(
         'error',
         () => {
