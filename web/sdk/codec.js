@@ -68,14 +68,6 @@ export function encodeClientFrame(frame) {
   return JSON.stringify(frame);
 }
 
-/** The body name of a server frame: "sendAck", "push", "error", ... */
-export function frameKind(frame) {
-  for (const key of Object.keys(frame)) {
-    if (key !== 'requestId' && key !== 'batch') return key;
-  }
-  return '';
-}
-
 /** An Error carrying the protocol's error code ("RATE_LIMITED", ...). */
 export class FlareError extends Error {
   /**

@@ -167,11 +167,6 @@ export class ConversationState {
     this.delivered = base;
   }
 
-  /** Highest seq this device knows exists. */
-  knownMax() {
-    return Math.max(this.maxSeq, this.delivered);
-  }
-
   /**
    * Takes a message from a push or a forward sync and delivers every message
    * that is now contiguous.
