@@ -119,6 +119,7 @@ test('the console: 1:1 and group chat, offline catch-up, events, history, admin 
   await alice.page.getByTestId('typing-indicator').filter({ hasText: 'bob is typing' }).waitFor();
   await bob.page.getByTestId('composer-input').press('Enter');
   await message(alice.page, 'hi').waitFor();
+  await alice.page.getByTestId('peer-presence').filter({ hasText: 'online' }).waitFor();
   await screenshot(alice.page, '02-alice-1to1');
 
   // Group: alice creates "team" with bob; bob sees it and its message.
@@ -132,6 +133,9 @@ test('the console: 1:1 and group chat, offline catch-up, events, history, admin 
   await bob.page.getByTestId('system-message').filter({ hasText: 'alice created' }).waitFor();
   await send(bob.page, 'team reply');
   await message(alice.page, 'team reply').waitFor();
+  await alice.page.getByTestId('add-member-input').fill('carol');
+  await alice.page.getByTestId('add-member-button').click();
+  await bob.page.getByTestId('system-message').filter({ hasText: 'alice added carol' }).waitFor();
   await screenshot(bob.page, '03-bob-group');
 
   // bob loses the network; alice sends while he is away; he comes back to
@@ -142,7 +146,9 @@ test('the console: 1:1 and group chat, offline catch-up, events, history, admin 
   // network breaks; reconnect attempts fail until the network is back.
   await bob.page.evaluate(() => window.flare.ws?.close(4999, 'network lost'));
   await bob.page.locator('[data-testid=connection-state]:not([data-state=online])').waitFor();
-  await alice.page.locator('[data-testid=conversation-item][data-title=bob]').click();
+  await conversation(alice.page, 'bob').click();
+  // bob's presence went offline with his last device.
+  await alice.page.getByTestId('peer-presence').filter({ hasText: 'offline' }).waitFor();
   const away = ['away 1', 'away 2', 'away 3', 'away 4', 'away 5'];
   for (const text of away) await send(alice.page, text);
   await bob.context.setOffline(false);
