@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace flare {
 
@@ -22,6 +23,14 @@ struct TokenFlags {
   CommonFlags common;
   std::string user, tenant = "default", device = "default", platform = "unknown";
   int64_t ttl_s = 0;  // 0: auth.token_ttl_s
+  bool admin = false;  // an admin token for the HTTP API (tenant "*": every tenant)
+};
+
+struct ApiKeyFlags {
+  CommonFlags common;
+  std::string action;  // create | revoke | list
+  std::string tenant, id;
+  std::vector<std::string> scopes;
 };
 
 struct ChatFlags {
@@ -33,6 +42,9 @@ struct ChatFlags {
 int RunServe(const ServeFlags& flags);
 int RunToken(const TokenFlags& flags);
 int RunChat(const ChatFlags& flags);
+// API keys of the HTTP API, in the configured store (a running server sees
+// a new key at once and a revocation within http_api.keys_reload_interval_ms).
+int RunApiKey(const ApiKeyFlags& flags);
 // Opens the configured store, which brings its schema to the binary's
 // version (PostgreSQL: versioned migrations; SQLite: its tables), and exits.
 int RunMigrate(const CommonFlags& flags);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "adapters/grpc_hooks/grpc_hook_transport.h"
+#include "app/core_gateway_wiring.h"
 #include "app/health_http.h"
 #include "app/hook_wiring.h"
 #include "app/push_wiring.h"
@@ -20,6 +21,7 @@
 #include "rpc/common/rpc_server.h"
 #include "rpc/hooks/hook_admin_grpc.h"
 #include "services/conversation_access.h"
+#include "services/core_gateway/command_waiter.h"
 #include "services/hooks/hook_engine.h"
 #include "services/hooks/hook_settings.h"
 #include "services/hooks/login_gate.h"
@@ -61,7 +63,7 @@ class Embedded final : public EmbeddedServer {
         routes_(std::move(routes)),
         presence_bus_(std::move(presence_bus)),
         heartbeat_(*routes_, gateway_id_, std::chrono::milliseconds(config.gateway_ttl_ms / 3)),
-        tokens_(std::move(secret)),
+        tokens_(std::move(secret), config.auth_public_keys_dir),
         server_metrics_(metrics_),
         blocking_(static_cast<int>(config.reader_threads),
                   static_cast<size_t>(config.reader_queue)),
@@ -79,12 +81,12 @@ class Embedded final : public EmbeddedServer {
         // Answers what the bus refused through the gateway (built below;
         // only its address is taken here).
         bus_ingest_(producer ? std::make_unique<BusIngest>(std::move(producer),
-                                                           config.bus_ingest_topic, gateway_)
+                                                           config.bus_ingest_topic, replies_)
                              : nullptr),
         // Pre-send hooks run in front of the ingest; refusals are answered
         // through the gateway (only its address is taken here).
         pre_send_(hooks_, bus_ingest_ ? static_cast<MessageIngest&>(*bus_ingest_) : writer_,
-                  gateway_),
+                  replies_),
         orchestrator_(access_, pre_send_, clock_,
                       {static_cast<size_t>(config.max_message_bytes), 128}),
         reader_(
@@ -130,7 +132,9 @@ class Embedded final : public EmbeddedServer {
     }
     writer_.SetListener(&post_send_);
     AttachGatewayHooks(hooks_, login_gate_, gateway_, presence_, clock_);
-    writer_.SetReplies(outbox_ ? static_cast<CommandReplies*>(outbox_.get()) : &gateway_);
+    // Outcomes of the HTTP API's commands go to its waiter, the rest on.
+    replies_.SetOthers(outbox_ ? static_cast<CommandReplies&>(*outbox_) : gateway_);
+    writer_.SetReplies(&replies_);
     writer_.SetFence(&fence_);
     if (event_bus_) {
       IngestConsumerOptions o;
@@ -146,12 +150,28 @@ class Embedded final : public EmbeddedServer {
       o.topic = config.bus_gateway_topic;
       o.gateway_id = gateway_id_;
       o.join_timeout_ms = config.bus_kafka_startup_timeout_ms;
-      inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, gateway_, gateway_, gateway_,
+      inbox_ = std::make_unique<GatewayInbox>(*event_bus_, o, replies_, gateway_, gateway_,
                                               &server_metrics_.inbox_records_in);
     }
+    core_http_ = std::make_unique<CoreGatewayHttp>(
+        config,
+        CoreGatewayDeps{.tokens = tokens_,
+                        .clock = clock_,
+                        .messages = orchestrator_,
+                        .waiter = http_waiter_,
+                        .reader = reader_,
+                        .sessions = sessions_,
+                        .presence = presence_,
+                        .gateway = &gateway_,
+                        .hooks = &hooks_,
+                        .hook_settings = &hook_settings_,
+                        .push = nullptr,  // set in Start, once the push API runs
+                        .metrics = &metrics_,
+                        .ws_port = [this] { return static_cast<int>(ws_port()); },
+                        .token_ttl_s = config.token_ttl_s},
+        *settings_store_, &metrics_, http_);
     TransportOptions topts = GatewayTransportOptions(config);
-    transport_ = MakeBeastTransport(topts, &gateway_,
-                                    [this](const HttpRequest& r) { return http_.Handle(r); });
+    transport_ = MakeBeastTransport(topts, &gateway_, core_http_->Handler());
   }
 
   ~Embedded() override {
@@ -182,6 +202,7 @@ class Embedded final : public EmbeddedServer {
       return push_api.status();
     }
     push_api_ = std::move(push_api).value();
+    core_http_->SetPush(&push_api_->api());
     if (handoff_) handoff_->Start();  // before the writer that feeds it
     writer_.Start();
     hooks_.Start();
@@ -253,6 +274,7 @@ class Embedded final : public EmbeddedServer {
     }
     if (inbox_) inbox_->Stop();
     gateway_.StopTimer();
+    core_http_->Stop();  // pending API calls are answered before the transport goes
     transport_->Stop();
     blocking_.Stop();
     heartbeat_.Stop();
@@ -306,6 +328,11 @@ class Embedded final : public EmbeddedServer {
   std::shared_ptr<SettingsStore> settings_store_;
   HookSettings hook_settings_;                // the admin API's saved hook list, applied to hooks_
   HookLoginGate login_gate_{hooks_, clock_};  // pre_login hooks, asked by gateway_ (built below)
+  // The HTTP API's commands wait here for their outcomes (a gateway id of
+  // its own); replies_ routes each outcome to it or to the WebSocket side.
+  CommandWaiter http_waiter_{NewInstanceId("http"), clock_,
+                             2 * config_.http_api_request_timeout_ms};
+  ReplySplitter replies_{http_waiter_, gateway_};  // others: gateway_ or outbox_ (set below)
   std::unique_ptr<BusIngest> bus_ingest_;
   std::unique_ptr<IngestConsumer> ingest_consumer_;  // reports to writer_, stopped before it
   PreSendIngest pre_send_;
@@ -325,6 +352,8 @@ class Embedded final : public EmbeddedServer {
   bool started_ = false;
   std::atomic<bool> draining_{false};
   HealthHttp http_{metrics_, config_.metrics_token, draining_};
+  // After transport_: destroyed before it (its pending calls hold connections).
+  std::unique_ptr<CoreGatewayHttp> core_http_;
   // Last, so destroyed first: its calls use hooks_.
   RpcServicePtr hook_admin_service_;
   std::unique_ptr<RpcServer> hook_admin_;  // stopped before the service it serves is destroyed

@@ -14,12 +14,12 @@ bool SameSecret(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-HttpResponse HealthHttp::Handle(const HttpRequest& r) const {
+HttpServerResponse HealthHttp::Handle(const HttpServerRequest& r) const {
   if (r.method != "GET") return {405, "text/plain", "only GET\n"};
   if (r.path == "/healthz") return {200, "text/plain", "ok\n"};
   if (r.path == "/readyz") {
-    return draining_ ? HttpResponse{503, "text/plain", "draining\n"}
-                     : HttpResponse{200, "text/plain", "ready\n"};
+    return draining_ ? HttpServerResponse{503, "text/plain", "draining\n"}
+                     : HttpServerResponse{200, "text/plain", "ready\n"};
   }
   if (r.path == "/metrics") {
     if (auto refused = RefuseMetrics(r)) return *refused;
@@ -30,20 +30,21 @@ HttpResponse HealthHttp::Handle(const HttpRequest& r) const {
 
 // /metrics tells a lot about the server: with server.metrics_token set it
 // needs that bearer token, without it only loopback clients get it.
-std::optional<HttpResponse> HealthHttp::RefuseMetrics(const HttpRequest& r) const {
+std::optional<HttpServerResponse> HealthHttp::RefuseMetrics(const HttpServerRequest& r) const {
   const std::string& token = metrics_token_;
   if (token.empty()) {
     if (r.from_loopback) return std::nullopt;
-    return HttpResponse{403, "text/plain",
+    return HttpServerResponse{403, "text/plain",
                         "/metrics is served to loopback clients only; set "
                         "server.metrics_token to allow others\n"};
   }
   constexpr std::string_view kBearer = "Bearer ";
-  std::string_view given = r.authorization.substr(0, kBearer.size()) == kBearer
-                               ? r.authorization.substr(kBearer.size())
+  std::string_view header = r.Header("authorization");
+  std::string_view given = header.substr(0, kBearer.size()) == kBearer
+                               ? header.substr(kBearer.size())
                                : std::string_view();
   if (SameSecret(given, token)) return std::nullopt;
-  return HttpResponse{401, "text/plain", "/metrics needs Authorization: Bearer <token>\n"};
+  return HttpServerResponse{401, "text/plain", "/metrics needs Authorization: Bearer <token>\n"};
 }
 
 }  // namespace flare

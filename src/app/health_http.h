@@ -18,10 +18,10 @@ class HealthHttp {
   HealthHttp(const Metrics& metrics, std::string metrics_token, const std::atomic<bool>& draining)
       : metrics_(metrics), metrics_token_(std::move(metrics_token)), draining_(draining) {}
 
-  HttpResponse Handle(const HttpRequest& request) const;
+  HttpServerResponse Handle(const HttpServerRequest& request) const;
 
  private:
-  std::optional<HttpResponse> RefuseMetrics(const HttpRequest& request) const;
+  std::optional<HttpServerResponse> RefuseMetrics(const HttpServerRequest& request) const;
 
   const Metrics& metrics_;
   std::string metrics_token_;

@@ -1,6 +1,8 @@
 // flare: one executable for every role. This file only parses flags.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+
 #include "app/commands.h"
 
 int main(int argc, char** argv) {
@@ -26,7 +28,11 @@ int main(int argc, char** argv) {
   flare::TokenFlags token;
   auto* token_cmd = app.add_subcommand("token", "print a signed login token (JWT)");
   add_common(token_cmd, token.common);
-  token_cmd->add_option("--user", token.user, "user id")->required();
+  auto* user_opt = token_cmd->add_option("--user", token.user, "user id");
+  token_cmd
+      ->add_flag("--admin", token.admin,
+                 "an admin token for the HTTP API (of --tenant; \"*\" = every tenant)")
+      ->excludes(user_opt);
   token_cmd->add_option("--tenant", token.tenant, "tenant id");
   token_cmd->add_option("--device", token.device, "device id");
   token_cmd->add_option("--platform", token.platform, "platform (ios, android, web, ...)");
@@ -45,7 +51,26 @@ int main(int argc, char** argv) {
       app.add_subcommand("migrate", "bring the configured store's schema to this version");
   add_common(migrate_cmd, migrate);
 
+  flare::ApiKeyFlags apikey;
+  auto* apikey_cmd = app.add_subcommand("apikey", "create, revoke or list HTTP API keys");
+  add_common(apikey_cmd, apikey.common);
+  apikey_cmd->add_option("action", apikey.action, "create | revoke | list")
+      ->required()
+      ->check(CLI::IsMember({"create", "revoke", "list"}));
+  apikey_cmd->add_option("--tenant", apikey.tenant, "the key's tenant (create; list filter)");
+  apikey_cmd
+      ->add_option("--scope", apikey.scopes,
+                   "scopes (create): *, tokens, messages:write, messages:read, groups, "
+                   "presence, push, hooks, metrics, media")
+      ->delimiter(',');
+  apikey_cmd->add_option("--id", apikey.id, "the key's id (revoke)");
+
   CLI11_PARSE(app, argc, argv);
+  if (token_cmd->parsed() && !token.admin && token.user.empty()) {
+    std::fprintf(stderr, "flare token: --user is required (or --admin)\n");
+    return 2;
+  }
+  if (apikey_cmd->parsed()) return flare::RunApiKey(apikey);
   if (migrate_cmd->parsed()) return flare::RunMigrate(migrate);
   if (serve_cmd->parsed()) return flare::RunServe(serve);
   if (token_cmd->parsed()) return flare::RunToken(token);

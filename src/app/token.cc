@@ -12,7 +12,9 @@ int RunToken(const TokenFlags& flags) {
     return 2;
   }
   auto token =
-      IssueToken(*config, {flags.tenant, flags.user, flags.device, flags.platform, 0}, flags.ttl_s);
+      flags.admin ? IssueAdminToken(*config, flags.tenant, flags.ttl_s)
+                  : IssueToken(*config, {flags.tenant, flags.user, flags.device, flags.platform, 0},
+                               flags.ttl_s);
   if (!token.ok()) {
     std::fprintf(stderr, "flare: %s\n", token.status().message().c_str());
     return 2;

@@ -148,6 +148,44 @@ std::string ServerProcess::HttpGet(const std::string& path, long* status, const 
   return body;
 }
 
+namespace {
+size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::vector<std::string>*>(out)->emplace_back(data, size * n);
+  return size * n;
+}
+}  // namespace
+
+std::string ServerProcess::Http(const std::string& method, const std::string& path,
+                                const std::string& body, long* status, const std::string& bearer,
+                                std::vector<std::string>* response_headers) const {
+  std::string answer;
+  CURL* curl = curl_easy_init();
+  std::string url = "http://127.0.0.1:" + std::to_string(http_port_) + path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  struct curl_slist* headers = nullptr;
+  if (!bearer.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+  if (!body.empty()) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  if (response_headers) {
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, response_headers);
+  }
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+  CURLcode rc = curl_easy_perform(curl);
+  EXPECT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
+  if (status) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
+  return answer;
+}
+
 RawConnection::RawConnection(uint16_t port, const std::string& target) {
   transport_ = MakeBeastClientTransport(
       ClientTransportCallbacks{[this](std::string_view data, bool binary) {

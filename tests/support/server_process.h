@@ -66,6 +66,10 @@ class ServerProcess {
   // `bearer` is not empty.
   std::string HttpGet(const std::string& path, long* status = nullptr,
                       const std::string& bearer = "", const std::string& host = "127.0.0.1") const;
+  // Any request on the HTTP port (JSON body if not empty); the answer's body.
+  std::string Http(const std::string& method, const std::string& path, const std::string& body,
+                   long* status, const std::string& bearer = "",
+                   std::vector<std::string>* response_headers = nullptr) const;
 
  private:
   void Start(uint16_t ws_port, uint16_t http_port);

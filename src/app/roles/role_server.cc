@@ -63,7 +63,9 @@ class Roles final : public RoleServer {
     TransportOptions options = GatewayTransportOptions(config_);
     if (ws == nullptr) options.io_threads = 1;  // HTTP only
     transport_ =
-        MakeBeastTransport(options, ws, [this](const HttpRequest& r) { return health_.Handle(r); });
+        MakeBeastTransport(
+            options, ws,
+            SyncHttpHandler([this](const HttpServerRequest& r) { return health_.Handle(r); }));
     if (Status st = transport_->Start(); !st.ok()) return Undo(st, roles_.size());
     // Again, now with the health URL the registry checks.
     Status registered = RegisterRpcRoles();

@@ -25,16 +25,21 @@ bool HasUnknownFields(const Message& m) {
 
 }  // namespace
 
-Status MessageOrchestrator::ValidateSend(const pb::SendRequest& request) const {
+Status MessageOrchestrator::ValidateSend(const Principal& who,
+                                         const pb::SendRequest& request) const {
   if (request.client_msg_id().empty()) return InvalidArgument("client_msg_id is required");
   if (request.client_msg_id().size() > limits_.max_client_msg_id) {
     return InvalidArgument("client_msg_id is longer than " +
                            std::to_string(limits_.max_client_msg_id) + " bytes");
   }
   if (!pb::MessageType_IsValid(request.type())) return InvalidArgument("unknown message type");
-  // Events and notifications are the server's own: a client must not forge them.
-  if (request.type() == pb::MESSAGE_TYPE_EVENT || request.type() == pb::MESSAGE_TYPE_NOTIFICATION) {
-    return InvalidArgument("clients cannot send event or notification messages");
+  // Events and notifications are the server's own: a client must not forge
+  // them; the business server (HTTP API) may send notifications.
+  if (request.type() == pb::MESSAGE_TYPE_EVENT) {
+    return InvalidArgument("clients cannot send event messages");
+  }
+  if (request.type() == pb::MESSAGE_TYPE_NOTIFICATION && !who.business_server) {
+    return InvalidArgument("clients cannot send notification messages");
   }
   if (static_cast<size_t>(request.mentions_size()) > limits_.max_mentions) {
     return InvalidArgument("too many mentions");
@@ -67,7 +72,7 @@ Command MessageOrchestrator::NewCommand(const Principal& who, ReplyAddress reply
 
 Status MessageOrchestrator::Send(const Principal& who, pb::SendRequest& request,
                                  ReplyAddress reply) {
-  FLARE_RETURN_IF_ERROR(ValidateSend(request));
+  FLARE_RETURN_IF_ERROR(ValidateSend(who, request));
   auto conv = access_.Resolve(who, request.peer_user_id(), request.conversation_id(),
                               MembershipCheck::kDeferred);
   if (!conv.ok()) return conv.status();

@@ -48,7 +48,7 @@ class MessageOrchestrator final : public MessageService {
                     int64_t delivered_seq, ReplyAddress reply) override;
 
  private:
-  Status ValidateSend(const pb::SendRequest& request) const;
+  Status ValidateSend(const Principal& who, const pb::SendRequest& request) const;
   Command NewCommand(const Principal& who, ReplyAddress reply) const;
 
   ConversationAccess& access_;

@@ -55,6 +55,27 @@ size_t Gateway::SessionCount() const {
   return n;
 }
 
+std::vector<Principal> Gateway::OnlineSessions(const std::string& tenant) const {
+  std::vector<Principal> out;
+  for (const auto& session : Snapshot()) {
+    auto who = session->principal();
+    if (who && who->tenant == tenant) out.push_back(std::move(*who));
+  }
+  return out;
+}
+
+size_t Gateway::KickUser(const std::string& tenant, const std::string& user_id,
+                         const std::string& reason) {
+  size_t kicked = 0;
+  for (const auto& session : Snapshot()) {
+    auto who = session->principal();
+    if (!who || who->tenant != tenant || who->user_id != user_id) continue;
+    Kick(session->id(), reason);
+    ++kicked;
+  }
+  return kicked;
+}
+
 void Gateway::OnOpen(const std::shared_ptr<Connection>& conn, std::string handshake_token) {
   auto session = std::make_shared<ClientSession>(conn, deps_.clock.MonotonicMs(),
                                                  options_.session_limits, &deps_.metrics);

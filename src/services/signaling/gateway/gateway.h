@@ -146,6 +146,10 @@ class Gateway final : public ConnectionHandler,
   // Tells every client to reconnect elsewhere and closes its connection.
   void DrainAll(const std::string& reason);
   size_t SessionCount() const;
+  // The logged-in sessions of `tenant` on this gateway (the admin view).
+  std::vector<Principal> OnlineSessions(const std::string& tenant) const;
+  // Closes every session of the user on this gateway; how many there were.
+  size_t KickUser(const std::string& tenant, const std::string& user_id, const std::string& reason);
 
  private:
   using SessionPtr = std::shared_ptr<ClientSession>;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -50,18 +51,44 @@ class ConnectionHandler {
   virtual void OnClose(const std::shared_ptr<Connection>& conn) = 0;
 };
 
-struct HttpResponse {
+// The HTTP side (health, metrics, the core-gateway's API). Requests are
+// read whole (up to TransportOptions::max_http_body_bytes) and answered
+// once, from any thread; a connection reads its next request only after the
+// answer to the previous one is written (keep-alive, no pipelining).
+struct HttpServerResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra ones
 };
-struct HttpRequest {
-  std::string_view method;
-  std::string_view path;           // without the query string
-  std::string_view authorization;  // the Authorization header; empty if none
-  bool from_loopback = false;      // the peer's address is a loopback address
+struct HttpServerRequest {
+  std::string method;
+  std::string path;   // without the query string, still percent-encoded
+  std::string query;  // what follows '?', still percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::string body;
+  std::string remote_address;  // the peer's IP address
+  bool from_loopback = false;  // the peer's address is a loopback address
+
+  // The first header of that (lower-case) name; empty if none.
+  std::string_view Header(std::string_view lower_name) const {
+    for (const auto& [name, value] : headers) {
+      if (name == lower_name) return value;
+    }
+    return {};
+  }
 };
-using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
+// Answers one request; call it exactly once, from any thread.
+using HttpRespond = std::function<void(HttpServerResponse)>;
+using HttpHandler = std::function<void(HttpServerRequest request, HttpRespond respond)>;
+
+// A handler that answers at once on the I/O thread (health and metrics).
+inline HttpHandler SyncHttpHandler(
+    std::function<HttpServerResponse(const HttpServerRequest&)> answer) {
+  return [answer = std::move(answer)](HttpServerRequest request, HttpRespond respond) {
+    respond(answer(request));
+  };
+}
 
 // How several queued frames become one WebSocket message (one write): the
 // transport puts `before(i, ...)` ahead of frame i and `after` at the end,
@@ -80,7 +107,9 @@ struct TransportOptions {
   uint16_t http_port = 8080;
   int io_threads = 1;
   size_t max_frame_bytes = 64 * 1024;
-  bool echo = false;  // echo every WebSocket message back (transport benchmark)
+  size_t max_http_body_bytes = 1 << 20;  // larger requests get 413
+  int64_t http_timeout_ms = 30'000;      // reading a request, and writing its answer
+  bool echo = false;                     // echo every WebSocket message back (transport benchmark)
 };
 
 class Transport {

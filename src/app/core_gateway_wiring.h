@@ -1,0 +1,42 @@
+// The HTTP side of a process that serves the core-gateway: the REST API
+// (services/core_gateway/), the web console's files, and the health and
+// metrics endpoints every process has, behind one HttpHandler.
+#pragma once
+
+#include <memory>
+
+#include "app/health_http.h"
+#include "common/config.h"
+#include "services/core_gateway/api_keys.h"
+#include "services/core_gateway/console_files.h"
+#include "services/core_gateway/http_api.h"
+#include "services/core_gateway/route_support.h"
+
+namespace flare {
+
+class SettingsStore;
+
+class CoreGatewayHttp {
+ public:
+  // `deps`, `settings` and `health` must outlive this object.
+  CoreGatewayHttp(const Config& config, CoreGatewayDeps deps, SettingsStore& settings,
+                  Metrics* metrics, const HealthHttp& health);
+
+  HttpHandler Handler();
+  HttpApi& api() { return api_; }
+  // The push API, once it runs (routes answer 503 before).
+  void SetPush(PushApi* push) { deps_.push = push; }
+  // Answers what is pending (503) and takes no more API calls.
+  void Stop() { api_.Stop(); }
+
+ private:
+  ApiKeys keys_;
+  CoreGatewayDeps deps_;
+  HttpApi api_;
+  ConsoleFiles console_;
+  const HealthHttp& health_;
+};
+
+HttpApiOptions HttpApiOptionsFrom(const Config& config);
+
+}  // namespace flare
