@@ -133,6 +133,10 @@ test('the console: 1:1 and group chat, offline catch-up, events, history, admin 
   await bob.page.getByTestId('system-message').filter({ hasText: 'alice created' }).waitFor();
   await send(bob.page, 'team reply');
   await message(alice.page, 'team reply').waitFor();
+  await message(alice.page, 'hello team')
+    .getByTestId('receipt')
+    .filter({ hasText: 'Read by 1/1' })
+    .waitFor();
   await alice.page.getByTestId('add-member-input').fill('carol');
   await alice.page.getByTestId('add-member-button').click();
   await bob.page.getByTestId('system-message').filter({ hasText: 'alice added carol' }).waitFor();

@@ -7,6 +7,7 @@ import { renderMessage, systemText } from './message_view.js';
 
 const TYPING_SHOWN_MS = 3000;
 const TYPING_SEND_INTERVAL_MS = 1500;
+const GROUP_RECEIPTS_REFRESH_MS = 10000;
 
 export class ChatView {
   /** @param {HTMLElement} root @param {import('../sdk/flare-client.js').FlareClient} client */
@@ -39,6 +40,16 @@ export class ChatView {
     });
     c.on('state', () => this.drawState());
     c.on('error', (e) => this.flash(e.message));
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState !== 'visible' || !this.current) return;
+      this.markRead();
+      this.refreshReceipts();
+    });
+    // Groups get no read notices of other members: ask how many have read.
+    setInterval(() => {
+      const c = this.current && this.client.conv(this.current);
+      if (c && !c.peer && document.visibilityState === 'visible') this.refreshReceipts();
+    }, GROUP_RECEIPTS_REFRESH_MS);
     this.drawState();
     this.drawList();
   }
@@ -273,7 +284,8 @@ export class ChatView {
     if (e.added.length) {
       this.watchPresence(this.client.conv(this.current));
       this.markRead();
-      if (e.added.some((m) => m.sender === this.client.userId)) this.refreshReceipts();
+      // A reply from someone else usually means they read what came before.
+      this.refreshReceipts();
     }
   }
 
@@ -312,8 +324,9 @@ export class ChatView {
       if (c.peer) {
         if (r.readCount > 0 && c.movePeerRead(last.seq)) this.renderMessages();
       } else {
+        const before = this.receipts.get(c.id);
         this.receipts.set(c.id, { seq: last.seq, ...r });
-        this.renderMessages();
+        if (before?.seq !== last.seq || before?.readCount !== r.readCount) this.renderMessages();
       }
     } catch {}
   }
