@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <set>
@@ -46,6 +47,16 @@ class CoreGatewayTest : public ::testing::Test {
                                   {"tenant", call->caller().tenant},
                                   {"user", call->caller().user_id}});
               }});
+    api_.Add({.method = "GET",
+              .path = "/v1/flaky",
+              .tag = "flaky",
+              .summary = "fails while failing_ is set",
+              .access = kAccessAdmin,
+              .handler = [this](const std::shared_ptr<ApiCall>& call) {
+                ++flaky_calls_;
+                if (failing_) return call->Fail(Unavailable("down"));
+                call->Reply(200, nlohmann::json::object());
+              }});
     api_.Add({.method = "POST",
               .path = "/v1/echo/{word}",
               .tag = "test",
@@ -60,6 +71,8 @@ class CoreGatewayTest : public ::testing::Test {
     o.request_timeout_ms = 5'000;
     o.per_key = {1, 3};
     o.per_address = {1000, 1000};
+    o.breaker_failures = 2;
+    o.breaker_open_ms = 1'000;
     return o;
   }
 
@@ -88,6 +101,8 @@ class CoreGatewayTest : public ::testing::Test {
     return *tokens_.Issue({tenant, user, "d1", "web"}, clock_.NowMs() / 1000, 3600);
   }
 
+  std::atomic<bool> failing_{false};
+  std::atomic<int> flaky_calls_{0};
   ManualClock clock_;
   MemorySettingsStore store_;
   TokenSigner tokens_{kSecret};
@@ -179,6 +194,27 @@ TEST_F(CoreGatewayTest, ACallWithoutAnswerGets504AfterTheTimeout) {
   auto res = future.get();
   EXPECT_EQ(res.status, 504);
   EXPECT_NE(res.body.find("\"timeout\""), std::string::npos);
+}
+
+TEST_F(CoreGatewayTest, AFailingServiceOpensItsBreakerUntilATrialSucceeds) {
+  auto admin = *tokens_.IssueAdmin({"*", "ops", 0}, clock_.NowMs() / 1000, 600);
+  failing_ = true;
+  EXPECT_EQ(Call("GET", "/v1/flaky", admin).status, 503);
+  EXPECT_EQ(Call("GET", "/v1/flaky", admin).status, 503);
+  Answer open = Call("GET", "/v1/flaky", admin);  // fails fast: the handler is not called
+  EXPECT_EQ(open.status, 503);
+  EXPECT_EQ(open.body["error"]["code"], "circuit_open");
+  EXPECT_EQ(open.Header("Retry-After"), "1");
+  EXPECT_EQ(flaky_calls_, 2);
+  EXPECT_EQ(Call("GET", "/v1/echo/other", admin).status, 200);  // other services are not affected
+  clock_.Advance(1'000);
+  EXPECT_EQ(Call("GET", "/v1/flaky", admin).status, 503);  // the trial fails: open again
+  EXPECT_EQ(Call("GET", "/v1/flaky", admin).body["error"]["code"], "circuit_open");
+  clock_.Advance(1'000);
+  failing_ = false;
+  EXPECT_EQ(Call("GET", "/v1/flaky", admin).status, 200);  // the trial succeeds: closed
+  EXPECT_EQ(Call("GET", "/v1/flaky", admin).status, 200);
+  EXPECT_EQ(flaky_calls_, 5);
 }
 
 TEST_F(CoreGatewayTest, TheOpenApiDocumentListsExactlyTheRoutes) {

@@ -177,6 +177,12 @@ TEST_F(E2eRoles, StorageReaderAndSessionServeTheStoreOverGrpc) {
   EXPECT_EQ(page->max_seq(), 3);
   EXPECT_EQ(reader->Sync(Principal{"t", "mallory", "d", "web"}, sync).status().detail(),
             pb::ERROR_CODE_NOT_MEMBER);
+  pb::SearchRequest search;
+  search.set_text("HI 2");
+  auto found = reader->Search(alice_, search);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->messages_size(), 1) << "the role's reader searches the store";
+  EXPECT_EQ(found->messages(0).seq(), 2);
 
   auto sessions = NewSessionGrpcClient(channel, options);
   auto boot = sessions->Bootstrap(alice_, pb::BootstrapRequest());

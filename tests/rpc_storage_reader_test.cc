@@ -71,6 +71,10 @@ class ObservedReader final : public StorageReader {
     ++calls;
     return inner_.GetMessages(who, query);
   }
+  Result<pb::SearchResult> Search(const Principal& who, const pb::SearchRequest& request) override {
+    ++calls;
+    return inner_.Search(who, request);
+  }
   Principal last_who() {
     std::lock_guard lock(mu_);
     return last_who_;

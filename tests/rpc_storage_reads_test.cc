@@ -1,4 +1,4 @@
-// StorageReaderService.History and GetMessages end to end: a real gRPC
+// StorageReaderService.History, GetMessages and Search end to end: a real gRPC
 // server on a free loopback port serving a LocalStorageReader over a
 // MemoryStore, the client called through the StorageReader interface and
 // compared with the local reader. A group where a member joined late and
@@ -86,7 +86,7 @@ class RpcStorageReads : public ::testing::Test {
   MemoryStore store_;
   ConversationAccess access_{store_};
   DurableFence fence_;
-  LocalStorageReader local_{store_, access_, SyncLimits{3, 3, 1024 * 1024}, &fence_};
+  LocalStorageReader local_{store_, access_, SyncLimits{3, 3, 1024 * 1024}, &fence_, &store_};
   RpcServicePtr service_;
   std::unique_ptr<RpcServer> server_;
   std::unique_ptr<StorageReader> client_;
@@ -209,6 +209,49 @@ TEST_F(RpcStorageReads, PagesAreCutBySizeAsSyncsAre) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(Seqs(*got), (std::vector<int64_t>{1}));
   EXPECT_TRUE(got->has_more()) << "ask again for the seqs after 1";
+}
+
+// Every page of `text` over gRPC, each checked equal to the local reader's.
+std::vector<int64_t> SearchSeqs(StorageReader& local, StorageReader& remote, const Principal& who,
+                                const std::string& text) {
+  pb::SearchRequest request;
+  request.set_text(text);
+  request.set_limit(2);
+  std::vector<int64_t> seqs;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto mine = local.Search(who, request);
+    auto theirs = remote.Search(who, request);
+    EXPECT_TRUE(mine.ok() && theirs.ok()) << theirs.status().ToString();
+    if (!mine.ok() || !theirs.ok()) break;
+    EXPECT_TRUE(MessageDifferencer::Equals(*mine, *theirs)) << theirs->DebugString();
+    for (const auto& m : theirs->messages()) seqs.push_back(m.seq());
+    if (theirs->next_page_token().empty()) break;
+    request.set_page_token(theirs->next_page_token());
+  }
+  return seqs;
+}
+
+TEST_F(RpcStorageReads, SearchAnswersAsTheLocalReaderDoes) {
+  EXPECT_EQ(SearchSeqs(local_, *client_, alice_, "hi"),
+            (std::vector<int64_t>{8, 7, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(SearchSeqs(local_, *client_, bob_, "hi"), (std::vector<int64_t>{8, 7, 5, 4, 3, 1}))
+      << "bob deleted seq 2 for himself";
+  EXPECT_EQ(SearchSeqs(local_, *client_, carol_, "HI"), (std::vector<int64_t>{8, 7, 5}))
+      << "from carol's join point";
+  EXPECT_EQ(SearchSeqs(local_, *client_, dave_, "hi"), std::vector<int64_t>{});
+
+  pb::SearchRequest empty;
+  auto refused = client_->Search(alice_, empty);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), local_.Search(alice_, empty).status().message());
+  pb::SearchRequest not_his;
+  not_his.set_text("hi");
+  not_his.set_conversation_id("g1");
+  auto denied = client_->Search(dave_, not_his);
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(denied.status().detail(), pb::ERROR_CODE_NOT_MEMBER);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ Result<Stores> OpenSqlite(const Config& config) {
   options.checkpoint_wal_bytes = config.checkpoint_wal_bytes;
   auto store = SqliteStore::Open(config.data_dir + "/flare.db", options);
   if (!store.ok()) return store.status();
-  return Stores{*store, *store};
+  return Stores{*store, *store, *store};
 }
 
 // Fails at start-up (after the DSN's connect_timeout) with the server's
@@ -43,12 +43,12 @@ Result<Stores> OpenPostgres(const Config& config) {
   options.retention_days = static_cast<int>(config.postgres_retention_days);
   auto store = PostgresStore::Open(options);
   if (!store.ok()) return store.status();
-  return Stores{*store, *store};
+  return Stores{*store, *store, *store};
 }
 
 Result<Stores> OpenMemory(const Config&) {
   auto store = std::make_shared<MemoryStore>();
-  return Stores{store, store};
+  return Stores{store, store, store};
 }
 
 const std::map<std::string, StoreFactory>& Registry() {

@@ -5,10 +5,13 @@ namespace flare {
 HttpApiOptions HttpApiOptionsFrom(const Config& config) {
   HttpApiOptions o;
   o.threads = static_cast<int>(config.http_api_threads);
+  o.max_body_bytes = static_cast<size_t>(config.http_api_max_body_bytes);
   o.request_timeout_ms = config.http_api_request_timeout_ms;
   o.per_key = {config.http_api_key_rate_per_s, config.http_api_key_burst};
   o.per_address = {config.http_api_address_rate_per_s, config.http_api_address_burst};
   o.dev_tokens_on_loopback = config.console_dev_tokens == "loopback";
+  o.breaker_failures = config.http_api_breaker_failures;
+  o.breaker_open_ms = config.http_api_breaker_open_ms;
   return o;
 }
 

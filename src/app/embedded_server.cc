@@ -93,7 +93,7 @@ class Embedded final : public EmbeddedServer {
             *stores_.messages, access_,
             {static_cast<int>(config.sync_default_limit), static_cast<int>(config.sync_max_limit),
              static_cast<size_t>(config.sync_max_page_bytes)},
-            &fence_),
+            &fence_, stores_.search.get()),
         sessions_(*stores_.messages, *stores_.conversations,
                   {static_cast<int>(config.bootstrap_page_conversations),
                    static_cast<size_t>(config.sync_max_page_bytes)},

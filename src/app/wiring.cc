@@ -88,6 +88,11 @@ TransportOptions GatewayTransportOptions(const Config& config) {
   o.io_threads =
       config.io_threads > 0 ? static_cast<int>(config.io_threads) : std::max(1, cores - 1);
   o.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
+  // The largest request any route takes (a media upload); JSON routes check
+  // http_api.max_body_bytes themselves.
+  o.max_http_body_bytes = static_cast<size_t>(
+      std::max(config.http_api_max_body_bytes, config.media_max_single_upload_bytes));
+  o.http_timeout_ms = config.http_api_request_timeout_ms;
   o.echo = config.echo_mode == "on";
   if (!o.echo) {  // echo mode returns raw frames
     o.batching.before = AppendBatchPrefix;

@@ -73,6 +73,9 @@ class FlareClient {
   Result<pb::SyncResult> Sync(const std::string& conversation_id, int64_t after_seq, int limit);
   // Every conversation of this user: fetches bootstrap pages until the last.
   Result<pb::BootstrapResult> Bootstrap();
+  // One page of full-text search hits (newest first); pass the result's
+  // next_page_token in the request for the next page.
+  Result<pb::SearchResult> Search(pb::SearchRequest request);
   Result<pb::GroupResult> Group(pb::GroupRequest request);
   Result<pb::SendAck> MessageOp(pb::MessageOpRequest request);
   Status MarkRead(const std::string& conversation_id, int64_t seq);

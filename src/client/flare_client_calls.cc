@@ -142,6 +142,15 @@ Result<pb::SyncResult> FlareClient::Sync(const std::string& conv, int64_t after,
   return reply->sync_result();
 }
 
+Result<pb::SearchResult> FlareClient::Search(pb::SearchRequest request) {
+  pb::ClientFrame frame;
+  *frame.mutable_search() = std::move(request);
+  auto reply = Call(std::move(frame));
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_search_result()) return StatusFromReply(*reply);
+  return reply->search_result();
+}
+
 Result<pb::BootstrapResult> FlareClient::Bootstrap() {
   pb::BootstrapResult all;
   std::string cursor;

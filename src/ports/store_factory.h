@@ -8,6 +8,7 @@
 #include "common/result.h"
 #include "ports/conversation_store.h"
 #include "ports/device_store.h"
+#include "ports/message_search.h"
 #include "ports/message_store.h"
 #include "ports/push_schedule_store.h"
 #include "ports/settings_store.h"
@@ -17,6 +18,7 @@ namespace flare {
 struct Stores {
   std::shared_ptr<MessageStore> messages;
   std::shared_ptr<ConversationStore> conversations;
+  std::shared_ptr<MessageSearch> search;  // the same store's search over its messages
 };
 
 Result<Stores> OpenStores(const Config& config);

@@ -1,8 +1,25 @@
 #include "adapters/memory/memory_store.h"
 
+#include <algorithm>
 #include <set>
 
+#include "adapters/stored_message.h"
+
 namespace flare {
+
+namespace {
+
+// Every query word starts one of the text's words.
+bool MatchesWords(const std::string& text, const std::vector<std::string>& words) {
+  if (text.empty()) return false;
+  std::vector<std::string> text_words = SearchWords(text);
+  return std::all_of(words.begin(), words.end(), [&](const std::string& word) {
+    return std::any_of(text_words.begin(), text_words.end(),
+                       [&](const std::string& t) { return t.starts_with(word); });
+  });
+}
+
+}  // namespace
 
 Result<int64_t> MemoryStore::ClaimPartition(int32_t partition) {
   std::lock_guard lock(mu_);
@@ -235,6 +252,43 @@ Result<std::optional<Message>> MemoryStore::Get(const std::string& tenant, const
   auto m = it->second.find(seq);
   if (m == it->second.end()) return std::optional<Message>();
   return std::optional<Message>(m->second);
+}
+
+Result<SearchPage> MemoryStore::Search(const SearchQuery& query) {
+  std::lock_guard lock(mu_);
+  SearchPage page;
+  if (query.words.empty() || query.limit <= 0) return page;
+  std::vector<const Message*> found;
+  for (auto member = members_.lower_bound({query.tenant, query.user_id, ""});
+       member != members_.end() && std::get<0>(member->first) == query.tenant &&
+       std::get<1>(member->first) == query.user_id;
+       ++member) {
+    const std::string& conv = std::get<2>(member->first);
+    if (!query.conversation_id.empty() && conv != query.conversation_id) continue;
+    auto messages = messages_.find({query.tenant, conv});
+    if (messages == messages_.end()) continue;
+    std::set<int64_t> hidden;  // deleted for themself by this user
+    for (const auto& [seq, m] : messages->second) {
+      if (m.sender() == query.user_id && stored::HiddenSeq(m) > 0) {
+        hidden.insert(stored::HiddenSeq(m));
+      }
+    }
+    for (auto it = messages->second.lower_bound(member->second.row.joined_seq);
+         it != messages->second.end(); ++it) {
+      const Message& m = it->second;
+      if (hidden.count(m.seq()) > 0) continue;
+      if (query.after && !NewerThan(*query.after, PositionOf(m))) continue;
+      if (!MatchesWords(stored::SearchText(m), query.words)) continue;
+      found.push_back(&m);
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const Message* a, const Message* b) {
+    return NewerThan(PositionOf(*a), PositionOf(*b));
+  });
+  page.more = found.size() > static_cast<size_t>(query.limit);
+  if (page.more) found.resize(query.limit);
+  for (const Message* m : found) page.hits.push_back(*m);
+  return page;
 }
 
 }  // namespace flare

@@ -10,11 +10,12 @@
 #include <tuple>
 
 #include "ports/conversation_store.h"
+#include "ports/message_search.h"
 #include "ports/message_store.h"
 
 namespace flare {
 
-class MemoryStore final : public MessageStore, public ConversationStore {
+class MemoryStore final : public MessageStore, public ConversationStore, public MessageSearch {
  public:
   Status Write(const WriteBatch& batch) override;
   Result<int64_t> ClaimPartition(int32_t partition) override;
@@ -52,6 +53,9 @@ class MemoryStore final : public MessageStore, public ConversationStore {
       const std::string& tenant, const std::string& conversation_id) override;
   Result<int64_t> CountReaders(const std::string& tenant, const std::string& conversation_id,
                                int64_t seq, const std::string& exclude_user) override;
+
+  // Scans the user's conversations (the reference for the other adapters).
+  Result<SearchPage> Search(const SearchQuery& query) override;
 
  private:
   using ConvKey = std::pair<std::string, std::string>;                  // tenant, conversation

@@ -82,6 +82,7 @@ class BinaryCopy {
   void Int64(int64_t v);
   void Bool(bool v);
   void SmallInt(int16_t v);
+  void Null() { Int32(-1); }  // a NULL field
   const std::string& Finish();
 
  private:

@@ -151,6 +151,22 @@ CREATE INDEX scheduled_pushes_due ON scheduled_pushes(send_at_ms, push_id);
 CREATE TABLE flare_settings(
   key TEXT COLLATE "C" PRIMARY KEY, version BIGINT NOT NULL, value BYTEA NOT NULL);
 )sql",
+      // 8: message search (ports/message_search.h). search_text is the text
+      // a message is found by ('' for none: events, recalled messages);
+      // NULL on rows stored before this migration, which the store fills
+      // from their bodies (PostgresStore::BackfillSearch, at open and with
+      // every Maintain), found through messages_unsearched. hides_seq: the
+      // seq a delete-for-me event hides from its sender. Indexes on the
+      // partitioned table are created on every partition, present and future.
+      R"sql(
+ALTER TABLE messages ADD COLUMN search_text TEXT, ADD COLUMN hides_seq BIGINT;
+CREATE INDEX messages_search ON messages
+  USING gin (to_tsvector('simple'::regconfig, search_text)) WHERE search_text <> '';
+CREATE INDEX messages_hides ON messages(tenant, conversation_id, hides_seq)
+  WHERE hides_seq IS NOT NULL;
+CREATE INDEX messages_unsearched ON messages(server_time_ms) WHERE search_text IS NULL;
+)sql",
+      // 9 is reserved for media.
   };
   return migrations;
 }
@@ -286,6 +302,9 @@ Result<MaintenanceReport> PostgresStore::Maintain(int64_t now_ms) {
   }
   FLARE_RETURN_IF_ERROR(EnsurePartitions(conn, ahead));
   report.partitions_created = static_cast<int>(ahead.size());
+  auto backfilled = BackfillSearch(conn);
+  if (!backfilled.ok()) return backfilled.status();
+  report.search_backfilled = *backfilled;
   if (options_.retention_days <= 0) return report;
   // Whole weeks only: a partition goes once all of it is past retention.
   int64_t boundary = PartitionWeek(now_ms - options_.retention_days * kDayMs) * kPartitionMs;

@@ -15,6 +15,7 @@
 
 #include "adapters/postgres/pg_conn.h"
 #include "ports/conversation_store.h"
+#include "ports/message_search.h"
 #include "ports/message_store.h"
 
 namespace flare {
@@ -42,12 +43,15 @@ struct MaintenanceReport {
   int partitions_created = 0;
   int partitions_dropped = 0;
   int64_t keys_deleted = 0;
+  int64_t search_backfilled = 0;  // rows from before schema 8 given their search columns
 };
 
 // The schema version this binary creates and understands.
 int PostgresSchemaVersion();
 
-class PostgresStore final : public MessageStore, public ConversationStore {
+// Search: a GIN index over to_tsvector('simple', search_text) on the
+// partitioned messages table; see postgres_store_search.cc.
+class PostgresStore final : public MessageStore, public ConversationStore, public MessageSearch {
  public:
   // Connects, applies the pending schema migrations and refuses a database
   // whose schema is newer than this binary knows.
@@ -114,6 +118,8 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   Result<int64_t> CountReaders(const std::string& tenant, const std::string& conversation_id,
                                int64_t seq, const std::string& exclude_user) override;
 
+  Result<SearchPage> Search(const SearchQuery& query) override;
+
   const std::string& server() const { return server_; }
 
  private:
@@ -128,6 +134,9 @@ class PostgresStore final : public MessageStore, public ConversationStore {
   Status EnsureBatchPartitions(const WriteBatch& batch);                  // write_mu_ held
   Status SendBatch(const WriteBatch& batch);                              // write_mu_ held
   Result<int> DropExpiredPartitions(PGconn* conn, int64_t boundary_ms);
+  // Fills search_text and hides_seq of rows stored before schema 8 (or by
+  // an older binary since) from their bodies; returns how many.
+  Result<int64_t> BackfillSearch(PGconn* conn);
 
   // Runs a read on a pooled connection; a broken one is reset and the
   // statement tried once more.

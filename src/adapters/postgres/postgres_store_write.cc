@@ -24,7 +24,8 @@ constexpr const char* kCopyKeys =
     "FROM STDIN (FORMAT binary)";
 constexpr const char* kCopyMessages =
     "COPY messages(tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, "
-    "server_time_ms, countable, mentions, format, body) FROM STDIN (FORMAT binary)";
+    "server_time_ms, countable, mentions, format, body, search_text, hides_seq) "
+    "FROM STDIN (FORMAT binary)";
 constexpr const char* kUpsertConversation =
     "INSERT INTO conversations(tenant, conversation_id, info) VALUES ($1, $2, $3) "
     "ON CONFLICT (tenant, conversation_id) DO UPDATE SET info = EXCLUDED.info";
@@ -35,8 +36,9 @@ constexpr const char* kUpsertMember =
     "muted_until_ms, joined_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
     "ON CONFLICT (tenant, user_id, conversation_id) DO UPDATE SET role = EXCLUDED.role, "
     "muted_until_ms = EXCLUDED.muted_until_ms, joined_seq = EXCLUDED.joined_seq";
+// A recall or an edit changes what the message is found by.
 constexpr const char* kUpdateMessage =
-    "UPDATE messages SET format = $4, body = $5 "
+    "UPDATE messages SET format = $4, body = $5, search_text = $6 "
     "WHERE tenant = $1 AND conversation_id = $2 AND seq = $3";
 // Sync()'s marker commit (migration 4): this connection's own row.
 constexpr const char* kSyncMarker =
@@ -106,7 +108,8 @@ std::vector<Statement> ClosingStatements(const WriteBatch& batch) {
                     P(sm.message.conversation_id()),
                     P(sm.message.seq()),
                     format,
-                    {body, true}}});
+                    {body, true},
+                    P(stored::SearchText(sm.message))}});
   }
   if (!batch.cursors.empty()) out.push_back(CursorStatement(batch.cursors));
   // Read at commit time: this transaction's COMMIT does not wait for its
@@ -137,7 +140,7 @@ std::string MessageRows(const std::vector<StoredMessage>& messages) {
   for (const auto& sm : messages) {
     const Message& m = sm.message;
     storage_record::Encode(m, &body);
-    copy.Row(11);
+    copy.Row(13);
     copy.Text(sm.tenant);
     copy.Text(m.conversation_id());
     copy.Int64(m.seq());
@@ -149,6 +152,12 @@ std::string MessageRows(const std::vector<StoredMessage>& messages) {
     copy.Text(stored::MentionColumn(m));
     copy.SmallInt(static_cast<int16_t>(storage_record::Format::kRecordV1));
     copy.Bytes(body);
+    copy.Text(stored::SearchText(m));
+    if (int64_t hides = stored::HiddenSeq(m); hides > 0) {
+      copy.Int64(hides);
+    } else {
+      copy.Null();
+    }
   }
   return copy.Finish();
 }

@@ -1,4 +1,5 @@
 #include "adapters/sqlite/sqlite_store.h"
+#include "adapters/sqlite/sqlite_store_reader.h"
 #include "adapters/stored_message.h"
 
 namespace flare {
@@ -83,20 +84,6 @@ MemberRow ReadMemberRow(const sqlite::Stmt& stmt) {
 
 }  // namespace
 
-class SqliteStore::Reader {
- public:
-  Reader(SqliteStore* store, std::unique_ptr<sqlite::Db> db) : store_(store), db_(std::move(db)) {}
-  Reader(Reader&&) = default;
-  ~Reader() {
-    if (db_) store_->ReleaseReader(std::move(db_));
-  }
-  sqlite::Db* operator->() { return db_.get(); }
-
- private:
-  SqliteStore* store_;
-  std::unique_ptr<sqlite::Db> db_;
-};
-
 Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                                        const SqliteOptions& options) {
   auto db = sqlite::Db::Open(path, false, options.vfs);
@@ -114,6 +101,7 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
   std::shared_ptr<SqliteStore> store(new SqliteStore(path, options, std::move(db).value()));
   std::lock_guard lock(store->write_mu_);
+  FLARE_RETURN_IF_ERROR(store->EnsureSearchIndexLocked());
   store->RememberWalFile();
   if (store->wal_file_.load() == nullptr) {
     return IoError("cannot use " + path +

@@ -11,6 +11,7 @@
 
 #include "adapters/sqlite/sqlite_db.h"
 #include "ports/conversation_store.h"
+#include "ports/message_search.h"
 #include "ports/message_store.h"
 
 namespace flare {
@@ -26,7 +27,10 @@ struct SqliteOptions {
   int64_t checkpoint_wal_bytes = 64ll << 20;
 };
 
-class SqliteStore final : public MessageStore, public ConversationStore {
+// Search: an FTS5 index (message_fts, external content over the messages
+// table's search_text column) kept by triggers in the write transaction;
+// see sqlite_store_search.cc.
+class SqliteStore final : public MessageStore, public ConversationStore, public MessageSearch {
  public:
   static Result<std::shared_ptr<SqliteStore>> Open(const std::string& path,
                                                    const SqliteOptions& options = {});
@@ -74,6 +78,8 @@ class SqliteStore final : public MessageStore, public ConversationStore {
   Result<int64_t> CountReaders(const std::string& tenant, const std::string& conversation_id,
                                int64_t seq, const std::string& exclude_user) override;
 
+  Result<SearchPage> Search(const SearchQuery& query) override;
+
  private:
   class Reader;  // a pooled read connection, returned on destruction
   SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<sqlite::Db> writer)
@@ -89,6 +95,11 @@ class SqliteStore final : public MessageStore, public ConversationStore {
   Status WriteMemberships(const WriteBatch& batch);
   Status WriteMessages(const WriteBatch& batch);
   Status SyncDirectory();
+  // Adds the search columns, index and triggers to a database that has
+  // none (a new one, or one written before search existed, whose messages
+  // are indexed now), in one transaction. write_mu_ held.
+  Status EnsureSearchIndexLocked();
+  Status BackfillSearchColumnsLocked();
   Status CheckpointLocked();  // write_mu_ held
   void RememberWalFile();     // write_mu_ held
 

@@ -14,12 +14,17 @@
 namespace flare {
 namespace {
 
+// search_text and hides_seq feed the search index (sqlite_store_search.cc):
+// NULL when the message has no text to find or hides nothing.
 constexpr const char* kInsertMessage =
     "INSERT INTO messages(tenant, conversation_id, seq, server_msg_id, sender, client_msg_id, "
-    "server_time_ms, countable, mentions, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "server_time_ms, countable, mentions, body, search_text, hides_seq) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULLIF(?11, ''), NULLIF(?12, 0))";
 
+// A recall or an edit changes what the message is found by.
 constexpr const char* kUpdateMessage =
-    "UPDATE messages SET body = ?4 WHERE tenant = ?1 AND conversation_id = ?2 AND seq = ?3";
+    "UPDATE messages SET body = ?4, search_text = NULLIF(?5, '') "
+    "WHERE tenant = ?1 AND conversation_id = ?2 AND seq = ?3";
 
 constexpr const char* kUpsertMember =
     "INSERT INTO members(tenant, user_id, conversation_id, conversation_type, joined_ms, role, "
@@ -221,6 +226,7 @@ Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
     m.SerializeToString(&body);
     std::string mentions = stored::MentionColumn(m);
     int64_t countable = stored::Countable(m) ? 1 : 0;
+    std::string search_text = stored::SearchText(m);
     auto stmt = writer_->Prepare(kInsertMessage);
     if (!stmt.ok()) return stmt.status();
     FLARE_RETURN_IF_ERROR((*stmt)
@@ -234,10 +240,13 @@ Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
                               .Bind(8, countable)
                               .Bind(9, mentions)
                               .BindBlob(10, body)
+                              .Bind(11, search_text)
+                              .Bind(12, stored::HiddenSeq(m))
                               .Run());
   }
   for (const auto& sm : batch.updates) {
     sm.message.SerializeToString(&body);
+    std::string search_text = stored::SearchText(sm.message);
     auto stmt = writer_->Prepare(kUpdateMessage);
     if (!stmt.ok()) return stmt.status();
     FLARE_RETURN_IF_ERROR((*stmt)
@@ -245,6 +254,7 @@ Status SqliteStore::WriteInTransaction(const WriteBatch& batch) {
                               .Bind(2, sm.message.conversation_id())
                               .Bind(3, sm.message.seq())
                               .BindBlob(4, body)
+                              .Bind(5, search_text)
                               .Run());
   }
   for (const auto& c : batch.cursors) {

@@ -15,7 +15,8 @@ class StorageReaderRole final : public Role {
       : reader_(*deps.stores.messages, deps.access,
                 {static_cast<int>(deps.config.sync_default_limit),
                  static_cast<int>(deps.config.sync_max_limit),
-                 static_cast<size_t>(deps.config.sync_max_page_bytes)}),
+                 static_cast<size_t>(deps.config.sync_max_page_bytes)},
+                nullptr, deps.stores.search.get()),
         service_(NewStorageReaderGrpcService(reader_)) {}
 
   grpc::Service* service() override { return service_.get(); }

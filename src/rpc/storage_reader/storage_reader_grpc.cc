@@ -60,10 +60,16 @@ class StorageReaderGrpcService final : public StorageReaderService::Service {
     });
   }
 
+  grpc::Status Search(grpc::ServerContext* context, const pb::SearchRequest* request,
+                      pb::SearchResult* response) override {
+    return Serve(*context, "Search", response,
+                 [&](const Principal& who) { return reader_.Search(who, *request); });
+  }
+
  private:
-  template <typename Read>
+  template <typename Response, typename Read>
   static grpc::Status Serve(grpc::ServerContext& context, const std::string& method,
-                            pb::SyncResult* response, Read read) {
+                            Response* response, Read read) {
     return rpc::ServeUnary(context, "storage.v1.StorageReaderService/" + method,
                            [&](const Principal& who) {
                              auto result = read(who);
@@ -103,11 +109,18 @@ class StorageReaderGrpcClient final : public StorageReader {
     });
   }
 
+  Result<pb::SearchResult> Search(const Principal& who, const pb::SearchRequest& request) override {
+    return Ask<pb::SearchResult>("Search", who,
+                                 [&](grpc::ClientContext& context, pb::SearchResult* response) {
+                                   return stub_->Search(&context, request, response);
+                                 });
+  }
+
  private:
   // Every call of this service is a read: idempotent, so retried.
-  template <typename Invoke>
-  Result<pb::SyncResult> Ask(std::string_view method, const Principal& who, Invoke invoke) {
-    pb::SyncResult response;
+  template <typename Response = pb::SyncResult, typename Invoke>
+  Result<Response> Ask(std::string_view method, const Principal& who, Invoke invoke) {
+    Response response;
     Status status =
         caller_.Call(method, who, rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
           response.Clear();

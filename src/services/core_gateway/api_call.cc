@@ -73,6 +73,7 @@ Result<nlohmann::json> ApiCall::JsonBody() const {
 
 void ApiCall::ReplyRaw(HttpServerResponse response) {
   if (answered_.exchange(true)) return;
+  if (on_answer_) on_answer_(response.status);
   response.headers.emplace_back("X-Request-Id", request_id_);
   respond_(std::move(response));
 }

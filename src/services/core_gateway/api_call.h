@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -62,6 +63,8 @@ class ApiCall {
   void Fail(int http_status, std::string_view code, std::string_view message,
             std::vector<std::pair<std::string, std::string>> headers = {});
   bool answered() const { return answered_.load(); }
+  // Told the status of the answer, before it is sent (circuit breakers).
+  void set_on_answer(std::function<void(int status)> f) { on_answer_ = std::move(f); }
 
  private:
   HttpServerRequest http_;
@@ -70,6 +73,7 @@ class ApiCall {
   Caller caller_;
   std::map<std::string, std::string> path_params_;
   std::atomic<bool> answered_{false};
+  std::function<void(int)> on_answer_;
 };
 
 // The HTTP status and error code of a Status.

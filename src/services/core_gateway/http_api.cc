@@ -53,6 +53,7 @@ HttpApi::HttpApi(const TokenSigner& tokens, ApiKeys* api_keys, const Clock& cloc
       options_(options),
       per_key_(options.per_key, clock),
       per_address_(options.per_address, clock),
+      breakers_(clock, options.breaker_failures, options.breaker_open_ms),
       pool_(options.threads, options.max_queued) {
   if (metrics != nullptr) {
     requests_ = &metrics->AddCounter("flare_http_api_requests_total",
@@ -133,8 +134,13 @@ void HttpApi::Handle(HttpServerRequest request, HttpRespond respond) {
         404, "no_route",
         "no route " + http.method + " " + http.path + " (the API is described at /openapi.json)");
   }
-  Track(call);
   const ApiRoute* route = match.route;
+  if (!route->raw_body && http.body.size() > options_.max_body_bytes) {
+    return call->Fail(413, "payload_too_large",
+                      "the request body is larger than " + std::to_string(options_.max_body_bytes) +
+                          " bytes (http_api.max_body_bytes)");
+  }
+  Track(call);
   if (!pool_.Submit([this, route, call] { Run(*route, call); })) {
     call->Fail(503, "overloaded", "the HTTP API is overloaded; retry later",
                {{"Retry-After", "1"}});
@@ -202,6 +208,12 @@ void HttpApi::Run(const ApiRoute& route, std::shared_ptr<ApiCall> call) {
     return call->Fail(429, "rate_limited", "too many requests for this key",
                       {{"Retry-After", RetryAfterSeconds(d.retry_after_ms)}});
   }
+  if (int64_t wait = breakers_.Check(route.tag); wait > 0) {
+    return call->Fail(503, "circuit_open",
+                      "the " + route.tag + " service failed repeatedly; calls to it fail fast for now",
+                      {{"Retry-After", RetryAfterSeconds(wait)}});
+  }
+  call->set_on_answer([this, tag = route.tag](int status) { breakers_.Record(tag, status >= 500); });
   try {
     route.handler(call);
   } catch (const nlohmann::json::exception& e) {

@@ -23,6 +23,7 @@
 #include "common/metrics.h"
 #include "common/thread_pool.h"
 #include "services/core_gateway/api_call.h"
+#include "services/core_gateway/circuit_breaker.h"
 #include "services/signaling/gateway/rate_limiter.h"
 
 namespace flare {
@@ -60,15 +61,23 @@ struct ApiRoute {
   std::string response_example;  // JSON text
   int success_status = 200;
   ApiHandler handler;
+  // The body is not JSON and may be larger than max_body_bytes (uploads,
+  // which check their own limits).
+  bool raw_body = false;
 };
 
 struct HttpApiOptions {
+  size_t max_body_bytes = 1 << 20;  // JSON routes
   int threads = 2;
   size_t max_queued = 4096;
   int64_t request_timeout_ms = 10'000;
   RateLimit per_key;
   RateLimit per_address;
   bool dev_tokens_on_loopback = false;
+  // Per route tag (the service behind it): consecutive 5xx answers that
+  // open its breaker, and how long it stays open.
+  int64_t breaker_failures = 5;
+  int64_t breaker_open_ms = 5'000;
 };
 
 class HttpApi {
@@ -111,6 +120,7 @@ class HttpApi {
   std::vector<ApiRoute> routes_;
   RateLimiter per_key_;
   RateLimiter per_address_;
+  CircuitBreaker breakers_;
   ThreadPool pool_;
   Counter* requests_ = nullptr;
   Counter* rate_limited_ = nullptr;

@@ -227,6 +227,9 @@ void Gateway::HandleFrame(const SessionPtr& s, pb::ClientFrame& frame) {
     case pb::ClientFrame::kPresence:
       HandlePresence(s, *who, frame);
       return;
+    case pb::ClientFrame::kSearch:
+      HandleSearch(s, *who, frame);
+      return;
     default:
       return;
   }

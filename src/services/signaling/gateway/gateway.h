@@ -179,7 +179,7 @@ class Gateway final : public ConnectionHandler,
   void HandleSync(const SessionPtr& s, const Principal& who,
                   const ::flare::client::v1::ClientFrame& frame);
   void HandleBootstrap(const SessionPtr& s, const Principal& who, const pb::ClientFrame& frame);
-  // gateway_features.cc: groups, message events, read state, typing, presence.
+  // gateway_features.cc: groups, message events, read state, typing, presence, search.
   void HandleGroup(const SessionPtr& s, const Principal& who, ::flare::client::v1::ClientFrame& f);
   void HandleMessageOp(const SessionPtr& s, const Principal& who,
                        ::flare::client::v1::ClientFrame& f);
@@ -191,6 +191,8 @@ class Gateway final : public ConnectionHandler,
                     const ::flare::client::v1::ClientFrame& f);
   void HandlePresence(const SessionPtr& s, const Principal& who,
                       const ::flare::client::v1::ClientFrame& f);
+  void HandleSearch(const SessionPtr& s, const Principal& who,
+                    const ::flare::client::v1::ClientFrame& f);
   // gateway_devices.cc: push devices, mutes, do-not-disturb.
   void HandleRegisterDevice(const SessionPtr& s, const Principal& who,
                             const ::flare::client::v1::ClientFrame& f);

@@ -50,6 +50,17 @@ void Gateway::HandleMarkRead(const SessionPtr& s, const Principal& who, const pb
   if (!st.ok()) s->ReplyStatus(f.request_id(), st);
 }
 
+// A search reads the store (an index scan and a join): on a read thread.
+void Gateway::HandleSearch(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
+  OnReadThread(s, f.request_id(), [this, s, who, request = f.search(), rid = f.request_id()] {
+    auto result = deps_.reader.Search(who, request);
+    if (!result.ok()) return s->ReplyStatus(rid, result.status());
+    pb::ServerFrame reply;
+    reply.mutable_search_result()->Swap(&*result);
+    s->Reply(rid, reply);
+  });
+}
+
 void Gateway::HandleReadCount(const SessionPtr& s, const Principal& who, const pb::ClientFrame& f) {
   OnReadThread(s, f.request_id(), [this, s, who, req = f.read_count(), rid = f.request_id()] {
     auto conv = deps_.access.Resolve(who, "", req.conversation_id());

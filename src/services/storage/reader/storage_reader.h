@@ -1,6 +1,7 @@
 // storage-reader: history for a device that was away or scrolls back. Pages
-// through a conversation after a seq (sync) or before one (history), and
-// fetches messages by seq, checking membership first.
+// through a conversation after a seq (sync) or before one (history),
+// fetches messages by seq, checking membership first, and searches message
+// text (storage_reader_search.cc).
 //
 // Callers depend on the StorageReader interface: in one process it is the
 // LocalStorageReader below, in a cluster a gRPC client of the
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "flare/client/v1/client.pb.h"
+#include "ports/message_search.h"
 #include "ports/message_store.h"
 #include "services/conversation_access.h"
 #include "services/storage/durable_fence.h"
@@ -44,6 +46,13 @@ struct GetMessagesQuery {
   std::vector<int64_t> seqs;  // at most kMaxSeqs
 };
 
+// Bounds of a search request.
+struct SearchLimits {
+  static constexpr int kDefaultLimit = 20;
+  static constexpr int kMaxLimit = 100;
+  static constexpr size_t kMaxTextBytes = 256;
+};
+
 class StorageReader {
  public:
   virtual ~StorageReader() = default;
@@ -59,15 +68,24 @@ class StorageReader {
   // cut by size after its last message.
   virtual Result<::flare::client::v1::SyncResult> GetMessages(const Principal& who,
                                                               const GetMessagesQuery& query) = 0;
+  // One page of the messages `who` may read whose text has every word of
+  // request.text (as word prefixes), newest first; see ports/message_search.h
+  // for what is found. `who` is trusted (authenticated by the caller).
+  // InvalidArgument: empty or too long text, negative limit, a page token
+  // this server did not issue; a conversation `who` is not a member of is
+  // refused as by Sync.
+  virtual Result<::flare::client::v1::SearchResult> Search(
+      const Principal& who, const ::flare::client::v1::SearchRequest& request) = 0;
 };
 
 // Reads the MessageStore of this process.
 class LocalStorageReader final : public StorageReader {
  public:
-  // `fence` (may be null): serve only what is durable.
+  // `fence` (may be null): serve only what is durable. `search` (may be
+  // null: Search fails): the store's search, usually the store itself.
   LocalStorageReader(MessageStore& store, ConversationAccess& access, SyncLimits limits,
-                     const DurableFence* fence = nullptr)
-      : store_(store), access_(access), limits_(limits), fence_(fence) {}
+                     const DurableFence* fence = nullptr, MessageSearch* search = nullptr)
+      : store_(store), access_(access), limits_(limits), fence_(fence), search_(search) {}
 
   Result<::flare::client::v1::SyncResult> Sync(
       const Principal& who, const ::flare::client::v1::SyncRequest& request) override;
@@ -75,6 +93,8 @@ class LocalStorageReader final : public StorageReader {
                                                   const HistoryQuery& query) override;
   Result<::flare::client::v1::SyncResult> GetMessages(const Principal& who,
                                                       const GetMessagesQuery& query) override;
+  Result<::flare::client::v1::SearchResult> Search(
+      const Principal& who, const ::flare::client::v1::SearchRequest& request) override;
 
  private:
   int PageLimit(int asked) const;
@@ -93,6 +113,7 @@ class LocalStorageReader final : public StorageReader {
   ConversationAccess& access_;
   SyncLimits limits_;
   const DurableFence* fence_;
+  MessageSearch* search_;
 };
 
 }  // namespace flare

@@ -1,0 +1,37 @@
+#include "services/core_gateway/circuit_breaker.h"
+
+namespace flare {
+
+int64_t CircuitBreaker::Check(const std::string& name) {
+  const int64_t now = clock_.MonotonicMs();
+  std::lock_guard lock(mu_);
+  State& s = states_[name];
+  if (s.open_until_ms == 0) return 0;
+  if (now < s.open_until_ms) return s.open_until_ms - now;
+  if (s.trial_in_flight) return open_ms_;  // one trial at a time
+  s.trial_in_flight = true;
+  return 0;
+}
+
+void CircuitBreaker::Record(const std::string& name, bool failed) {
+  const int64_t now = clock_.MonotonicMs();
+  std::lock_guard lock(mu_);
+  State& s = states_[name];
+  bool trial = s.trial_in_flight;
+  s.trial_in_flight = false;
+  if (!failed) {
+    s = State{};
+    return;
+  }
+  ++s.consecutive_failures;
+  if (trial || s.consecutive_failures >= failures_to_open_) s.open_until_ms = now + open_ms_;
+}
+
+bool CircuitBreaker::IsOpen(const std::string& name) {
+  const int64_t now = clock_.MonotonicMs();
+  std::lock_guard lock(mu_);
+  auto it = states_.find(name);
+  return it != states_.end() && it->second.open_until_ms > now;
+}
+
+}  // namespace flare

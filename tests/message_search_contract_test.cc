@@ -1,0 +1,106 @@
+// The message search contract for the in-process backends (memory, SQLite),
+// and the SQLite index built for a database written before search existed.
+#include <sqlite3.h>
+
+#include "adapters/memory/memory_store.h"
+#include "adapters/sqlite/sqlite_store.h"
+#include "message_search_contract.h"
+
+namespace flare {
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(Adapters, MessageSearchContract,
+                         ::testing::Values(SearchBackend{"memory",
+                                                         [](const std::string&) {
+                                                           auto s = std::make_shared<MemoryStore>();
+                                                           return SearchUnderTest{s, s};
+                                                         }},
+                                           SearchBackend{"sqlite",
+                                                         [](const std::string& dir) {
+                                                           auto s =
+                                                               SqliteStore::Open(dir + "/flare.db");
+                                                           EXPECT_TRUE(s.ok())
+                                                               << s.status().ToString();
+                                                           if (!s.ok()) return SearchUnderTest{};
+                                                           return SearchUnderTest{*s, *s};
+                                                         }}),
+                         [](const auto& info) { return info.param.name; });
+
+// The messages and members tables as the store created them before search.
+constexpr const char* kSchemaBeforeSearch = R"sql(
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  server_msg_id TEXT NOT NULL, sender TEXT NOT NULL, client_msg_id TEXT NOT NULL,
+  server_time_ms INTEGER NOT NULL, countable INTEGER NOT NULL, mentions TEXT NOT NULL,
+  body BLOB NOT NULL);
+CREATE UNIQUE INDEX messages_by_seq ON messages(tenant, conversation_id, seq);
+CREATE UNIQUE INDEX messages_idempotency ON messages(tenant, sender, client_msg_id);
+CREATE TABLE members(
+  tenant TEXT NOT NULL, user_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
+  conversation_type INTEGER NOT NULL, joined_ms INTEGER NOT NULL,
+  role INTEGER NOT NULL DEFAULT 0, muted_until_ms INTEGER NOT NULL DEFAULT 0,
+  joined_seq INTEGER NOT NULL DEFAULT 0,
+  read_seq INTEGER NOT NULL DEFAULT 0, delivered_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(tenant, user_id, conversation_id)) WITHOUT ROWID;
+INSERT INTO members(tenant, user_id, conversation_id, conversation_type, joined_ms)
+  VALUES ('t1', 'alice', 'c1', 2, 1), ('t1', 'bob', 'c1', 2, 1);
+)sql";
+
+void InsertOldRow(sqlite3* db, const Message& m) {
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO messages(tenant, conversation_id, seq, server_msg_id, "
+                               "sender, client_msg_id, server_time_ms, countable, mentions, body) "
+                               "VALUES('t1', ?1, ?2, ?3, ?4, ?5, ?6, 1, '', ?7)",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  std::string body = m.SerializeAsString();
+  sqlite3_bind_text(stmt, 1, m.conversation_id().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(stmt, 2, m.seq());
+  sqlite3_bind_text(stmt, 3, m.server_msg_id().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt, 4, m.sender().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt, 5, m.client_msg_id().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(stmt, 6, m.server_time_ms());
+  sqlite3_bind_blob(stmt, 7, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+  EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+}
+
+class SqliteSearchUpgrade : public ::testing::Test, protected SearchTestHelpers {
+ protected:
+  void SetUp() override { MakeDir("sqlite_upgrade"); }
+  void TearDown() override { RemoveDir(); }
+};
+
+TEST_F(SqliteSearchUpgrade, BuildsTheIndexOfAnExistingDatabaseAtOpen) {
+  std::string path = dir_ + "/old.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, kSchemaBeforeSearch, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    InsertOldRow(db, Text("c1", 1, "bob", "stored before search").message);
+    InsertOldRow(db, Text("c1", 2, "bob", "also stored before").message);
+    pb::Event hide;
+    hide.set_target_seq(2);
+    hide.mutable_delete_for_me();
+    InsertOldRow(db, Event("c1", 3, "alice", hide).message);
+    sqlite3_close(db);
+  }
+  for (int open = 0; open < 2; ++open) {  // the second open finds the index there
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    under_ = {*store, *store};
+    EXPECT_EQ(Hits(Query("bob", "stored")), (V{"c1/2", "c1/1"}));
+    EXPECT_EQ(Hits(Query("alice", "stored")), (V{"c1/1"}));
+    WriteBatch more;
+    more.messages = {Text("c1", 4 + open, "bob", "written after the upgrade")};
+    Write(more);
+    EXPECT_EQ(Hits(Query("bob", "written")).size(), static_cast<size_t>(open + 1));
+    under_ = {};
+  }
+}
+
+}  // namespace
+}  // namespace flare
