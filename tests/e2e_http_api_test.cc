@@ -151,6 +151,16 @@ TEST(E2eHttpApi, ABusinessServerSendsReadsAndManagesThroughTheApi) {
                           "&until_ms=" + std::to_string(stored_at),
                       json(), api_key);
   ASSERT_EQ(window.body["messages"].size(), 1u);
+  // Search as bob finds the message; as a user outside the conversation, nothing.
+  Reply found = Call(server, "GET", "/v1/search?user=bob&q=shipped", json(), api_key);
+  ASSERT_EQ(found.status, 200) << found.body.dump();
+  ASSERT_EQ(found.body["messages"].size(), 1u);
+  EXPECT_EQ(found.body["messages"][0]["content"]["text"], "your order shipped");
+  Reply elsewhere = Call(server, "GET", "/v1/search?user=eve&q=shipped", json(), api_key);
+  ASSERT_EQ(elsewhere.status, 200);
+  EXPECT_EQ(elsewhere.body["messages"].size(), 0u);
+  Reply blank = Call(server, "GET", "/v1/search?user=bob&q=", json(), api_key);
+  EXPECT_EQ(blank.status, 400);
   // Not a member: nothing to read.
   Reply outsider = Call(server, "GET", "/v1/conversations/" + conversation + "/messages?user=eve",
                         json(), api_key);

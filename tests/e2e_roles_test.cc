@@ -17,6 +17,7 @@
 #include <future>
 
 #include "app/roles/roles.h"
+#include "media/v1/media.grpc.pb.h"
 #include "ports/store_factory.h"
 #include "rpc/common/rpc_server.h"
 #include "rpc/session/session_grpc.h"
@@ -119,7 +120,8 @@ class E2eRoles : public ::testing::Test {
 
   // Starts `flare serve` with `extra` arguments and reads its ports from
   // its "flare listening" line.
-  void StartRoles(const std::vector<std::string>& extra) {
+  void StartRoles(const std::vector<std::string>& extra,
+                  const std::string& expected_roles = "storage-reader,session") {
     std::vector<std::string> argv = {FLARE_BINARY, "serve", "--config", config_path_};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ASSERT_TRUE(child_.Start(argv));
@@ -130,7 +132,7 @@ class E2eRoles : public ::testing::Test {
                           roles, &rpc_port_, &http_port_),
               3)
         << *line;
-    EXPECT_STREQ(roles, "storage-reader,session");
+    EXPECT_EQ(std::string(roles), expected_roles);
   }
 
   // Runs `flare serve ... --role <roles>` to its end: its exit status and
@@ -224,9 +226,42 @@ TEST_F(E2eRoles, UnknownRoleExitsNonZeroNamingItAndTheValidRoles) {
 
 TEST_F(E2eRoles, RoleNotRunnableAsAProcessYetExitsNonZeroNamingIt) {
   std::string output;
-  EXPECT_NE(RunWithRoles("session,media", &output), 0);
-  EXPECT_NE(output.find("role 'media' cannot run as a process of its own yet"), std::string::npos)
+  EXPECT_NE(RunWithRoles("session,core-gateway", &output), 0);
+  EXPECT_NE(output.find("role 'core-gateway' cannot run as a process of its own yet"),
+            std::string::npos)
       << output;
+}
+
+TEST_F(E2eRoles, MediaServesUploadsAndReadsOverGrpc) {
+  StartRoles({"--role", "media"}, "media");
+  EXPECT_EQ(HealthStatus(rpc_port_, "media.v1.MediaService"), 1);
+  auto stub =
+      ::media::v1::MediaService::NewStub(OpenRpcChannel("127.0.0.1:" + std::to_string(rpc_port_)));
+  auto as_alice = [] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("x-tenant-id", "t");
+    context->AddMetadata("x-user-id", "alice");
+    context->set_deadline(std::chrono::system_clock::now() + 10s);
+    return context;
+  };
+  ::media::v1::MediaInfo info;
+  auto context = as_alice();
+  auto writer = stub->Upload(context.get(), &info);
+  ::media::v1::UploadChunk chunk;
+  chunk.set_data("%PDF-1.7 a document");
+  ASSERT_TRUE(writer->Write(chunk));
+  writer->WritesDone();
+  grpc::Status uploaded = writer->Finish();
+  ASSERT_TRUE(uploaded.ok()) << uploaded.error_message();
+  EXPECT_EQ(info.mime_type(), "application/pdf");
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/media.db"));
+  ::media::v1::MediaRef ref;
+  ref.set_media_id(info.media_id());
+  ::media::v1::MediaInfo again;
+  ASSERT_TRUE(stub->GetInfo(as_alice().get(), ref, &again).ok());
+  EXPECT_EQ(again.sha256(), info.sha256());
+  ASSERT_TRUE(child_.Signal(SIGTERM));
+  EXPECT_EQ(child_.Wait(30s), std::optional<int>(0));
 }
 
 TEST_F(E2eRoles, PushServerWithoutAStorageWriterExitsNonZeroNamingIt) {

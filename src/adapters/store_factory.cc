@@ -6,14 +6,17 @@
 #include <map>
 
 #include "adapters/memory/memory_device_store.h"
+#include "adapters/memory/memory_media_store.h"
 #include "adapters/memory/memory_push_schedule_store.h"
 #include "adapters/memory/memory_settings_store.h"
 #include "adapters/memory/memory_store.h"
 #include "adapters/postgres/postgres_device_store.h"
+#include "adapters/postgres/postgres_media_store.h"
 #include "adapters/postgres/postgres_push_schedule_store.h"
 #include "adapters/postgres/postgres_settings_store.h"
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_device_store.h"
+#include "adapters/sqlite/sqlite_media_store.h"
 #include "adapters/sqlite/sqlite_push_schedule_store.h"
 #include "adapters/sqlite/sqlite_settings_store.h"
 #include "adapters/sqlite/sqlite_store.h"
@@ -111,6 +114,11 @@ Result<std::shared_ptr<PushScheduleStore>> OpenPushScheduleStore(const Config& c
 Result<std::shared_ptr<SettingsStore>> OpenSettingsStore(const Config& config) {
   return OpenSideStore<SettingsStore, MemorySettingsStore, SqliteSettingsStore,
                        PostgresSettingsStore>(config, "settings.db");
+}
+
+Result<std::shared_ptr<MediaStore>> OpenMediaStore(const Config& config) {
+  return OpenSideStore<MediaStore, MemoryMediaStore, SqliteMediaStore, PostgresMediaStore>(
+      config, "media.db");
 }
 
 }  // namespace flare

@@ -9,6 +9,7 @@
 #include "app/core_gateway_wiring.h"
 #include "app/health_http.h"
 #include "app/hook_wiring.h"
+#include "app/media_wiring.h"
 #include "app/push_wiring.h"
 #include "app/wiring.h"
 #include "common/ids.h"
@@ -26,6 +27,7 @@
 #include "services/hooks/hook_settings.h"
 #include "services/hooks/login_gate.h"
 #include "services/hooks/pre_send_ingest.h"
+#include "services/media/media_references.h"
 #include "services/message_orchestrator/bus_ingest.h"
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/push/server/offline_handoff.h"
@@ -54,7 +56,8 @@ class Embedded final : public EmbeddedServer {
            std::unique_ptr<BusProducer> producer, std::unique_ptr<BusProducer> inbox_producer,
            std::string secret, LoginConflictPolicy login_conflict,
            std::unique_ptr<HookDeadLetters> dead_letters, std::shared_ptr<DeviceStore> devices,
-           PushTaskBus push_tasks, std::shared_ptr<SettingsStore> settings_store)
+           PushTaskBus push_tasks, std::shared_ptr<SettingsStore> settings_store,
+           std::unique_ptr<MediaService> media)
       : config_(config),
         gateway_id_(NewInstanceId("gw")),
         stores_(std::move(stores)),
@@ -118,7 +121,9 @@ class Embedded final : public EmbeddedServer {
         push_(*routes_, gateway_,
               PushOptions{static_cast<size_t>(config.large_group_threshold), gateway_id_},
               outbox_.get()),
-        post_send_(hooks_, push_) {
+        post_send_(hooks_, push_),
+        media_(std::move(media)),
+        media_refs_(*media_, &post_send_) {
     // Checked by LoadConfig already; kept so a bad list can never go unnoticed.
     if (Status st = hooks_.Configure(config.hooks); !st.ok()) spdlog::error("{}", st.ToString());
     LoadSavedHooks(hook_settings_);  // the admin API's saved list, if any, replaces them
@@ -130,7 +135,7 @@ class Embedded final : public EmbeddedServer {
                                 .max_queued = static_cast<size_t>(config.push_offline_queue)});
       push_.SetOfflineSink(handoff_.get());
     }
-    writer_.SetListener(&post_send_);
+    writer_.SetListener(&media_refs_);
     AttachGatewayHooks(hooks_, login_gate_, gateway_, presence_, clock_);
     // Outcomes of the HTTP API's commands go to its waiter, the rest on.
     replies_.SetOthers(outbox_ ? static_cast<CommandReplies&>(*outbox_) : gateway_);
@@ -204,6 +209,7 @@ class Embedded final : public EmbeddedServer {
     push_api_ = std::move(push_api).value();
     core_http_->SetPush(&push_api_->api());
     if (handoff_) handoff_->Start();  // before the writer that feeds it
+    media_->Start();                  // before the writer that queues references
     writer_.Start();
     hooks_.Start();
     hook_settings_.Start();
@@ -222,6 +228,7 @@ class Embedded final : public EmbeddedServer {
       if (ingest_consumer_) ingest_consumer_->Stop();
       writer_.Stop();
       if (handoff_) handoff_->Stop();
+      media_->Stop();
       push_api_->Stop();
       push_worker_->Stop();
       if (bus_ingest_) bus_ingest_->Close(0);
@@ -236,6 +243,7 @@ class Embedded final : public EmbeddedServer {
   uint16_t ws_port() const override { return transport_->ws_port(); }
   uint16_t http_port() const override { return transport_->http_port(); }
   int hook_admin_port() const override { return hook_admin_ ? hook_admin_->port() : 0; }
+  MediaService& media() override { return *media_; }
 
   void Shutdown() override {
     if (!started_ || draining_.exchange(true)) return;
@@ -254,6 +262,7 @@ class Embedded final : public EmbeddedServer {
     writer_.Stop();  // commits and acks everything already queued
     // Hands what the writer's last batches queued to the bus.
     if (handoff_) handoff_->Stop();
+    media_->Stop();     // records the references the last batches queued
     push_api_->Stop();  // no scheduled push is sent after this
     if (Status st = push_tasks_.producer->Flush(1'000); !st.ok()) spdlog::warn("{}", st.ToString());
     push_worker_->Stop();  // what it has not sent is dead-lettered
@@ -343,8 +352,10 @@ class Embedded final : public EmbeddedServer {
   Gateway gateway_;
   std::unique_ptr<GatewayOutbox> outbox_;  // kafka only: replies and pushes for other gateways
   PushServer push_;
-  PostSendListener post_send_;               // the writer's listener: post-send hooks, then push_
-  std::unique_ptr<OfflineHandoff> handoff_;  // push.offline_enabled; fed by push_
+  PostSendListener post_send_;  // post-send hooks, then push_
+  std::unique_ptr<MediaService> media_;
+  MediaReferenceListener media_refs_;             // the writer's listener: counts, then post_send_
+  std::unique_ptr<OfflineHandoff> handoff_;       // push.offline_enabled; fed by push_
   std::unique_ptr<PushWorkerStack> push_worker_;  // consumes what handoff_ publishes
   std::unique_ptr<PushApiStack> push_api_;        // publishes beside handoff_; served below
   std::unique_ptr<Transport> transport_;
@@ -397,12 +408,14 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Create(const Config& con
   if (!push_tasks.ok()) return push_tasks.status();
   auto settings_store = OpenSettingsStore(config);
   if (!settings_store.ok()) return settings_store.status();
-  return std::unique_ptr<EmbeddedServer>(
-      new Embedded(config, std::move(stores).value(), std::move(routes).value(),
-                   std::move(presence_bus).value(), std::move(bus), std::move(producer),
-                   std::move(inbox_producer), *secret, std::move(login_conflict).value(),
-                   std::move(dead_letters).value(), std::move(devices).value(),
-                   std::move(push_tasks).value(), std::move(settings_store).value()));
+  auto media = OpenMediaService(config, SystemClock::Instance(), *secret, *settings_store);
+  if (!media.ok()) return media.status();
+  return std::unique_ptr<EmbeddedServer>(new Embedded(
+      config, std::move(stores).value(), std::move(routes).value(), std::move(presence_bus).value(),
+      std::move(bus), std::move(producer), std::move(inbox_producer), *secret,
+      std::move(login_conflict).value(), std::move(dead_letters).value(),
+      std::move(devices).value(), std::move(push_tasks).value(), std::move(settings_store).value(),
+      std::move(media).value()));
 }
 
 }  // namespace flare

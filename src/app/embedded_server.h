@@ -11,6 +11,8 @@
 
 namespace flare {
 
+class MediaService;
+
 class EmbeddedServer {
  public:
   static Result<std::unique_ptr<EmbeddedServer>> Create(const Config& config);
@@ -21,6 +23,9 @@ class EmbeddedServer {
   virtual uint16_t http_port() const = 0;
   // The hook admin API's gRPC port; 0 when it is not served (no hook_admin.token).
   virtual int hook_admin_port() const = 0;
+  // The media service (uploads, reads, presigned URLs, limits) for the
+  // HTTP layer; owned by the server, started and stopped with it.
+  virtual MediaService& media() = 0;
   // Graceful drain: stop accepting, flush the writer, tell clients to go
   // away and close their connections, stop.
   virtual void Shutdown() = 0;

@@ -9,7 +9,9 @@
 #include "ports/conversation_store.h"
 #include "ports/device_store.h"
 #include "ports/message_search.h"
+#include "ports/media_store.h"
 #include "ports/message_store.h"
+#include "ports/object_store.h"
 #include "ports/push_schedule_store.h"
 #include "ports/settings_store.h"
 
@@ -35,5 +37,14 @@ Result<std::shared_ptr<PushScheduleStore>> OpenPushScheduleStore(const Config& c
 // list of the admin API) on the same storage.backend: memory (this process
 // only), <data_dir>/settings.db (SQLite), or the PostgreSQL database.
 Result<std::shared_ptr<SettingsStore>> OpenSettingsStore(const Config& config);
+
+// The media service's metadata on the same storage.backend: memory,
+// <data_dir>/media.db (SQLite), or the PostgreSQL database (migration 9).
+Result<std::shared_ptr<MediaStore>> OpenMediaStore(const Config& config);
+
+// The media service's bytes by media.backend: "filesystem" (media.root,
+// empty: <data_dir>/media), "s3" (media.s3.*: endpoint, bucket and keys
+// are required) or "memory". kInvalidArgument naming the key at fault.
+Result<std::shared_ptr<ObjectStore>> OpenObjectStore(const Config& config);
 
 }  // namespace flare

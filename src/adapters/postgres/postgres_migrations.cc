@@ -166,7 +166,34 @@ CREATE INDEX messages_hides ON messages(tenant, conversation_id, hides_seq)
   WHERE hides_seq IS NOT NULL;
 CREATE INDEX messages_unsearched ON messages(server_time_ms) WHERE search_text IS NULL;
 )sql",
-      // 9 is reserved for media.
+      // 9: the media service's metadata (ports/media_store.h): one row per
+      // stored media (one per tenant and content hash: deduplication), the
+      // messages referring to each, and multipart uploads in progress.
+      R"sql(
+CREATE TABLE media(
+  tenant TEXT COLLATE "C" NOT NULL, media_id TEXT COLLATE "C" NOT NULL, owner TEXT NOT NULL,
+  sha256 TEXT COLLATE "C" NOT NULL, mime_type TEXT NOT NULL, size BIGINT NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL, object_key TEXT NOT NULL,
+  thumbnail_key TEXT NOT NULL, thumbnail_mime TEXT NOT NULL, thumbnail_size BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL, refs BIGINT NOT NULL, unreferenced_since_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, media_id));
+CREATE UNIQUE INDEX media_by_hash ON media(tenant, sha256);
+CREATE INDEX media_orphans ON media(unreferenced_since_ms) WHERE refs = 0;
+CREATE TABLE media_refs(
+  tenant TEXT COLLATE "C" NOT NULL, conversation_id TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL, media_id TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (tenant, conversation_id, seq, media_id));
+CREATE TABLE media_uploads(
+  tenant TEXT COLLATE "C" NOT NULL, upload_id TEXT COLLATE "C" NOT NULL, owner TEXT NOT NULL,
+  media_id TEXT NOT NULL, object_key TEXT NOT NULL, store_upload_id TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, upload_id));
+CREATE INDEX media_uploads_by_time ON media_uploads(created_ms);
+CREATE TABLE media_upload_parts(
+  tenant TEXT COLLATE "C" NOT NULL, upload_id TEXT COLLATE "C" NOT NULL,
+  part_number INTEGER NOT NULL, size BIGINT NOT NULL,
+  PRIMARY KEY (tenant, upload_id, part_number));
+)sql",
   };
   return migrations;
 }

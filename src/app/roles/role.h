@@ -133,5 +133,7 @@ Result<std::unique_ptr<Role>> MakeSignalingOnlineRole(RoleDeps& deps);
 Result<std::unique_ptr<Role>> MakeSignalingRouteRole(RoleDeps& deps);
 // Refuses to start without hook_admin.token.
 Result<std::unique_ptr<Role>> MakeHookEngineRole(RoleDeps& deps);
+// media.v1.MediaService (app/roles/media_role.cc).
+Result<std::unique_ptr<Role>> MakeMediaRole(RoleDeps& deps);
 
 }  // namespace flare

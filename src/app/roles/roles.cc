@@ -40,7 +40,7 @@ const std::vector<RoleInfo>& KnownRoles() {
       {"push-proxy", 50056, &MakePushProxyRole},
       {"push-server", 50057, &PushServer},
       {"push-worker", 50060, &MakePushWorkerRole},
-      {"media", 50058, nullptr},
+      {"media", 50058, &MakeMediaRole},
   };
   return roles;
 }

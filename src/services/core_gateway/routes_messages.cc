@@ -129,9 +129,42 @@ void History(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
   call->Reply(200, Page(*page));
 }
 
+void Search(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
+  auto who = ActingUser(*call, call->Query("user"), "user");
+  if (!who.ok()) return call->Fail(who.status());
+  auto limit = call->QueryInt("limit", 0, 1, 100);
+  if (!limit.ok()) return call->Fail(limit.status());
+  pb::SearchRequest request;
+  request.set_text(call->Query("q").value_or(""));
+  request.set_conversation_id(call->Query("conversation_id").value_or(""));
+  request.set_limit(static_cast<int32_t>(*limit));
+  request.set_page_token(call->Query("page_token").value_or(""));
+  auto page = deps.reader.Search(*who, request);
+  if (!page.ok()) return call->Fail(page.status());
+  nlohmann::json messages = nlohmann::json::array();
+  for (const auto& m : page->messages()) messages.push_back(ProtoToJson(m));
+  call->Reply(200, {{"messages", messages}, {"next_page_token", page->next_page_token()}});
+}
+
 }  // namespace
 
 void AddMessageRoutes(HttpApi& api, CoreGatewayDeps& deps) {
+  api.Add({.method = "GET",
+           .path = "/v1/search",
+           .tag = "messages",
+           .summary = "Full-text search over the messages a user may read (every word of q must "
+                      "start a word of the text; recalled and deleted-for-me messages are left "
+                      "out), newest first; page with next_page_token.",
+           .access = kAccessApiKey | kAccessAdmin | kAccessUser,
+           .scope = "messages:read",
+           .query = {{"q", "string", true, "the words to find (1..256 bytes)"},
+                     {"user", "string", false, "the user to search as (not with a client token)"},
+                     {"conversation_id", "string", false, "only this conversation"},
+                     {"limit", "integer", false, "1..100 (default 20)"},
+                     {"page_token", "string", false, "next_page_token of the previous page"}},
+           .response_example = R"({"messages":[{"seq":"3","sender":"alice",
+             "content":{"text":"the invoice is attached"}}],"next_page_token":""})",
+           .handler = [&deps](const auto& call) { Search(deps, call); }});
   api.Add({.method = "POST",
            .path = "/v1/messages",
            .tag = "messages",
