@@ -14,6 +14,7 @@
 #include "services/signaling/online/token.h"
 #include "support/inbox.h"
 #include "support/server_process.h"
+#include "support/test_png.h"
 
 namespace flare {
 namespace {
@@ -64,7 +65,8 @@ TEST(E2eHttpApi, EveryDocumentedRouteAnswersAndOthersDoNot) {
       std::string upper = method;
       for (char& c : upper) c = static_cast<char>(std::toupper(c));
       Reply r = Call(server, upper, concrete, json(), admin);
-      SCOPED_TRACE(upper + " " + concrete + " -> " + std::to_string(r.status) + " " + r.body.dump());
+      SCOPED_TRACE(upper + " " + concrete + " -> " + std::to_string(r.status) + " " +
+                   r.body.dump());
       EXPECT_NE(r.status, 405);
       EXPECT_TRUE(r.body.is_object() || r.status == 200);  // /v1/admin/metrics is text
       if (r.status >= 400) {
@@ -146,9 +148,8 @@ TEST(E2eHttpApi, ABusinessServerSendsReadsAndManagesThroughTheApi) {
   ASSERT_EQ(later.status, 200) << later.body.dump();
   EXPECT_EQ(later.body["messages"].size(), 0u);
   Reply window = Call(server, "GET",
-                      "/v1/conversations/" + conversation +
-                          "/messages?user=bob&since_ms=" + std::to_string(stored_at) +
-                          "&until_ms=" + std::to_string(stored_at),
+                      "/v1/conversations/" + conversation + "/messages?user=bob&since_ms=" +
+                          std::to_string(stored_at) + "&until_ms=" + std::to_string(stored_at),
                       json(), api_key);
   ASSERT_EQ(window.body["messages"].size(), 1u);
   // Search as bob finds the message; as a user outside the conversation, nothing.
@@ -168,16 +169,16 @@ TEST(E2eHttpApi, ABusinessServerSendsReadsAndManagesThroughTheApi) {
   ExpectErrorShape(outsider);
 
   // Groups.
-  Reply group = Call(server, "POST", "/v1/groups",
-                     {{"actor", "alice"}, {"settings", {{"name", "Team"}}}, {"member_ids", {"bob"}}},
-                     api_key);
+  Reply group = Call(
+      server, "POST", "/v1/groups",
+      {{"actor", "alice"}, {"settings", {{"name", "Team"}}}, {"member_ids", {"bob"}}}, api_key);
   ASSERT_EQ(group.status, 201) << group.body.dump();
   std::string group_id = group.body["group"]["conversationId"];
   Reply added = Call(server, "POST", "/v1/groups/" + group_id + "/members",
                      {{"actor", "alice"}, {"user_ids", {"carol"}}}, api_key);
   ASSERT_EQ(added.status, 200) << added.body.dump();
-  Reply members = Call(server, "GET", "/v1/conversations/" + group_id + "/members?user=bob",
-                       json(), api_key);
+  Reply members =
+      Call(server, "GET", "/v1/conversations/" + group_id + "/members?user=bob", json(), api_key);
   ASSERT_EQ(members.status, 200) << members.body.dump();
   EXPECT_EQ(members.body["member_count"], 3);
 
@@ -191,8 +192,8 @@ TEST(E2eHttpApi, ABusinessServerSendsReadsAndManagesThroughTheApi) {
   EXPECT_EQ(revoked.body["sessions_closed"], 1);
 
   // Another tenant's key sees none of it.
-  Reply other = Call(server, "POST", "/v1/admin/apikeys", {{"tenant", "globex"}, {"scopes", {"*"}}},
-                     admin);
+  Reply other =
+      Call(server, "POST", "/v1/admin/apikeys", {{"tenant", "globex"}, {"scopes", {"*"}}}, admin);
   ASSERT_EQ(other.status, 201);
   // (The 1:1 conversation's id names both users, so it exists in every
   // tenant; in globex it is empty.)
@@ -200,8 +201,8 @@ TEST(E2eHttpApi, ABusinessServerSendsReadsAndManagesThroughTheApi) {
                        json(), other.body["key"]);
   ASSERT_EQ(foreign.status, 200) << foreign.body.dump();
   EXPECT_EQ(foreign.body["messages"].size(), 0u);
-  Reply foreign_group = Call(server, "GET", "/v1/groups/" + group_id + "?user=bob", json(),
-                             other.body["key"]);
+  Reply foreign_group =
+      Call(server, "GET", "/v1/groups/" + group_id + "?user=bob", json(), other.body["key"]);
   EXPECT_GE(foreign_group.status, 400);
   Reply foreign_list =
       Call(server, "GET", "/v1/users/bob/conversations", json(), other.body["key"]);
@@ -230,6 +231,89 @@ TEST(E2eHttpApi, LimitsAnswer429WithRetryAfterAnd413) {
   EXPECT_TRUE(retry_after);
 }
 
+TEST(E2eHttpApi, MediaUploadThumbnailRangesPresignedUrlsAndMultipart) {
+  ServerProcess server;
+  std::string alice = server.Token("alice");
+  long status = 0;
+  std::string png = testing::MakePng(640, 480);
+  json info = json::parse(server.Http("POST", "/v1/media", png, &status, alice));
+  ASSERT_EQ(status, 201) << info.dump();
+  EXPECT_EQ(info["mime_type"], "image/png");
+  EXPECT_EQ(info["width"], 640);
+  EXPECT_EQ(info["size_bytes"], png.size());
+  std::string url = info["url"];
+  ASSERT_TRUE(info.contains("thumbnail_url"));
+  // The same bytes again: the same media.
+  json again = json::parse(server.Http("POST", "/v1/media", png, &status, alice));
+  EXPECT_EQ(again["media_id"], info["media_id"]);
+
+  // Whole, ranged, and the thumbnail (a smaller PNG).
+  EXPECT_EQ(server.Http("GET", url, "", &status, alice), png);
+  EXPECT_EQ(status, 200);
+  std::vector<std::string> headers;
+  std::string whole = server.Http("GET", url + "?access_token=" + alice, "", &status);
+  EXPECT_EQ(whole, png);
+  std::string thumb = server.Http("GET", url + "/thumbnail", "", &status, alice);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(thumb.substr(1, 3), "PNG");
+  EXPECT_LT(thumb.size(), png.size());
+
+  // Without credentials: refused; with a presigned URL: served until it expires.
+  server.Http("GET", url, "", &status);
+  EXPECT_EQ(status, 401);
+  json presigned =
+      json::parse(server.Http("POST", url + "/presign", "{\"ttl_s\":60}", &status, alice));
+  ASSERT_EQ(status, 200) << presigned.dump();
+  EXPECT_EQ(server.Http("GET", presigned["url"], "", &status), png);
+  EXPECT_EQ(status, 200);
+  std::string tampered = presigned["url"].get<std::string>();
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  server.Http("GET", tampered, "", &status);
+  EXPECT_EQ(status, 403);
+
+  // An executable is refused: its sniffed type is not among media.allowed_types.
+  std::string elf = std::string(
+                        "\x7f"
+                        "ELF\x02\x01\x01",
+                        7) +
+                    std::string(64, '\0');
+  json refused = json::parse(server.Http("POST", "/v1/media", elf, &status, alice));
+  EXPECT_EQ(status, 415) << refused.dump();
+
+  // Multipart: parts out of order, one sent twice.
+  json upload = json::parse(server.Http("POST", "/v1/media/uploads", "", &status, alice));
+  ASSERT_EQ(status, 201) << upload.dump();
+  std::string id = upload["upload_id"];
+  std::string part1 = png.substr(0, png.size() / 2), part2 = png.substr(png.size() / 2);
+  server.Http("PUT", "/v1/media/uploads/" + id + "?part_number=2", part2, &status, alice);
+  EXPECT_EQ(status, 200);
+  server.Http("PUT", "/v1/media/uploads/" + id + "?part_number=1", part1, &status, alice);
+  server.Http("PUT", "/v1/media/uploads/" + id + "?part_number=1", part1, &status, alice);
+  EXPECT_EQ(status, 200);
+  json joined =
+      json::parse(server.Http("POST", "/v1/media/uploads/" + id + "/complete", "", &status, alice));
+  ASSERT_EQ(status, 201) << joined.dump();
+  EXPECT_EQ(joined["sha256"], info["sha256"]);
+}
+
+TEST(E2eHttpApi, RangeRequestsGet206AndUnsatisfiableOnesGet416) {
+  ServerProcess server;
+  std::string alice = server.Token("alice");
+  long status = 0;
+  std::string text(1000, 'x');
+  for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i % 26);
+  json info = json::parse(server.Http("POST", "/v1/media", text, &status, alice));
+  ASSERT_EQ(status, 201) << info.dump();
+  EXPECT_EQ(info["mime_type"], "text/plain");
+  std::string url = info["url"];
+  EXPECT_EQ(server.HttpRange(url, "bytes=10-19", &status, alice), text.substr(10, 10));
+  EXPECT_EQ(status, 206);
+  EXPECT_EQ(server.HttpRange(url, "bytes=990-", &status, alice), text.substr(990));
+  EXPECT_EQ(server.HttpRange(url, "bytes=-5", &status, alice), text.substr(995));
+  server.HttpRange(url, "bytes=5000-6000", &status, alice);
+  EXPECT_EQ(status, 416);
+}
+
 std::string RunFlare(const std::string& args) {
   std::string out;
   FILE* p = ::popen((std::string(FLARE_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
@@ -255,8 +339,9 @@ TEST(E2eHttpApi, KeysMadeAndRevokedWithTheCliWorkOnTheRunningServer) {
   server.Http("POST", "/v1/users/alice/tokens", "{}", &status, key);
   EXPECT_EQ(status, 403);  // no "tokens" scope
   EXPECT_NE(RunFlare("apikey list --data-dir " + server.data_dir()).find(id), std::string::npos);
-  EXPECT_NE(RunFlare("apikey revoke --data-dir " + server.data_dir() + " --id " + id).find("revoked"),
-            std::string::npos);
+  EXPECT_NE(
+      RunFlare("apikey revoke --data-dir " + server.data_dir() + " --id " + id).find("revoked"),
+      std::string::npos);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   // Revocations reach a running server within keys_reload_interval_ms.
   while (true) {

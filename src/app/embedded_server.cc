@@ -171,6 +171,7 @@ class Embedded final : public EmbeddedServer {
                         .hooks = &hooks_,
                         .hook_settings = &hook_settings_,
                         .push = nullptr,  // set in Start, once the push API runs
+                        .media = media_.get(),
                         .metrics = &metrics_,
                         .ws_port = [this] { return static_cast<int>(ws_port()); },
                         .token_ttl_s = config.token_ttl_s},

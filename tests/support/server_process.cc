@@ -186,6 +186,26 @@ std::string ServerProcess::Http(const std::string& method, const std::string& pa
   return answer;
 }
 
+std::string ServerProcess::HttpRange(const std::string& path, const std::string& range,
+                                     long* status, const std::string& bearer) const {
+  std::string answer;
+  CURL* curl = curl_easy_init();
+  std::string url = "http://127.0.0.1:" + std::to_string(http_port_) + path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  struct curl_slist* headers =
+      curl_slist_append(nullptr, ("Authorization: Bearer " + bearer).c_str());
+  headers = curl_slist_append(headers, ("Range: " + range).c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+  EXPECT_EQ(curl_easy_perform(curl), CURLE_OK);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
+  return answer;
+}
+
 RawConnection::RawConnection(uint16_t port, const std::string& target) {
   transport_ = MakeBeastClientTransport(
       ClientTransportCallbacks{[this](std::string_view data, bool binary) {

@@ -70,6 +70,9 @@ class ServerProcess {
   std::string Http(const std::string& method, const std::string& path, const std::string& body,
                    long* status, const std::string& bearer = "",
                    std::vector<std::string>* response_headers = nullptr) const;
+  // GET with a Range header.
+  std::string HttpRange(const std::string& path, const std::string& range, long* status,
+                        const std::string& bearer) const;
 
  private:
   void Start(uint16_t ws_port, uint16_t http_port);

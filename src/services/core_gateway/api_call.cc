@@ -93,6 +93,8 @@ void ApiCall::Fail(int http_status, std::string_view code, std::string_view mess
 
 void ApiCall::Fail(const Status& status) {
   auto [http_status, code] = HttpStatusOf(status.code());
+  // A service may name the HTTP status itself (media: 413, 415, 416).
+  if (status.detail() >= 400 && status.detail() <= 599) http_status = status.detail();
   Fail(http_status, code, status.message());
 }
 

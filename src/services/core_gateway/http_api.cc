@@ -156,6 +156,12 @@ Status HttpApi::Authenticate(ApiCall& call, const ApiRoute& route) {
         "development tokens are issued to loopback clients only, with console.dev_tokens = "
         "\"loopback\"");
   }
+  if ((route.access & kAccessPresigned) && call.Query("signature")) {
+    std::string tenant = call.Query("tenant").value_or("");
+    if (!IsValidId(tenant)) return InvalidArgument("a presigned URL names its tenant");
+    call.caller() = {Caller::Kind::kAnonymous, tenant, "", "", "", {}};
+    return Status::Ok();
+  }
   auto query_token = call.Query("access_token");
   std::string credential(Credential(http, query_token));
   if (credential.empty()) {
@@ -209,11 +215,13 @@ void HttpApi::Run(const ApiRoute& route, std::shared_ptr<ApiCall> call) {
                       {{"Retry-After", RetryAfterSeconds(d.retry_after_ms)}});
   }
   if (int64_t wait = breakers_.Check(route.tag); wait > 0) {
-    return call->Fail(503, "circuit_open",
-                      "the " + route.tag + " service failed repeatedly; calls to it fail fast for now",
-                      {{"Retry-After", RetryAfterSeconds(wait)}});
+    return call->Fail(
+        503, "circuit_open",
+        "the " + route.tag + " service failed repeatedly; calls to it fail fast for now",
+        {{"Retry-After", RetryAfterSeconds(wait)}});
   }
-  call->set_on_answer([this, tag = route.tag](int status) { breakers_.Record(tag, status >= 500); });
+  call->set_on_answer(
+      [this, tag = route.tag](int status) { breakers_.Record(tag, status >= 500); });
   try {
     route.handler(call);
   } catch (const nlohmann::json::exception& e) {

@@ -38,6 +38,9 @@ enum ApiAccess : unsigned {
   kAccessApiKey = 4,        // an API key with the route's scope
   kAccessAdmin = 8,         // an admin token
   kAccessDevLoopback = 16,  // loopback clients, when console.dev_tokens allows it
+  // Anyone with a presigned URL (?tenant=&expires=&signature=): the caller
+  // is anonymous with that tenant, and the HANDLER checks the signature.
+  kAccessPresigned = 32,
 };
 
 struct ApiParam {

@@ -19,6 +19,7 @@ json Security(const ApiRoute& route) {
   if (route.access & kAccessApiKey) security.push_back({{"apiKey", json::array()}});
   if (route.access & kAccessAdmin) security.push_back({{"adminToken", json::array()}});
   if (route.access & kAccessUser) security.push_back({{"clientToken", json::array()}});
+  if (route.access & kAccessPresigned) security.push_back(json::object());  // a presigned URL
   return security;
 }
 

@@ -26,6 +26,7 @@ class Gateway;
 class HookEngine;
 class HookSettings;
 class MessageService;
+class MediaService;
 class Metrics;
 class PresenceHub;
 class PushApi;
@@ -46,6 +47,7 @@ struct CoreGatewayDeps {
   HookSettings* hook_settings = nullptr;
   PushApi* push = nullptr;
   ApiKeys* api_keys = nullptr;
+  MediaService* media = nullptr;
   const Metrics* metrics = nullptr;
   std::function<int()> ws_port;  // the bound WebSocket port (known once listening)
   int64_t token_ttl_s = 86'400;
@@ -58,12 +60,14 @@ void AddMessageRoutes(HttpApi& api, CoreGatewayDeps& deps);
 void AddGroupRoutes(HttpApi& api, CoreGatewayDeps& deps);
 void AddAdminRoutes(HttpApi& api, CoreGatewayDeps& deps);
 void AddPushRoutes(HttpApi& api, CoreGatewayDeps& deps);
+void AddMediaRoutes(HttpApi& api, CoreGatewayDeps& deps);
 inline void AddCoreGatewayRoutes(HttpApi& api, CoreGatewayDeps& deps) {
   AddUserRoutes(api, deps);
   AddMessageRoutes(api, deps);
   AddGroupRoutes(api, deps);
   AddAdminRoutes(api, deps);
   AddPushRoutes(api, deps);
+  AddMediaRoutes(api, deps);
 }
 
 nlohmann::json ProtoToJson(const google::protobuf::Message& message);
