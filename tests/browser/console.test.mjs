@@ -189,8 +189,8 @@ test('the console: 1:1 and group chat, offline catch-up, events, history, admin 
   await message(alice.page, 'away 3')
     .locator('[data-testid=reaction][data-emoji="👍"]', { hasText: '1' })
     .waitFor();
-  await screenshot(alice.page, '06-alice-events');
-  await screenshot(bob.page, '07-bob-events');
+  await screenshot(alice.page, '05-alice-events');
+  await screenshot(bob.page, '06-bob-events');
 
   // History: a new device of alice's loads the last 50 messages of a long
   // conversation and the older ones when scrolled to the top.
@@ -209,7 +209,7 @@ test('the console: 1:1 and group chat, offline catch-up, events, history, admin 
     await texts(),
     Array.from({ length: 60 }, (_, i) => `history ${i + 1}`),
   );
-  await screenshot(tablet.page, '08-alice-tablet-history');
+  await screenshot(tablet.page, '07-alice-tablet-history');
   await tablet.context.close();
 
   // The admin view: both users online, a chart with data.
@@ -243,7 +243,7 @@ test('the console: 1:1 and group chat, offline catch-up, events, history, admin 
     .getByTestId('apikey-revoke')
     .click();
   await adminPage.locator('[data-testid=apikey][data-revoked=true]').waitFor();
-  await screenshot(adminPage, '09-admin');
+  await screenshot(adminPage, '08-admin');
 
   assert.deepEqual(pageErrors, []);
 });
@@ -269,7 +269,7 @@ test('an image upload shows its thumbnail on both sides', async () => {
       await img.elementHandle(),
     );
   }
-  await screenshot(bob.page, '10-bob-image');
+  await screenshot(bob.page, '09-bob-image');
 
   await alice.context.close();
   await bob.context.close();
