@@ -7,13 +7,17 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <set>
 
 #include "adapters/memory/memory_settings_store.h"
 #include "services/core_gateway/api_keys.h"
+#include "services/core_gateway/circuit_breaker.h"
+#include "services/core_gateway/console_files.h"
 #include "services/core_gateway/http_api.h"
 #include "services/signaling/online/token.h"
+#include "support/test_crypto.h"
 
 namespace flare {
 namespace {
@@ -35,7 +39,8 @@ struct Answer {
 
 class CoreGatewayTest : public ::testing::Test {
  protected:
-  CoreGatewayTest() : keys_(store_, clock_, 1'000), api_(tokens_, &keys_, clock_, nullptr, Options()) {
+  CoreGatewayTest()
+      : keys_(store_, clock_, 1'000), api_(tokens_, &keys_, clock_, nullptr, Options()) {
     api_.Add({.method = "GET",
               .path = "/v1/echo/{word}",
               .tag = "test",
@@ -235,6 +240,87 @@ TEST_F(CoreGatewayTest, TheOpenApiDocumentListsExactlyTheRoutes) {
   Answer served = Call("GET", "/openapi.json");
   EXPECT_EQ(served.status, 200);
   EXPECT_EQ(served.body, doc);
+}
+
+TEST(CircuitBreakerTest, ATrialNeverHeardOfIsGivenUpAfterTheOpenTime) {
+  ManualClock clock;
+  CircuitBreaker breaker(clock, 1, 1'000);
+  breaker.Record("s", true);
+  EXPECT_GT(breaker.Check("s"), 0);
+  clock.Advance(1'000);
+  EXPECT_EQ(breaker.Check("s"), 0);  // the trial; its answer is lost
+  EXPECT_GT(breaker.Check("s"), 0);
+  clock.Advance(1'000);
+  EXPECT_EQ(breaker.Check("s"), 0);  // another trial, not open forever
+  breaker.Record("s", false);
+  EXPECT_EQ(breaker.Check("s"), 0);
+}
+
+TEST(ConsoleFilesTest, ServesFilesUnderTheRootOnly) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/web/app");
+  dir.Write("web/index.html", "<h1>hi</h1>");
+  dir.Write("web/app/main.js", "export {}");
+  dir.Write("secret.txt", "jwt secret");
+  std::filesystem::create_symlink(dir.path() + "/secret.txt", dir.path() + "/web/link.txt");
+  ConsoleFiles files(dir.path() + "/web");
+  auto get = [&](const std::string& path) {
+    HttpServerRequest r;
+    r.method = "GET";
+    r.path = path;
+    return files.Serve(r);
+  };
+  EXPECT_EQ(get("/").body, "<h1>hi</h1>");
+  EXPECT_EQ(get("/app/main.js").status, 200);
+  EXPECT_EQ(get("/app/main.js").content_type, "text/javascript; charset=utf-8");
+  for (const std::string& bad : std::vector<std::string>{
+           "//" + dir.path() + "/secret.txt", "/%2F" + dir.path().substr(1) + "/secret.txt",
+           "/../secret.txt", "/app/%2E%2E/../secret.txt", "/link.txt", "/.hidden",
+           "/app/..%2F..%2Fsecret.txt"}) {
+    auto answer = get(bad);
+    EXPECT_EQ(answer.status, 404) << bad;
+    EXPECT_EQ(answer.body.find("jwt secret"), std::string::npos) << bad;
+  }
+}
+
+TEST(DevTokensTest, OnlyForJsonRequestsOfThisMachineNamingALoopbackHost) {
+  ManualClock clock;
+  MemorySettingsStore store;
+  TokenSigner tokens(kSecret);
+  ApiKeys keys(store, clock, 1'000);
+  HttpApiOptions options;
+  options.dev_tokens_on_loopback = true;
+  HttpApi api(tokens, &keys, clock, nullptr, options);
+  api.Add({.method = "POST",
+           .path = "/v1/dev/token",
+           .tag = "console",
+           .summary = "dev",
+           .access = kAccessDevLoopback,
+           .handler = [](const std::shared_ptr<ApiCall>& call) {
+             call->Reply(200, nlohmann::json::object());
+           }});
+  auto call = [&](bool loopback, std::vector<std::pair<std::string, std::string>> headers) {
+    HttpServerRequest r;
+    r.method = "POST";
+    r.path = "/v1/dev/token";
+    r.from_loopback = loopback;
+    r.remote_address = loopback ? "127.0.0.1" : "10.1.1.1";
+    r.headers = std::move(headers);
+    auto promise = std::make_shared<std::promise<HttpServerResponse>>();
+    auto future = promise->get_future();
+    api.Handle(std::move(r), [promise](HttpServerResponse res) { promise->set_value(res); });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return future.get().status;
+  };
+  std::pair<std::string, std::string> json = {"content-type", "application/json"};
+  EXPECT_EQ(call(true, {{"host", "localhost:8080"}, json}), 200);
+  EXPECT_EQ(call(true, {{"host", "127.0.0.1:8080"}, json}), 200);
+  EXPECT_EQ(call(true, {{"host", "[::1]:8080"}, json}), 200);
+  EXPECT_EQ(call(false, {{"host", "localhost:8080"}, json}), 403);
+  EXPECT_EQ(call(true, {{"host", "evil.example:8080"}, json}), 403);  // DNS rebinding
+  EXPECT_EQ(call(true, {{"host", "localhost:8080"}, json, {"x-forwarded-for", "1.2.3.4"}}), 403);
+  EXPECT_EQ(call(true, {{"host", "localhost:8080"}, {"content-type", "text/plain"}}), 403);
+  EXPECT_EQ(call(true, {json}), 403);
 }
 
 TEST(ApiKeys, OnlyAHashOfTheSecretIsSavedAndOtherProcessesSeeRevocations) {

@@ -18,6 +18,7 @@
 #include "support/inbox.h"
 #include "support/local_cluster.h"
 #include "support/server_metrics.h"
+#include "support/test_png.h"
 
 namespace flare {
 namespace {
@@ -93,6 +94,14 @@ TEST(E2eCluster, TheHttpApiSendsThroughTheRolesAndAnswersOnceStored) {
   // The other gateway's process serves no API.
   cluster.gateway(1).Http("GET", "/v1/admin/online", "", &status, admin);
   EXPECT_EQ(status, 404);
+  // Media: uploaded and read back through the same process.
+  std::string png = testing::MakePng(32, 32);
+  std::string uploaded =
+      cluster.gateway(0).Http("POST", "/v1/media?owner=alice", png, &status, admin);
+  ASSERT_EQ(status, 201) << uploaded;
+  std::string url = nlohmann::json::parse(uploaded)["url"];
+  EXPECT_EQ(cluster.gateway(0).Http("GET", url, "", &status, admin), png);
+  EXPECT_EQ(status, 200);
 }
 
 TEST(E2eCluster, ADrainedGatewaySendsGoingAwayAndItsClientsMoveToAnother) {

@@ -128,12 +128,18 @@ TEST(E2eHttpApi, ABusinessServerSendsReadsAndManagesThroughTheApi) {
   Reply notice = Call(server, "POST", "/v1/messages",
                       {{"system", true},
                        {"peer_user_id", "bob"},
+                       {"client_msg_id", "notice-1"},
                        {"type", "MESSAGE_TYPE_NOTIFICATION"},
                        {"content", {{"text", "maintenance at 2am"}}}},
                       api_key);
   ASSERT_EQ(notice.status, 200) << notice.body.dump();
   ASSERT_EQ(inbox.WaitFor(2).size(), 2u);
 
+  // A send without client_msg_id could not be retried safely: refused.
+  Reply unkeyed =
+      Call(server, "POST", "/v1/messages",
+           {{"sender", "alice"}, {"peer_user_id", "bob"}, {"content", {{"text", "x"}}}}, api_key);
+  EXPECT_EQ(unkeyed.status, 400);
   // History by seq and by time, as bob.
   Reply history = Call(server, "GET", "/v1/conversations/" + conversation + "/messages?user=bob",
                        json(), api_key);
@@ -191,6 +197,9 @@ TEST(E2eHttpApi, ABusinessServerSendsReadsAndManagesThroughTheApi) {
   ASSERT_EQ(revoked.status, 200);
   EXPECT_EQ(revoked.body["sessions_closed"], 1);
 
+  // The server's metrics are for an admin of every tenant only.
+  Reply metrics = Call(server, "GET", "/v1/admin/metrics", json(), AdminToken("acme"));
+  EXPECT_EQ(metrics.status, 403);
   // Another tenant's key sees none of it.
   Reply other =
       Call(server, "POST", "/v1/admin/apikeys", {{"tenant", "globex"}, {"scopes", {"*"}}}, admin);

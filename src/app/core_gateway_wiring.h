@@ -29,6 +29,8 @@ class CoreGatewayHttp {
   HttpApi& api() { return api_; }
   // The push API, once it runs (routes answer 503 before).
   void SetPush(PushApi* push) { deps_.push = push; }
+  // New API calls get 503; those in flight go on.
+  void Drain() { api_.Drain(); }
   // Answers what is pending (503) and takes no more API calls.
   void Stop() { api_.Stop(); }
 

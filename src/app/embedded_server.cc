@@ -250,6 +250,7 @@ class Embedded final : public EmbeddedServer {
     if (!started_ || draining_.exchange(true)) return;
     spdlog::info("draining: stop accepting, flush the writer, close connections");
     transport_->StopAccepting();
+    core_http_->Drain();  // new API calls get 503; those in flight finish below
     if (hook_admin_) hook_admin_->Shutdown(1'000);
     if (bus_ingest_) {
       // Sends already taken reach the stream; their owner answers them.

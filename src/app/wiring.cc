@@ -92,7 +92,8 @@ TransportOptions GatewayTransportOptions(const Config& config) {
   // http_api.max_body_bytes themselves.
   o.max_http_body_bytes = static_cast<size_t>(
       std::max(config.http_api_max_body_bytes, config.media_max_single_upload_bytes));
-  o.http_timeout_ms = config.http_api_request_timeout_ms;
+  // Reading a large upload may take longer than answering a call.
+  o.http_timeout_ms = std::max<int64_t>(config.http_api_request_timeout_ms, 120'000);
   o.echo = config.echo_mode == "on";
   if (!o.echo) {  // echo mode returns raw frames
     o.batching.before = AppendBatchPrefix;

@@ -126,45 +126,22 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
 }
 }  // namespace
 
-std::string ServerProcess::HttpGet(const std::string& path, long* status, const std::string& bearer,
-                                   const std::string& host) const {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  std::string url = "http://" + host + ":" + std::to_string(http_port_) + path;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  struct curl_slist* headers = nullptr;
-  if (!bearer.empty()) {
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  CURLcode rc = curl_easy_perform(curl);
-  EXPECT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
-  if (status) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_easy_cleanup(curl);
-  curl_slist_free_all(headers);
-  return body;
-}
-
 namespace {
 size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
   static_cast<std::vector<std::string>*>(out)->emplace_back(data, size * n);
   return size * n;
 }
-}  // namespace
 
-std::string ServerProcess::Http(const std::string& method, const std::string& path,
-                                const std::string& body, long* status, const std::string& bearer,
-                                std::vector<std::string>* response_headers) const {
+// One HTTP request with libcurl; the answer's body.
+std::string CurlRequest(const std::string& url, const std::string& method, const std::string& body,
+                        const std::vector<std::string>& request_headers, long* status,
+                        std::vector<std::string>* response_headers) {
   std::string answer;
   CURL* curl = curl_easy_init();
-  std::string url = "http://127.0.0.1:" + std::to_string(http_port_) + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   struct curl_slist* headers = nullptr;
-  if (!bearer.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+  for (const auto& h : request_headers) headers = curl_slist_append(headers, h.c_str());
   if (!body.empty()) {
     headers = curl_slist_append(headers, "Content-Type: application/json");
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
@@ -186,24 +163,31 @@ std::string ServerProcess::Http(const std::string& method, const std::string& pa
   return answer;
 }
 
+std::vector<std::string> BearerHeader(const std::string& bearer) {
+  if (bearer.empty()) return {};
+  return {"Authorization: Bearer " + bearer};
+}
+}  // namespace
+
+std::string ServerProcess::HttpGet(const std::string& path, long* status, const std::string& bearer,
+                                   const std::string& host) const {
+  return CurlRequest("http://" + host + ":" + std::to_string(http_port_) + path, "GET", "",
+                     BearerHeader(bearer), status, nullptr);
+}
+
+std::string ServerProcess::Http(const std::string& method, const std::string& path,
+                                const std::string& body, long* status, const std::string& bearer,
+                                std::vector<std::string>* response_headers) const {
+  return CurlRequest("http://127.0.0.1:" + std::to_string(http_port_) + path, method, body,
+                     BearerHeader(bearer), status, response_headers);
+}
+
 std::string ServerProcess::HttpRange(const std::string& path, const std::string& range,
                                      long* status, const std::string& bearer) const {
-  std::string answer;
-  CURL* curl = curl_easy_init();
-  std::string url = "http://127.0.0.1:" + std::to_string(http_port_) + path;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  struct curl_slist* headers =
-      curl_slist_append(nullptr, ("Authorization: Bearer " + bearer).c_str());
-  headers = curl_slist_append(headers, ("Range: " + range).c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
-  EXPECT_EQ(curl_easy_perform(curl), CURLE_OK);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_easy_cleanup(curl);
-  curl_slist_free_all(headers);
-  return answer;
+  auto headers = BearerHeader(bearer);
+  headers.push_back("Range: " + range);
+  return CurlRequest("http://127.0.0.1:" + std::to_string(http_port_) + path, "GET", "", headers,
+                     status, nullptr);
 }
 
 RawConnection::RawConnection(uint16_t port, const std::string& target) {

@@ -14,6 +14,7 @@
 
 #include "app/core_gateway_wiring.h"
 #include "app/hook_wiring.h"
+#include "app/media_wiring.h"
 #include "app/roles/role.h"
 #include "app/wiring.h"
 #include "common/thread_pool.h"
@@ -93,6 +94,7 @@ class GatewayRole final : public Role {
         login_gate_(extras_.hooks->engine(), SystemClock::Instance()),
         id_(NewInstanceId("gw")),
         login_conflict_(std::move(login_conflict)),
+        secret_(secret),
         tokens_(std::move(secret), deps.config.auth_public_keys_dir),
         routes_(std::move(routes)),
         presence_bus_(std::move(presence_bus)),
@@ -162,6 +164,7 @@ class GatewayRole final : public Role {
   // and its connection closed.
   void Drain() override {
     if (!started_) return;
+    if (http_api_) http_api_->Drain();  // new API calls get 503
     gateway_->DrainAll("server shutting down; reconnect");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (gateway_->SessionCount() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -236,8 +239,11 @@ class GatewayRole final : public Role {
   }
 
   // The core-gateway's HTTP API on this process's HTTP port: its sends are
-  // answered to this gateway, which hands them to waiter_. Push and media
-  // routes answer 503 here (their roles serve them over gRPC).
+  // answered to this gateway, which hands them to waiter_. Media are read
+  // and written on the shared media backends (media.backend, the store's
+  // database) as the media role does; this process deletes no orphans
+  // (no writer of a cluster counts references yet). Push routes answer 503
+  // here (push-proxy serves them over gRPC).
   HttpHandler BuildHttpApi(CoreGatewayHttp::Health health) {
     auto settings = OpenSettingsStore(deps_.config);
     if (!settings.ok()) {
@@ -245,6 +251,12 @@ class GatewayRole final : public Role {
       return nullptr;
     }
     settings_ = std::move(settings).value();
+    auto media = OpenMediaService(deps_.config, SystemClock::Instance(), secret_, settings_,
+                                  /*delete_orphans=*/false);
+    if (media.ok())
+      media_ = std::move(media).value();
+    else
+      spdlog::error("core-gateway: media are not served: {}", media.status().ToString());
     waiter_ = std::make_unique<CommandWaiter>(id_, SystemClock::Instance(),
                                               2 * deps_.config.http_api_request_timeout_ms);
     gateway_->SetApiReplies(waiter_.get());
@@ -258,6 +270,7 @@ class GatewayRole final : public Role {
                         .gateway = gateway_.get(),
                         .hooks = &extras_.hooks->engine(),
                         .hook_settings = &extras_.hooks->settings(),
+                        .media = media_.get(),
                         .metrics = &deps_.shared.metrics(),
                         .ws_port = [port = deps_.config.ws_port] { return static_cast<int>(port); },
                         .token_ttl_s = deps_.config.token_ttl_s};
@@ -278,6 +291,7 @@ class GatewayRole final : public Role {
   HookLoginGate login_gate_;  // pre_login hooks on extras_.hooks
   const std::string id_;
   LoginConflictPolicy login_conflict_;
+  std::string secret_;  // presigned media URLs are keyed from it
   TokenSigner tokens_;
   std::shared_ptr<RouteTable> routes_;
   std::shared_ptr<PresenceBus> presence_bus_;  // outlives presence_, which listens on it
@@ -301,6 +315,7 @@ class GatewayRole final : public Role {
   // core-gateway in this process: the HTTP API and what its commands wait on.
   std::shared_ptr<SettingsStore> settings_;
   std::unique_ptr<CommandWaiter> waiter_;
+  std::unique_ptr<MediaService> media_;  // not started: no references to count here
   std::unique_ptr<CoreGatewayHttp> http_api_;
   bool started_ = false;
 };

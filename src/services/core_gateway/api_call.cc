@@ -75,7 +75,10 @@ void ApiCall::ReplyRaw(HttpServerResponse response) {
   if (answered_.exchange(true)) return;
   if (on_answer_) on_answer_(response.status);
   response.headers.emplace_back("X-Request-Id", request_id_);
-  respond_(std::move(response));
+  // Moved out: the connection is not kept by a call answered already
+  // (a waiter may hold the call until its outcome comes).
+  HttpRespond respond = std::move(respond_);
+  respond(std::move(response));
 }
 
 void ApiCall::Reply(int status, const nlohmann::json& body,

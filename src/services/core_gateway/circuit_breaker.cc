@@ -8,8 +8,10 @@ int64_t CircuitBreaker::Check(const std::string& name) {
   State& s = states_[name];
   if (s.open_until_ms == 0) return 0;
   if (now < s.open_until_ms) return s.open_until_ms - now;
-  if (s.trial_in_flight) return open_ms_;  // one trial at a time
+  // One trial at a time; a trial not heard of for open_ms is given up.
+  if (s.trial_in_flight && now - s.trial_started_ms < open_ms_) return open_ms_;
   s.trial_in_flight = true;
+  s.trial_started_ms = now;
   return 0;
 }
 

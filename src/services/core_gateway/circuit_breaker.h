@@ -29,6 +29,7 @@ class CircuitBreaker {
     int64_t consecutive_failures = 0;
     int64_t open_until_ms = 0;  // 0: closed
     bool trial_in_flight = false;
+    int64_t trial_started_ms = 0;
   };
 
   const Clock& clock_;

@@ -41,16 +41,25 @@ HttpServerResponse ConsoleFiles::Serve(const HttpServerRequest& request) const {
   auto decoded = PercentDecode(request.path, false);
   if (!enabled() || !decoded || decoded->empty() || (*decoded)[0] != '/') return NotFound();
   std::string relative = *decoded == "/" ? "index.html" : decoded->substr(1);
-  // No "..", no hidden files, no absolute paths, no NUL.
+  // Only plain names: no "..", no hidden files, no NUL, nothing absolute
+  // ("//etc/passwd" would make the path absolute and drop the root).
   std::filesystem::path rel(relative);
+  if (rel.has_root_path() || relative.find('\\') != std::string::npos) return NotFound();
   for (const auto& part : rel) {
     std::string p = part.string();
-    if (p.empty() || p[0] == '.' || p.find('\0') != std::string::npos) return NotFound();
+    if (p.empty() || p[0] == '.' || p.find('/') != std::string::npos ||
+        p.find('\0') != std::string::npos)
+      return NotFound();
   }
   std::filesystem::path full = std::filesystem::path(root_) / rel;
   std::error_code ec;
   if (std::filesystem::is_directory(full, ec)) full /= "index.html";
-  if (!std::filesystem::is_regular_file(full, ec)) return NotFound();
+  // Nothing outside the root, symbolic links included.
+  auto root = std::filesystem::canonical(root_, ec);
+  auto real = std::filesystem::canonical(full, ec);
+  if (ec || real.string().rfind(root.string() + "/", 0) != 0) return NotFound();
+  if (!std::filesystem::is_regular_file(real, ec)) return NotFound();
+  full = real;
   if (std::filesystem::file_size(full, ec) > kMaxFileBytes) return NotFound();
   std::ifstream in(full, std::ios::binary);
   if (!in) return NotFound();

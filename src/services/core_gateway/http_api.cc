@@ -32,6 +32,21 @@ bool IsParam(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// A request from this machine's own browser or tools: a loopback peer that
+// names a loopback host (not a page of another site resolved to 127.0.0.1,
+// DNS rebinding), not relayed by a proxy on this host, and JSON (a form or
+// a simple cross-site POST cannot set that type).
+bool IsLocalDevelopmentRequest(const HttpServerRequest& http) {
+  if (!http.from_loopback) return false;
+  for (const char* relayed : {"x-forwarded-for", "forwarded", "x-real-ip"})
+    if (!http.Header(relayed).empty()) return false;
+  std::string_view host = http.Header("host");
+  if (host.empty()) return false;
+  std::string_view name = host.substr(0, host[0] == '[' ? host.find(']') + 1 : host.find(':'));
+  if (name != "localhost" && name != "127.0.0.1" && name != "[::1]") return false;
+  return http.Header("content-type").substr(0, 16) == "application/json";
+}
+
 std::string RetryAfterSeconds(int64_t wait_ms) { return std::to_string((wait_ms + 999) / 1000); }
 
 std::string_view Credential(const HttpServerRequest& http,
@@ -113,6 +128,10 @@ void HttpApi::Handle(HttpServerRequest request, HttpRespond respond) {
   auto call = std::make_shared<ApiCall>(std::move(request), std::move(respond), request_id);
   if (requests_) requests_->Add();
   const auto& http = call->http();
+  if (draining_.load()) {
+    return call->Fail(503, "unavailable", "the server is shutting down; retry elsewhere",
+                      {{"Retry-After", "1"}});
+  }
   if (http.path == "/openapi.json" && http.method == "GET") {
     return call->ReplyRaw({200, "application/json", OpenApiJson()});
   }
@@ -140,8 +159,13 @@ void HttpApi::Handle(HttpServerRequest request, HttpRespond respond) {
                       "the request body is larger than " + std::to_string(options_.max_body_bytes) +
                           " bytes (http_api.max_body_bytes)");
   }
+  // The breaker learns a call's outcome only if it let the call through.
+  auto passed = std::make_shared<std::atomic<bool>>(false);
+  call->set_on_answer([this, passed, tag = route->tag](int status) {
+    if (passed->load()) breakers_.Record(tag, status >= 500);
+  });
   Track(call);
-  if (!pool_.Submit([this, route, call] { Run(*route, call); })) {
+  if (!pool_.Submit([this, route, call, passed] { Run(*route, call, *passed); })) {
     call->Fail(503, "overloaded", "the HTTP API is overloaded; retry later",
                {{"Retry-After", "1"}});
   }
@@ -151,7 +175,7 @@ Status HttpApi::Authenticate(ApiCall& call, const ApiRoute& route) {
   if (route.access & kAccessPublic) return Status::Ok();
   const auto& http = call.http();
   if (route.access & kAccessDevLoopback) {
-    if (options_.dev_tokens_on_loopback && http.from_loopback) return Status::Ok();
+    if (options_.dev_tokens_on_loopback && IsLocalDevelopmentRequest(http)) return Status::Ok();
     return PermissionDenied(
         "development tokens are issued to loopback clients only, with console.dev_tokens = "
         "\"loopback\"");
@@ -201,7 +225,8 @@ Status HttpApi::Authenticate(ApiCall& call, const ApiRoute& route) {
   return Status::Ok();
 }
 
-void HttpApi::Run(const ApiRoute& route, std::shared_ptr<ApiCall> call) {
+void HttpApi::Run(const ApiRoute& route, std::shared_ptr<ApiCall> call,
+                  std::atomic<bool>& passed_breaker) {
   if (call->answered()) return;  // timed out while queued
   if (Status st = Authenticate(*call, route); !st.ok()) return call->Fail(st);
   const Caller& caller = call->caller();
@@ -214,14 +239,14 @@ void HttpApi::Run(const ApiRoute& route, std::shared_ptr<ApiCall> call) {
     return call->Fail(429, "rate_limited", "too many requests for this key",
                       {{"Retry-After", RetryAfterSeconds(d.retry_after_ms)}});
   }
+  passed_breaker = true;  // before Check: an answer racing it is recorded
   if (int64_t wait = breakers_.Check(route.tag); wait > 0) {
+    passed_breaker = false;
     return call->Fail(
         503, "circuit_open",
         "the " + route.tag + " service failed repeatedly; calls to it fail fast for now",
         {{"Retry-After", RetryAfterSeconds(wait)}});
   }
-  call->set_on_answer(
-      [this, tag = route.tag](int status) { breakers_.Record(tag, status >= 500); });
   try {
     route.handler(call);
   } catch (const nlohmann::json::exception& e) {
@@ -284,7 +309,11 @@ void HttpApi::Stop() {
     if (auto call = weak.lock()) pending.push_back(std::move(call));
   }
   deadlines_.clear();
-  for (auto& call : pending) call->Fail(503, "unavailable", "the server is shutting down");
+  for (auto& call : pending) {
+    call->Fail(503, "unavailable",
+               "the server is shutting down; a send may still be stored: retry it with the same "
+               "client_msg_id");
+  }
 }
 
 }  // namespace flare

@@ -9,6 +9,7 @@
 // call still unanswered after http_api.request_timeout_ms gets 504.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -101,6 +102,8 @@ class HttpApi {
 
   // Answers 504 to calls older than the timeout; the timer thread calls it.
   void ExpireOverdue();
+  // Refuses new calls (503) while those in flight finish (a drain).
+  void Drain() { draining_ = true; }
   // Answers what is pending with 503 and runs no more handlers.
   void Stop();
 
@@ -112,7 +115,7 @@ class HttpApi {
   Match Find(std::string_view method, std::string_view path,
              std::map<std::string, std::string>& params) const;
   Status Authenticate(ApiCall& call, const ApiRoute& route);
-  void Run(const ApiRoute& route, std::shared_ptr<ApiCall> call);
+  void Run(const ApiRoute& route, std::shared_ptr<ApiCall> call, std::atomic<bool>& passed_breaker);
   void Track(const std::shared_ptr<ApiCall>& call);
   void TimerLoop();
 
@@ -129,6 +132,7 @@ class HttpApi {
   Counter* rate_limited_ = nullptr;
   Counter* timeouts_ = nullptr;
 
+  std::atomic<bool> draining_{false};
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -27,8 +27,7 @@ nlohmann::json KeyJson(const ApiKeyRecord& r) {
 
 Status NeedsEveryTenant(const ApiCall& call) {
   if (call.caller().all_tenants) return Status::Ok();
-  return PermissionDenied(
-      "hooks apply to every tenant: this needs an admin token for tenant \"*\"");
+  return PermissionDenied("this covers every tenant: it needs an admin token for tenant \"*\"");
 }
 
 void ListKeys(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
@@ -170,9 +169,11 @@ void AddAdminRoutes(HttpApi& api, CoreGatewayDeps& deps) {
   api.Add({.method = "GET",
            .path = "/v1/admin/metrics",
            .tag = "admin",
-           .summary = "The server's Prometheus metrics (text exposition format).",
+           .summary = "The server's Prometheus metrics (text exposition format); an admin of "
+                      "every tenant only.",
            .access = kAccessAdmin,
            .handler = [&deps](const auto& call) {
+             if (Status st = NeedsEveryTenant(*call); !st.ok()) return call->Fail(st);
              call->ReplyRaw({200, "text/plain; version=0.0.4",
                              deps.metrics ? deps.metrics->Render() : std::string()});
            }});

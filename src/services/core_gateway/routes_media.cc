@@ -53,7 +53,8 @@ Status CheckPresigned(MediaService& media, const ApiCall& call, PresignOp op,
 
 // "bytes=a-b", "bytes=a-" or "bytes=-n" (needs the size); nullopt for none.
 Result<std::optional<ByteRange>> ParseRange(std::string_view header, MediaService& media,
-                                            const std::string& tenant, const std::string& id) {
+                                            const std::string& tenant, const std::string& id,
+                                            MediaVariant variant) {
   if (header.empty()) return std::optional<ByteRange>();
   if (header.substr(0, 6) != "bytes=" || header.find(',') != std::string_view::npos)
     return InvalidArgument("only one range of bytes=first-last is served");
@@ -69,13 +70,19 @@ Result<std::optional<ByteRange>> ParseRange(std::string_view header, MediaServic
     if (!number(spec.substr(1), last) || last == 0) return InvalidArgument("malformed Range");
     auto info = media.Info(tenant, id);
     if (!info.ok()) return info.status();
-    uint64_t n = std::min<uint64_t>(last, info->size);
-    return std::optional<ByteRange>(ByteRange{info->size - n, n});
+    uint64_t size = variant == MediaVariant::kThumbnail ? info->thumbnail_size : info->size;
+    if (size == 0) {
+      return Status(InvalidArgument("the range is past the end"))
+          .WithDetail(kMediaRangeNotSatisfiable);
+    }
+    uint64_t n = std::min<uint64_t>(last, size);
+    return std::optional<ByteRange>(ByteRange{size - n, n});
   }
   if (!number(spec.substr(0, dash), first)) return InvalidArgument("malformed Range");
   if (dash + 1 == spec.size()) return std::optional<ByteRange>(ByteRange{first, std::nullopt});
   if (!number(spec.substr(dash + 1), last) || last < first)
     return InvalidArgument("malformed Range");
+  if (last == UINT64_MAX) return std::optional<ByteRange>(ByteRange{first, std::nullopt});
   return std::optional<ByteRange>(ByteRange{first, last - first + 1});
 }
 
@@ -84,13 +91,16 @@ void Download(MediaService& media, const std::shared_ptr<ApiCall>& call, MediaVa
   if (Status st = CheckPresigned(media, *call, PresignOp::kDownload, id); !st.ok())
     return call->Fail(st);
   const std::string& tenant = call->caller().tenant;
-  auto range = ParseRange(call->http().Header("range"), media, tenant, id);
-  if (!range.ok()) return call->Fail(range.status());
-  auto bytes = media.Read(tenant, id, *range, variant);
+  auto range = ParseRange(call->http().Header("range"), media, tenant, id, variant);
+  Result<MediaBytes> bytes =
+      range.ok() ? media.Read(tenant, id, *range, variant) : Result<MediaBytes>(range.status());
   if (!bytes.ok()) {
     if (bytes.status().detail() == kMediaRangeNotSatisfiable) {
       auto info = media.Info(tenant, id);
-      std::string total = info.ok() ? std::to_string(info->size) : "*";
+      uint64_t size = !info.ok()                            ? 0
+                      : variant == MediaVariant::kThumbnail ? info->thumbnail_size
+                                                            : info->size;
+      std::string total = info.ok() ? std::to_string(size) : "*";
       return call->Fail(416, "range_not_satisfiable", bytes.status().message(),
                         {{"Content-Range", "bytes */" + total}});
     }

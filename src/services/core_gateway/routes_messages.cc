@@ -42,9 +42,9 @@ void Send(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
   pb::SendRequest request;
   if (Status st = JsonToProto(*body, request); !st.ok()) return call->Fail(st);
   if (request.client_msg_id().empty()) {
-    // No retry can be recognised without one; the caller should set it.
-    thread_local SystemRandom random;
-    request.set_client_msg_id(MakeUlid(deps.clock.NowMs(), random));
+    // Without it a retry after a timeout could store the message twice.
+    return call->Fail(InvalidArgument(
+        "client_msg_id is required: a retry with the same one is recognised and stored once"));
   }
   ReplyAddress address = deps.waiter.Expect(
       [call](const CommandOutcome& outcome) { AnswerSend(call, outcome); }, call->request_id());
@@ -169,8 +169,8 @@ void AddMessageRoutes(HttpApi& api, CoreGatewayDeps& deps) {
            .tag = "messages",
            .summary = "Send a message as a user, or as the system (\"system\": true; sender "
                       "\"system\", e.g. MESSAGE_TYPE_NOTIFICATION). Answered once the message is "
-                      "durably stored. Fields as the client protocol's send (proto3 JSON); set "
-                      "client_msg_id so that a retry is recognised.",
+                      "durably stored. Fields as the client protocol's send (proto3 JSON); "
+                      "client_msg_id is required, so that a retry is recognised.",
            .scope = "messages:write",
            .request_example = R"({"sender":"alice","peer_user_id":"bob","client_msg_id":"order-42",
              "type":"MESSAGE_TYPE_TEXT","content":{"text":"Your order shipped"}})",

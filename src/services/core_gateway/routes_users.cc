@@ -130,7 +130,8 @@ void AddUserRoutes(HttpApi& api, CoreGatewayDeps& deps) {
   api.Add({.method = "DELETE",
            .path = "/v1/users/{user}/sessions",
            .tag = "users",
-           .summary = "Close every session of a user (each gets `kicked` first).",
+           .summary = "Close every session of a user on this process (each gets `kicked` first); "
+                      "tokens already issued stay valid until they expire.",
            .scope = "tokens",
            .response_example = R"({"user":"alice","sessions_closed":2})",
            .handler = [&deps](const auto& call) { RevokeSessions(deps, call); }});

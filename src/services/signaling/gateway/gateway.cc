@@ -403,8 +403,11 @@ void Gateway::Notify(const std::vector<uint64_t>& session_ids,
 void Gateway::OnCommandDone(const ReplyAddress& to, const CommandOutcome& outcome) {
   // Commands of the HTTP API of this process carry this gateway's id, so
   // every path an outcome takes (writer, inbox, delivery service) ends here.
-  if (api_replies_ != nullptr && IsApiReplyAddress(to))
-    return api_replies_->OnCommandDone(to, outcome);
+  if (IsApiReplyAddress(to)) {
+    CommandReplies* api = api_replies_.load();
+    if (api != nullptr && to.gateway_id == options_.gateway_id) api->OnCommandDone(to, outcome);
+    return;
+  }
   if (to.gateway_id != options_.gateway_id) {
     // Outcomes for other gateways go through the gateway inbox
     // (GatewayOutbox); reaching this one, the address is wrong.

@@ -244,7 +244,7 @@ class Gateway final : public ConnectionHandler,
   GatewayDeps deps_;
   GatewayRouter* others_ = nullptr;
   LoginGate* login_gate_ = nullptr;
-  CommandReplies* api_replies_ = nullptr;
+  std::atomic<CommandReplies*> api_replies_{nullptr};
   std::array<Shard, kShards> shards_;
   ConnectionQuota user_connections_;  // keyed tenant '\n' user
   ConnectionQuota unauthenticated_;   // keyed by source address

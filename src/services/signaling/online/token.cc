@@ -86,6 +86,14 @@ Result<JwtPtr> Decode(const std::string& token, std::string_view key, jwt_alg_t 
   return j;
 }
 
+Result<std::string> Encode(jwt_t* j) {
+  char* encoded = jwt_encode_str(j);
+  if (encoded == nullptr) return Internal("cannot encode token");
+  std::string token(encoded);
+  free(encoded);
+  return token;
+}
+
 }  // namespace
 
 Result<std::pair<std::string, int>> TokenSigner::PublicKey(const std::string& tenant,
@@ -128,11 +136,7 @@ Result<std::string> TokenSigner::Issue(const Principal& who, int64_t now_s, int6
       jwt_set_alg(j.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
                   static_cast<int>(secret_.size())) == 0;
   if (!ok) return Internal("cannot build token");
-  char* encoded = jwt_encode_str(j.get());
-  if (encoded == nullptr) return Internal("cannot encode token");
-  std::string token(encoded);
-  free(encoded);
-  return token;
+  return Encode(j.get());
 }
 
 Result<Principal> TokenSigner::Verify(const std::string& token, int64_t now_s) const {
@@ -184,11 +188,7 @@ Result<std::string> TokenSigner::IssueAdmin(const AdminClaims& claims, int64_t n
       jwt_set_alg(j.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
                   static_cast<int>(secret_.size())) == 0;
   if (!ok) return Internal("cannot build token");
-  char* encoded = jwt_encode_str(j.get());
-  if (encoded == nullptr) return Internal("cannot encode token");
-  std::string token(encoded);
-  free(encoded);
-  return token;
+  return Encode(j.get());
 }
 
 Result<AdminClaims> TokenSigner::VerifyAdmin(const std::string& token, int64_t now_s) const {
