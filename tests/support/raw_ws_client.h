@@ -149,6 +149,17 @@ class RawWsClient {
     return (static_cast<uint8_t>(f->payload[0]) << 8) | static_cast<uint8_t>(f->payload[1]);
   }
 
+  // Skips what remains (an error answer's body); true when the server then
+  // hung up rather than leaving the connection open.
+  bool ReadToEnd() {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+    }
+  }
+
   // True when the server hung up (end of stream) rather than timing out.
   bool AtEnd() {
     char c;
