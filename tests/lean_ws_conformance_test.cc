@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 
 #include "adapters/lean_ws/lean_ws.h"
@@ -198,6 +198,21 @@ TEST_F(LeanWsConformance, ManyFramesInOneWrite) {
     auto f = c.ReadFrame();
     ASSERT_TRUE(f.has_value());
     EXPECT_EQ(f->payload, "m" + std::to_string(i));
+  }
+}
+
+// More than the reads of one readiness event take (4 × 64 KiB): the rest
+// must be read without a new edge from the peer.
+TEST_F(LeanWsConformance, BurstLargerThanOneReadinessEvent) {
+  RawWsClient c(port_);
+  ASSERT_TRUE(c.Open());
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) bytes += F::Frame(0x2, std::string(16 * 1024, static_cast<char>(i)));
+  ASSERT_TRUE(c.WriteRaw(bytes));
+  for (int i = 0; i < 40; ++i) {
+    auto f = c.ReadFrame();
+    ASSERT_TRUE(f.has_value()) << i;
+    EXPECT_EQ(f->payload, std::string(16 * 1024, static_cast<char>(i)));
   }
 }
 
