@@ -201,8 +201,8 @@ TEST_F(LeanWsConformance, ManyFramesInOneWrite) {
   }
 }
 
-// More than the reads of one readiness event take (4 × 64 KiB): the rest
-// must be read without a new edge from the peer.
+// A burst larger than the reads of one readiness event (4 × 64 KiB) is
+// read whole, the rest after the thread's other sessions.
 TEST_F(LeanWsConformance, BurstLargerThanOneReadinessEvent) {
   RawWsClient c(port_);
   ASSERT_TRUE(c.Open());
