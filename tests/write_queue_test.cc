@@ -1,6 +1,6 @@
 // The WebSocket connection's write bookkeeping, driven through the orderings
 // its I/O thread can produce.
-#include "adapters/beast/write_queue.h"
+#include "adapters/net/write_queue.h"
 
 #include <gtest/gtest.h>
 

@@ -177,7 +177,14 @@ class Embedded final : public EmbeddedServer {
         *settings_store_, &metrics_,
         [this](const HttpServerRequest& r) { return http_.Handle(r); });
     TransportOptions topts = GatewayTransportOptions(config);
-    transport_ = MakeBeastTransport(topts, &gateway_, core_http_->Handler());
+    // server.ws_transport is one of the known names (the config checks it);
+    // a name the factory still refuses fails Start.
+    auto transport = MakeTransport(config.ws_transport, topts, &gateway_, core_http_->Handler());
+    if (transport.ok()) {
+      transport_ = std::move(transport).value();
+    } else {
+      transport_status_ = transport.status();
+    }
   }
 
   ~Embedded() override {
@@ -188,6 +195,7 @@ class Embedded final : public EmbeddedServer {
   }
 
   Status Start() override {
+    if (!transport_) return transport_status_;
     heartbeat_.Start();
     // push-worker on the push task bus (in process unless kafka): what the
     // hand-off publishes is sent to the providers and committed, so the
@@ -241,8 +249,8 @@ class Embedded final : public EmbeddedServer {
     return Status::Ok();
   }
 
-  uint16_t ws_port() const override { return transport_->ws_port(); }
-  uint16_t http_port() const override { return transport_->http_port(); }
+  uint16_t ws_port() const override { return transport_ ? transport_->ws_port() : 0; }
+  uint16_t http_port() const override { return transport_ ? transport_->http_port() : 0; }
   int hook_admin_port() const override { return hook_admin_ ? hook_admin_->port() : 0; }
   MediaService& media() override { return *media_; }
 
@@ -359,7 +367,8 @@ class Embedded final : public EmbeddedServer {
   std::unique_ptr<PushWorkerStack> push_worker_;  // consumes what handoff_ publishes
   std::unique_ptr<PushApiStack> push_api_;        // publishes beside handoff_; served below
   std::unique_ptr<Transport> transport_;
-  std::unique_ptr<GatewayInbox> inbox_;  // kafka only; hands to gateway_, so destroyed first
+  Status transport_status_ = Status::Ok();  // why there is no transport_
+  std::unique_ptr<GatewayInbox> inbox_;     // kafka only; hands to gateway_, so destroyed first
   bool started_ = false;
   std::atomic<bool> draining_{false};
   HealthHttp http_{metrics_, config_.metrics_token, draining_};

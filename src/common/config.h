@@ -22,6 +22,7 @@ struct Config {
   int64_t http_port = 8080;
   int64_t ws_port = 8081;
   int64_t io_threads = 0;     // 0 = cores - 1, at least 1
+  std::string ws_transport = "lean";  // "lean" (adapters/lean_ws) or "beast"
   std::string metrics_token;  // empty: /metrics answers loopback peers only
   // "all" (embedded) or a comma-separated list of cluster roles (the seed's
   // module names) this process runs; `flare serve --role` overrides it.

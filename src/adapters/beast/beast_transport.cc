@@ -1,21 +1,21 @@
-// Boost.Beast implementation of the gateway transport: one io_context and
-// thread per I/O thread, WebSocket sessions pinned to one of them, and a
-// small HTTP server for health and metrics. This is one of the few
-// translation units that include Beast (it is slow to compile).
+// Boost.Beast WebSocket server (server.ws_transport = "beast"): sessions
+// pinned to one I/O thread each. One of the few translation units that
+// include Beast (it is slow to compile).
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
-#include <boost/beast.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <atomic>
 #include <cctype>
-#include <deque>
 #include <mutex>
 #include <optional>
-#include <random>
-#include <thread>
 #include <vector>
 
-#include "adapters/beast/write_queue.h"
+#include "adapters/beast/beast_listeners.h"
+#include "adapters/net/write_queue.h"
+#include "adapters/net/write_scheduler.h"
 #include "services/signaling/gateway/transport.h"
 
 namespace flare {
@@ -26,15 +26,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-
-// Connection ids (the gateway's session ids) count up from a random
-// multiple of 2^32: a shared route table keys a user's routes by session
-// id, so two processes' gateways must not hand out the same ids (counting
-// from 1 everywhere, a user's first sessions on two gateways collide).
-uint64_t RandomIdBase() {
-  std::random_device device;
-  return static_cast<uint64_t>(device()) << 32;
-}
 
 std::string TokenFromRequest(const http::request<http::string_body>& req) {
   std::string_view target(req.target().data(), req.target().size());
@@ -62,29 +53,12 @@ constexpr size_t kKeepReadBuffer = 4096;
 constexpr size_t kReadChunk = 64;
 
 class WsSession;
-
-// Starts writes for the sessions of one I/O thread. Senders on other threads
-// (the writer's fan-out) queue a session here; the first one posts a single
-// flush to the I/O thread, which then starts every queued session's write.
-// One cross-thread wake-up per batch of deliveries instead of one per
-// recipient.
-class WriteScheduler {
- public:
-  explicit WriteScheduler(asio::io_context& io) : io_(io) {}
-  void Schedule(std::shared_ptr<WsSession> session);
-
- private:
-  void Flush();
-  asio::io_context& io_;
-  std::mutex mu_;
-  std::vector<std::shared_ptr<WsSession>> ready_;
-  std::vector<std::shared_ptr<WsSession>> flushing_;  // I/O thread only
-};
+using WsScheduler = WriteScheduler<WsSession>;
 
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, uint64_t id, ConnectionHandler* handler, size_t max_frame,
-            bool echo, const FrameBatching* batching, WriteScheduler* scheduler)
+            bool echo, const FrameBatching* batching, WsScheduler* scheduler)
       : ws_(std::move(socket)),
         id_(id),
         handler_(handler),
@@ -212,7 +186,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     Read();
   }
 
-  friend class WriteScheduler;
+  friend class WriteScheduler<WsSession>;
   // Runs on the session's I/O thread; one write in flight at a time. Frames
   // queued meanwhile go out together as one batched message.
   void WriteNext() {
@@ -293,7 +267,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   ConnectionHandler* handler_;
   const bool echo_;
   const FrameBatching* batching_;
-  WriteScheduler* scheduler_;
+  WsScheduler* scheduler_;
   std::string remote_;
   // The write in flight (I/O thread only).
   std::vector<std::shared_ptr<const std::string>> in_flight_;
@@ -307,238 +281,68 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   WriteQueue writes_;
 };
 
-void WriteScheduler::Schedule(std::shared_ptr<WsSession> session) {
-  bool first;
-  {
-    std::lock_guard lock(mu_);
-    first = ready_.empty();
-    ready_.push_back(std::move(session));
-  }
-  if (first) asio::post(io_, [this] { Flush(); });
-}
-
-void WriteScheduler::Flush() {
-  {
-    std::lock_guard lock(mu_);
-    flushing_.swap(ready_);
-  }
-  for (auto& session : flushing_) session->WriteNext();
-  flushing_.clear();
-}
-
-class HttpSession final : public std::enable_shared_from_this<HttpSession> {
+class BeastWsListener final : public Listener {
  public:
-  HttpSession(tcp::socket socket, const HttpHandler& handler, const TransportOptions& options)
-      : stream_(std::move(socket)), handler_(handler), options_(options) {}
+  BeastWsListener(const TransportOptions& options, ConnectionHandler* handler)
+      : options_(options), handler_(handler) {}
 
-  void Read() {
-    parser_.emplace();
-    parser_->body_limit(options_.max_http_body_bytes);
-    stream_.expires_after(std::chrono::milliseconds(options_.http_timeout_ms));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (!ec) return self->Dispatch();
-                       if (ec == http::error::body_limit) self->RefuseTooLarge();
-                     });
-  }
-
- private:
-  // Hands the request to the handler; its answer may come from any thread
-  // and is written on this connection's own executor.
-  void Dispatch() {
-    auto& req = parser_->get();
-    keep_alive_ = req.keep_alive();
-    version_ = req.version();
-    HttpServerRequest request;
-    request.method = std::string(req.method_string());
-    std::string_view target(req.target().data(), req.target().size());
-    request.path = std::string(PathOf(target));
-    if (auto q = target.find('?'); q != std::string_view::npos)
-      request.query = std::string(target.substr(q + 1));
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers.emplace_back(std::move(name), std::string(field.value()));
+  Result<uint16_t> Start(IoPool& pool) override {
+    pool_ = &pool;
+    for (size_t i = 0; i < pool.size(); ++i) {
+      schedulers_.push_back(std::make_unique<WsScheduler>(pool.context(i)));
     }
-    request.body = std::move(req.body());
-    request.remote_address = PeerAddress(request.from_loopback);
-    parser_.reset();
-    auto executor = stream_.get_executor();
-    handler_(std::move(request),
-             [self = shared_from_this(), executor](HttpServerResponse response) {
-               asio::post(executor, [self, response = std::move(response)]() mutable {
-                 self->Write(std::move(response));
-               });
-             });
+    acceptor_.emplace(pool.context(0));
+    auto port = ListenOn(*acceptor_, options_.bind_address, options_.ws_port);
+    if (port.ok()) Accept();
+    return port;
   }
-
-  void RefuseTooLarge() {
-    keep_alive_ = false;  // the rest of the body is still on the wire
-    version_ = 11;
-    Write({413, "application/json",
-           "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"the request body is "
-           "larger than " +
-               std::to_string(options_.max_http_body_bytes) + " bytes\",\"request_id\":\"\"}}\n"});
-  }
-
-  void Write(HttpServerResponse r) {
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(r.status), version_);
-    res->set(http::field::content_type, r.content_type);
-    for (auto& [name, value] : r.headers) res->set(name, value);
-    res->keep_alive(keep_alive_);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
-    stream_.expires_after(std::chrono::milliseconds(options_.http_timeout_ms));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                        if (!ec && res->keep_alive()) return self->Read();
-                        beast::error_code ignored;
-                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                      });
-  }
-
-  std::string PeerAddress(bool& loopback) {
-    beast::error_code ec;
-    auto address = stream_.socket().remote_endpoint(ec).address();
-    loopback = false;
-    if (ec) return {};
-    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    }
-    loopback = address.is_loopback();
-    return address.to_string();
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  const HttpHandler& handler_;
-  const TransportOptions& options_;
-  bool keep_alive_ = false;
-  unsigned version_ = 11;
-};
-
-class BeastTransport final : public Transport {
- public:
-  BeastTransport(const TransportOptions& options, ConnectionHandler* ws_handler,
-                 HttpHandler http_handler)
-      : options_(options), ws_handler_(ws_handler), http_handler_(std::move(http_handler)) {
-    int n = std::max(1, options.io_threads);
-    for (int i = 0; i < n; ++i) {
-      contexts_.push_back(std::make_unique<asio::io_context>(1));
-      guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
-      schedulers_.push_back(std::make_unique<WriteScheduler>(*contexts_.back()));
-    }
-  }
-
-  ~BeastTransport() override { Stop(); }
-
-  Status Start() override {
-    if (ws_handler_ != nullptr) {  // a role process without a gateway serves HTTP only
-      auto ws = Listen(ws_acceptor_, options_.ws_port);
-      if (!ws.ok()) return ws.status();
-      ws_port_ = *ws;
-    }
-    auto http = Listen(http_acceptor_, options_.http_port);
-    if (!http.ok()) return http.status();
-    http_port_ = *http;
-    if (ws_handler_ != nullptr) AcceptWs();
-    AcceptHttp();
-    for (auto& ctx : contexts_) {
-      threads_.emplace_back([ctx = ctx.get()] {
-        pthread_setname_np(pthread_self(), "flare-io");
-        ctx->run();
-      });
-    }
-    return Status::Ok();
-  }
-
-  uint16_t ws_port() const override { return ws_port_; }
-  uint16_t http_port() const override { return http_port_; }
 
   void StopAccepting() override {
-    asio::post(*contexts_[0], [this] {
-      beast::error_code ignored;
-      if (ws_acceptor_) ws_acceptor_->close(ignored);
-      if (http_acceptor_) http_acceptor_->close(ignored);
-    });
-  }
-
-  void Stop() override {
-    if (stopped_.exchange(true)) return;
-    for (auto& ctx : contexts_) ctx->stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
+    beast::error_code ignored;
+    if (acceptor_) acceptor_->close(ignored);
   }
 
  private:
-  Result<uint16_t> Listen(std::optional<tcp::acceptor>& acceptor, uint16_t port) {
-    beast::error_code ec;
-    auto address = asio::ip::make_address(options_.bind_address, ec);
-    if (ec)
-      return InvalidArgument("server.bind_address '" + options_.bind_address + "' is invalid");
-    acceptor.emplace(*contexts_[0]);
-    tcp::endpoint endpoint(address, port);
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return IoError("cannot listen on " + options_.bind_address + ":" + std::to_string(port) +
-                     ": " + ec.message());
-    }
-    return acceptor->local_endpoint().port();
-  }
-
-  asio::io_context& NextContext() { return *contexts_[next_context_++ % contexts_.size()]; }
-
-  void AcceptWs() {
-    size_t index = next_context_++ % contexts_.size();
-    ws_acceptor_->async_accept(
-        *contexts_[index], [this, index](beast::error_code ec, tcp::socket socket) {
+  void Accept() {
+    size_t index = next_context_++ % pool_->size();
+    acceptor_->async_accept(
+        pool_->context(index), [this, index](beast::error_code ec, tcp::socket socket) {
           if (ec == asio::error::operation_aborted) return;
           if (!ec) {
             socket.set_option(tcp::no_delay(true), ec);
-            std::make_shared<WsSession>(std::move(socket), ++next_id_, ws_handler_,
+            std::make_shared<WsSession>(std::move(socket), ++next_id_, handler_,
                                         options_.max_frame_bytes, options_.echo, &options_.batching,
                                         schedulers_[index].get())
                 ->Start();
           } else {
             spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
           }
-          AcceptWs();
+          Accept();
         });
   }
 
-  void AcceptHttp() {
-    http_acceptor_->async_accept(NextContext(), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<HttpSession>(std::move(socket), http_handler_, options_)->Read();
-      AcceptHttp();
-    });
-  }
-
   TransportOptions options_;
-  ConnectionHandler* ws_handler_;
-  HttpHandler http_handler_;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
-  std::vector<std::unique_ptr<WriteScheduler>> schedulers_;
-  std::vector<std::thread> threads_;
-  std::optional<tcp::acceptor> ws_acceptor_, http_acceptor_;
-  uint16_t ws_port_ = 0, http_port_ = 0;
+  ConnectionHandler* handler_;
+  IoPool* pool_ = nullptr;
+  std::vector<std::unique_ptr<WsScheduler>> schedulers_;
+  std::optional<tcp::acceptor> acceptor_;
   size_t next_context_ = 0;
-  std::atomic<uint64_t> next_id_{RandomIdBase()};
-  std::atomic<bool> stopped_{false};
+  std::atomic<uint64_t> next_id_{RandomConnectionIdBase()};
 };
 
 }  // namespace
 
+std::unique_ptr<Listener> MakeBeastWsListener(const TransportOptions& options,
+                                              ConnectionHandler* handler) {
+  return std::make_unique<BeastWsListener>(options, handler);
+}
+
 std::unique_ptr<Transport> MakeBeastTransport(const TransportOptions& options,
                                               ConnectionHandler* ws_handler,
                                               HttpHandler http_handler) {
-  return std::make_unique<BeastTransport>(options, ws_handler, std::move(http_handler));
+  auto ws = ws_handler != nullptr ? MakeBeastWsListener(options, ws_handler) : nullptr;
+  return std::make_unique<ListenerTransport>(
+      options.io_threads, std::move(ws), MakeBeastHttpListener(options, std::move(http_handler)));
 }
 
 }  // namespace flare

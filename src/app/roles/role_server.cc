@@ -65,7 +65,9 @@ class Roles final : public RoleServer {
     }
     TransportOptions options = GatewayTransportOptions(config_);
     if (ws == nullptr) options.io_threads = 1;  // HTTP only
-    transport_ = MakeBeastTransport(options, ws, std::move(http));
+    auto transport = MakeTransport(config_.ws_transport, options, ws, std::move(http));
+    if (!transport.ok()) return Undo(transport.status(), roles_.size());
+    transport_ = std::move(transport).value();
     if (Status st = transport_->Start(); !st.ok()) return Undo(st, roles_.size());
     // Again, now with the health URL the registry checks.
     Status registered = RegisterRpcRoles();

@@ -1,6 +1,7 @@
 // The gateway's view of the network: connections that carry WebSocket
-// messages, and an HTTP endpoint for health and metrics. The Boost.Beast
-// implementation lives in adapters/beast; nothing else includes Beast.
+// messages, and an HTTP endpoint for health and metrics. The WebSocket side
+// is adapters/lean_ws (RFC 6455 over plain sockets) or adapters/beast; the
+// HTTP side is always adapters/beast, and nothing else includes Beast.
 #pragma once
 
 #include <cstdint>
@@ -123,6 +124,15 @@ class Transport {
   virtual void Stop() = 0;
 };
 
+// The transport by the name of its WebSocket server (server.ws_transport):
+// "lean" or "beast"; any other name is an error.
+Result<std::unique_ptr<Transport>> MakeTransport(std::string_view ws_transport,
+                                                 const TransportOptions& options,
+                                                 ConnectionHandler* ws_handler,
+                                                 HttpHandler http_handler);
+std::unique_ptr<Transport> MakeLeanTransport(const TransportOptions& options,
+                                             ConnectionHandler* ws_handler,
+                                             HttpHandler http_handler);
 std::unique_ptr<Transport> MakeBeastTransport(const TransportOptions& options,
                                               ConnectionHandler* ws_handler,
                                               HttpHandler http_handler);

@@ -1,4 +1,4 @@
-#include "adapters/beast/write_queue.h"
+#include "adapters/net/write_queue.h"
 
 namespace flare {
 

@@ -1,0 +1,80 @@
+// What the WebSocket and HTTP listeners share, without Beast: the I/O
+// threads (one io_context each), binding a listening socket, and the
+// Transport made of a WebSocket listener and an HTTP listener on one pool.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "services/signaling/gateway/transport.h"
+
+namespace flare {
+
+class IoPool {
+ public:
+  explicit IoPool(int threads);
+  ~IoPool() { Stop(); }
+  size_t size() const { return contexts_.size(); }
+  boost::asio::io_context& context(size_t i) { return *contexts_[i]; }
+  // Round robin over the threads (connections that need no pinning).
+  boost::asio::io_context& Next() { return *contexts_[next_++ % contexts_.size()]; }
+  void Run();   // starts the threads
+  void Stop();  // stops and joins them; pending handlers are dropped with the pool
+
+ private:
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> next_{0};
+};
+
+// Binds and listens (reuse_address); the bound port, or why not.
+Result<uint16_t> ListenOn(boost::asio::ip::tcp::acceptor& acceptor, const std::string& address,
+                          uint16_t port);
+
+// Connection ids (the gateway's session ids) count up from a random
+// multiple of 2^32: a shared route table keys a user's routes by session
+// id, so two processes' gateways must not hand out the same ids (counting
+// from 1 everywhere, a user's first sessions on two gateways collide).
+uint64_t RandomConnectionIdBase();
+
+// One listening port and the sessions it accepts, on an IoPool.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  // Binds and starts accepting; the pool's threads are not running yet.
+  virtual Result<uint16_t> Start(IoPool& pool) = 0;
+  // On the pool's first thread: no new connections.
+  virtual void StopAccepting() = 0;
+};
+
+// A Transport made of an optional WebSocket listener and an HTTP listener.
+// The listeners (and the sessions they hold) go before the pool.
+class ListenerTransport final : public Transport {
+ public:
+  ListenerTransport(int io_threads, std::unique_ptr<Listener> ws, std::unique_ptr<Listener> http)
+      : pool_(io_threads), ws_(std::move(ws)), http_(std::move(http)) {}
+  ~ListenerTransport() override { Stop(); }
+  Status Start() override;
+  uint16_t ws_port() const override { return ws_port_; }
+  uint16_t http_port() const override { return http_port_; }
+  void StopAccepting() override;
+  void Stop() override { pool_.Stop(); }
+
+ private:
+  IoPool pool_;
+  std::unique_ptr<Listener> ws_, http_;
+  uint16_t ws_port_ = 0, http_port_ = 0;
+};
+
+}  // namespace flare
