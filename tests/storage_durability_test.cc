@@ -6,7 +6,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
-#include <future>
 #include <map>
 
 #include "adapters/memory/memory_store.h"
@@ -313,57 +312,9 @@ TEST_F(SqlitePowerLoss, ACheckpointThatFailsNeverFailsAWrite) {
   EXPECT_FALSE((*store)->Sync().ok());
 }
 
-// A checkpoint runs on its own connection: while it waits for the sync of
-// the database file, batches are still written and made durable.
-TEST_F(SqlitePowerLoss, WritesAndSyncsGoOnWhileACheckpointRuns) {
-  SqliteOptions options;
-  options.vfs = testing::FaultVfs::kName;
-  options.checkpoint_wal_bytes = 1 << 20;
-  auto opened = SqliteStore::Open(dir_ + "/flare.db", options);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::shared_ptr<SqliteStore> store = *opened;
-  std::string text(2000, 'x');
-  auto write = [&](int seq) {
-    WriteBatch batch;
-    StoredMessage sm;
-    sm.tenant = "t";
-    sm.message.set_conversation_id("c");
-    sm.message.set_seq(seq);
-    sm.message.set_sender("alice");
-    sm.message.set_client_msg_id("k" + std::to_string(seq));
-    sm.message.mutable_content()->set_text(text);
-    batch.messages.push_back(std::move(sm));
-    Status st = store->Write(batch);
-    return st.ok() ? store->Sync() : st;
-  };
-  int seq = 0;
-  while (seq < 700) ASSERT_TRUE(write(++seq).ok());  // about 1.4 MB of WAL
-
-  testing::FaultVfs::Get().BlockSyncsOf("/flare.db");
-  Status checkpointed = Internal("not run");
-  std::thread checkpoint([&] { checkpointed = store->Checkpoint(); });
-  testing::FaultVfs::Get().WaitForBlockedSync();  // copied, syncing the database file
-  auto writes = std::async(std::launch::async, [&] {
-    for (int i = 0; i < 50; ++i) {
-      Status st = write(++seq);
-      if (!st.ok()) return st;
-    }
-    return Status::Ok();
-  });
-  // A failure detector, not synchronisation: a checkpoint that held writes
-  // up would keep them waiting for as long as its sync is blocked.
-  bool finished = writes.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
-  testing::FaultVfs::Get().BlockSyncsOf("");
-  checkpoint.join();
-  ASSERT_TRUE(finished) << "writes waited for the checkpoint";
-  EXPECT_TRUE(writes.get().ok());
-  EXPECT_TRUE(checkpointed.ok()) << checkpointed.ToString();
-  EXPECT_EQ(*store->MaxSeq("t", "c"), 750);
-}
-
-// The checkpoint thread fails to sync the WAL while the syncer is about to
-// sync the same file through its own handle: the pages it did not write are
-// gone. Nothing after that may be acked.
+// The writer's checkpoint fails to sync the WAL while the syncer is about to
+// sync the same file: the pages it did not write are gone even though the
+// syncer's own fsync would now succeed. Nothing after that may be acked.
 TEST_F(SqlitePowerLoss, AFailedCheckpointSyncIsFatalToo) {
   std::vector<Status> fatal;
   auto acks = std::make_shared<Acks>();
@@ -374,7 +325,7 @@ TEST_F(SqlitePowerLoss, AFailedCheckpointSyncIsFatalToo) {
     options.checkpoint_wal_bytes = 1 << 20;
     auto store = SqliteStore::Open(dir_ + "/flare.db", options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    testing::FaultVfs::Get().FailNextSyncsFromThread("flare-ckpt", "-wal", 1);
+    testing::FaultVfs::Get().FailNextSyncsFromThread("flare-writer", "-wal", 1);
     ManualClock clock;
     StorageWriter writer(**store, **store, clock, Options(&fatal), nullptr);
     writer.SetReplies(acks.get());

@@ -108,8 +108,7 @@ class MessageStore {
   // Folds the store's log into its main files when the log has grown past
   // the store's limit (SQLite: a WAL checkpoint). Never undoes or fails a
   // committed batch: an error here only means the log stays longer. The
-  // writer calls it on a thread of its own, while Write and Sync go on:
-  // implementations must allow that (and must not hold Write up).
+  // writer calls it between batches.
   virtual Status Checkpoint() { return Status::Ok(); }
 
   // Makes the calling writer the owner of `partition`: stores and returns

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <new>
@@ -25,17 +24,12 @@ struct FileState {
   std::vector<Undo> undo;  // since the last sync, oldest first
   std::vector<Undo> lost;  // what failed syncs did not write: lost for good
   int64_t synced_size = 0;
-  int64_t failed_syncs = 0;  // like Linux's per-file writeback error sequence
 };
 
 struct FaultFile {
   sqlite3_file base;  // first: SQLite sees a FaultFile as a sqlite3_file
   FaultVfs::Impl* impl;
-  std::string* path;  // empty for temporary files (not tracked)
-  // The file's failed_syncs this handle has reported: like an open file
-  // description on Linux (>= 4.13), each handle's next sync reports a
-  // failed writeback once, whichever handle's sync it was.
-  int64_t seen_failed_syncs;
+  std::string* path;   // empty for temporary files (not tracked)
   sqlite3_file* real;  // the default VFS's file, right after this struct
 };
 
@@ -52,31 +46,17 @@ struct FaultVfs::Impl {
   std::string fail_sync_suffix;
   std::string fail_thread, fail_thread_suffix;
   int fail_thread_syncs = 0;
-  // Syncs of files ending with block_suffix wait until it is cleared.
-  std::mutex block_mu;
-  std::condition_variable block_cv;
-  std::string block_suffix;
-  int blocked = 0;  // syncs waiting now
   std::map<std::string, FileState> files;
 
   FileState* Tracked(FaultFile* f) {
     if (f->path->empty()) return nullptr;
     return &files[*f->path];
   }
-  static bool EndsWith(const std::string& path, const std::string& suffix) {
-    return !suffix.empty() && path.size() >= suffix.size() &&
-           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-  }
-  void WaitWhileBlocked(const std::string& path) {
-    std::unique_lock lock(block_mu);
-    if (!EndsWith(path, block_suffix)) return;
-    ++blocked;
-    block_cv.notify_all();
-    block_cv.wait(lock, [&] { return !EndsWith(path, block_suffix); });
-    --blocked;
-  }
   bool ShouldFail(const std::string& path) {
-    auto ends_with = [&](const std::string& suffix) { return EndsWith(path, suffix); };
+    auto ends_with = [&](const std::string& suffix) {
+      return !suffix.empty() && path.size() >= suffix.size() &&
+             path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
     if (ends_with(fail_sync_suffix)) return true;
     if (fail_thread_syncs <= 0 || !ends_with(fail_thread_suffix)) return false;
     char name[32] = {};
@@ -131,7 +111,6 @@ int Truncate(sqlite3_file* file, sqlite3_int64 size) {
 
 int Sync(sqlite3_file* file, int flags) {
   FaultFile* f = Cast(file);
-  f->impl->WaitWhileBlocked(*f->path);
   std::lock_guard lock(f->impl->mu);
   f->impl->owner->CountSync();
   if (f->impl->off) return SQLITE_IOERR_FSYNC;  // nothing is made durable any more
@@ -146,20 +125,15 @@ int Sync(sqlite3_file* file, int flags) {
         state->lost.push_back({state->synced_size,
                                std::string(static_cast<size_t>(size - state->synced_size), '\0')});
       }
-      f->seen_failed_syncs = ++state->failed_syncs;
     }
     return SQLITE_IOERR_FSYNC;
   }
   int rc = f->real->pMethods->xSync(f->real, flags);
   if (rc != SQLITE_OK) return rc;
-  FileState* state = f->impl->Tracked(f);
-  if (state == nullptr) return SQLITE_OK;
-  state->undo.clear();
-  sqlite3_int64 size = 0;
-  if (f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK) state->synced_size = size;
-  if (f->seen_failed_syncs != state->failed_syncs) {
-    f->seen_failed_syncs = state->failed_syncs;  // another handle's failure, reported here once
-    return SQLITE_IOERR_FSYNC;
+  if (FileState* state = f->impl->Tracked(f)) {
+    state->undo.clear();
+    sqlite3_int64 size = 0;
+    if (f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK) state->synced_size = size;
   }
   return SQLITE_OK;
 }
@@ -232,14 +206,12 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
   if (rc != SQLITE_OK) return rc;
   f->path = new std::string(name ? name : "");
   f->base.pMethods = &kMethods;
-  f->seen_failed_syncs = 0;
   std::lock_guard lock(impl->mu);
   if (!f->path->empty() && impl->files.count(*f->path) == 0) {
     sqlite3_int64 size = 0;
     if (existed) (void)f->real->pMethods->xFileSize(f->real, &size);  // 0 on error
     impl->files[*f->path].synced_size = size;
   }
-  if (!f->path->empty()) f->seen_failed_syncs = impl->files[*f->path].failed_syncs;
   return SQLITE_OK;
 }
 
@@ -346,17 +318,6 @@ void FaultVfs::FailNextSyncsFromThread(const std::string& thread_name, const std
 void FaultVfs::FailSyncsOf(const std::string& suffix) {
   std::lock_guard lock(impl_->mu);
   impl_->fail_sync_suffix = suffix;
-}
-
-void FaultVfs::BlockSyncsOf(const std::string& suffix) {
-  std::lock_guard lock(impl_->block_mu);
-  impl_->block_suffix = suffix;
-  impl_->block_cv.notify_all();
-}
-
-void FaultVfs::WaitForBlockedSync() {
-  std::unique_lock lock(impl_->block_mu);
-  impl_->block_cv.wait(lock, [this] { return impl_->blocked > 0; });
 }
 
 void FaultVfs::CountSync() { syncs_.fetch_add(1); }

@@ -7,8 +7,7 @@
 // case for a store that deletes a log before its data is synced. A failed
 // sync behaves as on Linux: the pages it did not write are lost (they read
 // back as they were, or as zeros past the synced size, after a power loss)
-// even if a later sync of the file succeeds; as on Linux since 4.13, each
-// other open handle of the file reports that failure once, on its next sync.
+// even if a later sync of the file succeeds.
 #pragma once
 
 #include <atomic>
@@ -30,10 +29,6 @@ class FaultVfs {
   // Makes the next `n` xSyncs of such files fail when called from a thread
   // with this name (pthread name), e.g. only the writer thread's.
   void FailNextSyncsFromThread(const std::string& thread_name, const std::string& suffix, int n);
-  // Makes xSync of files whose path ends with `suffix` wait until another
-  // call changes the suffix (empty: nothing blocks), and waits for one.
-  void BlockSyncsOf(const std::string& suffix);
-  void WaitForBlockedSync();
   int syncs() const { return syncs_.load(); }
 
   // Internal, for the VFS's C callbacks.

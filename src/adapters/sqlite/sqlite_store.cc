@@ -95,9 +95,7 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   bool full = options.durability != "normal";
   FLARE_RETURN_IF_ERROR((*db)->Exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                                     (full ? "OFF" : "NORMAL") +
-                                    "; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" +
-                                    std::to_string(options.checkpoint_wal_bytes) +
-                                    ";"
+                                    "; PRAGMA wal_autocheckpoint=0;"
                                     // Keep hot index pages in memory instead of re-reading them.
                                     " PRAGMA cache_size=-131072;"));
   FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
@@ -116,11 +114,6 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   FLARE_RETURN_IF_ERROR(store->CheckpointLocked());
   FLARE_RETURN_IF_ERROR(store->Sync());
   FLARE_RETURN_IF_ERROR(store->SyncDirectory());
-  auto checkpointer = sqlite::Db::Open(path, false, options.vfs);
-  if (!checkpointer.ok()) return checkpointer.status();
-  FLARE_RETURN_IF_ERROR((*checkpointer)->Exec("PRAGMA synchronous=FULL"));
-  sqlite3_busy_timeout((*checkpointer)->handle(), 0);  // PASSIVE: never wait
-  store->checkpointer_ = std::move(checkpointer).value();
   return store;
 }
 

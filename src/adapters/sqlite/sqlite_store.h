@@ -100,7 +100,7 @@ class SqliteStore final : public MessageStore, public ConversationStore, public 
   // are indexed now), in one transaction. write_mu_ held.
   Status EnsureSearchIndexLocked();
   Status BackfillSearchColumnsLocked();
-  Status CheckpointLocked();  // write_mu_ held; at open, on the writer's connection
+  Status CheckpointLocked();  // write_mu_ held
   void RememberWalFile();     // write_mu_ held
 
   std::string path_;
@@ -118,10 +118,7 @@ class SqliteStore final : public MessageStore, public ConversationStore, public 
   // the syncer's next fsync of the same WAL must not overlap, or the
   // syncer could report success over pages the failed one dropped.
   std::mutex sync_mu_;
-  // Checkpoint()'s own connection (synchronous=FULL) and state.
-  std::mutex checkpoint_mu_;
-  std::unique_ptr<sqlite::Db> checkpointer_;  // checkpoint_mu_
-  int64_t next_checkpoint_bytes_;             // checkpoint_mu_
+  int64_t next_checkpoint_bytes_;  // write_mu_
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Db> writer_;
   std::mutex pool_mu_;

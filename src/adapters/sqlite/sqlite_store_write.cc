@@ -110,44 +110,22 @@ Status SqliteStore::SyncDirectory() {
   return Status::Ok();
 }
 
-// Runs on a thread of its own (the storage writer's checkpoint thread) on
-// a connection of its own, while Write and Sync go on: a PASSIVE checkpoint
-// copies what it can without waiting for the writer or readers, and the
-// writer starts the WAL over at its next commit once everything is copied
-// (truncating it to journal_size_limit).
-//
-// The checkpointer's synchronous=FULL syncs the WAL before copying and the
-// database file before the WAL may be started over, so no acknowledged
-// commit exists only in unsynced pages. It need not hold sync_mu_ (which
-// would make every ack wait for the checkpoint): its connection has file
-// descriptions of its own, and Linux (since 4.13) reports a failed
-// writeback on every open file description's next fsync, so a WAL fsync
-// the checkpoint fails is failed for the syncer as well.
 Status SqliteStore::Checkpoint() {
-  std::lock_guard lock(checkpoint_mu_);
+  std::lock_guard lock(write_mu_);
   sqlite3_file* wal = wal_file_.load(std::memory_order_acquire);
-  if (wal == nullptr || checkpointer_ == nullptr || sync_failed_.load()) return Status::Ok();
+  if (wal == nullptr || sync_failed_.load()) return Status::Ok();
   sqlite3_int64 size = 0;
   if (wal->pMethods->xFileSize(wal, &size) != SQLITE_OK || size < next_checkpoint_bytes_) {
     return Status::Ok();
   }
-  int log_frames = 0;
-  int copied_frames = 0;
-  int rc = sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                     &log_frames, &copied_frames);
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-    Status st = (rc & 0xff) == SQLITE_IOERR
-                    ? IoError("checkpoint of " + path_ + ": " + checkpointer_->Error())
-                    : Internal("checkpoint of " + path_ + ": " + checkpointer_->Error());
-    if (st.code() == Code::kIoError) sync_failed_.store(true, std::memory_order_release);
-    return st;
-  }
-  // Everything copied: the writer starts the WAL over at its next commit.
-  // Otherwise readers (or the writer) kept part of it: try again only after
-  // it grew by another limit's worth, not after every batch.
-  next_checkpoint_bytes_ = copied_frames >= log_frames ? options_.checkpoint_wal_bytes
-                                                       : size + options_.checkpoint_wal_bytes;
-  return Status::Ok();
+  Status st = CheckpointLocked();
+  // If readers kept part of the WAL alive, try again only after it grew by
+  // another limit's worth, not after every batch.
+  size = 0;
+  (void)wal->pMethods->xFileSize(wal, &size);  // 0 on error: retry at the limit
+  next_checkpoint_bytes_ =
+      std::max<int64_t>(options_.checkpoint_wal_bytes, size + options_.checkpoint_wal_bytes);
+  return st;
 }
 
 // With synchronous=FULL, SQLite syncs the WAL before copying it into the
@@ -179,10 +157,6 @@ SqliteStore::~SqliteStore() {
   {
     std::lock_guard pool(pool_mu_);
     readers_.clear();
-  }
-  {
-    std::lock_guard checkpoint(checkpoint_mu_);
-    checkpointer_.reset();  // the writer's connection closes last and removes the WAL
   }
   if (!writer_) return;
   if (sync_failed_.load()) {

@@ -18,7 +18,6 @@ StorageWriter::StorageWriter(MessageStore& messages, ConversationStore& conversa
       clock_(clock),
       options_(options),
       metrics_(metrics),
-      checkpoints_([this] { return failed() ? Status::Ok() : messages_.Checkpoint(); }),
       queue_(options.max_pending),
       max_seq_(options.cached_conversations),
       known_singles_(options.cached_conversations),
@@ -35,14 +34,12 @@ void StorageWriter::Start() {
     pthread_setname_np(pthread_self(), "flare-syncer");
     RunSyncer();
   });
-  checkpoints_.Start();
 }
 
 void StorageWriter::Stop() {
   queue_.Close();
   if (thread_.joinable()) thread_.join();
   if (syncer_.joinable()) syncer_.join();
-  checkpoints_.Stop();
 }
 
 void ExitOnStorageFailure(const Status& status) {
@@ -135,10 +132,13 @@ void StorageWriter::Run() {
       to_sync_.push_back(std::move(batch));
       sync_cv_.notify_all();
     }
-    // On their own thread, never part of a batch's outcome: a failed
+    // Between batches, and never part of a batch's outcome: a failed
     // checkpoint only leaves the WAL longer.
     // After a failed sync nothing more is copied into the database file.
-    if (!failed()) checkpoints_.Poke();
+    if (!failed()) {
+      Status checkpointed = messages_.Checkpoint();
+      if (!checkpointed.ok()) spdlog::warn("checkpoint failed: {}", checkpointed.ToString());
+    }
   }
   std::lock_guard lock(sync_mu_);
   writer_done_ = true;

@@ -30,7 +30,6 @@
 #include "services/message_events.h"
 #include "services/session/group.h"
 #include "services/storage/durable_fence.h"
-#include "services/storage/writer/background_checkpoints.h"
 
 namespace flare {
 
@@ -284,7 +283,6 @@ class StorageWriter final : public MessageIngest {
   SystemRandom random_;
   std::atomic<bool> failed_{false};
   uint64_t next_batch_id_ = 0;  // writer thread
-  BackgroundCheckpoints checkpoints_;
 
   MpscQueue<Command> queue_;  // producers take no lock
   std::thread thread_;
