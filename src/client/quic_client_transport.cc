@@ -114,17 +114,30 @@ class Session : public std::enable_shared_from_this<Session> {
     return Status::Ok();
   }
 
+  // Callbacks may call Send and Close from inside ngtcp2_conn_read_pkt
+  // (a message handler acking a push, or closing on a refused token), where
+  // ngtcp2 must not be called again: then the write waits for the read to
+  // return, and the close for the next turn of the loop.
   void Send(std::shared_ptr<const std::string> bytes, bool binary) {
-    if (!open_) return;
+    if (!open_ || ended_) return;
     send_.Add(binary ? RecordType::kBinary : RecordType::kText, std::move(bytes));
-    AfterIo();
+    if (!reading_) AfterIo();
   }
 
   // Ends the connection without callbacks.
   void Close() {
-    if (conn_ && !ended_) SendClose(kCloseNormal);
+    if (ended_) return;
     ended_ = true;
-    Free();
+    open_ = false;
+    auto end = [self = shared_from_this()] {
+      if (self->conn_) self->SendClose(kCloseNormal);
+      self->Free();
+    };
+    if (reading_) {
+      asio::post(socket_.get_executor(), std::move(end));
+    } else {
+      end();
+    }
   }
 
  private:
@@ -141,7 +154,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) return self->Fail(0, "udp: " + ec.message());
       ngtcp2_path path = self->Path();
       ngtcp2_pkt_info pi{};
+      self->reading_ = true;
       int rv = ngtcp2_conn_read_pkt(self->conn_, &path, &pi, self->rx_.data(), n, Now());
+      self->reading_ = false;
+      if (self->ended_) return;  // closed from a callback
       if (rv != 0) return self->OnReadError(rv);
       self->AfterIo();
       if (!self->ended_) self->Receive();
@@ -300,6 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
   SendBuffer send_;
   std::string token_;
   bool handshake_done_ = false, open_ = false, ended_ = false, got_close_ = false;
+  bool reading_ = false;  // inside ngtcp2_conn_read_pkt
   uint16_t close_code_ = 0;
   std::string close_reason_;
 };
