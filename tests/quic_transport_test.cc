@@ -173,6 +173,41 @@ TEST_F(QuicTransport, LargeFramesCrossManyPacketsIntact) {
   }
 }
 
+// A client that stops reading (its I/O thread is held) acknowledges
+// nothing and grants no credit beyond its window: what the server queues
+// meanwhile all counts (the gateway compares it with
+// max_send_queue_bytes), and all of it arrives, in order, once the client
+// reads again.
+TEST_F(QuicTransport, AStalledClientGetsEverythingQueuedOnceItReads) {
+  TestClient client(Pinned());
+  ASSERT_TRUE(client.Connect(listener_->port(), "good").ok());
+  client.Send("hi");
+  ASSERT_TRUE(client.WaitMessages(1));
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard lock(handler_.mu_);
+    conn = handler_.last_;
+  }
+  std::promise<void> blocked, release;
+  std::shared_future<void> released = release.get_future().share();
+  client.transport_->Post([&blocked, released] {
+    blocked.set_value();
+    released.wait();
+  });
+  blocked.get_future().wait();
+  constexpr size_t kFrame = 64 * 1024, kFrames = 64;  // 4 MiB, beyond the client's window
+  size_t queued = 0;
+  for (size_t i = 0; i < kFrames; ++i) {
+    queued = conn->Send(std::make_shared<const std::string>(kFrame, static_cast<char>(i)), true);
+  }
+  EXPECT_GE(queued, kFrame * kFrames);
+  release.set_value();
+  ASSERT_TRUE(client.WaitMessages(1 + kFrames));
+  for (size_t i = 0; i < kFrames; ++i) {
+    EXPECT_EQ(client.messages_[1 + i].first, std::string(kFrame, static_cast<char>(i)));
+  }
+}
+
 TEST_F(QuicTransport, ServerCloseCodeAndReasonReachTheClient) {
   TestClient client(Pinned());
   ASSERT_TRUE(client.Connect(listener_->port(), "good").ok());

@@ -149,6 +149,9 @@ void ServerConn::Flush() {
     std::lock_guard lock(mu_);
     wake_pending_ = false;
     frames.swap(inbox_);
+    // Counted as buffered before they leave the inbox, so a concurrent
+    // Send never sees them in neither.
+    buffered_bytes_ += inbox_bytes_;
     inbox_bytes_ = 0;
     close = close_requested_;
     if (close && !close_queued_) {
