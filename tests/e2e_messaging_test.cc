@@ -1,4 +1,5 @@
-// 1:1 messaging end to end against a real `flare serve`.
+// 1:1 messaging end to end against a real `flare serve`, each case over
+// WebSocket and over QUIC (the same client frames, docs/protocol.md).
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -30,10 +31,29 @@ void ExpectContiguous(const std::vector<pb::Message>& messages, size_t n) {
   for (size_t i = 0; i < n; ++i) EXPECT_EQ(messages[i].seq(), static_cast<int64_t>(i + 1));
 }
 
-TEST(E2eMessaging, SendIsAckedAndPushedToEveryOtherDevice) {
+// The client options of the transport under test.
+class E2eMessaging : public ::testing::TestWithParam<ClientOptions::Transport> {
+ protected:
+  ClientOptions Options(const ServerProcess& server, const std::string& user,
+                        const std::string& device = "d1") const {
+    return GetParam() == ClientOptions::Transport::kQuic ? server.QuicOptions(user, device)
+                                                         : server.Options(user, device);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Transports, E2eMessaging,
+                         ::testing::Values(ClientOptions::Transport::kWebSocket,
+                                           ClientOptions::Transport::kQuic),
+                         [](const auto& info) {
+                           return info.param == ClientOptions::Transport::kQuic ? "Quic"
+                                                                                : "WebSocket";
+                         });
+
+TEST_P(E2eMessaging, SendIsAckedAndPushedToEveryOtherDevice) {
   ServerProcess server;
-  FlareClient alice1(server.Options("alice", "phone")), alice2(server.Options("alice", "laptop"));
-  FlareClient bob1(server.Options("bob", "phone")), bob2(server.Options("bob", "tablet"));
+  FlareClient alice1(Options(server, "alice", "phone"));
+  FlareClient alice2(Options(server, "alice", "laptop"));
+  FlareClient bob1(Options(server, "bob", "phone")), bob2(Options(server, "bob", "tablet"));
   Inbox a2(alice2), b1(bob1), b2(bob2);
   for (auto* c : {&alice1, &alice2, &bob1, &bob2}) ASSERT_TRUE(c->Connect().ok());
 
@@ -55,9 +75,9 @@ TEST(E2eMessaging, SendIsAckedAndPushedToEveryOtherDevice) {
   }
 }
 
-TEST(E2eMessaging, RetryWithTheSameClientMsgIdGivesOneMessage) {
+TEST_P(E2eMessaging, RetryWithTheSameClientMsgIdGivesOneMessage) {
   ServerProcess server;
-  FlareClient alice(server.Options("alice")), bob(server.Options("bob"));
+  FlareClient alice(Options(server, "alice")), bob(Options(server, "bob"));
   ASSERT_TRUE(alice.Connect().ok());
   ASSERT_TRUE(bob.Connect().ok());
   auto first = alice.Send(Text("bob", "once", "fixed-id"));
@@ -74,15 +94,15 @@ TEST(E2eMessaging, RetryWithTheSameClientMsgIdGivesOneMessage) {
   EXPECT_EQ(history->messages_size(), 2);
 }
 
-TEST(E2eMessaging, OfflineRecipientSyncsEverythingInOrder) {
+TEST_P(E2eMessaging, OfflineRecipientSyncsEverythingInOrder) {
   ServerProcess server;
-  FlareClient alice(server.Options("alice"));
+  FlareClient alice(Options(server, "alice"));
   ASSERT_TRUE(alice.Connect().ok());
   constexpr int kCount = 450;  // more than two sync pages
   for (int i = 1; i <= kCount; ++i) {
     ASSERT_TRUE(alice.Send(Text("carol", "m" + std::to_string(i))).ok());
   }
-  FlareClient carol(server.Options("carol"));
+  FlareClient carol(Options(server, "carol"));
   Inbox inbox(carol);
   ASSERT_TRUE(carol.Connect().ok());
   auto got = inbox.WaitFor(kCount);
@@ -90,9 +110,9 @@ TEST(E2eMessaging, OfflineRecipientSyncsEverythingInOrder) {
   EXPECT_EQ(got.back().content().text(), "m" + std::to_string(kCount));
 }
 
-TEST(E2eMessaging, LivePushesDuringSyncLeaveNoGapsOrDuplicates) {
+TEST_P(E2eMessaging, LivePushesDuringSyncLeaveNoGapsOrDuplicates) {
   ServerProcess server;
-  FlareClient alice(server.Options("alice"));
+  FlareClient alice(Options(server, "alice"));
   ASSERT_TRUE(alice.Connect().ok());
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(alice.Send(Text("dave", "before")).ok());
   std::atomic<bool> sending{true};
@@ -100,18 +120,18 @@ TEST(E2eMessaging, LivePushesDuringSyncLeaveNoGapsOrDuplicates) {
     for (int i = 0; i < 300; ++i) ASSERT_TRUE(alice.Send(Text("dave", "during")).ok());
     sending = false;
   });
-  FlareClient dave(server.Options("dave"));
+  FlareClient dave(Options(server, "dave"));
   Inbox inbox(dave);
   ASSERT_TRUE(dave.Connect().ok());  // catches up while pushes keep arriving
   sender.join();
   ExpectContiguous(inbox.WaitFor(600), 600);
 }
 
-TEST(E2eMessaging, JsonAndProtobufClientsTalkToEachOther) {
+TEST_P(E2eMessaging, JsonAndProtobufClientsTalkToEachOther) {
   ServerProcess server;
-  ClientOptions json_options = server.Options("alice");
+  ClientOptions json_options = Options(server, "alice");
   json_options.json = true;
-  FlareClient alice(json_options), bob(server.Options("bob"));
+  FlareClient alice(json_options), bob(Options(server, "bob"));
   Inbox to_alice(alice), to_bob(bob);
   ASSERT_TRUE(alice.Connect().ok());
   ASSERT_TRUE(bob.Connect().ok());
@@ -138,9 +158,9 @@ TEST(E2eMessaging, JsonAndProtobufClientsTalkToEachOther) {
   EXPECT_EQ(at_alice[1].quote().excerpt(), "from json");
 }
 
-TEST(E2eMessaging, NonMembersCannotSendIntoOrSyncAConversation) {
+TEST_P(E2eMessaging, NonMembersCannotSendIntoOrSyncAConversation) {
   ServerProcess server;
-  FlareClient alice(server.Options("alice")), mallory(server.Options("mallory"));
+  FlareClient alice(Options(server, "alice")), mallory(Options(server, "mallory"));
   ASSERT_TRUE(alice.Connect().ok());
   ASSERT_TRUE(mallory.Connect().ok());
   auto ack = alice.Send(Text("bob", "private"));
@@ -161,9 +181,9 @@ TEST(E2eMessaging, NonMembersCannotSendIntoOrSyncAConversation) {
   EXPECT_EQ(history->messages_size(), 1);
 }
 
-TEST(E2eMessaging, BootstrapListsConversationsWithCursorsAndUnread) {
+TEST_P(E2eMessaging, BootstrapListsConversationsWithCursorsAndUnread) {
   ServerProcess server;
-  FlareClient alice(server.Options("alice")), bob(server.Options("bob"));
+  FlareClient alice(Options(server, "alice")), bob(Options(server, "bob"));
   ASSERT_TRUE(alice.Connect().ok());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(alice.Send(Text("bob", "hi " + std::to_string(i))).ok());
   ASSERT_TRUE(alice.Send(Text("erin", "hey erin")).ok());
@@ -184,7 +204,23 @@ TEST(E2eMessaging, BootstrapListsConversationsWithCursorsAndUnread) {
   EXPECT_EQ(alice_boot->conversations_size(), 2);
 }
 
-TEST(E2eMessaging, UnackedPushesAreResent) {
+TEST_P(E2eMessaging, MetricsCountMessagesAndConnections) {
+  ServerProcess server;
+  FlareClient alice(Options(server, "alice"));
+  ASSERT_TRUE(alice.Connect().ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(alice.Send(Text("bob", "x")).ok());
+  long status = 0;
+  std::string metrics = server.HttpGet("/metrics", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(metrics.find("flare_messages_stored_total 5\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("flare_connections_authenticated 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("flare_send_to_ack_seconds_count 5\n"), std::string::npos);
+  EXPECT_EQ(server.HttpGet("/healthz", &status), "ok\n");
+  EXPECT_EQ(server.HttpGet("/readyz", &status), "ready\n");
+}
+
+// Raw WebSocket frames: the same push seen twice.
+TEST(E2eMessagingRaw, UnackedPushesAreResent) {
   ServerProcess server(
       {{"FLARE_GATEWAY_RESEND_TIMEOUT_MS", "100"}, {"FLARE_GATEWAY_TIMER_INTERVAL_MS", "20"}});
   RawConnection bob(server.ws_port(), "/ws?token=" + server.Token("bob"));
@@ -202,21 +238,6 @@ TEST(E2eMessaging, UnackedPushesAreResent) {
   auto frame = DecodeServerFrame(pushes[0], Encoding::kBinary);
   ASSERT_TRUE(frame.ok() && frame->has_push());
   EXPECT_EQ(frame->push().messages(0).seq(), 1);
-}
-
-TEST(E2eMessaging, MetricsCountMessagesAndConnections) {
-  ServerProcess server;
-  FlareClient alice(server.Options("alice"));
-  ASSERT_TRUE(alice.Connect().ok());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(alice.Send(Text("bob", "x")).ok());
-  long status = 0;
-  std::string metrics = server.HttpGet("/metrics", &status);
-  EXPECT_EQ(status, 200);
-  EXPECT_NE(metrics.find("flare_messages_stored_total 5\n"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("flare_connections_authenticated 1\n"), std::string::npos);
-  EXPECT_NE(metrics.find("flare_send_to_ack_seconds_count 5\n"), std::string::npos);
-  EXPECT_EQ(server.HttpGet("/healthz", &status), "ok\n");
-  EXPECT_EQ(server.HttpGet("/readyz", &status), "ready\n");
 }
 
 }  // namespace

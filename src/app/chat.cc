@@ -1,6 +1,7 @@
 // `flare chat`: a small terminal client on the client library. It signs its
 // own token with the server's secret from the same data dir (or
 // auth.jwt_secret), so two terminals can chat right after `flare serve`.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -50,6 +51,17 @@ int RunChat(const ChatFlags& flags) {
   ClientOptions options;
   options.token = *token;
   options.port = static_cast<uint16_t>(config->ws_port);
+  if (flags.quic) {
+    options.transport = ClientOptions::Transport::kQuic;
+    options.port = static_cast<uint16_t>(std::max<int64_t>(config->quic_port, 0));
+    options.quic_insecure = flags.quic_insecure;
+    if (!flags.quic_insecure) {
+      options.quic_pinned_cert_file = !flags.quic_cert.empty() ? flags.quic_cert
+                                      : !config->quic_cert_file.empty()
+                                          ? config->quic_cert_file
+                                          : config->data_dir + "/quic-dev-cert.pem";
+    }
+  }
   if (!flags.server.empty()) {
     auto colon = flags.server.rfind(':');
     options.host = flags.server.substr(0, colon);

@@ -35,8 +35,14 @@ struct ApiKeyFlags {
 
 struct ChatFlags {
   CommonFlags common;
-  std::string user, device = "chat", server;  // server empty: 127.0.0.1:<ws_port>
+  std::string user, device = "chat", server;  // server empty: 127.0.0.1:<ws_port or quic_port>
   std::string tenant = "default";
+  // QUIC instead of WebSocket. The server's certificate: pinned from
+  // quic_cert (default: server.quic_cert_file, else the development
+  // certificate in server.data_dir), or not checked with quic_insecure.
+  bool quic = false;
+  std::string quic_cert;
+  bool quic_insecure = false;
 };
 
 int RunServe(const ServeFlags& flags);

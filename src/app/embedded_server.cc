@@ -11,6 +11,7 @@
 #include "app/hook_wiring.h"
 #include "app/media_wiring.h"
 #include "app/push_wiring.h"
+#include "app/quic_wiring.h"
 #include "app/wiring.h"
 #include "common/ids.h"
 #include "common/metrics.h"
@@ -228,8 +229,14 @@ class Embedded final : public EmbeddedServer {
     if (st.ok() && inbox_) st = inbox_->Start();
     if (st.ok()) st = transport_->Start();
     if (st.ok()) {
-      st = StartHookAdmin();
-      if (!st.ok()) transport_->Stop();
+      auto quic = StartQuicListener(config_, &gateway_);  // nullptr when off
+      st = quic.status();
+      if (st.ok()) quic_ = std::move(quic).value();
+      if (st.ok()) st = StartHookAdmin();
+      if (!st.ok()) {
+        if (quic_) quic_->Stop();
+        transport_->Stop();
+      }
     }
     if (!st.ok()) {
       // Undone in reverse, so nothing runs on members being destroyed.
@@ -250,6 +257,7 @@ class Embedded final : public EmbeddedServer {
   }
 
   uint16_t ws_port() const override { return transport_ ? transport_->ws_port() : 0; }
+  uint16_t quic_port() const override { return quic_ ? quic_->port() : 0; }
   uint16_t http_port() const override { return transport_ ? transport_->http_port() : 0; }
   int hook_admin_port() const override { return hook_admin_ ? hook_admin_->port() : 0; }
   MediaService& media() override { return *media_; }
@@ -258,6 +266,7 @@ class Embedded final : public EmbeddedServer {
     if (!started_ || draining_.exchange(true)) return;
     spdlog::info("draining: stop accepting, flush the writer, close connections");
     transport_->StopAccepting();
+    if (quic_) quic_->StopAccepting();
     core_http_->Drain();  // new API calls get 503; those in flight finish below
     if (hook_admin_) hook_admin_->Shutdown(1'000);
     if (bus_ingest_) {
@@ -294,6 +303,7 @@ class Embedded final : public EmbeddedServer {
     if (inbox_) inbox_->Stop();
     gateway_.StopTimer();
     core_http_->Stop();  // pending API calls are answered before the transport goes
+    if (quic_) quic_->Stop();
     transport_->Stop();
     blocking_.Stop();
     heartbeat_.Stop();
@@ -368,6 +378,7 @@ class Embedded final : public EmbeddedServer {
   std::unique_ptr<PushApiStack> push_api_;        // publishes beside handoff_; served below
   std::unique_ptr<Transport> transport_;
   Status transport_status_ = Status::Ok();  // why there is no transport_
+  std::unique_ptr<QuicListener> quic_;      // server.quic_port; null when off
   std::unique_ptr<GatewayInbox> inbox_;     // kafka only; hands to gateway_, so destroyed first
   bool started_ = false;
   std::atomic<bool> draining_{false};

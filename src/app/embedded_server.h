@@ -20,6 +20,7 @@ class EmbeddedServer {
 
   virtual Status Start() = 0;
   virtual uint16_t ws_port() const = 0;
+  virtual uint16_t quic_port() const = 0;  // 0 when server.quic_port is 0
   virtual uint16_t http_port() const = 0;
   // The hook admin API's gRPC port; 0 when it is not served (no hook_admin.token).
   virtual int hook_admin_port() const = 0;

@@ -44,7 +44,13 @@ int main(int argc, char** argv) {
   chat_cmd->add_option("--user", chat.user, "your user id")->required();
   chat_cmd->add_option("--device", chat.device, "your device id");
   chat_cmd->add_option("--tenant", chat.tenant, "tenant id");
-  chat_cmd->add_option("--server", chat.server, "HOST:PORT of the WebSocket gateway");
+  chat_cmd->add_option("--server", chat.server, "HOST:PORT of the gateway (WebSocket, or QUIC)");
+  chat_cmd->add_flag("--quic", chat.quic, "connect over QUIC (UDP server.quic_port) instead of WebSocket");
+  chat_cmd->add_option("--quic-cert", chat.quic_cert,
+                       "PEM certificate the server must present (default: server.quic_cert_file, "
+                       "else <data_dir>/quic-dev-cert.pem)");
+  chat_cmd->add_flag("--quic-insecure", chat.quic_insecure,
+                     "accept any server certificate (development only)");
 
   flare::CommonFlags migrate;
   auto* migrate_cmd =

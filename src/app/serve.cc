@@ -57,11 +57,13 @@ std::unique_ptr<Server> Started(Result<std::unique_ptr<Server>> created) {
 int RunEmbedded(const Config& config, sigset_t signals) {
   auto server = Started(EmbeddedServer::Create(config));
   if (!server) return 1;
-  spdlog::info("flare {} serving: data in {}, HTTP on {}, WebSocket on {}/ws", FLARE_VERSION,
-               config.data_dir, server->http_port(), server->ws_port());
+  spdlog::info("flare {} serving: data in {}, HTTP on {}, WebSocket on {}/ws{}", FLARE_VERSION,
+               config.data_dir, server->http_port(), server->ws_port(),
+               server->quic_port() ? ", QUIC on UDP " + std::to_string(server->quic_port()) : "");
   // A machine-readable line for scripts and tests that start the server.
-  std::printf("flare listening ws_port=%u http_port=%u hook_admin_port=%d\n", server->ws_port(),
-              server->http_port(), server->hook_admin_port());
+  std::printf("flare listening ws_port=%u http_port=%u hook_admin_port=%d quic_port=%u\n",
+              server->ws_port(), server->http_port(), server->hook_admin_port(),
+              server->quic_port());
   std::fflush(stdout);
   WaitForStopSignal(signals);
   server->Shutdown();
@@ -73,11 +75,13 @@ int RunRoles(const Config& config, const std::vector<std::string>& roles, sigset
   for (const auto& role : roles) names += (names.empty() ? "" : ",") + role;
   auto server = Started(RoleServer::Create(config, roles));
   if (!server) return 1;
-  spdlog::info("flare {} serving roles {}: gRPC on {}, HTTP on {}{}", FLARE_VERSION, names,
+  spdlog::info("flare {} serving roles {}: gRPC on {}, HTTP on {}{}{}", FLARE_VERSION, names,
                server->rpc_port(), server->http_port(),
-               server->ws_port() ? ", WebSocket on " + std::to_string(server->ws_port()) : "");
-  std::printf("flare listening roles=%s rpc_port=%d http_port=%u ws_port=%u\n", names.c_str(),
-              server->rpc_port(), server->http_port(), server->ws_port());
+               server->ws_port() ? ", WebSocket on " + std::to_string(server->ws_port()) : "",
+               server->quic_port() ? ", QUIC on UDP " + std::to_string(server->quic_port()) : "");
+  std::printf("flare listening roles=%s rpc_port=%d http_port=%u ws_port=%u quic_port=%u\n",
+              names.c_str(), server->rpc_port(), server->http_port(), server->ws_port(),
+              server->quic_port());
   std::fflush(stdout);
   WaitForStopSignal(signals);
   server->Shutdown();

@@ -31,6 +31,8 @@ Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& da
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
+    // Free ports throughout: QUIC on one the kernel picks, unless `env` says.
+    setenv("FLARE_SERVER_QUIC_PORT", "-1", 1);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::string ws = std::to_string(ws_port), http = std::to_string(http_port);
     execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", data_dir.c_str(), "--ws-port",
@@ -48,6 +50,7 @@ Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& da
     return Internal(binary + " serve exited before listening");
   }
   p.ws_port = static_cast<uint16_t>(AnnouncedNumber(text, "ws_port="));
+  p.quic_port = static_cast<uint16_t>(AnnouncedNumber(text, "quic_port="));
   p.http_port = static_cast<uint16_t>(AnnouncedNumber(text, "http_port="));
   p.rpc_port = static_cast<int>(AnnouncedNumber(text, "rpc_port="));
   p.hook_admin_port = static_cast<int>(AnnouncedNumber(text, "hook_admin_port="));

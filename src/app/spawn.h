@@ -16,6 +16,7 @@ namespace flare {
 struct ServeProcess {
   pid_t pid = -1;
   uint16_t ws_port = 0;
+  uint16_t quic_port = 0;  // 0: QUIC off
   uint16_t http_port = 0;
   int rpc_port = 0;         // a role process's gRPC port (server.roles other than "all")
   int hook_admin_port = 0;  // embedded mode with hook_admin.token set

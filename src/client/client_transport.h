@@ -1,7 +1,8 @@
-// The client library's view of the network: one WebSocket connection at a
-// time, driven by one I/O thread. Every callback runs on that thread; Post
-// and After schedule work there. Implemented with Boost.Beast in
-// beast_client_transport.cc, the only client file that includes Beast.
+// The client library's view of the network: one connection (WebSocket or
+// QUIC) at a time, driven by one I/O thread. Every callback runs on that
+// thread; Post and After schedule work there. Implemented with Boost.Beast
+// in beast_client_transport.cc, the only client file that includes Beast,
+// and with ngtcp2 in quic_client_transport.cc.
 #pragma once
 
 #include <cstdint>
@@ -39,5 +40,22 @@ class ClientTransport {
 };
 
 std::unique_ptr<ClientTransport> MakeBeastClientTransport(ClientTransportCallbacks callbacks);
+
+// The same over QUIC (ALPN "flare/1", docs/protocol.md), in
+// quic_client_transport.cc: Connect's `target` only contributes its
+// `?token=` (sent as the token record; empty when absent). How the server's
+// certificate is trusted: by default the system's CAs and the host name;
+// `pinned_cert_file` accepts exactly that certificate (the server's
+// development certificate, <data_dir>/quic-dev-cert.pem); `insecure`
+// accepts any certificate, for development only.
+struct QuicClientOptions {
+  std::string pinned_cert_file;
+  bool insecure = false;
+  int64_t handshake_timeout_ms = 10'000;
+  int64_t idle_timeout_ms = 120'000;
+  size_t max_frame_bytes = 64 * 1024 * 1024;
+};
+std::unique_ptr<ClientTransport> MakeQuicClientTransport(ClientTransportCallbacks callbacks,
+                                                         QuicClientOptions options);
 
 }  // namespace flare

@@ -28,13 +28,20 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
 
   void Init() {
     std::weak_ptr<Impl> weak = weak_from_this();
-    transport_ = MakeBeastClientTransport(
-        ClientTransportCallbacks{[weak](std::string_view data, bool binary) {
-                                   if (auto self = weak.lock()) self->OnData(data, binary);
-                                 },
-                                 [weak](uint16_t code, const std::string& reason) {
-                                   if (auto self = weak.lock()) self->OnClosed(code, reason);
-                                 }});
+    ClientTransportCallbacks callbacks{[weak](std::string_view data, bool binary) {
+                                         if (auto self = weak.lock()) self->OnData(data, binary);
+                                       },
+                                       [weak](uint16_t code, const std::string& reason) {
+                                         if (auto self = weak.lock()) self->OnClosed(code, reason);
+                                       }};
+    if (opt_.transport == ClientOptions::Transport::kQuic) {
+      QuicClientOptions quic;
+      quic.pinned_cert_file = opt_.quic_pinned_cert_file;
+      quic.insecure = opt_.quic_insecure;
+      transport_ = MakeQuicClientTransport(std::move(callbacks), std::move(quic));
+    } else {
+      transport_ = MakeBeastClientTransport(std::move(callbacks));
+    }
   }
 
   ~Impl() { transport_->Shutdown(); }

@@ -21,6 +21,17 @@ namespace flare {
 namespace pb = ::flare::client::v1;
 
 struct ClientOptions {
+  // How the client reaches the gateway: WebSocket (ws://host:port/ws) or
+  // QUIC (UDP host:port, ALPN "flare/1", docs/protocol.md).
+  enum class Transport { kWebSocket, kQuic };
+  Transport transport = Transport::kWebSocket;
+  // QUIC: by default the server's certificate must chain to the system's
+  // CAs and name `host`. quic_pinned_cert_file: accept exactly the
+  // certificate in this PEM file instead (a server's development
+  // certificate, <data_dir>/quic-dev-cert.pem). quic_insecure: accept any
+  // certificate — development only, anyone on the path can read the session.
+  std::string quic_pinned_cert_file;
+  bool quic_insecure = false;
   std::string host = "127.0.0.1";
   uint16_t port = 8081;
   std::string token;

@@ -21,6 +21,12 @@ struct Config {
   std::string bind_address = "0.0.0.0";
   int64_t http_port = 8080;
   int64_t ws_port = 8081;
+  // QUIC access to the gateway (adapters/quic): UDP port, 0 = off, -1 = a
+  // free port; certificate and key files (PEM), empty = a self-signed
+  // development certificate generated once into <data_dir>.
+  int64_t quic_port = 8443;
+  std::string quic_cert_file;
+  std::string quic_key_file;
   int64_t io_threads = 0;     // 0 = cores - 1, at least 1
   std::string ws_transport = "lean";  // "lean" (adapters/lean_ws) or "beast"
   std::string metrics_token;  // empty: /metrics answers loopback peers only

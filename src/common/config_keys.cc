@@ -26,6 +26,16 @@ const std::vector<KeyDef>& Keys() {
        &Config::http_port, nullptr, 0, 65535},
       {"server.ws_port", "WebSocket port (/ws); 0 picks a free port", &Config::ws_port, nullptr, 0,
        65535},
+      {"server.quic_port",
+       "UDP port of the gateway's QUIC access (ALPN flare/1, docs/protocol.md); 0 = off, -1 "
+       "picks a free port",
+       &Config::quic_port, nullptr, -1, 65535},
+      {"server.quic_cert_file",
+       "QUIC TLS certificate chain (PEM); empty = a self-signed development certificate "
+       "generated once into <data_dir>/quic-dev-cert.pem",
+       nullptr, &Config::quic_cert_file},
+      {"server.quic_key_file", "QUIC TLS private key (PEM), with server.quic_cert_file", nullptr,
+       &Config::quic_key_file},
       {"server.metrics_token",
        "bearer token /metrics requires; empty = /metrics answers loopback clients only", nullptr,
        &Config::metrics_token},

@@ -48,6 +48,7 @@ data_dir = ${JSON.stringify(path.join(dir, 'data'))}
 bind_address = "127.0.0.1"
 http_port = 0
 ws_port = 0
+quic_port = 0
 io_threads = 1
 
 [console]

@@ -59,6 +59,7 @@ void ServerProcess::Start(uint16_t ws_port, uint16_t http_port) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   pid_ = p->pid;
   ws_port_ = p->ws_port;
+  quic_port_ = p->quic_port;
   http_port_ = p->http_port;
   rpc_port_ = p->rpc_port;
   hook_admin_port_ = p->hook_admin_port;
@@ -97,6 +98,8 @@ int ServerProcess::Terminate() {
 
 void ServerProcess::Restart() {
   if (pid_ > 0) Kill(SIGKILL);
+  // The same QUIC port too (the development certificate stays in data_dir).
+  if (quic_port_ != 0) env_["FLARE_SERVER_QUIC_PORT"] = std::to_string(quic_port_);
   Start(ws_port_, http_port_);
 }
 
@@ -116,6 +119,15 @@ ClientOptions ServerProcess::Options(const std::string& user, const std::string&
   o.port = ws_port_;
   o.token = Token(user, device, 3600, tenant);
   o.request_timeout_ms = 10'000;
+  return o;
+}
+
+ClientOptions ServerProcess::QuicOptions(const std::string& user, const std::string& device,
+                                         const std::string& tenant) const {
+  ClientOptions o = Options(user, device, tenant);
+  o.transport = ClientOptions::Transport::kQuic;
+  o.port = quic_port_;
+  o.quic_pinned_cert_file = data_dir_ + "/quic-dev-cert.pem";
   return o;
 }
 

@@ -31,6 +31,7 @@ inline Config InProcessConfig(const std::string& data_dir) {
   config.bind_address = "127.0.0.1";
   config.ws_port = 0;
   config.http_port = 0;
+  config.quic_port = 0;  // off; QUIC tests ask for -1 (a free port)
   config.io_threads = 2;
   config.jwt_secret = kTestSecret;
   return config;
@@ -48,6 +49,7 @@ class ServerProcess {
   ~ServerProcess();
 
   uint16_t ws_port() const { return ws_port_; }
+  uint16_t quic_port() const { return quic_port_; }  // a free port unless FLARE_SERVER_QUIC_PORT
   uint16_t http_port() const { return http_port_; }
   int rpc_port() const { return rpc_port_; }                // a role process's (FLARE_SERVER_ROLES)
   int hook_admin_port() const { return hook_admin_port_; }  // with FLARE_HOOK_ADMIN_TOKEN
@@ -62,6 +64,9 @@ class ServerProcess {
                     const std::string& tenant = "default") const;
   ClientOptions Options(const std::string& user, const std::string& device = "d1",
                         const std::string& tenant = "default") const;
+  // The same over QUIC, pinning the server's development certificate.
+  ClientOptions QuicOptions(const std::string& user, const std::string& device = "d1",
+                            const std::string& tenant = "default") const;
   // GET on the HTTP port at `host`, with `Authorization: Bearer <bearer>` if
   // `bearer` is not empty.
   std::string HttpGet(const std::string& path, long* status = nullptr,
@@ -87,7 +92,7 @@ class ServerProcess {
   std::map<std::string, std::string> env_;
   std::string data_dir_;
   pid_t pid_ = -1;
-  uint16_t ws_port_ = 0, http_port_ = 0;
+  uint16_t ws_port_ = 0, http_port_ = 0, quic_port_ = 0;
   int rpc_port_ = 0;
   int hook_admin_port_ = 0;
 };

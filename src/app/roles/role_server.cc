@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "app/health_http.h"
+#include "app/quic_wiring.h"
 #include "app/roles/roles.h"
 #include "app/wiring.h"
 #include "common/metrics.h"
@@ -69,6 +70,10 @@ class Roles final : public RoleServer {
     if (!transport.ok()) return Undo(transport.status(), roles_.size());
     transport_ = std::move(transport).value();
     if (Status st = transport_->Start(); !st.ok()) return Undo(st, roles_.size());
+    // QUIC access beside WebSocket, to the same gateway (nullptr when off).
+    auto quic = StartQuicListener(config_, ws);
+    if (!quic.ok()) return Undo(quic.status(), roles_.size());
+    quic_ = std::move(quic).value();
     // Again, now with the health URL the registry checks.
     Status registered = RegisterRpcRoles();
     if (registered.ok() && ws != nullptr) {
@@ -87,6 +92,7 @@ class Roles final : public RoleServer {
   int rpc_port() const override { return rpc_ ? rpc_->port() : 0; }
   uint16_t http_port() const override { return transport_ ? transport_->http_port() : 0; }
   uint16_t ws_port() const override { return transport_ ? transport_->ws_port() : 0; }
+  uint16_t quic_port() const override { return quic_ ? quic_->port() : 0; }
 
   void Shutdown() override {
     if (!started_ || draining_.exchange(true)) return;
@@ -95,11 +101,13 @@ class Roles final : public RoleServer {
     rpc_->StopServingHealth();
     Deregister();
     transport_->StopAccepting();
+    if (quic_) quic_->StopAccepting();
     for (auto it = roles_.rbegin(); it != roles_.rend(); ++it) (*it)->Drain();
     rpc_->Shutdown(config_.rpc_drain_timeout_ms);
     // Last role first: the gateway (first in the seed's order) drains its
     // clients after the pipeline roles behind it have handed over.
     for (auto it = roles_.rbegin(); it != roles_.rend(); ++it) (*it)->Stop();
+    if (quic_) quic_->Stop();
     transport_->Stop();
     spdlog::info("stopped");
   }
@@ -159,6 +167,7 @@ class Roles final : public RoleServer {
     Deregister();
     rpc_->Shutdown(0);  // no call reaches a role being stopped
     for (size_t i = started; i-- > 0;) roles_[i]->Stop();
+    if (quic_ != nullptr) quic_->Stop();
     if (transport_ != nullptr) transport_->Stop();
     return failure;
   }
@@ -176,6 +185,7 @@ class Roles final : public RoleServer {
   std::string rpc_address_;
   std::unique_ptr<RpcServer> rpc_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<QuicListener> quic_;
   std::vector<std::string> registered_;
   bool started_ = false;
 };

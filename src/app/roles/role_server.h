@@ -25,6 +25,7 @@ class RoleServer {
   virtual uint16_t http_port() const = 0;
   // The WebSocket port when a role holds client connections (signaling-gateway); else 0.
   virtual uint16_t ws_port() const = 0;
+  virtual uint16_t quic_port() const = 0;  // the gateway's QUIC port, 0 when none
   // Graceful drain: health NOT_SERVING and /readyz 503, no new calls,
   // in-flight calls get rpc.drain_timeout_ms, then everything stops.
   virtual void Shutdown() = 0;
