@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -128,7 +129,18 @@ Report RunGroup(const Options& o) {
       });
   m.Finish(r);
   h.Fill(r, m.end_us());
-  for (auto& p : h.peers()) r.lost += std::max<int64_t>(0, expected(*p) - p->received);
+  int shown = 0;
+  for (auto& p : h.peers()) {
+    int64_t missing = expected(*p) - p->received;
+    if (missing <= 0) continue;
+    r.lost += missing;
+    // Where a member stopped: announced (notify mode) vs fetched or pushed.
+    if (shown++ < 5) {
+      std::fprintf(stderr, "%s: %lld missing; last seq %lld, announced %lld%s\n", p->user.c_str(),
+                   static_cast<long long>(missing), static_cast<long long>(p->last_seq.load()),
+                   static_cast<long long>(p->advanced_to), p->syncing ? ", a sync unanswered" : "");
+    }
+  }
   return r;
 }
 
