@@ -41,6 +41,14 @@ class Conn final : public BenchConnection, public std::enable_shared_from_this<C
     if (start) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
   }
 
+  void After(int64_t ms, std::function<void()> fn) override {
+    auto timer =
+        std::make_shared<asio::steady_timer>(ws_.get_executor(), std::chrono::milliseconds(ms));
+    timer->async_wait([timer, fn = std::move(fn)](beast::error_code ec) {
+      if (!ec) fn();
+    });
+  }
+
   void Close() override {
     asio::post(ws_.get_executor(), [self = shared_from_this()] {
       beast::error_code ec;

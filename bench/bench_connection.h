@@ -26,6 +26,9 @@ class BenchConnection {
   // Thread-safe: queues one binary message.
   virtual void Send(std::shared_ptr<const std::string> bytes) = 0;
   virtual void Close() = 0;
+  // Runs `fn` after `ms` on this connection's thread (where its frames are
+  // handled), unless the threads stop first.
+  virtual void After(int64_t ms, std::function<void()> fn) = 0;
 };
 
 class IoThreads {

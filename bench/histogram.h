@@ -36,6 +36,14 @@ class Histogram {
     }
     return max_;
   }
+  // Calls fn(upper edge in us, count) for every bucket holding samples, in
+  // ascending order.
+  template <class Fn>
+  void ForEach(Fn fn) const {
+    for (size_t i = 0; i < kBuckets; ++i) {
+      if (counts_[i] > 0) fn(std::min(UpperEdge(i), max_), counts_[i]);
+    }
+  }
 
  private:
   static constexpr int kSubBits = 6;  // 64 linear sub-buckets per power of two

@@ -4,6 +4,7 @@
 
 #include <openssl/rand.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 
 #include "app/config_loader.h"
 #include "hook_sink.h"
+#include "plot.h"
 #include "scenarios.h"
 #include "server_probe.h"
 #include "services/signaling/online/token.h"
@@ -35,6 +37,12 @@ nlohmann::json Latency(const Histogram& h) {
           {"count", h.count()}};
 }
 
+// CPU microseconds per message, or null when there were none.
+nlohmann::json PerMessage(double cpu_s, int64_t messages) {
+  if (messages <= 0) return nullptr;
+  return cpu_s * 1e6 / static_cast<double>(messages);
+}
+
 nlohmann::json ToJson(const Report& r, const Options& o) {
   double d = r.duration_s > 0 ? r.duration_s : 1;
   nlohmann::json j = {
@@ -53,9 +61,19 @@ nlohmann::json ToJson(const Report& r, const Options& o) {
       {"lost", r.lost},
       {"duplicated", r.duplicated},
       {"server_rss_bytes", r.server_rss},
+      {"warmup_s", o.warmup_s},
+      {"payload_bytes", o.payload},
       {"server_cpu_percent", 100.0 * r.server_cpu_s / d},
       {"bench_cpu_percent", 100.0 * r.bench_cpu_s / d},
+      {"server_cpu_us_per_acked", r.server_known ? PerMessage(r.server_cpu_s, r.acked) : nullptr},
+      {"bench_cpu_us_per_acked", PerMessage(r.bench_cpu_s, r.acked)},
+      {"server_cpu_us_per_delivered",
+       r.server_known ? PerMessage(r.server_cpu_s, r.delivered) : nullptr},
+      {"timeline",
+       {{"bucket_ms", r.bucket_ms}, {"acked", r.acked_series}, {"delivered", r.delivered_series}}},
   };
+  if (!r.server_known) j["server_cpu_percent"] = nullptr;
+  if (r.scenario == "group") j["members"] = o.members;
   if (r.scenario == "connections") j["connect_s"] = r.connect_s;
   int64_t idle = r.server_rss_idle;
   j["server_rss_idle_bytes"] = idle;
@@ -90,13 +108,63 @@ void PrintTable(const nlohmann::json& j) {
   std::printf("server rss          %.1f MiB (%lld B per connection)\n",
               static_cast<double>(j["server_rss_bytes"].get<long long>()) / 1048576.0,
               j["server_rss_per_connection_bytes"].get<long long>());
-  std::printf("cpu                 server %.0f%%  bench %.0f%%\n",
-              j["server_cpu_percent"].get<double>(), j["bench_cpu_percent"].get<double>());
+  auto us = [](const nlohmann::json& v) {
+    char buf[32] = "unknown";
+    if (!v.is_null()) std::snprintf(buf, sizeof buf, "%.2f us", v.get<double>());
+    return std::string(buf);
+  };
+  if (j["server_cpu_percent"].is_null()) {
+    std::printf("cpu                 server unknown (no --server-pid)  bench %.0f%%\n",
+                j["bench_cpu_percent"].get<double>());
+  } else {
+    std::printf("cpu                 server %.0f%%  bench %.0f%%\n",
+                j["server_cpu_percent"].get<double>(), j["bench_cpu_percent"].get<double>());
+  }
+  std::printf("cpu per acked msg   server %s  bench %s\n", us(j["server_cpu_us_per_acked"]).c_str(),
+              us(j["bench_cpu_us_per_acked"]).c_str());
+  if (j["scenario"] == "group") {
+    std::printf("cpu per delivery    server %s\n", us(j["server_cpu_us_per_delivered"]).c_str());
+  }
   if (j.contains("hook_calls")) {
     std::printf("pre-send hook       %lld calls answered after %d ms (%lld bad signatures)\n",
                 j["hook_calls"].get<long long>(), j["hook_delay_ms"].get<int>(),
                 j["hook_bad_signatures"].get<long long>());
   }
+}
+
+std::string Fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+flare::bench::PlotData PlotOf(const Report& r, const Options& o, const nlohmann::json& j) {
+  flare::bench::PlotData d;
+  std::string who = r.scenario == "direct"  ? std::to_string(o.clients) + " pairs"
+                    : r.scenario == "group" ? std::to_string(o.members) + " members, " +
+                                                  std::to_string(o.clients) + " senders"
+                                            : std::to_string(o.clients) + " connections";
+  std::string load = o.rate > 0 ? std::to_string(o.rate) + " msg/s paced"
+                                : "flat out, window " + std::to_string(o.window);
+  d.title = "flare-bench " + r.scenario + ": " + who + ", " + load + ", " +
+            std::to_string(o.payload) + " B, " + Fmt("%.0f s", o.duration_s) +
+            (o.warmup_s > 0 ? Fmt(" after %.0f s warm-up", o.warmup_s) : "");
+  auto us = [](const nlohmann::json& v) {
+    return v.is_null() ? std::string("?") : Fmt("%.1f", v.get<double>());
+  };
+  d.subtitle =
+      Fmt("acked %.0f/s, ", j["acked_per_s"].get<double>()) +
+      Fmt("delivered %.0f/s; CPU per acked message: server ", j["delivered_per_s"].get<double>()) +
+      us(j["server_cpu_us_per_acked"]) + " us, bench " + us(j["bench_cpu_us_per_acked"]) +
+      " us; errors/lost/dup " + std::to_string(r.errors) + "/" + std::to_string(r.lost) + "/" +
+      std::to_string(r.duplicated);
+  d.ack_latency = r.ack_latency;
+  d.delivery_latency = r.delivery_latency;
+  if (r.scenario == "echo") d.ack_label = d.delivery_label = "round trip";
+  d.bucket_ms = r.bucket_ms;
+  d.acked = r.acked_series;
+  d.delivered = r.delivered_series;
+  return d;
 }
 
 std::string RandomSecret() {
@@ -133,7 +201,8 @@ flare::Result<std::vector<uint16_t>> ParseServers(const std::string& text, std::
 int main(int argc, char** argv) {
   CLI::App app{"flare-bench: load generator for Flare"};
   Options o;
-  std::string server = "127.0.0.1:8081", json_path, flare_binary, data_dir;
+  std::string server = "127.0.0.1:8081", json_path, plot_path, flare_binary, data_dir;
+  std::string group_mode = "server";
   bool spawn = false;
   std::vector<std::string> server_env;
   int hook_delay_ms = -1;
@@ -145,7 +214,7 @@ int main(int argc, char** argv) {
                  "a cluster on one host (connections spread round robin)");
   app.add_option("--server-pid", o.server_pids,
                  "pid of the server, for memory and CPU (repeatable: a cluster's processes, "
-                 "summed)");
+                 "summed); default: the processes listening on --server's ports");
   app.add_option("--data-dir", data_dir, "the server's data dir (to read its token secret)");
   app.add_option("--secret", o.secret, "the server's HS256 secret");
   app.add_flag("--spawn-server", spawn, "start an embedded flare serve on free ports");
@@ -164,7 +233,24 @@ int main(int argc, char** argv) {
                  "seconds connecting and logging in may take before the run goes on without "
                  "the rest")
       ->check(CLI::PositiveNumber);
+  app.add_option("--warmup", o.warmup_s,
+                 "seconds of load before the measured window (in no count, latency or CPU "
+                 "figure)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--ack-every", o.ack_every, "receivers ack pushes every this many messages")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--ack-delay-ms", o.ack_delay_ms,
+                 "... and at most this long after an unacked one arrived (0 = only every "
+                 "--ack-every)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--group-mode", group_mode,
+                 "with --spawn-server, group: push (every message pushed to every member), "
+                 "notify ('advanced' notices, members sync), server (its default: push up to "
+                 "groups.large_group_threshold members)")
+      ->check(CLI::IsMember({"server", "push", "notify"}));
   app.add_option("--json", json_path, "write the results as JSON here");
+  app.add_option("--plot", plot_path,
+                 "write an SVG of the latency distributions and throughput over time here");
   app.add_option("--hook-delay-ms", hook_delay_ms,
                  "with --spawn-server: a pre-send webhook on a local receiver the bench starts, "
                  "answering after this many ms (0 = at once); -1 = no hook")
@@ -198,8 +284,12 @@ int main(int argc, char** argv) {
     if (o.scenario == "echo") env["FLARE_GATEWAY_ECHO_MODE"] = "on";
     // Bench users send flat out, far above a real user's per-user send rate.
     env.emplace("FLARE_LIMITS_SEND_PER_SECOND", "0");
-    if (o.scenario == "group")
+    if (o.scenario == "group") {
       env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
+      if (group_mode == "push")
+        env.emplace("FLARE_GROUPS_LARGE_GROUP_THRESHOLD", std::to_string(o.members + 1));
+      if (group_mode == "notify") env.emplace("FLARE_GROUPS_LARGE_GROUP_THRESHOLD", "1");
+    }
     std::string admin_token = RandomSecret();
     if (hook_delay_ms >= 0) {
       env["FLARE_HOOK_ADMIN_TOKEN"] = admin_token;
@@ -233,6 +323,20 @@ int main(int argc, char** argv) {
       return 2;
     }
     o.ports = *ports;
+    if (o.server_pids.empty()) {
+      for (uint16_t port : o.ports) {
+        auto pid = flare::bench::FindListeningPid(port);
+        bool seen = pid.ok() && std::find(o.server_pids.begin(), o.server_pids.end(), *pid) !=
+                                    o.server_pids.end();
+        if (pid.ok() && !seen) {
+          o.server_pids.push_back(*pid);
+          std::fprintf(stderr, "flare-bench: server pid %d (listening on %u)\n", *pid, port);
+        } else if (!pid.ok()) {
+          std::fprintf(stderr, "flare-bench: no server CPU or memory figures: %s\n",
+                       pid.status().message().c_str());
+        }
+      }
+    }
     if (o.secret.empty() && o.scenario != "echo") {
       flare::CommonFlags flags;
       flags.data_dir = data_dir;
@@ -259,5 +363,10 @@ int main(int argc, char** argv) {
   }
   PrintTable(j);
   if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
+  if (!plot_path.empty()) {
+    std::ofstream out(plot_path);
+    out << flare::bench::RenderPlot(PlotOf(r, o, j));
+    if (!out) std::fprintf(stderr, "flare-bench: could not write %s\n", plot_path.c_str());
+  }
   return (r.errors == 0 && r.lost == 0 && r.duplicated == 0) ? 0 : 1;
 }

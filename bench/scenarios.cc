@@ -1,358 +1,19 @@
 #include "scenarios.h"
 
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
-#include "bench_connection.h"
-#include "flare/client/v1/client.pb.h"
-#include "server_probe.h"
-#include "services/signaling/online/token.h"
+#include "harness.h"
 
 namespace flare::bench {
-namespace {
-
-namespace pb = ::flare::client::v1;
-using Clock = std::chrono::steady_clock;
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::string Token(const Options& o, const std::string& user) {
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  auto token = TokenSigner(o.secret).Issue({"default", user, "bench", "bench", 0}, now, 86400);
-  return token.ok() ? *token : "";
-}
-
-std::string SourceIp(size_t i) { return "127.0.0." + std::to_string(2 + i % 200); }
-
-uint16_t PortFor(const Options& o, size_t connection) {
-  return o.ports[connection % o.ports.size()];
-}
-
-// The server's processes' stats, summed (ok if any was read).
-Result<ProcStats> ServerStats(const Options& o) {
-  ProcStats sum;
-  bool any = false;
-  for (pid_t pid : o.server_pids) {
-    auto s = ReadProcStats(pid);
-    if (!s.ok()) continue;
-    sum.cpu_seconds += s->cpu_seconds;
-    sum.rss_bytes += s->rss_bytes;
-    any = true;
-  }
-  if (!any) return NotFound("no server process to read");
-  return sum;
-}
-
-// Everything one simulated user does; callbacks run on its connection's thread.
-struct Peer {
-  std::string user;
-  std::shared_ptr<BenchConnection> conn;
-  std::atomic<bool> authed{false};
-  std::atomic<int64_t> in_flight{0};
-  std::atomic<int64_t> next_request{0};
-  std::mutex mu;  // send times by request id
-  std::unordered_map<int64_t, int64_t> sent_at_us;
-  std::atomic<int64_t> acked{0}, received{0}, duplicates{0}, errors{0};
-  std::atomic<int64_t> last_seq{0}, last_acked_seq{0};
-  std::atomic<int64_t> pongs{0};
-  std::string conversation;
-  Peer* partner = nullptr;
-};
-
-class Harness {
- public:
-  // `first_index`: the index of this harness's first connection among all
-  // (several processes may share one scenario), for its gateway.
-  explicit Harness(const Options& o, size_t first_index = 0)
-      : o_(o), first_index_(first_index), io_(IoThreads::Create(o.threads)) {}
-  ~Harness() { io_->Stop(); }
-
-  // Sends every authenticated connection a ping every `every_ms`, as a
-  // client app does, so idle connections outlive gateway.idle_timeout_ms
-  // (90 s by default) however long connecting the rest takes. Runs on the
-  // I/O thread while ConnectAll waits: it reads a peer's `conn` only once
-  // the peer is authenticated, which is after ConnectAll assigned it.
-  void KeepAlive(int64_t every_ms) {
-    io_->After(every_ms, [this, every_ms] {
-      pb::ClientFrame frame;
-      frame.mutable_ping()->set_client_time_ms(NowUs() / 1000);
-      auto bytes = std::make_shared<const std::string>(frame.SerializeAsString());
-      for (auto& p : peers_) {
-        if (p->authed && p->conn) p->conn->Send(bytes);
-      }
-      KeepAlive(every_ms);
-    });
-  }
-
-  // Pings every authenticated connection and counts those that answer
-  // within `timeout`: the connections open at this moment (a gateway may
-  // have closed some after their login).
-  int64_t CountAnswering(std::chrono::seconds timeout) {
-    std::vector<std::pair<Peer*, int64_t>> asked;
-    pb::ClientFrame frame;
-    frame.mutable_ping()->set_client_time_ms(NowUs() / 1000);
-    auto bytes = std::make_shared<const std::string>(frame.SerializeAsString());
-    for (auto& p : peers_) {
-      if (!p->authed || !p->conn) continue;
-      asked.emplace_back(p.get(), p->pongs.load());
-      p->conn->Send(bytes);
-    }
-    auto answered = [&] {
-      int64_t n = 0;
-      for (auto& [p, before] : asked) n += p->pongs.load() > before ? 1 : 0;
-      return n;
-    };
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline && answered() < static_cast<int64_t>(asked.size())) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return answered();
-  }
-
-  Peer& Add(const std::string& user) {
-    peers_.push_back(std::make_unique<Peer>());
-    peers_.back()->user = o_.user_prefix + user;
-    return *peers_.back();
-  }
-
-  // Connects every peer (authenticated by its token at the handshake).
-  bool ConnectAll() {
-    std::atomic<int64_t> failed{0};
-    for (size_t i = 0; i < peers_.size(); ++i) {
-      Peer* p = peers_[i].get();
-      p->conn = io_->NewConnection();
-      p->conn->Start(
-          SourceIp(i), o_.host, PortFor(o_, first_index_ + i), "/ws?token=" + Token(o_, p->user),
-          [this, p](std::string_view data) { OnFrame(*p, data); },
-          [&failed, p](bool ok, const std::string& error) {
-            if (!ok) {
-              ++failed;
-              ++p->errors;
-              std::fprintf(stderr, "connect %s: %s\n", p->user.c_str(), error.c_str());
-            }
-          });
-    }
-    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(o_.connect_timeout_s));
-    while (Clock::now() < deadline) {
-      size_t ready = 0;
-      for (auto& p : peers_) ready += p->authed ? 1 : 0;
-      if (ready + static_cast<size_t>(failed.load()) >= peers_.size()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return failed == 0;
-  }
-
-  void Send(Peer& p, const std::string& conversation, bool to_peer_user,
-            const std::string& peer_user) {
-    int64_t id = ++p.next_request;
-    int64_t now = NowUs();
-    pb::ClientFrame frame;
-    frame.set_request_id(std::to_string(id));
-    auto* send = frame.mutable_send();
-    send->set_client_msg_id(p.user + "-" + std::to_string(id));
-    if (to_peer_user)
-      send->set_peer_user_id(peer_user);
-    else
-      send->set_conversation_id(conversation);
-    std::string data(std::max(8, o_.payload), 'x');
-    std::memcpy(data.data(), &now, sizeof now);
-    send->mutable_content()->set_data(std::move(data));
-    {
-      std::lock_guard lock(p.mu);
-      p.sent_at_us[id] = now;
-    }
-    ++p.in_flight;
-    ++sent_;
-    p.conn->Send(std::make_shared<const std::string>(frame.SerializeAsString()));
-  }
-
-  void OnFrame(Peer& p, std::string_view data) {
-    pb::ServerFrame frame;
-    if (!frame.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
-      ++p.errors;
-      return;
-    }
-    if (frame.batch_size() > 0) {
-      for (const auto& inner : frame.batch()) Handle(p, inner);
-    } else {
-      Handle(p, frame);
-    }
-    MaybeAck(p, false);
-  }
-
-  void Handle(Peer& p, const pb::ServerFrame& frame) {
-    int64_t now = NowUs();
-    if (frame.has_auth_result()) {
-      p.authed = true;
-    } else if (frame.has_pong()) {
-      ++p.pongs;
-    } else if (frame.has_send_ack()) {
-      int64_t id = std::stoll(frame.request_id());
-      int64_t at;
-      {
-        std::lock_guard lock(p.mu);
-        at = p.sent_at_us[id];
-        p.sent_at_us.erase(id);
-      }
-      Record(ack_, now - at);
-      ++p.acked;
-      --p.in_flight;
-      if (on_ack_) on_ack_(p);
-    } else if (frame.has_push()) {
-      for (const auto& m : frame.push().messages()) OnMessage(p, m, now);
-    } else if (frame.has_error()) {
-      ++p.errors;
-      if (!frame.request_id().empty()) --p.in_flight;
-    }
-    if (on_frame_) on_frame_(p, frame);
-  }
-
-  void OnMessage(Peer& p, const pb::Message& m, int64_t now) {
-    if (m.seq() <= p.last_seq) {
-      ++p.duplicates;
-      return;
-    }
-    p.last_seq = m.seq();
-    p.conversation = m.conversation_id();
-    if (m.type() == pb::MESSAGE_TYPE_EVENT) return;
-    ++p.received;
-    int64_t sent_at = 0;
-    if (m.content().data().size() >= sizeof sent_at) {
-      std::memcpy(&sent_at, m.content().data().data(), sizeof sent_at);
-      Record(delivery_, now - sent_at);
-    }
-  }
-
-  // Cumulative push acks, at most one per 32 messages (and on a final flush).
-  void MaybeAck(Peer& p, bool flush) {
-    int64_t seq = p.last_seq;
-    if (seq <= p.last_acked_seq || (!flush && seq - p.last_acked_seq < 32)) return;
-    p.last_acked_seq = seq;
-    pb::ClientFrame frame;
-    frame.mutable_push_ack()->set_conversation_id(p.conversation);
-    frame.mutable_push_ack()->set_seq(seq);
-    p.conn->Send(std::make_shared<const std::string>(frame.SerializeAsString()));
-  }
-
-  void Record(Histogram& h, int64_t us) {
-    std::lock_guard lock(hist_mu_);
-    h.Record(static_cast<uint64_t>(std::max<int64_t>(0, us)));
-  }
-
-  std::vector<std::unique_ptr<Peer>>& peers() { return peers_; }
-  IoThreads& io() { return *io_; }
-  std::function<void(Peer&)> on_ack_;
-  std::function<void(Peer&, const pb::ServerFrame&)> on_frame_;
-  std::atomic<int64_t> sent_{0};
-
-  void Fill(Report& r) {
-    std::lock_guard lock(hist_mu_);
-    r.ack_latency = ack_;
-    r.delivery_latency = delivery_;
-    r.connections = static_cast<int64_t>(peers_.size());
-    r.sent = sent_;
-    for (auto& p : peers_) {
-      r.acked += p->acked;
-      r.delivered += p->received;
-      r.errors += p->errors;
-      r.duplicated += p->duplicates;
-    }
-  }
-
- private:
-  const Options& o_;
-  size_t first_index_;
-  std::unique_ptr<IoThreads> io_;
-  std::vector<std::unique_ptr<Peer>> peers_;
-  std::mutex hist_mu_;
-  Histogram ack_, delivery_;
-};
-
-struct Measure {
-  explicit Measure(const Options& o) : o_(o) {
-    if (auto s = ServerStats(o); s.ok()) start_ = *s;
-    bench_cpu_ = CpuSeconds();
-    t0_ = Clock::now();
-  }
-  void Finish(Report& r) {
-    r.duration_s = std::chrono::duration<double>(Clock::now() - t0_).count();
-    r.bench_cpu_s = CpuSeconds() - bench_cpu_;
-    if (auto s = ServerStats(o_); s.ok()) {
-      r.server_cpu_s = s->cpu_seconds - start_.cpu_seconds;
-      r.server_rss = s->rss_bytes;
-    }
-  }
-  const Options& o_;
-  ProcStats start_;
-  double bench_cpu_;
-  Clock::time_point t0_;
-};
-
-// Runs the send loop until the duration ends, then waits for the
-// in-flight sends and their deliveries.
-void Drive(Harness& h, const Options& o, const std::vector<Peer*>& senders,
-           const std::function<void(Peer&)>& send_one, const std::function<bool()>& delivered_all) {
-  std::atomic<bool> running{true};
-  auto deadline = Clock::now() + std::chrono::duration<double>(o.duration_s);
-  if (o.rate == 0) {
-    h.on_ack_ = [&](Peer& p) {
-      if (running) send_one(p);
-    };
-    for (Peer* p : senders) {
-      for (int i = 0; i < o.window; ++i) send_one(*p);
-    }
-    std::this_thread::sleep_until(deadline);
-  } else {
-    // Spread `rate` over the senders in 1 ms ticks.
-    double per_tick = static_cast<double>(o.rate) / 1000.0;
-    double owed = 0;
-    size_t next = 0;
-    auto tick = Clock::now();
-    while (Clock::now() < deadline) {
-      owed += per_tick;
-      while (owed >= 1) {
-        send_one(*senders[next++ % senders.size()]);
-        owed -= 1;
-      }
-      tick += std::chrono::milliseconds(1);
-      std::this_thread::sleep_until(tick);
-    }
-  }
-  running = false;
-  auto drain = Clock::now() + std::chrono::seconds(15);
-  while (Clock::now() < drain) {
-    int64_t in_flight = 0;
-    for (Peer* p : senders) in_flight += p->in_flight;
-    if (in_flight <= 0 && delivered_all()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  for (auto& p : h.peers()) h.MaybeAck(*p, true);
-}
-
-}  // namespace
-
 Report RunDirect(const Options& o) {
   Harness h(o);
   std::vector<Peer*> all;
@@ -374,12 +35,66 @@ Report RunDirect(const Options& o) {
           if (p->received < p->partner->acked) return false;
         }
         return true;
+      },
+      [&] {
+        m.Start();
+        h.StartWindow();
       });
   m.Finish(r);
-  h.Fill(r);
+  h.Fill(r, m.end_us());
   for (Peer* p : all) r.lost += std::max<int64_t>(0, p->partner->acked - p->received);
   return r;
 }
+
+namespace {
+
+// Member 0 creates the group, then adds the others in requests of at most
+// 1,000 (a client frame may hold at most gateway.max_frame_bytes); the
+// conversation id, or empty on failure.
+std::string CreateGroup(Harness& h, int members) {
+  std::mutex mu;
+  std::string conversation;
+  std::atomic<int64_t> answers{0}, failures{0};
+  h.on_frame_ = [&](Peer&, const pb::ServerFrame& f) {
+    if (f.has_error() && f.request_id().rfind("group", 0) == 0) ++failures, ++answers;
+    if (!f.has_group_result()) return;
+    std::lock_guard lock(mu);
+    conversation = f.group_result().info().conversation_id();
+    ++answers;
+  };
+  auto& peers = h.peers();
+  auto wait_for = [&](int64_t n) {
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (answers < n && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return answers >= n && failures == 0;
+  };
+  constexpr int kChunk = 1000;
+  pb::ClientFrame create;
+  create.set_request_id("group0");
+  create.mutable_group()->mutable_create()->mutable_settings()->set_name("bench");
+  for (int i = 1; i < std::min(members, kChunk); ++i)
+    create.mutable_group()->mutable_create()->add_member_ids(peers[i]->user);
+  peers[0]->conn->Send(std::make_shared<const std::string>(create.SerializeAsString()));
+  bool ok = wait_for(1);
+  for (int from = kChunk, n = 2; ok && from < members; from += kChunk, ++n) {
+    pb::ClientFrame add;
+    add.set_request_id("group" + std::to_string(n - 1));
+    {
+      std::lock_guard lock(mu);
+      add.mutable_group()->set_conversation_id(conversation);
+    }
+    for (int i = from; i < std::min(members, from + kChunk); ++i)
+      add.mutable_group()->mutable_add_members()->add_user_ids(peers[i]->user);
+    peers[0]->conn->Send(std::make_shared<const std::string>(add.SerializeAsString()));
+    ok = wait_for(n);
+  }
+  h.on_frame_ = nullptr;
+  std::lock_guard lock(mu);
+  return ok ? conversation : "";
+}
+
+}  // namespace
 
 Report RunGroup(const Options& o) {
   Harness h(o);
@@ -387,30 +102,11 @@ Report RunGroup(const Options& o) {
   Report r;
   r.scenario = "group";
   if (!h.ConnectAll()) ++r.errors;
-  // Member 0 creates the group with everyone in it.
-  std::atomic<bool> created{false};
-  std::string conversation;
-  std::mutex mu;
-  h.on_frame_ = [&](Peer&, const pb::ServerFrame& f) {
-    if (!f.has_group_result()) return;
-    std::lock_guard lock(mu);
-    conversation = f.group_result().info().conversation_id();
-    created = true;
-  };
-  pb::ClientFrame create;
-  create.set_request_id("create");
-  create.mutable_group()->mutable_create()->mutable_settings()->set_name("bench");
-  for (int i = 1; i < o.members; ++i)
-    create.mutable_group()->mutable_create()->add_member_ids(h.peers()[i]->user);
-  h.peers()[0]->conn->Send(std::make_shared<const std::string>(create.SerializeAsString()));
-  auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (!created && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  if (!created) {
+  std::string conversation = CreateGroup(h, o.members);
+  if (conversation.empty()) {
     ++r.errors;
     return r;
   }
-  h.on_frame_ = nullptr;
   std::vector<Peer*> senders;
   for (int i = 0; i < std::min(o.clients, o.members); ++i) senders.push_back(h.peers()[i].get());
   Measure m(o);
@@ -426,10 +122,25 @@ Report RunGroup(const Options& o) {
           if (p->received < expected(*p)) return false;
         }
         return true;
+      },
+      [&] {
+        m.Start();
+        h.StartWindow();
       });
   m.Finish(r);
-  h.Fill(r);
-  for (auto& p : h.peers()) r.lost += std::max<int64_t>(0, expected(*p) - p->received);
+  h.Fill(r, m.end_us());
+  int shown = 0;
+  for (auto& p : h.peers()) {
+    int64_t missing = expected(*p) - p->received;
+    if (missing <= 0) continue;
+    r.lost += missing;
+    // Where a member stopped: announced (notify mode) vs fetched or pushed.
+    if (shown++ < 5) {
+      std::fprintf(stderr, "%s: %lld missing; last seq %lld, announced %lld%s\n", p->user.c_str(),
+                   static_cast<long long>(missing), static_cast<long long>(p->last_seq.load()),
+                   static_cast<long long>(p->advanced_to), p->syncing ? ", a sync unanswered" : "");
+    }
+  }
   return r;
 }
 
@@ -442,6 +153,8 @@ Report RunEcho(const Options& o) {
   std::vector<std::unique_ptr<EchoConn>> conns;
   std::mutex hist_mu;
   Histogram rtt;
+  Timeline series = MakeTimeline(o);
+  std::atomic<int64_t> window_start{0};
   std::atomic<int64_t> echoed{0}, errors{0}, sent{0};
   std::atomic<bool> running{true};
   std::string payload(std::max(8, o.payload), 'e');
@@ -459,12 +172,13 @@ Report RunEcho(const Options& o) {
     c->conn->Start(
         SourceIp(static_cast<size_t>(i)), o.host, PortFor(o, static_cast<size_t>(i)), "/ws",
         [&, raw](std::string_view data) {
-          int64_t at = 0;
+          int64_t at = 0, now = NowUs();
           if (data.size() >= sizeof at) std::memcpy(&at, data.data(), sizeof at);
-          {
+          if (at >= window_start) {
             std::lock_guard lock(hist_mu);
-            rtt.Record(static_cast<uint64_t>(std::max<int64_t>(0, NowUs() - at)));
+            rtt.Record(static_cast<uint64_t>(std::max<int64_t>(0, now - at)));
           }
+          series.Add(now);
           ++echoed;
           if (running) send(*raw);
         },
@@ -482,8 +196,23 @@ Report RunEcho(const Options& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   Measure m(o);
+  int64_t base_sent = 0, base_echoed = 0;
+  auto start_window = [&] {
+    m.Start();
+    std::lock_guard lock(hist_mu);
+    window_start = NowUs();
+    rtt = Histogram();
+    series.Start(window_start);
+    base_sent = sent;
+    base_echoed = echoed;
+  };
+  if (o.warmup_s <= 0) start_window();
   for (auto& c : conns) {
     for (int i = 0; i < o.window; ++i) send(*c);
+  }
+  if (o.warmup_s > 0) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup_s));
+    start_window();
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
   running = false;
@@ -495,13 +224,16 @@ Report RunEcho(const Options& o) {
   m.Finish(r);
   io->Stop();
   r.connections = o.clients;
-  r.sent = sent;
-  r.acked = echoed;
-  r.delivered = echoed;
+  r.sent = sent - base_sent;
+  r.acked = echoed - base_echoed;
+  r.delivered = r.acked;
   r.errors = errors;
   r.lost = sent - echoed;
   r.ack_latency = rtt;
   r.delivery_latency = rtt;
+  r.bucket_ms = series.bucket_us() / 1000;
+  r.acked_series = series.Counts(m.end_us());
+  r.delivered_series = r.acked_series;
   return r;
 }
 
@@ -552,6 +284,7 @@ Report RunConnections(const Options& o) {
   close(ready[1]);
   close(release[0]);
   Measure m(o);
+  m.Start();
   int64_t total = 0;
   int64_t connected_us = 0;
   for (size_t i = 0; i < children.size(); ++i) {

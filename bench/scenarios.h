@@ -32,6 +32,9 @@ struct Options {
   int procs = 1;                  // connections: client processes
   int payload = 64;               // message bytes
   double connect_timeout_s = 60;  // how long connecting (and logging in) may take
+  double warmup_s = 0;            // load before the measured window, in no figure
+  int ack_every = 32;             // receivers ack pushes every this many messages
+  int ack_delay_ms = 50;          // ... and at most this long after one arrived (0: never)
 };
 
 struct Report {
@@ -41,7 +44,11 @@ struct Report {
   int64_t sent = 0, acked = 0, delivered = 0, errors = 0, lost = 0, duplicated = 0;
   Histogram ack_latency, delivery_latency;  // microseconds
   int64_t server_rss_idle = 0, server_rss = 0;
+  bool server_known = false;  // the server's /proc figures could be read
   double server_cpu_s = 0, bench_cpu_s = 0;
+  // Acked and delivered messages per bucket of the measured window.
+  int64_t bucket_ms = 100;
+  std::vector<int64_t> acked_series, delivered_series;
   double connect_s = 0;  // connections: until every client process had its logins answered
 };
 

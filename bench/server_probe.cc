@@ -34,6 +34,52 @@ Result<ProcStats> ReadProcStats(pid_t pid) {
   return stats;
 }
 
+namespace {
+
+// The inode of a socket listening on `port`, or empty.
+std::string ListeningInode(uint16_t port) {
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream row(line);
+      std::string slot, local, remote, state, skip, inode;
+      row >> slot >> local >> remote >> state;
+      for (int i = 0; i < 5; ++i) row >> skip;  // tx:rx, tr:when, retrnsmt, uid, timeout
+      row >> inode;
+      auto colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return inode;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<pid_t> FindListeningPid(uint16_t port) {
+  std::string inode = ListeningInode(port);
+  if (inode.empty()) return NotFound("nothing listens on port " + std::to_string(port));
+  std::string target = "socket:[" + inode + "]";
+  // Explicit increments with error codes: processes come and go meanwhile.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (fs::directory_iterator proc("/proc", ec), end; !ec && proc != end; proc.increment(ec)) {
+    std::string name = proc->path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code fd_ec;
+    for (fs::directory_iterator fd(proc->path() / "fd", fd_ec); !fd_ec && fd != end;
+         fd.increment(fd_ec)) {
+      std::error_code link_ec;
+      if (fs::read_symlink(fd->path(), link_ec).string() == target) {
+        return static_cast<pid_t>(std::stol(name));
+      }
+    }
+  }
+  return NotFound("no readable process holds the socket listening on port " + std::to_string(port));
+}
+
 Result<std::unique_ptr<SpawnedServer>> SpawnedServer::Start(
     const std::string& binary, const std::string& secret,
     const std::map<std::string, std::string>& env) {

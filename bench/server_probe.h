@@ -20,6 +20,10 @@ struct ProcStats {
 
 Result<ProcStats> ReadProcStats(pid_t pid);
 
+// The process with a TCP socket listening on `port` (from /proc/net/tcp{,6}
+// and the processes' open files; needs the right to read their fd lists).
+Result<pid_t> FindListeningPid(uint16_t port);
+
 class SpawnedServer {
  public:
   // Starts `flare serve` on free ports in a temporary data dir.

@@ -6,22 +6,112 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
-nlohmann::json RunBench(const std::string& args) {
-  std::string json = ::testing::TempDir() + "/flare_bench_" +
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json";
+std::string TempPath(const std::string& ext) {
+  return ::testing::TempDir() + "/flare_bench_" +
+         ::testing::UnitTest::GetInstance()->current_test_info()->name() + ext;
+}
+
+// Runs flare-bench; `clean`: the run must exit 0 (nothing lost, duplicated
+// or refused).
+nlohmann::json RunBench(const std::string& args, bool clean = true) {
+  std::string json = TempPath(".json");
+  std::remove(json.c_str());
   std::string cmd = std::string(FLARE_BENCH) + " --spawn-server --flare " + FLARE_BINARY +
-                    " --duration 1 --json " + json + " " + args + " > /dev/null";
+                    (args.find("--duration") == std::string::npos ? " --duration 1" : "") +
+                    " --json " + json + " " + args + " > /dev/null";
   int rc = std::system(cmd.c_str());
-  EXPECT_EQ(rc, 0) << cmd;
+  if (clean) {
+    EXPECT_EQ(rc, 0) << cmd;
+  }
   std::ifstream in(json);
   EXPECT_TRUE(in.good()) << "no JSON written by: " << cmd;
   nlohmann::json j;
   if (in.good()) in >> j;
   return j;
+}
+
+// '&' only as an entity reference.
+bool EntitiesOk(const std::string& text) {
+  static const std::regex entity("^&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);");
+  for (size_t i = text.find('&'); i != std::string::npos; i = text.find('&', i + 1)) {
+    if (!std::regex_search(text.substr(i, 12), entity)) return false;
+  }
+  return true;
+}
+
+// Attributes of a start tag's body after its name: name="value" pairs.
+bool AttributesOk(const std::string& attrs) {
+  static const std::regex pair(R"re(^\s+[A-Za-z_:][-A-Za-z0-9_:.]*\s*=\s*"([^"<]*)")re");
+  std::string rest = attrs;
+  std::smatch m;
+  while (std::regex_search(rest, m, pair)) {
+    if (!EntitiesOk(m[1].str())) return false;
+    rest = m.suffix();
+  }
+  return rest.find_first_not_of(" \n\t") == std::string::npos;
+}
+
+// An XML well-formedness check sufficient for flare-bench's SVG: an
+// optional declaration, one root element, tags nested and closed,
+// attributes quoted, no stray '<' or '&'. Empty = fine, else the problem.
+std::string XmlProblem(const std::string& doc) {
+  size_t i = 0;
+  if (doc.rfind("<?xml", 0) == 0) i = doc.find("?>") + 2;
+  std::vector<std::string> open;
+  bool root_done = false;
+  static const std::regex start_tag(R"(^([A-Za-z_][-A-Za-z0-9_:.]*)([\s\S]*?)(/?)$)");
+  while (i < doc.size()) {
+    size_t lt = doc.find('<', i);
+    std::string text = doc.substr(i, lt == std::string::npos ? std::string::npos : lt - i);
+    if (!EntitiesOk(text)) return "bad '&' in text: " + text;
+    if (open.empty() && text.find_first_not_of(" \n\t") != std::string::npos)
+      return "text outside the root element";
+    if (lt == std::string::npos) break;
+    size_t gt = doc.find('>', lt);
+    if (gt == std::string::npos) return "unterminated tag";
+    std::string tag = doc.substr(lt + 1, gt - lt - 1);
+    i = gt + 1;
+    if (tag[0] == '/') {
+      if (open.empty() || open.back() != tag.substr(1))
+        return "unbalanced </" + tag.substr(1) + ">";
+      open.pop_back();
+      if (open.empty()) root_done = true;
+      continue;
+    }
+    std::smatch m;
+    if (!std::regex_match(tag, m, start_tag) || !AttributesOk(m[2].str()))
+      return "bad tag <" + tag + ">";
+    if (open.empty() && root_done) return "a second root element";
+    if (m[3].str().empty()) {
+      open.push_back(m[1].str());
+    } else if (open.empty()) {
+      root_done = true;
+    }
+  }
+  if (!open.empty()) return "<" + open.back() + "> not closed";
+  return root_done ? "" : "no root element";
+}
+
+// The number of x,y points of <polyline id="id" ... points="...">.
+int PolylinePoints(const std::string& svg, const std::string& id) {
+  std::smatch m;
+  std::regex line("<polyline id=\"" + id + "\"[^>]*points=\"([^\"]*)\"");
+  if (!std::regex_search(svg, m, line)) return -1;
+  std::istringstream points(m[1].str());
+  int n = 0;
+  static const std::regex point(R"(^-?[0-9.]+,-?[0-9.]+$)");
+  for (std::string p; points >> p;) {
+    if (!std::regex_match(p, point)) return -1;
+    ++n;
+  }
+  return n;
 }
 
 void ExpectClean(const nlohmann::json& j) {
@@ -43,6 +133,43 @@ TEST(BenchSmoke, Direct) {
   ExpectClean(j);
   EXPECT_GT(j["acked"].get<int64_t>(), 0);
   EXPECT_EQ(j["delivered"], j["acked"]) << "every acked 1:1 message reached the peer";
+  // CPU per acked message, of the spawned server and of the bench itself.
+  EXPECT_GT(j["server_cpu_us_per_acked"].get<double>(), 0);
+  EXPECT_GT(j["bench_cpu_us_per_acked"].get<double>(), 0);
+}
+
+// At a low rate receivers get far fewer than --ack-every pushes; the ack
+// timer must ack them before the server's resend timeout, or the resent
+// pushes arrive as duplicates and the run fails.
+constexpr const char* kLowRate =
+    "--scenario direct --clients 2 --rate 8 --duration 2 "
+    "--server-env FLARE_GATEWAY_RESEND_TIMEOUT_MS=300";
+
+TEST(BenchSmoke, LowRateAcksOnATimerSoNothingIsResent) {
+  auto j = RunBench(kLowRate);
+  ExpectClean(j);
+  EXPECT_GT(j["delivered"].get<int64_t>(), 0);
+}
+
+// The same run acking only every 32 messages: shows that the case above
+// exercises resends (the server resends unacked pushes: duplicates).
+TEST(BenchSmoke, LowRateWithoutTheAckTimerGetsResends) {
+  auto j = RunBench(std::string(kLowRate) + " --ack-delay-ms 0", false);
+  ASSERT_FALSE(j.is_null());
+  EXPECT_GT(j["duplicated"].get<int64_t>(), 0);
+}
+
+// Warm-up load is in no figure: a paced run reports about rate x duration
+// messages, not rate x (warm-up + duration).
+TEST(BenchSmoke, WarmupIsExcluded) {
+  auto j = RunBench("--scenario direct --clients 2 --rate 200 --warmup 2");
+  ExpectClean(j);
+  EXPECT_EQ(j["warmup_s"], 2.0);
+  int64_t sent = j["sent"].get<int64_t>();
+  EXPECT_GE(sent, 150);
+  EXPECT_LE(sent, 250) << "the 2 s of warm-up (400 sends) were counted";
+  EXPECT_LE(j["acked"].get<int64_t>(), 250);
+  EXPECT_LE(j["latency_ms"]["count"].get<int64_t>(), 250);
 }
 
 TEST(BenchSmoke, DirectAtARate) {
@@ -63,6 +190,52 @@ TEST(BenchSmoke, DirectThroughAPreSendHook) {
 TEST(BenchSmoke, Group) {
   auto j = RunBench("--scenario group --members 20 --clients 3 --window 2");
   ExpectClean(j);
+  EXPECT_EQ(j["delivered"].get<int64_t>(), j["acked"].get<int64_t>() * 19);
+}
+
+TEST(BenchSmoke, XmlCheckCatchesMalformedDocuments) {
+  EXPECT_EQ(XmlProblem("<svg a=\"1\"><g><text>x &amp; y</text></g><line/></svg>\n"), "");
+  EXPECT_NE(XmlProblem("<svg><g></svg>"), "");
+  EXPECT_NE(XmlProblem("<svg><text>a < b</text></svg>"), "");
+  EXPECT_NE(XmlProblem("<svg><text>a & b</text></svg>"), "");
+  EXPECT_NE(XmlProblem("<svg a=1></svg>"), "");
+  EXPECT_NE(XmlProblem("<svg></svg><svg></svg>"), "");
+}
+
+TEST(BenchSmoke, PlotIsWellFormedSvgWithEverySeries) {
+  std::string svg_path = TempPath(".svg");
+  std::remove(svg_path.c_str());
+  auto j = RunBench("--scenario direct --clients 2 --rate 300 --duration 2 --plot " + svg_path);
+  ExpectClean(j);
+  std::ifstream in(svg_path);
+  ASSERT_TRUE(in.good()) << "no SVG at " << svg_path;
+  std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(XmlProblem(svg), "");
+  EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
+  EXPECT_NE(svg.find("flare-bench direct: 2 pairs, 300 msg/s paced"), std::string::npos)
+      << "the run's parameters in the title";
+  for (const char* id : {"ack-latency", "delivery-latency"}) {
+    EXPECT_GE(PolylinePoints(svg, id), 20) << id;  // two points per bin, 10 bins per decade
+  }
+  // Per 100 ms over the 2 s window: at least 20 buckets of throughput.
+  size_t buckets = j["timeline"]["acked"].size();
+  EXPECT_GE(buckets, 20u);
+  for (const char* id : {"acked-per-s", "delivered-per-s"}) {
+    EXPECT_EQ(PolylinePoints(svg, id), static_cast<int>(buckets)) << id;
+  }
+  for (const char* label : {"latency (ms, log scale)", "messages/s", "send→ack"}) {
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+  }
+}
+
+TEST(BenchSmoke, GroupInNotifyMode) {
+  // Members get 'advanced' notices and pull each message with sync. One
+  // sender: a batch's notice skips the sender of its last message, which
+  // with several senders can leave that sender short of the others'
+  // messages in the batch until the next notice.
+  auto j = RunBench("--scenario group --members 20 --clients 1 --window 4 --group-mode notify");
+  ExpectClean(j);
+  EXPECT_GT(j["acked"].get<int64_t>(), 0);
   EXPECT_EQ(j["delivered"].get<int64_t>(), j["acked"].get<int64_t>() * 19);
 }
 
