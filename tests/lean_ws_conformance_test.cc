@@ -36,9 +36,9 @@ class EchoHandler final : public ConnectionHandler {
     ++closes_;
     cv_.notify_all();
   }
-  bool WaitCloses(int n) {
+  bool WaitCloses(int n, std::chrono::seconds within = std::chrono::seconds(5)) {
     std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return closes_ >= n; });
+    return cv_.wait_for(lock, within, [&] { return closes_ >= n; });
   }
   int closes() {
     std::lock_guard lock(mu_);
@@ -330,6 +330,39 @@ TEST_F(LeanWsConformance, ServerCloseWaitsForTheAnswer) {
   ASSERT_TRUE(c.Send(0x8, std::string("\x0F\xA0", 2)));
   EXPECT_TRUE(c.AtEnd());
   EXPECT_TRUE(handler_.WaitCloses(before + 1));
+}
+
+// The peer's answer to our close arrives in two pieces: the first is kept
+// as a frame cut short, the second completes it and ends the session.
+TEST_F(LeanWsConformance, ServerCloseAnsweredInPieces) {
+  int before = handler_.closes();
+  RawWsClient c(port_);
+  ASSERT_TRUE(c.Open());
+  ASSERT_TRUE(c.Send(0x1, "please-close"));
+  auto f = c.ReadFrame();
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->opcode, 0x8);
+  std::string answer = F::Frame(0x8, std::string("\x0F\xA0", 2) + "bye");
+  ASSERT_TRUE(c.WriteRaw(answer.substr(0, 3)));
+  ASSERT_TRUE(c.WriteRaw(answer.substr(3)));
+  EXPECT_TRUE(c.AtEnd());
+  EXPECT_TRUE(handler_.WaitCloses(before + 1));
+  EXPECT_EQ(handler_.closes(), before + 1);
+}
+
+// A client that never reads: the close frame waits behind megabytes the
+// server cannot write, yet the session ends within the close deadline
+// instead of holding its memory and descriptor for ever.
+TEST_F(LeanWsConformance, AClientThatNeverReadsIsClosedAnyway) {
+  int before = handler_.closes();
+  RawWsClient c(port_);
+  ASSERT_TRUE(c.Open());
+  std::string big(100 * 1024, 'x');
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(c.Send(0x2, big));  // 20 MB echoed, never read
+  ASSERT_TRUE(c.Send(0x1, "please-close"));
+  EXPECT_EQ(handler_.closes(), before);
+  // A failure detector: without a deadline the session never ends.
+  EXPECT_TRUE(handler_.WaitCloses(before + 1, std::chrono::seconds(30)));
 }
 
 TEST_F(LeanWsConformance, PeerHangUpEndsTheConnection) {

@@ -70,6 +70,42 @@ TEST(PushServerLookups, OneLookupPerAudiencePerCommittedBatch) {
   EXPECT_EQ(routes.lookup_many, 2);  // a new batch looks again: routes change
 }
 
+// Records which sessions got which "advanced" notices.
+class NoticeRecording final : public PushDelivery {
+ public:
+  void Deliver(std::span<const SessionPushes>) override {}
+  void Notify(const std::vector<uint64_t>& sessions,
+              const std::shared_ptr<const SharedFrame>&) override {
+    for (uint64_t s : sessions) ++notices[s];
+  }
+  std::map<uint64_t, int> notices;
+};
+
+// A large group's batch holds a message of u1's and then one of u0's: u1's
+// device must hear of u0's message although the batch's last message is
+// not its own; a batch of u0's messages alone skips u0's sending device.
+TEST(PushServerLookups, LargeGroupNoticesSkipOnlyADeviceThatSentTheWholeBatch) {
+  CountingRouteTable routes;
+  for (uint64_t i = 0; i < 5; ++i) {
+    std::string user = "u" + std::to_string(i);
+    ASSERT_TRUE(routes.Register("t", user, {"gw1", i + 1, "d" + std::to_string(i), "web"}).ok());
+  }
+  NoticeRecording delivery;
+  PushServer push(routes, delivery, PushOptions{2, "gw1"});  // 5 members: large
+  auto audience = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"u0", "u1", "u2", "u3", "u4"});
+  std::vector<CommittedMessage> mixed{GroupMessage(audience, 1), GroupMessage(audience, 2)};
+  mixed[0].stored.message.set_sender("u1");
+  mixed[0].stored.message.set_sender_device("d1");
+  push.OnStored(mixed);
+  EXPECT_EQ(delivery.notices, (std::map<uint64_t, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}}));
+
+  delivery.notices.clear();
+  std::vector<CommittedMessage> own{GroupMessage(audience, 3), GroupMessage(audience, 4)};
+  push.OnStored(own);
+  EXPECT_EQ(delivery.notices, (std::map<uint64_t, int>{{2, 1}, {3, 1}, {4, 1}, {5, 1}}));
+}
+
 // Many 1:1 conversations in one batch: their audiences differ, yet the
 // batch costs one LookupMany (one round trip to a remote route table), and
 // every message still reaches exactly its two users' other devices.

@@ -53,6 +53,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Status Start(const udp::endpoint& server, const std::string& host, std::string token) {
     token_ = std::move(token);
+    host_ = host;  // GnuTLS keeps a pointer to the name it verifies against
     boost::system::error_code ec;
     socket_.open(server.protocol(), ec);
     if (!ec) socket_.connect(server, ec);
@@ -105,7 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (rv != 0) return Internal(std::string("ngtcp2_conn_client_new: ") + ngtcp2_strerror(rv));
     ref_ = {[](ngtcp2_crypto_conn_ref* r) { return static_cast<Session*>(r->user_data)->conn_; },
             this};
-    auto tls = NewClientSession(*creds_, host, &ref_);
+    auto tls = NewClientSession(*creds_, host_, &ref_);
     if (!tls.ok()) return tls.status();
     tls_ = *tls;
     ngtcp2_conn_set_tls_native_handle(conn_, tls_);
@@ -315,6 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
   RecordReader reader_;
   SendBuffer send_;
   std::string token_;
+  std::string host_;  // outlives tls_, which verifies the certificate against it
   bool handshake_done_ = false, open_ = false, ended_ = false, got_close_ = false;
   bool reading_ = false;  // inside ngtcp2_conn_read_pkt
   uint16_t close_code_ = 0;

@@ -38,20 +38,31 @@ class LeanWsListener final : public Listener {
  private:
   void Accept() {
     size_t index = next_thread_++ % threads_.size();
-    acceptor_->async_accept(
-        pool_->context(index), [this, index](boost::system::error_code ec, tcp::socket socket) {
-          if (ec == asio::error::operation_aborted) return;
-          if (!ec) {
-            socket.set_option(tcp::no_delay(true), ec);
-            socket.non_blocking(true, ec);  // reads happen when the socket is readable
-            std::make_shared<lean_ws::Session>(std::move(socket), ++next_id_, threads_[index].get())
-                ->Start();
-          } else {
-            spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
-          }
-          Accept();
+    acceptor_->async_accept(pool_->context(index), [this, index](boost::system::error_code ec,
+                                                                 tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        socket.non_blocking(true, ec);  // reads happen when the socket is readable
+        std::make_shared<lean_ws::Session>(std::move(socket), ++next_id_, threads_[index].get())
+            ->Start();
+      } else {
+        // Out of descriptors, say: the connection stays in the backlog
+        // and the next accept would fail at once. Try again a little
+        // later instead of spinning.
+        spdlog::warn("accept failed: {}; retrying in {} ms", ec.message(), kAcceptRetry.count());
+        backoff_.emplace(pool_->context(0), kAcceptRetry);
+        backoff_->async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec && acceptor_ && acceptor_->is_open()) Accept();
         });
+        return;
+      }
+      Accept();
+    });
   }
+
+  static constexpr std::chrono::milliseconds kAcceptRetry{100};
+  std::optional<asio::steady_timer> backoff_;  // thread 0's
 
   TransportOptions options_;
   ConnectionHandler* handler_;

@@ -54,9 +54,21 @@ size_t Session::SendMany(std::vector<std::shared_ptr<const std::string>>& frames
 }
 
 void Session::Close(uint16_t code, std::string reason) {
+  if (finished_) return;
   if (writes_.RequestClose(code, std::move(reason))) {
     thread_->scheduler.Schedule(shared_from_this());
   }
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->OnCloseRequested(); });
+}
+
+// A peer that does not read would keep our close frame behind its queue
+// (and the session, its memory and descriptor) for ever: from the moment a
+// close is asked for, nothing it sends is delivered and it has
+// kCloseTimeout to take the close frame and hang up.
+void Session::OnCloseRequested() {
+  if (finished_ || close_requested_) return;
+  close_requested_ = true;
+  StartTimer(kCloseTimeout);
 }
 
 void Session::StartTimer(std::chrono::milliseconds after) {

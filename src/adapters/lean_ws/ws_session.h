@@ -81,6 +81,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void DropMessage();
   void TidyPartial();
 
+  void OnCloseRequested();  // I/O thread
   void WriteControl(uint8_t opcode, std::string_view payload, bool is_close);
   void OnCloseWritten(boost::system::error_code ec);
   void BuildBuffers();
@@ -107,6 +108,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool opened_ = false;
   bool peer_closed_ = false;
   bool close_written_ = false;
+  bool close_requested_ = false;  // a close was asked for: its deadline runs
   std::atomic<bool> finished_{false};
 };
 

@@ -45,7 +45,10 @@ void Session::OnFrameBytes(uint8_t* data, size_t n) {
 // (all of `n` while even its header is incomplete) and parses it there;
 // the bytes taken.
 size_t Session::CompletePartial(const uint8_t* data, size_t n) {
-  auto& bytes = partial_->bytes;
+  // Parsed from a string of its own: a frame handled here may finish the
+  // session, which frees partial_.
+  std::string bytes = std::move(partial_->bytes);
+  partial_->bytes = {};
   size_t take = n;
   FrameHeader h;
   if (ParseFrameHeader(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
@@ -54,8 +57,10 @@ size_t Session::CompletePartial(const uint8_t* data, size_t n) {
   }
   bytes.append(reinterpret_cast<const char*>(data), take);
   size_t used = ConsumeFrames(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
-  bytes.erase(0, used);
-  if (bytes.empty()) bytes = {};  // gives the memory back
+  if (used < bytes.size() && partial_ && Reading()) {  // still cut short: kept
+    bytes.erase(0, used);
+    partial_->bytes = std::move(bytes);
+  }
   return take;
 }
 
@@ -101,7 +106,7 @@ size_t Session::ConsumeFrames(uint8_t* p, size_t n) {
 }
 
 void Session::OnDataFrame(const FrameHeader& h, uint8_t* payload) {
-  if (state_ != State::kOpen) return;  // after a close: data is ignored
+  if (state_ != State::kOpen || close_requested_) return;  // after a close: data is ignored
   bool continuation = h.opcode == kContinuation;
   uint8_t current = partial_ ? partial_->opcode : 0;
   if (continuation == (current == 0)) return Fail(1002);  // no message to continue, or one open
@@ -163,6 +168,7 @@ void Session::OnControlFrame(uint8_t opcode, const uint8_t* payload, size_t n) {
   state_ = State::kClosing;
   DropMessage();
   if (writes_.RequestClose(code, {})) WriteNext();
+  OnCloseRequested();
 }
 
 void Session::Fail(uint16_t code) {
@@ -170,6 +176,7 @@ void Session::Fail(uint16_t code) {
   state_ = State::kFailed;
   DropMessage();
   if (writes_.RequestClose(code, {})) WriteNext();
+  OnCloseRequested();
 }
 
 }  // namespace flare::lean_ws

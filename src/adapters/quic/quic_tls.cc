@@ -5,9 +5,13 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -39,14 +43,20 @@ Result<std::string> ReadFile(const std::string& path) {
 
 // Writes `data` to `path` through a temporary file and a rename, so a
 // reader never sees half a file.
+// The temporary file is new (mkstemp), so a file left there with looser
+// permissions is never reused, and it gets `mode` before anything is in it.
 Status WriteFileAtomic(const std::string& path, const gnutls_datum_t& data, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_CREAT | O_WRONLY | O_TRUNC, mode);
-  if (fd < 0) return IoError("cannot write " + tmp);
-  bool ok = ::write(fd, data.data, data.size) == static_cast<ssize_t>(data.size);
+  std::string tmp = path + ".XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return IoError("cannot write " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, mode) == 0;
+  ok = ok && ::write(fd, data.data, data.size) == static_cast<ssize_t>(data.size);
   ok = ::fsync(fd) == 0 && ok;
   ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) return IoError("cannot write " + path);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return IoError("cannot write " + path);
+  }
   return Status::Ok();
 }
 
@@ -110,10 +120,17 @@ Result<CertFiles> EnsureDevCertificate(const std::string& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   CertFiles files{data_dir + "/quic-dev-cert.pem", data_dir + "/quic-dev-key.pem"};
-  if (std::filesystem::exists(files.cert_file) && std::filesystem::exists(files.key_file)) {
-    return files;
+  // Two processes starting on one data directory: one generates, the
+  // other waits for it and uses the same pair.
+  std::string lock_path = data_dir + "/quic-dev-cert.lock";
+  int lock = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (lock < 0) return IoError("cannot open " + lock_path + ": " + std::strerror(errno));
+  ::flock(lock, LOCK_EX);
+  Status st = Status::Ok();
+  if (!std::filesystem::exists(files.cert_file) || !std::filesystem::exists(files.key_file)) {
+    st = GenerateDevCertificate(files);
   }
-  Status st = GenerateDevCertificate(files);
+  ::close(lock);  // releases the lock
   if (!st.ok()) return st;
   return files;
 }

@@ -63,6 +63,7 @@ class ClientCredentials {
 // crypto callbacks find the connection. Caller gnutls_deinit()s it.
 Result<gnutls_session_t> NewServerSession(const ServerCredentials& cred,
                                           ngtcp2_crypto_conn_ref* conn_ref);
+// `server_name` must outlive the session: GnuTLS keeps a pointer to it.
 Result<gnutls_session_t> NewClientSession(const ClientCredentials& cred,
                                           const std::string& server_name,
                                           ngtcp2_crypto_conn_ref* conn_ref);

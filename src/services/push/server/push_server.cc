@@ -216,16 +216,34 @@ void PushServer::NotifyCollected(::flare::client::v1::ServerFrame frame) {
 }
 
 // One notice per large conversation per batch, for its highest seq.
+// One notice per large conversation of the batch, up to its last seq, to
+// every device of its audience but one that sent every message of the
+// batch in that conversation (it knows them from its acks). A device that
+// sent only some of them is notified too, or it would miss the others.
 void PushServer::AdvanceLarge(const std::vector<CommittedMessage>& messages) {
-  std::map<std::pair<std::string, std::string>, const CommittedMessage*> last;
+  struct Latest {
+    const CommittedMessage* cm;
+    bool one_sending_device = true;
+  };
+  std::map<std::pair<std::string, std::string>, Latest> last;
   for (const auto& cm : messages) {
-    if (IsLarge(cm, options_.large_group_threshold)) {
-      last[{cm.stored.tenant, cm.stored.message.conversation_id()}] = &cm;
+    if (!IsLarge(cm, options_.large_group_threshold)) continue;
+    const Message& m = cm.stored.message;
+    auto [it, fresh] = last.try_emplace({cm.stored.tenant, m.conversation_id()}, Latest{&cm});
+    if (fresh) continue;
+    const Message& before = it->second.cm->stored.message;
+    if (before.sender() != m.sender() || before.sender_device() != m.sender_device()) {
+      it->second.one_sending_device = false;
     }
+    it->second.cm = &cm;
   }
-  for (const auto& [key, cm] : last) {
+  static const std::string kNobody;
+  for (const auto& [key, latest] : last) {
+    const CommittedMessage* cm = latest.cm;
     const Message& m = cm->stored.message;
-    CollectSessions(cm->stored.tenant, *cm->audience, m.sender(), m.sender_device());
+    CollectSessions(cm->stored.tenant, *cm->audience,
+                    latest.one_sending_device ? m.sender() : kNobody,
+                    latest.one_sending_device ? m.sender_device() : kNobody);
     if (!AnySessions()) continue;
     ::flare::client::v1::ServerFrame frame;
     frame.mutable_advanced()->set_conversation_id(m.conversation_id());
