@@ -10,6 +10,7 @@
 #include "adapters/quic/quic_records.h"
 #include "adapters/quic/quic_tls.h"
 #include "client/client_transport.h"
+#include "common/handshake_token.h"
 
 namespace flare {
 namespace {
@@ -17,20 +18,6 @@ namespace {
 namespace asio = boost::asio;
 using udp = asio::ip::udp;
 using namespace quic;  // NOLINT: the records and helpers of this transport
-
-std::string TokenFromTarget(const std::string& target) {
-  auto q = target.find('?');
-  if (q == std::string::npos) return {};
-  std::string_view query = std::string_view(target).substr(q + 1);
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    if (pair.substr(0, 6) == "token=") return std::string(pair.substr(6));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
 
 // What a session reports to its transport (I/O thread).
 struct SessionEvents {

@@ -16,6 +16,7 @@
 #include "adapters/beast/beast_listeners.h"
 #include "adapters/net/write_queue.h"
 #include "adapters/net/write_scheduler.h"
+#include "common/handshake_token.h"
 #include "services/signaling/gateway/transport.h"
 
 namespace flare {
@@ -28,21 +29,9 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 std::string TokenFromRequest(const http::request<http::string_body>& req) {
-  std::string_view target(req.target().data(), req.target().size());
-  if (auto q = target.find('?'); q != std::string_view::npos) {
-    std::string_view query = target.substr(q + 1);
-    while (!query.empty()) {
-      auto amp = query.find('&');
-      std::string_view pair = query.substr(0, amp);
-      if (pair.substr(0, 6) == "token=") return std::string(pair.substr(6));
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
-    }
-  }
   auto auth = req[http::field::authorization];
-  std::string_view header(auth.data(), auth.size());
-  if (header.substr(0, 7) == "Bearer ") return std::string(header.substr(7));
-  return {};
+  return HandshakeToken(std::string_view(req.target().data(), req.target().size()),
+                        std::string_view(auth.data(), auth.size()));
 }
 
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/handshake_token.h"
+
 namespace flare::lean_ws {
 
 HeaderParse ParseFrameHeader(const uint8_t* p, size_t n, uint64_t max_payload, FrameHeader& h) {
@@ -209,20 +211,7 @@ bool ValidKey(std::string_view key) {
 }
 
 std::string TokenOf(const UpgradeRequest& req) {
-  std::string_view target = req.target;
-  if (auto q = target.find('?'); q != std::string_view::npos) {
-    std::string_view query = target.substr(q + 1);
-    while (!query.empty()) {
-      auto amp = query.find('&');
-      std::string_view pair = query.substr(0, amp);
-      if (pair.substr(0, 6) == "token=") return std::string(pair.substr(6));
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
-    }
-  }
-  std::string_view auth = req.authorization;
-  if (auth.substr(0, 7) == "Bearer ") return std::string(auth.substr(7));
-  return {};
+  return HandshakeToken(req.target, req.authorization);
 }
 
 std::string ErrorResponse(std::string_view status, std::string_view body,
