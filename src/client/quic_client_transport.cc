@@ -93,6 +93,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (rv != 0) return Internal(std::string("ngtcp2_conn_client_new: ") + ngtcp2_strerror(rv));
     ref_ = {[](ngtcp2_crypto_conn_ref* r) { return static_cast<Session*>(r->user_data)->conn_; },
             this};
+    // Something every 15 s while idle, so that a NAT keeps the UDP mapping
+    // (often about 30 s) and the server's pushes still reach the client.
+    ngtcp2_conn_set_keep_alive_timeout(conn_, 15 * NGTCP2_SECONDS);
     auto tls = NewClientSession(*creds_, host_, &ref_);
     if (!tls.ok()) return tls.status();
     tls_ = *tls;
@@ -227,11 +230,24 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (type == RecordType::kClose) {
         got_close_ = DecodeClosePayload(payload, close_code_, close_reason_);
+        if (got_close_) return EndAfterCloseRecord();
       } else if (type != RecordType::kToken && open_) {
         events_.message(payload, type == RecordType::kBinary);
         if (ended_) return;
       }
     }
+  }
+
+  // The server's close record ends the connection here, on the next turn of
+  // the loop (ngtcp2 must not be called from inside read_pkt): waiting for
+  // its CONNECTION_CLOSE, which may be lost, could last until the idle
+  // timeout. The server is told with a CONNECTION_CLOSE of the same code.
+  void EndAfterCloseRecord() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->ended_ || self->conn_ == nullptr) return;
+      self->SendClose(self->close_code_ != 0 ? self->close_code_ : kCloseNormal);
+      self->Fail(self->close_code_, self->close_reason_);
+    });
   }
 
   // read_pkt failed: the server closed (DRAINING) or the connection broke.
