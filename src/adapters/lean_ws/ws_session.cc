@@ -13,7 +13,6 @@ using error_code = boost::system::error_code;
 namespace {
 constexpr size_t kMaxRequestHead = 8 * 1024;  // the opening handshake's request
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
-constexpr auto kCloseTimeout = std::chrono::seconds(5);  // for the peer to hang up
 // Rounds of reads per readiness event, so one busy peer cannot starve the
 // thread's other sessions.
 constexpr int kReadRounds = 4;

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -18,6 +19,9 @@
 #include "services/signaling/gateway/transport.h"
 
 namespace flare::lean_ws {
+
+// How long the peer has to answer or hang up once a close is under way.
+inline constexpr std::chrono::seconds kCloseTimeout{5};
 
 class Session;
 

@@ -13,7 +13,6 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 namespace {
-constexpr auto kCloseTimeout = std::chrono::seconds(5);  // for the peer to answer our close
 constexpr size_t kKeepEnvelope = 4096;  // an idle connection keeps at most this much
 }  // namespace
 
