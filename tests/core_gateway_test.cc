@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <set>
 
 #include "adapters/memory/memory_settings_store.h"
@@ -65,7 +66,16 @@ class CoreGatewayTest : public ::testing::Test {
     api_.Add({.method = "POST",
               .path = "/v1/echo/{word}",
               .tag = "test",
-              .summary = "never answers",
+              .summary = "keeps the call and never answers",
+              .scope = "messages:write",
+              .handler = [this](const std::shared_ptr<ApiCall>& call) {
+                std::lock_guard lock(held_mu_);
+                held_.push_back(call);
+              }});
+    api_.Add({.method = "POST",
+              .path = "/v1/dropped",
+              .tag = "test",
+              .summary = "drops the call without answering",
               .scope = "messages:write",
               .handler = [](const std::shared_ptr<ApiCall>&) {}});
   }
@@ -107,6 +117,8 @@ class CoreGatewayTest : public ::testing::Test {
   }
 
   std::atomic<bool> failing_{false};
+  std::mutex held_mu_;
+  std::vector<std::shared_ptr<ApiCall>> held_;  // calls kept unanswered
   std::atomic<int> flaky_calls_{0};
   ManualClock clock_;
   MemorySettingsStore store_;
@@ -199,6 +211,14 @@ TEST_F(CoreGatewayTest, ACallWithoutAnswerGets504AfterTheTimeout) {
   auto res = future.get();
   EXPECT_EQ(res.status, 504);
   EXPECT_NE(res.body.find("\"timeout\""), std::string::npos);
+}
+
+TEST_F(CoreGatewayTest, ACallDroppedWithoutAnswerIsAnsweredWithAnInternalError) {
+  auto key = keys_.Create("acme", {"*"});
+  ASSERT_TRUE(key.ok());
+  Answer dropped = Call("POST", "/v1/dropped", key->key);
+  EXPECT_EQ(dropped.status, 500);
+  EXPECT_EQ(dropped.body["error"]["code"], "internal");
 }
 
 TEST_F(CoreGatewayTest, AFailingServiceOpensItsBreakerUntilATrialSucceeds) {

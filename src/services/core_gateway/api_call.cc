@@ -71,6 +71,10 @@ Result<nlohmann::json> ApiCall::JsonBody() const {
   return doc;
 }
 
+ApiCall::~ApiCall() {
+  if (!answered()) Fail(500, "internal", "the request was dropped without an answer");
+}
+
 void ApiCall::ReplyRaw(HttpServerResponse response) {
   if (answered_.exchange(true)) return;
   if (on_answer_) on_answer_(response.status);

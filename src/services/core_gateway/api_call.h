@@ -40,6 +40,11 @@ class ApiCall {
  public:
   ApiCall(HttpServerRequest http, HttpRespond respond, std::string request_id)
       : http_(std::move(http)), respond_(std::move(respond)), request_id_(std::move(request_id)) {}
+  // A call dropped without an answer still answers (500), so its client is
+  // never left waiting on a connection nobody will write to.
+  ~ApiCall();
+  ApiCall(const ApiCall&) = delete;
+  ApiCall& operator=(const ApiCall&) = delete;
 
   const HttpServerRequest& http() const { return http_; }
   const std::string& request_id() const { return request_id_; }
