@@ -303,11 +303,13 @@ TEST(PushWorker, ConsumesTasksFromTheBus) {
   consumer.Stop();
   worker.Stop();
   // Everything was committed: a new consumer of the group gets nothing again.
-  auto again = std::move(bus.CreateConsumer("flare-push-worker")).value();
+  // Declared first: the consumer tells its listener of the revocation when it
+  // is destroyed, so the listener must outlive it.
   struct : BusConsumerListener {
     void OnAssigned(const std::vector<int32_t>&) override {}
     void OnRevoked(const std::vector<int32_t>&) override {}
   } listener;
+  auto again = std::move(bus.CreateConsumer("flare-push-worker")).value();
   ASSERT_TRUE(again->Subscribe("flare.im.push.tasks", &listener).ok());
   EXPECT_TRUE(again->Poll(100, 0).value().empty());
 }
