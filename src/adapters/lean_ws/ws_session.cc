@@ -13,9 +13,6 @@ using error_code = boost::system::error_code;
 namespace {
 constexpr size_t kMaxRequestHead = 8 * 1024;  // the opening handshake's request
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
-// Rounds of reads per readiness event, so one busy peer cannot starve the
-// thread's other sessions.
-constexpr int kReadRounds = 4;
 }  // namespace
 
 Session::Session(tcp::socket socket, uint64_t id, ThreadState* thread)
@@ -36,7 +33,7 @@ void Session::Start() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->handshake_ = std::make_unique<Handshake>();
     self->StartTimer(kHandshakeTimeout);  // the timer exists only until established
-    self->ReadSoon();
+    self->OnReadable(error_code{});      // the request may be there already
   });
 }
 
@@ -84,7 +81,7 @@ void Session::StartTimer(std::chrono::milliseconds after) {
 // The reactor is edge-triggered and a wait is never tried at once: a wait
 // started when bytes may already be there (a new connection, reading
 // resumed after a pause, a read that stopped with the buffer full) could
-// miss them. Those places read first (ReadSoon); a wait follows only a
+// miss them. Those places read first; a wait follows only a
 // read that found the socket drained, from the same handler, before the
 // reactor can see the next edge.
 void Session::ReadSoon() {
@@ -101,16 +98,13 @@ void Session::OnReadable(error_code ec) {
   if (finished_) return;
   if (ec) return Finish();
   auto& buffer = thread_->read_buffer;
-  for (int round = 0; round < kReadRounds; ++round) {
-    error_code rec;
-    size_t n = socket_.read_some(asio::buffer(buffer), rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-    if (rec) return Finish();  // end of stream or a reset
-    if (!OnBytes(buffer.data(), n) || finished_) return;
-    if (n < buffer.size()) break;                     // drained
-    if (round + 1 == kReadRounds) return ReadSoon();  // more may wait: after the others
-  }
-  WaitReadable();
+  error_code rec;
+  size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), rec);
+  if (rec == asio::error::would_block || rec == asio::error::try_again) return WaitReadable();
+  if (rec) return Finish();  // end of stream or a reset
+  if (!OnBytes(buffer.data(), n) || finished_) return;
+  if (n < buffer.size()) return WaitReadable();  // drained
+  ReadSoon();                                    // more may wait: after the others
 }
 
 bool Session::OnBytes(uint8_t* data, size_t n) {
@@ -174,7 +168,7 @@ void Session::Refused() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
   StartTimer(kCloseTimeout);
-  ReadSoon();
+  OnReadable(error_code{});
 }
 
 void Session::Established(std::string token) {
@@ -187,7 +181,7 @@ void Session::Established(std::string token) {
   if (!thread_->options->echo) thread_->handler->OnOpen(shared_from_this(), std::move(token));
   if (start) WriteNext();
   if (!early.empty()) OnFrameBytes(reinterpret_cast<uint8_t*>(early.data()), early.size());
-  if (!finished_) ReadSoon();
+  if (!finished_) OnReadable(error_code{});
 }
 
 }  // namespace flare::lean_ws

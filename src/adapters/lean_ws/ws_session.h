@@ -23,16 +23,23 @@ namespace flare::lean_ws {
 // How long the peer has to answer or hang up once a close is under way.
 inline constexpr std::chrono::seconds kCloseTimeout{5};
 
+// The most one session reads (and so handles) before the thread's other
+// sessions get their turn. A peer that sends faster than it is served
+// always has this much waiting; with 256 KiB turns, three such peers kept a
+// new connection's handshake waiting about a second for each of its steps.
+inline constexpr size_t kReadTurn = 16 * 1024;
+
 class Session;
 
 // What the sessions of one I/O thread share.
 struct ThreadState {
   ThreadState(boost::asio::io_context& io, const TransportOptions* o, ConnectionHandler* h)
-      : scheduler(io), options(o), handler(h), read_buffer(64 * 1024) {}
+      : scheduler(io), options(o), handler(h), read_buffer(kReadTurn) {}
   WriteScheduler<Session> scheduler;
   const TransportOptions* options;
   ConnectionHandler* handler;
-  std::vector<uint8_t> read_buffer;  // every read of the thread's sessions lands here
+  // Every read of the thread's sessions lands here: one turn's worth.
+  std::vector<uint8_t> read_buffer;
 };
 
 class Session final : public Connection, public std::enable_shared_from_this<Session> {
