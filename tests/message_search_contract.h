@@ -242,6 +242,20 @@ TEST_P(MessageSearchContract, LeavesOutEventsRecalledAndDeletedForMeAndFindsEdit
   EXPECT_EQ(Hits(Query("alice", "two")), V{});
 }
 
+TEST_P(MessageSearchContract, FindsAnEditStoredBeforeAnySearchByItsNewTextOnly) {
+  WriteBatch batch;
+  batch.memberships = {Member("c1", "alice")};
+  batch.messages = {Text("c1", 1, "alice", "gamma one"), Text("c1", 2, "alice", "gamma two")};
+  Write(batch);
+  WriteBatch updates;
+  StoredMessage edited = Text("c1", 2, "alice", "delta two");
+  edited.message.set_status(pb::MESSAGE_STATUS_EDITED);
+  updates.updates = {edited};
+  Write(updates);
+  EXPECT_EQ(Hits(Query("alice", "gamma")), (V{"c1/1"}));
+  EXPECT_EQ(Hits(Query("alice", "delta")), (V{"c1/2"}));
+}
+
 TEST_P(MessageSearchContract, PagesWithoutGapsOrRepeats) {
   WriteBatch batch;
   batch.memberships = {Member("c1", "alice"), Member("c2", "alice")};

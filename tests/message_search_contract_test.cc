@@ -102,5 +102,89 @@ TEST_F(SqliteSearchUpgrade, BuildsTheIndexOfAnExistingDatabaseAtOpen) {
   }
 }
 
+// New messages join the index in bulk: here every second message written
+// (search_index_batch 2), the rest before a search.
+TEST_F(SqliteSearchUpgrade, IndexesInBulkAndKeepsIndexedAndPendingMessagesCurrent) {
+  std::string path = dir_ + "/bulk.db";
+  SqliteOptions options;
+  options.search_index_batch = 2;
+  {
+    auto store = SqliteStore::Open(path, options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    under_ = {*store, *store};
+    WriteBatch first;
+    first.memberships = {Member("c1", "alice")};
+    first.messages = {Text("c1", 1, "alice", "omega one"), Text("c1", 2, "alice", "omega two")};
+    Write(first);  // reaches the count: indexed in this write
+    WriteBatch second;
+    second.messages = {Text("c1", 3, "alice", "omega three")};
+    Write(second);  // pending
+    WriteBatch edits;  // one indexed message and one pending
+    edits.updates = {Text("c1", 2, "alice", "sigma two"), Text("c1", 3, "alice", "sigma three")};
+    Write(edits);
+    EXPECT_EQ(Hits(Query("alice", "omega")), (V{"c1/1"}));
+    EXPECT_EQ(Hits(Query("alice", "sigma")), (V{"c1/3", "c1/2"}));
+    WriteBatch third;
+    third.messages = {Text("c1", 4, "alice", "omega four")};
+    Write(third);  // pending when the store closes
+    under_ = {};
+  }
+  auto store = SqliteStore::Open(path, options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  under_ = {*store, *store};
+  EXPECT_EQ(Hits(Query("alice", "omega")), (V{"c1/4", "c1/1"}));
+}
+
+// A database whose index an insert trigger kept, message by message, moves
+// to bulk indexing at open without indexing anything twice or losing it.
+TEST_F(SqliteSearchUpgrade, MovesAPerMessageIndexToBulkIndexingAtOpen) {
+  std::string path = dir_ + "/per_message.db";
+  {
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    under_ = {*store, *store};
+    WriteBatch first;
+    first.memberships = {Member("c1", "bob")};
+    first.messages = {Text("c1", 1, "bob", "kappa one")};
+    Write(first);
+    ASSERT_EQ(Hits(Query("bob", "kappa")), (V{"c1/1"}));  // now in the index
+    under_ = {};
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    constexpr const char* kPerMessageLayout = R"sql(
+DROP TRIGGER messages_fts_update; DROP TRIGGER messages_fts_delete; DROP TABLE search_progress;
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO message_fts(rowid, search_text) VALUES (new.id, new.search_text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF search_text ON messages BEGIN
+  INSERT INTO message_fts(message_fts, rowid, search_text)
+    VALUES ('delete', old.id, old.search_text);
+  INSERT INTO message_fts(rowid, search_text) VALUES (new.id, new.search_text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO message_fts(message_fts, rowid, search_text)
+    VALUES ('delete', old.id, old.search_text);
+END;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, kPerMessageLayout, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  under_ = {*store, *store};
+  WriteBatch edit;  // the row is indexed: the edit must replace its old text
+  edit.updates = {Text("c1", 1, "bob", "lambda edited")};
+  Write(edit);
+  WriteBatch more;
+  more.messages = {Text("c1", 2, "bob", "kappa written after")};
+  Write(more);
+  EXPECT_EQ(Hits(Query("bob", "kappa")), (V{"c1/2"}))
+      << "indexed twice, or the edit left the old text in the index";
+  EXPECT_EQ(Hits(Query("bob", "lambda")), (V{"c1/1"}));
+}
+
 }  // namespace
 }  // namespace flare

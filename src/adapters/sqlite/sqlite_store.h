@@ -25,11 +25,14 @@ struct SqliteOptions {
   // The WAL is checkpointed into the database file and truncated once it
   // is this large.
   int64_t checkpoint_wal_bytes = 64ll << 20;
+  // New messages join the search index this many at a time (in the write
+  // that reaches the count), or all at once before a search.
+  int64_t search_index_batch = 1024;
 };
 
 // Search: an FTS5 index (message_fts, external content over the messages
-// table's search_text column) kept by triggers in the write transaction;
-// see sqlite_store_search.cc.
+// table's search_text column), filled in bulk behind the writes and caught
+// up before every search; see sqlite_store_search.cc.
 class SqliteStore final : public MessageStore, public ConversationStore, public MessageSearch {
  public:
   static Result<std::shared_ptr<SqliteStore>> Open(const std::string& path,
@@ -100,6 +103,12 @@ class SqliteStore final : public MessageStore, public ConversationStore, public 
   // are indexed now), in one transaction. write_mu_ held.
   Status EnsureSearchIndexLocked();
   Status BackfillSearchColumnsLocked();
+  Status DeferSearchIndexingLocked();  // an index kept by an insert trigger
+  Result<int64_t> UnindexedMessagesLocked();
+  // Indexes every message written since the last time, inside the caller's
+  // transaction. write_mu_ held.
+  Status IndexNewMessagesLocked();
+  Status CatchUpSearchIndex();  // before a search: its own transaction
   Status CheckpointLocked();  // write_mu_ held
   void RememberWalFile();     // write_mu_ held
 
@@ -119,6 +128,9 @@ class SqliteStore final : public MessageStore, public ConversationStore, public 
   // syncer could report success over pages the failed one dropped.
   std::mutex sync_mu_;
   int64_t next_checkpoint_bytes_;  // write_mu_
+  // Messages committed and not yet in the search index (a count: what
+  // decides when to index; the position itself is in search_progress).
+  int64_t unindexed_ = 0;  // write_mu_
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Db> writer_;
   std::mutex pool_mu_;

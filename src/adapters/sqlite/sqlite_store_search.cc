@@ -1,10 +1,15 @@
 // The SQLite store's message search: an FTS5 index over the messages
 // table's search_text column (external content: the text is not stored
-// twice), kept current by triggers, so every write transaction that stores,
-// edits or recalls a message updates the index with it. Delete-for-me
+// twice). New messages join it in bulk (search_index_batch at a time, in the
+// write that reaches the count, and the rest before every search):
+// search_progress holds the last message id indexed. Triggers keep indexed
+// messages current when an edit or recall changes their text; a message not
+// indexed yet is indexed with whatever text it has by then. Delete-for-me
 // events carry the seq they hide in hides_seq; a search leaves out the
 // messages its user hid.
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "adapters/sqlite/sqlite_store.h"
 #include "adapters/sqlite/sqlite_store_reader.h"
@@ -14,28 +19,53 @@ namespace flare {
 namespace {
 
 // unicode61 folds case (and, with remove_diacritics 2, accents) and splits
-// on every non-letter, non-digit character. Triggers run for every row
-// (NULL text indexes nothing) so that 'rebuild' and the triggers agree on
-// which rows the index holds; a 'delete' must name exactly what was indexed.
+// on every non-letter, non-digit character. 'rebuild' indexes every row
+// (NULL text indexes nothing), and a 'delete' must name exactly what was
+// indexed: the triggers act only on rows at or below indexed_upto.
 constexpr const char* kSearchSchema = R"sql(
 CREATE VIRTUAL TABLE message_fts USING fts5(search_text, content='messages',
   content_rowid='id', tokenize='unicode61 remove_diacritics 2');
 INSERT INTO message_fts(message_fts) VALUES('rebuild');
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-  INSERT INTO message_fts(rowid, search_text) VALUES (new.id, new.search_text);
-END;
-CREATE TRIGGER messages_fts_update AFTER UPDATE OF search_text ON messages BEGIN
-  INSERT INTO message_fts(message_fts, rowid, search_text)
-    VALUES ('delete', old.id, old.search_text);
-  INSERT INTO message_fts(rowid, search_text) VALUES (new.id, new.search_text);
-END;
-CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-  INSERT INTO message_fts(message_fts, rowid, search_text)
-    VALUES ('delete', old.id, old.search_text);
-END;
 CREATE INDEX messages_hides ON messages(tenant, conversation_id, hides_seq)
   WHERE hides_seq IS NOT NULL;
 )sql";
+
+// Every message stored so far is in the index when these are made. Ids are
+// never reused below indexed_upto because messages are never deleted (the
+// delete trigger keeps the index right should an operator delete rows).
+constexpr const char* kSearchProgress = R"sql(
+CREATE TABLE search_progress(
+  id INTEGER PRIMARY KEY CHECK (id = 0), indexed_upto INTEGER NOT NULL);
+INSERT INTO search_progress VALUES (0, (SELECT coalesce(max(id), 0) FROM messages));
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF search_text ON messages
+  WHEN old.id <= (SELECT indexed_upto FROM search_progress) BEGIN
+  INSERT INTO message_fts(message_fts, rowid, search_text)
+    VALUES ('delete', old.id, old.search_text);
+  INSERT INTO message_fts(rowid, search_text) VALUES (new.id, new.search_text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+  WHEN old.id <= (SELECT indexed_upto FROM search_progress) BEGIN
+  INSERT INTO message_fts(message_fts, rowid, search_text)
+    VALUES ('delete', old.id, old.search_text);
+END;
+)sql";
+
+// A database whose index was kept by an insert trigger, message by message.
+constexpr const char* kDropPerMessageTriggers =
+    "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; "
+    "DROP TRIGGER messages_fts_delete;";
+
+constexpr const char* kHasSearchProgress =
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'search_progress'";
+constexpr const char* kUnindexed =
+    "SELECT coalesce(max(id), 0) - (SELECT indexed_upto FROM search_progress) FROM messages";
+constexpr const char* kIndexNew =
+    "INSERT INTO message_fts(rowid, search_text) SELECT id, search_text FROM messages "
+    "WHERE id > (SELECT indexed_upto FROM search_progress) AND search_text IS NOT NULL "
+    "ORDER BY id";
+constexpr const char* kAdvanceProgress =
+    "UPDATE search_progress SET indexed_upto = "
+    "max(indexed_upto, (SELECT coalesce(max(id), 0) FROM messages))";
 
 constexpr const char* kHasSearchIndex =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'message_fts'";
@@ -59,6 +89,16 @@ constexpr const char* kSearch =
     "AND (?5 = 0 OR (m.server_time_ms, m.conversation_id, m.seq) < (?6, ?7, ?8)) "
     "ORDER BY m.server_time_ms DESC, m.conversation_id DESC, m.seq DESC LIMIT ?9";
 
+// The first column of a one-row query.
+Result<int64_t> CountOf(sqlite::Db& db, const char* sql) {
+  auto stmt = db.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return int64_t{0};
+  return (*stmt)->Int(0);
+}
+
 // Each word as an FTS5 string (a phrase of one token) with a prefix star:
 // whatever the word holds, it is never an operator (NEAR, AND, -, ^, :).
 std::string Fts5Query(const std::vector<std::string>& words) {
@@ -81,21 +121,69 @@ struct BackfillRow {
 }  // namespace
 
 Status SqliteStore::EnsureSearchIndexLocked() {
-  {
-    auto stmt = writer_->Prepare(kHasSearchIndex);
-    if (!stmt.ok()) return stmt.status();
-    auto row = (*stmt)->Step();
-    if (!row.ok()) return row.status();
-    if (*row && (*stmt)->Int(0) > 0) return Status::Ok();
+  auto has_index = CountOf(*writer_, kHasSearchIndex);
+  if (!has_index.ok()) return has_index.status();
+  if (*has_index == 0) {
+    FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    Status st = BackfillSearchColumnsLocked();
+    if (st.ok()) st = writer_->Exec(kSearchSchema);
+    if (st.ok()) st = writer_->Exec(kSearchProgress);
+    if (st.ok()) st = writer_->Exec("COMMIT");
+    if (!st.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      return Status(st.code(), "building the search index of " + path_ + ": " + st.message());
+    }
   }
+  FLARE_RETURN_IF_ERROR(DeferSearchIndexingLocked());
+  auto unindexed = UnindexedMessagesLocked();
+  if (!unindexed.ok()) return unindexed.status();
+  unindexed_ = *unindexed;
+  return Status::Ok();
+}
+
+Status SqliteStore::DeferSearchIndexingLocked() {
+  auto has_progress = CountOf(*writer_, kHasSearchProgress);
+  if (!has_progress.ok()) return has_progress.status();
+  if (*has_progress > 0) return Status::Ok();
   FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status st = BackfillSearchColumnsLocked();
-  if (st.ok()) st = writer_->Exec(kSearchSchema);
+  Status st = writer_->Exec(kDropPerMessageTriggers);
+  if (st.ok()) st = writer_->Exec(kSearchProgress);
   if (st.ok()) st = writer_->Exec("COMMIT");
   if (!st.ok()) {
     (void)writer_->Exec("ROLLBACK");
-    return Status(st.code(), "building the search index of " + path_ + ": " + st.message());
+    return Status(st.code(), "moving the search index of " + path_ +
+                                 " to bulk indexing: " + st.message());
   }
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStore::UnindexedMessagesLocked() {
+  auto n = CountOf(*writer_, kUnindexed);
+  if (!n.ok()) return n.status();
+  return std::max<int64_t>(*n, 0);
+}
+
+Status SqliteStore::IndexNewMessagesLocked() {
+  for (const char* sql : {kIndexNew, kAdvanceProgress}) {
+    auto stmt = writer_->Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    FLARE_RETURN_IF_ERROR((*stmt)->Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::CatchUpSearchIndex() {
+  std::lock_guard lock(write_mu_);
+  if (unindexed_ == 0) return Status::Ok();
+  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  Status st = IndexNewMessagesLocked();
+  if (st.ok()) st = writer_->Exec("COMMIT");
+  if (!st.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    return Status(st.code(), "indexing new messages for search: " + st.message());
+  }
+  unindexed_ = 0;
+  RememberWalFile();
   return Status::Ok();
 }
 
@@ -151,6 +239,7 @@ Status SqliteStore::BackfillSearchColumnsLocked() {
 Result<SearchPage> SqliteStore::Search(const SearchQuery& query) {
   SearchPage page;
   if (query.words.empty() || query.limit <= 0) return page;
+  FLARE_RETURN_IF_ERROR(CatchUpSearchIndex());
   auto reader = AcquireReader();
   if (!reader.ok()) return reader.status();
   auto stmt = (*reader)->Prepare(kSearch);

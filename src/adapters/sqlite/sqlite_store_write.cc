@@ -59,12 +59,18 @@ Status SqliteStore::Write(const WriteBatch& batch) {
   std::lock_guard lock(write_mu_);
   FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
   Status st = WriteInTransaction(batch);
+  // The search index takes new messages in bulk: one FTS5 segment per
+  // message batch cost about 30 of a write's 43 us per message.
+  const int64_t unindexed = unindexed_ + static_cast<int64_t>(batch.messages.size());
+  const bool index = unindexed >= options_.search_index_batch;
+  if (st.ok() && index) st = IndexNewMessagesLocked();
   if (st.ok()) st = writer_->Exec("COMMIT");
   if (!st.ok()) {
     // A failed COMMIT leaves the transaction open; a failed statement too.
     (void)writer_->Exec("ROLLBACK");  // the original error says what happened
     return st;
   }
+  unindexed_ = index ? 0 : unindexed;
   RememberWalFile();
   return Status::Ok();
 }
