@@ -33,7 +33,7 @@ class CountingHandler final : public ConnectionHandler {
     cv_.notify_all();
   }
   void OnFrame(const std::shared_ptr<Connection>&, std::string_view, bool) override {
-    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
     while (std::chrono::steady_clock::now() < until) {
     }
     if (handled_.fetch_add(1) == 0) {
@@ -79,21 +79,23 @@ TEST(LeanWsFairness, ANewConnectionIsAnsweredAfterAFewTurnsOfAFloodingPeer) {
     flood += RawWsClient::Frame(0x1, std::string(kFloodPayload, 'f'));
   }
   std::thread writer([&] { flooder.WriteRaw(flood); });
+  struct Join {  // also when an assertion returns early
+    std::thread& t;
+    ~Join() { t.join(); }
+  } join{writer};
   ASSERT_TRUE(handler.WaitFloodStarted());
 
+  RawWsClient newcomer(transport->ws_port());  // connected; the request is not sent yet
   const int before = handler.handled();
-  RawWsClient newcomer(transport->ws_port());
   ASSERT_TRUE(newcomer.Open("/ws?token=newcomer"));
   std::optional<int> at_open = handler.WaitNewcomerOpened();
   ASSERT_TRUE(at_open.has_value());
   ASSERT_LT(*at_open, kFloodFrames) << "the flood was over before the newcomer came";
   // Accepting, reading the request and writing the answer take a few turns
   // of the thread; a turn handles at most kReadTurn bytes of the flood
-  // (about 155 of these frames). 256 KiB turns handled thousands here.
-  EXPECT_LT(*at_open - before, 1'500) << "frames handled: before " << before << ", at open "
+  // (about 155 of these frames; ~620 here). 256 KiB turns handled ~4,000.
+  EXPECT_LT(*at_open - before, 2'500) << "frames handled: before " << before << ", at open "
                                       << *at_open;
-  writer.join();
-  transport->Stop();
 }
 
 }  // namespace

@@ -67,6 +67,19 @@ void InsertOldRow(sqlite3* db, const Message& m) {
   sqlite3_finalize(stmt);
 }
 
+// Runs `sql` on its own connection to the database at `path`.
+void ExecOn(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+// FTS5 checks its index: the terms and the row count match its content.
+void ExpectIndexIntact(const std::string& path) {
+  ExecOn(path, "INSERT INTO message_fts(message_fts) VALUES('integrity-check')");
+}
+
 class SqliteSearchUpgrade : public ::testing::Test, protected SearchTestHelpers {
  protected:
   void SetUp() override { MakeDir("sqlite_upgrade"); }
@@ -114,25 +127,58 @@ TEST_F(SqliteSearchUpgrade, IndexesInBulkAndKeepsIndexedAndPendingMessagesCurren
     under_ = {*store, *store};
     WriteBatch first;
     first.memberships = {Member("c1", "alice")};
-    first.messages = {Text("c1", 1, "alice", "omega one"), Text("c1", 2, "alice", "omega two")};
+    first.messages = {Text("c1", 1, "alice", "omega one"), Text("c1", 2, "alice", "omega two"),
+                      Text("c1", 3, "alice", "")};  // no text: indexed all the same
     Write(first);  // reaches the count: indexed in this write
     WriteBatch second;
-    second.messages = {Text("c1", 3, "alice", "omega three")};
+    second.messages = {Text("c1", 4, "alice", "omega four")};
     Write(second);  // pending
-    WriteBatch edits;  // one indexed message and one pending
-    edits.updates = {Text("c1", 2, "alice", "sigma two"), Text("c1", 3, "alice", "sigma three")};
+    WriteBatch edits;  // indexed messages, with and without text, and a pending one
+    edits.updates = {Text("c1", 2, "alice", "sigma two"), Text("c1", 3, "alice", ""),
+                     Text("c1", 4, "alice", "sigma four")};
     Write(edits);
     EXPECT_EQ(Hits(Query("alice", "omega")), (V{"c1/1"}));
-    EXPECT_EQ(Hits(Query("alice", "sigma")), (V{"c1/3", "c1/2"}));
+    EXPECT_EQ(Hits(Query("alice", "sigma")), (V{"c1/4", "c1/2"}));
     WriteBatch third;
-    third.messages = {Text("c1", 4, "alice", "omega four")};
+    third.messages = {Text("c1", 5, "alice", "omega five")};
     Write(third);  // pending when the store closes
     under_ = {};
   }
+  ExpectIndexIntact(path);
   auto store = SqliteStore::Open(path, options);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   under_ = {*store, *store};
-  EXPECT_EQ(Hits(Query("alice", "omega")), (V{"c1/4", "c1/1"}));
+  EXPECT_EQ(Hits(Query("alice", "omega")), (V{"c1/5", "c1/1"}));
+  // An operator deletes the newest message: its id is handed out again,
+  // below what the index has taken, and the new message is still found.
+  ExecOn(path, "DELETE FROM messages WHERE seq = 5");
+  WriteBatch again;
+  again.messages = {Text("c1", 6, "alice", "omega six")};
+  Write(again);
+  EXPECT_EQ(Hits(Query("alice", "omega")), (V{"c1/6", "c1/1"}));
+  under_ = {};
+  ExpectIndexIntact(path);
+}
+
+// FTS5 counts every row it indexed and refuses to delete more than it
+// has: a message without text must be in the index before an edit or a
+// recall "deletes" it there.
+TEST_F(SqliteSearchUpgrade, AMessageWithoutTextIsRecalledAfterItWasIndexed) {
+  auto store = SqliteStore::Open(dir_ + "/textless.db");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  under_ = {*store, *store};
+  WriteBatch first;
+  first.memberships = {Member("c1", "alice")};
+  first.messages = {Text("c1", 1, "alice", "")};  // an image, say
+  Write(first);
+  EXPECT_EQ(Hits(Query("alice", "anything")), V{});  // indexes it
+  WriteBatch recall;
+  recall.updates = {Text("c1", 1, "alice", "")};
+  Write(recall);
+  WriteBatch more;
+  more.messages = {Text("c1", 2, "alice", "tau two")};
+  Write(more);
+  EXPECT_EQ(Hits(Query("alice", "tau")), (V{"c1/2"}));
 }
 
 // A database whose index an insert trigger kept, message by message, moves
@@ -184,6 +230,8 @@ END;
   EXPECT_EQ(Hits(Query("bob", "kappa")), (V{"c1/2"}))
       << "indexed twice, or the edit left the old text in the index";
   EXPECT_EQ(Hits(Query("bob", "lambda")), (V{"c1/1"}));
+  under_ = {};
+  ExpectIndexIntact(path);
 }
 
 }  // namespace

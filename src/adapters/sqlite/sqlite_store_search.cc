@@ -19,9 +19,11 @@ namespace flare {
 namespace {
 
 // unicode61 folds case (and, with remove_diacritics 2, accents) and splits
-// on every non-letter, non-digit character. 'rebuild' indexes every row
-// (NULL text indexes nothing), and a 'delete' must name exactly what was
-// indexed: the triggers act only on rows at or below indexed_upto.
+// on every non-letter, non-digit character. Every row is indexed, also one
+// without text (it adds no terms, but FTS5 counts it, and a 'delete' of a
+// row it never took corrupts its counts): 'rebuild' and the bulk insert
+// take them all, and the triggers act only on rows at or below
+// indexed_upto.
 constexpr const char* kSearchSchema = R"sql(
 CREATE VIRTUAL TABLE message_fts USING fts5(search_text, content='messages',
   content_rowid='id', tokenize='unicode61 remove_diacritics 2');
@@ -30,9 +32,7 @@ CREATE INDEX messages_hides ON messages(tenant, conversation_id, hides_seq)
   WHERE hides_seq IS NOT NULL;
 )sql";
 
-// Every message stored so far is in the index when these are made. Ids are
-// never reused below indexed_upto because messages are never deleted (the
-// delete trigger keeps the index right should an operator delete rows).
+// Every message stored so far is in the index when these are made.
 constexpr const char* kSearchProgress = R"sql(
 CREATE TABLE search_progress(
   id INTEGER PRIMARY KEY CHECK (id = 0), indexed_upto INTEGER NOT NULL);
@@ -50,10 +50,21 @@ CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
 END;
 )sql";
 
+// Messages are never deleted by Flare, but should an operator delete the
+// newest ones, SQLite hands their ids out again (no AUTOINCREMENT), below
+// indexed_upto where the bulk insert would never look: such a row is
+// indexed as it is written.
+constexpr const char* kReusedIdTrigger = R"sql(
+CREATE TRIGGER IF NOT EXISTS messages_fts_reused_id AFTER INSERT ON messages
+  WHEN new.id <= (SELECT indexed_upto FROM search_progress) BEGIN
+  INSERT INTO message_fts(rowid, search_text) VALUES (new.id, new.search_text);
+END;
+)sql";
+
 // A database whose index was kept by an insert trigger, message by message.
 constexpr const char* kDropPerMessageTriggers =
-    "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; "
-    "DROP TRIGGER messages_fts_delete;";
+    "DROP TRIGGER IF EXISTS messages_fts_insert; DROP TRIGGER IF EXISTS messages_fts_update; "
+    "DROP TRIGGER IF EXISTS messages_fts_delete;";
 
 constexpr const char* kHasSearchProgress =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'search_progress'";
@@ -61,8 +72,7 @@ constexpr const char* kUnindexed =
     "SELECT coalesce(max(id), 0) - (SELECT indexed_upto FROM search_progress) FROM messages";
 constexpr const char* kIndexNew =
     "INSERT INTO message_fts(rowid, search_text) SELECT id, search_text FROM messages "
-    "WHERE id > (SELECT indexed_upto FROM search_progress) AND search_text IS NOT NULL "
-    "ORDER BY id";
+    "WHERE id > (SELECT indexed_upto FROM search_progress) ORDER BY id";
 constexpr const char* kAdvanceProgress =
     "UPDATE search_progress SET indexed_upto = "
     "max(indexed_upto, (SELECT coalesce(max(id), 0) FROM messages))";
@@ -135,6 +145,7 @@ Status SqliteStore::EnsureSearchIndexLocked() {
     }
   }
   FLARE_RETURN_IF_ERROR(DeferSearchIndexingLocked());
+  FLARE_RETURN_IF_ERROR(writer_->Exec(kReusedIdTrigger));
   auto unindexed = UnindexedMessagesLocked();
   if (!unindexed.ok()) return unindexed.status();
   unindexed_ = *unindexed;
@@ -239,7 +250,11 @@ Status SqliteStore::BackfillSearchColumnsLocked() {
 Result<SearchPage> SqliteStore::Search(const SearchQuery& query) {
   SearchPage page;
   if (query.words.empty() || query.limit <= 0) return page;
-  FLARE_RETURN_IF_ERROR(CatchUpSearchIndex());
+  // A search that cannot bring the index up to date (the disk is full, say)
+  // still answers from what is indexed rather than failing.
+  if (Status st = CatchUpSearchIndex(); !st.ok()) {
+    spdlog::warn("{}: search without the newest messages: {}", path_, st.ToString());
+  }
   auto reader = AcquireReader();
   if (!reader.ok()) return reader.status();
   auto stmt = (*reader)->Prepare(kSearch);
