@@ -7,6 +7,8 @@
 #include "services/signaling/gateway/frame_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const bool quiet = (flare::RouteProtobufLogsToSpdlog(), true);  // as the server does
+  (void)quiet;
   if (size == 0) return 0;
   using flare::Encoding;
   const Encoding encoding = data[0] % 2 == 0 ? Encoding::kBinary : Encoding::kJson;

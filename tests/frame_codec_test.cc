@@ -51,6 +51,21 @@ INSTANTIATE_TEST_SUITE_P(Encodings, BatchEnvelope,
                            return info.param == Encoding::kBinary ? "protobuf" : "json";
                          });
 
+// A frame with invalid UTF-8 in a string field is refused without a line
+// on stderr per frame (protobuf's own logging goes to spdlog's debug level).
+TEST(FrameDecoding, InvalidUtf8IsRefusedWithoutWritingToStderr) {
+  RouteProtobufLogsToSpdlog();
+  pb::ClientFrame frame;
+  frame.set_request_id("r1");
+  std::string bytes = frame.SerializeAsString();
+  bytes[bytes.size() - 1] = '\xff';  // the last byte of request_id
+  ::testing::internal::CaptureStderr();
+  auto decoded = DecodeClientFrame(bytes, Encoding::kBinary);
+  std::string stderr_text = ::testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(decoded.ok());
+  EXPECT_EQ(stderr_text, "");
+}
+
 TEST(ErrorCodes, StatusAndProtocolCodesMapBothWays) {
   EXPECT_EQ(ErrorCodeFor(PermissionDenied("x")), pb::ERROR_CODE_FORBIDDEN);
   EXPECT_EQ(ErrorCodeFor(Status(Code::kPermissionDenied, "x").WithDetail(pb::ERROR_CODE_MUTED)),

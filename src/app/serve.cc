@@ -10,6 +10,7 @@
 #include "app/roles/role_server.h"
 #include "app/roles/roles.h"
 #include "common/logging.h"
+#include "services/signaling/gateway/frame_codec.h"
 
 namespace flare {
 namespace {
@@ -108,6 +109,7 @@ int RunServe(const ServeFlags& flags) {
     std::fprintf(stderr, "flare: %s\n", logging.message().c_str());
     return 2;
   }
+  RouteProtobufLogsToSpdlog();
   RaiseDescriptorLimit();
   sigset_t signals = BlockStopSignals();
   return roles->empty() ? RunEmbedded(*config, signals) : RunRoles(*config, *roles, signals);

@@ -7,7 +7,7 @@ Status MemoryDeviceStore::Register(const PushDevice& device) {
   // One token, one device: the token leaves whichever device held it.
   for (auto& [user, devices] : devices_) {
     if (user.first != device.tenant) continue;
-    std::erase_if(devices, [&](const auto& entry) {
+    std::erase_if(devices, [&, &user = user](const auto& entry) {  // clang 14: no bare binding
       const PushDevice& d = entry.second;
       return d.platform == device.platform && d.token == device.token &&
              !(user.second == device.user_id && d.device_id == device.device_id);

@@ -1,9 +1,20 @@
 #include "services/signaling/gateway/frame_codec.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
 
 namespace flare {
 namespace {
+
+void ProtobufLogToSpdlog(google::protobuf::LogLevel level, const char* file, int line,
+                         const std::string& message) {
+  if (level == google::protobuf::LOGLEVEL_FATAL) {
+    spdlog::critical("protobuf {}:{}: {}", file, line, message);
+  } else {
+    spdlog::debug("protobuf {}:{}: {}", file, line, message);
+  }
+}
 
 template <typename Frame>
 Result<Frame> Decode(std::string_view data, Encoding encoding) {
@@ -118,5 +129,7 @@ std::shared_ptr<const std::string> SharedFrame::Bytes(Encoding encoding) const {
   });
   return json_;
 }
+
+void RouteProtobufLogsToSpdlog() { google::protobuf::SetLogHandler(&ProtobufLogToSpdlog); }
 
 }  // namespace flare

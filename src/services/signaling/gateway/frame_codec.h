@@ -17,6 +17,12 @@ namespace pb = ::flare::client::v1;
 enum class Encoding { kBinary, kJson };
 
 Result<pb::ClientFrame> DecodeClientFrame(std::string_view data, Encoding encoding);
+
+// Protobuf writes every parse problem of an untrusted frame (invalid UTF-8
+// in a string field, say) to stderr: a client could fill the log with
+// them. This routes protobuf's own log lines to spdlog at debug level (its
+// fatal ones at critical). Once per process, before serving.
+void RouteProtobufLogsToSpdlog();
 Result<pb::ServerFrame> DecodeServerFrame(std::string_view data, Encoding encoding);
 std::string EncodeFrame(const google::protobuf::Message& frame, Encoding encoding);
 
