@@ -1,0 +1,138 @@
+// Abuse of a real `flare serve` in one run: half-sent handshakes held open,
+// bad tokens of every kind, malformed and hostile frames, and a client that
+// never reads while messages pour in. Each gets a clear error or close,
+// honest clients keep working throughout, and afterwards the server is
+// healthy with its memory back within 10% of before.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/raw_ws_client.h"
+#include "support/server_process.h"
+
+namespace flare {
+namespace {
+
+using testing::RawWsClient;
+using testing::ServerProcess;
+
+int64_t RssKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+// The close code the server ends with, skipping the frames before it
+// (-1: the stream ended or stalled without a close frame).
+int CloseCodeAfterFrames(RawWsClient& c, int max_frames = 100) {
+  for (int i = 0; i < max_frames; ++i) {
+    auto f = c.ReadFrame();
+    if (!f) return -1;
+    if (f->opcode != 0x8) continue;
+    if (f->payload.size() < 2) return 0;
+    return (static_cast<uint8_t>(f->payload[0]) << 8) | static_cast<uint8_t>(f->payload[1]);
+  }
+  return -1;
+}
+
+// True when a ping with this request id is answered (the connection lives).
+bool Answers(RawWsClient& c, const std::string& request_id) {
+  if (!c.Send(0x1, R"({"requestId":")" + request_id + R"(","ping":{}})")) return false;
+  for (int i = 0; i < 100; ++i) {
+    auto f = c.ReadFrame();
+    if (!f || f->opcode == 0x8) return false;
+    if (f->payload.find(request_id) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// An honest user still gets through.
+void ExpectHonestClientWorks(ServerProcess& server, const std::string& text) {
+  FlareClient carol(server.Options("carol"));
+  ASSERT_TRUE(carol.Connect().ok());
+  auto ack = carol.SendText("dave", text);
+  EXPECT_TRUE(ack.ok()) << ack.status().ToString();
+}
+
+TEST(E2eAbuse, ClearErrorsHealthyServerAndMemoryGivenBack) {
+  // Few unacked pushes allowed, so the client that never reads is cut off
+  // soon (without storing megabytes, which would grow SQLite's page cache).
+  ServerProcess server({{"FLARE_GATEWAY_MAX_UNACKED_PUSHES", "100"}});
+  ExpectHonestClientWorks(server, "warm-up");
+  const int64_t before = RssKiB(server.pid());
+  ASSERT_GT(before, 0);
+
+  // Half-sent handshakes, held open.
+  std::vector<std::unique_ptr<RawWsClient>> slow;
+  for (int i = 0; i < 200; ++i) {
+    slow.push_back(std::make_unique<RawWsClient>(server.ws_port()));
+    slow.back()->WriteRaw("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n");
+  }
+  ExpectHonestClientWorks(server, "while handshakes hang");
+
+  // Tokens: expired, forged, unsigned, garbage: each closed with 4001.
+  std::string valid = server.Token("mallory");
+  std::string forged = valid;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  for (const std::string& token :
+       {server.Token("mallory", "d1", -60), forged,
+        std::string("eyJhbGciOiJub25lIn0.eyJ0ZW5hbnQiOiJkZWZhdWx0Iiwic3ViIjoibWFsbG9yeSJ9."),
+        std::string("not-a-token")}) {
+    RawWsClient c(server.ws_port());
+    ASSERT_TRUE(c.Open("/ws?token=" + token));
+    EXPECT_EQ(CloseCodeAfterFrames(c), 4001) << token;
+  }
+
+  // Hostile frames on an authenticated connection: errors, and it lives.
+  {
+    RawWsClient c(server.ws_port());
+    ASSERT_TRUE(c.Open("/ws?token=" + valid));
+    ASSERT_TRUE(Answers(c, "p0"));
+    c.Send(0x1, R"({"requestId":"n","unheardOf":)" + std::string(20'000, '[') +
+                    std::string(20'000, ']') + "}");  // deeply nested JSON
+    EXPECT_TRUE(Answers(c, "p1"));
+    c.Send(0x1, R"({"requestId":"x","unheardOf":{"a":1}})");  // an unknown frame type
+    EXPECT_TRUE(Answers(c, "p2"));
+    c.Send(0x2, std::string("\x0a\x02r1\xfa\x01\x03\xff\xff\xff", 10));  // broken protobuf
+    EXPECT_TRUE(Answers(c, "p3"));
+    c.Send(0x1, R"({"requestId":"s","send":{"peerUserId":"mallory","clientMsgId":"m",)"
+                R"("content":{"text":")" + std::string(100'000, 'x') + R"("}}})");  // oversize
+    EXPECT_EQ(CloseCodeAfterFrames(c), 1009);
+  }
+  {
+    RawWsClient c(server.ws_port());
+    ASSERT_TRUE(c.Open("/ws?token=" + valid));
+    c.Send(0x1, "\xc3\x28 invalid UTF-8");
+    EXPECT_EQ(CloseCodeAfterFrames(c), 1007);
+  }
+
+  // A client that never reads while messages pour in is closed as slow.
+  {
+    RawWsClient sink(server.ws_port());
+    ASSERT_TRUE(sink.Open("/ws?token=" + server.Token("sink")));
+    FlareClient sender(server.Options("sender"));
+    ASSERT_TRUE(sender.Connect().ok());
+    for (int i = 0; i < 150; ++i) ASSERT_TRUE(sender.SendText("sink", "unread").ok());
+    EXPECT_EQ(CloseCodeAfterFrames(sink, 1'000), 1008) << "not closed as a slow consumer";
+  }
+  ExpectHonestClientWorks(server, "after the abuse");
+
+  slow.clear();
+  long status = 0;
+  server.HttpGet("/healthz", &status);
+  EXPECT_EQ(status, 200);
+  const int64_t after = RssKiB(server.pid());
+  EXPECT_LE(after, before + before / 10) << "RSS before " << before << " KiB, after " << after;
+  std::printf("abuse: server RSS %lld KiB before, %lld KiB after\n",
+              static_cast<long long>(before), static_cast<long long>(after));
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace flare
