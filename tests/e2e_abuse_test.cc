@@ -123,6 +123,26 @@ TEST(E2eAbuse, ClearErrorsHealthyServerAndMemoryGivenBack) {
   }
   ExpectHonestClientWorks(server, "after the abuse");
 
+  // Enumeration: a conversation that exists and one that does not, a user
+  // who exists and one who does not, all look the same to an outsider.
+  {
+    FlareClient mallory(server.Options("mallory"));
+    ASSERT_TRUE(mallory.Connect().ok());
+    auto real = mallory.Sync("single:carol:dave", 0, 10);  // carol wrote to dave above
+    auto made_up = mallory.Sync("single:nobody:noone", 0, 10);
+    ASSERT_FALSE(real.ok());
+    ASSERT_FALSE(made_up.ok());
+    EXPECT_EQ(real.status().code(), made_up.status().code());
+    auto presence = [&](const std::string& user) {
+      pb::ClientFrame f;
+      f.mutable_presence()->add_query(user);
+      auto answer = mallory.Call(f);
+      return answer.ok() && answer->has_error() ? answer->error().code() : pb::ErrorCode{};
+    };
+    EXPECT_EQ(presence("carol"), presence("no-such-user"));
+    EXPECT_NE(presence("carol"), pb::ErrorCode{}) << "presence of a stranger was answered";
+  }
+
   slow.clear();
   long status = 0;
   server.HttpGet("/healthz", &status);

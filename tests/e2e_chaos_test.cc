@@ -7,6 +7,7 @@
 // history.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -145,6 +146,10 @@ TEST(E2eChaos, AckedMessagesSurviveKillsAndPausesUnderLoad) {
       ++kills;
     } else {
       ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0);
+      // The signal is delivered asynchronously: wait until every thread stopped.
+      int status = 0;
+      ASSERT_EQ(::waitpid(server.pid(), &status, WUNTRACED), server.pid());
+      ASSERT_TRUE(WIFSTOPPED(status));
       ClientOptions probe_options = server.Options("probe");
       probe_options.request_timeout_ms = 500;
       FlareClient probe(probe_options);
@@ -187,10 +192,8 @@ TEST(E2eChaos, AckedMessagesSurviveKillsAndPausesUnderLoad) {
   RecordProperty("kills", kills);
   RecordProperty("pauses", pauses);
   RecordProperty("acked", log.count());
-  if (!HasFailure()) {
-    std::printf("chaos: %d kills, %d pauses, %d acked messages, none lost or doubled\n", kills,
-                pauses, log.count());
-  }
+  std::printf("chaos: %d kills, %d pauses, %d acked messages checked%s\n", kills, pauses,
+              log.count(), HasFailure() ? " (see the failures above)" : ", none lost or doubled");
 }
 
 }  // namespace
