@@ -51,6 +51,16 @@ class Db {
                                           const std::string& vfs = "");
   Status Exec(const std::string& sql);
   Result<std::unique_ptr<Stmt>> Prepare(const char* sql);  // cached by pointer
+  // Runs `body` (returning Status) inside BEGIN IMMEDIATE ... COMMIT, with a
+  // ROLLBACK when the body or the COMMIT fails; the first error is returned.
+  template <typename Body>
+  Status InTransaction(Body body) {
+    FLARE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status st = body();
+    if (st.ok()) st = Exec("COMMIT");
+    if (!st.ok()) (void)Exec("ROLLBACK");
+    return st;
+  }
   std::string Error() const { return sqlite3_errmsg(db_); }
   sqlite3* handle() { return db_; }
 

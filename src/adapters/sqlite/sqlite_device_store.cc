@@ -60,18 +60,9 @@ Result<std::unique_ptr<SqliteDeviceStore>> SqliteDeviceStore::Open(const std::st
   return std::unique_ptr<SqliteDeviceStore>(new SqliteDeviceStore(std::move(db).value()));
 }
 
-template <typename Body>
-Status SqliteDeviceStore::InTransaction(Body body) {
-  FLARE_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  Status st = body();
-  if (st.ok()) st = db_->Exec("COMMIT");
-  if (!st.ok()) (void)db_->Exec("ROLLBACK");
-  return st;
-}
-
 Status SqliteDeviceStore::Register(const PushDevice& d) {
   std::lock_guard lock(mu_);
-  return InTransaction([&]() -> Status {
+  return db_->InTransaction([&]() -> Status {
     // One token, one device: the token leaves whichever device held it.
     auto drop = db_->Prepare(kDropTokenElsewhere);
     if (!drop.ok()) return drop.status();

@@ -35,10 +35,6 @@ class SqliteDeviceStore final : public DeviceStore {
 
  private:
   explicit SqliteDeviceStore(std::unique_ptr<sqlite::Db> db);
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on failure).
-  template <typename Body>
-  Status InTransaction(Body body);
-
   std::mutex mu_;  // one connection, used by one thread at a time
   std::unique_ptr<sqlite::Db> db_;
 };

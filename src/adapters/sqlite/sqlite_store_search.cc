@@ -134,13 +134,13 @@ Status SqliteStore::EnsureSearchIndexLocked() {
   auto has_index = CountOf(*writer_, kHasSearchIndex);
   if (!has_index.ok()) return has_index.status();
   if (*has_index == 0) {
-    FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-    Status st = BackfillSearchColumnsLocked();
-    if (st.ok()) st = writer_->Exec(kSearchSchema);
-    if (st.ok()) st = writer_->Exec(kSearchProgress);
-    if (st.ok()) st = writer_->Exec("COMMIT");
+    Status st = writer_->InTransaction([&] {
+      Status built = BackfillSearchColumnsLocked();
+      if (built.ok()) built = writer_->Exec(kSearchSchema);
+      if (built.ok()) built = writer_->Exec(kSearchProgress);
+      return built;
+    });
     if (!st.ok()) {
-      (void)writer_->Exec("ROLLBACK");
       return Status(st.code(), "building the search index of " + path_ + ": " + st.message());
     }
   }
@@ -156,12 +156,11 @@ Status SqliteStore::DeferSearchIndexingLocked() {
   auto has_progress = CountOf(*writer_, kHasSearchProgress);
   if (!has_progress.ok()) return has_progress.status();
   if (*has_progress > 0) return Status::Ok();
-  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status st = writer_->Exec(kDropPerMessageTriggers);
-  if (st.ok()) st = writer_->Exec(kSearchProgress);
-  if (st.ok()) st = writer_->Exec("COMMIT");
+  Status st = writer_->InTransaction([&] {
+    Status moved = writer_->Exec(kDropPerMessageTriggers);
+    return moved.ok() ? writer_->Exec(kSearchProgress) : moved;
+  });
   if (!st.ok()) {
-    (void)writer_->Exec("ROLLBACK");
     return Status(st.code(), "moving the search index of " + path_ +
                                  " to bulk indexing: " + st.message());
   }
@@ -186,13 +185,8 @@ Status SqliteStore::IndexNewMessagesLocked() {
 Status SqliteStore::CatchUpSearchIndex() {
   std::lock_guard lock(write_mu_);
   if (unindexed_ == 0) return Status::Ok();
-  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status st = IndexNewMessagesLocked();
-  if (st.ok()) st = writer_->Exec("COMMIT");
-  if (!st.ok()) {
-    (void)writer_->Exec("ROLLBACK");
-    return Status(st.code(), "indexing new messages for search: " + st.message());
-  }
+  Status st = writer_->InTransaction([&] { return IndexNewMessagesLocked(); });
+  if (!st.ok()) return Status(st.code(), "indexing new messages for search: " + st.message());
   unindexed_ = 0;
   RememberWalFile();
   return Status::Ok();
