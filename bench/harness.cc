@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "sampler.h"
 #include "services/signaling/online/token.h"
 
 namespace flare::bench {
@@ -278,9 +279,13 @@ void Harness::ArmAckTimer(Peer& p) {
 }
 
 void Harness::Record(Histogram& h, int64_t sent_at, int64_t now) {
+  auto us = static_cast<uint64_t>(std::max<int64_t>(0, now - sent_at));
+  if (o_.sampler != nullptr) {
+    &h == &ack_ ? o_.sampler->RecordAck(us) : o_.sampler->RecordDelivery(us);
+  }
   if (sent_at < window_start_us_.load(std::memory_order_relaxed)) return;  // warm-up
   std::lock_guard lock(hist_mu_);
-  h.Record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent_at)));
+  h.Record(us);
 }
 
 void Harness::StartWindow() {

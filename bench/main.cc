@@ -17,6 +17,7 @@
 #include "app/config_loader.h"
 #include "hook_sink.h"
 #include "plot.h"
+#include "sampler.h"
 #include "scenarios.h"
 #include "server_probe.h"
 #include "services/signaling/online/token.h"
@@ -73,7 +74,7 @@ nlohmann::json ToJson(const Report& r, const Options& o) {
        {{"bucket_ms", r.bucket_ms}, {"acked", r.acked_series}, {"delivered", r.delivered_series}}},
   };
   if (!r.server_known) j["server_cpu_percent"] = nullptr;
-  if (r.scenario == "group") j["members"] = o.members;
+  if (r.scenario == "group" || r.scenario == "mixed") j["members"] = o.members;
   if (r.scenario == "connections") j["connect_s"] = r.connect_s;
   int64_t idle = r.server_rss_idle;
   j["server_rss_idle_bytes"] = idle;
@@ -143,7 +144,11 @@ flare::bench::PlotData PlotOf(const Report& r, const Options& o, const nlohmann:
   std::string who = r.scenario == "direct"  ? std::to_string(o.clients) + " pairs"
                     : r.scenario == "group" ? std::to_string(o.members) + " members, " +
                                                   std::to_string(o.clients) + " senders"
-                                            : std::to_string(o.clients) + " connections";
+                    : r.scenario == "mixed"
+                        ? std::to_string(o.clients) + " pairs and a group of " +
+                              std::to_string(o.members) + " (" + std::to_string(o.group_rate) +
+                              " msg/s of the rate)"
+                        : std::to_string(o.clients) + " connections";
   std::string load = o.rate > 0 ? std::to_string(o.rate) + " msg/s paced"
                                 : "flat out, window " + std::to_string(o.window);
   d.title = "flare-bench " + r.scenario + ": " + who + ", " + load + ", " +
@@ -165,6 +170,20 @@ flare::bench::PlotData PlotOf(const Report& r, const Options& o, const nlohmann:
   d.acked = r.acked_series;
   d.delivered = r.delivered_series;
   return d;
+}
+
+// Stops the sampler and writes its SVG beside the CSV; false if either failed.
+bool WriteSamples(flare::bench::Sampler* sampler, const std::string& csv_path,
+                  const std::string& title) {
+  if (sampler == nullptr) return true;
+  sampler->Stop();
+  std::string svg_path = std::filesystem::path(csv_path).replace_extension(".svg").string();
+  std::ofstream out(svg_path);
+  out << flare::bench::RenderSamples(title, sampler->samples());
+  bool ok = sampler->csv_ok() && static_cast<bool>(out);
+  if (!ok) std::fprintf(stderr, "flare-bench: could not write %s or %s\n", csv_path.c_str(),
+                        svg_path.c_str());
+  return ok;
 }
 
 std::string RandomSecret() {
@@ -202,13 +221,15 @@ int main(int argc, char** argv) {
   CLI::App app{"flare-bench: load generator for Flare"};
   Options o;
   std::string server = "127.0.0.1:8081", json_path, plot_path, flare_binary, data_dir;
+  std::string samples_path;
+  double sample_every_s = 60;
   std::string group_mode = "server";
   bool spawn = false;
   std::vector<std::string> server_env;
   int hook_delay_ms = -1;
-  app.add_option("--scenario", o.scenario, "connections | direct | group | echo")
+  app.add_option("--scenario", o.scenario, "connections | direct | group | echo | mixed")
       ->required()
-      ->check(CLI::IsMember({"connections", "direct", "group", "echo"}));
+      ->check(CLI::IsMember({"connections", "direct", "group", "echo", "mixed"}));
   app.add_option("--server", server,
                  "HOST:PORT of the WebSocket gateway, or HOST:PORT,PORT,... for the gateways of "
                  "a cluster on one host (connections spread round robin)");
@@ -225,6 +246,16 @@ int main(int argc, char** argv) {
   app.add_option("--clients", o.clients,
                  "direct: pairs; group: senders; echo/connections: connections");
   app.add_option("--members", o.members, "group size");
+  app.add_option("--group-rate", o.group_rate,
+                 "mixed: of --rate, the messages/s posted to the group")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--group-senders", o.group_senders, "mixed: members who post to the group")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--samples", samples_path,
+                 "sample the server's RSS, descriptors, WAL bytes and each interval's latency "
+                 "into this CSV (and an SVG of them beside it)");
+  app.add_option("--sample-every", sample_every_s, "seconds between samples")
+      ->check(CLI::PositiveNumber);
   app.add_option("--window", o.window, "sends in flight per sender (flat out)");
   app.add_option("--threads", o.threads, "bench I/O threads");
   app.add_option("--procs", o.procs, "connections: client processes");
@@ -284,7 +315,7 @@ int main(int argc, char** argv) {
     if (o.scenario == "echo") env["FLARE_GATEWAY_ECHO_MODE"] = "on";
     // Bench users send flat out, far above a real user's per-user send rate.
     env.emplace("FLARE_LIMITS_SEND_PER_SECOND", "0");
-    if (o.scenario == "group") {
+    if (o.scenario == "group" || o.scenario == "mixed") {
       env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
       if (group_mode == "push")
         env.emplace("FLARE_GROUPS_LARGE_GROUP_THRESHOLD", std::to_string(o.members + 1));
@@ -316,6 +347,7 @@ int main(int argc, char** argv) {
     }
     o.ports = {spawned->ws_port()};
     o.server_pids = {spawned->pid()};
+    data_dir = spawned->data_dir();
   } else {
     auto ports = ParseServers(server, o.host);
     if (!ports.ok()) {
@@ -351,10 +383,23 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::unique_ptr<flare::bench::Sampler> sampler;
+  if (!samples_path.empty()) {
+    sampler = std::make_unique<flare::bench::Sampler>(o.server_pids, data_dir, sample_every_s,
+                                                      samples_path);
+    o.sampler = sampler.get();
+    sampler->Start();
+  }
   Report r = o.scenario == "direct"  ? flare::bench::RunDirect(o)
              : o.scenario == "group" ? flare::bench::RunGroup(o)
              : o.scenario == "echo"  ? flare::bench::RunEcho(o)
+             : o.scenario == "mixed" ? flare::bench::RunMixed(o)
                                      : flare::bench::RunConnections(o);
+  std::string rate = o.rate > 0 ? std::to_string(o.rate) + " msg/s" : std::string("flat out");
+  bool samples_ok =
+      WriteSamples(sampler.get(), samples_path,
+                   "flare-bench " + o.scenario + " at " + rate + " for " +
+                       Fmt("%.0f s", o.duration_s) + ", sampled every " + Fmt("%g s", sample_every_s));
   auto j = ToJson(r, o);
   if (hook_sink) {
     j["hook_delay_ms"] = hook_delay_ms;
@@ -368,5 +413,5 @@ int main(int argc, char** argv) {
     out << flare::bench::RenderPlot(PlotOf(r, o, j));
     if (!out) std::fprintf(stderr, "flare-bench: could not write %s\n", plot_path.c_str());
   }
-  return (r.errors == 0 && r.lost == 0 && r.duplicated == 0) ? 0 : 1;
+  return (r.errors == 0 && r.lost == 0 && r.duplicated == 0 && samples_ok) ? 0 : 1;
 }

@@ -194,21 +194,84 @@ void ThroughputPanel(std::ostringstream& svg, const PlotData& d) {
   Legend(svg, p, 1, "#ff7f0e", "delivered/s");
 }
 
+struct Series {
+  std::string id, colour, label;
+  std::vector<double> values;  // one per sample
+};
+
+// Values over time (x in minutes), from 0 up, in the rows top..bottom.
+void SeriesPanel(std::ostringstream& svg, double top, double bottom, const std::string& title,
+                 const std::string& y_label, const std::vector<double>& minutes,
+                 const std::vector<Series>& series) {
+  double span = minutes.empty() ? 1 : std::max(minutes.back(), 1e-3);
+  double peak = 1e-9;
+  for (const auto& s : series)
+    for (double v : s.values) peak = std::max(peak, v);
+  double step = NiceStep(peak);
+  Panel p{top, bottom, 0, span, 0, step * std::ceil(peak * 1.05 / step)};
+  Axes(svg, p, title, "minutes since the load started", y_label);
+  double xstep = NiceStep(span);
+  for (double x = 0; x <= span + 1e-9; x += xstep) XTick(svg, p, x, Label(x));
+  YTicks(svg, p, "");
+  for (size_t k = 0; k < series.size(); ++k) {
+    std::vector<std::pair<double, double>> pts;
+    for (size_t i = 0; i < series[k].values.size() && i < minutes.size(); ++i)
+      pts.emplace_back(p.X(minutes[i]), p.Y(series[k].values[i]));
+    Polyline(svg, series[k].id, series[k].colour, pts);
+    Legend(svg, p, static_cast<int>(k), series[k].colour, series[k].label);
+  }
+}
+
+std::string Header(double height, const std::string& title, const std::string& subtitle) {
+  std::ostringstream svg;
+  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << Num(kWidth) << "\" height=\""
+      << Num(height) << "\" viewBox=\"0 0 " << Num(kWidth) << " " << Num(height)
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      << "<text x=\"" << Num(kWidth / 2) << "\" y=\"28\" text-anchor=\"middle\" font-size=\"15\" "
+      << "font-weight=\"bold\">" << Escape(title) << "</text>\n"
+      << "<text x=\"" << Num(kWidth / 2) << "\" y=\"50\" text-anchor=\"middle\">"
+      << Escape(subtitle) << "</text>\n";
+  return svg.str();
+}
+
 }  // namespace
 
 std::string RenderPlot(const PlotData& d) {
   std::ostringstream svg;
-  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << Num(kWidth) << "\" height=\""
-      << Num(kHeight) << "\" viewBox=\"0 0 " << Num(kWidth) << " " << Num(kHeight)
-      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<text x=\"" << Num(kWidth / 2) << "\" y=\"28\" text-anchor=\"middle\" font-size=\"15\" "
-      << "font-weight=\"bold\">" << Escape(d.title) << "</text>\n"
-      << "<text x=\"" << Num(kWidth / 2) << "\" y=\"50\" text-anchor=\"middle\">"
-      << Escape(d.subtitle) << "</text>\n";
+  svg << Header(kHeight, d.title, d.subtitle);
   LatencyPanel(svg, d);
   ThroughputPanel(svg, d);
+  svg << "</svg>\n";
+  return svg.str();
+}
+
+std::string RenderSamples(const std::string& title, const std::vector<Sample>& samples) {
+  std::vector<double> minutes;
+  Series rss{"rss", "#1f77b4", "server RSS (MiB)", {}}, fds{"fds", "#2ca02c", "open descriptors", {}},
+      wal{"wal", "#9467bd", "WAL (MiB)", {}};
+  Series ack50{"ack-p50", "#1f77b4", "send→ack p50", {}}, ack99{"ack-p99", "#aec7e8", "send→ack p99", {}},
+      del50{"delivery-p50", "#ff7f0e", "send→delivery p50", {}},
+      del99{"delivery-p99", "#ffbb78", "send→delivery p99", {}};
+  constexpr double kMiB = 1048576.0;
+  for (const Sample& s : samples) {
+    minutes.push_back(s.at_s / 60);
+    rss.values.push_back(static_cast<double>(s.rss_bytes) / kMiB);
+    fds.values.push_back(static_cast<double>(s.fds));
+    wal.values.push_back(static_cast<double>(s.wal_bytes) / kMiB);
+    ack50.values.push_back(static_cast<double>(s.ack_p50_us) / 1000);
+    ack99.values.push_back(static_cast<double>(s.ack_p99_us) / 1000);
+    del50.values.push_back(static_cast<double>(s.delivery_p50_us) / 1000);
+    del99.values.push_back(static_cast<double>(s.delivery_p99_us) / 1000);
+  }
+  std::string subtitle = std::to_string(samples.size()) + " samples";
+  std::ostringstream svg;
+  svg << Header(1240, title, subtitle);
+  SeriesPanel(svg, 100, 330, "Server memory", "MiB", minutes, {rss});
+  SeriesPanel(svg, 390, 620, "Open descriptors", "descriptors", minutes, {fds});
+  SeriesPanel(svg, 680, 910, "SQLite WAL", "MiB", minutes, {wal});
+  SeriesPanel(svg, 970, 1200, "Latency per interval", "ms", minutes, {ack50, ack99, del50, del99});
   svg << "</svg>\n";
   return svg.str();
 }

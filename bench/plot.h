@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "histogram.h"
+#include "sampler.h"
 
 namespace flare::bench {
 
@@ -22,5 +23,10 @@ struct PlotData {
 // The SVG document. Series are <polyline> elements with the ids
 // ack-latency, delivery-latency, acked-per-s and delivered-per-s.
 std::string RenderPlot(const PlotData& d);
+
+// flare-bench --samples: one SVG of the server's RSS, open descriptors, WAL
+// bytes and the latency percentiles over time, a panel each. Series ids:
+// rss, fds, wal, ack-p50, ack-p99, delivery-p50, delivery-p99.
+std::string RenderSamples(const std::string& title, const std::vector<Sample>& samples);
 
 }  // namespace flare::bench

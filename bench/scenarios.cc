@@ -144,6 +144,44 @@ Report RunGroup(const Options& o) {
   return r;
 }
 
+namespace {
+
+std::vector<int64_t> AddSeries(std::vector<int64_t> a, const std::vector<int64_t>& b) {
+  if (a.size() < b.size()) a.resize(b.size(), 0);
+  for (size_t i = 0; i < b.size(); ++i) a[i] += b[i];
+  return a;
+}
+
+}  // namespace
+
+Report RunMixed(const Options& o) {
+  Options direct = o, group = o;
+  direct.scenario = "direct";
+  direct.user_prefix += "d";
+  direct.rate = o.rate > 0 ? std::max<int64_t>(1, o.rate - o.group_rate) : 0;
+  group.scenario = "group";
+  group.user_prefix += "g";
+  group.clients = o.group_senders;
+  group.rate = o.rate > 0 ? std::max<int64_t>(1, o.group_rate) : 0;
+  Report g;
+  std::thread group_thread([&] { g = RunGroup(group); });
+  Report r = RunDirect(direct);
+  group_thread.join();
+  r.scenario = "mixed";
+  r.connections = static_cast<int64_t>(o.clients) * 2 + o.members;
+  r.sent += g.sent;
+  r.acked += g.acked;
+  r.delivered += g.delivered;
+  r.errors += g.errors;
+  r.lost += g.lost;
+  r.duplicated += g.duplicated;
+  r.ack_latency.Merge(g.ack_latency);
+  r.delivery_latency.Merge(g.delivery_latency);
+  r.acked_series = AddSeries(std::move(r.acked_series), g.acked_series);
+  r.delivered_series = AddSeries(std::move(r.delivered_series), g.delivered_series);
+  return r;  // the server's and this process's CPU and memory: the direct run's window
+}
+
 Report RunEcho(const Options& o) {
   auto io = IoThreads::Create(o.threads);
   struct EchoConn {

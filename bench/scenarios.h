@@ -11,6 +11,8 @@
 
 namespace flare::bench {
 
+class Sampler;
+
 struct Options {
   std::string scenario;
   std::string host = "127.0.0.1";
@@ -35,6 +37,11 @@ struct Options {
   double warmup_s = 0;            // load before the measured window, in no figure
   int ack_every = 32;             // receivers ack pushes every this many messages
   int ack_delay_ms = 50;          // ... and at most this long after one arrived (0: never)
+  // mixed: direct pairs (clients) at rate - group_rate, and group_senders
+  // posting to one group of `members` at group_rate, at once.
+  int64_t group_rate = 0;
+  int group_senders = 4;
+  Sampler* sampler = nullptr;  // told every latency, when sampling
 };
 
 struct Report {
@@ -56,5 +63,8 @@ Report RunDirect(const Options& o);
 Report RunGroup(const Options& o);
 Report RunEcho(const Options& o);
 Report RunConnections(const Options& o);
+// Direct and group load at once (both paced, or both flat out); one report
+// of both (counts and latencies summed, the server's figures once).
+Report RunMixed(const Options& o);
 
 }  // namespace flare::bench

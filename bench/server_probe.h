@@ -34,6 +34,7 @@ class SpawnedServer {
   pid_t pid() const { return pid_; }
   uint16_t ws_port() const { return ws_port_; }
   int hook_admin_port() const { return hook_admin_port_; }  // with FLARE_HOOK_ADMIN_TOKEN
+  const std::string& data_dir() const { return data_dir_; }
 
  private:
   pid_t pid_ = -1;

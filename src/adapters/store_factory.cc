@@ -33,6 +33,7 @@ Result<Stores> OpenSqlite(const Config& config) {
   SqliteOptions options;
   options.durability = config.durability;
   options.checkpoint_wal_bytes = config.checkpoint_wal_bytes;
+  options.cache_mib = config.sqlite_cache_mib;
   auto store = SqliteStore::Open(config.data_dir + "/flare.db", options);
   if (!store.ok()) return store.status();
   return Stores{*store, *store, *store};

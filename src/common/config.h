@@ -89,6 +89,7 @@ struct Config {
   int64_t max_pending_writes = 200'000;
   int64_t reader_threads = 2;
   int64_t checkpoint_wal_bytes = 64ll << 20;
+  int64_t sqlite_cache_mib = 128;
   int64_t max_pending_bytes = 256ll << 20;
   int64_t writer_cached_conversations = 1'000'000;
   int64_t writer_cached_groups = 10'000;

@@ -95,9 +95,8 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   bool full = options.durability != "normal";
   FLARE_RETURN_IF_ERROR((*db)->Exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                                     (full ? "OFF" : "NORMAL") +
-                                    "; PRAGMA wal_autocheckpoint=0;"
-                                    // Keep hot index pages in memory instead of re-reading them.
-                                    " PRAGMA cache_size=-131072;"));
+                                    "; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-" +
+                                    std::to_string(options.cache_mib * 1024) + ";"));
   FLARE_RETURN_IF_ERROR((*db)->Exec(kSchema));
   std::shared_ptr<SqliteStore> store(new SqliteStore(path, options, std::move(db).value()));
   std::lock_guard lock(store->write_mu_);

@@ -25,6 +25,9 @@ struct SqliteOptions {
   // The WAL is checkpointed into the database file and truncated once it
   // is this large.
   int64_t checkpoint_wal_bytes = 64ll << 20;
+  // The writer connection's page cache: hot index pages stay in memory
+  // instead of being re-read (the process's RSS grows to it and stays).
+  int64_t cache_mib = 128;
   // New messages join the search index this many at a time (in the write
   // that reaches the count), or all at once before a search.
   int64_t search_index_batch = 1024;
