@@ -4,7 +4,9 @@
 // honest clients keep working throughout, and afterwards the server is
 // healthy with its memory back within 10% of before.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "support/raw_ws_client.h"
+#include "services/signaling/online/token.h"
 #include "support/server_process.h"
 
 namespace flare {
@@ -151,6 +154,57 @@ TEST(E2eAbuse, ClearErrorsHealthyServerAndMemoryGivenBack) {
   EXPECT_LE(after, before + before / 10) << "RSS before " << before << " KiB, after " << after;
   std::printf("abuse: server RSS %lld KiB before, %lld KiB after\n",
               static_cast<long long>(before), static_cast<long long>(after));
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
+// A token copied from a device whose sessions were revoked
+// (DELETE /v1/users/{user}/sessions) is refused when replayed, over
+// WebSocket and over the HTTP API; a token issued afterwards logs in, and
+// other users' tokens are untouched.
+TEST(E2eAbuse, ATokenReplayedAfterItsSessionsWereRevokedIsRefused) {
+  ServerProcess server;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto issued_earlier = [&](const std::string& user) {
+    return *TokenSigner(testing::kTestSecret)
+                .Issue({"default", user, "d1", "test", 0}, now - 5, 3600);
+  };
+  const std::string bob_old = issued_earlier("bob"), alice_old = issued_earlier("alice");
+  auto open = std::make_unique<RawWsClient>(server.ws_port());
+  ASSERT_TRUE(open->Open("/ws?token=" + bob_old));
+  ASSERT_TRUE(Answers(*open, "before"));
+
+  const std::string admin =
+      *TokenSigner(testing::kTestSecret).IssueAdmin({"default", "test", 0}, now, 600);
+  long status = 0;
+  auto revoked = nlohmann::json::parse(
+      server.Http("DELETE", "/v1/users/bob/sessions", "", &status, admin), nullptr, false);
+  ASSERT_EQ(status, 200) << revoked.dump();
+  EXPECT_EQ(revoked["sessions_closed"], 1);
+  EXPECT_GE(revoked["tokens_issued_before_ms"].get<int64_t>(), now * 1000);
+  EXPECT_NE(CloseCodeAfterFrames(*open), -1) << "the open session was not closed";
+  open.reset();
+  {
+    RawWsClient replayed(server.ws_port());
+    ASSERT_TRUE(replayed.Open("/ws?token=" + bob_old));
+    EXPECT_EQ(CloseCodeAfterFrames(replayed), 4001);
+  }
+  server.Http("GET", "/v1/users/bob/conversations", "", &status, bob_old);
+  EXPECT_EQ(status, 401);
+
+  auto issued = nlohmann::json::parse(
+      server.Http("POST", "/v1/users/bob/tokens", R"({"device":"d1"})", &status, admin), nullptr,
+      false);
+  ASSERT_EQ(status, 200) << issued.dump();
+  {
+    RawWsClient fresh(server.ws_port());
+    ASSERT_TRUE(fresh.Open("/ws?token=" + issued["token"].get<std::string>()));
+    EXPECT_TRUE(Answers(fresh, "after"));
+    RawWsClient alice(server.ws_port());
+    ASSERT_TRUE(alice.Open("/ws?token=" + alice_old));
+    EXPECT_TRUE(Answers(alice, "alice"));
+  }
   EXPECT_EQ(server.Terminate(), 0);
 }
 

@@ -16,6 +16,8 @@
 #include "services/signaling/gateway/frame_codec.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
+#include "services/signaling/online/session_revocations.h"
+#include "adapters/memory/memory_settings_store.h"
 #include "support/forwarding_route_table.h"
 
 namespace flare {
@@ -71,6 +73,43 @@ class GatedRouteTable final : public testing::ForwardingRouteTable {
   int entered_ = 0;
 };
 
+// The memory settings store whose reads, once gated, wait until released.
+class GatedSettingsStore final : public SettingsStore {
+ public:
+  Result<VersionedDocument> Get(const std::string& key) override {
+    std::unique_lock lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !gated_; });
+    lock.unlock();
+    return inner_.Get(key);
+  }
+  Result<int64_t> Put(const std::string& key, int64_t expected_version,
+                      const std::string& value) override {
+    return inner_.Put(key, expected_version, value);
+  }
+  void Gate() {
+    std::lock_guard lock(mu_);
+    gated_ = true;
+  }
+  void WaitEntered(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    gated_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  MemorySettingsStore inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool gated_ = false;
+  int entered_ = 0;
+};
+
 class RecordingConnection final : public Connection {
  public:
   explicit RecordingConnection(uint64_t id) : id_(id) {}
@@ -99,6 +138,12 @@ class RecordingConnection final : public Connection {
       }
       return false;
     });
+  }
+  // The close code once the gateway closed it (0 if not within 10 s).
+  uint16_t WaitClosed() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return close_code_ != 0; });
+    return close_code_;
   }
   bool Kicked() {
     std::lock_guard lock(mu_);
@@ -137,9 +182,10 @@ class GatewayLogin : public ::testing::Test {
     gateway_ = std::make_unique<Gateway>(
         options, GatewayDeps{tokens_, *orchestrator_, *reader_, *sessions_, routes_, *presence_,
                              *stores_.conversations, *stores_.messages, *access_, blocking_, clock_,
-                             server_metrics_});
+                             server_metrics_, nullptr, nullptr, nullptr, nullptr, &revocations_});
   }
   ~GatewayLogin() override {
+    settings_.Open();
     routes_.Open();
     gateway_.reset();
   }
@@ -160,6 +206,8 @@ class GatewayLogin : public ::testing::Test {
   std::unique_ptr<LocalStorageReader> reader_;
   std::unique_ptr<LocalSessionService> sessions_;
   GatedRouteTable routes_;
+  GatedSettingsStore settings_;
+  SessionRevocations revocations_{settings_, clock_};
   std::unique_ptr<PresenceHub> presence_;
   std::unique_ptr<Gateway> gateway_;
 };
@@ -211,6 +259,43 @@ TEST_F(GatewayLogin, AConnectionClosedBeforeItsLoginRanCostsTheRouteTableNothing
   EXPECT_EQ(routes_.unregistrations, 0);
   gateway_->OnClose(first);
   gateway_->OnClose(third);
+}
+
+TEST_F(GatewayLogin, FramesSentWhileTheRevocationIsReadAreNotTakenAsTheUsers) {
+  settings_.Gate();
+  auto conn = std::make_shared<RecordingConnection>(1);
+  gateway_->OnOpen(conn, Token("d1"));
+  settings_.WaitEntered(1);  // the login lane reads the user's revocation
+  pb::ClientFrame send;
+  send.set_request_id("early");
+  send.mutable_send()->set_peer_user_id("bob");
+  send.mutable_send()->set_client_msg_id("m1");
+  send.mutable_send()->mutable_content()->set_text("sent before the login was let in");
+  std::string bytes = send.SerializeAsString();
+  gateway_->OnFrame(conn, bytes, true);
+  EXPECT_TRUE(conn->WaitFor([](const pb::ServerFrame& f) {
+    return f.request_id() == "early" && f.error().code() == pb::ERROR_CODE_UNAUTHENTICATED;
+  }));
+  settings_.Open();
+  ASSERT_TRUE(conn->WaitFor([](const pb::ServerFrame& f) { return f.has_auth_result(); }));
+  gateway_->OnClose(conn);
+}
+
+TEST_F(GatewayLogin, ATokenIssuedBeforeTheUsersRevocationIsRefused) {
+  auto old_token = *tokens_.Issue({"t", "alice", "d1", "web", 0}, clock_.NowMs() / 1000 - 5, 3600);
+  ASSERT_TRUE(revocations_.Revoke("t", "alice").ok());
+  auto conn = std::make_shared<RecordingConnection>(1);
+  gateway_->OnOpen(conn, old_token);
+  ASSERT_TRUE(conn->WaitFor([](const pb::ServerFrame& f) {
+    return f.has_error() && f.error().code() == pb::ERROR_CODE_AUTH_FAILED;
+  }));
+  EXPECT_EQ(conn->WaitClosed(), 4001);
+  EXPECT_EQ(routes_.registrations, 0);
+  auto fresh = std::make_shared<RecordingConnection>(2);
+  gateway_->OnOpen(fresh, Token("d2"));
+  ASSERT_TRUE(fresh->WaitFor([](const pb::ServerFrame& f) { return f.has_auth_result(); }));
+  gateway_->OnClose(conn);
+  gateway_->OnClose(fresh);
 }
 
 }  // namespace

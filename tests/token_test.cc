@@ -26,6 +26,7 @@ TEST(Token, IssuedTokenVerifies) {
   EXPECT_EQ(who->device, "phone");
   EXPECT_EQ(who->platform, "ios");
   EXPECT_EQ(who->expires_s, kNow + 60);
+  EXPECT_EQ(who->issued_at_s, kNow);
 }
 
 TEST(Token, ExpiredTokenIsRejected) {
@@ -79,6 +80,12 @@ std::string SignedWith(jwt_alg_t alg, const std::string& secret) {
   free(encoded);
   jwt_free(j);
   return token;
+}
+
+TEST(Token, ATokenWithoutIatHasNoIssueTime) {
+  auto who = TokenSigner(kSecret).Verify(SignedWith(JWT_ALG_HS256, kSecret), kNow);
+  ASSERT_TRUE(who.ok()) << who.status().ToString();
+  EXPECT_EQ(who->issued_at_s, 0);
 }
 
 TEST(Token, TokensWithAnotherAlgorithmAreRejected) {

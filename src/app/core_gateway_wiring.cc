@@ -18,11 +18,14 @@ HttpApiOptions HttpApiOptionsFrom(const Config& config) {
 CoreGatewayHttp::CoreGatewayHttp(const Config& config, CoreGatewayDeps deps,
                                  SettingsStore& settings, Metrics* metrics, Health health)
     : keys_(settings, deps.clock, config.http_api_keys_reload_interval_ms),
+      revocations_(settings, deps.clock),
       deps_(std::move(deps)),
       api_(deps_.tokens, &keys_, deps_.clock, metrics, HttpApiOptionsFrom(config)),
       console_(ResolveConsoleRoot(config.console_root)),
       health_(std::move(health)) {
   deps_.api_keys = &keys_;
+  deps_.revocations = &revocations_;
+  api_.SetRevocations(&revocations_);
   AddCoreGatewayRoutes(api_, deps_);
 }
 

@@ -12,6 +12,7 @@
 #include "services/core_gateway/console_files.h"
 #include "services/core_gateway/http_api.h"
 #include "services/core_gateway/route_support.h"
+#include "services/signaling/online/session_revocations.h"
 
 namespace flare {
 
@@ -36,6 +37,7 @@ class CoreGatewayHttp {
 
  private:
   ApiKeys keys_;
+  SessionRevocations revocations_;
   CoreGatewayDeps deps_;
   HttpApi api_;
   ConsoleFiles console_;

@@ -26,6 +26,7 @@
 #include "services/core_gateway/command_waiter.h"
 #include "services/hooks/hook_engine.h"
 #include "services/hooks/hook_settings.h"
+#include "services/signaling/online/session_revocations.h"
 #include "services/hooks/login_gate.h"
 #include "services/hooks/pre_send_ingest.h"
 #include "services/media/media_references.h"
@@ -113,7 +114,8 @@ class Embedded final : public EmbeddedServer {
                                  handoff_->OnPushesUnacked(who.tenant, who.user_id, who.device,
                                                            std::move(unacked));
                                }
-                             }}),
+                             },
+                             &revocations_}),
         outbox_(inbox_producer ? std::make_unique<GatewayOutbox>(
                                      GatewayOutboxOptions{config.bus_gateway_topic, gateway_id_},
                                      gateway_, gateway_, std::move(inbox_producer),
@@ -357,6 +359,7 @@ class Embedded final : public EmbeddedServer {
   std::shared_ptr<SettingsStore> settings_store_;
   HookSettings hook_settings_;                // the admin API's saved hook list, applied to hooks_
   HookLoginGate login_gate_{hooks_, clock_};  // pre_login hooks, asked by gateway_ (built below)
+  SessionRevocations revocations_{*settings_store_, clock_};  // asked by gateway_ at each login
   // The HTTP API's commands wait here for their outcomes, which come back
   // to gateway_ (this process's gateway id) and are handed here.
   CommandWaiter http_waiter_{gateway_id_, clock_, 2 * config_.http_api_request_timeout_ms};

@@ -1,6 +1,9 @@
 #include "app/spawn.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +27,8 @@ Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& da
                                 const std::map<std::string, std::string>& env) {
   int out[2];
   if (pipe(out) != 0) return IoError("pipe failed");
+  // Formatted before fork: the child only calls async-signal-safe functions.
+  const std::string exec_failed = "cannot run " + binary + ": errno ";
   ServeProcess p;
   p.pid = fork();
   if (p.pid < 0) return IoError("fork failed");
@@ -37,6 +42,12 @@ Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& da
     std::string ws = std::to_string(ws_port), http = std::to_string(http_port);
     execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", data_dir.c_str(), "--ws-port",
           ws.c_str(), "--http-port", http.c_str(), static_cast<char*>(nullptr));
+    char digits[16];
+    int n = sizeof digits;
+    for (int e = errno; n > 0 && (n == sizeof digits || e > 0); e /= 10) digits[--n] = '0' + e % 10;
+    (void)!write(STDERR_FILENO, exec_failed.data(), exec_failed.size());
+    (void)!write(STDERR_FILENO, digits + n, sizeof digits - n);
+    (void)!write(STDERR_FILENO, "\n", 1);
     _exit(127);
   }
   close(out[1]);
@@ -47,7 +58,14 @@ Result<ServeProcess> SpawnServe(const std::string& binary, const std::string& da
   fclose(f);
   std::string text = line;
   if (!got || text.rfind("flare listening ", 0) != 0) {
-    return Internal(binary + " serve exited before listening");
+    // Its stdout closed: it has exited (a server never closes it otherwise).
+    int status = 0;
+    std::string how;
+    if (waitpid(p.pid, &status, 0) == p.pid) {
+      how = WIFEXITED(status) ? " (exit status " + std::to_string(WEXITSTATUS(status)) + ")"
+                              : " (signal " + std::to_string(WTERMSIG(status)) + ")";
+    }
+    return Internal(binary + " serve exited before listening" + how);
   }
   p.ws_port = static_cast<uint16_t>(AnnouncedNumber(text, "ws_port="));
   p.quic_port = static_cast<uint16_t>(AnnouncedNumber(text, "quic_port="));

@@ -55,7 +55,11 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::Start(uint16_t ws_port, uint16_t http_port) {
-  auto p = SpawnServe(FLARE_BINARY, data_dir_, ws_port, http_port, env_);
+  // E2E_FLARE_BINARY: another build of the server (a long run keeps its
+  // own copy while the tree is rebuilt).
+  const char* binary = std::getenv("E2E_FLARE_BINARY");
+  auto p = SpawnServe(binary != nullptr && *binary != '\0' ? binary : FLARE_BINARY, data_dir_,
+                      ws_port, http_port, env_);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   pid_ = p->pid;
   ws_port_ = p->ws_port;

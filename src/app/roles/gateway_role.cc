@@ -31,6 +31,7 @@
 #include "services/signaling/inbox/gateway_outbox.h"
 #include "services/signaling/online/gateway_announcer.h"
 #include "services/signaling/online/gateway_heartbeat.h"
+#include "services/signaling/online/session_revocations.h"
 
 namespace flare {
 namespace {
@@ -79,6 +80,8 @@ class ToGateway final : public CommandReplies, public PushDelivery, public Sessi
 // nowhere).
 struct GatewayExtras {
   std::unique_ptr<HookStack> hooks;
+  // Revoked sessions (read at each login), API keys, media limits.
+  std::shared_ptr<SettingsStore> settings;
   std::shared_ptr<DeviceStore> devices;
   std::unique_ptr<DeviceActivitySink> activity;  // to every push-server
 };
@@ -207,6 +210,7 @@ class GatewayRole final : public Role {
     reader_ = NewStorageReaderGrpcClient(*reader, RpcOptionsFor(c, RpcService::kStorageReader));
     sessions_ = NewSessionGrpcClient(*session, RpcOptionsFor(c, RpcService::kSession));
     ServerMetrics& metrics = shared.server_metrics();
+    revocations_ = std::make_unique<SessionRevocations>(*extras_.settings, SystemClock::Instance());
     gateway_ = std::make_unique<Gateway>(
         GatewayOptionsFrom(c, login_conflict_, id_),
         // No DurableFence: read counts come from a store another process's
@@ -219,7 +223,8 @@ class GatewayRole final : public Role {
                       if (!extras_.activity) return;
                       extras_.activity->OnPushesUnacked(who.tenant, who.user_id, who.device,
                                                         std::move(unacked));
-                    }});
+                    },
+                    revocations_.get()});
     AttachGatewayHooks(extras_.hooks->engine(), login_gate_, *gateway_, presence_,
                        SystemClock::Instance());
     replies_.Set(gateway_.get());
@@ -245,12 +250,7 @@ class GatewayRole final : public Role {
   // (no writer of a cluster counts references yet). Push routes answer 503
   // here (push-proxy serves them over gRPC).
   HttpHandler BuildHttpApi(CoreGatewayHttp::Health health) {
-    auto settings = OpenSettingsStore(deps_.config);
-    if (!settings.ok()) {
-      spdlog::error("core-gateway: {}; the HTTP API is not served", settings.status().ToString());
-      return nullptr;
-    }
-    settings_ = std::move(settings).value();
+    settings_ = extras_.settings;
     auto media = OpenMediaService(deps_.config, SystemClock::Instance(), secret_, settings_,
                                   /*delete_orphans=*/false);
     if (media.ok())
@@ -303,6 +303,7 @@ class GatewayRole final : public Role {
   std::unique_ptr<MessageOrchestratorClient> messages_;
   std::unique_ptr<StorageReader> reader_;
   std::unique_ptr<SessionService> sessions_;
+  std::unique_ptr<SessionRevocations> revocations_;  // over extras_.settings; asked by gateway_
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<GatewayOutbox> outbox_;
   std::unique_ptr<GatewayInbox> inbox_;  // hands to gateway_, so destroyed first
@@ -328,6 +329,9 @@ Result<GatewayExtras> OpenGatewayExtras(RoleDeps& deps) {
   auto devices = OpenDeviceStore(deps.config);
   if (!devices.ok()) return devices.status();
   extras.devices = std::move(devices).value();
+  auto settings = OpenSettingsStore(deps.config);
+  if (!settings.ok()) return settings.status();
+  extras.settings = std::move(settings).value();
   if (deps.config.push_offline_enabled == "true") {
     auto registry = deps.shared.Discovery();
     if (!registry.ok()) return registry.status();

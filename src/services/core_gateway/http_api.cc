@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "services/core_gateway/api_keys.h"
+#include "services/signaling/online/session_revocations.h"
 #include "services/signaling/online/token.h"
 
 namespace flare {
@@ -221,6 +222,12 @@ Status HttpApi::Authenticate(ApiCall& call, const ApiRoute& route) {
   if (!who.ok()) return who.status();
   if (!(route.access & kAccessUser))
     return PermissionDenied("client tokens may not call " + route.method + " " + route.path);
+  if (revocations_ != nullptr) {
+    auto refused = revocations_->Refuses(*who);
+    if (!refused.ok()) return refused.status();
+    if (*refused)
+      return Unauthenticated("this token was issued before the user's sessions were revoked");
+  }
   caller = {Caller::Kind::kUser, who->tenant, who->user_id, who->device, "", {}};
   return Status::Ok();
 }

@@ -30,6 +30,7 @@
 namespace flare {
 
 class ApiKeys;
+class SessionRevocations;
 class TokenSigner;
 
 // Who may call a route (bits, combined with |).
@@ -90,6 +91,9 @@ class HttpApi {
           HttpApiOptions options);
   ~HttpApi();
 
+  // Client tokens are refused once their user's sessions were revoked
+  // after they were issued (null: not checked). Set before serving.
+  void SetRevocations(SessionRevocations* revocations) { revocations_ = revocations; }
   void Add(ApiRoute route);
   const std::vector<ApiRoute>& routes() const { return routes_; }
 
@@ -121,6 +125,7 @@ class HttpApi {
 
   const TokenSigner& tokens_;
   ApiKeys* api_keys_;
+  SessionRevocations* revocations_ = nullptr;
   const Clock& clock_;
   HttpApiOptions options_;
   std::vector<ApiRoute> routes_;

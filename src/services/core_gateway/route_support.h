@@ -29,6 +29,7 @@ class MessageService;
 class MediaService;
 class Metrics;
 class PresenceHub;
+class SessionRevocations;
 class PushApi;
 class SessionService;
 class StorageReader;
@@ -47,6 +48,7 @@ struct CoreGatewayDeps {
   HookSettings* hook_settings = nullptr;
   PushApi* push = nullptr;
   ApiKeys* api_keys = nullptr;
+  SessionRevocations* revocations = nullptr;  // null: revoking only closes sessions
   MediaService* media = nullptr;
   const Metrics* metrics = nullptr;
   std::function<int()> ws_port;  // the bound WebSocket port (known once listening)

@@ -7,6 +7,7 @@
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/online/presence.h"
+#include "services/signaling/online/session_revocations.h"
 
 namespace flare {
 namespace {
@@ -48,10 +49,18 @@ void IssueToken(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
 void RevokeSessions(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
   const std::string& user = call->Param("user");
   if (!IsValidId(user)) return call->Fail(InvalidArgument("user id '" + user + "' is invalid"));
-  size_t closed = deps.gateway == nullptr
-                      ? 0
-                      : deps.gateway->KickUser(call->caller().tenant, user, "sessions revoked");
-  call->Reply(200, {{"user", user}, {"sessions_closed", closed}});
+  // Recorded before the kicks: a kicked client that logs straight back in
+  // with its old token is refused.
+  nlohmann::json reply = {{"user", user}};
+  if (deps.revocations != nullptr) {
+    auto revoked_s = deps.revocations->Revoke(call->caller().tenant, user);
+    if (!revoked_s.ok()) return call->Fail(revoked_s.status());
+    reply["tokens_issued_before_ms"] = *revoked_s * 1000;
+  }
+  reply["sessions_closed"] = deps.gateway == nullptr ? 0
+                             : deps.gateway->KickUser(call->caller().tenant, user,
+                                                      "sessions revoked");
+  call->Reply(200, reply);
 }
 
 void DevToken(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call) {
@@ -130,10 +139,12 @@ void AddUserRoutes(HttpApi& api, CoreGatewayDeps& deps) {
   api.Add({.method = "DELETE",
            .path = "/v1/users/{user}/sessions",
            .tag = "users",
-           .summary = "Close every session of a user on this process (each gets `kicked` first); "
-                      "tokens already issued stay valid until they expire.",
+           .summary = "Revoke a user's sessions: tokens issued to the user before this second "
+                      "no longer log in (a new token does), and every open session, on any "
+                      "gateway, is closed (each gets `kicked` first).",
            .scope = "tokens",
-           .response_example = R"({"user":"alice","sessions_closed":2})",
+           .response_example =
+               R"({"user":"alice","tokens_issued_before_ms":1764500000000,"sessions_closed":2})",
            .handler = [&deps](const auto& call) { RevokeSessions(deps, call); }});
   api.Add({.method = "GET",
            .path = "/v1/users/{user}/conversations",

@@ -5,6 +5,7 @@
 
 #include "common/ids.h"
 #include "common/logging.h"
+#include "services/signaling/online/session_revocations.h"
 
 namespace flare {
 
@@ -71,6 +72,14 @@ size_t Gateway::KickUser(const std::string& tenant, const std::string& user_id,
     auto who = session->principal();
     if (!who || who->tenant != tenant || who->user_id != user_id) continue;
     Kick(session->id(), reason);
+    ++kicked;
+  }
+  // The user's sessions on the other gateways of a cluster, by the route table.
+  std::vector<DeviceRoute> routes;
+  if (others_ == nullptr || !deps_.routes.Lookup(tenant, user_id, routes).ok()) return kicked;
+  for (const DeviceRoute& route : routes) {
+    if (route.gateway_id == options_.gateway_id) continue;
+    others_->Kick(route.gateway_id, route.session_id, reason);
     ++kicked;
   }
   return kicked;
@@ -249,13 +258,30 @@ void Gateway::Authenticate(const SessionPtr& s, const std::string& request_id,
     s->Close(kCloseAuthFailed, "authentication failed");
     return;
   }
-  if (login_gate_ == nullptr || !login_gate_->Selects(*who)) {
-    return AcceptLogin(s, *who, request_id);
+  if (deps_.revocations == nullptr) return PassLoginGate(s, *who, request_id);
+  // The revocation is read from the settings store (a network hop in a
+  // cluster): on the user's login lane, and before the session has a
+  // principal, so nothing it sends meanwhile is taken as the user's.
+  std::weak_ptr<ClientSession> weak = s;
+  if (!OnLoginLane(who->tenant, who->user_id, [this, weak, who = *who, request_id] {
+        SessionPtr session = weak.lock();
+        if (session && PassesRevocation(session, who, request_id))
+          PassLoginGate(session, who, request_id);
+      })) {
+    s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "server busy; retry");
+    s->Close(kCloseTryAgainLater, "server busy; retry");
+  }
+}
+
+void Gateway::PassLoginGate(const SessionPtr& s, const Principal& who,
+                            const std::string& request_id) {
+  if (login_gate_ == nullptr || !login_gate_->Selects(who)) {
+    return AcceptLogin(s, who, request_id);
   }
   // The business server's pre_login hooks answer on another thread; the
   // session is held weakly meanwhile (one that closes is not kept).
   std::weak_ptr<ClientSession> weak = s;
-  login_gate_->Check(*who, [this, weak, who = *who, request_id](Status st, int32_t hook_code) {
+  login_gate_->Check(who, [this, weak, who, request_id](Status st, int32_t hook_code) {
     SessionPtr session = weak.lock();
     if (!session) return;
     if (st.ok()) return AcceptLogin(session, who, request_id);
@@ -332,6 +358,25 @@ void Gateway::Login(const SessionPtr& s, const Principal& who, const DeviceRoute
   result->set_session_id(std::to_string(s->id()));
   result->set_server_time_ms(deps_.clock.NowMs());
   s->Reply(request_id, reply);
+}
+
+bool Gateway::PassesRevocation(const SessionPtr& s, const Principal& who,
+                               const std::string& request_id) {
+  if (deps_.revocations == nullptr) return true;
+  auto refused = deps_.revocations->Refuses(who);
+  if (refused.ok() && !*refused) return true;
+  if (!refused.ok()) {
+    spdlog::warn("login of {}/{} not let in: {}", who.tenant, who.user_id,
+                 refused.status().ToString());
+    s->ReplyError(request_id, pb::ERROR_CODE_UNAVAILABLE, "cannot log in now; retry");
+    s->Close(kCloseTryAgainLater, "cannot log in now; retry");
+    return false;
+  }
+  deps_.metrics.auth_failures.Add();
+  s->ReplyError(request_id, pb::ERROR_CODE_AUTH_FAILED,
+                "this token was issued before the user's sessions were revoked");
+  s->Close(kCloseAuthFailed, "authentication failed");
+  return false;
 }
 
 void Gateway::HandleSend(const SessionPtr& s, const Principal& who, pb::ClientFrame& frame) {

@@ -30,6 +30,8 @@
 
 namespace flare {
 
+class SessionRevocations;
+
 struct GatewayOptions {
   std::string gateway_id = "local";
   int64_t auth_timeout_ms = 10'000;
@@ -82,6 +84,9 @@ struct GatewayDeps {
   // Told, on the timer thread, of pushes a connected device did not ack in
   // time (the offline hand-off notifies them). May be empty.
   std::function<void(const Principal&, std::vector<MessageRef>)> on_unacked;
+  // Asked on the login lane whether the user's sessions were revoked after
+  // the token was issued (then the login is refused). Null: never.
+  SessionRevocations* revocations = nullptr;
 };
 
 // Asked before a login is registered (the hook engine's pre_login hooks).
@@ -151,7 +156,8 @@ class Gateway final : public ConnectionHandler,
   size_t SessionCount() const;
   // The logged-in sessions of `tenant` on this gateway (the admin view).
   std::vector<Principal> OnlineSessions(const std::string& tenant) const;
-  // Closes every session of the user on this gateway; how many there were.
+  // Closes every session of the user on this gateway, and asks the other
+  // gateways (by the route table) to close theirs; how many were asked.
   size_t KickUser(const std::string& tenant, const std::string& user_id, const std::string& reason);
 
  private:
@@ -172,6 +178,9 @@ class Gateway final : public ConnectionHandler,
   // Registers the route of a session just authenticated, kicks what it
   // displaces, announces presence and answers the auth request (on a
   // blocking thread).
+  // The user's revocation (SessionRevocations), then the pre_login hooks.
+  bool PassesRevocation(const SessionPtr& s, const Principal& who, const std::string& request_id);
+  void PassLoginGate(const SessionPtr& s, const Principal& who, const std::string& request_id);
   void Login(const SessionPtr& s, const Principal& who, const DeviceRoute& route,
              const std::string& request_id);
   void HandleFrame(const SessionPtr& s, ::flare::client::v1::ClientFrame& frame);

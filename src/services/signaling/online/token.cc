@@ -162,6 +162,9 @@ Result<Principal> TokenSigner::Verify(const std::string& token, int64_t now_s) c
   who.expires_s = jwt_get_grant_int(j->get(), "exp");
   if (errno == ENOENT) return Unauthenticated("token has no exp claim");
   if (who.expires_s <= now_s) return Unauthenticated("token has expired");
+  errno = 0;
+  int64_t issued_at = jwt_get_grant_int(j->get(), "iat");
+  who.issued_at_s = errno == 0 ? issued_at : 0;
   if (who.tenant.empty()) who.tenant = "default";
   if (who.device.empty()) who.device = "default";
   if (!IsValidId(who.user_id)) return Unauthenticated("token sub claim is missing or invalid");

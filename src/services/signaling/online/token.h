@@ -17,6 +17,7 @@ struct Principal {
   std::string device;
   std::string platform;
   int64_t expires_s = 0;
+  int64_t issued_at_s = 0;  // the token's "iat"; 0 when it has none
   // The business server acting for this user (the HTTP API), never a
   // client: it may send NOTIFICATION messages.
   bool business_server = false;
