@@ -315,6 +315,9 @@ int main(int argc, char** argv) {
     if (o.scenario == "echo") env["FLARE_GATEWAY_ECHO_MODE"] = "on";
     // Bench users send flat out, far above a real user's per-user send rate.
     env.emplace("FLARE_LIMITS_SEND_PER_SECOND", "0");
+    // And connect from a few loopback addresses at once, hundreds per
+    // address in their upgrade together.
+    env.emplace("FLARE_GATEWAY_MAX_UNAUTHENTICATED_PER_ADDRESS", "1000000");
     if (o.scenario == "group" || o.scenario == "mixed") {
       env.emplace("FLARE_GROUPS_MAX_MEMBERS", std::to_string(o.members + 1));
       if (group_mode == "push")

@@ -1,8 +1,10 @@
 // Per-user rate limits and per-key connection counts, with a manual clock.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "common/clock.h"
-#include "services/signaling/gateway/connection_quota.h"
+#include "common/connection_quota.h"
 #include "services/signaling/gateway/rate_limiter.h"
 
 namespace flare {
@@ -81,6 +83,29 @@ TEST(ConnectionQuota, RefusesBeyondTheLimitAndReleasesIdempotently) {
   quota.Release("alice", 2);
   quota.Release("alice", 3);
   EXPECT_EQ(quota.Count("alice"), 0u);
+}
+
+TEST(QuotaSlot, HoldsItsSlotUntilReleasedMovedOrDestroyed) {
+  auto quota = std::make_shared<ConnectionQuota>();
+  {
+    QuotaSlot a(quota, "10.0.0.1", 1, 2);
+    QuotaSlot b(quota, "10.0.0.1", 2, 2);
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(b);
+    QuotaSlot c(quota, "10.0.0.1", 3, 2);
+    EXPECT_FALSE(c) << "a third slot of two";
+    EXPECT_TRUE(QuotaSlot(quota, "10.0.0.2", 3, 2)) << "another address has its own";
+    EXPECT_EQ(quota->Count("10.0.0.2"), 0u);  // that temporary gave its slot back
+    a.Release();
+    a.Release();  // twice is harmless
+    EXPECT_EQ(quota->Count("10.0.0.1"), 1u);
+    QuotaSlot moved = std::move(b);
+    EXPECT_EQ(quota->Count("10.0.0.1"), 1u);  // moving keeps the one slot
+    moved = QuotaSlot(quota, "10.0.0.3", 4, 2);
+    EXPECT_EQ(quota->Count("10.0.0.1"), 0u);  // assigning over a slot gives it back
+    EXPECT_EQ(quota->Count("10.0.0.3"), 1u);
+  }
+  EXPECT_EQ(quota->Count("10.0.0.3"), 0u);
 }
 
 }  // namespace

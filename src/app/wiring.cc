@@ -88,6 +88,9 @@ TransportOptions GatewayTransportOptions(const Config& config) {
   o.io_threads =
       config.io_threads > 0 ? static_cast<int>(config.io_threads) : std::max(1, cores - 1);
   o.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
+  // Not yet upgraded counts as not yet authenticated: the same limit, at
+  // the transport (the gateway counts those upgraded and not authenticated).
+  o.max_upgrading_per_address = static_cast<size_t>(config.max_unauthenticated_per_address);
   // The largest request any route takes (a media upload); JSON routes check
   // http_api.max_body_bytes themselves.
   o.max_http_body_bytes = static_cast<size_t>(

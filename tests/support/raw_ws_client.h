@@ -29,8 +29,16 @@ struct RawFrame {
 
 class RawWsClient {
  public:
-  explicit RawWsClient(uint16_t port) {
+  // `source`: the loopback address to connect from (another client, as
+  // far as per-address limits go); the kernel's choice when null.
+  explicit RawWsClient(uint16_t port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source != nullptr) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from);
+    }
     timeval tv{5, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     int one = 1;
@@ -111,6 +119,14 @@ class RawWsClient {
 
   bool Send(uint8_t opcode, const std::string& payload, bool fin = true) {
     return WriteRaw(Frame(opcode, payload, fin));
+  }
+
+  // True when the server has closed the connection (end of stream or a
+  // reset) before sending anything; false if bytes came or the read timed out.
+  bool ClosedByServer() {
+    char c;
+    ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
   }
 
   // The next server frame; nullopt on end of stream, error or timeout.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "adapters/beast/beast_listeners.h"
+#include "adapters/net/upgrade_quota.h"
 #include "adapters/net/write_queue.h"
 #include "adapters/net/write_scheduler.h"
 #include "common/handshake_token.h"
@@ -47,8 +48,9 @@ using WsScheduler = WriteScheduler<WsSession>;
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, uint64_t id, ConnectionHandler* handler, size_t max_frame,
-            bool echo, const FrameBatching* batching, WsScheduler* scheduler)
+            bool echo, const FrameBatching* batching, WsScheduler* scheduler, QuotaSlot upgrading)
       : ws_(std::move(socket)),
+        upgrading_(std::move(upgrading)),
         id_(id),
         handler_(handler),
         echo_(echo),
@@ -130,6 +132,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
   void OnAccepted(beast::error_code ec) {
     handshake_timer_.reset();  // cancels it
+    upgrading_.Release();
     if (ec) return;
     std::string token = TokenFromRequest(request_);
     // An idle connection should cost little: give back the handshake's memory.
@@ -249,6 +252,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   // A plain socket below the WebSocket: beast::tcp_stream's timers would
   // cost ~0.5 KiB per connection for a timeout only the handshake needs.
   websocket::stream<tcp::socket> ws_;
+  QuotaSlot upgrading_;  // the address's upgrade slot, until upgraded
   std::unique_ptr<asio::steady_timer> handshake_timer_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
@@ -298,10 +302,16 @@ class BeastWsListener final : public Listener {
         pool_->context(index), [this, index](beast::error_code ec, tcp::socket socket) {
           if (ec == asio::error::operation_aborted) return;
           if (!ec) {
+            uint64_t id = ++next_id_;
+            auto slot = TakeUpgradeSlot(upgrading_, socket, id, options_.max_upgrading_per_address);
+            if (!slot) {
+              socket.close(ec);  // its address has too many upgrades under way
+              return Accept();
+            }
             socket.set_option(tcp::no_delay(true), ec);
-            std::make_shared<WsSession>(std::move(socket), ++next_id_, handler_,
-                                        options_.max_frame_bytes, options_.echo, &options_.batching,
-                                        schedulers_[index].get())
+            std::make_shared<WsSession>(std::move(socket), id, handler_, options_.max_frame_bytes,
+                                        options_.echo, &options_.batching,
+                                        schedulers_[index].get(), std::move(*slot))
                 ->Start();
           } else {
             spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
@@ -317,6 +327,7 @@ class BeastWsListener final : public Listener {
   std::optional<tcp::acceptor> acceptor_;
   size_t next_context_ = 0;
   std::atomic<uint64_t> next_id_{RandomConnectionIdBase()};
+  std::shared_ptr<ConnectionQuota> upgrading_ = std::make_shared<ConnectionQuota>();
 };
 
 }  // namespace

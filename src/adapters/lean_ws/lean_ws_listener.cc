@@ -6,6 +6,7 @@
 
 #include "adapters/lean_ws/lean_ws.h"
 #include "adapters/lean_ws/ws_session.h"
+#include "adapters/net/upgrade_quota.h"
 
 namespace flare {
 namespace {
@@ -42,9 +43,16 @@ class LeanWsListener final : public Listener {
                                                                  tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
+        uint64_t id = ++next_id_;
+        auto slot = TakeUpgradeSlot(upgrading_, socket, id, options_.max_upgrading_per_address);
+        if (!slot) {
+          socket.close(ec);  // its address has too many upgrades under way
+          return Accept();
+        }
         socket.set_option(tcp::no_delay(true), ec);
         socket.non_blocking(true, ec);  // reads happen when the socket is readable
-        std::make_shared<lean_ws::Session>(std::move(socket), ++next_id_, threads_[index].get())
+        std::make_shared<lean_ws::Session>(std::move(socket), id, threads_[index].get(),
+                                           std::move(*slot))
             ->Start();
       } else {
         // Out of descriptors, say: the connection stays in the backlog
@@ -71,6 +79,7 @@ class LeanWsListener final : public Listener {
   std::optional<tcp::acceptor> acceptor_;
   size_t next_thread_ = 0;
   std::atomic<uint64_t> next_id_{RandomConnectionIdBase()};
+  std::shared_ptr<ConnectionQuota> upgrading_ = std::make_shared<ConnectionQuota>();
 };
 
 }  // namespace

@@ -15,8 +15,12 @@ constexpr size_t kMaxRequestHead = 8 * 1024;  // the opening handshake's request
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 }  // namespace
 
-Session::Session(tcp::socket socket, uint64_t id, ThreadState* thread)
-    : socket_(std::move(socket)), thread_(thread), id_(id), writes_(&thread->options->batching) {
+Session::Session(tcp::socket socket, uint64_t id, ThreadState* thread, QuotaSlot upgrading)
+    : socket_(std::move(socket)),
+      thread_(thread),
+      id_(id),
+      upgrading_(upgrading ? std::make_unique<QuotaSlot>(std::move(upgrading)) : nullptr),
+      writes_(&thread->options->batching) {
   error_code ec;
   remote_ = socket_.remote_endpoint(ec);
 }
@@ -175,6 +179,7 @@ void Session::Established(std::string token) {
   timer_.reset();  // cancels it
   std::string early = std::move(handshake_->request);
   handshake_.reset();  // an idle connection keeps nothing of the handshake
+  upgrading_.reset();  // gives the slot back
   state_ = State::kOpen;
   opened_ = true;
   bool start = writes_.Open();

@@ -16,6 +16,7 @@
 #include "adapters/lean_ws/ws_protocol.h"
 #include "adapters/net/write_queue.h"
 #include "adapters/net/write_scheduler.h"
+#include "common/connection_quota.h"
 #include "services/signaling/gateway/transport.h"
 
 namespace flare::lean_ws {
@@ -44,7 +45,9 @@ struct ThreadState {
 
 class Session final : public Connection, public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket socket, uint64_t id, ThreadState* thread);
+  // `upgrading`: the address's upgrade slot, given back once upgraded.
+  Session(boost::asio::ip::tcp::socket socket, uint64_t id, ThreadState* thread,
+          QuotaSlot upgrading);
   ~Session() override;
   void Start();
 
@@ -104,6 +107,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   const uint64_t id_;
   boost::asio::ip::tcp::endpoint remote_;  // formatted when asked
   std::unique_ptr<Handshake> handshake_;
+  // Held until upgraded; apart, so an idle connection pays 8 bytes for it.
+  std::unique_ptr<QuotaSlot> upgrading_;
   std::unique_ptr<Partial> partial_;
   std::unique_ptr<boost::asio::steady_timer> timer_;  // handshake, then closing
   std::unique_ptr<std::string> pong_;                 // the pong owed, if any

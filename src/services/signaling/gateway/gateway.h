@@ -22,7 +22,7 @@
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/client_session.h"
-#include "services/signaling/gateway/connection_quota.h"
+#include "common/connection_quota.h"
 #include "services/signaling/gateway/rate_limiter.h"
 #include "services/signaling/gateway/session_kicks.h"
 #include "services/signaling/online/presence.h"

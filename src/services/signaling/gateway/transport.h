@@ -111,6 +111,9 @@ struct TransportOptions {
   size_t max_http_body_bytes = 1 << 20;  // larger requests get 413
   int64_t http_timeout_ms = 30'000;      // reading a request, and writing its answer
   bool echo = false;                     // echo every WebSocket message back (transport benchmark)
+  // Connections from one address whose WebSocket upgrade is not done yet;
+  // more are closed when accepted (0: no limit).
+  size_t max_upgrading_per_address = 64;
 };
 
 class Transport {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -30,6 +31,29 @@ class ConnectionQuota {
   const Shard& ShardFor(const std::string& key) const;
 
   std::array<Shard, kShards> shards_;
+};
+
+// One slot of a shared quota, given back when released or destroyed (the
+// quota lives as long as a slot of it does).
+class QuotaSlot {
+ public:
+  QuotaSlot() = default;
+  // Takes one of `key`'s `limit` slots for `holder`; empty (false) when full.
+  QuotaSlot(std::shared_ptr<ConnectionQuota> quota, std::string key, uint64_t holder,
+            size_t limit);
+  QuotaSlot(QuotaSlot&& other) noexcept = default;
+  QuotaSlot& operator=(QuotaSlot&& other) noexcept;
+  QuotaSlot(const QuotaSlot&) = delete;
+  QuotaSlot& operator=(const QuotaSlot&) = delete;
+  ~QuotaSlot() { Release(); }
+
+  explicit operator bool() const { return quota_ != nullptr; }
+  void Release();
+
+ private:
+  std::shared_ptr<ConnectionQuota> quota_;  // null: no slot held
+  std::string key_;
+  uint64_t holder_ = 0;
 };
 
 }  // namespace flare

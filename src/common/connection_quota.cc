@@ -1,4 +1,4 @@
-#include "services/signaling/gateway/connection_quota.h"
+#include "common/connection_quota.h"
 
 #include <algorithm>
 #include <functional>
@@ -40,6 +40,28 @@ size_t ConnectionQuota::Count(const std::string& key) const {
   std::lock_guard lock(shard.mu);
   auto it = shard.holders.find(key);
   return it == shard.holders.end() ? 0 : it->second.size();
+}
+
+QuotaSlot::QuotaSlot(std::shared_ptr<ConnectionQuota> quota, std::string key, uint64_t holder,
+                     size_t limit)
+    : key_(std::move(key)), holder_(holder) {
+  if (quota && quota->Acquire(key_, holder_, limit)) quota_ = std::move(quota);
+}
+
+QuotaSlot& QuotaSlot::operator=(QuotaSlot&& other) noexcept {
+  if (this != &other) {
+    Release();
+    quota_ = std::move(other.quota_);
+    key_ = std::move(other.key_);
+    holder_ = other.holder_;
+  }
+  return *this;
+}
+
+void QuotaSlot::Release() {
+  if (quota_ == nullptr) return;
+  quota_->Release(key_, holder_);
+  quota_.reset();
 }
 
 }  // namespace flare
