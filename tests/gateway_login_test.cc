@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 
 #include "common/metrics.h"
@@ -26,16 +27,51 @@ namespace {
 namespace pb = ::flare::client::v1;
 const std::string kSecret = "gateway-login-test-secret-0123456789abcdef";
 
+// Where a test holds threads: each caller is counted, and while the gate is
+// closed the first `hold` of them wait until it opens.
+class Gate {
+ public:
+  explicit Gate(int hold) : hold_(hold) {}
+  void Enter() {
+    std::unique_lock lock(mu_);
+    bool held = entered_++ < hold_;
+    cv_.notify_all();
+    if (held) cv_.wait(lock, [&] { return !closed_; });
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    closed_ = false;
+    cv_.notify_all();
+  }
+  void WaitEntered(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  // Whether `n` callers entered within `ms` (a bound on a call that must
+  // not start: the gate holds everything before it).
+  bool EnteredWithin(int n, int ms) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return entered_ >= n; });
+  }
+
+ private:
+  const int hold_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int entered_ = 0;
+};
+
 // The memory route table whose first login, once gated, waits until released.
 class GatedRouteTable final : public testing::ForwardingRouteTable {
  public:
   Status RegisterDisplacing(const std::string& t, const std::string& u, const DeviceRoute& r,
                             LoginConflict policy, std::vector<DeviceRoute>& displaced) override {
-    std::unique_lock lock(mu_);
-    bool first = entered_++ == 0;
-    cv_.notify_all();
-    if (first) cv_.wait(lock, [&] { return !gated_; });
-    lock.unlock();
+    gate.Enter();
     ++registrations;
     return inner_.RegisterDisplacing(t, u, r, policy, displaced);
   }
@@ -44,70 +80,26 @@ class GatedRouteTable final : public testing::ForwardingRouteTable {
     return inner_.Unregister(t, u, s);
   }
 
-  void Gate() {
-    std::lock_guard lock(mu_);
-    gated_ = true;
-  }
-  void WaitEntered(int n) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return entered_ >= n; });
-  }
-  // Whether `n` logins entered within `ms` (a bound on a login that must
-  // not start: the gate holds everything before it).
-  bool EnteredWithin(int n, int ms) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return entered_ >= n; });
-  }
-  void Open() {
-    std::lock_guard lock(mu_);
-    gated_ = false;
-    cv_.notify_all();
-  }
-
+  Gate gate{1};
   std::atomic<int> registrations{0}, unregistrations{0};
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool gated_ = false;
-  int entered_ = 0;
 };
 
 // The memory settings store whose reads, once gated, wait until released.
 class GatedSettingsStore final : public SettingsStore {
  public:
   Result<VersionedDocument> Get(const std::string& key) override {
-    std::unique_lock lock(mu_);
-    ++entered_;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return !gated_; });
-    lock.unlock();
+    gate.Enter();
     return inner_.Get(key);
   }
   Result<int64_t> Put(const std::string& key, int64_t expected_version,
                       const std::string& value) override {
     return inner_.Put(key, expected_version, value);
   }
-  void Gate() {
-    std::lock_guard lock(mu_);
-    gated_ = true;
-  }
-  void WaitEntered(int n) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return entered_ >= n; });
-  }
-  void Open() {
-    std::lock_guard lock(mu_);
-    gated_ = false;
-    cv_.notify_all();
-  }
+
+  Gate gate{std::numeric_limits<int>::max()};
 
  private:
   MemorySettingsStore inner_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool gated_ = false;
-  int entered_ = 0;
 };
 
 class RecordingConnection final : public Connection {
@@ -185,8 +177,8 @@ class GatewayLogin : public ::testing::Test {
                              server_metrics_, nullptr, nullptr, nullptr, nullptr, &revocations_});
   }
   ~GatewayLogin() override {
-    settings_.Open();
-    routes_.Open();
+    settings_.gate.Open();
+    routes_.gate.Open();
     gateway_.reset();
   }
 
@@ -213,18 +205,18 @@ class GatewayLogin : public ::testing::Test {
 };
 
 TEST_F(GatewayLogin, ALoginOfAClosedConnectionNeitherRegistersNorKicksTheNewerOne) {
-  routes_.Gate();
+  routes_.gate.Close();
   auto old_conn = std::make_shared<RecordingConnection>(1);
   gateway_->OnOpen(old_conn, Token("d1"));
-  routes_.WaitEntered(1);  // the old login waits inside the route table
+  routes_.gate.WaitEntered(1);  // the old login waits inside the route table
   gateway_->OnClose(old_conn);
   auto new_conn = std::make_shared<RecordingConnection>(2);
   gateway_->OnOpen(new_conn, Token("d2"));  // exclusive: displaces every other device
   // The new login waits behind the old one on the user's lane; a gateway
   // that ran them on any free thread would register it now and let the
   // stale login displace it afterwards.
-  EXPECT_FALSE(routes_.EnteredWithin(2, 500)) << "the newer login overtook the older one";
-  routes_.Open();
+  EXPECT_FALSE(routes_.gate.EnteredWithin(2, 500)) << "the newer login overtook the older one";
+  routes_.gate.Open();
   ASSERT_TRUE(new_conn->WaitFor([](const pb::ServerFrame& f) { return f.has_auth_result(); }));
   // The lane ran the old login and the old close before the new login,
   // which has answered: nothing of the old connection is left to run.
@@ -237,17 +229,17 @@ TEST_F(GatewayLogin, ALoginOfAClosedConnectionNeitherRegistersNorKicksTheNewerOn
 }
 
 TEST_F(GatewayLogin, AConnectionClosedBeforeItsLoginRanCostsTheRouteTableNothing) {
-  routes_.Gate();
+  routes_.gate.Close();
   auto first = std::make_shared<RecordingConnection>(1);
   gateway_->OnOpen(first, Token("d1"));
-  routes_.WaitEntered(1);  // the lane is busy with the first login
+  routes_.gate.WaitEntered(1);  // the lane is busy with the first login
   auto gone = std::make_shared<RecordingConnection>(2);
   gateway_->OnOpen(gone, Token("d2"));  // queued behind it on the user's lane
   gateway_->OnClose(gone);              // and closed before its login ran
   // Its queued login and logout do not keep the session (and through it the
   // connection with its buffers) alive while the lane is busy.
   EXPECT_EQ(gone.use_count(), 1);
-  routes_.Open();
+  routes_.gate.Open();
   // A third login of the user runs after the second one's login and logout.
   auto third = std::make_shared<RecordingConnection>(3);
   gateway_->OnOpen(third, Token("d3"));
@@ -262,10 +254,10 @@ TEST_F(GatewayLogin, AConnectionClosedBeforeItsLoginRanCostsTheRouteTableNothing
 }
 
 TEST_F(GatewayLogin, FramesSentWhileTheRevocationIsReadAreNotTakenAsTheUsers) {
-  settings_.Gate();
+  settings_.gate.Close();
   auto conn = std::make_shared<RecordingConnection>(1);
   gateway_->OnOpen(conn, Token("d1"));
-  settings_.WaitEntered(1);  // the login lane reads the user's revocation
+  settings_.gate.WaitEntered(1);  // the login lane reads the user's revocation
   pb::ClientFrame send;
   send.set_request_id("early");
   send.mutable_send()->set_peer_user_id("bob");
@@ -276,7 +268,7 @@ TEST_F(GatewayLogin, FramesSentWhileTheRevocationIsReadAreNotTakenAsTheUsers) {
   EXPECT_TRUE(conn->WaitFor([](const pb::ServerFrame& f) {
     return f.request_id() == "early" && f.error().code() == pb::ERROR_CODE_UNAUTHENTICATED;
   }));
-  settings_.Open();
+  settings_.gate.Open();
   ASSERT_TRUE(conn->WaitFor([](const pb::ServerFrame& f) { return f.has_auth_result(); }));
   gateway_->OnClose(conn);
 }
