@@ -141,14 +141,14 @@ std::string Fmt(const char* format, double v) {
 
 flare::bench::PlotData PlotOf(const Report& r, const Options& o, const nlohmann::json& j) {
   flare::bench::PlotData d;
-  std::string who = r.scenario == "direct"  ? std::to_string(o.clients) + " pairs"
-                    : r.scenario == "group" ? std::to_string(o.members) + " members, " +
-                                                  std::to_string(o.clients) + " senders"
-                    : r.scenario == "mixed"
-                        ? std::to_string(o.clients) + " pairs and a group of " +
-                              std::to_string(o.members) + " (" + std::to_string(o.group_rate) +
-                              " msg/s of the rate)"
-                        : std::to_string(o.clients) + " connections";
+  std::string who =
+      r.scenario == "direct" ? std::to_string(o.clients) + " pairs"
+      : r.scenario == "group"
+          ? std::to_string(o.members) + " members, " + std::to_string(o.clients) + " senders"
+      : r.scenario == "mixed"
+          ? std::to_string(o.clients) + " pairs and a group of " + std::to_string(o.members) +
+                " (" + std::to_string(o.group_rate) + " msg/s of the rate)"
+          : std::to_string(o.clients) + " connections";
   std::string load = o.rate > 0 ? std::to_string(o.rate) + " msg/s paced"
                                 : "flat out, window " + std::to_string(o.window);
   d.title = "flare-bench " + r.scenario + ": " + who + ", " + load + ", " +
@@ -181,8 +181,9 @@ bool WriteSamples(flare::bench::Sampler* sampler, const std::string& csv_path,
   std::ofstream out(svg_path);
   out << flare::bench::RenderSamples(title, sampler->samples());
   bool ok = sampler->csv_ok() && static_cast<bool>(out);
-  if (!ok) std::fprintf(stderr, "flare-bench: could not write %s or %s\n", csv_path.c_str(),
-                        svg_path.c_str());
+  if (!ok)
+    std::fprintf(stderr, "flare-bench: could not write %s or %s\n", csv_path.c_str(),
+                 svg_path.c_str());
   return ok;
 }
 
@@ -399,10 +400,10 @@ int main(int argc, char** argv) {
              : o.scenario == "mixed" ? flare::bench::RunMixed(o)
                                      : flare::bench::RunConnections(o);
   std::string rate = o.rate > 0 ? std::to_string(o.rate) + " msg/s" : std::string("flat out");
-  bool samples_ok =
-      WriteSamples(sampler.get(), samples_path,
-                   "flare-bench " + o.scenario + " at " + rate + " for " +
-                       Fmt("%.0f s", o.duration_s) + ", sampled every " + Fmt("%g s", sample_every_s));
+  bool samples_ok = WriteSamples(sampler.get(), samples_path,
+                                 "flare-bench " + o.scenario + " at " + rate + " for " +
+                                     Fmt("%.0f s", o.duration_s) + ", sampled every " +
+                                     Fmt("%g s", sample_every_s));
   auto j = ToJson(r, o);
   if (hook_sink) {
     j["hook_delay_ms"] = hook_delay_ms;

@@ -249,9 +249,10 @@ std::string RenderPlot(const PlotData& d) {
 
 std::string RenderSamples(const std::string& title, const std::vector<Sample>& samples) {
   std::vector<double> minutes;
-  Series rss{"rss", "#1f77b4", "server RSS (MiB)", {}}, fds{"fds", "#2ca02c", "open descriptors", {}},
-      wal{"wal", "#9467bd", "WAL (MiB)", {}};
-  Series ack50{"ack-p50", "#1f77b4", "send→ack p50", {}}, ack99{"ack-p99", "#aec7e8", "send→ack p99", {}},
+  Series rss{"rss", "#1f77b4", "server RSS (MiB)", {}},
+      fds{"fds", "#2ca02c", "open descriptors", {}}, wal{"wal", "#9467bd", "WAL (MiB)", {}};
+  Series ack50{"ack-p50", "#1f77b4", "send→ack p50", {}},
+      ack99{"ack-p99", "#aec7e8", "send→ack p99", {}},
       del50{"delivery-p50", "#ff7f0e", "send→delivery p50", {}},
       del99{"delivery-p99", "#ffbb78", "send→delivery p99", {}};
   constexpr double kMiB = 1048576.0;

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iterator>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -290,8 +290,10 @@ TEST(BenchSmoke, MixedLoadIsSampledIntoACsvAndAPlot) {
   std::string csv = TempPath(".csv"), svg = TempPath(".svg");
   std::remove(csv.c_str());
   std::remove(svg.c_str());
-  auto j = RunBench("--scenario mixed --clients 4 --members 6 --group-senders 2 --rate 200 "
-                    "--group-rate 20 --duration 4 --samples " + csv + " --sample-every 1");
+  auto j = RunBench(
+      "--scenario mixed --clients 4 --members 6 --group-senders 2 --rate 200 "
+      "--group-rate 20 --duration 4 --samples " +
+      csv + " --sample-every 1");
   ExpectClean(j);
   EXPECT_EQ(j["scenario"], "mixed");
   EXPECT_GT(j["delivered"].get<int64_t>(), j["acked"].get<int64_t>());  // the group fans out
@@ -318,10 +320,13 @@ TEST(BenchSmoke, MixedLoadIsSampledIntoACsvAndAPlot) {
 TEST(Soak, TwoMinutesOfMixedLoadStayFlat) {
   std::string csv = TempPath(".csv");
   std::remove(csv.c_str());
-  auto j = RunBench("--scenario mixed --clients 20 --members 40 --rate 500 --group-rate 50 "
-                    "--duration 120 --samples " + csv + " --sample-every 10 "
-                    "--server-env FLARE_STORAGE_SQLITE_CACHE_MIB=2 "
-                    "--server-env FLARE_STORAGE_CHECKPOINT_WAL_BYTES=16777216");
+  auto j = RunBench(
+      "--scenario mixed --clients 20 --members 40 --rate 500 --group-rate 50 "
+      "--duration 120 --samples " +
+      csv +
+      " --sample-every 10 "
+      "--server-env FLARE_STORAGE_SQLITE_CACHE_MIB=2 "
+      "--server-env FLARE_STORAGE_CHECKPOINT_WAL_BYTES=16777216");
   ExpectClean(j);
   auto rows = ReadSamples(csv);
   ASSERT_GE(rows.size(), 11u);

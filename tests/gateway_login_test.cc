@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 
+#include "adapters/memory/memory_settings_store.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
 #include "ports/store_factory.h"
@@ -18,7 +19,6 @@
 #include "services/signaling/gateway/gateway.h"
 #include "services/signaling/gateway/transport.h"
 #include "services/signaling/online/session_revocations.h"
-#include "adapters/memory/memory_settings_store.h"
 #include "support/forwarding_route_table.h"
 
 namespace flare {

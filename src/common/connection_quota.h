@@ -39,8 +39,7 @@ class QuotaSlot {
  public:
   QuotaSlot() = default;
   // Takes one of `key`'s `limit` slots for `holder`; empty (false) when full.
-  QuotaSlot(std::shared_ptr<ConnectionQuota> quota, std::string key, uint64_t holder,
-            size_t limit);
+  QuotaSlot(std::shared_ptr<ConnectionQuota> quota, std::string key, uint64_t holder, size_t limit);
   QuotaSlot(QuotaSlot&& other) noexcept = default;
   QuotaSlot& operator=(QuotaSlot&& other) noexcept;
   QuotaSlot(const QuotaSlot&) = delete;

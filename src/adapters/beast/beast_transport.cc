@@ -310,8 +310,8 @@ class BeastWsListener final : public Listener {
             }
             socket.set_option(tcp::no_delay(true), ec);
             std::make_shared<WsSession>(std::move(socket), id, handler_, options_.max_frame_bytes,
-                                        options_.echo, &options_.batching,
-                                        schedulers_[index].get(), std::move(*slot))
+                                        options_.echo, &options_.batching, schedulers_[index].get(),
+                                        std::move(*slot))
                 ->Start();
           } else {
             spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors

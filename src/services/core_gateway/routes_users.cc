@@ -57,9 +57,10 @@ void RevokeSessions(CoreGatewayDeps& deps, const std::shared_ptr<ApiCall>& call)
     if (!revoked_s.ok()) return call->Fail(revoked_s.status());
     reply["tokens_issued_before_ms"] = *revoked_s * 1000;
   }
-  reply["sessions_closed"] = deps.gateway == nullptr ? 0
-                             : deps.gateway->KickUser(call->caller().tenant, user,
-                                                      "sessions revoked");
+  reply["sessions_closed"] =
+      deps.gateway == nullptr
+          ? 0
+          : deps.gateway->KickUser(call->caller().tenant, user, "sessions revoked");
   call->Reply(200, reply);
 }
 

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "common/connection_quota.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
 #include "ports/device_store.h"
@@ -22,7 +23,6 @@
 #include "services/message_orchestrator/message_orchestrator.h"
 #include "services/session/session_service.h"
 #include "services/signaling/gateway/client_session.h"
-#include "common/connection_quota.h"
 #include "services/signaling/gateway/rate_limiter.h"
 #include "services/signaling/gateway/session_kicks.h"
 #include "services/signaling/online/presence.h"
