@@ -57,6 +57,21 @@ bool Answers(RawWsClient& c, const std::string& request_id) {
   return false;
 }
 
+// Reads the server's frames until the answer to a login by handshake token
+// (an auth_result); false on a close or anything else first. A ping is
+// answered before the login has run, so it does not show the user is in.
+bool LoggedIn(RawWsClient& c) {
+  for (int i = 0; i < 100; ++i) {
+    auto f = c.ReadFrame();
+    if (!f || f->opcode == 0x8) return false;
+    pb::ServerFrame frame;
+    if (f->opcode != 0x2 || !frame.ParseFromString(f->payload)) continue;
+    if (frame.has_auth_result()) return true;
+    if (frame.has_error()) return false;
+  }
+  return false;
+}
+
 // Whether an upgrade from this address goes through within 5 s (the
 // server gives a closed connection's slot back when it notices the close).
 bool UpgradesAgain(ServerProcess& server) {
@@ -98,7 +113,7 @@ TEST(E2eAbuse, ClearErrorsHealthyServerAndMemoryGivenBack) {
   {
     RawWsClient elsewhere(server.ws_port(), "127.0.0.2");
     ASSERT_TRUE(elsewhere.Open("/ws?token=" + server.Token("erin")));
-    EXPECT_TRUE(Answers(elsewhere, "elsewhere"));
+    EXPECT_TRUE(LoggedIn(elsewhere));
   }
   slow.clear();
   EXPECT_TRUE(UpgradesAgain(server)) << "the closed half-upgrades kept their slots";
@@ -197,7 +212,7 @@ TEST(E2eAbuse, ATokenReplayedAfterItsSessionsWereRevokedIsRefused) {
   const std::string bob_old = issued_earlier("bob"), alice_old = issued_earlier("alice");
   auto open = std::make_unique<RawWsClient>(server.ws_port());
   ASSERT_TRUE(open->Open("/ws?token=" + bob_old));
-  ASSERT_TRUE(Answers(*open, "before"));
+  ASSERT_TRUE(LoggedIn(*open));
 
   const std::string admin =
       *TokenSigner(testing::kTestSecret).IssueAdmin({"default", "test", 0}, now, 600);
@@ -224,10 +239,10 @@ TEST(E2eAbuse, ATokenReplayedAfterItsSessionsWereRevokedIsRefused) {
   {
     RawWsClient fresh(server.ws_port());
     ASSERT_TRUE(fresh.Open("/ws?token=" + issued["token"].get<std::string>()));
-    EXPECT_TRUE(Answers(fresh, "after"));
+    EXPECT_TRUE(LoggedIn(fresh));
     RawWsClient alice(server.ws_port());
     ASSERT_TRUE(alice.Open("/ws?token=" + alice_old));
-    EXPECT_TRUE(Answers(alice, "alice"));
+    EXPECT_TRUE(LoggedIn(alice));
   }
   EXPECT_EQ(server.Terminate(), 0);
 }
