@@ -10,6 +10,7 @@
 
 #include "adapters/lean_ws/lean_ws.h"
 #include "services/signaling/gateway/transport.h"
+#include "support/loopback_transport.h"
 #include "support/raw_ws_client.h"
 
 namespace flare {
@@ -59,15 +60,9 @@ class EchoHandler final : public ConnectionHandler {
 class LeanWsConformance : public ::testing::Test {
  protected:
   void SetUp() override {
-    TransportOptions o;
-    o.bind_address = "127.0.0.1";
-    o.ws_port = 0;
-    o.http_port = 0;
-    o.io_threads = 2;
+    TransportOptions o = testing::LoopbackTransportOptions(2);
     o.max_frame_bytes = kMaxFrame;
-    transport_ = MakeLeanTransport(o, &handler_, SyncHttpHandler([](const HttpServerRequest&) {
-                                     return HttpServerResponse{};
-                                   }));
+    transport_ = MakeLeanTransport(o, &handler_, testing::EmptyHttpHandler());
     ASSERT_TRUE(transport_->Start().ok());
     port_ = transport_->ws_port();
   }

@@ -12,6 +12,7 @@
 
 #include "adapters/lean_ws/lean_ws.h"
 #include "services/signaling/gateway/transport.h"
+#include "support/loopback_transport.h"
 #include "support/raw_ws_client.h"
 
 namespace flare {
@@ -63,13 +64,9 @@ class CountingHandler final : public ConnectionHandler {
 
 TEST(LeanWsFairness, ANewConnectionIsAnsweredAfterAFewTurnsOfAFloodingPeer) {
   CountingHandler handler;
-  TransportOptions o;
-  o.bind_address = "127.0.0.1";
-  o.ws_port = 0;
-  o.http_port = 0;
-  o.io_threads = 1;  // the flooder, the newcomer and the acceptor share the thread
-  auto transport = MakeLeanTransport(
-      o, &handler, SyncHttpHandler([](const HttpServerRequest&) { return HttpServerResponse{}; }));
+  // The flooder, the newcomer and the acceptor share the one I/O thread.
+  auto transport = MakeLeanTransport(testing::LoopbackTransportOptions(1), &handler,
+                                     testing::EmptyHttpHandler());
   ASSERT_TRUE(transport->Start().ok());
 
   RawWsClient flooder(transport->ws_port());
@@ -94,8 +91,8 @@ TEST(LeanWsFairness, ANewConnectionIsAnsweredAfterAFewTurnsOfAFloodingPeer) {
   // Accepting, reading the request and writing the answer take a few turns
   // of the thread; a turn handles at most kReadTurn bytes of the flood
   // (about 155 of these frames; ~620 here). 256 KiB turns handled ~4,000.
-  EXPECT_LT(*at_open - before, 2'500) << "frames handled: before " << before << ", at open "
-                                      << *at_open;
+  EXPECT_LT(*at_open - before, 2'500)
+      << "frames handled: before " << before << ", at open " << *at_open;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "services/signaling/gateway/transport.h"
+#include "support/loopback_transport.h"
 #include "support/raw_ws_client.h"
 
 namespace flare {
@@ -28,15 +29,9 @@ class QuietHandler final : public ConnectionHandler {
 class UpgradeLimit : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    TransportOptions o;
-    o.bind_address = "127.0.0.1";
-    o.ws_port = 0;
-    o.http_port = 0;
-    o.io_threads = 1;
+    TransportOptions o = testing::LoopbackTransportOptions(1);
     o.max_upgrading_per_address = 3;
-    auto t = MakeTransport(GetParam(), o, &handler_, SyncHttpHandler([](const HttpServerRequest&) {
-                             return HttpServerResponse{};
-                           }));
+    auto t = MakeTransport(GetParam(), o, &handler_, testing::EmptyHttpHandler());
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     transport_ = std::move(t).value();
     ASSERT_TRUE(transport_->Start().ok());
