@@ -7,7 +7,6 @@
 // history.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -102,8 +101,7 @@ void SendUntilStopped(ServerProcess& server, int i, const std::string& group,
 
 // The whole history of a conversation as one device syncs it (empty for
 // a user who is not a member).
-std::vector<std::pair<int64_t, std::string>> History(FlareClient& client,
-                                                     const std::string& conv) {
+std::vector<std::pair<int64_t, std::string>> History(FlareClient& client, const std::string& conv) {
   std::vector<std::pair<int64_t, std::string>> out;
   for (int64_t after = 0;;) {
     auto page = client.Sync(conv, after, 500);
@@ -145,16 +143,13 @@ TEST(E2eChaos, AckedMessagesSurviveKillsAndPausesUnderLoad) {
       server.Restart();
       ++kills;
     } else {
-      ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0);
-      // The signal is delivered asynchronously: wait until every thread stopped.
-      int status = 0;
-      ASSERT_EQ(::waitpid(server.pid(), &status, WUNTRACED), server.pid());
-      ASSERT_TRUE(WIFSTOPPED(status));
+      server.Pause();
+      ASSERT_FALSE(HasFatalFailure());
       ClientOptions probe_options = server.Options("probe");
       probe_options.request_timeout_ms = 500;
       FlareClient probe(probe_options);
       EXPECT_FALSE(probe.Connect().ok()) << "a stopped server answered";
-      ASSERT_EQ(::kill(server.pid(), SIGCONT), 0);
+      server.Continue();
       ++pauses;
     }
   }
@@ -183,7 +178,8 @@ TEST(E2eChaos, AckedMessagesSurviveKillsAndPausesUnderLoad) {
       EXPECT_TRUE(id.empty() || ids.insert(id).second) << conv << ": " << id << " stored twice";
     }
     for (const auto& [seq, id] : by_seq) {
-      ASSERT_GE(history.size(), static_cast<size_t>(seq)) << conv << ": acked seq " << seq << " lost";
+      ASSERT_GE(history.size(), static_cast<size_t>(seq))
+          << conv << ": acked seq " << seq << " lost";
       EXPECT_EQ(history[seq - 1].second, id) << conv << " seq " << seq;
       ++checked;
     }

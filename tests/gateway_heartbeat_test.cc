@@ -3,11 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 
+#include <deque>
+
 #include "support/counting_route_table.h"
+#include "support/forwarding_route_table.h"
 
 namespace flare {
 namespace {
@@ -35,6 +39,47 @@ TEST(GatewayHeartbeat, StopDoesNotWaitForTheInterval) {
   auto start = std::chrono::steady_clock::now();
   heartbeat.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// Answers its beats from a script (then kAlive), counting them.
+class ScriptedBeats : public testing::ForwardingRouteTable {
+ public:
+  explicit ScriptedBeats(std::deque<Result<GatewayLiveness>> script) : script_(std::move(script)) {}
+  Result<GatewayLiveness> Heartbeat(const std::string&) override {
+    std::lock_guard lock(mu_);
+    ++beats_;
+    cv_.notify_all();
+    if (script_.empty()) return GatewayLiveness::kAlive;
+    auto next = script_.front();
+    script_.pop_front();
+    return next;
+  }
+  bool WaitForBeats(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return beats_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Result<GatewayLiveness>> script_;
+  int beats_ = 0;
+};
+
+// A lapse (a Redis restarted empty) and the first good beat after a failed
+// one (whose lost reply may have carried the lapse) each register the
+// gateway's routes again; plain good beats do not.
+TEST(GatewayHeartbeat, ALapseOrAFailedBeatRegistersTheRoutesAgain) {
+  ScriptedBeats table({GatewayLiveness::kAlive, GatewayLiveness::kLapsed, GatewayLiveness::kAlive,
+                       Unavailable("redis down"), GatewayLiveness::kAlive,
+                       GatewayLiveness::kAlive});
+  std::atomic<int> registered{0};
+  GatewayHeartbeat heartbeat(table, "gw1", std::chrono::milliseconds(1), [&] { ++registered; });
+  heartbeat.Start();
+  ASSERT_TRUE(table.WaitForBeats(8));
+  heartbeat.Stop();
+  EXPECT_EQ(registered.load(), 2);
+  EXPECT_EQ(heartbeat.lapses(), 2u);
 }
 
 }  // namespace

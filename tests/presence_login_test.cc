@@ -50,7 +50,9 @@ class LookupBarrierRouteTable final : public RouteTable {
                     std::vector<UserRoute>& out) override {
     return inner_.LookupMany(tenant, users, out);
   }
-  Status Heartbeat(const std::string& gateway_id) override { return inner_.Heartbeat(gateway_id); }
+  Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override {
+    return inner_.Heartbeat(gateway_id);
+  }
   void Disarm() {
     std::lock_guard lock(mu_);
     armed_ = false;

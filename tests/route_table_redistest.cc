@@ -353,8 +353,43 @@ TEST_F(RedisRouteTableTest, ATableServedToOthersBringsBackNoRoutesOfAGatewayGive
   ASSERT_TRUE((*served)->Heartbeat("gw1").ok());
   DeleteLivenessKeys();
   EXPECT_TRUE(Lookup(*other, "t", "bob").empty());  // deleted as dead
-  ASSERT_TRUE((*served)->Heartbeat("gw1").ok());
+  auto beat = (*served)->Heartbeat("gw1");
+  ASSERT_TRUE(beat.ok()) << beat.status().ToString();
+  EXPECT_EQ(*beat, GatewayLiveness::kLapsed);  // the gateway registers them again
   EXPECT_TRUE(Lookup(*other, "t", "bob").empty());
+}
+
+// What tells a gateway behind a served table that its routes are gone: its
+// next beat reports kLapsed, once, whether the liveness key was missing (a
+// Redis restarted empty) or a login, through any connection, revived it.
+TEST_F(RedisRouteTableTest, AServedTablesHeartbeatReportsALapseOnceEvenAfterALoginRevivedIt) {
+  RedisRouteTableOptions options;
+  options.url = Server().url();
+  options.remember_routes = false;
+  auto served = RedisRouteTable::Open(options);
+  auto another = RedisRouteTable::Open(options);  // a second signaling-online
+  ASSERT_TRUE(served.ok() && another.ok());
+  auto beat = [&] {
+    auto liveness = (*served)->Heartbeat("gw1");
+    EXPECT_TRUE(liveness.ok()) << liveness.status().ToString();
+    return liveness.ok() ? *liveness : GatewayLiveness::kAlive;
+  };
+  EXPECT_EQ(beat(), GatewayLiveness::kLapsed);  // its first beat: nothing to restore
+  EXPECT_EQ(beat(), GatewayLiveness::kAlive);
+  ASSERT_TRUE((*another)->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  EXPECT_EQ(beat(), GatewayLiveness::kAlive);  // a login of a live gateway is no lapse
+
+  DeleteLivenessKeys();
+  ASSERT_TRUE((*another)->Register("t", "carol", {"gw1", 2, "web", "web"}).ok());
+  EXPECT_EQ(beat(), GatewayLiveness::kLapsed);
+  EXPECT_EQ(beat(), GatewayLiveness::kAlive);
+
+  Server().Stop();  // restarted empty: no persistence
+  ASSERT_TRUE(Server().Start());
+  auto after = (*served)->Heartbeat("gw1");  // may fail on the broken connection
+  if (!after.ok()) after = (*served)->Heartbeat("gw1");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(*after, GatewayLiveness::kLapsed);
 }
 
 TEST(RedisRouteTableFactory, PresenceBackendRedisUsesTheConfiguredUrl) {

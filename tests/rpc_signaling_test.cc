@@ -58,6 +58,7 @@ class FlakyRouteTable final : public RouteTable {
   std::atomic<int> failures{0};
   std::atomic<int> logins{0}, logouts{0}, lookups{0}, heartbeats{0};
   std::atomic<int> batched_lookups{0};  // LookupMany (also counted in lookups)
+  std::atomic<bool> lapse{false};       // the next good Heartbeat reports kLapsed
 
   Status Register(const std::string& tenant, const std::string& user,
                   const DeviceRoute& route) override {
@@ -91,10 +92,12 @@ class FlakyRouteTable final : public RouteTable {
     FLARE_RETURN_IF_ERROR(Observe(tenant, ""));
     return inner_.LookupMany(tenant, users, out);
   }
-  Status Heartbeat(const std::string& gateway_id) override {
+  Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override {
     ++heartbeats;
     FLARE_RETURN_IF_ERROR(Observe("", gateway_id));
-    return inner_.Heartbeat(gateway_id);
+    auto liveness = inner_.Heartbeat(gateway_id);
+    if (liveness.ok() && lapse.exchange(false)) return GatewayLiveness::kLapsed;
+    return liveness;
   }
   std::pair<std::string, std::string> last() {
     std::lock_guard lock(mu_);
@@ -180,7 +183,7 @@ TEST_F(RpcSignaling, ALoginIsNotRetriedAfterUnavailable) {
   EXPECT_TRUE(routes.empty());
 }
 
-TEST_F(RpcSignaling, LookupsLogoutsAndHeartbeatsAreRetriedAfterUnavailable) {
+TEST_F(RpcSignaling, LookupsAndLogoutsAreRetriedAfterUnavailable) {
   ASSERT_TRUE(flaky_.inner().Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
   flaky_.failures = 2;
   std::vector<DeviceRoute> routes;
@@ -192,14 +195,29 @@ TEST_F(RpcSignaling, LookupsLogoutsAndHeartbeatsAreRetriedAfterUnavailable) {
   EXPECT_EQ(sleeper_.sleeps().size(), 2u);
 
   flaky_.failures = 1;
-  ASSERT_TRUE(client_->Heartbeat("gw1").ok());
-  EXPECT_EQ(flaky_.heartbeats.load(), 2);
-  flaky_.failures = 1;
   ASSERT_TRUE(client_->Unregister("t", "bob", 1).ok());
   EXPECT_EQ(flaky_.logouts.load(), 2);
   routes.clear();
   ASSERT_TRUE(flaky_.inner().Lookup("t", "bob", routes).ok());
   EXPECT_TRUE(routes.empty());
+}
+
+// A retried beat would find the liveness its lost first attempt set and
+// hide a lapse: a failed beat is reported (GatewayHeartbeat registers the
+// routes again after it), and a lapse travels back to the gateway.
+TEST_F(RpcSignaling, AHeartbeatIsNotRetriedAndReportsALapse) {
+  flaky_.failures = 1;
+  auto failed = client_->Heartbeat("gw1");
+  EXPECT_EQ(failed.status().code(), Code::kUnavailable);
+  EXPECT_EQ(flaky_.heartbeats.load(), 1);
+
+  auto alive = client_->Heartbeat("gw1");
+  ASSERT_TRUE(alive.ok()) << alive.status().ToString();
+  EXPECT_EQ(*alive, GatewayLiveness::kAlive);
+  flaky_.lapse = true;
+  auto lapsed = client_->Heartbeat("gw1");
+  ASSERT_TRUE(lapsed.ok()) << lapsed.status().ToString();
+  EXPECT_EQ(*lapsed, GatewayLiveness::kLapsed);
 }
 
 // Nobody listens any more: the login fails at once, the lookup only after

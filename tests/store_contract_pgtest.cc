@@ -249,5 +249,24 @@ TEST(PostgresStore, SyncAfterTheServerRestartedFailsForGood) {
   EXPECT_GE(ExpectSyncFailsForGoodUntilReopened(*store, dsn), 1);  // 2 if it was flushed
 }
 
+// A writer whose claims fail while the server is down owns no partition,
+// so no batch resets its connection: the next claim must.
+TEST(PostgresStore, ClaimingAPartitionAfterTheServerRestartedReconnects) {
+  std::string dsn = FreshDatabase("claimrestart");
+  ASSERT_FALSE(dsn.empty());
+  auto store = OpenOrFail(dsn);
+  ASSERT_TRUE(store);
+  auto first = store->ClaimPartition(3);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::string error;
+  auto* server = ::flare::testing::SharedPostgres(&error);
+  ASSERT_NE(server, nullptr) << error;
+
+  ASSERT_TRUE(server->Restart().ok());
+  auto second = store->ClaimPartition(3);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_GT(*second, *first);
+}
+
 }  // namespace
 }  // namespace flare

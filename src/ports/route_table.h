@@ -29,6 +29,9 @@ enum class LoginConflict {
   kExclusive,          // one device in all: a new login displaces every other
 };
 
+// What a Heartbeat found (RouteTable::Heartbeat).
+enum class GatewayLiveness { kAlive, kLapsed };
+
 struct DeviceRoute {
   std::string gateway_id;
   uint64_t session_id = 0;
@@ -88,8 +91,12 @@ class RouteTable {
   }
   // Marks `gateway_id` alive for the gateway TTL. A running gateway calls it
   // periodically (well within the TTL); Register and RegisterDisplacing mark
-  // their route's gateway alive too.
-  virtual Status Heartbeat(const std::string& gateway_id) = 0;
+  // their route's gateway alive too. kLapsed: the gateway had been given up
+  // for dead before this beat (its TTL passed, or the backend lost its data:
+  // a Redis restarted empty), or a login revived it since, and the table
+  // keeps no routes of its own to bring back; the gateway registers its
+  // sessions' routes again.
+  virtual Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) = 0;
 
  protected:
   void ListAfterChange(const std::string& tenant, const std::string& user_id,

@@ -32,6 +32,13 @@ class ClusterBackends {
   // Empty when every backend is up.
   const std::string& error() const { return error_; }
   KafkaMockCluster& kafka() { return kafka_; }
+  RedisServer& redis() { return redis_; }
+  // Restarts the PostgreSQL server as a crash would (its other databases,
+  // of other tests in this process, live through it too).
+  Status RestartPostgres() {
+    PostgresServer* pg = SharedPostgres(nullptr);
+    return pg != nullptr ? pg->Restart() : Unavailable("no PostgreSQL server");
+  }
 
   // The environment of a `flare serve` on these backends (short Kafka
   // group timeouts, so a test's rebalances take seconds).

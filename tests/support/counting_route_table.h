@@ -24,7 +24,7 @@ class CountingRouteTable final : public ForwardingRouteTable {
     ++lookup_many;
     return inner_.LookupMany(t, u, o);
   }
-  Status Heartbeat(const std::string& gateway_id) override {
+  Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override {
     {
       std::lock_guard lock(mu_);
       ++beats_[gateway_id];

@@ -30,7 +30,7 @@ class ForwardingRouteTable : public RouteTable {
                     std::vector<UserRoute>& o) override {
     return inner_.LookupMany(t, u, o);
   }
-  Status Heartbeat(const std::string& g) override { return inner_.Heartbeat(g); }
+  Result<GatewayLiveness> Heartbeat(const std::string& g) override { return inner_.Heartbeat(g); }
 
  protected:
   MemoryRouteTable inner_;

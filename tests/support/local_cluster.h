@@ -57,6 +57,8 @@ class LocalCluster {
   ServerProcess& writer(int i) { return *writers_[i]; }
   ServerProcess& orchestrator() { return *orchestrator_; }
   ServerProcess& reader() { return *reader_; }
+  ServerProcess& signaling() { return *signaling_; }
+  ClusterBackends& backends() { return backends_; }
   // Starts another process of `roles` on these backends.
   std::unique_ptr<ServerProcess> Role(const std::string& roles) { return Role(roles, env_); }
   // Every process with its role label (as deploy/prometheus/roles files
@@ -67,6 +69,17 @@ class LocalCluster {
         {"message-orchestrator", orchestrator_.get()}, {"storage-writer", writers_[0].get()},
         {"storage-writer", writers_[1].get()},         {"signaling-gateway", gateways_[0].get()},
         {"signaling-gateway", gateways_[1].get()}};
+  }
+  // Restarts, as a supervisor would, every process that stopped itself on
+  // a storage failure (ServerProcess::FailStopped); returns how many.
+  int RestartFailStopped() {
+    int restarted = 0;
+    for (auto& [role, process] : Processes()) {
+      if (!process->FailStopped()) continue;
+      process->Restart();
+      ++restarted;
+    }
+    return restarted;
   }
   // Replaces writer `i` (killed) with a new process.
   void StartWriter(int i) { writers_[i] = Role("storage-writer,push-server"); }

@@ -104,7 +104,33 @@ void ServerProcess::Restart() {
   if (pid_ > 0) Kill(SIGKILL);
   // The same QUIC port too (the development certificate stays in data_dir).
   if (quic_port_ != 0) env_["FLARE_SERVER_QUIC_PORT"] = std::to_string(quic_port_);
+  if (rpc_port_ > 0) env_["FLARE_RPC_PORT"] = std::to_string(rpc_port_);
   Start(ws_port_, http_port_);
+}
+
+void ServerProcess::Pause() {
+  ASSERT_GT(pid_, 0);
+  ASSERT_EQ(kill(pid_, SIGSTOP), 0);
+  // The signal is delivered asynchronously: wait until every thread stopped.
+  int status = 0;
+  ASSERT_EQ(waitpid(pid_, &status, WUNTRACED), pid_);
+  ASSERT_TRUE(WIFSTOPPED(status)) << "flare serve (pid " << pid_ << ") exited instead of stopping";
+}
+
+bool ServerProcess::FailStopped() {
+  int status = 0;
+  if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 74) return true;
+  ADD_FAILURE() << "flare serve exited on its own: "
+                << (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                      : "signal " + std::to_string(WTERMSIG(status)));
+  return false;
+}
+
+void ServerProcess::Continue() {
+  ASSERT_GT(pid_, 0);
+  ASSERT_EQ(kill(pid_, SIGCONT), 0);
 }
 
 std::string ServerProcess::Token(const std::string& user, const std::string& device, int64_t ttl_s,

@@ -58,7 +58,17 @@ class ServerProcess {
 
   void Kill(int signal);  // sends the signal and reaps the process
   int Terminate();        // SIGTERM; returns the exit status
-  void Restart();         // starts again on the same data dir and ports
+  // Starts again on the same data dir and ports (a role process's gRPC port
+  // too: static discovery names it).
+  void Restart();
+  // SIGSTOP, returning once every thread has stopped; Continue() is SIGCONT.
+  void Pause();
+  void Continue();
+  // True, with the process reaped, if it stopped itself on a storage
+  // failure it cannot recover from in-process (exit status 74,
+  // docs/architecture.md): a supervisor restarts it. Any other exit is a
+  // test failure.
+  bool FailStopped();
 
   std::string Token(const std::string& user, const std::string& device = "d1", int64_t ttl_s = 3600,
                     const std::string& tenant = "default") const;

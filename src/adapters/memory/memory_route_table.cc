@@ -31,9 +31,11 @@ void MemoryRouteTable::MarkAlive(const std::string& gateway_id) {
   alive_until_ms_[gateway_id] = clock_.MonotonicMs() + gateway_ttl_ms_;
 }
 
-Status MemoryRouteTable::Heartbeat(const std::string& gateway_id) {
+// Routes of a gateway given up for dead are kept (lookups skip them), so a
+// beat brings them all back.
+Result<GatewayLiveness> MemoryRouteTable::Heartbeat(const std::string& gateway_id) {
   MarkAlive(gateway_id);
-  return Status::Ok();
+  return GatewayLiveness::kAlive;
 }
 
 Status MemoryRouteTable::Register(const std::string& tenant, const std::string& user_id,

@@ -33,7 +33,7 @@ class MemoryRouteTable final : public RouteTable {
                 std::vector<DeviceRoute>& out) override;
   Status LookupMany(const std::string& tenant, std::span<const std::string> users,
                     std::vector<UserRoute>& out) override;
-  Status Heartbeat(const std::string& gateway_id) override;
+  Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override;
 
  private:
   static constexpr size_t kShards = 64;

@@ -176,13 +176,17 @@ Status WriteSyncMarker(PGconn* conn, const std::string& server) {
 
 }  // namespace
 
+// Reconnects a broken connection (a writer that owns no partition sends no
+// batch that would reset it): a claim lost with its reply has bumped the
+// epoch for nothing, so it is safe to send again.
 Result<int64_t> PostgresStore::ClaimPartition(int32_t partition) {
   std::lock_guard lock(write_mu_);
-  auto res = pg::Exec(writer_.get(), server_,
-                      "INSERT INTO partition_claims(partition, epoch) VALUES($1, 1) "
-                      "ON CONFLICT (partition) DO UPDATE SET epoch = partition_claims.epoch + 1 "
-                      "RETURNING epoch",
-                      {std::to_string(partition)});
+  auto res = pg::ExecReconnecting(
+      writer_.get(), server_,
+      "INSERT INTO partition_claims(partition, epoch) VALUES($1, 1) "
+      "ON CONFLICT (partition) DO UPDATE SET epoch = partition_claims.epoch + 1 "
+      "RETURNING epoch",
+      {std::to_string(partition)});
   if (!res.ok()) return res.status();
   return pg::Int(res->get(), 0, 0);
 }

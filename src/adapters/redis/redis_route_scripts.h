@@ -27,7 +27,10 @@ namespace flare::redis_routes {
 // Returns "revived" or "" first ("revived" when the gateway's liveness key
 // was gone: its other routes may have been deleted as dead, the caller
 // registers them again), then the session id and encoded route of each
-// displaced route. Mirrors Displaces() in the port header.
+// displaced route. A revived liveness key holds "revived" (a beat sets "1"):
+// the gateway's next Heartbeat reports the lapse even when a login of
+// another connection or process revived it. Mirrors Displaces() in the
+// port header.
 inline constexpr const char* kLoginScript = FLARE_LUA_ROUTE_FIELDS R"lua(
 local displaced = {}
 if ARGV[4] ~= '0' then
@@ -44,7 +47,11 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 local revived = redis.call('EXISTS', KEYS[2]) == 0
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[6])
+if revived then
+  redis.call('SET', KEYS[2], 'revived', 'PX', ARGV[6])
+else
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
 table.insert(displaced, 1, revived and 'revived' or '')
 return displaced
 )lua";

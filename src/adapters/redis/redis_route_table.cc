@@ -93,6 +93,9 @@ RedisCommand RedisRouteTable::GatewayAliveCommand(const std::string& gateway_id)
 }
 
 Status RedisRouteTable::ReRegisterLocked(const std::string* only_gateway) {
+  // A served table has no routes to restore, and setting liveness keys
+  // would hide the lapse its gateways' next beats must report.
+  if (!options_.remember_routes) return Status::Ok();
   std::vector<RedisCommand> commands;
   std::set<std::string> gateways;
   if (only_gateway != nullptr) {
@@ -238,32 +241,41 @@ void RedisRouteTable::RefreshRouteTtlsLocked() {
   if (commands.empty() || conn_.Pipeline(commands).ok()) last_ttl_refresh_ = now;
 }
 
-Status RedisRouteTable::Heartbeat(const std::string& gateway_id) {
+Result<GatewayLiveness> RedisRouteTable::Heartbeat(const std::string& gateway_id) {
   std::lock_guard lock(mu_);
   heartbeats_.insert(gateway_id);
   RedisCommand set = GatewayAliveCommand(gateway_id);
-  set.push_back("GET");  // the old value: nil if the gateway had been given up for dead
+  // The old value: nil if the gateway had been given up for dead, "revived"
+  // if a login brought the key back since (kLoginScript).
+  set.push_back("GET");
   // Not retried: a retry would read the value a lost first attempt set.
-  // After a failure the next beat registers the routes again instead.
+  // After a failure the next beat registers the routes again instead (the
+  // gateway does, for a table that keeps none).
   auto replies = RunLocked({set}, false);
   if (!replies.ok()) {
-    reregister_pending_.insert(gateway_id);
+    if (options_.remember_routes) reregister_pending_.insert(gateway_id);
     return replies.status();
   }
   RefreshRouteTtlsLocked();
   const redisReply* r = replies->front().get();
   if (IsError(r)) return conn_.Unavailable("SET failed: " + std::string(ReplyString(r)));
+  const bool lapsed = r->type == REDIS_REPLY_NIL || ReplyString(r) == "revived";
+  // A table served to other processes keeps no routes: the gateway has them.
+  if (!options_.remember_routes) return lapsed ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
   // Beats missed for a TTL (Redis unreachable, the process stalled): other
   // processes' lookups may have deleted our routes; the sessions are still
-  // here, so register them again.
-  if (r->type != REDIS_REPLY_NIL && !reregister_pending_.contains(gateway_id)) return Status::Ok();
-  Status st = ReRegisterLocked(&gateway_id);
-  if (st.ok()) {
-    reregister_pending_.erase(gateway_id);
-  } else {
-    reregister_pending_.insert(gateway_id);  // the key exists now: remember to try again
+  // here, so register them again. (A login that revived the key restored
+  // them already: RunLogin.)
+  if (r->type != REDIS_REPLY_NIL && !reregister_pending_.contains(gateway_id)) {
+    return GatewayLiveness::kAlive;
   }
-  return st;
+  Status st = ReRegisterLocked(&gateway_id);
+  if (!st.ok()) {
+    reregister_pending_.insert(gateway_id);  // the key exists now: remember to try again
+    return st;
+  }
+  reregister_pending_.erase(gateway_id);
+  return GatewayLiveness::kAlive;
 }
 
 Status RedisRouteTable::Lookup(const std::string& tenant, const std::string& user_id,

@@ -25,14 +25,18 @@
 //
 // Reconnect: a broken connection is dropped and re-established by the next
 // call (the gateway's heartbeat makes one at least every few seconds).
-// Register, Unregister, Lookup and Heartbeat retry once on the new
-// connection; RegisterDisplacing does not (a lost reply may hide displaced
-// sessions). The adapter keeps the routes it registered (and did not see
+// Register, Unregister and Lookup retry once on the new connection;
+// RegisterDisplacing does not (a lost reply may hide displaced sessions),
+// nor does Heartbeat (a retry would read the value a lost first attempt
+// set). The adapter keeps the routes it registered (and did not see
 // unregistered or displaced); when it reconnects to a server with another
 // run_id (restarted: with no persistence every route is gone) it registers
 // them again, with their gateways' liveness keys, before anything else. It
 // does the same when a Heartbeat finds its gateway's liveness key gone
 // (beats missed for a TTL, so other processes may have deleted its routes).
+// A table served to other processes (remember_routes = false) keeps none:
+// its Heartbeat reports kLapsed when the key was gone or revived by a login
+// since the last beat, and the gateway registers its routes again.
 //
 // Threading: every call is serialised on one mutex around one connection.
 // Errors are Status kUnavailable naming the server; nothing throws.
@@ -88,7 +92,7 @@ class RedisRouteTable final : public RouteTable {
                 std::vector<DeviceRoute>& out) override;
   Status LookupMany(const std::string& tenant, std::span<const std::string> users,
                     std::vector<UserRoute>& out) override;
-  Status Heartbeat(const std::string& gateway_id) override;
+  Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override;
 
   // Key names (exposed for tests and operators).
   static std::string RoutesKey(const std::string& tenant, const std::string& user_id);

@@ -89,10 +89,15 @@ Status ShardedRouteTable::LookupMany(const std::string& tenant, std::span<const 
   return Status::Ok();
 }
 
-Status ShardedRouteTable::Heartbeat(const std::string& gateway_id) {
+Result<GatewayLiveness> ShardedRouteTable::Heartbeat(const std::string& gateway_id) {
   if (shared_backend_) return AnyTable().Heartbeat(gateway_id);
-  for (const auto& table : tables_) FLARE_RETURN_IF_ERROR(table->Heartbeat(gateway_id));
-  return Status::Ok();
+  GatewayLiveness liveness = GatewayLiveness::kAlive;
+  for (const auto& table : tables_) {
+    auto shard = table->Heartbeat(gateway_id);
+    if (!shard.ok()) return shard.status();
+    if (*shard == GatewayLiveness::kLapsed) liveness = GatewayLiveness::kLapsed;
+  }
+  return liveness;
 }
 
 }  // namespace flare

@@ -50,7 +50,7 @@ class ShardedRouteTable final : public RouteTable {
                 std::vector<DeviceRoute>& out) override;
   Status LookupMany(const std::string& tenant, std::span<const std::string> users,
                     std::vector<UserRoute>& out) override;
-  Status Heartbeat(const std::string& gateway_id) override;
+  Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override;
 
  private:
   size_t ShardOf(const std::string& tenant, const std::string& user_id) const;

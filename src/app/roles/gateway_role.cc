@@ -102,7 +102,9 @@ class GatewayRole final : public Role {
         routes_(std::move(routes)),
         presence_bus_(std::move(presence_bus)),
         bus_(std::move(bus)),
-        heartbeat_(*routes_, id_, std::chrono::milliseconds(deps.config.gateway_ttl_ms / 3)),
+        // Started by Start(), after Build() made gateway_.
+        heartbeat_(*routes_, id_, std::chrono::milliseconds(deps.config.gateway_ttl_ms / 3),
+                   [this] { gateway_->RegisterRoutesAgain(); }),
         blocking_(static_cast<int>(deps.config.reader_threads),
                   static_cast<size_t>(deps.config.reader_queue)),
         presence_(*routes_, presence_bus_.get()),

@@ -108,15 +108,19 @@ class RouteTableGrpcClient final : public RouteTable {
     return Status::Ok();
   }
 
-  Status Heartbeat(const std::string& gateway_id) override {
+  // Not retried: a retry would find the liveness the lost first attempt
+  // set and hide a lapse. GatewayHeartbeat registers the routes again after
+  // a failed beat instead.
+  Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override {
     online::GatewayHeartbeatRequest request;
     request.set_gateway_id(gateway_id);
     online::GatewayHeartbeatResult response;
-    return online_caller_.Call("GatewayHeartbeat",
-                               Principal{kSignalingSystemId, kSignalingSystemId},
-                               rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
-                                 return online_->GatewayHeartbeat(&context, request, &response);
-                               });
+    FLARE_RETURN_IF_ERROR(
+        online_caller_.Call("GatewayHeartbeat", Principal{kSignalingSystemId, kSignalingSystemId},
+                            rpc::Idempotency::kNotIdempotent, [&](grpc::ClientContext& context) {
+                              return online_->GatewayHeartbeat(&context, request, &response);
+                            }));
+    return response.lapsed() ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
   }
 
  private:

@@ -31,9 +31,10 @@ RpcServicePtr NewRouterGrpcService(RouteTable& routes);
 // A RouteTable whose writes (Register, RegisterDisplacing, Unregister,
 // Heartbeat) go to signaling-online behind `online` and whose lookups go to
 // signaling-route behind `router`. Register is a coexist login (displaces
-// nothing, so it is retried like Unregister, Heartbeat and lookups);
+// nothing, so it is retried like Unregister and lookups);
 // RegisterDisplacing is never retried (a repeated login may displace the
-// session the first one registered).
+// session the first one registered), nor is Heartbeat (a retry would hide
+// a lapse the lost first attempt found).
 std::unique_ptr<RouteTable> NewRouteTableGrpcClient(std::shared_ptr<grpc::Channel> online,
                                                     std::shared_ptr<grpc::Channel> router,
                                                     const RpcOptions& options, RpcSeams seams = {});

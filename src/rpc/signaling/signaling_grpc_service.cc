@@ -66,13 +66,16 @@ class SignalingGrpcService final : public online::SignalingService::Service {
 
   grpc::Status GatewayHeartbeat(grpc::ServerContext* context,
                                 const online::GatewayHeartbeatRequest* request,
-                                online::GatewayHeartbeatResult*) override {
+                                online::GatewayHeartbeatResult* response) override {
     return rpc::ServeUnary(*context, "signaling.online.SignalingService/GatewayHeartbeat",
                            [&](const Principal&) -> Status {
                              if (request->gateway_id().empty()) {
                                return InvalidArgument("a heartbeat names no gateway");
                              }
-                             return routes_.Heartbeat(request->gateway_id());
+                             auto liveness = routes_.Heartbeat(request->gateway_id());
+                             if (!liveness.ok()) return liveness.status();
+                             response->set_lapsed(*liveness == GatewayLiveness::kLapsed);
+                             return Status::Ok();
                            });
   }
 

@@ -504,6 +504,29 @@ void Gateway::WriteDeliveredCursors(ClientSession& s) {
   }
 }
 
+// On the lane, after any login or logout of the user queued before: a
+// session closed by then is skipped (its logout, queued after the close,
+// runs after this and finds the route gone either way), and one whose
+// login has not run yet is registered by that login.
+size_t Gateway::RegisterRoutesAgain() {
+  size_t queued = 0;
+  for (const SessionPtr& s : Snapshot()) {
+    auto who = s->principal();
+    if (!who || !s->route_registering()->load(std::memory_order_relaxed)) continue;
+    DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
+    bool ok = OnLoginLane(who->tenant, who->user_id, [this, who = *who, route] {
+      if (Find(route.session_id) == nullptr) return;
+      if (Status st = deps_.routes.Register(who.tenant, who.user_id, route); !st.ok()) {
+        spdlog::warn("route of {}/{} not registered again: {}", who.tenant, who.user_id,
+                     st.ToString());
+      }
+    });
+    queued += ok ? 1 : 0;
+  }
+  if (queued > 0) spdlog::info("registering the routes of {} sessions again", queued);
+  return queued;
+}
+
 void Gateway::UnregisterRoute(const Principal& who, uint64_t session_id) {
   if (Status st = deps_.routes.Unregister(who.tenant, who.user_id, session_id); !st.ok()) {
     // A stale route only costs pushes that find no session; it goes when

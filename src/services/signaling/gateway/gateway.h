@@ -159,6 +159,10 @@ class Gateway final : public ConnectionHandler,
   // Closes every session of the user on this gateway, and asks the other
   // gateways (by the route table) to close theirs; how many were asked.
   size_t KickUser(const std::string& tenant, const std::string& user_id, const std::string& reason);
+  // Registers the route of every logged-in session again, each on its
+  // user's login lane, when the route table lost them (GatewayHeartbeat saw
+  // a lapse: a Redis restarted empty). Returns how many were queued.
+  size_t RegisterRoutesAgain();
 
  private:
   using SessionPtr = std::shared_ptr<ClientSession>;

@@ -25,14 +25,26 @@ uint64_t GatewayHeartbeat::beats() const {
   return beats_;
 }
 
+uint64_t GatewayHeartbeat::lapses() const {
+  std::lock_guard lock(mu_);
+  return lapses_;
+}
+
 void GatewayHeartbeat::Run() {
+  bool failed_before = false;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    Status st = routes_.Heartbeat(gateway_id_);
-    if (!st.ok()) spdlog::warn("gateway {} heartbeat failed: {}", gateway_id_, st.ToString());
+    auto liveness = routes_.Heartbeat(gateway_id_);
+    const bool lapsed = liveness.ok() && (*liveness == GatewayLiveness::kLapsed || failed_before);
+    if (!liveness.ok()) {
+      spdlog::warn("gateway {} heartbeat failed: {}", gateway_id_, liveness.status().ToString());
+    }
+    failed_before = !liveness.ok();
+    if (lapsed && on_lapsed_) on_lapsed_();
     lock.lock();
-    if (st.ok()) ++beats_;
+    if (liveness.ok()) ++beats_;
+    if (lapsed) ++lapses_;
     // The interval between beats, not a synchronisation: Stop() wakes it.
     cv_.wait_for(lock, interval_, [&] { return stopping_; });
   }
