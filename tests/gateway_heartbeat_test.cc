@@ -82,5 +82,19 @@ TEST(GatewayHeartbeat, ALapseOrAFailedBeatRegistersTheRoutesAgain) {
   EXPECT_EQ(heartbeat.lapses(), 2u);
 }
 
+// A gateway whose beats fail for a TTL counts as dead: after a failure the
+// next beat does not wait for the interval (here an hour).
+TEST(GatewayHeartbeat, AFailedBeatIsTriedAgainWithinTheInterval) {
+  ScriptedBeats table({Unavailable("connection 1 broken"), Unavailable("connection 2 broken"),
+                       GatewayLiveness::kAlive});
+  std::atomic<int> registered{0};
+  GatewayHeartbeat heartbeat(table, "gw1", std::chrono::hours(1), [&] { ++registered; });
+  heartbeat.Start();
+  EXPECT_TRUE(table.WaitForBeats(3));
+  heartbeat.Stop();
+  EXPECT_EQ(heartbeat.beats(), 1u);
+  EXPECT_EQ(registered.load(), 1);  // the good beat after the failures
+}
+
 }  // namespace
 }  // namespace flare

@@ -299,6 +299,8 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
       SyncIfBehind(frame.advanced().conversation_id(), frame.advanced().max_seq());
     } else if (frame.has_read_notice() && frame.read_notice().user_id() == user_id_) {
       MoveRead(frame.read_notice().conversation_id(), frame.read_notice().seq());
+    } else if (frame.has_catch_up()) {  // pushes may have been lost
+      CatchUp();
     } else if (frame.has_kicked()) {
       closing_ = true;  // displaced by another login: do not come back by itself
     }

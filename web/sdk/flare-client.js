@@ -306,6 +306,11 @@ export class FlareClient {
       this.emit('typing', f.typing);
     } else if (f.presenceNotice) {
       this.emit('presence', { online: false, platforms: [], ...f.presenceNotice });
+    } else if (f.catchUp) {
+      // Pushes may have been lost (the server's route table lost this device for a while).
+      this.catchUp().catch((e) => {
+        if (!(e instanceof FlareError && e.code === 'DISCONNECTED')) this.emit('error', e);
+      });
     } else if (f.kicked) {
       this.stayOffline = true;
       this.setState('kicked');

@@ -507,23 +507,32 @@ void Gateway::WriteDeliveredCursors(ClientSession& s) {
 // On the lane, after any login or logout of the user queued before: a
 // session closed by then is skipped (its logout, queued after the close,
 // runs after this and finds the route gone either way), and one whose
-// login has not run yet is registered by that login.
+// login has not run yet is registered by that login. Each session
+// registered again is told to catch up (a CatchUp notice): pushes found no
+// route to it meanwhile.
 size_t Gateway::RegisterRoutesAgain() {
+  pb::ServerFrame catch_up;
+  catch_up.mutable_catch_up();
+  auto notice = std::make_shared<const SharedFrame>(std::move(catch_up));
   size_t queued = 0;
   for (const SessionPtr& s : Snapshot()) {
     auto who = s->principal();
     if (!who || !s->route_registering()->load(std::memory_order_relaxed)) continue;
     DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
-    bool ok = OnLoginLane(who->tenant, who->user_id, [this, who = *who, route] {
+    bool ok = OnLoginLane(who->tenant, who->user_id, [this, who = *who, route, notice] {
       if (Find(route.session_id) == nullptr) return;
       if (Status st = deps_.routes.Register(who.tenant, who.user_id, route); !st.ok()) {
         spdlog::warn("route of {}/{} not registered again: {}", who.tenant, who.user_id,
                      st.ToString());
+        return;
       }
+      // What was pushed while the route was gone never arrived.
+      if (SessionPtr session = Find(route.session_id)) session->Notify(*notice);
     });
     queued += ok ? 1 : 0;
   }
-  if (queued > 0) spdlog::info("registering the routes of {} sessions again", queued);
+  spdlog::warn("the route table lost gateway {}'s routes: registering {} sessions again",
+               options_.gateway_id, queued);
   return queued;
 }
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace flare {
 
 void GatewayHeartbeat::Start() {
@@ -32,6 +34,11 @@ uint64_t GatewayHeartbeat::lapses() const {
 
 void GatewayHeartbeat::Run() {
   bool failed_before = false;
+  // After a failed beat the next comes sooner, doubling up to the interval:
+  // a gateway whose beats fail for a TTL counts as dead, and a backend that
+  // restarted fails one beat per pooled connection (each finds its own
+  // connection broken).
+  std::chrono::milliseconds retry = kFirstRetry;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
@@ -45,8 +52,15 @@ void GatewayHeartbeat::Run() {
     lock.lock();
     if (liveness.ok()) ++beats_;
     if (lapsed) ++lapses_;
+    std::chrono::milliseconds wait = interval_;
+    if (failed_before) {
+      wait = std::min(interval_, retry);
+      retry = std::min(interval_, retry * 2);
+    } else {
+      retry = kFirstRetry;
+    }
     // The interval between beats, not a synchronisation: Stop() wakes it.
-    cv_.wait_for(lock, interval_, [&] { return stopping_; });
+    cv_.wait_for(lock, wait, [&] { return stopping_; });
   }
 }
 

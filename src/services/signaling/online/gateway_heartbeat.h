@@ -2,10 +2,11 @@
 // RouteTable::Heartbeat(gateway_id) at once and then every interval (a third
 // of presence.gateway_ttl_ms in `flare serve`), so a killed process's routes
 // stop counting as online one TTL after its last beat. A failed beat is
-// logged and the next one tries again (a Redis adapter reconnects then).
-// When a beat reports the gateway lapsed, and on the first good beat after
-// a failed one (its reply may have carried the lapse), `on_lapsed` registers
-// the gateway's routes again (Gateway::RegisterRoutesAgain).
+// logged and tried again after 100 ms, then 200 ms, doubling up to the
+// interval (a Redis adapter reconnects then). When a beat reports the
+// gateway lapsed, and on the first good beat after a failed one (its reply
+// may have carried the lapse), `on_lapsed` registers the gateway's routes
+// again (Gateway::RegisterRoutesAgain).
 #pragma once
 
 #include <chrono>
@@ -38,6 +39,7 @@ class GatewayHeartbeat {
   uint64_t lapses() const;  // times on_lapsed was called
 
  private:
+  static constexpr std::chrono::milliseconds kFirstRetry{100};
   void Run();
   RouteTable& routes_;
   const std::string gateway_id_;
