@@ -338,6 +338,33 @@ TEST_F(RedisRouteTableTest, ALoginThatRevivesAGatewayRegistersItsOtherRoutesAgai
   EXPECT_EQ(bob[0].session_id, 1u);
 }
 
+// A gateway's own table restores its routes itself, and still reports the
+// lapse so that the gateway tells its sessions to catch up on what found
+// no route meanwhile: after its key was deleted, and after a restart.
+TEST_F(RedisRouteTableTest, AnOwnTableReportsTheLapsesItRepairs) {
+  auto gateway = OpenTable(), other = OpenTable();
+  ASSERT_NE(gateway, nullptr);
+  ASSERT_NE(other, nullptr);
+  auto beat = [&] {
+    auto liveness = gateway->Heartbeat("gw1");
+    if (!liveness.ok()) liveness = gateway->Heartbeat("gw1");  // a broken connection
+    EXPECT_TRUE(liveness.ok()) << liveness.status().ToString();
+    return liveness.ok() ? *liveness : GatewayLiveness::kAlive;
+  };
+  ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  (void)beat();  // the first: the key a login created
+  EXPECT_EQ(beat(), GatewayLiveness::kAlive);
+  DeleteLivenessKeys();
+  EXPECT_EQ(beat(), GatewayLiveness::kLapsed);
+  EXPECT_EQ(Lookup(*other, "t", "bob").size(), 1u);
+  EXPECT_EQ(beat(), GatewayLiveness::kAlive);
+  Server().Stop();
+  ASSERT_TRUE(Server().Start());
+  EXPECT_EQ(beat(), GatewayLiveness::kLapsed);
+  EXPECT_EQ(Lookup(*other, "t", "bob").size(), 1u);
+  EXPECT_EQ(beat(), GatewayLiveness::kAlive);
+}
+
 // A table served to other processes (signaling-online) registers every
 // gateway's routes: it must not keep them and bring back routes of a gateway
 // given up for dead (nor of sessions logged out through another instance).

@@ -67,8 +67,10 @@ class Embedded final : public EmbeddedServer {
         push_tasks_(std::move(push_tasks)),
         routes_(std::move(routes)),
         presence_bus_(std::move(presence_bus)),
-        heartbeat_(*routes_, gateway_id_, std::chrono::milliseconds(config.gateway_ttl_ms / 3),
-                   [this] { gateway_.RegisterRoutesAgain(); }),
+        heartbeat_(
+            *routes_, gateway_id_, std::chrono::milliseconds(config.gateway_ttl_ms / 3),
+            [this] { gateway_.RegisterRoutesAgain(); },
+            [this] { return gateway_.RoutesIncomplete(); }),
         tokens_(std::move(secret), config.auth_public_keys_dir),
         server_metrics_(metrics_),
         blocking_(static_cast<int>(config.reader_threads),

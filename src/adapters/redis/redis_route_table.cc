@@ -83,6 +83,7 @@ Status RedisRouteTable::ConnectLocked() {
       conn_.Close();
       return st;
     }
+    if (options_.remember_routes) server_restarted_ = heartbeats_;  // each beat reports it once
   }
   run_id_ = run_id;
   return Status::Ok();
@@ -249,8 +250,7 @@ Result<GatewayLiveness> RedisRouteTable::Heartbeat(const std::string& gateway_id
   // if a login brought the key back since (kLoginScript).
   set.push_back("GET");
   // Not retried: a retry would read the value a lost first attempt set.
-  // After a failure the next beat registers the routes again instead (the
-  // gateway does, for a table that keeps none).
+  // After a failure the next beat registers this table's routes again.
   auto replies = RunLocked({set}, false);
   if (!replies.ok()) {
     if (options_.remember_routes) reregister_pending_.insert(gateway_id);
@@ -262,12 +262,15 @@ Result<GatewayLiveness> RedisRouteTable::Heartbeat(const std::string& gateway_id
   const bool lapsed = r->type == REDIS_REPLY_NIL || ReplyString(r) == "revived";
   // A table served to other processes keeps no routes: the gateway has them.
   if (!options_.remember_routes) return lapsed ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
+  // A restarted server (new run_id): the routes were registered again on
+  // reconnecting, but pushes found none meanwhile.
+  const bool restarted = server_restarted_.erase(gateway_id) > 0;
   // Beats missed for a TTL (Redis unreachable, the process stalled): other
   // processes' lookups may have deleted our routes; the sessions are still
   // here, so register them again. (A login that revived the key restored
   // them already: RunLogin.)
   if (r->type != REDIS_REPLY_NIL && !reregister_pending_.contains(gateway_id)) {
-    return GatewayLiveness::kAlive;
+    return lapsed || restarted ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
   }
   Status st = ReRegisterLocked(&gateway_id);
   if (!st.ok()) {
@@ -275,7 +278,9 @@ Result<GatewayLiveness> RedisRouteTable::Heartbeat(const std::string& gateway_id
     return st;
   }
   reregister_pending_.erase(gateway_id);
-  return GatewayLiveness::kAlive;
+  // Restored here; the lapse is still reported so the gateway tells its
+  // sessions to catch up on what was not pushed meanwhile.
+  return GatewayLiveness::kLapsed;
 }
 
 Status RedisRouteTable::Lookup(const std::string& tenant, const std::string& user_id,

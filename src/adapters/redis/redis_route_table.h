@@ -125,6 +125,7 @@ class RedisRouteTable final : public RouteTable {
   std::unordered_map<std::string, std::map<uint64_t, DeviceRoute>> owned_;
   std::set<std::string> heartbeats_;          // gateways this adapter keeps alive
   std::set<std::string> reregister_pending_;  // a re-registration on a beat failed
+  std::set<std::string> server_restarted_;    // gateways whose next beat reports a restart
   std::chrono::steady_clock::time_point last_ttl_refresh_ = std::chrono::steady_clock::now();
 };
 

@@ -103,8 +103,10 @@ class GatewayRole final : public Role {
         presence_bus_(std::move(presence_bus)),
         bus_(std::move(bus)),
         // Started by Start(), after Build() made gateway_.
-        heartbeat_(*routes_, id_, std::chrono::milliseconds(deps.config.gateway_ttl_ms / 3),
-                   [this] { gateway_->RegisterRoutesAgain(); }),
+        heartbeat_(
+            *routes_, id_, std::chrono::milliseconds(deps.config.gateway_ttl_ms / 3),
+            [this] { gateway_->RegisterRoutesAgain(); },
+            [this] { return gateway_->RoutesIncomplete(); }),
         blocking_(static_cast<int>(deps.config.reader_threads),
                   static_cast<size_t>(deps.config.reader_queue)),
         presence_(*routes_, presence_bus_.get()),

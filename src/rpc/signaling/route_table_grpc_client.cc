@@ -109,8 +109,7 @@ class RouteTableGrpcClient final : public RouteTable {
   }
 
   // Not retried: a retry would find the liveness the lost first attempt
-  // set and hide a lapse. GatewayHeartbeat registers the routes again after
-  // a failed beat instead.
+  // set and hide a lapse.
   Result<GatewayLiveness> Heartbeat(const std::string& gateway_id) override {
     online::GatewayHeartbeatRequest request;
     request.set_gateway_id(gateway_id);

@@ -102,6 +102,26 @@ test('a seq gap in pushes is filled by a sync before later messages are delivere
   bob.close();
 });
 
+test('a catch_up notice syncs what was stored while pushes could not reach the device', async () => {
+  const server = new FakeServer();
+  const bob = client(server, 'bob');
+  await bob.connect();
+  const seen = record(bob, ID);
+  await bob.bootstrap(); // the connect's catch-up is answered before this: no sync from it later
+  server.store('alice', { peerUserId: 'bob', content: { text: '1' } });
+  await until(bob, () => bob.conv(ID).delivered === 1, 'seq 1');
+  // The server had no route to bob: seq 2 and 3 are stored, never pushed.
+  const lost = server.sockets;
+  server.sockets = new Set();
+  server.store('alice', { peerUserId: 'bob', content: { text: '2' } });
+  server.store('alice', { peerUserId: 'bob', content: { text: '3' } });
+  server.sockets = lost;
+  for (const socket of lost) socket.deliver({ catchUp: {} });
+  await until(bob, () => bob.conv(ID).delivered === 3, 'what was missed');
+  assert.deepEqual(seen, [1, 2, 3]);
+  bob.close();
+});
+
 test('a send whose connection dropped before the ack is retried with its client_msg_id: one message', async () => {
   const server = new FakeServer();
   const alice = client(server, 'alice');

@@ -515,6 +515,7 @@ size_t Gateway::RegisterRoutesAgain() {
   catch_up.mutable_catch_up();
   auto notice = std::make_shared<const SharedFrame>(std::move(catch_up));
   size_t queued = 0;
+  routes_incomplete_.store(false, std::memory_order_relaxed);
   for (const SessionPtr& s : Snapshot()) {
     auto who = s->principal();
     if (!who || !s->route_registering()->load(std::memory_order_relaxed)) continue;
@@ -524,15 +525,19 @@ size_t Gateway::RegisterRoutesAgain() {
       if (Status st = deps_.routes.Register(who.tenant, who.user_id, route); !st.ok()) {
         spdlog::warn("route of {}/{} not registered again: {}", who.tenant, who.user_id,
                      st.ToString());
+        routes_incomplete_.store(true, std::memory_order_relaxed);
         return;
       }
       // What was pushed while the route was gone never arrived.
       if (SessionPtr session = Find(route.session_id)) session->Notify(*notice);
     });
+    if (!ok) routes_incomplete_.store(true, std::memory_order_relaxed);
     queued += ok ? 1 : 0;
   }
-  spdlog::warn("the route table lost gateway {}'s routes: registering {} sessions again",
-               options_.gateway_id, queued);
+  if (queued > 0) {
+    spdlog::warn("the route table lost gateway {}'s routes: registering {} sessions again",
+                 options_.gateway_id, queued);
+  }
   return queued;
 }
 

@@ -163,6 +163,10 @@ class Gateway final : public ConnectionHandler,
   // user's login lane, when the route table lost them (GatewayHeartbeat saw
   // a lapse: a Redis restarted empty). Returns how many were queued.
   size_t RegisterRoutesAgain();
+  // True while a route of the last RegisterRoutesAgain could not be
+  // registered (the table failed, or a login lane was full): the heartbeat
+  // calls it again.
+  bool RoutesIncomplete() const { return routes_incomplete_.load(std::memory_order_relaxed); }
 
  private:
   using SessionPtr = std::shared_ptr<ClientSession>;
@@ -177,6 +181,7 @@ class Gateway final : public ConnectionHandler,
     return {options_.gateway_id, s.id(), request_id};
   }
   std::vector<SessionPtr> Snapshot() const;
+  std::atomic<bool> routes_incomplete_{false};
 
   void Authenticate(const SessionPtr& s, const std::string& request_id, const std::string& token);
   // Registers the route of a session just authenticated, kicks what it

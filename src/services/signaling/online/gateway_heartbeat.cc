@@ -43,7 +43,10 @@ void GatewayHeartbeat::Run() {
   while (!stopping_) {
     lock.unlock();
     auto liveness = routes_.Heartbeat(gateway_id_);
-    const bool lapsed = liveness.ok() && (*liveness == GatewayLiveness::kLapsed || failed_before);
+    // A merely failed beat registers nothing again: a signaling-online
+    // restart would make every gateway re-register every session.
+    const bool lapsed =
+        liveness.ok() && (*liveness == GatewayLiveness::kLapsed || (incomplete_ && incomplete_()));
     if (!liveness.ok()) {
       spdlog::warn("gateway {} heartbeat failed: {}", gateway_id_, liveness.status().ToString());
     }

@@ -4,9 +4,11 @@
 // stop counting as online one TTL after its last beat. A failed beat is
 // logged and tried again after 100 ms, then 200 ms, doubling up to the
 // interval (a Redis adapter reconnects then). When a beat reports the
-// gateway lapsed, and on the first good beat after a failed one (its reply
-// may have carried the lapse), `on_lapsed` registers the gateway's routes
-// again (Gateway::RegisterRoutesAgain).
+// gateway lapsed, `on_lapsed` registers the gateway's routes again
+// (Gateway::RegisterRoutesAgain), and so does every later good beat while
+// `incomplete` (if given) says some of them could not be registered.
+// Not covered: a lapse reported by a beat whose reply was lost (a table
+// that keeps no routes reports it once).
 #pragma once
 
 #include <chrono>
@@ -24,11 +26,12 @@ namespace flare {
 class GatewayHeartbeat {
  public:
   GatewayHeartbeat(RouteTable& routes, std::string gateway_id, std::chrono::milliseconds interval,
-                   std::function<void()> on_lapsed = {})
+                   std::function<void()> on_lapsed = {}, std::function<bool()> incomplete = {})
       : routes_(routes),
         gateway_id_(std::move(gateway_id)),
         interval_(interval),
-        on_lapsed_(std::move(on_lapsed)) {}
+        on_lapsed_(std::move(on_lapsed)),
+        incomplete_(std::move(incomplete)) {}
   ~GatewayHeartbeat() { Stop(); }
   GatewayHeartbeat(const GatewayHeartbeat&) = delete;
   GatewayHeartbeat& operator=(const GatewayHeartbeat&) = delete;
@@ -45,6 +48,7 @@ class GatewayHeartbeat {
   const std::string gateway_id_;
   const std::chrono::milliseconds interval_;
   const std::function<void()> on_lapsed_;
+  const std::function<bool()> incomplete_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
