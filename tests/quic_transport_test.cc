@@ -2,8 +2,14 @@
 // transport, over loopback: the token record, frames both ways, frames
 // larger than many packets, close codes, oversize frames, certificate
 // pinning. The handler stands in for the gateway.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -12,6 +18,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapters/quic/quic_listener.h"
@@ -120,13 +127,20 @@ class QuicTransport : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     auto cert = quic::EnsureDevCertificate(dir_.string());
     ASSERT_TRUE(cert.ok()) << cert.status().ToString();
-    QuicListenerOptions options;
-    options.bind_address = "127.0.0.1";
-    options.cert = *cert;
-    options.max_frame_bytes = 2 << 20;
-    listener_ = MakeQuicListener(options, &handler_);
+    options_.bind_address = "127.0.0.1";
+    options_.cert = *cert;
+    options_.max_frame_bytes = 2 << 20;
+    listener_ = MakeQuicListener(options_, &handler_);
     ASSERT_TRUE(listener_->Start().ok());
     ASSERT_NE(listener_->port(), 0);
+  }
+  // Replaces the listener with one on these options, changed by `change`.
+  template <typename Change>
+  void RestartWith(Change change) {
+    listener_->Stop();
+    change(options_);
+    listener_ = MakeQuicListener(options_, &handler_);
+    ASSERT_TRUE(listener_->Start().ok());
   }
   void TearDown() override {
     if (listener_) listener_->Stop();
@@ -139,6 +153,7 @@ class QuicTransport : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  QuicListenerOptions options_;
   TestHandler handler_;
   std::unique_ptr<QuicListener> listener_;
 };
@@ -283,6 +298,102 @@ TEST_F(QuicTransport, TheDevelopmentCertificateIsReusedAcrossStarts) {
       std::filesystem::perms::none);
   TestClient client(Pinned());
   EXPECT_TRUE(client.Connect(listener_->port(), "good").ok());
+}
+
+// Forwards datagrams from clients to `server_port` and drops every answer:
+// handshakes through it never finish.
+class BlackHoleRelay {
+ public:
+  explicit BlackHoleRelay(uint16_t server_port) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&any), sizeof any);
+    socklen_t len = sizeof any;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&any), &len);
+    port_ = ntohs(any.sin_port);
+    server_ = any;
+    server_.sin_port = htons(server_port);
+    timeval tv{0, 100'000};  // so that the thread sees stop_
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~BlackHoleRelay() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void Run() {
+    std::array<char, 65536> buf;
+    while (!stop_) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n =
+          ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n <= 0 || from.sin_port == server_.sin_port) continue;  // the server's answers: dropped
+      ::sendto(fd_, buf.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&server_),
+               sizeof server_);
+    }
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  sockaddr_in server_{};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Handshakes that never finish hold a slot of their address each until the
+// handshake timeout: past max_handshaking_per_address that address's new
+// connections are ignored, and it is served again once they are gone.
+TEST_F(QuicTransport, HandshakesPastTheAddressLimitAreIgnoredUntilOthersEnd) {
+  RestartWith([](QuicListenerOptions& o) {
+    o.max_handshaking_per_address = 2;
+    o.handshake_timeout_ms = 4000;
+  });
+  BlackHoleRelay relay(listener_->port());
+  QuicClientOptions quick = Pinned();
+  quick.handshake_timeout_ms = 500;
+  // Three at once through the relay: their answers never arrive.
+  std::vector<std::unique_ptr<TestClient>> stalled;
+  std::vector<std::future<Status>> results;
+  for (int i = 0; i < 3; ++i) {
+    stalled.push_back(std::make_unique<TestClient>(quick));
+    auto done = std::make_shared<std::promise<Status>>();
+    results.push_back(done->get_future());
+    ClientTransport* t = stalled.back()->transport_.get();
+    t->Post([t, done, port = relay.port()] {
+      t->Connect("127.0.0.1", port, "/ws?token=good", [done](Status st) {
+        try {
+          done->set_value(st);
+        } catch (const std::future_error&) {  // reported once is enough
+        }
+      });
+    });
+  }
+  for (auto& r : results) EXPECT_FALSE(r.get().ok());
+  // The server counts two; the third was ignored.
+  EXPECT_EQ(listener_->HandshakingFrom("127.0.0.1"), 2u);
+  TestClient refused(quick);
+  EXPECT_FALSE(refused.Connect(listener_->port(), "good").ok());
+
+  // The stalled handshakes time out on the server and give their slots back.
+  TestClient served(Pinned());
+  Status st = Unavailable("not tried");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!st.ok() && std::chrono::steady_clock::now() < deadline)
+    st = served.Connect(listener_->port(), "good");
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  // An Initial the stalled clients resent late may start one more, which
+  // times out too: none is left for good.
+  while (listener_->HandshakingFrom("127.0.0.1") != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(listener_->HandshakingFrom("127.0.0.1"), 0u);
 }
 
 }  // namespace

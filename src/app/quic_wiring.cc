@@ -20,6 +20,7 @@ Result<std::unique_ptr<QuicListener>> StartQuicListener(const Config& config,
   // a close code); QUIC's own timeout only catches peers that vanished.
   o.idle_timeout_ms = config.idle_timeout_ms + 30'000;
   o.handshake_timeout_ms = std::min<int64_t>(config.auth_timeout_ms, 30'000);
+  o.max_handshaking_per_address = static_cast<size_t>(config.max_unauthenticated_per_address);
   if (config.quic_cert_file.empty()) {
     auto dev = quic::EnsureDevCertificate(config.data_dir);
     if (!dev.ok()) return dev.status();

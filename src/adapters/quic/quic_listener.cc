@@ -94,6 +94,10 @@ class Listener final : public QuicListener, public quic::ServerContext {
     io_->poll();
   }
 
+  size_t HandshakingFrom(const std::string& address) const override {
+    return handshaking_->Count(address);
+  }
+
   // ServerContext (I/O thread).
   const QuicListenerOptions& options() const override { return options_; }
   ConnectionHandler* handler() const override { return handler_; }
@@ -140,8 +144,18 @@ class Listener final : public QuicListener, public quic::ServerContext {
     if (!accepting_ || Connections() >= options_.max_connections) return;
     ngtcp2_pkt_hd hd;
     if (ngtcp2_accept(&hd, rx_.data(), n) != 0) return;  // not a client's first packet
+    const uint64_t id = ++next_id_;
+    // Ignored like a lost packet: an address with too many handshakes
+    // under way cannot hold every connection slot until they time out.
+    QuotaSlot slot;
+    if (options_.max_handshaking_per_address > 0) {
+      slot = QuotaSlot(handshaking_, peer_.address().to_string(), id,
+                       options_.max_handshaking_per_address);
+      if (!slot) return;
+    }
     auto conn = std::make_shared<ServerConn>(
-        this, io_, ++next_id_, peer_.address().to_string() + ":" + std::to_string(peer_.port()));
+        this, io_, id, peer_.address().to_string() + ":" + std::to_string(peer_.port()));
+    conn->HoldUntilOpened(std::move(slot));
     Status st = conn->Init(hd, path);
     if (!st.ok()) {
       spdlog::warn("quic: cannot accept a connection: {}", st.message());
@@ -165,6 +179,8 @@ class Listener final : public QuicListener, public quic::ServerContext {
   std::array<uint8_t, quic::kResetSecretBytes> reset_secret_{};
   std::shared_ptr<quic::ServerCredentials> credentials_;
   std::unordered_map<std::string, std::shared_ptr<ServerConn>> conns_;  // by connection id
+  // Connections per source address still in their handshake.
+  const std::shared_ptr<ConnectionQuota> handshaking_ = std::make_shared<ConnectionQuota>();
   std::thread thread_;
   uint16_t port_ = 0;
   bool accepting_ = true;

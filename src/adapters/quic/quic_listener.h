@@ -32,6 +32,10 @@ struct QuicListenerOptions {
   // (QUIC flow control), at least two largest records.
   uint64_t receive_window_bytes = 256 * 1024;
   size_t max_connections = 200'000;
+  // Connections per source address still in their handshake (no token
+  // record yet); past it, that address's new connections are ignored until
+  // some open or time out (handshake_timeout_ms). 0: no limit.
+  size_t max_handshaking_per_address = 64;
 };
 
 class QuicListener {
@@ -43,6 +47,8 @@ class QuicListener {
   virtual void StopAccepting() = 0;
   // Stops the I/O thread; connections still open are dropped.
   virtual void Stop() = 0;
+  // Connections from `address` still in their handshake (thread-safe).
+  virtual size_t HandshakingFrom(const std::string& address) const = 0;
 };
 
 std::unique_ptr<QuicListener> MakeQuicListener(const QuicListenerOptions& options,

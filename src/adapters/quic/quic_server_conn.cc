@@ -292,6 +292,7 @@ void ServerConn::CloseWithError(int liberr) {
 void ServerConn::Drop(bool notify) {
   if (dropped_) return;
   dropped_ = true;
+  handshaking_.Release();
   {
     std::lock_guard lock(mu_);
     finished_ = true;
@@ -346,6 +347,7 @@ void ServerConn::OnRecord(RecordType type, std::string_view payload) {
       return StopReading(kCloseProtocolError, "the first record must be the token");
     }
     opened_ = true;
+    handshaking_.Release();
     if (!close_queued_) deadline_ = UINT64_MAX;
     ctx_->handler()->OnOpen(shared_from_this(), std::string(payload));
     return;

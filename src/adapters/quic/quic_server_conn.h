@@ -18,6 +18,7 @@
 
 #include "adapters/quic/quic_listener.h"
 #include "adapters/quic/quic_records.h"
+#include "common/connection_quota.h"
 
 namespace flare::quic {
 
@@ -57,6 +58,9 @@ class ServerConn final : public Connection, public std::enable_shared_from_this<
   // Drops the connection without a packet; OnClose follows if `notify` and
   // the gateway had it.
   void Drop(bool notify);
+  // Holds `slot` (of the listener's per-address handshake quota) until the
+  // token record arrives or the connection is dropped.
+  void HoldUntilOpened(QuotaSlot slot) { handshaking_ = std::move(slot); }
 
  private:
   struct Outgoing {
@@ -113,6 +117,7 @@ class ServerConn final : public Connection, public std::enable_shared_from_this<
   int64_t stream_id_ = -1;
   RecordReader reader_;
   SendBuffer send_;
+  QuotaSlot handshaking_;
   bool opened_ = false;        // the token record arrived; the gateway has it
   bool reading_ = true;        // records are still read
   bool close_queued_ = false;  // the close record and FIN are queued
