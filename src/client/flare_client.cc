@@ -271,6 +271,12 @@ class FlareClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void OnAuthReply(const pb::ServerFrame& frame) {
+    if (!frame.has_auth_result() && frame.error().code() == pb::ERROR_CODE_UNAVAILABLE) {
+      // Refused for now (the server could not check the login, or is
+      // busy): come back after the backoff, as after a lost connection.
+      transport_->Close();
+      return ConnectionLost("login refused for now: " + frame.error().message());
+    }
     if (!frame.has_auth_result()) {
       // A rejected token will not get better by retrying.
       closing_ = true;

@@ -268,6 +268,12 @@ export class FlareClient {
   }
 
   onAuthReply(f) {
+    if (!f.authResult && errorFromFrame(f).code === 'UNAVAILABLE') {
+      // Refused for now (the server could not check the login, or is busy):
+      // come back after the backoff, as after a lost connection.
+      this.connectionLost(`login refused for now: ${f.error?.message ?? ''}`);
+      return;
+    }
     if (!f.authResult) {
       const err = errorFromFrame(f);
       this.stayOffline = true;

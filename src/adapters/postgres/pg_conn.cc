@@ -330,7 +330,9 @@ Result<ResultPtr> ExecReconnecting(PGconn* conn, const std::string& server, cons
   auto res = Exec(conn, server, sql, params);
   if (res.ok() || !Broken(conn)) return res;
   PQreset(conn);  // one retry on a fresh session
-  if (Broken(conn)) return res.status();
+  if (Broken(conn)) {
+    return Unavailable(res.status().message() + "; reconnecting failed: " + PQerrorMessage(conn));
+  }
   auto set = Exec(conn, server, "SET synchronous_commit = on");
   if (!set.ok()) return set.status();
   return Exec(conn, server, sql, params);

@@ -102,6 +102,18 @@ test('a seq gap in pushes is filled by a sync before later messages are delivere
   bob.close();
 });
 
+test('a login refused for now (UNAVAILABLE) is tried again; only a bad token is final', async () => {
+  const server = new FakeServer();
+  server.refuseLogins = 2;
+  const bob = client(server, 'bob');
+  await bob.connect();
+  assert.equal(bob.state, 'online');
+  assert.equal(server.refuseLogins, 0);
+  const logins = server.received.filter((r) => r.frame.auth);
+  assert.equal(logins.length, 3);
+  bob.close();
+});
+
 test('a catch_up notice syncs what was stored while pushes could not reach the device', async () => {
   const server = new FakeServer();
   const bob = client(server, 'bob');

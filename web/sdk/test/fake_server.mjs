@@ -12,6 +12,7 @@ export class FakeServer {
     this.sockets = new Set();
     this.sent = new Map(); // user/clientMsgId -> ack
     this.drop = () => false; // (frame) => true to never answer a client frame
+    this.refuseLogins = 0; // logins to refuse for now (UNAVAILABLE) before accepting
     this.received = [];
     const server = this;
     this.WebSocket = class FakeWebSocket {
@@ -72,6 +73,12 @@ export class FakeServer {
   handle(ws, f) {
     const reply = (body) => ws.deliver({ requestId: f.requestId, ...body });
     if (f.auth) {
+      if (this.refuseLogins > 0) {
+        // As a gateway that cannot check the login now: an error, then close 1013.
+        this.refuseLogins--;
+        reply({ error: { code: 'ERROR_CODE_UNAVAILABLE', message: 'cannot log in now; retry' } });
+        return ws.close(1013, 'cannot log in now; retry');
+      }
       ws.user = f.auth.token;
       return reply({ authResult: { userId: ws.user, tenant: 'default', device: 'd' } });
     }
