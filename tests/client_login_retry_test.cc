@@ -50,40 +50,36 @@ class ScriptedLogins final : public ConnectionHandler {
   std::atomic<int> logins_{0};
 };
 
-ClientOptions OptionsFor(uint16_t port) {
+// Connects a client (short backoff) to a listener run by `gateway`.
+Status ConnectThrough(ScriptedLogins& gateway) {
+  auto transport = MakeLeanTransport(testing::LoopbackTransportOptions(1), &gateway,
+                                     testing::EmptyHttpHandler());
+  if (Status st = transport->Start(); !st.ok()) return st;
   ClientOptions o;
-  o.port = port;
+  o.port = transport->ws_port();
   o.token = "any";
   o.backoff_min_ms = 5;
   o.backoff_max_ms = 20;
   o.request_timeout_ms = 5'000;
-  return o;
+  FlareClient client(o);
+  Status st = client.Connect();
+  client.Close();
+  transport->Stop();
+  return st;
 }
 
 TEST(ClientLogin, ALoginRefusedForNowIsTriedAgain) {
   ScriptedLogins gateway(2, pb::ERROR_CODE_UNAVAILABLE);
-  auto transport = MakeLeanTransport(testing::LoopbackTransportOptions(1), &gateway,
-                                     testing::EmptyHttpHandler());
-  ASSERT_TRUE(transport->Start().ok());
-  FlareClient client(OptionsFor(transport->ws_port()));
-  Status st = client.Connect();
+  Status st = ConnectThrough(gateway);
   EXPECT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(gateway.logins(), 3);
-  client.Close();
-  transport->Stop();
 }
 
 TEST(ClientLogin, ABadTokenIsFinal) {
   ScriptedLogins gateway(1, pb::ERROR_CODE_AUTH_FAILED);
-  auto transport = MakeLeanTransport(testing::LoopbackTransportOptions(1), &gateway,
-                                     testing::EmptyHttpHandler());
-  ASSERT_TRUE(transport->Start().ok());
-  FlareClient client(OptionsFor(transport->ws_port()));
-  Status st = client.Connect();
+  Status st = ConnectThrough(gateway);
   EXPECT_EQ(st.code(), Code::kUnauthenticated) << st.ToString();
   EXPECT_EQ(gateway.logins(), 1);
-  client.Close();
-  transport->Stop();
 }
 
 }  // namespace

@@ -83,26 +83,37 @@ test('a device that was away gets exactly what it missed, in order, and acks it'
   bob.close();
 });
 
-test('a seq gap in pushes is filled by a sync before later messages are delivered', async () => {
-  const server = new FakeServer();
+/** Bob online with seq 1 from alice delivered; `seen` records what he is given. */
+async function bobWithSeq1(server) {
   const bob = client(server, 'bob');
   await bob.connect();
   const seen = record(bob, ID);
   await bob.bootstrap(); // the connect's catch-up is answered before this: no sync from it later
   server.store('alice', { peerUserId: 'bob', content: { text: '1' } });
   await until(bob, () => bob.conv(ID).delivered === 1, 'seq 1');
-  // seq 2 is stored but its push is lost; seq 3's push arrives.
-  const lost = server.sockets;
+  return { bob, seen };
+}
+
+/** Stores alice's `texts` to bob without pushing them (their pushes are lost); returns the sockets. */
+function storeUnpushed(server, texts) {
+  const sockets = server.sockets;
   server.sockets = new Set();
-  server.store('alice', { peerUserId: 'bob', content: { text: '2' } });
-  server.sockets = lost;
+  for (const text of texts) server.store('alice', { peerUserId: 'bob', content: { text } });
+  server.sockets = sockets;
+  return sockets;
+}
+
+test('a seq gap in pushes is filled by a sync before later messages are delivered', async () => {
+  const server = new FakeServer();
+  const { bob, seen } = await bobWithSeq1(server);
+  storeUnpushed(server, ['2']); // seq 2 is stored but its push is lost; seq 3's push arrives
   server.store('alice', { peerUserId: 'bob', content: { text: '3' } });
   await until(bob, () => bob.conv(ID).delivered === 3, 'the gap filled');
   assert.deepEqual(seen, [1, 2, 3]);
   bob.close();
 });
 
-test('a login refused for now (UNAVAILABLE) is tried again; only a bad token is final', async () => {
+test('a login refused for now (UNAVAILABLE) is tried again', async () => {
   const server = new FakeServer();
   server.refuseLogins = 2;
   const bob = client(server, 'bob');
@@ -116,19 +127,9 @@ test('a login refused for now (UNAVAILABLE) is tried again; only a bad token is 
 
 test('a catch_up notice syncs what was stored while pushes could not reach the device', async () => {
   const server = new FakeServer();
-  const bob = client(server, 'bob');
-  await bob.connect();
-  const seen = record(bob, ID);
-  await bob.bootstrap(); // the connect's catch-up is answered before this: no sync from it later
-  server.store('alice', { peerUserId: 'bob', content: { text: '1' } });
-  await until(bob, () => bob.conv(ID).delivered === 1, 'seq 1');
+  const { bob, seen } = await bobWithSeq1(server);
   // The server had no route to bob: seq 2 and 3 are stored, never pushed.
-  const lost = server.sockets;
-  server.sockets = new Set();
-  server.store('alice', { peerUserId: 'bob', content: { text: '2' } });
-  server.store('alice', { peerUserId: 'bob', content: { text: '3' } });
-  server.sockets = lost;
-  for (const socket of lost) socket.deliver({ catchUp: {} });
+  for (const socket of storeUnpushed(server, ['2', '3'])) socket.deliver({ catchUp: {} });
   await until(bob, () => bob.conv(ID).delivered === 3, 'what was missed');
   assert.deepEqual(seen, [1, 2, 3]);
   bob.close();
