@@ -265,22 +265,25 @@ Result<GatewayLiveness> RedisRouteTable::Heartbeat(const std::string& gateway_id
   // A restarted server (new run_id): the routes were registered again on
   // reconnecting, but pushes found none meanwhile.
   const bool restarted = server_restarted_.erase(gateway_id) > 0;
+  // The lapse is reported (the gateway tells its sessions to catch up on
+  // what was not pushed meanwhile) only when it is known: the key was gone
+  // or revived, or the server restarted. A beat that merely failed before
+  // (reregister_pending_) has this table register its routes again, to be
+  // safe, but is no reason to have every client catch up.
+  const GatewayLiveness liveness =
+      lapsed || restarted ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
   // Beats missed for a TTL (Redis unreachable, the process stalled): other
   // processes' lookups may have deleted our routes; the sessions are still
   // here, so register them again. (A login that revived the key restored
   // them already: RunLogin.)
-  if (r->type != REDIS_REPLY_NIL && !reregister_pending_.contains(gateway_id)) {
-    return lapsed || restarted ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
-  }
+  if (r->type != REDIS_REPLY_NIL && !reregister_pending_.contains(gateway_id)) return liveness;
   Status st = ReRegisterLocked(&gateway_id);
   if (!st.ok()) {
     reregister_pending_.insert(gateway_id);  // the key exists now: remember to try again
     return st;
   }
   reregister_pending_.erase(gateway_id);
-  // Restored here; the lapse is still reported so the gateway tells its
-  // sessions to catch up on what was not pushed meanwhile.
-  return GatewayLiveness::kLapsed;
+  return liveness;
 }
 
 Status RedisRouteTable::Lookup(const std::string& tenant, const std::string& user_id,
