@@ -18,6 +18,13 @@
 #include "support/redis_server.h"
 
 namespace flare::testing {
+namespace {
+// How a reaped child ended, for a failure message.
+std::string ExitDescription(int status) {
+  return WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                           : "signal " + std::to_string(WTERMSIG(status));
+}
+}  // namespace
 
 ServerProcess::ServerProcess(std::map<std::string, std::string> env) : env_(std::move(env)) {
   char tmpl[] = "/tmp/flare-test-XXXXXX";
@@ -74,9 +81,8 @@ bool ServerProcess::ExitedUnexpectedly() {
   if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
   // A server that stops on its own has crashed or, under a sanitizer with
   // halt_on_error, reported an error: the test fails.
-  ADD_FAILURE() << "flare serve (pid " << pid_ << ") exited on its own: "
-                << (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                      : "signal " + std::to_string(WTERMSIG(status)));
+  ADD_FAILURE() << "flare serve (pid " << pid_
+                << ") exited on its own: " << ExitDescription(status);
   pid_ = -1;
   return true;
 }
@@ -122,9 +128,7 @@ bool ServerProcess::FailStopped() {
   if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) != pid_) return false;
   pid_ = -1;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 74) return true;
-  ADD_FAILURE() << "flare serve exited on its own: "
-                << (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                      : "signal " + std::to_string(WTERMSIG(status)));
+  ADD_FAILURE() << "flare serve exited on its own: " << ExitDescription(status);
   return false;
 }
 
