@@ -227,6 +227,7 @@ int main(int argc, char** argv) {
   std::string group_mode = "server";
   bool spawn = false;
   std::vector<std::string> server_env;
+  std::vector<uint16_t> http_ports;
   int hook_delay_ms = -1;
   app.add_option("--scenario", o.scenario, "connections | direct | group | echo | mixed")
       ->required()
@@ -237,6 +238,9 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", o.server_pids,
                  "pid of the server, for memory and CPU (repeatable: a cluster's processes, "
                  "summed); default: the processes listening on --server's ports");
+  app.add_option("--server-http-port", http_ports,
+                 "HTTP port on --server's host whose /metrics --samples reads (repeatable: a "
+                 "cluster's processes, summed); --spawn-server: its own");
   app.add_option("--data-dir", data_dir, "the server's data dir (to read its token secret)");
   app.add_option("--secret", o.secret, "the server's HS256 secret");
   app.add_flag("--spawn-server", spawn, "start an embedded flare serve on free ports");
@@ -351,6 +355,7 @@ int main(int argc, char** argv) {
     }
     o.ports = {spawned->ws_port()};
     o.server_pids = {spawned->pid()};
+    http_ports = {spawned->http_port()};
     data_dir = spawned->data_dir();
   } else {
     auto ports = ParseServers(server, o.host);
@@ -390,7 +395,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<flare::bench::Sampler> sampler;
   if (!samples_path.empty()) {
     sampler = std::make_unique<flare::bench::Sampler>(o.server_pids, data_dir, sample_every_s,
-                                                      samples_path);
+                                                      samples_path, o.host, http_ports);
     o.sampler = sampler.get();
     sampler->Start();
   }

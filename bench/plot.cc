@@ -255,6 +255,11 @@ std::string RenderSamples(const std::string& title, const std::vector<Sample>& s
       ack99{"ack-p99", "#aec7e8", "send→ack p99", {}},
       del50{"delivery-p50", "#ff7f0e", "send→delivery p50", {}},
       del99{"delivery-p99", "#ffbb78", "send→delivery p99", {}};
+  Series cpu{"server-cpu", "#1f77b4", "server CPU", {}},
+      cpu_pressure{"cpu-pressure", "#d62728", "CPU pressure", {}},
+      io_pressure{"io-pressure", "#9467bd", "I/O pressure", {}},
+      steal{"steal", "#7f7f7f", "CPU steal", {}},
+      checkpoint{"checkpoint", "#2ca02c", "writer in checkpoints", {}};
   constexpr double kMiB = 1048576.0;
   for (const Sample& s : samples) {
     minutes.push_back(s.at_s / 60);
@@ -265,14 +270,21 @@ std::string RenderSamples(const std::string& title, const std::vector<Sample>& s
     ack99.values.push_back(static_cast<double>(s.ack_p99_us) / 1000);
     del50.values.push_back(static_cast<double>(s.delivery_p50_us) / 1000);
     del99.values.push_back(static_cast<double>(s.delivery_p99_us) / 1000);
+    cpu.values.push_back(s.server_cpu_pct);
+    cpu_pressure.values.push_back(s.cpu_pressure_pct);
+    io_pressure.values.push_back(s.io_pressure_pct);
+    steal.values.push_back(s.steal_pct);
+    checkpoint.values.push_back(s.checkpoint_pct);
   }
   std::string subtitle = std::to_string(samples.size()) + " samples";
   std::ostringstream svg;
-  svg << Header(1240, title, subtitle);
+  svg << Header(1530, title, subtitle);
   SeriesPanel(svg, 100, 330, "Server memory", "MiB", minutes, {rss});
   SeriesPanel(svg, 390, 620, "Open descriptors", "descriptors", minutes, {fds});
   SeriesPanel(svg, 680, 910, "SQLite WAL", "MiB", minutes, {wal});
   SeriesPanel(svg, 970, 1200, "Latency per interval", "ms", minutes, {ack50, ack99, del50, del99});
+  SeriesPanel(svg, 1260, 1490, "Machine and checkpoints, % of each interval", "%", minutes,
+              {cpu, cpu_pressure, io_pressure, steal, checkpoint});
   svg << "</svg>\n";
   return svg.str();
 }

@@ -1,7 +1,15 @@
 #include "sampler.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "harness.h"
@@ -38,12 +46,108 @@ int64_t WalBytes(const std::string& dir) {
   return total;
 }
 
+int64_t PressureStallUs(const std::string& resource) {
+  std::ifstream in("/proc/pressure/" + resource);
+  std::string kind;
+  while (in >> kind) {
+    std::string rest;
+    std::getline(in, rest);
+    if (kind != "some") continue;
+    auto at = rest.find("total=");
+    if (at == std::string::npos) return -1;
+    return std::stoll(rest.substr(at + 6));
+  }
+  return -1;
+}
+
+bool ReadHistogramTotals(const std::string& exposition, const std::string& histogram, double* sum,
+                         int64_t* count) {
+  bool found = false;
+  std::istringstream lines(exposition);
+  std::string name;
+  while (lines >> name) {
+    std::string value;
+    std::getline(lines, value);
+    if (name == histogram + "_sum") {
+      *sum += std::strtod(value.c_str(), nullptr);
+      found = true;
+    } else if (name == histogram + "_count") {
+      *count += std::strtoll(value.c_str(), nullptr, 10);
+    }
+  }
+  return found;
+}
+
+namespace {
+
+// The host's steal and total CPU ticks (first line of /proc/stat).
+void ReadCpuTicks(Usage& usage) {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  int64_t ticks[8] = {};  // user nice system idle iowait irq softirq steal
+  for (int64_t& t : ticks) in >> t;
+  if (!in || cpu != "cpu") return;
+  usage.steal_ticks = ticks[7];
+  for (int64_t t : ticks) usage.all_ticks += t;
+}
+
+// The body of GET http://host:port/path (HTTP/1.0: the server closes when
+// done), or "" on any failure; a slow server fails after 2 s.
+std::string HttpGetBody(const std::string& host, uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  timeval timeout{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  std::string response;
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1 &&
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size())) {
+      char chunk[16384];
+      ssize_t n;
+      while ((n = ::recv(fd, chunk, sizeof chunk, 0)) > 0) response.append(chunk, n);
+    }
+  }
+  ::close(fd);
+  auto body = response.find("\r\n\r\n");
+  if (response.compare(0, 12, "HTTP/1.1 200") != 0 && response.compare(0, 12, "HTTP/1.0 200") != 0)
+    return "";
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+double Percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+
+}  // namespace
+
 Sampler::Sampler(std::vector<pid_t> pids, std::string data_dir, double every_s,
-                 std::string csv_path)
+                 std::string csv_path, std::string host, std::vector<uint16_t> metrics_ports)
     : pids_(std::move(pids)),
       data_dir_(std::move(data_dir)),
       every_s_(every_s),
-      csv_path_(std::move(csv_path)) {}
+      csv_path_(std::move(csv_path)),
+      host_(std::move(host)),
+      metrics_ports_(std::move(metrics_ports)) {}
+
+Usage Sampler::ReadUsage() const {
+  Usage usage;
+  for (pid_t pid : pids_) {
+    if (auto stats = ReadProcStats(pid); stats.ok()) usage.server_cpu_s += stats->cpu_seconds;
+  }
+  usage.cpu_pressure_us = PressureStallUs("cpu");
+  usage.io_pressure_us = PressureStallUs("io");
+  ReadCpuTicks(usage);
+  for (uint16_t port : metrics_ports_) {
+    ReadHistogramTotals(HttpGetBody(host_, port, "/metrics"), "flare_store_checkpoint_seconds",
+                        &usage.checkpoint_s, &usage.checkpoints);
+  }
+  return usage;
+}
 
 Sampler::~Sampler() { Stop(); }
 
@@ -63,9 +167,11 @@ void Sampler::Start() {
   if (csv_ != nullptr) {
     std::fprintf(csv_,
                  "minute,rss_mib,fds,wal_mib,acked_per_s,ack_p50_ms,ack_p99_ms,delivery_p50_ms,"
-                 "delivery_p99_ms\n");
+                 "delivery_p99_ms,server_cpu_pct,cpu_pressure_pct,io_pressure_pct,steal_pct,"
+                 "checkpoints,checkpoint_pct\n");
     std::fflush(csv_);
   }
+  last_usage_ = ReadUsage();
   started_us_ = NowUs();
   thread_ = std::thread([this] { Run(); });
 }
@@ -116,17 +222,41 @@ void Sampler::Take() {
   s.delivery_p50_us = delivery.Quantile(0.5);
   s.delivery_p99_us = delivery.Quantile(0.99);
   double interval_s = samples_.empty() ? s.at_s : s.at_s - samples_.back().at_s;
+  AddUsage(s, interval_s);
   samples_.push_back(s);
   if (csv_ == nullptr) return;
   constexpr double kMiB = 1048576.0;
-  std::fprintf(csv_, "%.2f,%.1f,%lld,%.2f,%.0f,%.2f,%.2f,%.2f,%.2f\n", s.at_s / 60,
+  std::fprintf(csv_, "%.2f,%.1f,%lld,%.2f,%.0f,%.2f,%.2f,%.2f,%.2f", s.at_s / 60,
                static_cast<double>(s.rss_bytes) / kMiB, static_cast<long long>(s.fds),
                static_cast<double>(s.wal_bytes) / kMiB,
                interval_s > 0 ? static_cast<double>(s.acked) / interval_s : 0.0,
                static_cast<double>(s.ack_p50_us) / 1000, static_cast<double>(s.ack_p99_us) / 1000,
                static_cast<double>(s.delivery_p50_us) / 1000,
                static_cast<double>(s.delivery_p99_us) / 1000);
+  std::fprintf(csv_, ",%.1f,%.1f,%.1f,%.1f,%lld,%.1f\n", s.server_cpu_pct, s.cpu_pressure_pct,
+               s.io_pressure_pct, s.steal_pct, static_cast<long long>(s.checkpoints),
+               s.checkpoint_pct);
   if (std::fflush(csv_) != 0) csv_ok_ = false;
+}
+
+void Sampler::AddUsage(Sample& s, double interval_s) {
+  Usage now = ReadUsage();
+  const Usage& then = last_usage_;
+  double interval_us = interval_s * 1e6;
+  s.server_cpu_pct = Percent(now.server_cpu_s - then.server_cpu_s, interval_s);
+  if (now.cpu_pressure_us >= 0 && then.cpu_pressure_us >= 0) {
+    s.cpu_pressure_pct =
+        Percent(static_cast<double>(now.cpu_pressure_us - then.cpu_pressure_us), interval_us);
+  }
+  if (now.io_pressure_us >= 0 && then.io_pressure_us >= 0) {
+    s.io_pressure_pct =
+        Percent(static_cast<double>(now.io_pressure_us - then.io_pressure_us), interval_us);
+  }
+  s.steal_pct = Percent(static_cast<double>(now.steal_ticks - then.steal_ticks),
+                        static_cast<double>(now.all_ticks - then.all_ticks));
+  s.checkpoints = now.checkpoints - then.checkpoints;
+  s.checkpoint_pct = Percent(now.checkpoint_s - then.checkpoint_s, interval_s);
+  last_usage_ = now;
 }
 
 }  // namespace flare::bench

@@ -95,6 +95,7 @@ Result<std::unique_ptr<SpawnedServer>> SpawnedServer::Start(
   if (!p.ok()) return p.status();
   server->pid_ = p->pid;
   server->ws_port_ = p->ws_port;
+  server->http_port_ = p->http_port;
   server->hook_admin_port_ = p->hook_admin_port;
   return server;
 }

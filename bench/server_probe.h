@@ -33,12 +33,14 @@ class SpawnedServer {
   ~SpawnedServer();
   pid_t pid() const { return pid_; }
   uint16_t ws_port() const { return ws_port_; }
+  uint16_t http_port() const { return http_port_; }         // /healthz, /metrics
   int hook_admin_port() const { return hook_admin_port_; }  // with FLARE_HOOK_ADMIN_TOKEN
   const std::string& data_dir() const { return data_dir_; }
 
  private:
   pid_t pid_ = -1;
   uint16_t ws_port_ = 0;
+  uint16_t http_port_ = 0;
   int hook_admin_port_ = 0;
   std::string data_dir_;
 };

@@ -266,18 +266,31 @@ std::vector<std::vector<double>> ReadSamples(const std::string& path) {
   std::getline(in, line);
   EXPECT_EQ(line,
             "minute,rss_mib,fds,wal_mib,acked_per_s,ack_p50_ms,ack_p99_ms,delivery_p50_ms,"
-            "delivery_p99_ms");
+            "delivery_p99_ms,server_cpu_pct,cpu_pressure_pct,io_pressure_pct,steal_pct,"
+            "checkpoints,checkpoint_pct");
   while (std::getline(in, line)) {
     std::vector<double> row;
     std::stringstream cells(line);
     for (std::string cell; std::getline(cells, cell, ',');) row.push_back(std::stod(cell));
-    EXPECT_EQ(row.size(), 9u) << line;
+    EXPECT_EQ(row.size(), 15u) << line;
     rows.push_back(row);
   }
   return rows;
 }
 
-enum Column { kMinute, kRssMib, kFds, kWalMib, kAckedPerS };
+enum Column {
+  kMinute,
+  kRssMib,
+  kFds,
+  kWalMib,
+  kAckedPerS,
+  kServerCpuPct = 9,
+  kCpuPressurePct,
+  kIoPressurePct,
+  kStealPct,
+  kCheckpoints,
+  kCheckpointPct
+};
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -303,11 +316,17 @@ TEST(BenchSmoke, MixedLoadIsSampledIntoACsvAndAPlot) {
     EXPECT_GT(row[kRssMib], 1);
     EXPECT_GT(row[kFds], 10);  // the listeners, the store and the 14 clients at least
     EXPECT_GE(row[kWalMib], 0);
+    for (Column pct : {kCpuPressurePct, kIoPressurePct, kStealPct}) {
+      EXPECT_GE(row[pct], 0);
+      EXPECT_LE(row[pct], 100.5);
+    }
   }
   EXPECT_GT(rows[1][kAckedPerS], 0);
+  EXPECT_GT(rows[1][kServerCpuPct], 0);  // the server's CPU while it stores 200 msg/s
   std::string doc = ReadAll(svg);
   EXPECT_EQ(XmlProblem(doc), "");
-  for (const char* id : {"rss", "fds", "wal", "ack-p50", "ack-p99", "delivery-p50", "delivery-p99"})
+  for (const char* id : {"rss", "fds", "wal", "ack-p50", "ack-p99", "delivery-p50", "delivery-p99",
+                         "server-cpu", "cpu-pressure", "io-pressure", "steal", "checkpoint"})
     EXPECT_EQ(PolylinePoints(doc, id), static_cast<int>(rows.size())) << id;
 }
 
@@ -330,12 +349,15 @@ TEST(Soak, TwoMinutesOfMixedLoadStayFlat) {
   ExpectClean(j);
   auto rows = ReadSamples(csv);
   ASSERT_GE(rows.size(), 11u);
-  double fds_lo = 1e9, fds_hi = 0, wal_hi = 0;
+  double fds_lo = 1e9, fds_hi = 0, wal_hi = 0, checkpoints = 0;
   for (size_t i = 1; i < rows.size(); ++i) {
     fds_lo = std::min(fds_lo, rows[i][kFds]);
     fds_hi = std::max(fds_hi, rows[i][kFds]);
     wal_hi = std::max(wal_hi, rows[i][kWalMib]);
+    checkpoints += rows[i][kCheckpoints];
   }
+  // Read from the server's /metrics: the WAL passes 16 MiB many times.
+  EXPECT_GE(checkpoints, 1) << "no checkpoint seen in flare_store_checkpoint_seconds";
   EXPECT_LE(fds_hi - fds_lo, 4) << "open descriptors grow under steady load";
   double rss_early = rows[1][kRssMib], rss_late = rows.back()[kRssMib];
   EXPECT_LE(rss_late, rss_early * 1.25) << "RSS " << rss_early << " MiB -> " << rss_late;

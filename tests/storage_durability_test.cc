@@ -11,6 +11,7 @@
 #include "adapters/memory/memory_store.h"
 #include "adapters/sqlite/sqlite_store.h"
 #include "common/ids.h"
+#include "common/metrics.h"
 #include "services/session/session_service.h"
 #include "services/storage/reader/storage_reader.h"
 #include "services/storage/writer/storage_writer.h"
@@ -80,6 +81,20 @@ Command Send(const std::string& rid, const std::string& peer, const std::string&
   c.body = std::move(send);
   c.reply = {"gw", 1, rid};
   return c;
+}
+
+// A batch of one message at `seq` of conversation "c".
+WriteBatch MessageAt(int64_t seq, const std::string& text) {
+  WriteBatch batch;
+  StoredMessage sm;
+  sm.tenant = "t";
+  sm.message.set_conversation_id("c");
+  sm.message.set_seq(seq);
+  sm.message.set_sender("alice");
+  sm.message.set_client_msg_id("k" + std::to_string(seq - 1));
+  sm.message.mutable_content()->set_text(text);
+  batch.messages.push_back(std::move(sm));
+  return batch;
 }
 
 StorageWriterOptions Options(std::vector<Status>* fatal) {
@@ -292,15 +307,7 @@ TEST_F(SqlitePowerLoss, ACheckpointThatFailsNeverFailsAWrite) {
   int checkpoint_errors = 0;
   int b = 0;
   for (; b < 2100 && checkpoint_errors == 0; ++b) {
-    WriteBatch batch;
-    StoredMessage sm;
-    sm.tenant = "t";
-    sm.message.set_conversation_id("c");
-    sm.message.set_seq(b + 1);
-    sm.message.set_sender("alice");
-    sm.message.set_client_msg_id("k" + std::to_string(b));
-    sm.message.mutable_content()->set_text(text);
-    batch.messages.push_back(std::move(sm));
+    WriteBatch batch = MessageAt(b + 1, text);
     ASSERT_TRUE((*store)->Write(batch).ok()) << "batch " << b;
     ASSERT_TRUE((*store)->Sync().ok());
     if (!(*store)->Checkpoint().ok()) ++checkpoint_errors;
@@ -310,6 +317,58 @@ TEST_F(SqlitePowerLoss, ACheckpointThatFailsNeverFailsAWrite) {
   // The failed checkpoint's fsync may have dropped pages: no sync can be
   // trusted any more, so none succeeds.
   EXPECT_FALSE((*store)->Sync().ok());
+}
+
+TEST_F(SqlitePowerLoss, ACheckpointIsReportedOnlyWhenTheWalPassedItsLimit) {
+  auto store = Open(false);
+  ASSERT_TRUE(store);
+  const std::string wal = dir_ + "/flare.db-wal";
+  constexpr uintmax_t kLimit = 1 << 20;  // Open's checkpoint_wal_bytes
+  std::string text(2000, 'x');
+  int folds = 0;
+  for (int b = 0; b < 400; ++b) {
+    WriteBatch batch = MessageAt(b + 1, text);
+    ASSERT_TRUE(store->Write(batch).ok()) << "batch " << b;
+    ASSERT_TRUE(store->Sync().ok());
+    uintmax_t before = std::filesystem::file_size(wal);
+    auto folded = store->Checkpoint();
+    ASSERT_TRUE(folded.ok()) << folded.status().ToString();
+    EXPECT_EQ(*folded, before >= kLimit) << "batch " << b << ", WAL of " << before << " bytes";
+    if (*folded) {
+      ++folds;
+      EXPECT_LT(std::filesystem::file_size(wal), 64u << 10);  // truncated
+    }
+  }
+  EXPECT_GE(folds, 2);  // 400 messages of 2 KB are several MiB of WAL
+}
+
+TEST_F(SqlitePowerLoss, TheWriterTimesEveryCheckpoint) {
+  auto store = Open(false);
+  ASSERT_TRUE(store);
+  Metrics registry;
+  ServerMetrics metrics(registry);
+  std::vector<Status> fatal;
+  auto acks = std::make_shared<Acks>();
+  ManualClock clock;
+  StorageWriter writer(*store, *store, clock, Options(&fatal), &metrics);
+  writer.SetReplies(acks.get());
+  writer.Start();
+  std::string text(2000, 'y');
+  size_t submitted = 0;
+  while (metrics.store_checkpoint_ms.Count() == 0 && submitted < 4000) {
+    for (int i = 0; i < 100; ++i, ++submitted) {
+      std::string id = std::to_string(submitted);
+      Command c = Send(id, "p" + std::to_string(submitted % 7), "k" + id);
+      std::get<SendCommand>(c.body).message.mutable_content()->set_text(text);
+      ASSERT_TRUE(writer.Submit(std::move(c)).ok());
+    }
+    acks->Wait(submitted);  // the checkpoint follows the batch, before the next one
+  }
+  writer.Stop();
+  EXPECT_TRUE(fatal.empty());
+  // 4,000 messages of 2 KB are 8 MB of WAL: at least one 1 MiB checkpoint.
+  EXPECT_GE(metrics.store_checkpoint_ms.Count(), 1);
+  EXPECT_LE(metrics.store_checkpoint_ms.Count(), static_cast<int64_t>(submitted / 100));
 }
 
 // The writer's checkpoint fails to sync the WAL while the syncer is about to

@@ -106,6 +106,10 @@ ServerMetrics::ServerMetrics(Metrics& m)
                                        "connections closed for a per-user or per-address limit")),
       store_batches(m.AddCounter("flare_store_batches_total", "group-commit batches")),
       store_commit_ms(m.AddHistogram("flare_store_commit_seconds", "group commit duration")),
+      store_checkpoint_ms(m.AddHistogram(
+          "flare_store_checkpoint_seconds",
+          "log checkpoint duration (SQLite: WAL into the database file); no batch is written "
+          "meanwhile")),
       store_batch_messages(m.AddHistogram(
           "flare_store_batch_messages",
           "messages stored per committed group-commit batch (batches that store no message, "

@@ -103,6 +103,7 @@ struct ServerMetrics {
   Counter& connections_refused;
   Counter& store_batches;
   Histogram& store_commit_ms;
+  Histogram& store_checkpoint_ms;
   Histogram& store_batch_messages;
   Histogram& send_to_ack_ms;
   Histogram& delivery_ms;

@@ -108,8 +108,9 @@ class MessageStore {
   // Folds the store's log into its main files when the log has grown past
   // the store's limit (SQLite: a WAL checkpoint). Never undoes or fails a
   // committed batch: an error here only means the log stays longer. The
-  // writer calls it between batches.
-  virtual Status Checkpoint() { return Status::Ok(); }
+  // writer calls it between batches. True when the log was folded, false
+  // when it was still under the limit (or the backend keeps no such log).
+  virtual Result<bool> Checkpoint() { return false; }
 
   // Makes the calling writer the owner of `partition`: stores and returns
   // an epoch higher than any before it. Once it returns, a Write carrying

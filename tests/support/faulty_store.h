@@ -133,7 +133,7 @@ class FaultyStore final : public MessageStore {
     durable_writes_ = std::max(durable_writes_, covered);
     return st;
   }
-  Status Checkpoint() override {
+  Result<bool> Checkpoint() override {
     if (fail_checkpoints_ > 0) {
       --fail_checkpoints_;
       return IoError("injected checkpoint failure");

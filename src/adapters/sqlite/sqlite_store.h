@@ -44,7 +44,7 @@ class SqliteStore final : public MessageStore, public ConversationStore, public 
   Status Write(const WriteBatch& batch) override;
   Result<int64_t> ClaimPartition(int32_t partition) override;
   Status Sync() override;
-  Status Checkpoint() override;
+  Result<bool> Checkpoint() override;
   ~SqliteStore() override;
   Result<int64_t> MaxSeq(const std::string& tenant, const std::string& conversation_id) override;
   Result<std::optional<Message>> FindByClientMsgId(const std::string& tenant,

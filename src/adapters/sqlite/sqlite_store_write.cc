@@ -116,13 +116,13 @@ Status SqliteStore::SyncDirectory() {
   return Status::Ok();
 }
 
-Status SqliteStore::Checkpoint() {
+Result<bool> SqliteStore::Checkpoint() {
   std::lock_guard lock(write_mu_);
   sqlite3_file* wal = wal_file_.load(std::memory_order_acquire);
-  if (wal == nullptr || sync_failed_.load()) return Status::Ok();
+  if (wal == nullptr || sync_failed_.load()) return false;
   sqlite3_int64 size = 0;
   if (wal->pMethods->xFileSize(wal, &size) != SQLITE_OK || size < next_checkpoint_bytes_) {
-    return Status::Ok();
+    return false;
   }
   Status st = CheckpointLocked();
   // If readers kept part of the WAL alive, try again only after it grew by
@@ -131,7 +131,8 @@ Status SqliteStore::Checkpoint() {
   (void)wal->pMethods->xFileSize(wal, &size);  // 0 on error: retry at the limit
   next_checkpoint_bytes_ =
       std::max<int64_t>(options_.checkpoint_wal_bytes, size + options_.checkpoint_wal_bytes);
-  return st;
+  if (!st.ok()) return st;
+  return true;
 }
 
 // With synchronous=FULL, SQLite syncs the WAL before copying it into the

@@ -135,14 +135,21 @@ void StorageWriter::Run() {
     // Between batches, and never part of a batch's outcome: a failed
     // checkpoint only leaves the WAL longer.
     // After a failed sync nothing more is copied into the database file.
-    if (!failed()) {
-      Status checkpointed = messages_.Checkpoint();
-      if (!checkpointed.ok()) spdlog::warn("checkpoint failed: {}", checkpointed.ToString());
-    }
+    if (!failed()) Checkpoint();
   }
   std::lock_guard lock(sync_mu_);
   writer_done_ = true;
   sync_cv_.notify_all();
+}
+
+void StorageWriter::Checkpoint() {
+  int64_t started_ms = clock_.MonotonicMs();
+  Result<bool> checkpointed = messages_.Checkpoint();
+  if (!checkpointed.ok()) {
+    spdlog::warn("checkpoint failed: {}", checkpointed.status().ToString());
+  } else if (*checkpointed && metrics_) {
+    metrics_->store_checkpoint_ms.ObserveMs(static_cast<double>(clock_.MonotonicMs() - started_ms));
+  }
 }
 
 void StorageWriter::RunSyncer() {

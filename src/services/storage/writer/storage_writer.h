@@ -218,6 +218,7 @@ class StorageWriter final : public MessageIngest {
   struct Staged;
   struct Batch;
   void Run();
+  void Checkpoint();  // between batches; observed when the store folded its log
   void RunSyncer();
   void Apply(Batch& batch);        // writer thread: stage and write
   void Dispatch(Batch& batch);     // syncer thread: after Sync, reply and push
