@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include <deque>
+#include <functional>
 
 #include "support/counting_route_table.h"
 #include "support/forwarding_route_table.h"
@@ -44,10 +45,13 @@ TEST(GatewayHeartbeat, StopDoesNotWaitForTheInterval) {
 // Answers its beats from a script (then kAlive), counting them.
 class ScriptedBeats : public testing::ForwardingRouteTable {
  public:
-  explicit ScriptedBeats(std::deque<Result<GatewayLiveness>> script) : script_(std::move(script)) {}
+  explicit ScriptedBeats(std::deque<Result<GatewayLiveness>> script,
+                         std::function<void(int beat)> during = {})
+      : script_(std::move(script)), during_(std::move(during)) {}
   Result<GatewayLiveness> Heartbeat(const std::string&) override {
     std::lock_guard lock(mu_);
     ++beats_;
+    if (during_) during_(beats_);
     cv_.notify_all();
     if (script_.empty()) return GatewayLiveness::kAlive;
     auto next = script_.front();
@@ -63,6 +67,7 @@ class ScriptedBeats : public testing::ForwardingRouteTable {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Result<GatewayLiveness>> script_;
+  const std::function<void(int)> during_;
   int beats_ = 0;
 };
 
@@ -74,7 +79,10 @@ TEST(GatewayHeartbeat, ALapseRegistersTheRoutesAgainAFailedBeatDoesNot) {
                        Unavailable("redis down"), GatewayLiveness::kAlive,
                        GatewayLiveness::kAlive});
   std::atomic<int> registered{0};
-  GatewayHeartbeat heartbeat(table, "gw1", std::chrono::milliseconds(1), [&] { ++registered; });
+  GatewayHeartbeat heartbeat(table, "gw1", std::chrono::milliseconds(1), [&](RouteRepair repair) {
+    EXPECT_EQ(repair, RouteRepair::kEverySession);
+    ++registered;
+  });
   heartbeat.Start();
   ASSERT_TRUE(table.WaitForBeats(8));
   heartbeat.Stop();
@@ -86,11 +94,12 @@ TEST(GatewayHeartbeat, ALapseRegistersTheRoutesAgainAFailedBeatDoesNot) {
 // lane was full) are tried again at every beat until none is left.
 TEST(GatewayHeartbeat, AnIncompleteRegistrationIsTriedAgainAtTheNextBeats) {
   ScriptedBeats table({GatewayLiveness::kLapsed});
-  std::atomic<int> registered{0};
+  std::atomic<int> registered{0}, unfinished{0};
   std::atomic<bool> incomplete{true};
   GatewayHeartbeat heartbeat(
       table, "gw1", std::chrono::milliseconds(1),
-      [&] {
+      [&](RouteRepair repair) {
+        if (repair == RouteRepair::kUnfinished) ++unfinished;
         if (++registered == 3) incomplete = false;
       },
       [&] { return incomplete.load(); });
@@ -98,6 +107,8 @@ TEST(GatewayHeartbeat, AnIncompleteRegistrationIsTriedAgainAtTheNextBeats) {
   ASSERT_TRUE(table.WaitForBeats(10));
   heartbeat.Stop();
   EXPECT_EQ(registered.load(), 3);
+  EXPECT_EQ(unfinished.load(), 2);  // only the first was a lapse
+  EXPECT_EQ(heartbeat.lapses(), 1u);
 }
 
 // A gateway whose beats fail for a TTL counts as dead: after a failure the
@@ -106,11 +117,51 @@ TEST(GatewayHeartbeat, AFailedBeatIsTriedAgainWithinTheInterval) {
   ScriptedBeats table({Unavailable("connection 1 broken"), Unavailable("connection 2 broken"),
                        GatewayLiveness::kAlive});
   std::atomic<int> registered{0};
-  GatewayHeartbeat heartbeat(table, "gw1", std::chrono::hours(1), [&] { ++registered; });
+  GatewayHeartbeat heartbeat(table, "gw1", std::chrono::hours(1),
+                             [&](RouteRepair) { ++registered; });
   heartbeat.Start();
   EXPECT_TRUE(table.WaitForBeats(3));
   heartbeat.Stop();
   EXPECT_EQ(heartbeat.beats(), 1u);
+  EXPECT_EQ(registered.load(), 0);
+}
+
+// The beat that found the key gone may have lost its reply: the next finds
+// the key it set and reports kAlive. Beats that failed for the table's TTL
+// (the clock moves while the second fails) count as a lapse all the same.
+TEST(GatewayHeartbeat, AGoodBeatAfterNoneForATtlIsALapse) {
+  constexpr auto kTtl = std::chrono::milliseconds(30'000);
+  ManualClock clock;
+  ScriptedBeats table({GatewayLiveness::kAlive, Unavailable("reply lost"), GatewayLiveness::kAlive,
+                       GatewayLiveness::kAlive},
+                      [&](int beat) {
+                        if (beat == 2) clock.Advance(kTtl.count());
+                      });
+  std::atomic<int> registered{0};
+  GatewayHeartbeat heartbeat(
+      table, "gw1", std::chrono::milliseconds(1), [&](RouteRepair) { ++registered; }, {}, kTtl,
+      clock);
+  heartbeat.Start();
+  ASSERT_TRUE(table.WaitForBeats(5));
+  heartbeat.Stop();
+  EXPECT_EQ(registered.load(), 1);
+  EXPECT_EQ(heartbeat.lapses(), 1u);
+}
+
+// Failures shorter than the TTL are no lapse: the key never expired.
+TEST(GatewayHeartbeat, BeatsThatFailedForLessThanATtlAreNoLapse) {
+  constexpr auto kTtl = std::chrono::milliseconds(30'000);
+  ManualClock clock;
+  ScriptedBeats table({GatewayLiveness::kAlive, Unavailable("down"), Unavailable("down"),
+                       GatewayLiveness::kAlive, GatewayLiveness::kAlive},
+                      [&](int) { clock.Advance(kTtl.count() / 4); });
+  std::atomic<int> registered{0};
+  GatewayHeartbeat heartbeat(
+      table, "gw1", std::chrono::milliseconds(1), [&](RouteRepair) { ++registered; }, {}, kTtl,
+      clock);
+  heartbeat.Start();
+  ASSERT_TRUE(table.WaitForBeats(6));
+  heartbeat.Stop();
   EXPECT_EQ(registered.load(), 0);
 }
 

@@ -5,6 +5,7 @@
 // backends with connections that record what they are sent.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <limits>
@@ -32,6 +33,14 @@ const std::string kSecret = "gateway-login-test-secret-0123456789abcdef";
 class Gate {
  public:
   explicit Gate(int hold) : hold_(hold) {}
+  // Closes the gate for the next `n` callers only; returns how many had
+  // entered before.
+  int CloseForNext(int n) {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    hold_ = entered_ + n;
+    return entered_;
+  }
   void Enter() {
     std::unique_lock lock(mu_);
     bool held = entered_++ < hold_;
@@ -59,7 +68,7 @@ class Gate {
   }
 
  private:
-  const int hold_;
+  int hold_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool closed_ = false;
@@ -79,9 +88,16 @@ class GatedRouteTable final : public testing::ForwardingRouteTable {
     ++unregistrations;
     return inner_.Unregister(t, u, s);
   }
+  // Registrations after a lapse: the first `fail_registers` fail.
+  Status Register(const std::string& t, const std::string& u, const DeviceRoute& r) override {
+    ++registered_again;
+    if (fail_registers.fetch_sub(1) > 0) return Unavailable("injected route table failure");
+    return inner_.Register(t, u, r);
+  }
 
   Gate gate{1};
-  std::atomic<int> registrations{0}, unregistrations{0};
+  std::atomic<int> registrations{0}, unregistrations{0}, registered_again{0};
+  std::atomic<int> fail_registers{0};
 };
 
 // The memory settings store whose reads, once gated, wait until released.
@@ -131,6 +147,11 @@ class RecordingConnection final : public Connection {
       return false;
     });
   }
+  template <typename Pred>
+  int Count(Pred pred) {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(std::count_if(frames_.begin(), frames_.end(), pred));
+  }
   // The close code once the gateway closed it (0 if not within 10 s).
   uint16_t WaitClosed() {
     std::unique_lock lock(mu_);
@@ -155,7 +176,7 @@ class RecordingConnection final : public Connection {
 
 class GatewayLogin : public ::testing::Test {
  protected:
-  GatewayLogin() {
+  explicit GatewayLogin(int lanes = 2, size_t lane_queue = 50'000) {
     Config config;
     config.storage_backend = "memory";
     stores_ = *OpenStores(config);
@@ -170,7 +191,8 @@ class GatewayLogin : public ::testing::Test {
     GatewayOptions options;
     options.gateway_id = "gw-test";
     options.login_conflict = *LoginConflictPolicy::Parse("exclusive");
-    options.login_lanes = 2;
+    options.login_lanes = lanes;
+    options.login_lane_queue = lane_queue;
     gateway_ = std::make_unique<Gateway>(
         options, GatewayDeps{tokens_, *orchestrator_, *reader_, *sessions_, routes_, *presence_,
                              *stores_.conversations, *stores_.messages, *access_, blocking_, clock_,
@@ -182,8 +204,20 @@ class GatewayLogin : public ::testing::Test {
     gateway_.reset();
   }
 
-  std::string Token(const std::string& device) {
-    return *tokens_.Issue({"t", "alice", device, "web", 0}, clock_.NowMs() / 1000, 3600);
+  std::string Token(const std::string& device, const std::string& user = "alice") {
+    return *tokens_.Issue({"t", user, device, "web", 0}, clock_.NowMs() / 1000, 3600);
+  }
+  // Connects `user` as connection `id`; waits for the login's answer.
+  std::shared_ptr<RecordingConnection> LogIn(uint64_t id, const std::string& user) {
+    auto conn = std::make_shared<RecordingConnection>(id);
+    gateway_->OnOpen(conn, Token("d" + std::to_string(id), user));
+    EXPECT_TRUE(conn->WaitFor([](const pb::ServerFrame& f) { return f.has_auth_result(); }));
+    return conn;
+  }
+  size_t RoutesOf(const std::string& user) {
+    std::vector<DeviceRoute> routes;
+    EXPECT_TRUE(routes_.Lookup("t", user, routes).ok());
+    return routes.size();
   }
 
   const Clock& clock_ = SystemClock::Instance();
@@ -288,6 +322,87 @@ TEST_F(GatewayLogin, ATokenIssuedBeforeTheUsersRevocationIsRefused) {
   ASSERT_TRUE(fresh->WaitFor([](const pb::ServerFrame& f) { return f.has_auth_result(); }));
   gateway_->OnClose(conn);
   gateway_->OnClose(fresh);
+}
+
+// One login lane: a login queued behind other lane tasks answers only once
+// they ran, which is how these tests know a repair's registrations did.
+class GatewayRoutes : public GatewayLogin {
+ protected:
+  static constexpr size_t kLaneQueue = 8;
+  GatewayRoutes() : GatewayLogin(1, kLaneQueue) {}
+  static int CatchUps(RecordingConnection& conn) {
+    return conn.Count([](const pb::ServerFrame& f) { return f.has_catch_up(); });
+  }
+};
+
+TEST_F(GatewayRoutes, ARepairRegistersAgainOnlyWhatFailedAndEachSessionCatchesUpOnce) {
+  auto a = LogIn(1, "alice"), b = LogIn(2, "bob"), c = LogIn(3, "carol");
+  routes_.fail_registers = 1;
+  EXPECT_EQ(gateway_->RegisterRoutesAgain(RouteRepair::kEverySession), 3u);
+  auto d = LogIn(4, "dave");  // after the three registrations on the lane
+  EXPECT_EQ(routes_.registered_again, 3);
+  EXPECT_EQ(CatchUps(*a) + CatchUps(*b) + CatchUps(*c), 2);
+  EXPECT_TRUE(gateway_->RoutesIncomplete());
+  // The next beat registers the one that failed, not every session again.
+  EXPECT_EQ(gateway_->RegisterRoutesAgain(RouteRepair::kUnfinished), 1u);
+  auto e = LogIn(5, "erin");
+  EXPECT_EQ(routes_.registered_again, 4);
+  EXPECT_EQ(CatchUps(*a), 1);
+  EXPECT_EQ(CatchUps(*b), 1);
+  EXPECT_EQ(CatchUps(*c), 1);
+  EXPECT_EQ(CatchUps(*d), 0);
+  EXPECT_FALSE(gateway_->RoutesIncomplete());
+  EXPECT_EQ(gateway_->RegisterRoutesAgain(RouteRepair::kUnfinished), 0u);
+  for (const auto& conn : {a, b, c, d, e}) gateway_->OnClose(conn);
+}
+
+TEST_F(GatewayRoutes, ALapseWhileARepairIsQueuedWaitsForIt) {
+  auto a = LogIn(1, "alice"), b = LogIn(2, "bob");
+  int before = routes_.gate.CloseForNext(1);
+  auto c = std::make_shared<RecordingConnection>(3);
+  gateway_->OnOpen(c, Token("d3", "carol"));
+  routes_.gate.WaitEntered(before + 1);  // carol's login holds the lane
+  EXPECT_EQ(gateway_->RegisterRoutesAgain(RouteRepair::kEverySession), 3u);
+  // Queuing every session again behind the first round would only fill
+  // the lane that logins and logouts need.
+  EXPECT_EQ(gateway_->RegisterRoutesAgain(RouteRepair::kEverySession), 0u);
+  EXPECT_TRUE(gateway_->RoutesIncomplete());
+  routes_.gate.Open();
+  auto d = LogIn(4, "dave");
+  EXPECT_EQ(routes_.registered_again, 3);
+  EXPECT_TRUE(gateway_->RoutesIncomplete());  // the second lapse is still to repair
+  EXPECT_EQ(gateway_->RegisterRoutesAgain(RouteRepair::kUnfinished), 4u);
+  auto e = LogIn(5, "erin");
+  EXPECT_EQ(routes_.registered_again, 7);
+  EXPECT_FALSE(gateway_->RoutesIncomplete());
+  for (const auto& conn : {a, b, c, d, e}) gateway_->OnClose(conn);
+}
+
+TEST_F(GatewayRoutes, ARouteLeftByAFullLaneIsRemovedAtTheNextRepair) {
+  auto b = LogIn(1, "bob");
+  int before = routes_.gate.CloseForNext(1);
+  auto c = std::make_shared<RecordingConnection>(2);
+  gateway_->OnOpen(c, Token("d2", "carol"));
+  routes_.gate.WaitEntered(before + 1);  // carol's login holds the lane
+  std::vector<std::shared_ptr<RecordingConnection>> queued;
+  for (uint64_t id = 100; id < 100 + kLaneQueue; ++id) {  // logins that fill the lane's queue
+    queued.push_back(std::make_shared<RecordingConnection>(id));
+    gateway_->OnOpen(queued.back(), Token("d", "user" + std::to_string(id)));
+  }
+  gateway_->OnClose(b);  // its route removal is refused
+  routes_.gate.Open();
+  for (const auto& conn : queued) {  // the lane is idle once the last of them answered
+    EXPECT_TRUE(conn->WaitFor([](const pb::ServerFrame& fr) { return fr.has_auth_result(); }));
+  }
+  EXPECT_EQ(RoutesOf("bob"), 1u) << "the closed session's route";
+  EXPECT_TRUE(gateway_->RoutesIncomplete());
+  EXPECT_EQ(gateway_->RegisterRoutesAgain(RouteRepair::kUnfinished), 0u);  // no registration
+  auto g = LogIn(6, "grace");
+  EXPECT_EQ(RoutesOf("bob"), 0u);
+  EXPECT_EQ(routes_.unregistrations, 1);
+  EXPECT_FALSE(gateway_->RoutesIncomplete());
+  for (const auto& conn : queued) gateway_->OnClose(conn);
+  for (const auto& conn : {c, g}) gateway_->OnClose(conn);
 }
 
 }  // namespace

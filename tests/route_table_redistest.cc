@@ -370,6 +370,30 @@ TEST_F(RedisRouteTableTest, AnOwnTableReportsTheLapsesItRepairs) {
   EXPECT_EQ(beat(), GatewayLiveness::kAlive);
 }
 
+// The liveness key expired and a login through this table found that
+// first: the table restores the gateway's routes then, and the next beat
+// still reports the lapse (pushes found no route meanwhile).
+TEST_F(RedisRouteTableTest, AnOwnTableReportsALapseThatALoginFoundFirst) {
+  auto gateway = OpenTable(), other = OpenTable();
+  ASSERT_NE(gateway, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(gateway->Register("t", "bob", {"gw1", 1, "phone", "ios"}).ok());
+  ASSERT_TRUE(gateway->Heartbeat("gw1").ok());  // the first: the key a login created
+  auto alive = gateway->Heartbeat("gw1");
+  ASSERT_TRUE(alive.ok());
+  EXPECT_EQ(*alive, GatewayLiveness::kAlive);
+  DeleteLivenessKeys();
+  EXPECT_TRUE(Lookup(*other, "t", "bob").empty());  // deleted as dead
+  ASSERT_TRUE(gateway->Register("t", "carol", {"gw1", 2, "phone", "ios"}).ok());
+  EXPECT_EQ(Lookup(*other, "t", "bob").size(), 1u);  // restored by the login
+  auto lapsed = gateway->Heartbeat("gw1");
+  ASSERT_TRUE(lapsed.ok()) << lapsed.status().ToString();
+  EXPECT_EQ(*lapsed, GatewayLiveness::kLapsed);
+  auto after = gateway->Heartbeat("gw1");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, GatewayLiveness::kAlive);  // reported once
+}
+
 // A table served to other processes (signaling-online) registers every
 // gateway's routes: it must not keep them and bring back routes of a gateway
 // given up for dead (nor of sessions logged out through another instance).

@@ -119,5 +119,36 @@ TEST(ShardedRouteTable, ALookupOfManyUsersKeepsTheirIndexesAcrossTables) {
   }
 }
 
+// A table whose heartbeat answers what it is told.
+class AnsweringTable final : public testing::ForwardingRouteTable {
+ public:
+  AnsweringTable(const Clock& clock, Result<GatewayLiveness> answer)
+      : ForwardingRouteTable(clock, 30'000), answer_(std::move(answer)) {}
+  Result<GatewayLiveness> Heartbeat(const std::string&) override {
+    ++beats;
+    return answer_;
+  }
+  int beats = 0;
+
+ private:
+  const Result<GatewayLiveness> answer_;
+};
+
+// One table lapsed (its Redis restarted empty) and the next one failed: the
+// lapse is what the gateway must hear, or its routes there stay lost.
+TEST(ShardedRouteTable, ALapseOfOneTableIsReportedEvenIfAnotherFailed) {
+  ManualClock clock;
+  auto failed = std::make_shared<AnsweringTable>(clock, Unavailable("down"));
+  auto lapsed = std::make_shared<AnsweringTable>(clock, GatewayLiveness::kLapsed);
+  auto alive = std::make_shared<AnsweringTable>(clock, GatewayLiveness::kAlive);
+  ShardedRouteTable table({failed, lapsed, alive}, false);
+  auto beat = table.Heartbeat("gw1");
+  ASSERT_TRUE(beat.ok()) << beat.status().ToString();
+  EXPECT_EQ(*beat, GatewayLiveness::kLapsed);
+  EXPECT_EQ(failed->beats + lapsed->beats + alive->beats, 3);  // every table kept alive
+  ShardedRouteTable without_lapse({alive, failed}, false);
+  EXPECT_FALSE(without_lapse.Heartbeat("gw1").ok());
+}
+
 }  // namespace
 }  // namespace flare

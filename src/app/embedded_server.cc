@@ -69,8 +69,9 @@ class Embedded final : public EmbeddedServer {
         presence_bus_(std::move(presence_bus)),
         heartbeat_(
             *routes_, gateway_id_, std::chrono::milliseconds(config.gateway_ttl_ms / 3),
-            [this] { gateway_.RegisterRoutesAgain(); },
-            [this] { return gateway_.RoutesIncomplete(); }),
+            [this](RouteRepair repair) { gateway_.RegisterRoutesAgain(repair); },
+            [this] { return gateway_.RoutesIncomplete(); },
+            std::chrono::milliseconds(config.gateway_ttl_ms)),
         tokens_(std::move(secret), config.auth_public_keys_dir),
         server_metrics_(metrics_),
         blocking_(static_cast<int>(config.reader_threads),

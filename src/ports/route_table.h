@@ -32,6 +32,12 @@ enum class LoginConflict {
 // What a Heartbeat found (RouteTable::Heartbeat).
 enum class GatewayLiveness { kAlive, kLapsed };
 
+// What a gateway registers again after a lapse (GatewayHeartbeat).
+enum class RouteRepair {
+  kEverySession,  // the table lost the gateway's routes
+  kUnfinished,    // the ones an earlier repair could not register
+};
+
 struct DeviceRoute {
   std::string gateway_id;
   uint64_t session_id = 0;

@@ -83,7 +83,7 @@ Status RedisRouteTable::ConnectLocked() {
       conn_.Close();
       return st;
     }
-    if (options_.remember_routes) server_restarted_ = heartbeats_;  // each beat reports it once
+    if (options_.remember_routes) lapse_to_report_ = heartbeats_;  // each beat reports it once
   }
   run_id_ = run_id;
   return Status::Ok();
@@ -194,9 +194,12 @@ Status RedisRouteTable::RunLogin(const std::string& key, const DeviceRoute& rout
   // gone) before this login brought the key back: lookups may have deleted
   // its other routes, and the next beat would find the key and not restore
   // them. (A gateway's first login finds no key too: nothing to restore.)
-  if (revived && heartbeats_.contains(route.gateway_id) &&
-      !ReRegisterLocked(&route.gateway_id).ok()) {
-    reregister_pending_.insert(route.gateway_id);
+  // Restoring them sets the key to "1": the lapse is remembered here for
+  // the next beat to report, so that the gateway's sessions catch up on what
+  // found no route meanwhile.
+  if (revived && heartbeats_.contains(route.gateway_id)) {
+    lapse_to_report_.insert(route.gateway_id);
+    if (!ReRegisterLocked(&route.gateway_id).ok()) reregister_pending_.insert(route.gateway_id);
   }
   return Status::Ok();
 }
@@ -262,16 +265,16 @@ Result<GatewayLiveness> RedisRouteTable::Heartbeat(const std::string& gateway_id
   const bool lapsed = r->type == REDIS_REPLY_NIL || ReplyString(r) == "revived";
   // A table served to other processes keeps no routes: the gateway has them.
   if (!options_.remember_routes) return lapsed ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
-  // A restarted server (new run_id): the routes were registered again on
-  // reconnecting, but pushes found none meanwhile.
-  const bool restarted = server_restarted_.erase(gateway_id) > 0;
+  // A restarted server (new run_id), or a login that revived the key: the
+  // routes were registered again then, but pushes found none meanwhile.
+  const bool repaired = lapse_to_report_.erase(gateway_id) > 0;
   // The lapse is reported (the gateway tells its sessions to catch up on
   // what was not pushed meanwhile) only when it is known: the key was gone
   // or revived, or the server restarted. A beat that merely failed before
   // (reregister_pending_) has this table register its routes again, to be
   // safe, but is no reason to have every client catch up.
   const GatewayLiveness liveness =
-      lapsed || restarted ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
+      lapsed || repaired ? GatewayLiveness::kLapsed : GatewayLiveness::kAlive;
   // Beats missed for a TTL (Redis unreachable, the process stalled): other
   // processes' lookups may have deleted our routes; the sessions are still
   // here, so register them again. (A login that revived the key restored

@@ -125,7 +125,9 @@ class RedisRouteTable final : public RouteTable {
   std::unordered_map<std::string, std::map<uint64_t, DeviceRoute>> owned_;
   std::set<std::string> heartbeats_;          // gateways this adapter keeps alive
   std::set<std::string> reregister_pending_;  // a re-registration on a beat failed
-  std::set<std::string> server_restarted_;    // gateways whose next beat reports a restart
+  // Gateways whose next beat reports a lapse this table found and repaired
+  // first: the server restarted, or a login revived the liveness key.
+  std::set<std::string> lapse_to_report_;
   std::chrono::steady_clock::time_point last_ttl_refresh_ = std::chrono::steady_clock::now();
 };
 

@@ -91,11 +91,16 @@ Status ShardedRouteTable::LookupMany(const std::string& tenant, std::span<const 
 
 Result<GatewayLiveness> ShardedRouteTable::Heartbeat(const std::string& gateway_id) {
   if (shared_backend_) return AnyTable().Heartbeat(gateway_id);
-  GatewayLiveness liveness = GatewayLiveness::kAlive;
+  // Every shard beats, and a lapse one reports wins over another's failure:
+  // it is reported once, and the routes it lost are registered again.
+  Result<GatewayLiveness> liveness = GatewayLiveness::kAlive;
   for (const auto& table : tables_) {
     auto shard = table->Heartbeat(gateway_id);
-    if (!shard.ok()) return shard.status();
-    if (*shard == GatewayLiveness::kLapsed) liveness = GatewayLiveness::kLapsed;
+    if (shard.ok() && *shard == GatewayLiveness::kLapsed) {
+      liveness = GatewayLiveness::kLapsed;
+    } else if (!shard.ok() && liveness.ok() && *liveness == GatewayLiveness::kAlive) {
+      liveness = shard.status();
+    }
   }
   return liveness;
 }

@@ -105,8 +105,9 @@ class GatewayRole final : public Role {
         // Started by Start(), after Build() made gateway_.
         heartbeat_(
             *routes_, id_, std::chrono::milliseconds(deps.config.gateway_ttl_ms / 3),
-            [this] { gateway_->RegisterRoutesAgain(); },
-            [this] { return gateway_->RoutesIncomplete(); }),
+            [this](RouteRepair repair) { gateway_->RegisterRoutesAgain(repair); },
+            [this] { return gateway_->RoutesIncomplete(); },
+            std::chrono::milliseconds(deps.config.gateway_ttl_ms)),
         blocking_(static_cast<int>(deps.config.reader_threads),
                   static_cast<size_t>(deps.config.reader_queue)),
         presence_(*routes_, presence_bus_.get()),

@@ -121,24 +121,13 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
     WriteDeliveredCursors(*session);
     deps_.metrics.authenticated.Add(-1);
     // Off the I/O thread and after the user's login, on its lane: the
-    // route table may be remote. If the lane cannot take it, the route
-    // goes with the gateway's liveness (TTL) rather than block this thread.
-    bool queued = OnLoginLane(
-        who->tenant, who->user_id,
-        [this, who = *who, id = session->id(), registering = session->route_registering()] {
-          // A login that never ran registered nothing (closed first: after a
-          // mass disconnect most queued logins are), and nothing changed online.
-          if (!registering->load(std::memory_order_relaxed)) return;
-          std::optional<std::vector<DeviceRoute>> after;
-          Status st = deps_.routes.UnregisterAndList(who.tenant, who.user_id, id, after);
-          // A stale route only costs pushes that find no session; it goes when
-          // the table drops it (TTL in a shared table).
-          if (!st.ok())
-            spdlog::warn("route of {}/{} not removed: {}", who.tenant, who.user_id, st.ToString());
-          AnnouncePresence(who, false, after);
-        });
-    if (!queued)
-      spdlog::warn("route of {}/{} left to expire: login lane full", who->tenant, who->user_id);
+    // route table may be remote.
+    if (!RemoveRouteOnLane({*who, session->id(), session->route_registering()})) {
+      std::lock_guard lock(repair_mu_);
+      removals_refused_.push_back({*who, session->id(), session->route_registering()});
+      spdlog::warn("route of {}/{} to be removed at the next heartbeat: login lane full",
+                   who->tenant, who->user_id);
+    }
   }
 }
 
@@ -502,43 +491,6 @@ void Gateway::WriteDeliveredCursors(ClientSession& s) {
     // next ack in the conversation carries it again.
     (void)deps_.messages.MoveCursor(*who, conv, 0, seq, ReplyAddress{});
   }
-}
-
-// On the lane, after any login or logout of the user queued before: a
-// session closed by then is skipped (its logout, queued after the close,
-// runs after this and finds the route gone either way), and one whose
-// login has not run yet is registered by that login. Each session
-// registered again is told to catch up (a CatchUp notice): pushes found no
-// route to it meanwhile.
-size_t Gateway::RegisterRoutesAgain() {
-  pb::ServerFrame catch_up;
-  catch_up.mutable_catch_up();
-  auto notice = std::make_shared<const SharedFrame>(std::move(catch_up));
-  size_t queued = 0;
-  routes_incomplete_.store(false, std::memory_order_relaxed);
-  for (const SessionPtr& s : Snapshot()) {
-    auto who = s->principal();
-    if (!who || !s->route_registering()->load(std::memory_order_relaxed)) continue;
-    DeviceRoute route{options_.gateway_id, s->id(), who->device, who->platform};
-    bool ok = OnLoginLane(who->tenant, who->user_id, [this, who = *who, route, notice] {
-      if (Find(route.session_id) == nullptr) return;
-      if (Status st = deps_.routes.Register(who.tenant, who.user_id, route); !st.ok()) {
-        spdlog::warn("route of {}/{} not registered again: {}", who.tenant, who.user_id,
-                     st.ToString());
-        routes_incomplete_.store(true, std::memory_order_relaxed);
-        return;
-      }
-      // What was pushed while the route was gone never arrived.
-      if (SessionPtr session = Find(route.session_id)) session->Notify(*notice);
-    });
-    if (!ok) routes_incomplete_.store(true, std::memory_order_relaxed);
-    queued += ok ? 1 : 0;
-  }
-  if (queued > 0) {
-    spdlog::warn("the route table lost gateway {}'s routes: registering {} sessions again",
-                 options_.gateway_id, queued);
-  }
-  return queued;
 }
 
 void Gateway::UnregisterRoute(const Principal& who, uint64_t session_id) {

@@ -13,6 +13,8 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/connection_quota.h"
@@ -159,14 +161,17 @@ class Gateway final : public ConnectionHandler,
   // Closes every session of the user on this gateway, and asks the other
   // gateways (by the route table) to close theirs; how many were asked.
   size_t KickUser(const std::string& tenant, const std::string& user_id, const std::string& reason);
-  // Registers the route of every logged-in session again, each on its
-  // user's login lane, when the route table lost them (GatewayHeartbeat saw
-  // a lapse: a Redis restarted empty). Returns how many were queued.
-  size_t RegisterRoutesAgain();
-  // True while a route of the last RegisterRoutesAgain could not be
-  // registered (the table failed, or a login lane was full): the heartbeat
-  // calls it again.
-  bool RoutesIncomplete() const { return routes_incomplete_.load(std::memory_order_relaxed); }
+  // Registers routes again, each on its user's login lane (gateway_routes.cc):
+  // kEverySession when the route table lost them (GatewayHeartbeat saw a
+  // lapse: a Redis restarted empty), kUnfinished for those an earlier call
+  // could not register (the table failed, or a login lane was full). While
+  // one call's registrations are queued, the next starts nothing: a lapse
+  // then waits for the next beat. Also queues the route removals of closed
+  // sessions that a full lane refused. Returns how many were queued.
+  size_t RegisterRoutesAgain(RouteRepair repair = RouteRepair::kEverySession);
+  // True while RegisterRoutesAgain has work left: a lapse waiting, routes
+  // not registered, removals not queued, or registrations still queued.
+  bool RoutesIncomplete() const;
 
  private:
   using SessionPtr = std::shared_ptr<ClientSession>;
@@ -181,7 +186,24 @@ class Gateway final : public ConnectionHandler,
     return {options_.gateway_id, s.id(), request_id};
   }
   std::vector<SessionPtr> Snapshot() const;
-  std::atomic<bool> routes_incomplete_{false};
+
+  // Route repair (gateway_routes.cc).
+  struct RouteRemoval {
+    Principal who;
+    uint64_t session_id;
+    std::shared_ptr<const std::atomic<bool>> registering;
+  };
+  // On the user's login lane: removes a closed session's route (if its
+  // login registered one) and announces the presence change. False when the
+  // lane is full: then RegisterRoutesAgain queues it later.
+  bool RemoveRouteOnLane(const RouteRemoval& removal);
+  std::optional<std::vector<SessionPtr>> SessionsToRegisterAgain(RouteRepair repair);
+  void RegisteredAgain(uint64_t session_id, bool ok);  // a queued registration ran
+  mutable std::mutex repair_mu_;
+  size_t repair_in_flight_ = 0;                 // registrations queued, not yet run
+  bool repair_every_session_ = false;           // a lapse waits for them
+  std::unordered_set<uint64_t> repair_failed_;  // sessions to register again
+  std::vector<RouteRemoval> removals_refused_;  // closed sessions whose lane was full
 
   void Authenticate(const SessionPtr& s, const std::string& request_id, const std::string& token);
   // Registers the route of a session just authenticated, kicks what it

@@ -32,31 +32,41 @@ uint64_t GatewayHeartbeat::lapses() const {
   return lapses_;
 }
 
+std::optional<RouteRepair> GatewayHeartbeat::RepairAfter(const Result<GatewayLiveness>& liveness) {
+  // A merely failed beat registers nothing again: a signaling-online
+  // restart would make every gateway re-register every session.
+  if (!liveness.ok()) return std::nullopt;
+  const int64_t now = clock_.MonotonicMs();
+  const bool silent_for_a_ttl = lapse_after_ms_ > 0 && now - last_good_ms_ >= lapse_after_ms_;
+  last_good_ms_ = now;
+  if (*liveness == GatewayLiveness::kLapsed || silent_for_a_ttl) {
+    return RouteRepair::kEverySession;
+  }
+  if (incomplete_ && incomplete_()) return RouteRepair::kUnfinished;
+  return std::nullopt;
+}
+
 void GatewayHeartbeat::Run() {
-  bool failed_before = false;
   // After a failed beat the next comes sooner, doubling up to the interval:
   // a gateway whose beats fail for a TTL counts as dead, and a backend that
   // restarted fails one beat per pooled connection (each finds its own
   // connection broken).
   std::chrono::milliseconds retry = kFirstRetry;
+  last_good_ms_ = clock_.MonotonicMs();
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
     auto liveness = routes_.Heartbeat(gateway_id_);
-    // A merely failed beat registers nothing again: a signaling-online
-    // restart would make every gateway re-register every session.
-    const bool lapsed =
-        liveness.ok() && (*liveness == GatewayLiveness::kLapsed || (incomplete_ && incomplete_()));
     if (!liveness.ok()) {
       spdlog::warn("gateway {} heartbeat failed: {}", gateway_id_, liveness.status().ToString());
     }
-    failed_before = !liveness.ok();
-    if (lapsed && on_lapsed_) on_lapsed_();
+    std::optional<RouteRepair> repair = RepairAfter(liveness);
+    if (repair && repair_) repair_(*repair);
     lock.lock();
     if (liveness.ok()) ++beats_;
-    if (lapsed) ++lapses_;
+    if (repair == RouteRepair::kEverySession) ++lapses_;
     std::chrono::milliseconds wait = interval_;
-    if (failed_before) {
+    if (!liveness.ok()) {
       wait = std::min(interval_, retry);
       retry = std::min(interval_, retry * 2);
     } else {
