@@ -1,10 +1,6 @@
 #include "sampler.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+#include <curl/curl.h>
 
 #include <chrono>
 #include <filesystem>
@@ -92,33 +88,25 @@ void ReadCpuTicks(Usage& usage) {
   for (int64_t t : ticks) usage.all_ticks += t;
 }
 
-// The body of GET http://host:port/path (HTTP/1.0: the server closes when
-// done), or "" on any failure; a slow server fails after 2 s.
+size_t AppendTo(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+// The body of GET http://host:port/path, or "" on any failure or after 2 s.
 std::string HttpGetBody(const std::string& host, uint16_t port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval timeout{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  std::string response;
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1 &&
-      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(request.size())) {
-      char chunk[16384];
-      ssize_t n;
-      while ((n = ::recv(fd, chunk, sizeof chunk, 0)) > 0) response.append(chunk, n);
-    }
-  }
-  ::close(fd);
-  auto body = response.find("\r\n\r\n");
-  if (response.compare(0, 12, "HTTP/1.1 200") != 0 && response.compare(0, 12, "HTTP/1.0 200") != 0)
-    return "";
-  return body == std::string::npos ? "" : response.substr(body + 4);
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return "";
+  std::string url = "http://" + host + ":" + std::to_string(port) + path, body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendTo);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  return rc == CURLE_OK ? body : "";
 }
 
 double Percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
@@ -171,6 +159,7 @@ void Sampler::Start() {
                  "checkpoints,checkpoint_pct\n");
     std::fflush(csv_);
   }
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // before any thread: it is not thread-safe
   last_usage_ = ReadUsage();
   started_us_ = NowUs();
   thread_ = std::thread([this] { Run(); });

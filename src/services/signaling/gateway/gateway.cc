@@ -122,12 +122,7 @@ void Gateway::OnClose(const std::shared_ptr<Connection>& conn) {
     deps_.metrics.authenticated.Add(-1);
     // Off the I/O thread and after the user's login, on its lane: the
     // route table may be remote.
-    if (!RemoveRouteOnLane({*who, session->id(), session->route_registering()})) {
-      std::lock_guard lock(repair_mu_);
-      removals_refused_.push_back({*who, session->id(), session->route_registering()});
-      spdlog::warn("route of {}/{} to be removed at the next heartbeat: login lane full",
-                   who->tenant, who->user_id);
-    }
+    RemoveRouteOnLane({*who, session->id(), session->route_registering()});
   }
 }
 

@@ -194,9 +194,9 @@ class Gateway final : public ConnectionHandler,
     std::shared_ptr<const std::atomic<bool>> registering;
   };
   // On the user's login lane: removes a closed session's route (if its
-  // login registered one) and announces the presence change. False when the
-  // lane is full: then RegisterRoutesAgain queues it later.
-  bool RemoveRouteOnLane(const RouteRemoval& removal);
+  // login registered one) and announces the presence change. When the lane
+  // is full, kept for RegisterRoutesAgain to queue at the next heartbeat.
+  void RemoveRouteOnLane(const RouteRemoval& removal);
   std::optional<std::vector<SessionPtr>> SessionsToRegisterAgain(RouteRepair repair);
   void RegisteredAgain(uint64_t session_id, bool ok);  // a queued registration ran
   mutable std::mutex repair_mu_;

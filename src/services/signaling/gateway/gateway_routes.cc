@@ -10,8 +10,8 @@ namespace flare {
 
 namespace pb = ::flare::client::v1;
 
-bool Gateway::RemoveRouteOnLane(const RouteRemoval& removal) {
-  return OnLoginLane(removal.who.tenant, removal.who.user_id, [this, removal] {
+void Gateway::RemoveRouteOnLane(const RouteRemoval& removal) {
+  bool queued = OnLoginLane(removal.who.tenant, removal.who.user_id, [this, removal] {
     // A login that never ran registered nothing (closed first: after a
     // mass disconnect most queued logins are), and nothing changed online.
     if (!removal.registering->load(std::memory_order_relaxed)) return;
@@ -25,6 +25,11 @@ bool Gateway::RemoveRouteOnLane(const RouteRemoval& removal) {
     }
     AnnouncePresence(who, false, after);
   });
+  if (queued) return;
+  spdlog::warn("route of {}/{} to be removed at the next heartbeat: login lane full",
+               removal.who.tenant, removal.who.user_id);
+  std::lock_guard lock(repair_mu_);
+  removals_refused_.push_back(removal);
 }
 
 bool Gateway::RoutesIncomplete() const {
@@ -77,12 +82,7 @@ size_t Gateway::RegisterRoutesAgain(RouteRepair repair) {
     std::lock_guard lock(repair_mu_);
     removals.swap(removals_refused_);
   }
-  for (const RouteRemoval& removal : removals) {
-    if (!RemoveRouteOnLane(removal)) {
-      std::lock_guard lock(repair_mu_);
-      removals_refused_.push_back(removal);
-    }
-  }
+  for (const RouteRemoval& removal : removals) RemoveRouteOnLane(removal);
   auto sessions = SessionsToRegisterAgain(repair);
   if (!sessions) return 0;
   pb::ServerFrame catch_up;
