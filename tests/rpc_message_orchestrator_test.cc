@@ -299,6 +299,37 @@ TEST_F(RpcMessageOrchestrator, SendsFromThreadsArriveOnceIntactAndBatched) {
   EXPECT_EQ(replies_.size(), 0u);  // accepted: the storage writer answers them
 }
 
+TEST_F(RpcMessageOrchestrator, ALingeringSenderWritesWhatArrivesMeanwhileAsOneBatch) {
+  Serve(service_.get());
+  MessageOrchestratorClientOptions o;
+  o.max_batch = 3;
+  o.linger_us = 600'000'000;  // only a full batch ends the wait here
+  auto client = Client(o);
+  ASSERT_TRUE(Eventually([&] { return client->stats().streams_opened == 1; }));
+  for (int i = 1; i <= 3; ++i) {
+    pb::SendRequest request = SendOf("m" + std::to_string(i));
+    ASSERT_TRUE(client->Send(alice_, request, ReplyTo(i)).ok());
+  }
+  ASSERT_TRUE(messages_.WaitForCalls(3));
+  ASSERT_TRUE(Settled(*client));
+  SubmitStreamStats stats = client->stats();
+  EXPECT_EQ(stats.batches_written, 1u);
+  EXPECT_EQ(stats.entries_written, 3u);
+
+  // A batch that does not fill up goes once the linger has passed, and
+  // not before (a lower bound: a busy machine can only make it later).
+  o.linger_us = 50'000;
+  auto short_linger = Client(o);
+  ASSERT_TRUE(Eventually([&] { return short_linger->stats().streams_opened == 1; }));
+  pb::SendRequest request = SendOf("alone");
+  auto sent = std::chrono::steady_clock::now();
+  ASSERT_TRUE(short_linger->Send(alice_, request, ReplyTo(9)).ok());
+  ASSERT_TRUE(messages_.WaitForCalls(4));
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(50));
+  ASSERT_TRUE(Settled(*short_linger));
+  EXPECT_EQ(short_linger->stats().batches_written, 1u);
+}
+
 TEST_F(RpcMessageOrchestrator, RefusalsGoToRepliesWithTheirCodesAcceptedOnesDoNot) {
   Serve(service_.get());
   messages_.Refuse("bad", PermissionDenied("not a member").WithDetail(pb::ERROR_CODE_NOT_MEMBER));

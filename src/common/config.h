@@ -27,9 +27,9 @@ struct Config {
   int64_t quic_port = 8443;
   std::string quic_cert_file;
   std::string quic_key_file;
-  int64_t io_threads = 0;     // 0 = cores - 1, at least 1
+  int64_t io_threads = 0;             // 0 = cores - 1, at least 1
   std::string ws_transport = "lean";  // "lean" (adapters/lean_ws) or "beast"
-  std::string metrics_token;  // empty: /metrics answers loopback peers only
+  std::string metrics_token;          // empty: /metrics answers loopback peers only
   // "all" (embedded) or a comma-separated list of cluster roles (the seed's
   // module names) this process runs; `flare serve --role` overrides it.
   std::string roles = "all";
@@ -159,6 +159,7 @@ struct Config {
   int64_t rpc_retry_initial_backoff_ms = 20;
   int64_t rpc_retry_max_backoff_ms = 1'000;
   int64_t rpc_retry_attempt_timeout_ms = 0;  // 0: an attempt may use the whole deadline
+  int64_t rpc_submit_linger_us = 2000;       // a gateway's Submit batch gathers entries this long
 
   // [log]
   std::string log_level = "info";

@@ -50,6 +50,21 @@ for health in ${FLARE_CLUSTER_HTTP//,/ }; do
   curl -fsS -o /dev/null "$url" || fail "${health%%=*} is not ready at $url"
 done
 
+# Gateways find the push-server role (in both writer processes) to report
+# logins and unacknowledged pushes to.
+push_servers=$(tr ';' '\n' <<<"$FLARE_CLUSTER_SERVICES" | sed -n 's/^push-server=//p')
+[ "$(tr ',' '\n' <<<"$push_servers" | grep -c .)" -eq 2 ] ||
+  fail "discovery lists push-server as '$push_servers', not the two writers"
+# Messages cross from one gateway to the other and are all acked and delivered.
+ports=${FLARE_CLUSTER_GATEWAYS//127.0.0.1:/}  # flare-bench: host:p1,p2
+bench_out=$("$BUILD_DIR/flare-bench" --scenario direct --server "127.0.0.1:$ports" \
+  --secret "$(cat "$FLARE_CLUSTER_JWT_SECRET_FILE")" --clients 4 --rate 40 --duration 2 2>&1) ||
+  fail "flare-bench through the gateways failed: $bench_out"
+grep -qE '^errors/lost/dup +0 / 0 / 0$' <<<"$bench_out" || fail "messages went missing: $bench_out"
+grep -qE '^acked +[1-9]' <<<"$bench_out" || fail "no message was acked: $bench_out"
+if grep -h 'no push-server in discovery' "$DATA"/logs/gateway-*.log; then
+  fail "a gateway found no push-server"
+fi
 [ -f "$DATA/postgres/data/postmaster.pid" ] || fail "no PostgreSQL runs on $DATA"
 [ "$(redis-cli -u "$FLARE_CLUSTER_REDIS_URL" ping)" = PONG ] || fail "no Redis answers"
 # SIGTERM takes the same path as Ctrl-C (a background job of a script

@@ -210,8 +210,10 @@ class GatewayRole final : public Role {
     auto outbox_transport = shared.NewInboxTransport();
     if (!outbox_transport.ok()) return outbox_transport.status();
     const Config& c = deps_.config;
+    MessageOrchestratorClientOptions submit;
+    submit.linger_us = c.rpc_submit_linger_us;
     messages_ = NewMessageOrchestratorGrpcClient(
-        *orchestrator, RpcOptionsFor(c, RpcService::kMessageOrchestrator), replies_);
+        *orchestrator, RpcOptionsFor(c, RpcService::kMessageOrchestrator), replies_, submit);
     reader_ = NewStorageReaderGrpcClient(*reader, RpcOptionsFor(c, RpcService::kStorageReader));
     sessions_ = NewSessionGrpcClient(*session, RpcOptionsFor(c, RpcService::kSession));
     ServerMetrics& metrics = shared.server_metrics();

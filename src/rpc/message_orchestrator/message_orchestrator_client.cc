@@ -132,13 +132,17 @@ class MessageOrchestratorGrpcClient final : public MessageOrchestratorClient {
   }
 
   // Never waits for the network: the gateway calls this on I/O threads.
+  // Wakes the sender only for what ends one of its waits (a first entry, a
+  // full batch), not once per entry.
   Status Enqueue(rpc::SubmitEntry entry) {
+    bool wake;
     {
       std::lock_guard lock(mu_);
       if (closing_) return Unavailable("the orchestrator client is closed");
       FLARE_RETURN_IF_ERROR(book_.Add(std::move(entry)));
+      wake = book_.queued() == 1 || book_.queued() >= o_.max_batch;
     }
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
     return Status::Ok();
   }
 
@@ -238,6 +242,8 @@ class MessageOrchestratorGrpcClient final : public MessageOrchestratorClient {
         cv_.wait_for(lock, kSweepEvery,
                      [&] { return closing_ || stream_broken_ || book_.HasQueued(); });
         if (closing_ || stream_broken_) return;
+        Linger(lock);
+        if (closing_ || stream_broken_) return;
         batch = book_.TakeBatch(o_.max_batch);
       }
       Sweep();
@@ -247,6 +253,15 @@ class MessageOrchestratorGrpcClient final : public MessageOrchestratorClient {
       ++stats_.batches_written;
       stats_.entries_written += batch.entries_size();
     }
+  }
+
+  // With entries queued: waits up to linger_us for a full batch, so one
+  // stream message carries what arrives meanwhile. Enqueue wakes the
+  // sender per entry, but only the full batch (or closing) ends the wait.
+  void Linger(std::unique_lock<std::mutex>& lock) {
+    if (o_.linger_us <= 0 || !book_.HasQueued()) return;
+    cv_.wait_for(lock, std::chrono::microseconds(o_.linger_us),
+                 [&] { return closing_ || stream_broken_ || book_.queued() >= o_.max_batch; });
   }
 
   // Reader thread: settles entries by their acceptances until the stream

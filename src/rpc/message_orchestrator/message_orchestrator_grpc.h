@@ -25,6 +25,10 @@ struct MessageOrchestratorClientOptions {
   // UNAVAILABLE at once.
   size_t max_queued = 10'000;
   size_t max_batch = 512;  // entries per stream message
+  // How long the sender holds the first entry queued for more to join its
+  // batch (until max_batch are queued); 0 = write at once. In real time:
+  // a linger far below any timeout, not worth a clock seam.
+  int64_t linger_us = 0;
   // How long an idempotent entry (send, cursor) is resent across broken
   // streams before it is answered UNAVAILABLE.
   int64_t give_up_ms = 30'000;

@@ -46,6 +46,7 @@ class SubmitBook {
   Status Add(SubmitEntry entry);
 
   bool HasQueued() const { return !queued_.empty(); }
+  size_t queued() const { return queued_.size(); }
   size_t size() const { return queued_.size() + written_.size(); }
 
   // Moves up to `max` queued entries to the written ones, oldest first;
