@@ -211,6 +211,34 @@ TEST_P(FencedWriters, RecordsTheWriterHasNotReadYetAreReportedAsLag) {
   ExpectStoredOnceAndAnsweredTruly();
 }
 
+TEST_P(FencedWriters, EachWriterReportsThePartitionsItOwns) {
+  Gauge first_owned, second_owned;
+  IngestConsumerOptions first_options = WriterNode::ConsumerOptions();
+  first_options.partitions_owned = &first_owned;
+  IngestConsumerOptions second_options = WriterNode::ConsumerOptions();
+  second_options.partitions_owned = &second_owned;
+  auto first = std::make_unique<WriterNode>(*t_.bus, shared_, book_, clock_, first_options);
+  EXPECT_TRUE(Eventually([&] { return first_owned.Value() == kPartitions; }, Deadline()))
+      << first_owned.Value();
+  {
+    WriterNode second(*t_.bus, shared_, book_, clock_, second_options);
+    EXPECT_TRUE(Eventually(
+        [&] {
+          return second_owned.Value() > 0 &&
+                 first_owned.Value() + second_owned.Value() == kPartitions;
+        },
+        Deadline()))
+        << first_owned.Value() << " + " << second_owned.Value();
+  }
+  // The second one left: its partitions went back to the first.
+  EXPECT_EQ(second_owned.Value(), 0);
+  EXPECT_TRUE(Eventually([&] { return first_owned.Value() == kPartitions; }, Deadline()))
+      << first_owned.Value();
+  SendRange(0, 20);
+  ASSERT_TRUE(book_.WaitForAll(requests_, Deadline()));
+  ExpectStoredOnceAndAnsweredTruly();
+}
+
 TEST_P(FencedWriters, AWriterPausedWhileItsPartitionsMovedCannotCommitWhenItResumes) {
   WriterNode old_writer(*t_.bus, shared_, book_, clock_);
   SendRange(0, 50);

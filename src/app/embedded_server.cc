@@ -152,6 +152,7 @@ class Embedded final : public EmbeddedServer {
       o.topic = config.bus_ingest_topic;
       o.group = config.bus_writer_group;
       o.lag_records = &server_metrics_.ingest_lag_records;
+      o.partitions_owned = &server_metrics_.ingest_partitions_owned;
       ingest_consumer_ =
           std::make_unique<IngestConsumer>(*event_bus_, *stores_.messages, writer_, clock_, o);
     }

@@ -128,6 +128,10 @@ ServerMetrics::ServerMetrics(Metrics& m)
           "records of the ingest stream partitions this storage writer owns that it has not "
           "read yet (partition end minus read position, as of its last poll); always 0 "
           "without a stream (bus.backend = inprocess)")),
+      ingest_partitions_owned(m.AddGauge(
+          "flare_ingest_partitions_owned",
+          "ingest stream partitions this storage writer owns (claimed in the store); summed "
+          "over the writers it is bus.ingest_partitions once the consumer group has settled")),
       inbox_publish_failures(
           m.AddCounter("flare_gateway_inbox_publish_failures_total",
                        "outcomes, pushes and notices for other gateways the bus did not take")),

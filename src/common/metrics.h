@@ -109,6 +109,7 @@ struct ServerMetrics {
   Histogram& delivery_ms;
   Gauge& pending_writes;
   Gauge& ingest_lag_records;
+  Gauge& ingest_partitions_owned;
   Counter& inbox_publish_failures;
   Counter& inbox_records_in;
 };

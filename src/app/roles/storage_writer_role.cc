@@ -60,6 +60,7 @@ class StorageWriterRole final : public Role {
     o.topic = deps.config.bus_ingest_topic;
     o.group = deps.config.bus_writer_group;
     o.lag_records = &deps.shared.server_metrics().ingest_lag_records;
+    o.partitions_owned = &deps.shared.server_metrics().ingest_partitions_owned;
     consumer_ = std::make_unique<IngestConsumer>(*bus_, *deps.stores.messages, writer_,
                                                  SystemClock::Instance(), o);
   }

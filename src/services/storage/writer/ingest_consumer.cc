@@ -53,14 +53,26 @@ void IngestConsumer::OnAssigned(const std::vector<int32_t>& partitions) {
       continue;
     }
     writer_.ClaimPartition(partition, *epoch, generation);
+    owned_.insert(partition);
   }
+  ReportOwned();
   spdlog::info("storage writer owns {} more ingest partitions", partitions.size());
+}
+
+void IngestConsumer::ReportOwned() {
+  if (options_.partitions_owned != nullptr) {
+    options_.partitions_owned->Set(static_cast<int64_t>(owned_.size()));
+  }
 }
 
 // What is durable is committed before the partitions go; the rest is
 // redelivered to their next owner (and answered by it from idempotency).
 void IngestConsumer::OnRevoked(const std::vector<int32_t>& partitions) {
-  for (int32_t partition : partitions) writer_.ReleasePartition(partition);
+  for (int32_t partition : partitions) {
+    writer_.ReleasePartition(partition);
+    owned_.erase(partition);
+  }
+  ReportOwned();
   CommitReported();
 }
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -40,6 +41,8 @@ struct IngestConsumerOptions {
   // (BusConsumer::Lag, summed) after every poll, and while the consumer
   // waits for room in flight, when not null.
   Gauge* lag_records = nullptr;
+  // Set to the partitions this member has claimed, when not null.
+  Gauge* partitions_owned = nullptr;
 };
 
 class IngestConsumer final : public BusConsumerListener {
@@ -71,6 +74,7 @@ class IngestConsumer final : public BusConsumerListener {
   void CommitReported();
   void Rejoin();
   void ReportLag();
+  void ReportOwned();
   // False when the writer cannot take it (stopping or failed).
   bool Submit(BusRecord& record);
 
@@ -91,6 +95,7 @@ class IngestConsumer final : public BusConsumerListener {
   std::condition_variable cv_;
   size_t in_flight_ = 0;
   std::map<int32_t, int64_t> to_commit_;  // partition -> next offset
+  std::set<int32_t> owned_;               // claimed partitions (polling thread)
   bool rejoin_ = false;
 };
 
