@@ -345,8 +345,17 @@ void Measure::Finish(Report& r) {
 
 namespace {
 
+// When a message due at `due` leaves: then, or at the tick that follows.
+Clock::time_point TickAt(const Options& o, Clock::time_point start, Clock::time_point due) {
+  if (o.pace_tick_us <= 0) return due;
+  const auto tick = std::chrono::microseconds(o.pace_tick_us);
+  auto ticks = (due - start + tick - Clock::duration(1)) / tick;
+  return start + ticks * tick;
+}
+
 // Message k is due at start + k / rate; each goes out at its own due time
-// (late ones at once, so a stall is caught up rather than skipped).
+// (late ones at once, so a stall is caught up rather than skipped), or with
+// o.pace_tick_us at the first tick at or after it.
 void Pace(const Options& o, const std::vector<Peer*>& senders,
           const std::function<void(Peer&)>& send_one, Clock::time_point start,
           Clock::time_point window_at, Clock::time_point deadline,
@@ -364,7 +373,7 @@ void Pace(const Options& o, const std::vector<Peer*>& senders,
       start_window();
       window_started = true;
     }
-    if (due > Clock::now()) std::this_thread::sleep_until(due);
+    if (due > Clock::now()) std::this_thread::sleep_until(TickAt(o, start, due));
     send_one(*senders[k % senders.size()]);
   }
   if (!window_started) start_window();

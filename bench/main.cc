@@ -51,6 +51,7 @@ nlohmann::json ToJson(const Report& r, const Options& o) {
       {"duration_s", r.duration_s},
       {"connections", r.connections},
       {"rate_target", o.rate},
+      {"pace_tick_us", o.pace_tick_us},
       {"sent", r.sent},
       {"acked", r.acked},
       {"delivered", r.delivered},
@@ -248,6 +249,10 @@ int main(int argc, char** argv) {
   app.add_option("--server-env", server_env, "KEY=VALUE for the spawned server (repeatable)");
   app.add_option("--duration", o.duration_s, "seconds of load")->check(CLI::PositiveNumber);
   app.add_option("--rate", o.rate, "messages/s in total; 0 = flat out");
+  app.add_option("--pace-tick-us", o.pace_tick_us,
+                 "with --rate: send what is due every N microseconds instead of each message "
+                 "at its own due time (one wake-up per tick, not per message)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--clients", o.clients,
                  "direct: pairs; group: senders; echo/connections: connections");
   app.add_option("--members", o.members, "group size");

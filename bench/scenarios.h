@@ -26,7 +26,11 @@ struct Options {
   // The server's processes, for memory and CPU figures (summed; none: not reported).
   std::vector<pid_t> server_pids;
   double duration_s = 10;
-  int64_t rate = 0;               // messages/s in total; 0 = flat out
+  int64_t rate = 0;  // messages/s in total; 0 = flat out
+  // With a rate: 0 sends each message at its own due time; N > 0 wakes
+  // every N microseconds and sends what is due by then (cheaper for the
+  // bench, in bursts of rate * N / 1e6).
+  int64_t pace_tick_us = 0;
   int clients = 100;              // direct: pairs; group: senders; echo/connections: connections
   int members = 1000;             // group size
   int window = 16;                // sends in flight per sender when flat out

@@ -180,6 +180,16 @@ TEST(BenchSmoke, DirectAtARate) {
   EXPECT_GT(j["acked"].get<int64_t>(), 0);
 }
 
+// Sends leave in 50 ms ticks (20 at a time) and still at the asked rate.
+TEST(BenchSmoke, PacingInTicksKeepsTheRate) {
+  auto j = RunBench("--scenario direct --clients 2 --rate 400 --pace-tick-us 50000 --duration 2");
+  ExpectClean(j);
+  EXPECT_EQ(j["pace_tick_us"], 50000);
+  int64_t sent = j["sent"].get<int64_t>();
+  EXPECT_GE(sent, 760);
+  EXPECT_LE(sent, 800);
+}
+
 TEST(BenchSmoke, DirectThroughAPreSendHook) {
   auto j = RunBench("--scenario direct --clients 2 --window 2 --hook-delay-ms 5");
   ExpectClean(j);
