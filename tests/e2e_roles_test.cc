@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <sstream>
 
 #include "app/roles/roles.h"
 #include "media/v1/media.grpc.pb.h"
@@ -202,9 +204,16 @@ TEST_F(E2eRoles, StorageReaderAndSessionServeTheStoreOverGrpc) {
   EXPECT_EQ(status, 200);
   HttpGet(http_port_, "/readyz", &status);
   EXPECT_EQ(status, 200);
-  EXPECT_NE(HttpGet(http_port_, "/metrics", &status).find("process_resident_memory_bytes"),
-            std::string::npos);
+  std::string metrics = HttpGet(http_port_, "/metrics", &status);
+  EXPECT_NE(metrics.find("process_resident_memory_bytes"), std::string::npos);
   EXPECT_EQ(status, 200);
+  // Each series once: Prometheus drops a scrape's repeated samples.
+  std::map<std::string, int> samples;
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] != '#') ++samples[line.substr(0, line.rfind(' '))];
+  }
+  for (const auto& [series, count] : samples) EXPECT_EQ(count, 1) << series;
 
   ASSERT_TRUE(child_.Signal(SIGTERM));
   EXPECT_EQ(child_.Wait(30s), std::optional<int>(0));

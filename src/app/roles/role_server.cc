@@ -10,7 +10,6 @@
 #include "app/roles/roles.h"
 #include "app/wiring.h"
 #include "common/metrics.h"
-#include "common/process_metrics.h"
 #include "services/signaling/gateway/transport.h"
 
 namespace flare {
@@ -24,7 +23,6 @@ class Roles final : public RoleServer {
         stores_(std::move(stores)),
         access_(*stores_.conversations),
         deps_{config_, stores_, access_, shared_} {
-    metrics_.AddCollector(RenderProcessMetrics);
     rpc_address_ = config.bind_address + ":" + std::to_string(RpcPort(config, names_));
   }
 
