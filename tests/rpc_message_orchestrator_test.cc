@@ -292,6 +292,9 @@ TEST_F(RpcMessageOrchestrator, SendsFromThreadsArriveOnceIntactAndBatched) {
     EXPECT_FALSE(call.trace.request_id.empty());  // the stream's, current while served
   }
   EXPECT_EQ(keys.size(), calls.size());  // each once
+  // Counted once Write returns, which may be after the answers came.
+  ASSERT_TRUE(Eventually(
+      [&] { return client->stats().entries_written == uint64_t{kThreads * kPerThread}; }));
   SubmitStreamStats stats = client->stats();
   EXPECT_EQ(stats.entries_written, uint64_t{kThreads * kPerThread});
   EXPECT_LT(stats.batches_written, uint64_t{kThreads * kPerThread});
@@ -312,6 +315,8 @@ TEST_F(RpcMessageOrchestrator, ALingeringSenderWritesWhatArrivesMeanwhileAsOneBa
   }
   ASSERT_TRUE(messages_.WaitForCalls(3));
   ASSERT_TRUE(Settled(*client));
+  // Counted once Write returns, which may be after the answers came.
+  ASSERT_TRUE(Eventually([&] { return client->stats().entries_written == 3; }));
   SubmitStreamStats stats = client->stats();
   EXPECT_EQ(stats.batches_written, 1u);
   EXPECT_EQ(stats.entries_written, 3u);
@@ -327,6 +332,7 @@ TEST_F(RpcMessageOrchestrator, ALingeringSenderWritesWhatArrivesMeanwhileAsOneBa
   ASSERT_TRUE(messages_.WaitForCalls(4));
   EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(50));
   ASSERT_TRUE(Settled(*short_linger));
+  ASSERT_TRUE(Eventually([&] { return short_linger->stats().entries_written == 1; }));
   EXPECT_EQ(short_linger->stats().batches_written, 1u);
 }
 

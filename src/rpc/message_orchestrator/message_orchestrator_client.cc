@@ -256,8 +256,8 @@ class MessageOrchestratorGrpcClient final : public MessageOrchestratorClient {
   }
 
   // With entries queued: waits up to linger_us for a full batch, so one
-  // stream message carries what arrives meanwhile. Enqueue wakes the
-  // sender per entry, but only the full batch (or closing) ends the wait.
+  // stream message carries what arrives meanwhile. Only a full batch (which
+  // Enqueue wakes the sender for), closing or a broken stream ends it early.
   void Linger(std::unique_lock<std::mutex>& lock) {
     if (o_.linger_us <= 0 || !book_.HasQueued()) return;
     cv_.wait_for(lock, std::chrono::microseconds(o_.linger_us),
