@@ -53,6 +53,11 @@ class Db {
   Result<std::unique_ptr<Stmt>> Prepare(const char* sql);  // cached by pointer
   // Runs `body` (returning Status) inside BEGIN IMMEDIATE ... COMMIT, with a
   // ROLLBACK when the body or the COMMIT fails; the first error is returned.
+  // IMMEDIATE takes the write lock first: a read in WAL mode could not be
+  // upgraded to a write once another connection committed. The ROLLBACK
+  // after a failed COMMIT matters: a COMMIT refused (a deferred constraint,
+  // SQLITE_BUSY) leaves the transaction open, and every later BEGIN of the
+  // connection would fail.
   template <typename Body>
   Status InTransaction(Body body) {
     FLARE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));

@@ -128,18 +128,6 @@ Result<std::unique_ptr<SqliteMediaStore>> SqliteMediaStore::Open(const std::stri
   return std::unique_ptr<SqliteMediaStore>(new SqliteMediaStore(std::move(db).value()));
 }
 
-Status SqliteMediaStore::InTransaction(const std::function<Status()>& body) {
-  // The write lock first: a read in WAL mode could not be upgraded to a
-  // write once another process committed (see SqliteSettingsStore::Put).
-  FLARE_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  Status st = body();
-  if (!st.ok()) {
-    (void)db_->Exec("ROLLBACK");
-    return st;
-  }
-  return db_->Exec("COMMIT");
-}
-
 Status SqliteMediaStore::RunOne(const char* sql, const std::function<void(sqlite::Stmt&)>& bind) {
   auto stmt = db_->Prepare(sql);
   if (!stmt.ok()) return stmt.status();
@@ -193,7 +181,7 @@ Status SqliteMediaStore::Touch(const std::string& tenant, const std::string& med
 Status SqliteMediaStore::AddRef(const std::string& tenant, const std::string& media_id,
                                 const std::string& conversation_id, int64_t seq) {
   std::lock_guard lock(mu_);
-  return InTransaction([&]() -> Status {
+  return db_->InTransaction([&]() -> Status {
     auto exists = db_->Prepare(kExists);
     if (!exists.ok()) return exists.status();
     (*exists)->Bind(1, tenant).Bind(2, media_id);
@@ -212,7 +200,7 @@ Status SqliteMediaStore::ReleaseMessage(const std::string& tenant,
                                         const std::string& conversation_id, int64_t seq,
                                         int64_t now_ms) {
   std::lock_guard lock(mu_);
-  return InTransaction([&]() -> Status {
+  return db_->InTransaction([&]() -> Status {
     FLARE_RETURN_IF_ERROR(RunOne(kRelease, [&](sqlite::Stmt& s) {
       s.Bind(1, now_ms).Bind(2, tenant).Bind(3, tenant).Bind(4, conversation_id).Bind(5, seq);
     }));
@@ -278,7 +266,7 @@ Result<UploadRecord> SqliteMediaStore::GetUpload(const std::string& tenant,
 Status SqliteMediaStore::PutUploadPart(const std::string& tenant, const std::string& upload_id,
                                        int part_number, uint64_t size) {
   std::lock_guard lock(mu_);
-  return InTransaction([&]() -> Status {
+  return db_->InTransaction([&]() -> Status {
     auto stmt = db_->Prepare(kGetUpload);
     if (!stmt.ok()) return stmt.status();
     (*stmt)->Bind(1, tenant).Bind(2, upload_id);
@@ -294,7 +282,7 @@ Status SqliteMediaStore::PutUploadPart(const std::string& tenant, const std::str
 
 Status SqliteMediaStore::DeleteUpload(const std::string& tenant, const std::string& upload_id) {
   std::lock_guard lock(mu_);
-  return InTransaction([&]() -> Status {
+  return db_->InTransaction([&]() -> Status {
     FLARE_RETURN_IF_ERROR(
         RunOne(kDeleteParts, [&](sqlite::Stmt& s) { s.Bind(1, tenant).Bind(2, upload_id); }));
     return RunOne(kDeleteUpload, [&](sqlite::Stmt& s) { s.Bind(1, tenant).Bind(2, upload_id); });

@@ -42,9 +42,6 @@ class SqliteMediaStore final : public MediaStore {
 
  private:
   explicit SqliteMediaStore(std::unique_ptr<sqlite::Db> db);
-  // Runs `body` in a BEGIN IMMEDIATE transaction (under mu_), rolled back
-  // when it fails.
-  Status InTransaction(const std::function<Status()>& body);
   Result<MediaRecord> GetOne(const char* sql, const std::string& tenant, const std::string& id);
   Status RunOne(const char* sql, const std::function<void(sqlite::Stmt&)>& bind);
 

@@ -46,14 +46,14 @@ Result<int64_t> SqliteSettingsStore::Put(const std::string& key, int64_t expecte
   // The write lock first (waiting up to the busy timeout): a statement
   // that read before another process's commit could not upgrade its read
   // to a write in WAL mode, and would fail at once instead of waiting.
-  FLARE_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  auto changed = Write(key, expected_version, value);
-  if (!changed.ok()) {
-    (void)db_->Exec("ROLLBACK");
-    return changed.status();
-  }
-  FLARE_RETURN_IF_ERROR(db_->Exec("COMMIT"));
-  if (!*changed) {
+  bool changed = false;
+  FLARE_RETURN_IF_ERROR(db_->InTransaction([&]() -> Status {
+    auto written = Write(key, expected_version, value);
+    if (!written.ok()) return written.status();
+    changed = *written;
+    return Status::Ok();
+  }));
+  if (!changed) {
     return Aborted("settings '" + key + "' were saved by another writer since version " +
                    std::to_string(expected_version));
   }

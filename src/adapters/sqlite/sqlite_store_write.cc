@@ -57,19 +57,14 @@ Status SyncFailed(const std::string& what, int rc) {
 Status SqliteStore::Write(const WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
   std::lock_guard lock(write_mu_);
-  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status st = WriteInTransaction(batch);
   // The search index takes new messages in bulk: one FTS5 segment per
   // message batch cost about 30 of a write's 43 us per message.
   const int64_t unindexed = unindexed_ + static_cast<int64_t>(batch.messages.size());
   const bool index = unindexed >= options_.search_index_batch;
-  if (st.ok() && index) st = IndexNewMessagesLocked();
-  if (st.ok()) st = writer_->Exec("COMMIT");
-  if (!st.ok()) {
-    // A failed COMMIT leaves the transaction open; a failed statement too.
-    (void)writer_->Exec("ROLLBACK");  // the original error says what happened
-    return st;
-  }
+  FLARE_RETURN_IF_ERROR(writer_->InTransaction([&]() -> Status {
+    FLARE_RETURN_IF_ERROR(WriteInTransaction(batch));
+    return index ? IndexNewMessagesLocked() : Status::Ok();
+  }));
   unindexed_ = index ? 0 : unindexed;
   RememberWalFile();
   return Status::Ok();
@@ -182,25 +177,15 @@ SqliteStore::~SqliteStore() {
 // A claim commits like any batch (durable with the next Sync).
 Result<int64_t> SqliteStore::ClaimPartition(int32_t partition) {
   std::lock_guard lock(write_mu_);
-  FLARE_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
   int64_t epoch = 0;
-  Status st;
-  {
+  FLARE_RETURN_IF_ERROR(writer_->InTransaction([&]() -> Status {
     auto stmt = writer_->Prepare(kClaimPartition);
-    if (!stmt.ok()) st = stmt.status();
-    if (st.ok()) {
-      auto row = (*stmt)->Bind(1, int64_t{partition}).Step();
-      if (!row.ok())
-        st = row.status();
-      else if (*row)
-        epoch = (*stmt)->Int(0);
-    }
-  }
-  if (st.ok()) st = writer_->Exec("COMMIT");
-  if (!st.ok()) {
-    (void)writer_->Exec("ROLLBACK");
-    return st;
-  }
+    if (!stmt.ok()) return stmt.status();
+    auto row = (*stmt)->Bind(1, int64_t{partition}).Step();
+    if (!row.ok()) return row.status();
+    if (*row) epoch = (*stmt)->Int(0);
+    return Status::Ok();
+  }));
   return epoch;
 }
 
