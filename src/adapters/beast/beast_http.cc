@@ -119,31 +119,18 @@ class BeastHttpListener final : public Listener {
       : options_(options), handler_(std::move(handler)) {}
 
   Result<uint16_t> Start(IoPool& pool) override {
-    pool_ = &pool;
-    acceptor_.emplace(pool.context(0));
-    auto port = ListenOn(*acceptor_, options_.bind_address, options_.http_port);
-    if (port.ok()) Accept();
-    return port;
+    return accept_.Start(
+        pool, options_.bind_address, options_.http_port, [this](tcp::socket socket, size_t) {
+          std::make_shared<HttpSession>(std::move(socket), handler_, options_)->Read();
+        });
   }
 
-  void StopAccepting() override {
-    beast::error_code ignored;
-    if (acceptor_) acceptor_->close(ignored);
-  }
+  void StopAccepting() override { accept_.Close(); }
 
  private:
-  void Accept() {
-    acceptor_->async_accept(pool_->Next(), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<HttpSession>(std::move(socket), handler_, options_)->Read();
-      Accept();
-    });
-  }
-
   TransportOptions options_;
   HttpHandler handler_;
-  IoPool* pool_ = nullptr;
-  std::optional<tcp::acceptor> acceptor_;
+  AcceptLoop accept_;
 };
 
 }  // namespace

@@ -280,52 +280,36 @@ class BeastWsListener final : public Listener {
       : options_(options), handler_(handler) {}
 
   Result<uint16_t> Start(IoPool& pool) override {
-    pool_ = &pool;
     for (size_t i = 0; i < pool.size(); ++i) {
       schedulers_.push_back(std::make_unique<WsScheduler>(pool.context(i)));
     }
-    acceptor_.emplace(pool.context(0));
-    auto port = ListenOn(*acceptor_, options_.bind_address, options_.ws_port);
-    if (port.ok()) Accept();
-    return port;
+    return accept_.Start(
+        pool, options_.bind_address, options_.ws_port,
+        [this](tcp::socket socket, size_t thread) { Open(std::move(socket), thread); });
   }
 
-  void StopAccepting() override {
-    beast::error_code ignored;
-    if (acceptor_) acceptor_->close(ignored);
-  }
+  void StopAccepting() override { accept_.Close(); }
 
  private:
-  void Accept() {
-    size_t index = next_context_++ % pool_->size();
-    acceptor_->async_accept(
-        pool_->context(index), [this, index](beast::error_code ec, tcp::socket socket) {
-          if (ec == asio::error::operation_aborted) return;
-          if (!ec) {
-            uint64_t id = ++next_id_;
-            auto slot = TakeUpgradeSlot(upgrading_, socket, id, options_.max_upgrading_per_address);
-            if (!slot) {
-              socket.close(ec);  // its address has too many upgrades under way
-              return Accept();
-            }
-            socket.set_option(tcp::no_delay(true), ec);
-            std::make_shared<WsSession>(std::move(socket), id, handler_, options_.max_frame_bytes,
-                                        options_.echo, &options_.batching, schedulers_[index].get(),
-                                        std::move(*slot))
-                ->Start();
-          } else {
-            spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors
-          }
-          Accept();
-        });
+  void Open(tcp::socket socket, size_t thread) {
+    beast::error_code ec;
+    uint64_t id = ++next_id_;
+    auto slot = TakeUpgradeSlot(upgrading_, socket, id, options_.max_upgrading_per_address);
+    if (!slot) {
+      socket.close(ec);  // its address has too many upgrades under way
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<WsSession>(std::move(socket), id, handler_, options_.max_frame_bytes,
+                                options_.echo, &options_.batching, schedulers_[thread].get(),
+                                std::move(*slot))
+        ->Start();
   }
 
   TransportOptions options_;
   ConnectionHandler* handler_;
-  IoPool* pool_ = nullptr;
   std::vector<std::unique_ptr<WsScheduler>> schedulers_;
-  std::optional<tcp::acceptor> acceptor_;
-  size_t next_context_ = 0;
+  AcceptLoop accept_;
   std::atomic<uint64_t> next_id_{RandomConnectionIdBase()};
   std::shared_ptr<ConnectionQuota> upgrading_ = std::make_shared<ConnectionQuota>();
 };

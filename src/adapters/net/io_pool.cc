@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 
 #include <random>
@@ -53,6 +55,46 @@ Result<uint16_t> ListenOn(tcp::acceptor& acceptor, const std::string& address, u
                    ec.message());
   }
   return acceptor.local_endpoint().port();
+}
+
+Result<uint16_t> AcceptLoop::Start(IoPool& pool, const std::string& address, uint16_t port,
+                                   OnAccept on_accept) {
+  pool_ = &pool;
+  on_accept_ = std::move(on_accept);
+  acceptor_.emplace(pool.context(0));
+  auto bound = ListenOn(*acceptor_, address, port);
+  if (!bound.ok()) return bound;
+  port_ = *bound;
+  Accept();
+  return bound;
+}
+
+void AcceptLoop::Close() {
+  boost::system::error_code ignored;
+  if (acceptor_) acceptor_->close(ignored);
+  if (backoff_) backoff_->cancel();
+}
+
+void AcceptLoop::Accept() {
+  size_t thread = next_thread_++ % pool_->size();
+  acceptor_->async_accept(pool_->context(thread),
+                          [this, thread](boost::system::error_code ec, tcp::socket socket) {
+                            if (ec == asio::error::operation_aborted || !acceptor_->is_open())
+                              return;
+                            if (ec) return RetryLater(ec);
+                            on_accept_(std::move(socket), thread);
+                            Accept();
+                          });
+}
+
+void AcceptLoop::RetryLater(const boost::system::error_code& ec) {
+  ++failures_;
+  spdlog::warn("accept on port {} failed: {}; retrying in {} ms", port_, ec.message(),
+               retry_after_.count());
+  backoff_.emplace(pool_->context(0), retry_after_);
+  backoff_->async_wait([this](boost::system::error_code ec) {
+    if (!ec && acceptor_->is_open()) Accept();
+  });
 }
 
 Status ListenerTransport::Start() {

@@ -6,8 +6,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +44,43 @@ class IoPool {
 // Binds and listens (reuse_address); the bound port, or why not.
 Result<uint16_t> ListenOn(boost::asio::ip::tcp::acceptor& acceptor, const std::string& address,
                           uint16_t port);
+
+// A listening socket and its accept loop: each accepted connection goes to
+// `on_accept` with the index of the pool thread it was accepted on (round
+// robin). An accept error other than the socket's close (out of
+// descriptors, say) is logged and retried after `retry_after`: the
+// connection stays in the backlog, so accepting again at once fails at
+// once again, and the loop would spin an I/O thread for as long as the
+// descriptors stay short.
+class AcceptLoop {
+ public:
+  using OnAccept = std::function<void(boost::asio::ip::tcp::socket, size_t thread)>;
+  static constexpr std::chrono::milliseconds kRetryAfter{100};
+
+  explicit AcceptLoop(std::chrono::milliseconds retry_after = kRetryAfter)
+      : retry_after_(retry_after) {}
+  // Binds and listens on the pool's first thread, then accepts; the bound
+  // port, or why not. Once per loop.
+  Result<uint16_t> Start(IoPool& pool, const std::string& address, uint16_t port,
+                         OnAccept on_accept);
+  // On the pool's first thread: no new connections.
+  void Close();
+  // Accepts that failed (each one logged), for tests.
+  uint64_t failures() const { return failures_.load(); }
+
+ private:
+  void Accept();
+  void RetryLater(const boost::system::error_code& ec);
+
+  const std::chrono::milliseconds retry_after_;
+  IoPool* pool_ = nullptr;
+  OnAccept on_accept_;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::optional<boost::asio::steady_timer> backoff_;  // the first thread's
+  size_t next_thread_ = 0;
+  uint16_t port_ = 0;
+  std::atomic<uint64_t> failures_{0};
+};
 
 // Connection ids (the gateway's session ids) count up from a random
 // multiple of 2^32: a shared route table keys a user's routes by session
