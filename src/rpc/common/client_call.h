@@ -39,6 +39,20 @@ class RpcCaller {
   Status Call(std::string_view method, const Principal& who, Idempotency idempotency,
               const Attempt& attempt);
 
+  // A read: an idempotent call (so retried) answering a `Response`;
+  // `invoke(context, &response)` calls the stub, and every attempt starts
+  // from an empty response.
+  template <typename Response, typename Invoke>
+  Result<Response> Read(std::string_view method, const Principal& who, Invoke invoke) {
+    Response response;
+    Status status = Call(method, who, Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
+      response.Clear();
+      return invoke(context, &response);
+    });
+    if (!status.ok()) return status;
+    return response;
+  }
+
   const RpcOptions& options() const { return options_; }
 
  private:

@@ -21,6 +21,19 @@ namespace flare::rpc {
 grpc::Status ServeUnary(grpc::ServerContext& context, std::string_view method,
                         const std::function<Status(const Principal&)>& handler);
 
+// Serves a unary call whose `read(principal)` returns a Result<Response>:
+// its value goes into `response`, its error becomes the call's status.
+template <typename Response, typename Read>
+grpc::Status ServeRead(grpc::ServerContext& context, std::string_view method, Response* response,
+                       Read read) {
+  return ServeUnary(context, method, [&](const Principal& who) {
+    auto result = read(who);
+    if (!result.ok()) return result.status();
+    response->Swap(&*result);
+    return Status::Ok();
+  });
+}
+
 // For a service reached from outside the cluster's trusted network (the
 // embedded server's admin APIs): OK when the call's `authorization`
 // metadata is exactly `expected` ("Bearer <token>", compared in constant

@@ -51,47 +51,36 @@ class SessionGrpcService final : public GrpcSessionService::Service {
 
   grpc::Status Bootstrap(grpc::ServerContext* context, const pb::BootstrapRequest* request,
                          pb::BootstrapResult* response) override {
-    return Serve(*context, "Bootstrap", response,
-                 [&](const Principal& who) { return sessions_.Bootstrap(who, *request); });
+    return rpc::ServeRead(*context, "session.v1.SessionService/Bootstrap", response,
+                          [&](const Principal& who) { return sessions_.Bootstrap(who, *request); });
   }
 
   grpc::Status Members(grpc::ServerContext* context, const sv::MembersRequest* request,
                        sv::MembersResult* response) override {
-    return Serve(*context, "Members", response,
-                 [&](const Principal& who) -> Result<sv::MembersResult> {
-                   auto page = sessions_.Members(who, FromProto(*request));
-                   if (!page.ok()) return page.status();
-                   return ToProto(std::move(*page));
-                 });
+    return rpc::ServeRead(*context, "session.v1.SessionService/Members", response,
+                          [&](const Principal& who) -> Result<sv::MembersResult> {
+                            auto page = sessions_.Members(who, FromProto(*request));
+                            if (!page.ok()) return page.status();
+                            return ToProto(std::move(*page));
+                          });
   }
 
   grpc::Status Cursor(grpc::ServerContext* context, const sv::CursorRequest* request,
                       pb::ConversationSummary* response) override {
-    return Serve(*context, "Cursor", response, [&](const Principal& who) {
-      return sessions_.Cursor(who, {request->conversation_id(), request->peer_user_id()});
-    });
+    return rpc::ServeRead(
+        *context, "session.v1.SessionService/Cursor", response, [&](const Principal& who) {
+          return sessions_.Cursor(who, {request->conversation_id(), request->peer_user_id()});
+        });
   }
 
   grpc::Status Group(grpc::ServerContext* context, const sv::GroupInfoRequest* request,
                      pb::GroupInfo* response) override {
-    return Serve(*context, "Group", response, [&](const Principal& who) {
-      return sessions_.Group(who, request->conversation_id());
-    });
+    return rpc::ServeRead(
+        *context, "session.v1.SessionService/Group", response,
+        [&](const Principal& who) { return sessions_.Group(who, request->conversation_id()); });
   }
 
  private:
-  template <typename Response, typename Read>
-  static grpc::Status Serve(grpc::ServerContext& context, const std::string& method,
-                            Response* response, Read read) {
-    return rpc::ServeUnary(context, "session.v1.SessionService/" + method,
-                           [&](const Principal& who) {
-                             auto result = read(who);
-                             if (!result.ok()) return result.status();
-                             response->Swap(&*result);
-                             return Status::Ok();
-                           });
-  }
-
   SessionService& sessions_;
 };
 
@@ -105,16 +94,16 @@ class SessionGrpcClient final : public SessionService {
   using SessionService::Bootstrap;
   Result<pb::BootstrapResult> Bootstrap(const Principal& who,
                                         const pb::BootstrapRequest& request) override {
-    return Ask<pb::BootstrapResult>("Bootstrap", who, [&](auto& context, auto* response) {
+    return caller_.Read<pb::BootstrapResult>("Bootstrap", who, [&](auto& context, auto* response) {
       return stub_->Bootstrap(&context, request, response);
     });
   }
 
   Result<MemberPage> Members(const Principal& who, const MembersQuery& query) override {
     auto request = ToProto(query);
-    auto result = Ask<sv::MembersResult>("Members", who, [&](auto& context, auto* response) {
-      return stub_->Members(&context, request, response);
-    });
+    auto result = caller_.Read<sv::MembersResult>(
+        "Members", who,
+        [&](auto& context, auto* response) { return stub_->Members(&context, request, response); });
     if (!result.ok()) return result.status();
     return FromProto(std::move(*result));
   }
@@ -124,7 +113,7 @@ class SessionGrpcClient final : public SessionService {
     sv::CursorRequest request;
     request.set_conversation_id(target.conversation_id);
     request.set_peer_user_id(target.peer_user_id);
-    return Ask<pb::ConversationSummary>("Cursor", who, [&](auto& context, auto* response) {
+    return caller_.Read<pb::ConversationSummary>("Cursor", who, [&](auto& context, auto* response) {
       return stub_->Cursor(&context, request, response);
     });
   }
@@ -132,25 +121,12 @@ class SessionGrpcClient final : public SessionService {
   Result<pb::GroupInfo> Group(const Principal& who, const std::string& conversation_id) override {
     sv::GroupInfoRequest request;
     request.set_conversation_id(conversation_id);
-    return Ask<pb::GroupInfo>("Group", who, [&](auto& context, auto* response) {
+    return caller_.Read<pb::GroupInfo>("Group", who, [&](auto& context, auto* response) {
       return stub_->Group(&context, request, response);
     });
   }
 
  private:
-  // Every call of this service is a read: idempotent, so retried.
-  template <typename Response, typename Invoke>
-  Result<Response> Ask(std::string_view method, const Principal& who, Invoke invoke) {
-    Response response;
-    Status status =
-        caller_.Call(method, who, rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
-          response.Clear();
-          return invoke(context, &response);
-        });
-    if (!status.ok()) return status;
-    return response;
-  }
-
   std::unique_ptr<GrpcSessionService::Stub> stub_;
   rpc::RpcCaller caller_;
 };

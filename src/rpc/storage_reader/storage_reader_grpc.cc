@@ -42,43 +42,32 @@ class StorageReaderGrpcService final : public StorageReaderService::Service {
 
   grpc::Status Sync(grpc::ServerContext* context, const pb::SyncRequest* request,
                     pb::SyncResult* response) override {
-    return Serve(*context, "Sync", response,
-                 [&](const Principal& who) { return reader_.Sync(who, *request); });
+    return rpc::ServeRead(*context, "storage.v1.StorageReaderService/Sync", response,
+                          [&](const Principal& who) { return reader_.Sync(who, *request); });
   }
 
   grpc::Status History(grpc::ServerContext* context, const ::storage::v1::HistoryRequest* request,
                        pb::SyncResult* response) override {
-    return Serve(*context, "History", response,
-                 [&](const Principal& who) { return reader_.History(who, FromProto(*request)); });
+    return rpc::ServeRead(
+        *context, "storage.v1.StorageReaderService/History", response,
+        [&](const Principal& who) { return reader_.History(who, FromProto(*request)); });
   }
 
   grpc::Status GetMessages(grpc::ServerContext* context,
                            const ::storage::v1::GetMessagesRequest* request,
                            pb::SyncResult* response) override {
-    return Serve(*context, "GetMessages", response, [&](const Principal& who) {
-      return reader_.GetMessages(who, FromProto(*request));
-    });
+    return rpc::ServeRead(
+        *context, "storage.v1.StorageReaderService/GetMessages", response,
+        [&](const Principal& who) { return reader_.GetMessages(who, FromProto(*request)); });
   }
 
   grpc::Status Search(grpc::ServerContext* context, const pb::SearchRequest* request,
                       pb::SearchResult* response) override {
-    return Serve(*context, "Search", response,
-                 [&](const Principal& who) { return reader_.Search(who, *request); });
+    return rpc::ServeRead(*context, "storage.v1.StorageReaderService/Search", response,
+                          [&](const Principal& who) { return reader_.Search(who, *request); });
   }
 
  private:
-  template <typename Response, typename Read>
-  static grpc::Status Serve(grpc::ServerContext& context, const std::string& method,
-                            Response* response, Read read) {
-    return rpc::ServeUnary(context, "storage.v1.StorageReaderService/" + method,
-                           [&](const Principal& who) {
-                             auto result = read(who);
-                             if (!result.ok()) return result.status();
-                             response->Swap(&*result);
-                             return Status::Ok();
-                           });
-  }
-
   StorageReader& reader_;
 };
 
@@ -90,46 +79,36 @@ class StorageReaderGrpcClient final : public StorageReader {
         caller_("storage.v1.StorageReaderService", options, seams) {}
 
   Result<pb::SyncResult> Sync(const Principal& who, const pb::SyncRequest& request) override {
-    return Ask("Sync", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
-      return stub_->Sync(&context, request, response);
-    });
+    return caller_.Read<pb::SyncResult>(
+        "Sync", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
+          return stub_->Sync(&context, request, response);
+        });
   }
 
   Result<pb::SyncResult> History(const Principal& who, const HistoryQuery& query) override {
     auto request = ToProto(query);
-    return Ask("History", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
-      return stub_->History(&context, request, response);
-    });
+    return caller_.Read<pb::SyncResult>(
+        "History", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
+          return stub_->History(&context, request, response);
+        });
   }
 
   Result<pb::SyncResult> GetMessages(const Principal& who, const GetMessagesQuery& query) override {
     auto request = ToProto(query);
-    return Ask("GetMessages", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
-      return stub_->GetMessages(&context, request, response);
-    });
+    return caller_.Read<pb::SyncResult>(
+        "GetMessages", who, [&](grpc::ClientContext& context, pb::SyncResult* response) {
+          return stub_->GetMessages(&context, request, response);
+        });
   }
 
   Result<pb::SearchResult> Search(const Principal& who, const pb::SearchRequest& request) override {
-    return Ask<pb::SearchResult>("Search", who,
-                                 [&](grpc::ClientContext& context, pb::SearchResult* response) {
-                                   return stub_->Search(&context, request, response);
-                                 });
+    return caller_.Read<pb::SearchResult>(
+        "Search", who, [&](grpc::ClientContext& context, pb::SearchResult* response) {
+          return stub_->Search(&context, request, response);
+        });
   }
 
  private:
-  // Every call of this service is a read: idempotent, so retried.
-  template <typename Response = pb::SyncResult, typename Invoke>
-  Result<Response> Ask(std::string_view method, const Principal& who, Invoke invoke) {
-    Response response;
-    Status status =
-        caller_.Call(method, who, rpc::Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
-          response.Clear();
-          return invoke(context, &response);
-        });
-    if (!status.ok()) return status;
-    return response;
-  }
-
   std::unique_ptr<StorageReaderService::Stub> stub_;
   rpc::RpcCaller caller_;
 };
