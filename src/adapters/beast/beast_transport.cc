@@ -292,14 +292,9 @@ class BeastWsListener final : public Listener {
 
  private:
   void Open(tcp::socket socket, size_t thread) {
-    beast::error_code ec;
     uint64_t id = ++next_id_;
-    auto slot = TakeUpgradeSlot(upgrading_, socket, id, options_.max_upgrading_per_address);
-    if (!slot) {
-      socket.close(ec);  // its address has too many upgrades under way
-      return;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
+    auto slot = AdmitForUpgrade(upgrading_, socket, id, options_.max_upgrading_per_address);
+    if (!slot) return;
     std::make_shared<WsSession>(std::move(socket), id, handler_, options_.max_frame_bytes,
                                 options_.echo, &options_.batching, schedulers_[thread].get(),
                                 std::move(*slot))

@@ -31,12 +31,8 @@ class LeanWsListener final : public Listener {
   void Open(tcp::socket socket, size_t thread) {
     boost::system::error_code ec;
     uint64_t id = ++next_id_;
-    auto slot = TakeUpgradeSlot(upgrading_, socket, id, options_.max_upgrading_per_address);
-    if (!slot) {
-      socket.close(ec);  // its address has too many upgrades under way
-      return;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
+    auto slot = AdmitForUpgrade(upgrading_, socket, id, options_.max_upgrading_per_address);
+    if (!slot) return;
     socket.non_blocking(true, ec);  // reads happen when the socket is readable
     std::make_shared<lean_ws::Session>(std::move(socket), id, threads_[thread].get(),
                                        std::move(*slot))

@@ -15,16 +15,27 @@
 
 namespace flare {
 
-// The slot for a connection just accepted (an empty one when there is no
-// limit); nullopt when its address has none left: close it.
-inline std::optional<QuotaSlot> TakeUpgradeSlot(const std::shared_ptr<ConnectionQuota>& quota,
-                                                const boost::asio::ip::tcp::socket& socket,
+// Admits a WebSocket connection just accepted: its upgrade slot (an empty
+// one when there is no limit), with Nagle off on the socket; nullopt when
+// its address has no slot left, the socket then closed.
+inline std::optional<QuotaSlot> AdmitForUpgrade(const std::shared_ptr<ConnectionQuota>& quota,
+                                                boost::asio::ip::tcp::socket& socket,
                                                 uint64_t connection_id, size_t limit) {
-  if (limit == 0) return QuotaSlot();
   boost::system::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  QuotaSlot slot(quota, ec ? std::string("?") : remote.address().to_string(), connection_id, limit);
-  if (!slot) return std::nullopt;
+  std::optional<QuotaSlot> slot;
+  if (limit == 0) {
+    slot.emplace();
+  } else {
+    auto remote = socket.remote_endpoint(ec);
+    QuotaSlot taken(quota, ec ? std::string("?") : remote.address().to_string(), connection_id,
+                    limit);
+    if (taken) slot.emplace(std::move(taken));
+  }
+  if (!slot) {
+    socket.close(ec);  // its address has too many upgrades under way
+    return std::nullopt;
+  }
+  socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
   return slot;
 }
 
