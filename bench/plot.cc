@@ -5,35 +5,14 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/xml_escape.h"
+
 namespace flare::bench {
 namespace {
 
 constexpr double kWidth = 900, kHeight = 760;
 constexpr double kLeft = 80, kRight = 860;  // plot area, both panels
 constexpr int kBinsPerDecade = 10;
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string Num(double v) {
   char buf[32];
@@ -67,21 +46,21 @@ struct Panel {
 void Axes(std::ostringstream& svg, const Panel& p, const std::string& title,
           const std::string& x_label, const std::string& y_label) {
   svg << "<text x=\"" << Num(kLeft) << "\" y=\"" << Num(p.top - 10) << "\" font-weight=\"bold\">"
-      << Escape(title) << "</text>\n";
+      << XmlEscape(title) << "</text>\n";
   svg << "<rect x=\"" << Num(kLeft) << "\" y=\"" << Num(p.top) << "\" width=\""
       << Num(kRight - kLeft) << "\" height=\"" << Num(p.bottom - p.top)
       << "\" fill=\"none\" stroke=\"#444\"/>\n";
   svg << "<text x=\"" << Num((kLeft + kRight) / 2) << "\" y=\"" << Num(p.bottom + 36)
-      << "\" text-anchor=\"middle\">" << Escape(x_label) << "</text>\n";
+      << "\" text-anchor=\"middle\">" << XmlEscape(x_label) << "</text>\n";
   svg << "<text transform=\"translate(20," << Num((p.top + p.bottom) / 2)
-      << ") rotate(-90)\" text-anchor=\"middle\">" << Escape(y_label) << "</text>\n";
+      << ") rotate(-90)\" text-anchor=\"middle\">" << XmlEscape(y_label) << "</text>\n";
 }
 
 void XTick(std::ostringstream& svg, const Panel& p, double x, const std::string& text) {
   svg << "<line x1=\"" << Num(p.X(x)) << "\" x2=\"" << Num(p.X(x)) << "\" y1=\"" << Num(p.top)
       << "\" y2=\"" << Num(p.bottom) << "\" stroke=\"#ddd\"/>\n";
   svg << "<text x=\"" << Num(p.X(x)) << "\" y=\"" << Num(p.bottom + 16)
-      << "\" text-anchor=\"middle\">" << Escape(text) << "</text>\n";
+      << "\" text-anchor=\"middle\">" << XmlEscape(text) << "</text>\n";
 }
 
 void YTicks(std::ostringstream& svg, const Panel& p, const std::string& unit) {
@@ -109,7 +88,7 @@ void Legend(std::ostringstream& svg, const Panel& p, int row, const std::string&
   svg << "<line x1=\"" << Num(kRight - 190) << "\" x2=\"" << Num(kRight - 160) << "\" y1=\""
       << Num(y - 4) << "\" y2=\"" << Num(y - 4) << "\" stroke=\"" << colour
       << "\" stroke-width=\"2\"/>\n";
-  svg << "<text x=\"" << Num(kRight - 152) << "\" y=\"" << Num(y) << "\">" << Escape(text)
+  svg << "<text x=\"" << Num(kRight - 152) << "\" y=\"" << Num(y) << "\">" << XmlEscape(text)
       << "</text>\n";
 }
 
@@ -230,9 +209,9 @@ std::string Header(double height, const std::string& title, const std::string& s
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       << "<text x=\"" << Num(kWidth / 2) << "\" y=\"28\" text-anchor=\"middle\" font-size=\"15\" "
-      << "font-weight=\"bold\">" << Escape(title) << "</text>\n"
+      << "font-weight=\"bold\">" << XmlEscape(title) << "</text>\n"
       << "<text x=\"" << Num(kWidth / 2) << "\" y=\"50\" text-anchor=\"middle\">"
-      << Escape(subtitle) << "</text>\n";
+      << XmlEscape(subtitle) << "</text>\n";
   return svg.str();
 }
 

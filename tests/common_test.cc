@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "common/result.h"
+#include "common/xml_escape.h"
 
 namespace flare {
 namespace {
@@ -61,6 +62,12 @@ TEST(Result, CarriesAnError) {
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Code::kNotFound);
   EXPECT_EQ(bad.status().ToString(), "NOT_FOUND: nothing here");
+}
+
+TEST(XmlEscape, EscapesTheFiveSpecialCharactersAndKeepsTheRest) {
+  EXPECT_EQ(XmlEscape(R"(<a href="x">Tom & Jerry's</a>)"),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&apos;s&lt;/a&gt;");
+  EXPECT_EQ(XmlEscape("plain text, ünïcode"), "plain text, ünïcode");
 }
 
 }  // namespace

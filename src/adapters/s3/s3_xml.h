@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/xml_escape.h"
 #include "ports/object_store.h"
 
 namespace flare {
 
-std::string XmlEscape(std::string_view text);
 // nullopt for a malformed or unknown entity.
 std::optional<std::string> XmlUnescape(std::string_view text);
 
