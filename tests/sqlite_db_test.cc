@@ -22,9 +22,12 @@ class SqliteDbTransactions : public ::testing::Test {
                     .ok());
   }
 
-  int64_t Count(const char* table) {
-    auto stmt = db_->Prepare(table);
-    EXPECT_TRUE(stmt.ok());
+  int64_t Count(const char* sql) {
+    auto stmt = db_->Prepare(sql);
+    if (!stmt.ok()) {
+      ADD_FAILURE() << stmt.status().ToString();
+      return -1;
+    }
     auto row = (*stmt)->Step();
     EXPECT_TRUE(row.ok() && *row);
     return (*stmt)->Int(0);
