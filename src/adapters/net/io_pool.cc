@@ -79,6 +79,7 @@ void AcceptLoop::Accept() {
   size_t thread = next_thread_++ % pool_->size();
   acceptor_->async_accept(pool_->context(thread),
                           [this, thread](boost::system::error_code ec, tcp::socket socket) {
+                            // Closed: a connection accepted meanwhile is dropped.
                             if (ec == asio::error::operation_aborted || !acceptor_->is_open())
                               return;
                             if (ec) return RetryLater(ec);
@@ -88,9 +89,11 @@ void AcceptLoop::Accept() {
 }
 
 void AcceptLoop::RetryLater(const boost::system::error_code& ec) {
-  ++failures_;
-  spdlog::warn("accept on port {} failed: {}; retrying in {} ms", port_, ec.message(),
-               retry_after_.count());
+  uint64_t failures = ++failures_;
+  if ((failures & (failures - 1)) == 0) {  // a power of two
+    spdlog::warn("accept on port {} failed: {} ({} failures so far); retrying every {} ms", port_,
+                 ec.message(), failures, retry_after_.count());
+  }
   backoff_.emplace(pool_->context(0), retry_after_);
   backoff_->async_wait([this](boost::system::error_code ec) {
     if (!ec && acceptor_->is_open()) Accept();

@@ -45,13 +45,14 @@ class IoPool {
 Result<uint16_t> ListenOn(boost::asio::ip::tcp::acceptor& acceptor, const std::string& address,
                           uint16_t port);
 
-// A listening socket and its accept loop: each accepted connection goes to
-// `on_accept` with the index of the pool thread it was accepted on (round
-// robin). An accept error other than the socket's close (out of
-// descriptors, say) is logged and retried after `retry_after`: the
-// connection stays in the backlog, so accepting again at once fails at
-// once again, and the loop would spin an I/O thread for as long as the
-// descriptors stay short.
+// A listening socket and its accept loop, on the pool's first thread: each
+// accepted connection goes to `on_accept` there, with the index of the pool
+// thread whose io_context the socket belongs to (round robin). An accept
+// error other than the socket's close (out of descriptors, say) is retried
+// after `retry_after`: the connection stays in the backlog, so accepting
+// again at once fails at once again, and the loop would spin an I/O thread
+// for as long as the descriptors stay short. The 1st, 2nd, 4th, 8th, ...
+// failure is logged, so a long shortage does not flood the log either.
 class AcceptLoop {
  public:
   using OnAccept = std::function<void(boost::asio::ip::tcp::socket, size_t thread)>;
@@ -65,7 +66,7 @@ class AcceptLoop {
                          OnAccept on_accept);
   // On the pool's first thread: no new connections.
   void Close();
-  // Accepts that failed (each one logged), for tests.
+  // Accepts that failed, for tests.
   uint64_t failures() const { return failures_.load(); }
 
  private:
