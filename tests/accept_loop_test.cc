@@ -66,8 +66,21 @@ class DescriptorsExhausted {
   std::vector<int> held_;
 };
 
+// UndefinedBehaviorSanitizer's vptr check: linked only into a
+// -fsanitize=undefined build.
+extern "C" void __ubsan_handle_dynamic_type_cache_miss(void*, void*, void*) __attribute__((weak));
+
 class AcceptLoopTest : public ::testing::Test {
  protected:
+  void SetUp() override {
+    if (&__ubsan_handle_dynamic_type_cache_miss != nullptr) {
+      // The vptr check reads memory it is unsure of through a pipe it opens:
+      // with every descriptor taken, each virtual call reports an invalid
+      // vptr.
+      GTEST_SKIP() << "UBSan's vptr check needs descriptors, which this test takes away";
+    }
+  }
+
   void Start(std::chrono::milliseconds retry_after) {
     loop_.emplace(retry_after);
     auto port = loop_->Start(pool_, "127.0.0.1", 0, [this](tcp::socket, size_t) {

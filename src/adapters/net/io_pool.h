@@ -29,8 +29,6 @@ class IoPool {
   ~IoPool() { Stop(); }
   size_t size() const { return contexts_.size(); }
   boost::asio::io_context& context(size_t i) { return *contexts_[i]; }
-  // Round robin over the threads (connections that need no pinning).
-  boost::asio::io_context& Next() { return *contexts_[next_++ % contexts_.size()]; }
   void Run();   // starts the threads
   void Stop();  // stops and joins them; pending handlers are dropped with the pool
 
@@ -38,7 +36,6 @@ class IoPool {
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
-  std::atomic<size_t> next_{0};
 };
 
 // Binds and listens (reuse_address); the bound port, or why not.
